@@ -1,0 +1,272 @@
+//! Every diagnostic and runtime error code, with its explanation.
+//!
+//! One table serves `tether explain CODE` and the generated `docs/errors.md`
+//! (a test fails when the file is stale). Codes are stable: never renumber,
+//! only add.
+
+use std::fmt;
+
+macro_rules! codes {
+    ($( $code:ident => $title:literal, $explanation:literal ;)*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum Code { $($code),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$code),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$code => stringify!($code)),* }
+            }
+
+            /// A one-line summary.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$code => $title),* }
+            }
+
+            /// The long explanation, Markdown, with an example.
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$code => $explanation),* }
+            }
+        }
+    };
+}
+
+impl Code {
+    pub fn parse(s: &str) -> Option<Code> {
+        let wanted = s.trim().to_ascii_uppercase();
+        Code::ALL.iter().copied().find(|c| c.as_str() == wanted)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+codes! {
+    // ---------------------------------------------------------------- syntax
+    E0001 => "syntax error",
+"The text is not valid tether syntax at this point. The message says what was
+expected there.
+
+```
+mapping lead: web.Form -> crm.Contact {
+  email  Email          // error: expected an arrow `->`, `<-` or `<->`
+}
+```
+
+Write the rule as `email -> Email`.";
+
+    E0002 => "invalid literal",
+"A string or number literal could not be read: an unknown escape in a string
+(`\"\\q\"`), or a number too large to represent.
+
+Strings accept the JSON escapes `\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX`.";
+
+    E0003 => "duplicate definition",
+"Two items of one kind share a name: two schemas, two types in a schema, two
+fields in a record, two tables, two mappings, or two enum values.
+
+```
+table status { \"a\" -> \"x\" }
+table status { \"b\" -> \"y\" }   // error: `status` is defined twice
+```
+
+Rename or merge one of them.";
+
+    E0004 => "file cannot be read",
+"A file named by `import schema ... from \"PATH\"` (or on the command line)
+could not be read or is not a schema file. Paths in `import` are relative to
+the file that imports them.";
+
+    // ---------------------------------------------------------------- names
+    E0101 => "unknown schema",
+"A type reference names a schema (namespace) that is neither declared with
+`schema NAME { ... }` nor imported with `import schema NAME from \"...\"`.
+
+```
+mapping m: crm.Lead -> erp.Customer {   // error if `erp` is not declared
+```";
+
+    E0102 => "unknown type",
+"A type name is neither a built-in scalar (`string`, `int`, `decimal`, `float`,
+`bool`, `date`, `datetime`, `localdatetime`, `time`, `currency`, `money`,
+`any`) nor a record or enum of the schema.
+
+```
+record Lead { email: strng }   // error: did you mean `string`?
+```";
+
+    E0103 => "unknown field",
+"A path in a rule names a field that the record type does not have. The
+message names the type, and suggests the nearest field names.
+
+```
+mapping lead: web.Form -> crm.Contact {
+  emial -> Email   // error: `web.Form` has no field `emial`; did you mean `email`?
+}
+```";
+
+    E0104 => "unknown table",
+"A pipeline step names neither a transform of the standard library nor a
+`table` of the file. See `docs/stdlib.md` for the transforms.";
+
+    E0105 => "unknown transform",
+"A pipeline step names a transform that does not exist. The message suggests
+the nearest names; `docs/stdlib.md` lists them all.
+
+```
+email -> Email : lowercase   // error: did you mean `lower`?
+```";
+
+    E0106 => "unknown mapping",
+"A `test` block names a mapping that the file does not declare.";
+
+    E0107 => "unknown side",
+"A side name (in `given`, `expect` or a `conflict` rule) is neither the schema
+name of one of the mapping's two types nor `left`/`right`.
+
+```
+mapping contact: hubspot.Contact <-> salesforce.Contact { ... }
+test contact \"t\" { given hubspt { ... } ... }   // error: did you mean `hubspot`?
+```";
+
+    E0108 => "path into a non-record",
+"A path continues past a field that is not a record (for example
+`email.domain` where `email` is a string), or iterates with `[]` over a field
+that is not an array.";
+
+    // ---------------------------------------------------------------- types
+    E0201 => "type mismatch",
+"The value a rule produces does not have the target field's type, and tether
+does not convert silently. Add the conversion that says what you mean.
+
+```
+amount_text -> Amount : trim   // error: expected `decimal`, found `string`
+amount_text -> Amount : trim | parse_decimal   // ok
+```";
+
+    E0202 => "wrong arguments",
+"A transform was called with the wrong number or types of arguments. The
+message shows the transform's signature.
+
+```
+name -> Name : pad_left(\"x\")   // error: pad_left(width: int, fill: string = \" \")
+```";
+
+    E0203 => "transform does not accept this input",
+"A pipeline step receives a value of a type the transform does not take.
+
+```
+created -> Created : lower   // error: `lower` takes a `string`, found `int`
+```";
+
+    E0204 => "target may end up empty",
+"A required target field (declared without `?` after its name) is fed by a
+source that may be missing, or a non-nullable target (declared without `?`
+after its type) by a source that may be null. tether refuses to write an
+absent or null value where the target schema forbids it.
+
+Say what should happen: `default(\"...\")` supplies a value, `required` turns
+an absent value into a rejected record with a clear error.
+
+```
+last_name -> LastName                        // error: `last_name` may be missing
+last_name -> LastName : default(\"Unknown\")   // ok
+```";
+
+    E0205 => "required target field not mapped",
+"A field of the target type is required (no `?` after its name) but no rule
+writes it in this direction. Map it, give it a constant
+(`\"web\" -> LeadSource`), or make it optional in the schema.";
+
+    E0206 => "target written twice",
+"Two rules write the same target field in the same direction; the result
+would depend on rule order. Remove one, or combine the sources with a
+multi-field rule: `(a, b) -> target : coalesce`.";
+
+    E0207 => "table does not cover every value",
+"A table is applied to an enum-typed value but has no entry (and no `else`)
+for some values of the enum. The message lists the missing values. When a
+provider adds a status, this is the error that makes CI fail.";
+
+    E0208 => "table produces a value outside the target enum",
+"A table (or literal) produces a value that is not one of the target enum's
+values.";
+
+    E0209 => "direction not allowed",
+"The rule's arrow does not fit: a `<-` or `<->` rule in a one-way (`->`)
+mapping, a literal on the receiving side, or a `<->` rule with a transform
+pipeline (only renames are invertible for now; write separate `->` and `<-`
+rules).";
+
+    E0210 => "arity mismatch",
+"The number of sources or targets does not fit: a tuple source needs a
+first step that takes several values (`concat`, `coalesce`, `join`); a tuple
+target needs a pipeline that produces an array.";
+
+    E0211 => "literal does not fit",
+"A literal (in a table, a default, or an argument) is not of the type the
+place requires, or is not one of an enum's values.";
+
+    E0212 => "iteration mismatch",
+"The `[]` markers of a rule do not line up: an element-wise rule needs one
+`[]` in the source and a target ending in `[]`; a block
+`items[] -> lines[] { ... }` needs arrays on both sides.";
+
+    E0213 => "condition is not a boolean",
+"The condition of an `if` step must produce a `bool` (use `is_blank`,
+`is_null`, `eq(...)`, `gt(...)`, ...).";
+
+    E0214 => "invalid conflict rule",
+"A `conflict` entry names a field that no rule maps both ways, a side that is
+not one of the mapping's sides, or uses a rule that does not fit the field's
+type (`max`/`min` need numbers or dates, `union` needs arrays).";
+
+    E0215 => "test does not fit its mapping",
+"A `test` block's `given` or `expect` side is not one of the mapping's sides,
+or both name the same side.";
+
+    // ---------------------------------------------------------------- warnings
+    W0001 => "optional target field not mapped",
+"A target field that may be absent is not written by any rule. This is only a
+warning: it is often intended, but a field forgotten here is data lost
+quietly.";
+
+    W0002 => "unused table",
+"A table is declared but no rule uses it.";
+
+    // ---------------------------------------------------------------- runtime
+    E1001 => "malformed input",
+"A record of the input is not well-formed JSON. It is written to the rejects
+output as a string with the line and column of the fault; the rest of the
+batch is mapped.";
+
+    E1002 => "input value has the wrong type",
+"A value of an input record does not have the type its schema declares (a
+string where a decimal is expected, a fraction where an int is expected, a
+value outside the enum). The record is rejected with the path and the value.";
+
+    E1003 => "conversion failed",
+"A transform could not convert the value (`parse_decimal` on `\"12,5\"`,
+`parse_int` on `\"x\"`, `to_int` on `1.5`). The record is rejected; nothing is
+guessed.";
+
+    E1004 => "required value missing",
+"A value that the mapping requires (`required`, or a target that may not be
+empty) is missing or null in this record.";
+
+    E1005 => "value not in table",
+"A value has no entry in the table and the table has no `else` fallback for
+this direction. Add the entry, or a fallback.";
+
+    E1006 => "arithmetic error",
+"Division by zero, or a result outside the range of exact decimals
+(28 significant digits) or of `int` (64 bits).";
+
+    E1007 => "output value does not fit the target",
+"A value produced for the target (from an `any` source, or a tuple target)
+does not have the target field's type or is not one of its enum values.";
+}

@@ -1,0 +1,7 @@
+//! tether: a declarative data-mapping compiler and sync runtime.
+//!
+//! The phases, one module each (see ARCHITECTURE.md):
+//! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`], driven by [`cli`].
+
+pub mod diag;
+pub mod syntax;

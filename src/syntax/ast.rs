@@ -1,0 +1,476 @@
+//! The typed syntax tree. Every node carries the byte span it came from, so
+//! each later phase can point a diagnostic at the exact text.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        // ok: files over 4 GiB are refused when read (see syntax::MAX_SOURCE_BYTES).
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Import(Import),
+    Schema(SchemaDecl),
+    Table(TableDecl),
+    Mapping(MappingDecl),
+    Test(TestDecl),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    pub name: Ident,
+    pub path: StringLit,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StringLit {
+    pub value: String,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ schemas
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchemaDecl {
+    pub name: Ident,
+    pub types: Vec<TypeDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeDecl {
+    Record(RecordDecl),
+    Enum(EnumDecl),
+}
+
+impl TypeDecl {
+    pub fn name(&self) -> &Ident {
+        match self {
+            TypeDecl::Record(r) => &r.name,
+            TypeDecl::Enum(e) => &e.name,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordDecl {
+    pub name: Ident,
+    pub body: RecordBody,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordBody {
+    pub fields: Vec<FieldDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub name: Ident,
+    /// `name?: T` — the key may be absent.
+    pub optional: bool,
+    pub ty: TypeExpr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    pub kind: TypeExprKind,
+    /// `T?` — the value may be null.
+    pub nullable: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeExprKind {
+    /// A scalar name (`string`), a type of the same schema (`Address`) or of
+    /// another namespace (`crm.Address`).
+    Named {
+        namespace: Option<Ident>,
+        name: Ident,
+    },
+    Array(Box<TypeExpr>),
+    Map(Box<TypeExpr>),
+    Record(RecordBody),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumDecl {
+    pub name: Ident,
+    pub values: Vec<StringLit>,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ tables
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableDecl {
+    pub name: Ident,
+    pub entries: Vec<TableEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableEntry {
+    /// `"a", "b" -> "x"`: keys on the left, value on the right.
+    Pair {
+        keys: Vec<Literal>,
+        arrow: Arrow,
+        value: Literal,
+        span: Span,
+    },
+    /// `else -> "x"`: fallback for the arrow's direction.
+    Else {
+        arrow: Arrow,
+        value: Literal,
+        span: Span,
+    },
+}
+
+// ------------------------------------------------------------------ mappings
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ArrowKind {
+    /// `->`: from the left (A) side to the right (B) side.
+    Forward,
+    /// `<-`: from B to A.
+    Backward,
+    /// `<->`: both ways.
+    Both,
+}
+
+impl ArrowKind {
+    pub fn token(self) -> &'static str {
+        match self {
+            ArrowKind::Forward => "->",
+            ArrowKind::Backward => "<-",
+            ArrowKind::Both => "<->",
+        }
+    }
+    /// Whether data flows in `dir` under this arrow.
+    pub fn flows(self, dir: Direction) -> bool {
+        matches!(
+            (self, dir),
+            (ArrowKind::Both, _)
+                | (ArrowKind::Forward, Direction::Forward)
+                | (ArrowKind::Backward, Direction::Reverse)
+        )
+    }
+}
+
+/// Which way a plan runs: A→B (`Forward`) or B→A (`Reverse`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Direction {
+    Forward,
+    Reverse,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Forward => "forward",
+            Direction::Reverse => "reverse",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Arrow {
+    pub kind: ArrowKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeRef {
+    pub namespace: Option<Ident>,
+    pub name: Ident,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingDecl {
+    pub name: Ident,
+    pub left: TypeRef,
+    pub arrow: Arrow,
+    pub right: TypeRef,
+    pub body: Vec<MappingItem>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MappingItem {
+    Rule(Rule),
+    Conflict(ConflictBlock),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// `key a <-> b`: the rule that also says how records are matched.
+    pub is_key: bool,
+    pub left: Endpoint,
+    pub arrow: Arrow,
+    pub right: Endpoint,
+    pub pipeline: Option<Pipeline>,
+    /// `lines[] -> items[] { ... }`: rules relative to the matched element.
+    pub block: Option<Vec<MappingItem>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Endpoint {
+    Path(Path),
+    Tuple(Vec<Path>, Span),
+    Literal(Literal),
+}
+
+impl Endpoint {
+    pub fn span(&self) -> Span {
+        match self {
+            Endpoint::Path(p) => p.span,
+            Endpoint::Tuple(_, s) => *s,
+            Endpoint::Literal(l) => l.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Path {
+    pub segments: Vec<Segment>,
+    pub span: Span,
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(&s.name)?;
+            if s.iter {
+                f.write_str("[]")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub name: String,
+    /// `name[]`: iterate over the elements of this array.
+    pub iter: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pipeline {
+    pub steps: Vec<Step>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    Call(Call),
+    Literal(Literal),
+    If(IfStep),
+}
+
+impl Step {
+    pub fn span(&self) -> Span {
+        match self {
+            Step::Call(c) => c.span,
+            Step::Literal(l) => l.span,
+            Step::If(i) => i.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub name: Ident,
+    pub args: Vec<Arg>,
+    /// Whether `(...)` was written, even empty.
+    pub has_parens: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg {
+    Literal(Literal),
+    Path(Path),
+}
+
+impl Arg {
+    pub fn span(&self) -> Span {
+        match self {
+            Arg::Literal(l) => l.span,
+            Arg::Path(p) => p.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IfStep {
+    pub condition: Pipeline,
+    pub then: Pipeline,
+    /// `None`: the value passes through unchanged when the condition is false.
+    pub otherwise: Option<Box<ElseBranch>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ElseBranch {
+    If(IfStep),
+    Pipeline(Pipeline),
+}
+
+// ------------------------------------------------------------------ literals
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Literal {
+    pub kind: LiteralKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiteralKind {
+    String(String),
+    /// The number exactly as written: `1500000.50` stays `1500000.50`.
+    Number(String),
+    Bool(bool),
+    Null,
+    Object(Vec<(Ident, Literal)>),
+    Array(Vec<Literal>),
+}
+
+impl Literal {
+    /// The literal as JSON text, numbers exactly as written.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    fn write_json(&self, out: &mut String) {
+        match &self.kind {
+            LiteralKind::String(s) => write_json_string(out, s),
+            LiteralKind::Number(n) => out.push_str(n),
+            LiteralKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            LiteralKind::Null => out.push_str("null"),
+            LiteralKind::Object(members) => {
+                out.push('{');
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(out, &k.name);
+                    out.push(':');
+                    v.write_json(out);
+                }
+                out.push('}');
+            }
+            LiteralKind::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    /// A short rendering for messages: `"lead"`, `42`, `null`.
+    pub fn display(&self) -> String {
+        self.to_json()
+    }
+}
+
+pub fn write_json_string(out: &mut String, s: &str) {
+    // ok: serializing a &str to JSON cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+// ------------------------------------------------------------------ conflicts
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConflictBlock {
+    pub entries: Vec<ConflictEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConflictEntry {
+    /// `None` for the `default` entry.
+    pub field: Option<Path>,
+    pub strategy: Strategy,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Strategy {
+    Prefer { side: Ident, unless_blank: bool },
+    Newest { fields: Option<(Path, Path)> },
+    Max,
+    Min,
+    Union,
+    Review,
+}
+
+// ------------------------------------------------------------------ tests
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestDecl {
+    pub mapping: Ident,
+    pub name: StringLit,
+    pub given_side: Ident,
+    pub given: Literal,
+    pub expect: Expectation,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    Record { side: Ident, record: Literal },
+    /// `expect reject { code: "E1003", path: "amount" }`: the record must be
+    /// rejected; listed members must match one of its errors.
+    Reject { matching: Option<Literal>, span: Span },
+}

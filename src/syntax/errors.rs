@@ -1,0 +1,223 @@
+//! pest errors in words a person understands. Grammar rule names never reach
+//! the user: each rule that pest can report as "expected" has a description
+//! here, and the message is built from what was expected and what was found.
+
+use super::Rule;
+use super::ast::Span;
+use crate::diag::{Code, Diagnostic, FileId};
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+/// What the user should read for "expected <rule>".
+pub(super) fn describe(expected: Rule) -> &'static str {
+    use Rule as R;
+    match expected {
+        R::arrow => "an arrow `->`, `<-` or `<->`",
+        R::ident => "a name",
+        R::string | R::string_body => "a string in double quotes",
+        R::number => "a number",
+        R::kw_true | R::kw_false => "`true` or `false`",
+        R::kw_null => "`null`",
+        R::kw_else => "`else`",
+        R::kw_if => "`if`",
+        R::kw_key => "`key`",
+        R::literal | R::literal_source | R::literal_step => "a literal (a string, number, `true`, `false` or `null`)",
+        R::object => "an object `{ name: value, ... }`",
+        R::member => "a member `name: value`",
+        R::array => "an array `[ ... ]`",
+        R::path | R::segment => "a field path such as `properties.email`",
+        R::iter_mark => "`[]`",
+        R::path_tuple => "a tuple of paths `(a, b)`",
+        R::file | R::single_item => "an item (`import`, `schema`, `table`, `mapping` or `test`)",
+        R::import => "`import schema NAME from \"PATH\"`",
+        R::schema_decl => "a schema `schema NAME { ... }`",
+        R::schema_file => "record or enum declarations",
+        R::record_decl => "a record declaration `record NAME { ... }`",
+        R::record_body => "a record body `{ field: type, ... }`",
+        R::field_decl => "a field declaration `name: type`",
+        R::optional_mark => "`?`",
+        R::type_expr => "a type (`string`, `decimal`, `[T]`, `map<T>`, a record name...)",
+        R::nullable_mark => "`?`",
+        R::array_type => "an array type `[T]`",
+        R::map_type => "a map type `map<T>`",
+        R::type_ref => "a type name such as `crm.Contact`",
+        R::enum_decl => "an enum declaration `enum NAME { \"a\", \"b\" }`",
+        R::table_decl => "a table `table NAME { ... }`",
+        R::table_entry | R::table_pair | R::table_keys => "a table entry `\"key\" -> \"value\"`",
+        R::table_else => "`else -> value`",
+        R::mapping_decl => "a mapping `mapping NAME: A -> B { ... }`",
+        R::mapping_body => "rules",
+        R::key_clause => "a key clause `key a <-> b`",
+        R::rule | R::endpoint => "a rule such as `source -> Target`",
+        R::block => "a block `{ ... }`",
+        R::pipeline | R::step => "a pipeline step (a transform, a table, a literal or `if`)",
+        R::call => "a transform or table name",
+        R::call_args => "arguments `( ... )`",
+        R::arg => "an argument (a literal or a field path)",
+        R::if_step => "an `if` step",
+        R::branch => "a branch `{ ... }`",
+        R::conflict_block => "a `conflict { ... }` block",
+        R::conflict_entry | R::conflict_field => "a conflict entry such as `Email prefer salesforce`",
+        R::conflict_default => "`default`",
+        R::strategy => "a conflict rule (`prefer SIDE`, `newest`, `max`, `min`, `union` or `review`)",
+        R::prefer => "`prefer SIDE`",
+        R::unless_blank => "`unless blank`",
+        R::newest => "`newest`",
+        R::max_rule | R::min_rule | R::union_rule | R::review_rule => "a conflict rule",
+        R::test_decl => "a test `test MAPPING \"name\" { given ... expect ... }`",
+        R::test_given => "`given SIDE { ... }`",
+        R::test_expect => "`expect SIDE { ... }` or `expect reject`",
+        R::expect_reject => "`reject`",
+        R::expect_record => "`SIDE { ... }`",
+        R::EOI => "the end of the item",
+        R::WHITESPACE | R::COMMENT => "whitespace",
+        R::ident_start | R::ident_cont => "a name",
+        R::item => "an item (`import`, `schema`, `table`, `mapping` or `test`)",
+        R::type_decl => "a `record` or `enum` declaration",
+        R::mapping_item => "a rule, a `key` clause or a `conflict` block",
+        R::pipeline_clause => "`:` and a pipeline",
+    }
+}
+
+pub(super) fn to_diagnostic(file: FileId, offset: usize, text: &str, e: &Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = found_token(text, pos);
+    let end = pos + found.as_ref().map_or(0, |t| t.len());
+    let span = Span::new(offset + pos, offset + end);
+    let found_words = match &found {
+        Some(tok) => format!("found `{tok}`"),
+        None => "found the end of the file".to_string(),
+    };
+    let (message, label) = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
+            let expected = expected_list(positives);
+            let context = context_for(positives, text, pos);
+            (format!("expected {expected}{context}"), format!("{found_words} here"))
+        }
+        ErrorVariant::ParsingError { negatives, .. } if !negatives.is_empty() => (
+            format!("unexpected {}", describe(negatives[0])),
+            format!("{found_words} here"),
+        ),
+        ErrorVariant::CustomError { message } => (message.clone(), String::new()),
+        _ => ("this text is not valid here".to_string(), format!("{found_words} here")),
+    };
+    let mut d = Diagnostic::error(Code::E0001, file, span, message).label(label);
+    if let Some(tok) = &found
+        && let Some(hint) = hint_for(tok, positives_of(e))
+    {
+        d = d.help(hint);
+    }
+    d
+}
+
+fn positives_of(e: &Error<Rule>) -> &[Rule] {
+    match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives,
+        _ => &[],
+    }
+}
+
+/// "a, b or c", de-duplicated, in a stable order.
+fn expected_list(positives: &[Rule]) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for r in positives {
+        if matches!(r, Rule::WHITESPACE | Rule::COMMENT) {
+            continue;
+        }
+        let w = describe(*r);
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
+    match words.len() {
+        0 => "something else".to_string(),
+        1 => words[0].to_string(),
+        n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
+    }
+}
+
+/// Where we are, in words: "after the source path" when an arrow is wanted
+/// right after a path.
+fn context_for(positives: &[Rule], text: &str, pos: usize) -> &'static str {
+    let before = text[..pos].trim_end();
+    let after_path = before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ']' || c == '"');
+    if positives.contains(&Rule::arrow) && after_path {
+        if before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ']')
+            && !before.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_').ends_with(':')
+        {
+            return " after the source path";
+        }
+        return " here";
+    }
+    ""
+}
+
+fn hint_for(found: &str, positives: &[Rule]) -> Option<String> {
+    if positives.contains(&Rule::arrow) {
+        match found {
+            "=>" | "=" | "=>>" | "→" => return Some("tether's arrows are `->`, `<-` and `<->`".to_string()),
+            _ => {}
+        }
+    }
+    if found.starts_with('\'') {
+        return Some("strings use double quotes: \"...\"".to_string());
+    }
+    None
+}
+
+/// The token at `pos`, for "found `x`".
+fn found_token(text: &str, pos: usize) -> Option<String> {
+    let rest = text.get(pos..)?;
+    let mut chars = rest.char_indices();
+    let (_, first) = chars.next()?;
+    let len = if first.is_alphanumeric() || first == '_' {
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len())
+    } else if first == '"' {
+        rest[1..].find('"').map_or(1, |i| i + 2).min(40)
+    } else {
+        let punct: usize = rest
+            .chars()
+            .take_while(|c| "-<>=|:.,;!@#$%^&*+~?/'".contains(*c))
+            .map(char::len_utf8)
+            .sum();
+        punct.max(first.len_utf8())
+    };
+    Some(rest[..len].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_file;
+
+    fn first_message(src: &str) -> String {
+        let p = parse_file(0, src);
+        p.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn missing_arrow_is_explained_in_words() {
+        let msg = first_message("mapping m: a.B -> c.D {\n  email Email\n}");
+        assert!(msg.contains("an arrow `->`, `<-` or `<->` after the source path"), "{msg}");
+        assert!(!msg.contains("arrow,") && !msg.contains("Rule"), "{msg}");
+    }
+
+    #[test]
+    fn pest_rule_names_never_leak() {
+        for src in [
+            "mapping m: a.B -> c.D { x -> }",
+            "schema s { record R { a: } }",
+            "table t { \"a\" \"b\" }",
+            "test m \"t\" { given a }",
+            "mapping m a.B",
+            "import schema x from",
+        ] {
+            let p = parse_file(0, src);
+            assert!(!p.diagnostics.is_empty(), "{src}");
+            for d in &p.diagnostics {
+                assert!(!d.message.contains('_'), "rule name leaked in {:?} for {src}", d.message);
+            }
+        }
+    }
+}

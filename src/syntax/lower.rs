@@ -1,0 +1,564 @@
+//! pest pairs to AST nodes. The grammar guarantees the shape of each pair,
+//! so a shape this code does not expect is a bug in the grammar/lowering
+//! pair, not in the user's file: such items are dropped with an E0001 rather
+//! than a panic.
+
+use super::Rule as R;
+use super::ast::*;
+use crate::diag::{Code, Diagnostic, FileId};
+use pest::iterators::Pair;
+
+type P<'i> = Pair<'i, R>;
+
+pub(super) struct Lowerer {
+    file: FileId,
+    offset: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Lowerer {
+    pub fn new(file: FileId, offset: usize) -> Lowerer {
+        Lowerer {
+            file,
+            offset,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn span(&self, p: &P) -> Span {
+        let s = p.as_span();
+        Span::new(s.start() + self.offset, s.end() + self.offset)
+    }
+
+    fn ident(&self, p: P) -> Ident {
+        Ident {
+            span: self.span(&p),
+            name: p.as_str().to_string(),
+        }
+    }
+
+    fn bug(&mut self, p: &P, what: &str) {
+        let span = self.span(p);
+        self.diagnostics.push(Diagnostic::error(
+            Code::E0001,
+            self.file,
+            span,
+            format!("could not read {what} here"),
+        ));
+    }
+
+    pub fn item(&mut self, p: P) -> Option<Item> {
+        match p.as_rule() {
+            R::import => self.import(p).map(Item::Import),
+            R::schema_decl => self.schema(p).map(Item::Schema),
+            R::table_decl => self.table(p).map(Item::Table),
+            R::mapping_decl => self.mapping(p).map(Item::Mapping),
+            R::test_decl => self.test(p).map(Item::Test),
+            _ => {
+                self.bug(&p, "an item");
+                None
+            }
+        }
+    }
+
+    fn import(&mut self, p: P) -> Option<Import> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next()?);
+        let path = self.string(it.next()?)?;
+        Some(Import { name, path, span })
+    }
+
+    // ------------------------------------------------------------ strings
+
+    fn string(&mut self, p: P) -> Option<StringLit> {
+        let span = self.span(&p);
+        let body = p.into_inner().next().map(|b| b.as_str()).unwrap_or("");
+        match unescape(body) {
+            Ok(value) => Some(StringLit { value, span }),
+            Err(msg) => {
+                self.diagnostics
+                    .push(Diagnostic::error(Code::E0002, self.file, span, msg).label("in this string"));
+                None
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ schemas
+
+    fn schema(&mut self, p: P) -> Option<SchemaDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next()?);
+        let types = it.filter_map(|t| self.type_decl(t)).collect();
+        Some(SchemaDecl { name, types, span })
+    }
+
+    pub fn type_decl(&mut self, p: P) -> Option<TypeDecl> {
+        let span = self.span(&p);
+        match p.as_rule() {
+            R::record_decl => {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next()?);
+                let body = self.record_body(it.next()?)?;
+                Some(TypeDecl::Record(RecordDecl { name, body, span }))
+            }
+            R::enum_decl => {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next()?);
+                let values = it.filter_map(|v| self.string(v)).collect();
+                Some(TypeDecl::Enum(EnumDecl { name, values, span }))
+            }
+            R::EOI => None,
+            _ => {
+                self.bug(&p, "a type declaration");
+                None
+            }
+        }
+    }
+
+    fn record_body(&mut self, p: P) -> Option<RecordBody> {
+        let span = self.span(&p);
+        let mut fields = Vec::new();
+        for f in p.into_inner() {
+            let fspan = self.span(&f);
+            let mut it = f.into_inner();
+            let name = self.name(it.next()?)?;
+            let mut optional = false;
+            let mut next = it.next()?;
+            if next.as_rule() == R::optional_mark {
+                optional = true;
+                next = it.next()?;
+            }
+            let ty = self.type_expr(next)?;
+            fields.push(FieldDecl {
+                name,
+                optional,
+                ty,
+                span: fspan,
+            });
+        }
+        Some(RecordBody { fields, span })
+    }
+
+    /// An identifier or a quoted name (`"content-type"`).
+    fn name(&mut self, p: P) -> Option<Ident> {
+        match p.as_rule() {
+            R::string => self.string(p).map(|s| Ident {
+                name: s.value,
+                span: s.span,
+            }),
+            _ => Some(self.ident(p)),
+        }
+    }
+
+    fn type_expr(&mut self, p: P) -> Option<TypeExpr> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let inner = it.next()?;
+        let nullable = it.next().is_some_and(|n| n.as_rule() == R::nullable_mark);
+        let kind = match inner.as_rule() {
+            R::array_type => TypeExprKind::Array(Box::new(self.type_expr(inner.into_inner().next()?)?)),
+            R::map_type => TypeExprKind::Map(Box::new(self.type_expr(inner.into_inner().next()?)?)),
+            R::record_body => TypeExprKind::Record(self.record_body(inner)?),
+            R::type_ref => {
+                let r = self.type_ref(inner)?;
+                TypeExprKind::Named {
+                    namespace: r.namespace,
+                    name: r.name,
+                }
+            }
+            _ => {
+                self.bug(&inner, "a type");
+                return None;
+            }
+        };
+        Some(TypeExpr { kind, nullable, span })
+    }
+
+    fn type_ref(&mut self, p: P) -> Option<TypeRef> {
+        let span = self.span(&p);
+        let mut parts: Vec<Ident> = p.into_inner().map(|i| self.ident(i)).collect();
+        let name = parts.pop()?;
+        let namespace = parts.pop();
+        Some(TypeRef { namespace, name, span })
+    }
+
+    // ------------------------------------------------------------ tables
+
+    fn table(&mut self, p: P) -> Option<TableDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next()?);
+        let mut entries = Vec::new();
+        for e in it {
+            let espan = self.span(&e);
+            let inner = e.into_inner().next()?;
+            match inner.as_rule() {
+                R::table_pair => {
+                    let mut parts = inner.into_inner();
+                    let keys_pair = parts.next()?;
+                    let keys = keys_pair.into_inner().filter_map(|k| self.literal(k)).collect();
+                    let arrow = self.arrow(parts.next()?)?;
+                    let value = self.literal(parts.next()?)?;
+                    entries.push(TableEntry::Pair {
+                        keys,
+                        arrow,
+                        value,
+                        span: espan,
+                    });
+                }
+                R::table_else => {
+                    let mut parts = inner.into_inner();
+                    parts.next()?; // `else`
+                    let arrow = self.arrow(parts.next()?)?;
+                    let value = self.literal(parts.next()?)?;
+                    entries.push(TableEntry::Else {
+                        arrow,
+                        value,
+                        span: espan,
+                    });
+                }
+                _ => self.bug(&inner, "a table entry"),
+            }
+        }
+        Some(TableDecl { name, entries, span })
+    }
+
+    fn arrow(&mut self, p: P) -> Option<Arrow> {
+        let span = self.span(&p);
+        let kind = match p.as_str() {
+            "->" => ArrowKind::Forward,
+            "<-" => ArrowKind::Backward,
+            "<->" => ArrowKind::Both,
+            _ => {
+                self.bug(&p, "an arrow");
+                return None;
+            }
+        };
+        Some(Arrow { kind, span })
+    }
+
+    // ------------------------------------------------------------ literals
+
+    fn literal(&mut self, p: P) -> Option<Literal> {
+        let span = self.span(&p);
+        // `literal`, `literal_source` and `literal_step` wrap the real token.
+        let p = match p.as_rule() {
+            R::literal | R::literal_source | R::literal_step => p.into_inner().next()?,
+            _ => p,
+        };
+        let kind = match p.as_rule() {
+            R::string => LiteralKind::String(self.string(p)?.value),
+            R::number => LiteralKind::Number(p.as_str().to_string()),
+            R::kw_true => LiteralKind::Bool(true),
+            R::kw_false => LiteralKind::Bool(false),
+            R::kw_null => LiteralKind::Null,
+            R::object => {
+                let mut members = Vec::new();
+                for m in p.into_inner() {
+                    let mut it = m.into_inner();
+                    let key = self.name(it.next()?)?;
+                    let value = self.literal(it.next()?)?;
+                    members.push((key, value));
+                }
+                LiteralKind::Object(members)
+            }
+            R::array => LiteralKind::Array(p.into_inner().filter_map(|v| self.literal(v)).collect()),
+            _ => {
+                self.bug(&p, "a literal");
+                return None;
+            }
+        };
+        Some(Literal { kind, span })
+    }
+
+    // ------------------------------------------------------------ mappings
+
+    fn mapping(&mut self, p: P) -> Option<MappingDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.ident(it.next()?);
+        let left = self.type_ref(it.next()?)?;
+        let arrow = self.arrow(it.next()?)?;
+        let right = self.type_ref(it.next()?)?;
+        let body = self.mapping_body(it.next()?);
+        Some(MappingDecl {
+            name,
+            left,
+            arrow,
+            right,
+            body,
+            span,
+        })
+    }
+
+    fn mapping_body(&mut self, p: P) -> Vec<MappingItem> {
+        let mut items = Vec::new();
+        for i in p.into_inner() {
+            let item = match i.as_rule() {
+                R::key_clause => self.rule(i, true).map(MappingItem::Rule),
+                R::rule => self.rule(i, false).map(MappingItem::Rule),
+                R::conflict_block => self.conflict(i).map(MappingItem::Conflict),
+                _ => {
+                    self.bug(&i, "a rule");
+                    None
+                }
+            };
+            items.extend(item);
+        }
+        items
+    }
+
+    fn rule(&mut self, p: P, is_key: bool) -> Option<Rule> {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        if is_key {
+            it.next()?; // `key`
+        }
+        let left = self.endpoint(it.next()?)?;
+        let arrow = self.arrow(it.next()?)?;
+        let right = self.endpoint(it.next()?)?;
+        let mut pipeline = None;
+        let mut block = None;
+        for rest in it {
+            match rest.as_rule() {
+                R::pipeline => pipeline = Some(self.pipeline(rest)?),
+                R::block => block = Some(self.mapping_body(rest.into_inner().next()?)),
+                _ => self.bug(&rest, "a rule"),
+            }
+        }
+        Some(Rule {
+            is_key,
+            left,
+            arrow,
+            right,
+            pipeline,
+            block,
+            span,
+        })
+    }
+
+    fn endpoint(&mut self, p: P) -> Option<Endpoint> {
+        // `key_clause` has bare paths; `rule` wraps them in `endpoint`.
+        let p = if p.as_rule() == R::endpoint { p.into_inner().next()? } else { p };
+        match p.as_rule() {
+            R::path => Some(Endpoint::Path(self.path(p)?)),
+            R::path_tuple => {
+                let span = self.span(&p);
+                let paths = p.into_inner().filter_map(|x| self.path(x)).collect();
+                Some(Endpoint::Tuple(paths, span))
+            }
+            R::literal_source => Some(Endpoint::Literal(self.literal(p)?)),
+            _ => {
+                self.bug(&p, "a path");
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, p: P) -> Option<Path> {
+        let span = self.span(&p);
+        let mut segments = Vec::new();
+        for s in p.into_inner() {
+            let sspan = self.span(&s);
+            let mut it = s.into_inner();
+            let name = self.name(it.next()?)?;
+            let iter = it.next().is_some();
+            segments.push(Segment {
+                name: name.name,
+                iter,
+                span: sspan,
+            });
+        }
+        Some(Path { segments, span })
+    }
+
+    fn pipeline(&mut self, p: P) -> Option<Pipeline> {
+        let span = self.span(&p);
+        let mut steps = Vec::new();
+        for s in p.into_inner() {
+            steps.push(self.step(s.into_inner().next()?)?);
+        }
+        Some(Pipeline { steps, span })
+    }
+
+    fn step(&mut self, p: P) -> Option<Step> {
+        match p.as_rule() {
+            R::call => {
+                let span = self.span(&p);
+                let mut it = p.into_inner();
+                let name = self.ident(it.next()?);
+                let mut args = Vec::new();
+                let mut has_parens = false;
+                if let Some(a) = it.next() {
+                    has_parens = true;
+                    for arg in a.into_inner() {
+                        let inner = arg.into_inner().next()?;
+                        args.push(match inner.as_rule() {
+                            R::path => Arg::Path(self.path(inner)?),
+                            _ => Arg::Literal(self.literal(inner)?),
+                        });
+                    }
+                }
+                Some(Step::Call(Call {
+                    name,
+                    args,
+                    has_parens,
+                    span,
+                }))
+            }
+            R::literal_step => Some(Step::Literal(self.literal(p)?)),
+            R::if_step => Some(Step::If(self.if_step(p)?)),
+            _ => {
+                self.bug(&p, "a pipeline step");
+                None
+            }
+        }
+    }
+
+    fn if_step(&mut self, p: P) -> Option<IfStep> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        it.next()?; // `if`
+        let condition = self.pipeline(it.next()?)?;
+        let then = self.pipeline(it.next()?.into_inner().next()?)?;
+        let mut otherwise = None;
+        if it.next().is_some() {
+            // `else`
+            let e = it.next()?;
+            otherwise = Some(Box::new(match e.as_rule() {
+                R::if_step => ElseBranch::If(self.if_step(e)?),
+                _ => ElseBranch::Pipeline(self.pipeline(e.into_inner().next()?)?),
+            }));
+        }
+        Some(IfStep {
+            condition,
+            then,
+            otherwise,
+            span,
+        })
+    }
+
+    // ------------------------------------------------------------ conflicts
+
+    fn conflict(&mut self, p: P) -> Option<ConflictBlock> {
+        let span = self.span(&p);
+        let mut entries = Vec::new();
+        for e in p.into_inner() {
+            let espan = self.span(&e);
+            let inner = e.into_inner().next()?;
+            let is_default = inner.as_rule() == R::conflict_default;
+            let mut it = inner.into_inner();
+            let field = if is_default { None } else { Some(self.path(it.next()?)?) };
+            let strategy = self.strategy(it.next()?.into_inner().next()?)?;
+            entries.push(ConflictEntry {
+                field,
+                strategy,
+                span: espan,
+            });
+        }
+        Some(ConflictBlock { entries, span })
+    }
+
+    fn strategy(&mut self, p: P) -> Option<Strategy> {
+        Some(match p.as_rule() {
+            R::prefer => {
+                let mut it = p.into_inner();
+                let side = self.ident(it.next()?);
+                Strategy::Prefer {
+                    side,
+                    unless_blank: it.next().is_some(),
+                }
+            }
+            R::newest => {
+                let mut it = p.into_inner();
+                let fields = match (it.next(), it.next()) {
+                    (Some(a), Some(b)) => Some((self.path(a)?, self.path(b)?)),
+                    _ => None,
+                };
+                Strategy::Newest { fields }
+            }
+            R::max_rule => Strategy::Max,
+            R::min_rule => Strategy::Min,
+            R::union_rule => Strategy::Union,
+            R::review_rule => Strategy::Review,
+            _ => {
+                self.bug(&p, "a conflict rule");
+                return None;
+            }
+        })
+    }
+
+    // ------------------------------------------------------------ tests
+
+    fn test(&mut self, p: P) -> Option<TestDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let mapping = self.ident(it.next()?);
+        let name = self.string(it.next()?)?;
+        let mut given = it.next()?.into_inner();
+        let given_side = self.ident(given.next()?);
+        let given_record = self.literal(given.next()?)?;
+        let expect_pair = it.next()?.into_inner().next()?;
+        let expect = match expect_pair.as_rule() {
+            R::expect_reject => {
+                let espan = self.span(&expect_pair);
+                let matching = match expect_pair.into_inner().next() {
+                    Some(o) => Some(self.literal(o)?),
+                    None => None,
+                };
+                Expectation::Reject { matching, span: espan }
+            }
+            _ => {
+                let mut e = expect_pair.into_inner();
+                let side = self.ident(e.next()?);
+                let record = self.literal(e.next()?)?;
+                Expectation::Record { side, record }
+            }
+        };
+        Some(TestDecl {
+            mapping,
+            name,
+            given_side,
+            given: given_record,
+            expect,
+            span,
+        })
+    }
+}
+
+/// JSON-style string escapes.
+pub fn unescape(body: &str) -> Result<String, String> {
+    if !body.contains('\\') {
+        return Ok(body.to_string());
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('/') => out.push('/'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let code = u32::from_str_radix(&hex, 16)
+                    .map_err(|_| format!("`\\u{hex}` is not a valid unicode escape (expected 4 hex digits)"))?;
+                let ch = char::from_u32(code).ok_or_else(|| format!("`\\u{hex}` is not a unicode scalar value"))?;
+                out.push(ch);
+            }
+            Some(other) => return Err(format!("unknown escape `\\{other}` in string")),
+            None => return Err("string ends with a lone `\\`".to_string()),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,219 @@
+//! Phase 1: source text to a typed AST with spans.
+//!
+//! The file is first cut into top-level items (at brace depth 0, outside
+//! strings and comments), and each item is parsed on its own: a syntax error
+//! in one item never hides the errors of the next. pest's "expected rule"
+//! sets are turned into words in [`errors`].
+
+pub mod ast;
+mod errors;
+mod lower;
+
+pub use ast::*;
+
+use crate::diag::{Code, Diagnostic, FileId};
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/tether.pest"]
+pub(crate) struct TetherParser;
+
+/// Largest source file accepted (spans are 32-bit).
+pub const MAX_SOURCE_BYTES: usize = 256 * 1024 * 1024;
+
+/// The result of parsing one file: what could be parsed, the errors, and
+/// the names of items that failed (so later phases do not report them as
+/// unknown).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub file: File,
+    pub diagnostics: Vec<Diagnostic>,
+    pub broken_names: Vec<String>,
+}
+
+/// Parses a mapping file.
+pub fn parse_file(file_id: FileId, text: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    if text.len() > MAX_SOURCE_BYTES {
+        parsed.diagnostics.push(Diagnostic::error(
+            Code::E0004,
+            file_id,
+            Span::new(0, 0),
+            format!("file is larger than {} MiB", MAX_SOURCE_BYTES >> 20),
+        ));
+        return parsed;
+    }
+    for chunk in split_items(text) {
+        let chunk_text = &text[chunk.clone()];
+        match TetherParser::parse(Rule::single_item, chunk_text) {
+            Ok(mut pairs) => {
+                let mut lowerer = lower::Lowerer::new(file_id, chunk.start);
+                if let Some(item) = pairs.next().and_then(|p| p.into_inner().next()) {
+                    match lowerer.item(item) {
+                        Some(it) => parsed.file.items.push(it),
+                        None => parsed.broken_names.extend(item_name(chunk_text)),
+                    }
+                }
+                parsed.diagnostics.extend(lowerer.diagnostics);
+            }
+            Err(e) => {
+                parsed.diagnostics.push(errors::to_diagnostic(file_id, chunk.start, chunk_text, &e));
+                parsed.broken_names.extend(item_name(chunk_text));
+            }
+        }
+    }
+    parsed
+}
+
+/// Parses a `.tschema` file: the body of a `schema NAME { ... }` block.
+pub fn parse_schema_file(file_id: FileId, text: &str) -> Result<Vec<TypeDecl>, Vec<Diagnostic>> {
+    match TetherParser::parse(Rule::schema_file, text) {
+        Ok(mut pairs) => {
+            let mut lowerer = lower::Lowerer::new(file_id, 0);
+            let mut types = Vec::new();
+            if let Some(file) = pairs.next() {
+                for p in file.into_inner() {
+                    if let Some(t) = lowerer.type_decl(p) {
+                        types.push(t);
+                    }
+                }
+            }
+            if lowerer.diagnostics.is_empty() {
+                Ok(types)
+            } else {
+                Err(lowerer.diagnostics)
+            }
+        }
+        Err(e) => Err(vec![errors::to_diagnostic(file_id, 0, text, &e)]),
+    }
+}
+
+const ITEM_KEYWORDS: &[&str] = &["import", "schema", "table", "mapping", "test"];
+
+/// Cuts the text into top-level items: a new item starts at an item keyword
+/// at brace depth 0. Leading text that is not blank or a comment forms an
+/// item of its own (and fails to parse, with a message).
+fn split_items(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut starts = Vec::new();
+    let mut depth: i64 = 0;
+    let mut i = 0;
+    let mut content_before_first = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth = (depth - 1).max(0),
+            _ => {}
+        }
+        let at_boundary = i == 0 || !is_ident_byte(bytes[i - 1]);
+        if depth == 0 && at_boundary && b.is_ascii_alphabetic() {
+            let end = bytes[i..].iter().position(|c| !is_ident_byte(*c)).map_or(bytes.len(), |n| i + n);
+            if ITEM_KEYWORDS.contains(&&text[i..end]) {
+                starts.push(i);
+                i = end;
+                continue;
+            }
+        }
+        if starts.is_empty() && !b.is_ascii_whitespace() {
+            content_before_first = true;
+        }
+        i += b.len_utf8_hint();
+    }
+    let mut ranges = Vec::new();
+    if content_before_first {
+        ranges.push(0..starts.first().copied().unwrap_or(text.len()));
+    }
+    for (n, s) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(text.len());
+        ranges.push(*s..end);
+    }
+    ranges
+}
+
+trait Utf8Hint {
+    fn len_utf8_hint(self) -> usize;
+}
+impl Utf8Hint for u8 {
+    /// Steps over a whole UTF-8 sequence so slicing stays on char boundaries.
+    fn len_utf8_hint(self) -> usize {
+        match self {
+            0xF0..=0xFF => 4,
+            0xE0..=0xEF => 3,
+            0xC0..=0xDF => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `table status { ...` → `status`: the name a broken item would have defined.
+fn item_name(chunk: &str) -> Option<String> {
+    let mut words = chunk.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
+    let kw = words.next()?;
+    let name = match kw {
+        "import" => {
+            words.next()?; // `schema`
+            words.next()?
+        }
+        "schema" | "table" | "mapping" => words.next()?,
+        _ => return None,
+    };
+    Some(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_top_level_keywords_only() {
+        let text = "// c\nschema a { record table { x: string } }\ntable t { \"mapping\" -> \"x\" }\nmapping m: a.X -> a.Y {}";
+        let parts: Vec<&str> = split_items(text).into_iter().map(|r| text[r].trim()).collect();
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert!(parts[0].starts_with("schema a"));
+        assert!(parts[1].starts_with("table t"));
+        assert!(parts[2].starts_with("mapping m"));
+    }
+
+    #[test]
+    fn leading_garbage_is_its_own_item() {
+        let text = "garbage here\ntable t { \"a\" -> \"b\" }";
+        let parsed = parse_file(0, text);
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.file.items.len(), 1);
+    }
+
+    #[test]
+    fn non_ascii_text_does_not_split_inside_a_character() {
+        let text = "table t { \"é\" -> \"ü\" } // naïve schéma\nschema s { record R { \"ñ\": string } }";
+        let parsed = parse_file(0, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.file.items.len(), 2);
+    }
+}
