@@ -4,4 +4,7 @@
 //! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`], driven by [`cli`].
 
 pub mod diag;
+pub mod exec;
+pub mod schema;
+pub mod stdlib;
 pub mod syntax;

@@ -1,0 +1,215 @@
+//! Runtime values. Strings borrow from the input line where they can.
+//! `Missing` (the key was absent) and `Null` are different values, as the
+//! brief requires.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value<'a> {
+    Missing,
+    Null,
+    /// An input value that failed to read; its error is already recorded, so
+    /// rules depending on it are skipped without a second error.
+    Invalid,
+    Bool(bool),
+    Int(i64),
+    Decimal(Decimal),
+    Float(f64),
+    Str(Cow<'a, str>),
+    Date(NaiveDate),
+    DateTime(DateTime<FixedOffset>),
+    LocalDateTime(NaiveDateTime),
+    Time(NaiveTime),
+    Array(Vec<Value<'a>>),
+    /// JSON text copied as is (values of type `any`, maps, whole records),
+    /// without insignificant whitespace.
+    Raw(Cow<'a, str>),
+    /// The frames of an iterated array (`lines[] -> items[] { ... }`).
+    Rows(Vec<Vec<Value<'a>>>),
+}
+
+impl<'a> Value<'a> {
+    pub fn str(s: impl Into<Cow<'a, str>>) -> Value<'a> {
+        Value::Str(s.into())
+    }
+
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Value::Missing | Value::Null)
+    }
+
+    /// Detaches the value from the input buffer.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Missing => Value::Missing,
+            Value::Null => Value::Null,
+            Value::Invalid => Value::Invalid,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Int(i) => Value::Int(i),
+            Value::Decimal(d) => Value::Decimal(d),
+            Value::Float(f) => Value::Float(f),
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Date(d) => Value::Date(d),
+            Value::DateTime(d) => Value::DateTime(d),
+            Value::LocalDateTime(d) => Value::LocalDateTime(d),
+            Value::Time(t) => Value::Time(t),
+            Value::Array(v) => Value::Array(v.into_iter().map(Value::into_owned).collect()),
+            Value::Raw(s) => Value::Raw(Cow::Owned(s.into_owned())),
+            Value::Rows(rows) => Value::Rows(
+                rows.into_iter()
+                    .map(|r| r.into_iter().map(Value::into_owned).collect())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The kind of value, for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Missing => "missing",
+            Value::Null => "null",
+            Value::Invalid => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Decimal(_) => "decimal",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Date(_) => "date",
+            Value::DateTime(_) => "datetime",
+            Value::LocalDateTime(_) => "localdatetime",
+            Value::Time(_) => "time",
+            Value::Array(_) | Value::Rows(_) => "array",
+            Value::Raw(_) => "json",
+        }
+    }
+
+    /// The value as JSON text (for outputs and error reports). `Missing`
+    /// renders as `null` here; writers skip missing values before this.
+    pub fn to_json(&self) -> String {
+        let mut s = String::new();
+        self.write_json(&mut s);
+        s
+    }
+
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Value::Missing | Value::Null | Value::Invalid => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Decimal(d) => {
+                let _ = write!(out, "{d}");
+            }
+            Value::Float(f) => {
+                if f.is_finite() {
+                    let _ = write!(out, "{f:?}");
+                } else {
+                    out.push_str("null");
+                }
+            }
+            Value::Str(s) => write_json_str(out, s),
+            Value::Date(d) => write_json_str(out, &d.format("%Y-%m-%d").to_string()),
+            Value::DateTime(d) => write_json_str(out, &d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            Value::LocalDateTime(d) => write_json_str(out, &d.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+            Value::Time(t) => write_json_str(out, &t.format("%H:%M:%S%.f").to_string()),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(']');
+            }
+            Value::Raw(s) => out.push_str(s),
+            Value::Rows(_) => out.push_str("[]"),
+        }
+    }
+}
+
+/// Writes `s` as a JSON string literal.
+pub fn write_json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Removes insignificant whitespace from JSON text (outside strings).
+pub fn minify_json(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_ascii_whitespace() {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_characters_and_quotes() {
+        let mut s = String::new();
+        write_json_str(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+        let parsed: String = serde_json::from_str(&s).unwrap();
+        assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn minify_keeps_spaces_inside_strings() {
+        assert_eq!(minify_json("{ \"a b\" : [1, \"x \\\" y\"] }"), "{\"a b\":[1,\"x \\\" y\"]}");
+    }
+
+    #[test]
+    fn decimal_keeps_its_scale() {
+        let d: Decimal = "1500000.50".parse().unwrap();
+        assert_eq!(Value::Decimal(d).to_json(), "1500000.50");
+    }
+}

@@ -1,0 +1,212 @@
+//! Phase 2: the one type model every schema source is imported into.
+//!
+//! Inline `schema` blocks and `.tschema` files are imported here now; JSON
+//! Schema, OpenAPI and XSD importers will produce the same [`Registry`].
+//! Records and enums live in arenas addressed by [`RecordId`] / [`EnumId`], so
+//! recursive types are plain indices.
+
+mod build;
+
+pub use build::build_registry;
+
+use crate::diag::FileId;
+use crate::syntax::Span;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RecordId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EnumId(pub u32);
+
+/// A value type. Whether a *field* may be absent is a property of the field
+/// ([`Field::optional`]); whether the *value* may be null is [`Type::nullable`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Type {
+    pub kind: Kind,
+    pub nullable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    Any,
+    String,
+    Bool,
+    Int,
+    /// Exact decimal (`rust_decimal`), read from the number's text.
+    Decimal,
+    /// Binary floating point: only when a schema asks for it.
+    Float,
+    Date,
+    /// An instant: date and time with an offset.
+    DateTime,
+    /// A date and time without an offset or zone.
+    LocalDateTime,
+    Time,
+    /// An ISO 4217 currency code.
+    Currency,
+    Money,
+    Enum(EnumId),
+    Record(RecordId),
+    Array(Box<Type>),
+    Map(Box<Type>),
+}
+
+impl Type {
+    pub fn new(kind: Kind) -> Type {
+        Type { kind, nullable: false }
+    }
+    pub fn nullable(kind: Kind) -> Type {
+        Type { kind, nullable: true }
+    }
+}
+
+/// Built-in scalar type names, as written in schemas.
+pub const SCALARS: &[(&str, Kind)] = &[
+    ("string", Kind::String),
+    ("bool", Kind::Bool),
+    ("int", Kind::Int),
+    ("decimal", Kind::Decimal),
+    ("float", Kind::Float),
+    ("date", Kind::Date),
+    ("datetime", Kind::DateTime),
+    ("localdatetime", Kind::LocalDateTime),
+    ("time", Kind::Time),
+    ("currency", Kind::Currency),
+    ("money", Kind::Money),
+    ("any", Kind::Any),
+];
+
+/// Where a definition came from, for diagnostics that point into schema files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: FileId,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub name: String,
+    pub ty: Type,
+    /// The key may be absent.
+    pub optional: bool,
+    pub origin: Origin,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RecordDef {
+    /// Qualified: `crm.Contact`, or `crm.Contact.address` for an inline record.
+    pub name: String,
+    pub fields: Vec<Field>,
+    index: HashMap<String, usize>,
+    pub origin: Origin,
+}
+
+impl RecordDef {
+    pub fn new(name: String, origin: Origin) -> RecordDef {
+        RecordDef {
+            name,
+            fields: Vec::new(),
+            index: HashMap::new(),
+            origin,
+        }
+    }
+    /// Adds a field; returns the earlier field's origin if the name is taken.
+    pub fn push(&mut self, field: Field) -> Result<(), Origin> {
+        if let Some(&i) = self.index.get(&field.name) {
+            return Err(self.fields[i].origin);
+        }
+        self.index.insert(field.name.clone(), self.fields.len());
+        self.fields.push(field);
+        Ok(())
+    }
+    pub fn field(&self, name: &str) -> Option<(usize, &Field)> {
+        self.index.get(name).map(|&i| (i, &self.fields[i]))
+    }
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| f.name.as_str())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumDef {
+    pub name: String,
+    pub values: Vec<String>,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeId {
+    Record(RecordId),
+    Enum(EnumId),
+}
+
+/// One imported or declared schema: a name space of types.
+#[derive(Clone, Debug)]
+pub struct Namespace {
+    pub name: String,
+    pub types: HashMap<String, TypeId>,
+    /// Declaration order, for listings.
+    pub order: Vec<String>,
+    /// The `schema` block or `import` that introduced it.
+    pub origin: Origin,
+    /// The schema file, for imports.
+    pub source_file: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    pub records: Vec<RecordDef>,
+    pub enums: Vec<EnumDef>,
+    pub namespaces: HashMap<String, Namespace>,
+}
+
+impl Registry {
+    pub fn record(&self, id: RecordId) -> &RecordDef {
+        &self.records[id.0 as usize]
+    }
+    pub fn enum_def(&self, id: EnumId) -> &EnumDef {
+        &self.enums[id.0 as usize]
+    }
+    pub fn lookup(&self, namespace: &str, name: &str) -> Option<TypeId> {
+        self.namespaces.get(namespace)?.types.get(name).copied()
+    }
+
+    /// A type as a person reads it: `string?`, `[crm.Line]`, `enum crm.Status`.
+    pub fn display(&self, ty: &Type) -> String {
+        let base = self.display_kind(&ty.kind);
+        if ty.nullable { format!("{base}?") } else { base }
+    }
+
+    pub fn display_kind(&self, kind: &Kind) -> String {
+        match kind {
+            Kind::Enum(id) => self.enum_def(*id).name.clone(),
+            Kind::Record(id) => self.record(*id).name.clone(),
+            Kind::Array(t) => format!("[{}]", self.display(t)),
+            Kind::Map(t) => format!("map<{}>", self.display(t)),
+            other => scalar_name(other).to_string(),
+        }
+    }
+}
+
+pub fn scalar_name(kind: &Kind) -> &'static str {
+    SCALARS
+        .iter()
+        .find(|(_, k)| k == kind)
+        .map(|(n, _)| *n)
+        .unwrap_or(match kind {
+            Kind::Enum(_) => "enum",
+            Kind::Record(_) => "record",
+            Kind::Array(_) => "array",
+            _ => "map",
+        })
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "record#{}", self.0)
+    }
+}

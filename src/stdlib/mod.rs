@@ -1,0 +1,289 @@
+//! The standard library of transforms.
+//!
+//! Each transform is one [`TransformDef`]: its signatures (in the small type
+//! language of [`sig`]), whether it can fail, its documentation, examples that
+//! run as tests, its inverse (for `<->` rules), and the function that runs it.
+//! `docs/stdlib.md` is generated from these definitions (`tether stdlib
+//! --markdown`; a test fails when the file is stale).
+
+mod convert;
+mod logic;
+mod nulls;
+mod numbers;
+pub mod sig;
+mod strings;
+
+use crate::diag::Code;
+use crate::exec::Value;
+use sig::Signature;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// Why a transform failed on a value. The executor adds the rule location,
+/// path and value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fail {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Fail {
+    pub fn conversion(message: impl Into<String>) -> Fail {
+        Fail {
+            code: Code::E1003,
+            message: message.into(),
+        }
+    }
+    pub fn arithmetic(message: impl Into<String>) -> Fail {
+        Fail {
+            code: Code::E1006,
+            message: message.into(),
+        }
+    }
+    /// A value of a type the checker should have excluded.
+    pub fn wrong_type(expected: &str, got: &Value<'_>) -> Fail {
+        Fail {
+            code: Code::E1002,
+            message: format!("expected a {expected}, found a {}", got.kind_name()),
+        }
+    }
+}
+
+/// The evaluated arguments of one call: constants from the plan, or values
+/// of the current record's slots. Borrowed, never copied per record.
+pub struct Args<'x, 'a> {
+    values: &'x [&'x Value<'a>],
+}
+
+impl<'x, 'a> Args<'x, 'a> {
+    pub fn new(values: &'x [&'x Value<'a>]) -> Args<'x, 'a> {
+        Args { values }
+    }
+    pub fn get(&self, i: usize) -> &'x Value<'a> {
+        self.values.get(i).copied().unwrap_or(&Value::Missing)
+    }
+    pub fn str(&self, i: usize) -> Result<&'x str, Fail> {
+        match self.get(i) {
+            Value::Str(s) => Ok(s),
+            other => Err(Fail::wrong_type("string", other)),
+        }
+    }
+    pub fn int(&self, i: usize) -> Result<i64, Fail> {
+        match self.get(i) {
+            Value::Int(n) => Ok(*n),
+            other => Err(Fail::wrong_type("int", other)),
+        }
+    }
+    pub fn bool(&self, i: usize) -> Result<bool, Fail> {
+        match self.get(i) {
+            Value::Bool(b) => Ok(*b),
+            other => Err(Fail::wrong_type("bool", other)),
+        }
+    }
+}
+
+pub type ApplyFn = for<'x, 'a> fn(Value<'a>, &Args<'x, 'a>) -> Result<Value<'a>, Fail>;
+
+/// A compile-time check of constant arguments (a rounding mode name, a
+/// non-negative width): `Err((argument index, message))`.
+pub type CheckArgsFn = fn(&[Option<&Value<'static>>]) -> Result<(), (usize, String)>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Category {
+    Strings,
+    Nulls,
+    Conversions,
+    Numbers,
+    Logic,
+}
+
+impl Category {
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Strings => "Strings",
+            Category::Nulls => "Null and missing values",
+            Category::Conversions => "Conversions",
+            Category::Numbers => "Numbers",
+            Category::Logic => "Comparisons and logic",
+        }
+    }
+}
+
+pub struct Example {
+    /// The step as written in a pipeline: `pad_left(5, "0")`.
+    pub call: &'static str,
+    /// The input value as JSON (`null`, `"x"`, `1.50`, `["a", null]`;
+    /// `missing` for an absent value).
+    pub input: &'static str,
+    /// The output as JSON, or `error E1003` when the step fails.
+    pub output: &'static str,
+}
+
+pub struct TransformDef {
+    pub name: &'static str,
+    pub category: Category,
+    /// Overloads, tried in order.
+    pub signatures: &'static [&'static str],
+    pub fallible: bool,
+    pub doc: &'static str,
+    pub examples: &'static [Example],
+    /// The transform that undoes this one, when there is one.
+    pub inverse: Option<&'static str>,
+    pub apply: ApplyFn,
+    pub check_args: Option<CheckArgsFn>,
+}
+
+impl TransformDef {
+    pub fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES.get(self.name).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+fn all_defs() -> Vec<&'static TransformDef> {
+    let mut v: Vec<&'static TransformDef> = Vec::new();
+    for family in [strings::DEFS, nulls::DEFS, convert::DEFS, numbers::DEFS, logic::DEFS] {
+        v.extend(family.iter());
+    }
+    v
+}
+
+static DEFS: LazyLock<Vec<&'static TransformDef>> = LazyLock::new(all_defs);
+
+static BY_NAME: LazyLock<HashMap<&'static str, usize>> =
+    LazyLock::new(|| DEFS.iter().enumerate().map(|(i, d)| (d.name, i)).collect());
+
+static SIGNATURES: LazyLock<HashMap<&'static str, Vec<Signature>>> = LazyLock::new(|| {
+    DEFS.iter()
+        .map(|d| {
+            let sigs = d
+                .signatures
+                .iter()
+                .filter_map(|s| sig::parse(s).ok().map(|(_, sig)| sig))
+                .collect();
+            (d.name, sigs)
+        })
+        .collect()
+});
+
+/// Every transform, in documentation order.
+pub fn all() -> &'static [&'static TransformDef] {
+    &DEFS
+}
+
+/// Index of a transform by name (stable within one build).
+pub fn index_of(name: &str) -> Option<usize> {
+    BY_NAME.get(name).copied()
+}
+
+pub fn by_index(i: usize) -> Option<&'static TransformDef> {
+    DEFS.get(i).copied()
+}
+
+pub fn lookup(name: &str) -> Option<&'static TransformDef> {
+    index_of(name).and_then(by_index)
+}
+
+/// `docs/stdlib.md`, generated from the definitions.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Standard library\n\n\
+         Generated from `src/stdlib/` by `tether stdlib --markdown`; do not edit.\n\n\
+         Every transform is a pipeline step: `source -> Target : step | step`.\n\
+         A signature `name(params): input -> output` reads: the step takes `input`\n\
+         and gives `output`. `T` is the input's own type. An input type ending in `?`\n\
+         means the transform handles null and missing values itself; every other\n\
+         transform is skipped for them, and the null or missing value passes through.\n\
+         `(X...)` is a tuple of several sources: `(first, last) -> Name : join(\" \")`.\n\
+         Arguments are literals or field paths of the same record.\n\n",
+    );
+    let mut cats: Vec<Category> = DEFS.iter().map(|d| d.category).collect();
+    cats.sort();
+    cats.dedup();
+    for cat in cats {
+        out.push_str(&format!("## {}\n\n", cat.title()));
+        for d in DEFS.iter().filter(|d| d.category == cat) {
+            out.push_str(&format!("### `{}`\n\n", d.name));
+            for s in d.signatures {
+                out.push_str(&format!("    {s}\n"));
+            }
+            out.push('\n');
+            out.push_str(d.doc);
+            out.push_str("\n\n");
+            out.push_str(if d.fallible {
+                "Can fail: the record is rejected with the value and the reason.\n\n"
+            } else {
+                "Never fails.\n\n"
+            });
+            if let Some(inv) = d.inverse {
+                out.push_str(&format!("Inverse: `{inv}`.\n\n"));
+            }
+            if !d.examples.is_empty() {
+                out.push_str("| step | input | output |\n|---|---|---|\n");
+                for e in d.examples {
+                    out.push_str(&format!(
+                        "| `{}` | `{}` | `{}` |\n",
+                        e.call.replace('|', "\\|"),
+                        e.input,
+                        e.output
+                    ));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------ helpers
+
+pub(crate) fn as_str<'v, 'a>(v: &'v Value<'a>) -> Result<&'v str, Fail> {
+    match v {
+        Value::Str(s) => Ok(s),
+        other => Err(Fail::wrong_type("string", other)),
+    }
+}
+
+/// Applies `f` to the string, borrowing the result from the input when it
+/// is a sub-slice (trim), owning it otherwise.
+pub(crate) fn map_str<'a>(v: Value<'a>, f: impl FnOnce(&str) -> String) -> Result<Value<'a>, Fail> {
+    match v {
+        Value::Str(s) => Ok(Value::Str(f(&s).into())),
+        other => Err(Fail::wrong_type("string", &other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_signature_parses_and_names_its_transform() {
+        for d in all() {
+            assert!(!d.signatures.is_empty(), "{} has no signature", d.name);
+            for s in d.signatures {
+                let (name, _) = sig::parse(s).unwrap_or_else(|e| panic!("{}: {e}", d.name));
+                assert_eq!(name, d.name, "signature `{s}` is under `{}`", d.name);
+            }
+            assert!(!d.doc.is_empty(), "{} has no documentation", d.name);
+            assert!(!d.examples.is_empty(), "{} has no example", d.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = all().iter().map(|d| d.name).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+
+    #[test]
+    fn declared_inverses_exist() {
+        for d in all() {
+            if let Some(inv) = d.inverse {
+                assert!(lookup(inv).is_some(), "{}: inverse {inv} does not exist", d.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Null and missing values. These are the only transforms (with the
+//! predicates in `logic`) that see null and missing inputs; every other
+//! transform is skipped for them.
+
+use super::{Args, Category::Nulls, Example, Fail, TransformDef};
+use crate::diag::Code;
+use crate::exec::Value;
+
+const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
+    Example { call, input, output }
+}
+
+fn default<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
+    if v.is_absent() { Ok(a.get(0).clone()) } else { Ok(v) }
+}
+
+fn coalesce<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
+    let Value::Array(items) = v else {
+        return Ok(v);
+    };
+    let mut saw_null = false;
+    for item in items {
+        match item {
+            Value::Missing => {}
+            Value::Null => saw_null = true,
+            present => return Ok(present),
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Missing })
+}
+
+fn required<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
+    match v {
+        Value::Missing => Err(Fail {
+            code: Code::E1004,
+            message: "a value is required but the field is missing".to_string(),
+        }),
+        Value::Null => Err(Fail {
+            code: Code::E1004,
+            message: "a value is required but the field is null".to_string(),
+        }),
+        present => Ok(present),
+    }
+}
+
+fn null_if_blank<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
+    match &v {
+        Value::Str(s) if s.trim().is_empty() => Ok(Value::Null),
+        _ => Ok(v),
+    }
+}
+
+pub(super) static DEFS: &[TransformDef] = &[
+    TransformDef {
+        name: "default",
+        category: Nulls,
+        signatures: &["default(value: T): T? -> T"],
+        fallible: false,
+        doc: "The value when present; `value` when it is null or missing.",
+        examples: &[
+            ex(r#"default("Unknown")"#, "null", r#""Unknown""#),
+            ex(r#"default("Unknown")"#, "missing", r#""Unknown""#),
+            ex(r#"default("Unknown")"#, r#""Silva""#, r#""Silva""#),
+        ],
+        inverse: None,
+        apply: default,
+        check_args: None,
+    },
+    TransformDef {
+        name: "coalesce",
+        category: Nulls,
+        signatures: &["coalesce: (T?...) -> T?"],
+        fallible: false,
+        doc: "The first present value of a tuple of sources: \
+              `(mobile, phone) -> Phone : coalesce`. Null when none is present and one was null, \
+              missing when all were missing.",
+        examples: &[
+            ex("coalesce", r#"[null, "+971"]"#, r#""+971""#),
+            ex("coalesce", r#"[null, null]"#, "null"),
+        ],
+        inverse: None,
+        apply: coalesce,
+        check_args: None,
+    },
+    TransformDef {
+        name: "required",
+        category: Nulls,
+        signatures: &["required: T? -> T"],
+        fallible: true,
+        doc: "Rejects the record when the value is null or missing (error E1004). Use it to \
+              say that a source the schema calls optional must be there for this mapping.",
+        examples: &[ex("required", r#""x""#, r#""x""#), ex("required", "null", "error E1004")],
+        inverse: None,
+        apply: required,
+        check_args: None,
+    },
+    TransformDef {
+        name: "null_if_blank",
+        category: Nulls,
+        signatures: &["null_if_blank: string? -> string?"],
+        fallible: false,
+        doc: "Turns an empty or all-white-space string into null; follow it with `default` to \
+              replace blanks too.",
+        examples: &[
+            ex("null_if_blank", r#""  ""#, "null"),
+            ex("null_if_blank", r#""a""#, r#""a""#),
+        ],
+        inverse: None,
+        apply: null_if_blank,
+        check_args: None,
+    },
+];
