@@ -3,6 +3,7 @@
 //! The phases, one module each (see ARCHITECTURE.md):
 //! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`], driven by [`cli`].
 
+pub mod check;
 pub mod diag;
 pub mod exec;
 pub mod schema;

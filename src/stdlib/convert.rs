@@ -26,7 +26,7 @@ fn to_string<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
 }
 
 /// Strict integer syntax: an optional sign and digits, nothing else.
-pub(crate) fn parse_int_text(s: &str) -> Result<i64, Fail> {
+pub fn parse_int_text(s: &str) -> Result<i64, Fail> {
     let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Fail::conversion(format!("{s:?} is not an integer")));
@@ -37,7 +37,7 @@ pub(crate) fn parse_int_text(s: &str) -> Result<i64, Fail> {
 
 /// Strict decimal syntax: optional sign, digits, optional fraction, optional
 /// exponent. `1,5`, `1.`, `.5`, `0x10` and white space are errors.
-pub(crate) fn parse_decimal_text(s: &str) -> Result<Decimal, Fail> {
+pub fn parse_decimal_text(s: &str) -> Result<Decimal, Fail> {
     let bad = || Fail::conversion(format!("{s:?} is not a decimal number"));
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
     let (mantissa, exponent) = match body.find(['e', 'E']) {

@@ -7,6 +7,11 @@
 //! --markdown`; a test fails when the file is stale).
 
 mod convert;
+
+/// Strict number syntax, shared with literal checking.
+pub mod convert_text {
+    pub use super::convert::{parse_decimal_text as decimal, parse_int_text as int};
+}
 mod logic;
 mod nulls;
 mod numbers;

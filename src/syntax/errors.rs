@@ -2,7 +2,7 @@
 //! the user: each rule that pest can report as "expected" has a description
 //! here, and the message is built from what was expected and what was found.
 
-use super::Rule;
+use super::grammar::Rule;
 use super::ast::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::error::{Error, ErrorVariant, InputLocation};

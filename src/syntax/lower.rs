@@ -3,7 +3,7 @@
 //! pair, not in the user's file: such items are dropped with an E0001 rather
 //! than a panic.
 
-use super::Rule as R;
+use super::grammar::Rule as R;
 use super::ast::*;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::iterators::Pair;

@@ -14,9 +14,14 @@ pub use ast::*;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::Parser;
 
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/tether.pest"]
-pub(crate) struct TetherParser;
+/// The pest parser, in its own module so its generated `Rule` enum does not
+/// clash with the AST's `Rule`.
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/tether.pest"]
+    pub(crate) struct TetherParser;
+}
+use grammar::{Rule as G, TetherParser};
 
 /// Largest source file accepted (spans are 32-bit).
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024 * 1024;
@@ -45,7 +50,7 @@ pub fn parse_file(file_id: FileId, text: &str) -> Parsed {
     }
     for chunk in split_items(text) {
         let chunk_text = &text[chunk.clone()];
-        match TetherParser::parse(Rule::single_item, chunk_text) {
+        match TetherParser::parse(G::single_item, chunk_text) {
             Ok(mut pairs) => {
                 let mut lowerer = lower::Lowerer::new(file_id, chunk.start);
                 if let Some(item) = pairs.next().and_then(|p| p.into_inner().next()) {
@@ -67,7 +72,7 @@ pub fn parse_file(file_id: FileId, text: &str) -> Parsed {
 
 /// Parses a `.tschema` file: the body of a `schema NAME { ... }` block.
 pub fn parse_schema_file(file_id: FileId, text: &str) -> Result<Vec<TypeDecl>, Vec<Diagnostic>> {
-    match TetherParser::parse(Rule::schema_file, text) {
+    match TetherParser::parse(G::schema_file, text) {
         Ok(mut pairs) => {
             let mut lowerer = lower::Lowerer::new(file_id, 0);
             let mut types = Vec::new();

@@ -1,0 +1,203 @@
+//! The checker's output: mappings with every name resolved, every step typed
+//! and every rule split by direction. This is what `plan` lowers; nothing in
+//! it needs the AST or another look at the schemas.
+
+use crate::diag::FileId;
+use crate::exec::Value;
+use crate::schema::{RecordId, Registry, Type};
+use crate::syntax::{Direction, Span};
+
+pub struct Program {
+    pub registry: Registry,
+    pub tables: Vec<Table>,
+    pub mappings: Vec<Mapping>,
+    pub tests: Vec<TestCase>,
+}
+
+impl Program {
+    pub fn mapping(&self, name: &str) -> Option<&Mapping> {
+        self.mappings.iter().find(|m| m.name == name)
+    }
+}
+
+/// A value table, split by direction of use.
+pub struct Table {
+    pub name: String,
+    /// Used by rules flowing A→B (`->` and `<->` entries).
+    pub forward: TableMap,
+    /// Used by rules flowing B→A (`<-` and `<->` entries), keyed by the right column.
+    pub reverse: TableMap,
+}
+
+impl Table {
+    pub fn map(&self, dir: Direction) -> &TableMap {
+        match dir {
+            Direction::Forward => &self.forward,
+            Direction::Reverse => &self.reverse,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct TableMap {
+    pub entries: Vec<(Value<'static>, Value<'static>)>,
+    pub fallback: Option<Value<'static>>,
+}
+
+pub struct Mapping {
+    pub name: String,
+    pub file: FileId,
+    pub span: Span,
+    pub left: RecordId,
+    pub right: RecordId,
+    /// The names tests and conflict rules use for the sides.
+    pub left_side: String,
+    pub right_side: String,
+    /// The directions the header arrow allows.
+    pub directions: Vec<Direction>,
+    pub forward: Vec<DRule>,
+    pub reverse: Vec<DRule>,
+    /// The key paths on the left and right side.
+    pub key: Option<(FieldPath, FieldPath)>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Mapping {
+    pub fn rules(&self, dir: Direction) -> &[DRule] {
+        match dir {
+            Direction::Forward => &self.forward,
+            Direction::Reverse => &self.reverse,
+        }
+    }
+    /// The record types read and written in `dir`.
+    pub fn types(&self, dir: Direction) -> (RecordId, RecordId) {
+        match dir {
+            Direction::Forward => (self.left, self.right),
+            Direction::Reverse => (self.right, self.left),
+        }
+    }
+}
+
+/// A path of field names relative to the rule's scope. Empty: the scope's
+/// value itself (the element, inside an element-wise rule).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FieldPath(pub Vec<String>);
+
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str(".");
+        }
+        f.write_str(&self.0.join("."))
+    }
+}
+
+/// A rule in one direction.
+pub enum DRule {
+    Value(ValueRule),
+    /// Array to array, element by element, with rules relative to the elements.
+    Each(EachRule),
+}
+
+pub struct ValueRule {
+    pub source: Source,
+    pub steps: Vec<TStep>,
+    pub targets: Vec<Target>,
+    pub origin: RuleOrigin,
+}
+
+pub struct Target {
+    pub path: FieldPath,
+    pub ty: Type,
+    /// Values the target accepts, when it is an enum and the checker could
+    /// not prove the rule stays inside them.
+    pub enum_values: Option<Vec<String>>,
+}
+
+pub enum Source {
+    Path(FieldPath),
+    Tuple(Vec<FieldPath>),
+    Const(Value<'static>),
+    /// `deals[].id` into a non-iterating target: the array of `elem` of
+    /// every element of `array`.
+    Gather { array: FieldPath, elem: FieldPath },
+}
+
+pub struct EachRule {
+    pub source: FieldPath,
+    pub target: FieldPath,
+    pub inner: Vec<DRule>,
+    pub origin: RuleOrigin,
+}
+
+/// Where a rule came from, for runtime errors.
+#[derive(Clone, Debug)]
+pub struct RuleOrigin {
+    /// `file:line:col` of the rule.
+    pub location: String,
+    pub file: FileId,
+    pub span: Span,
+    /// The source path as written, for error reports.
+    pub source_text: String,
+}
+
+pub enum TStep {
+    Call {
+        transform: usize,
+        args: Vec<TArg>,
+        /// The transform handles null/missing itself; otherwise they skip it.
+        accepts_null: bool,
+        /// Per argument: whether a null/missing field argument may be passed.
+        arg_accepts_null: Vec<bool>,
+        span: Span,
+    },
+    Table {
+        table: usize,
+        dir: Direction,
+        span: Span,
+    },
+    Const(Value<'static>),
+    If {
+        condition: Vec<TStep>,
+        then: Vec<TStep>,
+        otherwise: Vec<TStep>,
+    },
+}
+
+pub enum TArg {
+    Const(Value<'static>),
+    Path(FieldPath),
+}
+
+pub struct Conflict {
+    /// `None`: the mapping-wide default.
+    pub field: Option<FieldPath>,
+    pub strategy: Strategy,
+}
+
+pub enum Strategy {
+    Prefer { side: Direction, unless_blank: bool },
+    Newest { fields: Option<(FieldPath, FieldPath)> },
+    Max,
+    Min,
+    Union,
+    Review,
+}
+
+pub struct TestCase {
+    pub mapping: usize,
+    pub name: String,
+    pub file: FileId,
+    pub span: Span,
+    pub direction: Direction,
+    /// The given record as JSON text.
+    pub given: String,
+    pub expect: Expected,
+}
+
+pub enum Expected {
+    /// The output record as JSON text.
+    Record(String),
+    /// Members (`code`, `path`, `message`...) one of the errors must match.
+    Reject(Vec<(String, String)>),
+}

@@ -1,0 +1,1454 @@
+//! Phase 3: name resolution, type inference through pipelines, direction
+//! rules and coverage. Produces a [`Program`] when there are no errors.
+//!
+//! Every error is collected (one broken rule does not stop the others), and
+//! each unknown name gets a "did you mean" from the names that exist there.
+
+pub mod ir;
+mod table;
+mod types;
+
+pub use ir::*;
+
+use crate::diag::{Code, Diagnostic, FileId, SourceMap};
+use crate::schema::{Field, Kind, RecordId, Registry, Type};
+use crate::stdlib;
+use crate::syntax::{self as ast, ArrowKind, Direction, Span};
+use std::collections::HashMap;
+use types::{Flow, Ty};
+
+/// Checks one parsed file against its schemas. `broken_names` are items that
+/// failed to parse: references to them are not reported again.
+pub fn check(
+    sources: &SourceMap,
+    file: FileId,
+    ast: &ast::File,
+    registry: Registry,
+    broken_names: &[String],
+    diags: &mut Vec<Diagnostic>,
+) -> Program {
+    let mut cx = Checker {
+        sources,
+        file,
+        reg: registry,
+        diags,
+        broken: broken_names,
+        tables: Vec::new(),
+        table_index: HashMap::new(),
+        table_used: Vec::new(),
+    };
+    for item in &ast.items {
+        if let ast::Item::Table(t) = item {
+            cx.declare_table(t);
+        }
+    }
+    let mut mappings: Vec<Mapping> = Vec::new();
+    let mut mapping_spans: HashMap<String, Span> = HashMap::new();
+    for item in &ast.items {
+        if let ast::Item::Mapping(m) = item {
+            if let Some(prev) = mapping_spans.get(&m.name.name) {
+                cx.diags.push(
+                    Diagnostic::error(Code::E0003, file, m.name.span, format!("mapping `{}` is defined twice", m.name.name))
+                        .label("second definition")
+                        .secondary(file, *prev, "first defined here"),
+                );
+                continue;
+            }
+            mapping_spans.insert(m.name.name.clone(), m.name.span);
+            if let Some(checked) = cx.mapping(m) {
+                mappings.push(checked);
+            }
+        }
+    }
+    let mut tests = Vec::new();
+    for item in &ast.items {
+        if let ast::Item::Test(t) = item
+            && let Some(tc) = cx.test(t, &mappings)
+        {
+            tests.push(tc);
+        }
+    }
+    cx.warn_unused_tables(ast);
+    Program {
+        tables: std::mem::take(&mut cx.tables),
+        registry: cx.reg,
+        mappings,
+        tests,
+    }
+}
+
+struct Checker<'a> {
+    sources: &'a SourceMap,
+    file: FileId,
+    reg: Registry,
+    diags: &'a mut Vec<Diagnostic>,
+    broken: &'a [String],
+    tables: Vec<Table>,
+    table_index: HashMap<String, usize>,
+    table_used: Vec<bool>,
+}
+
+/// The record each side of a rule resolves against, and the path prefix
+/// from that record (inside `a -> b { ... }` blocks).
+#[derive(Clone)]
+struct Scope {
+    left: ScopeSide,
+    right: ScopeSide,
+}
+
+#[derive(Clone)]
+struct ScopeSide {
+    /// The record paths resolve in; `None` for an element that is a scalar.
+    record: Option<RecordId>,
+    prefix: Vec<String>,
+    /// The type of the scope's own value (for empty paths).
+    own: Type,
+}
+
+/// A path resolved against a record: the field names, the type at the end,
+/// and where an iteration `[]` splits it.
+struct Resolved {
+    names: Vec<String>,
+    ty: Ty,
+    /// `a.b[].c`: `iter_at` = Some(2) (names[..2] is the array).
+    iter_at: Option<usize>,
+    /// For a path ending in a field: that field's declaration.
+    field: Option<Field>,
+}
+
+/// One side's view of a rule in one direction.
+struct DirView<'r> {
+    dir: Direction,
+    source: &'r ast::Endpoint,
+    target: &'r ast::Endpoint,
+    source_scope: &'r ScopeSide,
+    target_scope: &'r ScopeSide,
+}
+
+impl<'a> Checker<'a> {
+    fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn location(&self, span: Span) -> String {
+        self.sources.location(self.file, span)
+    }
+
+    // ------------------------------------------------------------ mappings
+
+    fn resolve_type_ref(&mut self, r: &ast::TypeRef) -> Option<RecordId> {
+        let Some(ns) = &r.namespace else {
+            let names: Vec<String> = self
+                .reg
+                .namespaces
+                .values()
+                .flat_map(|n| n.order.iter().map(move |t| format!("{}.{t}", n.name)))
+                .collect();
+            let d = Diagnostic::error(
+                Code::E0102,
+                self.file,
+                r.span,
+                format!("`{}` needs its schema: write `SCHEMA.{}`", r.name.name, r.name.name),
+            )
+            .label("no schema named")
+            .suggest(&r.name.name, names.iter().map(String::as_str));
+            self.err(d);
+            return None;
+        };
+        if !self.reg.namespaces.contains_key(&ns.name) {
+            if !self.broken.contains(&ns.name) {
+                let known: Vec<String> = self.reg.namespaces.keys().cloned().collect();
+                let d = Diagnostic::error(Code::E0101, self.file, ns.span, format!("unknown schema `{}`", ns.name))
+                    .label("no schema of this name is declared or imported")
+                    .suggest(&ns.name, known.iter().map(String::as_str));
+                self.err(d);
+            }
+            return None;
+        }
+        match self.reg.lookup(&ns.name, &r.name.name) {
+            Some(crate::schema::TypeId::Record(id)) => Some(id),
+            Some(crate::schema::TypeId::Enum(_)) => {
+                let d = Diagnostic::error(
+                    Code::E0201,
+                    self.file,
+                    r.span,
+                    format!("`{}.{}` is an enum; a mapping maps records", ns.name, r.name.name),
+                )
+                .label("expected a record type");
+                self.err(d);
+                None
+            }
+            None => {
+                let names: Vec<String> = self.reg.namespaces[&ns.name].order.clone();
+                let d = Diagnostic::error(
+                    Code::E0102,
+                    self.file,
+                    r.name.span,
+                    format!("schema `{}` has no type `{}`", ns.name, r.name.name),
+                )
+                .label("unknown type")
+                .suggest(&r.name.name, names.iter().map(String::as_str));
+                self.err(d);
+                None
+            }
+        }
+    }
+
+    fn mapping(&mut self, m: &ast::MappingDecl) -> Option<Mapping> {
+        let left = self.resolve_type_ref(&m.left);
+        let right = self.resolve_type_ref(&m.right);
+        let (left, right) = (left?, right?);
+        let directions = match m.arrow.kind {
+            ArrowKind::Forward => vec![Direction::Forward],
+            ArrowKind::Backward => vec![Direction::Reverse],
+            ArrowKind::Both => vec![Direction::Forward, Direction::Reverse],
+        };
+        let side_name = |r: &ast::TypeRef| r.namespace.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+        let mut mapping = Mapping {
+            name: m.name.name.clone(),
+            file: self.file,
+            span: m.span,
+            left,
+            right,
+            left_side: side_name(&m.left),
+            right_side: side_name(&m.right),
+            directions: directions.clone(),
+            forward: Vec::new(),
+            reverse: Vec::new(),
+            key: None,
+            conflicts: Vec::new(),
+        };
+        let scope = Scope {
+            left: ScopeSide {
+                record: Some(left),
+                prefix: Vec::new(),
+                own: Type::new(Kind::Record(left)),
+            },
+            right: ScopeSide {
+                record: Some(right),
+                prefix: Vec::new(),
+                own: Type::new(Kind::Record(right)),
+            },
+        };
+        for dir in &directions {
+            let rules = self.rules_in_scope(m, &m.body, &scope, *dir, Some(&mut mapping.key));
+            match dir {
+                Direction::Forward => mapping.forward = rules,
+                Direction::Reverse => mapping.reverse = rules,
+            }
+        }
+        // Rules whose arrow the header does not allow.
+        self.check_arrows(m, &m.body);
+        for item in &m.body {
+            if let ast::MappingItem::Conflict(c) = item {
+                let conflicts = self.conflicts(m, c, &mapping);
+                mapping.conflicts.extend(conflicts);
+            }
+        }
+        Some(mapping)
+    }
+
+    fn check_arrows(&mut self, m: &ast::MappingDecl, body: &[ast::MappingItem]) {
+        for item in body {
+            let ast::MappingItem::Rule(r) = item else { continue };
+            let allowed = match m.arrow.kind {
+                ArrowKind::Both => true,
+                header => r.arrow.kind == header,
+            };
+            if !allowed {
+                let d = Diagnostic::error(
+                    Code::E0209,
+                    self.file,
+                    r.arrow.span,
+                    format!(
+                        "a `{}` rule in a one-way mapping (`{}`)",
+                        r.arrow.kind.token(),
+                        m.arrow.kind.token()
+                    ),
+                )
+                .label("this direction is not part of the mapping")
+                .secondary(self.file, m.arrow.span, "the mapping goes one way here")
+                .help(format!(
+                    "write the header as `{} <-> {}` to map both ways",
+                    type_ref_text(&m.left),
+                    type_ref_text(&m.right)
+                ));
+                self.err(d);
+            }
+            if let Some(block) = &r.block {
+                self.check_arrows(m, block);
+            }
+        }
+    }
+
+    /// Checks the rules of one scope in one direction; reports duplicate and
+    /// missing targets for the scope's target record.
+    fn rules_in_scope(
+        &mut self,
+        m: &ast::MappingDecl,
+        body: &[ast::MappingItem],
+        scope: &Scope,
+        dir: Direction,
+        mut key: Option<&mut Option<(FieldPath, FieldPath)>>,
+    ) -> Vec<DRule> {
+        let mut out = Vec::new();
+        // Target path → span of the rule that writes it, to find duplicates.
+        let mut written: Vec<(Vec<String>, Span)> = Vec::new();
+        for item in body {
+            let ast::MappingItem::Rule(rule) = item else { continue };
+            if rule.is_key
+                && let Some(k) = key.as_deref_mut()
+                && k.is_none()
+                && let (ast::Endpoint::Path(l), ast::Endpoint::Path(r)) = (&rule.left, &rule.right)
+            {
+                let lp = self.resolve(&scope.left, l, "left").map(|x| FieldPath(x.names));
+                let rp = self.resolve_quiet(&scope.right, r).map(|x| FieldPath(x.names));
+                if let (Some(lp), Some(rp)) = (lp, rp) {
+                    *k = Some((lp, rp));
+                }
+            }
+            if !rule.arrow.kind.flows(dir) {
+                continue;
+            }
+            let (source, target, source_scope, target_scope) = match dir {
+                Direction::Forward => (&rule.left, &rule.right, &scope.left, &scope.right),
+                Direction::Reverse => (&rule.right, &rule.left, &scope.right, &scope.left),
+            };
+            let view = DirView {
+                dir,
+                source,
+                target,
+                source_scope,
+                target_scope,
+            };
+            if let Some(checked) = self.rule(m, rule, &view, scope, &mut written) {
+                out.extend(checked);
+            }
+        }
+        if let Some(rec) = scope_target(scope, dir).record {
+            let prefix = scope_target(scope, dir).prefix.clone();
+            self.check_coverage(m, dir, rec, &prefix, &written);
+        }
+        out
+    }
+
+    fn rule(
+        &mut self,
+        m: &ast::MappingDecl,
+        rule: &ast::Rule,
+        v: &DirView<'_>,
+        scope: &Scope,
+        written: &mut Vec<(Vec<String>, Span)>,
+    ) -> Option<Vec<DRule>> {
+        // A literal can only be a source.
+        if let ast::Endpoint::Literal(l) = v.target {
+            let d = Diagnostic::error(Code::E0209, self.file, l.span, "a literal cannot receive a value")
+                .label(format!("data flows into this literal in the {} direction", v.dir))
+                .help("constants go on the sending side: `\"web\" -> LeadSource`");
+            self.err(d);
+            return None;
+        }
+        if rule.arrow.kind == ArrowKind::Both
+            && let Some(p) = &rule.pipeline
+            && let Some(step) = p.steps.iter().find(|s| !self.is_table_step(s))
+        {
+            // Report once, in the forward direction.
+            if v.dir == Direction::Forward {
+                let d = Diagnostic::error(
+                    Code::E0209,
+                    self.file,
+                    step.span(),
+                    "a `<->` rule can only rename, or map through tables, for now",
+                )
+                .label("this step has no derived inverse yet")
+                .secondary(self.file, rule.arrow.span, "both ways")
+                .help("write the two directions as separate `->` and `<-` rules");
+                self.err(d);
+            }
+            return None;
+        }
+        if let Some(block) = &rule.block {
+            return self.block_rule(m, rule, block, v, scope, written);
+        }
+        self.value_rule(rule, v, written).map(|r| vec![r])
+    }
+
+    fn is_table_step(&self, s: &ast::Step) -> bool {
+        matches!(s, ast::Step::Call(c) if c.args.is_empty() && self.table_index.contains_key(&c.name.name) && stdlib::lookup(&c.name.name).is_none())
+    }
+
+    /// `a[] -> b[] { ... }` or `a -> b { ... }`.
+    fn block_rule(
+        &mut self,
+        m: &ast::MappingDecl,
+        rule: &ast::Rule,
+        block: &[ast::MappingItem],
+        v: &DirView<'_>,
+        _scope: &Scope,
+        written: &mut Vec<(Vec<String>, Span)>,
+    ) -> Option<Vec<DRule>> {
+        let (ast::Endpoint::Path(sp), ast::Endpoint::Path(tp)) = (v.source, v.target) else {
+            let d = Diagnostic::error(Code::E0212, self.file, rule.span, "a block needs a field path on both sides")
+                .label("not a path");
+            self.err(d);
+            return None;
+        };
+        let src = self.resolve(v.source_scope, sp, side_word(v.dir, true))?;
+        let tgt = self.resolve(v.target_scope, tp, side_word(v.dir, false))?;
+        let src_iter = sp.segments.last().is_some_and(|s| s.iter) && src.iter_at == Some(src.names.len());
+        let tgt_iter = tp.segments.last().is_some_and(|s| s.iter) && tgt.iter_at == Some(tgt.names.len());
+        if src.iter_at.is_some() != src_iter || tgt.iter_at.is_some() != tgt_iter || src_iter != tgt_iter {
+            let d = Diagnostic::error(
+                Code::E0212,
+                self.file,
+                rule.span,
+                "a block maps an array to an array (`items[] -> lines[] { ... }`) or a record to a record (`a -> b { ... }`)",
+            )
+            .label("the `[]` markers do not line up");
+            self.err(d);
+            return None;
+        }
+        self.claim_target(written, &prefixed(&v.target_scope.prefix, &tgt.names), rule.span, v.target.span());
+        let origin = self.origin(rule, sp.to_string());
+        let side_of = |r: &Resolved| match &r.ty.kind {
+            Kind::Record(id) => Some(*id),
+            _ => None,
+        };
+        if src_iter {
+            let (src_elem, tgt_elem) = (src.ty.clone(), tgt.ty.clone());
+            let src_side = ScopeSide {
+                record: side_of(&src),
+                prefix: Vec::new(),
+                own: src_elem.as_type(),
+            };
+            let tgt_side = ScopeSide {
+                record: side_of(&tgt),
+                prefix: Vec::new(),
+                own: tgt_elem.as_type(),
+            };
+            if src_side.record.is_none() || tgt_side.record.is_none() {
+                let d = Diagnostic::error(Code::E0212, self.file, rule.span, "a block iterates over arrays of records")
+                    .label("the elements here are not records")
+                    .help("for arrays of values, write `tags[] -> Tags[] : step`");
+                self.err(d);
+                return None;
+            }
+            let inner_scope = match v.dir {
+                Direction::Forward => Scope {
+                    left: src_side,
+                    right: tgt_side,
+                },
+                Direction::Reverse => Scope {
+                    left: tgt_side,
+                    right: src_side,
+                },
+            };
+            let inner = self.rules_in_scope(m, block, &inner_scope, v.dir, None);
+            Some(vec![DRule::Each(EachRule {
+                source: FieldPath(prefixed(&v.source_scope.prefix, &src.names)),
+                target: FieldPath(prefixed(&v.target_scope.prefix, &tgt.names)),
+                inner,
+                origin,
+            })])
+        } else {
+            // Record to record: the inner rules are ordinary rules with both
+            // prefixes; flatten them into this scope.
+            let (Some(src_rec), Some(tgt_rec)) = (side_of(&src), side_of(&tgt)) else {
+                let d = Diagnostic::error(Code::E0212, self.file, rule.span, "a block maps a record to a record")
+                    .label("not a record on both sides");
+                self.err(d);
+                return None;
+            };
+            let src_side = ScopeSide {
+                record: Some(src_rec),
+                prefix: prefixed(&v.source_scope.prefix, &src.names),
+                own: src.ty.as_type(),
+            };
+            let tgt_side = ScopeSide {
+                record: Some(tgt_rec),
+                prefix: prefixed(&v.target_scope.prefix, &tgt.names),
+                own: tgt.ty.as_type(),
+            };
+            let inner_scope = match v.dir {
+                Direction::Forward => Scope {
+                    left: src_side,
+                    right: tgt_side,
+                },
+                Direction::Reverse => Scope {
+                    left: tgt_side,
+                    right: src_side,
+                },
+            };
+            // The inner rules carry full paths from this scope: they are
+            // ordinary rules of it.
+            let _ = origin;
+            Some(self.rules_in_scope(m, block, &inner_scope, v.dir, None))
+        }
+    }
+
+    fn origin(&self, rule: &ast::Rule, source_text: String) -> RuleOrigin {
+        RuleOrigin {
+            location: self.location(rule.span),
+            file: self.file,
+            span: rule.span,
+            source_text,
+        }
+    }
+
+    /// Records that a rule writes `path`; reports a second writer.
+    fn claim_target(&mut self, written: &mut Vec<(Vec<String>, Span)>, path: &[String], rule_span: Span, at: Span) {
+        let clash = written
+            .iter()
+            .find(|(w, _)| w.starts_with(path) || path.starts_with(w))
+            .map(|(w, s)| (w.join("."), *s));
+        if let Some((other, first)) = clash {
+            let d = Diagnostic::error(
+                Code::E0206,
+                self.file,
+                at,
+                format!("`{}` is written by two rules", if path.len() >= other.split('.').count() { path.join(".") } else { other.clone() }),
+            )
+            .label("second rule writing it")
+            .secondary(self.file, first, "first written here")
+            .help("keep one rule, or combine the sources: `(a, b) -> target : coalesce`");
+            self.err(d);
+            return;
+        }
+        written.push((path.to_vec(), rule_span));
+    }
+
+    fn value_rule(&mut self, rule: &ast::Rule, v: &DirView<'_>, written: &mut Vec<(Vec<String>, Span)>) -> Option<DRule> {
+        // Resolve targets.
+        let target_paths: Vec<&ast::Path> = match v.target {
+            ast::Endpoint::Path(p) => vec![p],
+            ast::Endpoint::Tuple(ps, _) => ps.iter().collect(),
+            ast::Endpoint::Literal(_) => return None,
+        };
+        let mut targets = Vec::new();
+        let mut ok = true;
+        for tp in &target_paths {
+            match self.resolve(v.target_scope, tp, side_word(v.dir, false)) {
+                Some(r) => targets.push((tp, r)),
+                None => ok = false,
+            }
+        }
+        // Resolve the source.
+        let origin_text = match v.source {
+            ast::Endpoint::Path(p) => p.to_string(),
+            ast::Endpoint::Tuple(ps, _) => format!("({})", ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")),
+            ast::Endpoint::Literal(l) => l.display(),
+        };
+        let (source, flow, src_iter) = match v.source {
+            ast::Endpoint::Literal(l) => {
+                let ty = Ty::of_literal(l);
+                match types::literal_value(&self.reg, l, &ty.kind) {
+                    Ok(val) => (Source::Const(val), Flow::One(ty), None),
+                    Err(msg) => {
+                        self.err(Diagnostic::error(Code::E0211, self.file, l.span, msg).label("this literal"));
+                        return None;
+                    }
+                }
+            }
+            ast::Endpoint::Path(p) => {
+                let r = self.resolve(v.source_scope, p, side_word(v.dir, true))?;
+                let iter = r.iter_at;
+                let ty = r.ty.clone();
+                (Source::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))), Flow::One(ty), iter.map(|i| (i, r.names)))
+            }
+            ast::Endpoint::Tuple(ps, _) => {
+                let mut paths = Vec::new();
+                let mut tys = Vec::new();
+                for p in ps {
+                    let r = self.resolve(v.source_scope, p, side_word(v.dir, true));
+                    match r {
+                        Some(r) if r.iter_at.is_some() => {
+                            let d = Diagnostic::error(Code::E0212, self.file, p.span, "a tuple source cannot iterate")
+                                .label("`[]` here");
+                            self.err(d);
+                            ok = false;
+                        }
+                        Some(r) => {
+                            paths.push(FieldPath(prefixed(&v.source_scope.prefix, &r.names)));
+                            tys.push(r.ty);
+                        }
+                        None => ok = false,
+                    }
+                }
+                (Source::Tuple(paths), Flow::Tuple(tys), None)
+            }
+        };
+        if !ok {
+            return None;
+        }
+        let target_iter = targets.iter().any(|(tp, r)| r.iter_at.is_some() || tp.segments.iter().any(|s| s.iter));
+        let origin = self.origin(rule, origin_text);
+
+        // Element-wise: `a[].b -> c[]` becomes Each { a -> c { b -> . } }.
+        if let Some((iter_at, names)) = src_iter {
+            let (tp, tr) = &targets[0];
+            let last_iter = tp.segments.last().is_some_and(|s| s.iter) && tr.iter_at == Some(tr.names.len());
+            if targets.len() == 1 && last_iter {
+                self.claim_target(written, &prefixed(&v.target_scope.prefix, &tr.names), rule.span, tp.span);
+                let elem_target = Type {
+                    kind: tr.ty.kind.clone(),
+                    nullable: tr.ty.nullable,
+                };
+                let elem_flow = Flow::One(types::elem_ty(&self.reg, v.source_scope, &names, iter_at));
+                let (steps, out) = self.pipeline(rule.pipeline.as_ref(), elem_flow, v, &FieldPath(Vec::new()))?;
+                let checked = self.assign(&out, &elem_target, false, tp.span, rule)?;
+                let inner = DRule::Value(ValueRule {
+                    source: Source::Path(FieldPath(names[iter_at..].to_vec())),
+                    steps,
+                    targets: vec![Target {
+                        path: FieldPath(Vec::new()),
+                        ty: elem_target,
+                        enum_values: checked,
+                    }],
+                    origin: origin.clone(),
+                });
+                return Some(DRule::Each(EachRule {
+                    source: FieldPath(prefixed(&v.source_scope.prefix, &names[..iter_at])),
+                    target: FieldPath(prefixed(&v.target_scope.prefix, &tr.names)),
+                    inner: vec![inner],
+                    origin,
+                }));
+            }
+            if target_iter {
+                let d = Diagnostic::error(Code::E0212, self.file, rule.span, "element-wise rules need one `[]` on each side, at the end of the target")
+                    .label("the `[]` markers do not line up")
+                    .help("write `deals[].id -> DealIds[]`, or map arrays of records with a block");
+                self.err(d);
+                return None;
+            }
+            // Gather: `deals[].id -> Ids : join(",")` gives the pipeline an array.
+            let elem = types::elem_ty(&self.reg, v.source_scope, &names, iter_at);
+            let arr = Ty {
+                kind: Kind::Array(Box::new(elem.as_type())),
+                nullable: false,
+                missing: true,
+                values: None,
+            };
+            let source = Source::Gather {
+                array: FieldPath(prefixed(&v.source_scope.prefix, &names[..iter_at])),
+                elem: FieldPath(names[iter_at..].to_vec()),
+            };
+            return self.finish_value_rule(rule, v, source, Flow::One(arr), targets, origin, written);
+        }
+        if target_iter {
+            let d = Diagnostic::error(Code::E0212, self.file, rule.span, "the target iterates but the source does not")
+                .label("`[]` on the target only")
+                .help("to write a whole array, drop the `[]`: `tags -> Tags`");
+            self.err(d);
+            return None;
+        }
+        self.finish_value_rule(rule, v, source, flow, targets, origin, written)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_value_rule(
+        &mut self,
+        rule: &ast::Rule,
+        v: &DirView<'_>,
+        source: Source,
+        flow: Flow,
+        targets: Vec<(&&ast::Path, Resolved)>,
+        origin: RuleOrigin,
+        written: &mut Vec<(Vec<String>, Span)>,
+    ) -> Option<DRule> {
+        for (tp, r) in &targets {
+            self.claim_target(written, &prefixed(&v.target_scope.prefix, &r.names), rule.span, tp.span);
+        }
+        let (steps, out) = self.pipeline(rule.pipeline.as_ref(), flow, v, &FieldPath(Vec::new()))?;
+        let mut checked_targets = Vec::new();
+        if targets.len() == 1 {
+            let (tp, r) = &targets[0];
+            let optional = r.field.as_ref().is_some_and(|f| f.optional);
+            let ty = target_type(r);
+            let enum_values = self.assign(&out, &ty, optional, tp.span, rule)?;
+            checked_targets.push(Target {
+                path: FieldPath(prefixed(&v.target_scope.prefix, &r.names)),
+                ty,
+                enum_values,
+            });
+        } else {
+            // A tuple target takes the parts of an array.
+            let Flow::One(Ty {
+                kind: Kind::Array(elem), ..
+            }) = &out
+            else {
+                let d = Diagnostic::error(
+                    Code::E0210,
+                    self.file,
+                    v.target.span(),
+                    format!("{} targets need a pipeline that produces an array", targets.len()),
+                )
+                .label(format!("the pipeline produces {}", out.display(&self.reg)))
+                .help("split the value: `name -> (FirstName, LastName) : split(\" \")`");
+                self.err(d);
+                return None;
+            };
+            for (tp, r) in &targets {
+                let part = Flow::One(Ty {
+                    kind: elem.kind.clone(),
+                    nullable: elem.nullable,
+                    missing: true,
+                    values: None,
+                });
+                let optional = r.field.as_ref().is_some_and(|f| f.optional);
+                let ty = target_type(r);
+                let enum_values = self.assign(&part, &ty, optional, tp.span, rule)?;
+                checked_targets.push(Target {
+                    path: FieldPath(prefixed(&v.target_scope.prefix, &r.names)),
+                    ty,
+                    enum_values,
+                });
+            }
+        }
+        Some(DRule::Value(ValueRule {
+            source,
+            steps,
+            targets: checked_targets,
+            origin,
+        }))
+    }
+
+    /// Checks that `out` may be written into a target of type `ty`. Returns
+    /// the enum values to check at run time when the checker cannot prove
+    /// the value is one of them.
+    fn assign(&mut self, out: &Flow, ty: &Type, optional: bool, at: Span, rule: &ast::Rule) -> Option<Option<Vec<String>>> {
+        let Flow::One(out) = out else {
+            let d = Diagnostic::error(Code::E0210, self.file, rule.span, "several sources need a step that combines them")
+                .label("a tuple reaches the target")
+                .help("start the pipeline with `join(\" \")`, `concat` or `coalesce`");
+            self.err(d);
+            return None;
+        };
+        let target_text = self.reg.display(ty);
+        match types::assignable(&self.reg, out, ty) {
+            types::Assign::Yes => {}
+            types::Assign::RuntimeEnumCheck(values) => {
+                self.null_checks(out, ty, optional, at, rule)?;
+                return Some(Some(values));
+            }
+            types::Assign::EnumValuesOutside(bad) => {
+                let list = bad.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+                let d = Diagnostic::error(
+                    Code::E0208,
+                    self.file,
+                    at,
+                    format!("the rule can produce {list}, which `{target_text}` does not allow"),
+                )
+                .label("target enum")
+                .note(format!("`{target_text}` allows: {}", types::enum_values_text(&self.reg, ty)));
+                self.err(d);
+                return None;
+            }
+            types::Assign::No => {
+                let found = out.display(&self.reg);
+                let mut d = Diagnostic::error(
+                    Code::E0201,
+                    self.file,
+                    at,
+                    format!("type mismatch: the target is `{target_text}`, the rule produces `{found}`"),
+                )
+                .label(format!("expected `{target_text}`"))
+                .secondary(self.file, rule.span, format!("this rule produces `{found}`"));
+                if let Some(h) = types::conversion_hint(&out.kind, &ty.kind) {
+                    d = d.help(h);
+                }
+                self.err(d);
+                return None;
+            }
+        }
+        self.null_checks(out, ty, optional, at, rule)?;
+        Some(None)
+    }
+
+    fn null_checks(&mut self, out: &Ty, ty: &Type, optional: bool, at: Span, rule: &ast::Rule) -> Option<()> {
+        if out.missing && !optional {
+            let d = Diagnostic::error(Code::E0204, self.file, at, "this required field may end up missing")
+                .label("required: declared without `?` after its name")
+                .secondary(self.file, rule.left.span().to(rule.right.span()), "the source may be absent")
+                .help("add `: default(...)` to supply a value, or `: required` to reject records without it");
+            self.err(d);
+            return None;
+        }
+        if out.nullable && !ty.nullable {
+            let d = Diagnostic::error(Code::E0204, self.file, at, "this non-nullable field may receive null")
+                .label("not nullable: declared without `?` after its type")
+                .secondary(self.file, rule.left.span().to(rule.right.span()), "the source may be null")
+                .help("add `: default(...)` to supply a value, or `: required` to reject records where it is null");
+            self.err(d);
+            return None;
+        }
+        Some(())
+    }
+
+    /// Required fields of the target record (in this direction) that no
+    /// rule writes; a warning for optional ones.
+    fn check_coverage(&mut self, m: &ast::MappingDecl, dir: Direction, rec: RecordId, prefix: &[String], written: &[(Vec<String>, Span)]) {
+        let header = match dir {
+            Direction::Forward => &m.right,
+            Direction::Reverse => &m.left,
+        };
+        let mut missing_required = Vec::new();
+        let mut missing_optional = Vec::new();
+        let record = self.reg.record(rec).clone();
+        for f in &record.fields {
+            let mut path = prefix.to_vec();
+            path.push(f.name.clone());
+            let exact = written.iter().any(|(w, _)| *w == path);
+            let below: Vec<(Vec<String>, Span)> = written.iter().filter(|(w, _)| w.len() > path.len() && w.starts_with(&path)).cloned().collect();
+            if exact {
+                continue;
+            }
+            if !below.is_empty() {
+                if let Kind::Record(inner) = f.ty.kind {
+                    self.check_coverage(m, dir, inner, &path, &below);
+                }
+                continue;
+            }
+            if f.optional {
+                missing_optional.push(path.join("."));
+            } else {
+                missing_required.push((path.join("."), f.origin));
+            }
+        }
+        if !missing_required.is_empty() {
+            let names = missing_required.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            let mut d = Diagnostic::error(
+                Code::E0205,
+                self.file,
+                header.span,
+                format!(
+                    "required field{} of `{}` not mapped in the {dir} direction: {names}",
+                    if missing_required.len() > 1 { "s" } else { "" },
+                    record.name
+                ),
+            )
+            .label("the target type of this mapping");
+            for (n, origin) in &missing_required {
+                d = d.secondary(origin.file, origin.span, format!("`{n}` is required here"));
+            }
+            d = d.help("map each of them, give it a constant (`\"value\" -> Field`), or make it optional in the schema (`name?: type`)");
+            self.err(d);
+        }
+        if !missing_optional.is_empty() {
+            let names = missing_optional.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            let d = Diagnostic::warning(
+                Code::W0001,
+                self.file,
+                header.span,
+                format!("optional field{} of `{}` not mapped in the {dir} direction: {names}", if missing_optional.len() > 1 { "s" } else { "" }, record.name),
+            )
+            .label("the target type of this mapping");
+            self.err(d);
+        }
+    }
+
+    // ------------------------------------------------------------ paths
+
+    fn resolve_quiet(&mut self, side: &ScopeSide, path: &ast::Path) -> Option<Resolved> {
+        let n = self.diags.len();
+        let r = self.resolve(side, path, "");
+        self.diags.truncate(n);
+        r
+    }
+
+    /// Resolves `path` against the scope's record. `side` names the side in
+    /// messages ("source", "target").
+    fn resolve(&mut self, side: &ScopeSide, path: &ast::Path, side_label: &str) -> Option<Resolved> {
+        let mut names = Vec::new();
+        let mut iter_at = None;
+        let Some(mut rec) = side.record else {
+            let d = Diagnostic::error(Code::E0108, self.file, path.span, "the elements here are values, not records")
+                .label("no fields to name");
+            self.err(d);
+            return None;
+        };
+        let mut ty: Option<Type> = None;
+        let mut field_decl: Option<Field> = None;
+        let mut missing = false;
+        let mut nullable = false;
+        for (i, seg) in path.segments.iter().enumerate() {
+            if i > 0 {
+                // Step into the previous field's record.
+                let prev = ty.clone().map(|t| t.kind);
+                let elem_kind = match prev {
+                    Some(Kind::Array(e)) if path.segments[i - 1].iter => Some(e.kind.clone()),
+                    other => other,
+                };
+                match elem_kind {
+                    Some(Kind::Record(r)) => rec = r,
+                    Some(Kind::Any) | Some(Kind::Map(_)) => {
+                        // Inside `any`/`map`: names are not checked.
+                        names.push(seg.name.clone());
+                        ty = Some(Type::nullable(Kind::Any));
+                        missing = true;
+                        nullable = true;
+                        field_decl = None;
+                        if seg.iter {
+                            iter_at = iter_at.or(Some(names.len()));
+                        }
+                        continue;
+                    }
+                    _ => {
+                        let prev_name = &path.segments[i - 1].name;
+                        let shown = ty.as_ref().map(|t| self.reg.display(t)).unwrap_or_default();
+                        let d = Diagnostic::error(Code::E0108, self.file, seg.span, format!("`{prev_name}` is `{shown}`, which has no fields"))
+                            .label("no field here");
+                        self.err(d);
+                        return None;
+                    }
+                }
+            }
+            let record = self.reg.record(rec);
+            let Some((_, f)) = record.field(&seg.name) else {
+                let record_name = record.name.clone();
+                let candidates: Vec<String> = record.field_names().map(str::to_string).collect();
+                let origin = record.origin;
+                let mut d = Diagnostic::error(
+                    Code::E0103,
+                    self.file,
+                    seg.span,
+                    format!("`{record_name}` has no field `{}`", seg.name),
+                )
+                .label(format!("unknown {}field", if side_label.is_empty() { String::new() } else { format!("{side_label} ") }))
+                .suggest(&seg.name, candidates.iter().map(String::as_str));
+                if origin.file != self.file {
+                    d = d.secondary(origin.file, origin.span, format!("`{record_name}` is declared here"));
+                }
+                if d.help.is_none() && candidates.len() <= 12 {
+                    d = d.note(format!("`{record_name}` has: {}", candidates.join(", ")));
+                }
+                self.err(d);
+                return None;
+            };
+            let f = f.clone();
+            missing |= f.optional;
+            nullable |= f.ty.nullable;
+            names.push(seg.name.clone());
+            if seg.iter {
+                if !matches!(f.ty.kind, Kind::Array(_)) {
+                    let shown = self.reg.display(&f.ty);
+                    let d = Diagnostic::error(Code::E0108, self.file, seg.span, format!("`{}` is `{shown}`, not an array", seg.name))
+                        .label("`[]` iterates over arrays only");
+                    self.err(d);
+                    return None;
+                }
+                if iter_at.is_some() {
+                    let d = Diagnostic::error(Code::E0212, self.file, seg.span, "a path iterates at most once")
+                        .label("second `[]`")
+                        .help("map nested arrays with nested blocks: `a[] -> b[] { c[] -> d[] { ... } }`");
+                    self.err(d);
+                    return None;
+                }
+                iter_at = Some(names.len());
+                // Past `[]`, presence is per element.
+                missing = false;
+                nullable = false;
+            }
+            ty = Some(f.ty.clone());
+            field_decl = Some(f);
+        }
+        let mut t = ty.unwrap_or_else(|| side.own.clone());
+        if iter_at == Some(names.len())
+            && let Kind::Array(e) = &t.kind
+        {
+            // `a[]`: the type is the element's.
+            t = (**e).clone();
+        }
+        Some(Resolved {
+            names,
+            ty: Ty {
+                kind: t.kind.clone(),
+                nullable: nullable || t.nullable,
+                missing,
+                values: None,
+            },
+            iter_at,
+            field: field_decl,
+        })
+    }
+
+    // ------------------------------------------------------------ pipelines
+
+    fn pipeline(&mut self, p: Option<&ast::Pipeline>, flow: Flow, v: &DirView<'_>, _scope_path: &FieldPath) -> Option<(Vec<TStep>, Flow)> {
+        let mut flow = flow;
+        let mut steps = Vec::new();
+        let Some(p) = p else {
+            return Some((steps, flow));
+        };
+        for step in &p.steps {
+            let (s, f) = self.step(step, flow, v)?;
+            steps.push(s);
+            flow = f;
+        }
+        Some((steps, flow))
+    }
+
+    fn step(&mut self, step: &ast::Step, flow: Flow, v: &DirView<'_>) -> Option<(TStep, Flow)> {
+        match step {
+            ast::Step::Literal(l) => {
+                let ty = Ty::of_literal(l);
+                match types::literal_value(&self.reg, l, &ty.kind) {
+                    Ok(val) => Some((TStep::Const(val), Flow::One(ty))),
+                    Err(msg) => {
+                        self.err(Diagnostic::error(Code::E0211, self.file, l.span, msg).label("this literal"));
+                        None
+                    }
+                }
+            }
+            ast::Step::If(i) => self.if_step(i, flow, v),
+            ast::Step::Call(c) => {
+                if let Some(def_index) = stdlib::index_of(&c.name.name) {
+                    return self.call(c, def_index, flow, v);
+                }
+                if let Some(&t) = self.table_index.get(&c.name.name) {
+                    return self.table_step(c, t, flow, v.dir);
+                }
+                if self.broken.contains(&c.name.name) {
+                    return None;
+                }
+                let mut candidates: Vec<&str> = stdlib::all().iter().map(|d| d.name).collect();
+                let tables: Vec<String> = self.table_index.keys().cloned().collect();
+                candidates.extend(tables.iter().map(String::as_str));
+                let d = Diagnostic::error(
+                    Code::E0105,
+                    self.file,
+                    c.name.span,
+                    format!("unknown transform or table `{}`", c.name.name),
+                )
+                .label("not in the standard library, and no table of this name")
+                .suggest(&c.name.name, candidates)
+                .note("the transforms are listed in docs/stdlib.md");
+                self.err(d);
+                None
+            }
+        }
+    }
+
+    fn if_step(&mut self, i: &ast::IfStep, flow: Flow, v: &DirView<'_>) -> Option<(TStep, Flow)> {
+        let (cond_steps, cond_flow) = self.pipeline(Some(&i.condition), flow.clone(), v, &FieldPath::default())?;
+        if !matches!(&cond_flow, Flow::One(t) if t.kind == Kind::Bool) {
+            let d = Diagnostic::error(
+                Code::E0213,
+                self.file,
+                i.condition.span,
+                format!("the condition produces `{}`, not `bool`", cond_flow.display(&self.reg)),
+            )
+            .label("expected a bool")
+            .help("use a predicate: `is_blank`, `is_null`, `eq(\"x\")`, `gt(0)`, ...");
+            self.err(d);
+            return None;
+        }
+        let (then_steps, then_flow) = self.pipeline(Some(&i.then), flow.clone(), v, &FieldPath::default())?;
+        let (else_steps, else_flow) = match i.otherwise.as_deref() {
+            None => (Vec::new(), flow),
+            Some(ast::ElseBranch::Pipeline(p)) => self.pipeline(Some(p), flow, v, &FieldPath::default())?,
+            Some(ast::ElseBranch::If(inner)) => {
+                let (s, f) = self.if_step(inner, flow, v)?;
+                (vec![s], f)
+            }
+        };
+        let (Flow::One(a), Flow::One(b)) = (&then_flow, &else_flow) else {
+            let d = Diagnostic::error(Code::E0210, self.file, i.span, "an `if` branch produces a tuple").label("here");
+            self.err(d);
+            return None;
+        };
+        let Some(joined) = types::join(a, b) else {
+            let d = Diagnostic::error(
+                Code::E0201,
+                self.file,
+                i.span,
+                format!(
+                    "the branches produce different types: `{}` and `{}`",
+                    a.display(&self.reg),
+                    b.display(&self.reg)
+                ),
+            )
+            .label("both branches must produce one type");
+            self.err(d);
+            return None;
+        };
+        Some((
+            TStep::If {
+                condition: cond_steps,
+                then: then_steps,
+                otherwise: else_steps,
+            },
+            Flow::One(joined),
+        ))
+    }
+
+    fn table_step(&mut self, c: &ast::Call, t: usize, flow: Flow, dir: Direction) -> Option<(TStep, Flow)> {
+        self.table_used[t] = true;
+        if c.has_parens {
+            let d = Diagnostic::error(Code::E0202, self.file, c.span, format!("table `{}` takes no arguments", c.name.name))
+                .label("remove the parentheses");
+            self.err(d);
+            return None;
+        }
+        let Flow::One(input) = flow else {
+            let d = Diagnostic::error(Code::E0210, self.file, c.span, "a table maps one value, not a tuple").label("here");
+            self.err(d);
+            return None;
+        };
+        let out = table::check_use(self, t, &input, dir, c)?;
+        Some((TStep::Table { table: t, dir, span: c.span }, Flow::One(out)))
+    }
+
+    fn call(&mut self, c: &ast::Call, def_index: usize, flow: Flow, v: &DirView<'_>) -> Option<(TStep, Flow)> {
+        let def = stdlib::by_index(def_index)?;
+        let sigs = def.signatures();
+        // Resolve field arguments on the source side.
+        let mut arg_tys: Vec<types::ArgTy> = Vec::new();
+        let mut args: Vec<TArg> = Vec::new();
+        for a in &c.args {
+            match a {
+                ast::Arg::Literal(l) => arg_tys.push(types::ArgTy::Literal(l.clone())),
+                ast::Arg::Path(p) => {
+                    let r = self.resolve(v.source_scope, p, side_word(v.dir, true))?;
+                    if r.iter_at.is_some() {
+                        let d = Diagnostic::error(Code::E0212, self.file, p.span, "an argument cannot iterate").label("`[]` here");
+                        self.err(d);
+                        return None;
+                    }
+                    arg_tys.push(types::ArgTy::Field(r.ty.clone()));
+                    args.push(TArg::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))));
+                }
+            }
+        }
+        let sig_list = || sigs.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ");
+        // Arity first: the clearest message.
+        let arity_ok = sigs.iter().any(|s| c.args.len() >= s.required_params() && c.args.len() <= s.params.len());
+        if !arity_ok {
+            let d = Diagnostic::error(
+                Code::E0202,
+                self.file,
+                c.span,
+                format!("`{}` takes {}, but {} given", def.name, arity_text(sigs), c.args.len()),
+            )
+            .label("wrong number of arguments")
+            .note(format!("signature: {}", sig_list()));
+            self.err(d);
+            return None;
+        }
+        let mut first_err: Option<types::MatchError> = None;
+        for sig in sigs {
+            if c.args.len() < sig.required_params() || c.args.len() > sig.params.len() {
+                continue;
+            }
+            match types::match_signature(&self.reg, def.name, sig, &flow, &arg_tys) {
+                Ok(m) => {
+                    // Constant arguments, with defaults filled in.
+                    let mut consts: Vec<Option<Value>> = Vec::new();
+                    let mut final_args = Vec::new();
+                    let mut field_args = args.drain(..);
+                    for (i, p) in sig.params.iter().enumerate() {
+                        match c.args.get(i) {
+                            Some(ast::Arg::Path(_)) => {
+                                consts.push(None);
+                                final_args.push(field_args.next()?);
+                            }
+                            _ => {
+                                let val = m.const_args.get(i).cloned().flatten().unwrap_or(crate::exec::Value::Null);
+                                consts.push(Some(val.clone()));
+                                final_args.push(TArg::Const(val));
+                            }
+                        }
+                        let _ = p;
+                    }
+                    if let Some(check) = def.check_args {
+                        let refs: Vec<Option<&Value>> = consts.iter().map(Option::as_ref).collect();
+                        if let Err((i, msg)) = check(&refs) {
+                            let span = c.args.get(i).map_or(c.span, ast::Arg::span);
+                            self.err(Diagnostic::error(Code::E0202, self.file, span, msg).label("this argument"));
+                            return None;
+                        }
+                    }
+                    return Some((
+                        TStep::Call {
+                            transform: def_index,
+                            args: final_args,
+                            accepts_null: sig.accepts_null(),
+                            arg_accepts_null: sig.params.iter().map(|p| p.nullable).collect(),
+                            span: c.span,
+                        },
+                        Flow::One(m.output),
+                    ));
+                }
+                Err(e) => {
+                    if first_err.is_none() {
+                        first_err = Some(e);
+                    }
+                }
+            }
+        }
+        let d = match first_err {
+            Some(types::MatchError::Input) => Diagnostic::error(
+                Code::E0203,
+                self.file,
+                c.name.span,
+                format!("`{}` does not take `{}`", def.name, flow.display(&self.reg)),
+            )
+            .label(format!("the value here is `{}`", flow.display(&self.reg)))
+            .note(format!("signature: {}", sig_list()))
+            .help(types::input_hint(&flow, def.name)),
+            Some(types::MatchError::Arg(i, msg)) => {
+                let span = c.args.get(i).map_or(c.span, ast::Arg::span);
+                Diagnostic::error(Code::E0202, self.file, span, format!("wrong argument for `{}`: {msg}", def.name))
+                    .label("this argument")
+                    .note(format!("signature: {}", sig_list()))
+            }
+            None => Diagnostic::error(Code::E0202, self.file, c.span, format!("no signature of `{}` fits", def.name))
+                .note(format!("signature: {}", sig_list())),
+        };
+        self.err(d);
+        None
+    }
+
+    // ------------------------------------------------------------ conflicts
+
+    fn conflicts(&mut self, m: &ast::MappingDecl, block: &ast::ConflictBlock, mapping: &Mapping) -> Vec<Conflict> {
+        let mut out = Vec::new();
+        let mut seen_default = false;
+        let left_side = side_scope(mapping.left);
+        let right_side = side_scope(mapping.right);
+        for e in &block.entries {
+            let field = match &e.field {
+                None => {
+                    if seen_default {
+                        self.err(Diagnostic::error(Code::E0003, self.file, e.span, "a second `default` conflict rule").label("only one default"));
+                    }
+                    seen_default = true;
+                    None
+                }
+                Some(p) => {
+                    let r = self.resolve_quiet(&right_side, p).or_else(|| self.resolve_quiet(&left_side, p));
+                    match r {
+                        Some(r) if mapped_anywhere(&m.body, p) => Some(FieldPath(r.names)),
+                        Some(_) => {
+                            let d = Diagnostic::error(Code::E0214, self.file, p.span, format!("`{p}` is not mapped by any rule"))
+                                .label("a conflict rule needs a mapped field");
+                            self.err(d);
+                            continue;
+                        }
+                        None => {
+                            // Report against the right side, with its names.
+                            self.resolve(&right_side, p, "");
+                            continue;
+                        }
+                    }
+                }
+            };
+            let strategy = match &e.strategy {
+                ast::Strategy::Prefer { side, unless_blank } => match self.side(mapping, side) {
+                    Some(dir) => Strategy::Prefer {
+                        side: dir,
+                        unless_blank: *unless_blank,
+                    },
+                    None => continue,
+                },
+                ast::Strategy::Newest { fields } => {
+                    let fields = match fields {
+                        Some((a, b)) => {
+                            let ra = self.resolve(&left_side, a, "left");
+                            let rb = self.resolve(&right_side, b, "right");
+                            match (ra, rb) {
+                                (Some(ra), Some(rb)) => Some((FieldPath(ra.names), FieldPath(rb.names))),
+                                _ => continue,
+                            }
+                        }
+                        None => None,
+                    };
+                    Strategy::Newest { fields }
+                }
+                ast::Strategy::Max => Strategy::Max,
+                ast::Strategy::Min => Strategy::Min,
+                ast::Strategy::Union => Strategy::Union,
+                ast::Strategy::Review => Strategy::Review,
+            };
+            out.push(Conflict { field, strategy });
+        }
+        out
+    }
+
+    /// A side name: the schema name of either type, or `left`/`right`.
+    fn side(&mut self, mapping: &Mapping, side: &ast::Ident) -> Option<Direction> {
+        let same = mapping.left_side == mapping.right_side;
+        match side.name.as_str() {
+            "left" => return Some(Direction::Forward),
+            "right" => return Some(Direction::Reverse),
+            n if !same && n == mapping.left_side => return Some(Direction::Forward),
+            n if !same && n == mapping.right_side => return Some(Direction::Reverse),
+            _ => {}
+        }
+        let mut names = vec!["left", "right"];
+        if !same {
+            names.push(&mapping.left_side);
+            names.push(&mapping.right_side);
+        }
+        let d = Diagnostic::error(Code::E0107, self.file, side.span, format!("unknown side `{}`", side.name))
+            .label(format!("the sides of `{}` are {}", mapping.name, names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
+            .suggest(&side.name, names.iter().copied());
+        self.err(d);
+        None
+    }
+
+    // ------------------------------------------------------------ tests
+
+    fn test(&mut self, t: &ast::TestDecl, mappings: &[Mapping]) -> Option<TestCase> {
+        let Some(index) = mappings.iter().position(|m| m.name == t.mapping.name) else {
+            if !self.broken.contains(&t.mapping.name) {
+                let names: Vec<&str> = mappings.iter().map(|m| m.name.as_str()).collect();
+                let d = Diagnostic::error(Code::E0106, self.file, t.mapping.span, format!("unknown mapping `{}`", t.mapping.name))
+                    .label("no mapping of this name in this file")
+                    .suggest(&t.mapping.name, names);
+                self.err(d);
+            }
+            return None;
+        };
+        let mapping = &mappings[index];
+        let given_dir = self.side(mapping, &t.given_side)?;
+        let direction = given_dir;
+        if !mapping.directions.contains(&direction) {
+            let d = Diagnostic::error(
+                Code::E0215,
+                self.file,
+                t.given_side.span,
+                format!("`{}` maps only the other way", mapping.name),
+            )
+            .label("records are not read from this side");
+            self.err(d);
+            return None;
+        }
+        let expect = match &t.expect {
+            ast::Expectation::Record { side, record } => {
+                let dir = self.side(mapping, side)?;
+                if dir == given_dir {
+                    let d = Diagnostic::error(Code::E0215, self.file, side.span, "`given` and `expect` name the same side")
+                        .label("expected the other side of the mapping");
+                    self.err(d);
+                    return None;
+                }
+                if !matches!(record.kind, ast::LiteralKind::Object(_)) {
+                    return None;
+                }
+                Expected::Record(record.to_json())
+            }
+            ast::Expectation::Reject { matching, .. } => {
+                let mut pairs = Vec::new();
+                if let Some(ast::Literal {
+                    kind: ast::LiteralKind::Object(members),
+                    ..
+                }) = matching
+                {
+                    for (k, v) in members {
+                        let text = match &v.kind {
+                            ast::LiteralKind::String(s) => s.clone(),
+                            _ => v.to_json(),
+                        };
+                        pairs.push((k.name.clone(), text));
+                    }
+                }
+                Expected::Reject(pairs)
+            }
+        };
+        Some(TestCase {
+            mapping: index,
+            name: t.name.value.clone(),
+            file: self.file,
+            span: t.span,
+            direction,
+            given: t.given.to_json(),
+            expect,
+        })
+    }
+
+    fn warn_unused_tables(&mut self, file: &ast::File) {
+        for item in &file.items {
+            if let ast::Item::Table(t) = item
+                && let Some(&i) = self.table_index.get(&t.name.name)
+                && !self.table_used[i]
+            {
+                let d = Diagnostic::warning(Code::W0002, self.file, t.name.span, format!("table `{}` is never used", t.name.name))
+                    .label("declared here");
+                self.err(d);
+            }
+        }
+    }
+}
+
+use crate::exec::Value;
+
+fn type_ref_text(r: &ast::TypeRef) -> String {
+    match &r.namespace {
+        Some(n) => format!("{}.{}", n.name, r.name.name),
+        None => r.name.name.clone(),
+    }
+}
+
+/// A target's type is its own declaration: optional or nullable parents do
+/// not make the field itself nullable (writing it creates the parents).
+fn target_type(r: &Resolved) -> Type {
+    match &r.field {
+        Some(f) if r.iter_at.is_none() => f.ty.clone(),
+        _ => r.ty.as_type(),
+    }
+}
+
+fn side_word(dir: Direction, source: bool) -> &'static str {
+    let _ = dir;
+    if source { "source" } else { "target" }
+}
+
+fn scope_target(scope: &Scope, dir: Direction) -> &ScopeSide {
+    match dir {
+        Direction::Forward => &scope.right,
+        Direction::Reverse => &scope.left,
+    }
+}
+
+fn side_scope(rec: RecordId) -> ScopeSide {
+    ScopeSide {
+        record: Some(rec),
+        prefix: Vec::new(),
+        own: Type::new(Kind::Record(rec)),
+    }
+}
+
+fn prefixed(prefix: &[String], names: &[String]) -> Vec<String> {
+    let mut v = prefix.to_vec();
+    v.extend(names.iter().cloned());
+    v
+}
+
+fn arity_text(sigs: &[crate::stdlib::sig::Signature]) -> String {
+    let mut counts: Vec<(usize, usize)> = sigs.iter().map(|s| (s.required_params(), s.params.len())).collect();
+    counts.sort();
+    counts.dedup();
+    let (lo, hi) = (counts.iter().map(|c| c.0).min().unwrap_or(0), counts.iter().map(|c| c.1).max().unwrap_or(0));
+    let word = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    if lo == hi {
+        format!("{lo} {}", word(lo))
+    } else {
+        format!("{lo} to {hi} {}", word(hi))
+    }
+}
+
+/// Whether any rule (at any depth) has `path` as one of its endpoints.
+fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
+    let text = path.to_string();
+    body.iter().any(|item| match item {
+        ast::MappingItem::Rule(r) => {
+            let ends = |e: &ast::Endpoint| match e {
+                ast::Endpoint::Path(p) => p.to_string() == text,
+                ast::Endpoint::Tuple(ps, _) => ps.iter().any(|p| p.to_string() == text),
+                ast::Endpoint::Literal(_) => false,
+            };
+            ends(&r.left) || ends(&r.right) || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
+        }
+        ast::MappingItem::Conflict(_) => false,
+    })
+}

@@ -1,0 +1,228 @@
+//! Value tables: declaration (duplicates, ambiguous reverse entries) and each
+//! use in a pipeline (key type, enum exhaustiveness, the values it yields).
+
+use super::types::{Ty, literal_value};
+use super::{Checker, Table, TableMap};
+use crate::diag::{Code, Diagnostic};
+use crate::exec::Value;
+use crate::schema::Kind;
+use crate::syntax::{self as ast, ArrowKind, Direction};
+
+/// The kind a table literal stands for: strings, ints, decimals, bools.
+fn literal_kind(l: &ast::Literal) -> Kind {
+    Ty::of_literal(l).kind
+}
+
+impl Checker<'_> {
+    pub(super) fn declare_table(&mut self, t: &ast::TableDecl) {
+        if let Some(&prev) = self.table_index.get(&t.name.name) {
+            let _ = prev;
+            let d = Diagnostic::error(Code::E0003, self.file, t.name.span, format!("table `{}` is defined twice", t.name.name))
+                .label("second definition");
+            self.err(d);
+            return;
+        }
+        let mut forward = TableMap::default();
+        let mut reverse = TableMap::default();
+        // For duplicate detection: key text → span, per direction.
+        let mut fwd_keys: Vec<(String, ast::Span)> = Vec::new();
+        let mut rev_keys: Vec<(String, ast::Span)> = Vec::new();
+        for e in &t.entries {
+            match e {
+                ast::TableEntry::Pair { keys, arrow, value, span } => {
+                    if arrow.kind != ArrowKind::Backward {
+                        for k in keys {
+                            if self.table_key_clash(&mut fwd_keys, k, "->") {
+                                continue;
+                            }
+                            forward.entries.push((self.table_literal(k), self.table_literal(value)));
+                        }
+                    }
+                    if arrow.kind != ArrowKind::Forward {
+                        if keys.len() > 1 {
+                            let d = Diagnostic::error(
+                                Code::E0211,
+                                self.file,
+                                *span,
+                                format!("{} keys on one value cannot be read backwards", keys.len()),
+                            )
+                            .label(format!("`{}` maps back to which of them?", value.display()))
+                            .help("write `->` for these keys and one `<-` entry for the way back");
+                            self.err(d);
+                            continue;
+                        }
+                        if self.table_key_clash(&mut rev_keys, value, "<-") {
+                            continue;
+                        }
+                        if let Some(k) = keys.first() {
+                            reverse.entries.push((self.table_literal(value), self.table_literal(k)));
+                        }
+                    }
+                }
+                ast::TableEntry::Else { arrow, value, span } => {
+                    let slots: &mut [&mut TableMap] = match arrow.kind {
+                        ArrowKind::Forward => &mut [&mut forward],
+                        ArrowKind::Backward => &mut [&mut reverse],
+                        ArrowKind::Both => &mut [&mut forward, &mut reverse],
+                    };
+                    let v = self.table_literal(value);
+                    let mut dup = false;
+                    for map in slots.iter_mut() {
+                        if map.fallback.is_some() {
+                            dup = true;
+                        }
+                        map.fallback = Some(v.clone());
+                    }
+                    if dup {
+                        let d = Diagnostic::error(Code::E0003, self.file, *span, "a second `else` for the same direction")
+                            .label("one fallback per direction");
+                        self.err(d);
+                    }
+                }
+            }
+        }
+        self.table_index.insert(t.name.name.clone(), self.tables.len());
+        self.tables.push(Table {
+            name: t.name.name.clone(),
+            forward,
+            reverse,
+        });
+        self.table_used.push(false);
+    }
+
+    fn table_literal(&self, l: &ast::Literal) -> Value<'static> {
+        literal_value(&self.reg, l, &literal_kind(l)).unwrap_or(Value::Null)
+    }
+
+    /// Reports a key listed twice for one direction.
+    fn table_key_clash(&mut self, seen: &mut Vec<(String, ast::Span)>, k: &ast::Literal, dir: &str) -> bool {
+        let text = k.to_json();
+        if let Some((_, first)) = seen.iter().find(|(t, _)| *t == text) {
+            let d = Diagnostic::error(Code::E0003, self.file, k.span, format!("{text} is mapped twice in the `{dir}` direction"))
+                .label("second entry")
+                .secondary(self.file, *first, "first entry");
+            self.err(d);
+            return true;
+        }
+        seen.push((text, k.span));
+        false
+    }
+
+    /// Checks the use of table `t` on a value of type `input` in `dir`;
+    /// returns the output type.
+    pub(super) fn table_use(&mut self, t: usize, input: &Ty, dir: Direction, c: &ast::Call) -> Option<Ty> {
+        let table = &self.tables[t];
+        let map = table.map(dir);
+        let name = table.name.clone();
+        // Key kinds: every key must be comparable with the input.
+        let key_kind_ok = map.entries.iter().all(|(k, _)| value_fits_kind(k, &input.kind));
+        if !key_kind_ok {
+            let d = Diagnostic::error(
+                Code::E0203,
+                self.file,
+                c.span,
+                format!("table `{name}` has keys that cannot match a `{}`", self.reg.display_kind(&input.kind)),
+            )
+            .label("the value here");
+            self.err(d);
+            return None;
+        }
+        // Exhaustiveness over an enum input.
+        if map.fallback.is_none() {
+            let possible: Option<(String, Vec<String>)> = match &input.kind {
+                Kind::Enum(e) => {
+                    let def = self.reg.enum_def(*e);
+                    Some((format!("`{}`", def.name), def.values.clone()))
+                }
+                Kind::String => input.values.clone().map(|v| ("the values reaching it".to_string(), v)),
+                _ => None,
+            };
+            if let Some((what, values)) = possible {
+                let missing: Vec<String> = values
+                    .into_iter()
+                    .filter(|v| !map.entries.iter().any(|(k, _)| matches!(k, Value::Str(s) if s == v)))
+                    .collect();
+                if !missing.is_empty() {
+                    let list = missing.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+                    let arrow = if dir == Direction::Forward { "->" } else { "<-" };
+                    let d = Diagnostic::error(
+                        Code::E0207,
+                        self.file,
+                        c.span,
+                        format!("table `{name}` does not cover every value of {what}: missing {list}"),
+                    )
+                    .label(format!("used in the {dir} direction here"))
+                    .help(format!(
+                        "add entries (`{} {arrow} ...`) or a fallback (`else {arrow} ...`)",
+                        missing.first().map(|m| format!("\"{m}\"")).unwrap_or_default()
+                    ));
+                    self.err(d);
+                    return None;
+                }
+            }
+        }
+        // The output: the kind of the values, and (strings) their set.
+        let mut outs: Vec<&Value> = map.entries.iter().map(|(_, v)| v).collect();
+        if let Some(f) = &map.fallback {
+            outs.push(f);
+        }
+        let produces_null = outs.iter().any(|v| matches!(v, Value::Null));
+        let kinds: Vec<Kind> = outs.iter().filter(|v| !matches!(v, Value::Null)).map(|v| value_kind(v)).collect();
+        let kind = match kinds.first() {
+            None => Kind::Any,
+            Some(k) if kinds.iter().all(|x| x == k) => k.clone(),
+            Some(_) if kinds.iter().all(|x| matches!(x, Kind::Int | Kind::Decimal)) => Kind::Decimal,
+            Some(_) => {
+                let d = Diagnostic::error(Code::E0211, self.file, c.span, format!("table `{name}` mixes value types"))
+                    .label("its values must all be strings, or all numbers, or all bools");
+                self.err(d);
+                return None;
+            }
+        };
+        let values = if kind == Kind::String {
+            let mut vs: Vec<String> = Vec::new();
+            for v in &outs {
+                if let Value::Str(s) = v
+                    && !vs.iter().any(|x| x == s.as_ref())
+                {
+                    vs.push(s.to_string());
+                }
+            }
+            Some(vs)
+        } else {
+            None
+        };
+        Some(Ty {
+            kind,
+            nullable: input.nullable || produces_null,
+            missing: input.missing,
+            values,
+        })
+    }
+}
+
+pub(super) fn check_use(cx: &mut Checker<'_>, t: usize, input: &Ty, dir: Direction, c: &ast::Call) -> Option<Ty> {
+    cx.table_use(t, input, dir, c)
+}
+
+fn value_kind(v: &Value<'_>) -> Kind {
+    match v {
+        Value::Str(_) => Kind::String,
+        Value::Int(_) => Kind::Int,
+        Value::Decimal(_) => Kind::Decimal,
+        Value::Bool(_) => Kind::Bool,
+        _ => Kind::Any,
+    }
+}
+
+fn value_fits_kind(v: &Value<'_>, k: &Kind) -> bool {
+    matches!(
+        (v, k),
+        (_, Kind::Any)
+            | (Value::Null, _)
+            | (Value::Str(_), Kind::String | Kind::Enum(_) | Kind::Currency)
+            | (Value::Int(_), Kind::Int | Kind::Decimal)
+            | (Value::Decimal(_), Kind::Decimal)
+            | (Value::Bool(_), Kind::Bool)
+    )
+}

@@ -1,0 +1,463 @@
+//! Flow types: what the checker knows about a value at each pipeline step:
+//! its kind, whether it may be null, whether it may be missing, and (for
+//! strings from tables and literals) the exact set of values it can take.
+
+use super::ScopeSide;
+use crate::exec::Value;
+use crate::schema::{Kind, Registry, Type};
+use crate::stdlib::convert_text;
+use crate::stdlib::sig::{SigInput, SigTy, Signature};
+use crate::syntax::{Literal, LiteralKind};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ty {
+    pub kind: Kind,
+    pub nullable: bool,
+    pub missing: bool,
+    /// The only values a string can have here, when known.
+    pub values: Option<Vec<String>>,
+}
+
+impl Ty {
+    pub fn of_literal(l: &Literal) -> Ty {
+        let (kind, nullable, values) = match &l.kind {
+            LiteralKind::String(s) => (Kind::String, false, Some(vec![s.clone()])),
+            LiteralKind::Number(n) if is_integer_text(n) => (Kind::Int, false, None),
+            LiteralKind::Number(_) => (Kind::Decimal, false, None),
+            LiteralKind::Bool(_) => (Kind::Bool, false, None),
+            LiteralKind::Null => (Kind::Any, true, None),
+            LiteralKind::Object(_) | LiteralKind::Array(_) => (Kind::Any, false, None),
+        };
+        Ty {
+            kind,
+            nullable,
+            missing: false,
+            values,
+        }
+    }
+
+    pub fn as_type(&self) -> Type {
+        Type {
+            kind: self.kind.clone(),
+            nullable: self.nullable,
+        }
+    }
+
+    pub fn display(&self, reg: &Registry) -> String {
+        let mut s = reg.display(&self.as_type());
+        if self.missing {
+            s.push_str(" (may be missing)");
+        }
+        s
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Flow {
+    One(Ty),
+    /// Several sources: `(a, b) -> x`.
+    Tuple(Vec<Ty>),
+}
+
+impl Flow {
+    pub fn display(&self, reg: &Registry) -> String {
+        match self {
+            Flow::One(t) => t.display(reg),
+            Flow::Tuple(ts) => format!("({})", ts.iter().map(|t| reg.display(&t.as_type())).collect::<Vec<_>>().join(", ")),
+        }
+    }
+}
+
+pub fn is_integer_text(n: &str) -> bool {
+    !n.contains(['.', 'e', 'E'])
+}
+
+/// The value of a literal for a place of kind `expected`.
+pub fn literal_value(reg: &Registry, l: &Literal, expected: &Kind) -> Result<Value<'static>, String> {
+    match (&l.kind, expected) {
+        (LiteralKind::Null, _) => Ok(Value::Null),
+        (LiteralKind::String(s), Kind::Enum(e)) => {
+            let def = reg.enum_def(*e);
+            if def.values.contains(s) {
+                Ok(Value::str(s.clone()))
+            } else {
+                let hint = crate::diag::did_you_mean(s, def.values.iter().map(String::as_str))
+                    .map(|b| format!("; did you mean \"{b}\"?"))
+                    .unwrap_or_default();
+                Err(format!("\"{s}\" is not a value of `{}`{hint}", def.name))
+            }
+        }
+        (LiteralKind::String(s), Kind::String | Kind::Currency | Kind::Any) => Ok(Value::str(s.clone())),
+        (LiteralKind::Number(n), Kind::Int) => convert_text::int(n).map(Value::Int).map_err(|f| f.message),
+        (LiteralKind::Number(n), Kind::Decimal) => convert_text::decimal(n).map(Value::Decimal).map_err(|f| f.message),
+        (LiteralKind::Number(n), Kind::Float) => n.parse::<f64>().map(Value::Float).map_err(|e| e.to_string()),
+        (LiteralKind::Number(n), Kind::Any) => {
+            if is_integer_text(n) {
+                convert_text::int(n).map(Value::Int).map_err(|f| f.message)
+            } else {
+                convert_text::decimal(n).map(Value::Decimal).map_err(|f| f.message)
+            }
+        }
+        (LiteralKind::Bool(b), Kind::Bool | Kind::Any) => Ok(Value::Bool(*b)),
+        (LiteralKind::Object(_) | LiteralKind::Array(_), Kind::Any | Kind::Map(_) | Kind::Array(_) | Kind::Record(_)) => {
+            Ok(Value::Raw(l.to_json().into()))
+        }
+        (_, expected) => Err(format!(
+            "{} is not a `{}`",
+            l.display(),
+            reg.display_kind(expected)
+        )),
+    }
+}
+
+pub enum Assign {
+    Yes,
+    No,
+    /// A string into an enum: allowed only when its values are known and
+    /// inside the enum; these are the ones outside.
+    EnumValuesOutside(Vec<String>),
+    /// Allowed, with a check of the value at run time.
+    RuntimeEnumCheck(Vec<String>),
+}
+
+/// Whether a value of flow type `from` may be written where `to` is declared.
+/// Widening that loses nothing (int → decimal) is allowed; everything else
+/// needs a conversion written in the mapping.
+pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
+    if let Kind::Enum(target) = &to.kind {
+        let allowed = &reg.enum_def(*target).values;
+        if let Kind::Enum(src) = &from.kind {
+            if src == target {
+                return Assign::Yes;
+            }
+            let outside: Vec<String> = reg.enum_def(*src).values.iter().filter(|v| !allowed.contains(v)).cloned().collect();
+            return if outside.is_empty() { Assign::Yes } else { Assign::EnumValuesOutside(outside) };
+        }
+        if matches!(from.kind, Kind::String) {
+            return match &from.values {
+                Some(vals) => {
+                    let outside: Vec<String> = vals.iter().filter(|v| !allowed.contains(v)).cloned().collect();
+                    if outside.is_empty() { Assign::Yes } else { Assign::EnumValuesOutside(outside) }
+                }
+                None => Assign::No,
+            };
+        }
+        if matches!(from.kind, Kind::Any) {
+            return Assign::RuntimeEnumCheck(allowed.clone());
+        }
+        return Assign::No;
+    }
+    if kind_fits(&from.kind, &to.kind) { Assign::Yes } else { Assign::No }
+}
+
+fn kind_fits(from: &Kind, to: &Kind) -> bool {
+    match (from, to) {
+        (_, Kind::Any) | (Kind::Any, _) => true,
+        (Kind::Int, Kind::Decimal | Kind::Float) => true,
+        (Kind::Enum(_), Kind::String) => true,
+        (Kind::String, Kind::Currency) | (Kind::Currency, Kind::String) => true,
+        (Kind::Array(a), Kind::Array(b)) => kind_fits(&a.kind, &b.kind),
+        (Kind::Map(a), Kind::Map(b)) => kind_fits(&a.kind, &b.kind),
+        (Kind::Record(_), Kind::Map(_)) => true,
+        (a, b) => a == b,
+    }
+}
+
+pub fn enum_values_text(reg: &Registry, ty: &Type) -> String {
+    match &ty.kind {
+        Kind::Enum(e) => reg.enum_def(*e).values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", "),
+        _ => String::new(),
+    }
+}
+
+/// What to write to convert `from` into `to`, when there is a standard way.
+pub fn conversion_hint(from: &Kind, to: &Kind) -> Option<String> {
+    let h = match (from, to) {
+        (Kind::String, Kind::Decimal) => "parse it: `: parse_decimal`",
+        (Kind::String, Kind::Int) => "parse it: `: parse_int`",
+        (Kind::String, Kind::Float) => "parse it: `: parse_float`",
+        (Kind::String, Kind::Bool) => "parse it: `: parse_bool`, or map the spellings with a table",
+        (Kind::String, Kind::Enum(_)) => "map it through a table whose values are the enum's values",
+        (Kind::Int | Kind::Decimal | Kind::Bool | Kind::Float, Kind::String) => "format it: `: to_string`",
+        (Kind::Decimal, Kind::Int) => "convert it: `: round(0) | to_int` (say how to round)",
+        (Kind::Int, Kind::Bool) => "convert it: `: to_bool`",
+        (Kind::Array(_), Kind::String) => "join the elements: `: join(\",\")`",
+        _ => return None,
+    };
+    Some(h.to_string())
+}
+
+/// The type both branches of an `if` can be seen as.
+pub fn join(a: &Ty, b: &Ty) -> Option<Ty> {
+    let kind = match (&a.kind, &b.kind) {
+        (x, y) if x == y => x.clone(),
+        (Kind::Any, _) if a.nullable && a.values.is_none() => b.kind.clone(), // `null` literal
+        (_, Kind::Any) if b.nullable && b.values.is_none() => a.kind.clone(),
+        (Kind::Int, Kind::Decimal) | (Kind::Decimal, Kind::Int) => Kind::Decimal,
+        (Kind::Enum(_), Kind::String) | (Kind::String, Kind::Enum(_)) => Kind::String,
+        _ => return None,
+    };
+    let values = match (&a.values, &b.values) {
+        (Some(x), Some(y)) => {
+            let mut v = x.clone();
+            v.extend(y.iter().filter(|s| !x.contains(s)).cloned());
+            Some(v)
+        }
+        _ => None,
+    };
+    Some(Ty {
+        kind,
+        nullable: a.nullable || b.nullable,
+        missing: a.missing || b.missing,
+        values,
+    })
+}
+
+/// The type of the elements reached by `names[iter_at..]` inside the array
+/// at `names[..iter_at]`.
+pub fn elem_ty(reg: &Registry, side: &ScopeSide, names: &[String], iter_at: usize) -> Ty {
+    let mut rec = side.record;
+    let mut ty: Option<Type> = None;
+    for (i, n) in names.iter().enumerate() {
+        let Some(r) = rec else { break };
+        let Some((_, f)) = reg.record(r).field(n) else { break };
+        let mut t = f.ty.clone();
+        if i + 1 == iter_at
+            && let Kind::Array(e) = &t.kind
+        {
+            t = (**e).clone();
+        }
+        rec = match &t.kind {
+            Kind::Record(r) => Some(*r),
+            _ => None,
+        };
+        let optional_inside = i >= iter_at && f.optional;
+        ty = Some(t);
+        if optional_inside {
+            return Ty {
+                kind: ty.map(|t| t.kind).unwrap_or(Kind::Any),
+                nullable: f.ty.nullable,
+                missing: true,
+                values: None,
+            };
+        }
+    }
+    let t = ty.unwrap_or(Type::new(Kind::Any));
+    Ty {
+        kind: t.kind,
+        nullable: t.nullable,
+        missing: false,
+        values: None,
+    }
+}
+
+pub enum ArgTy {
+    Literal(Literal),
+    Field(Ty),
+}
+
+pub enum MatchError {
+    Input,
+    Arg(usize, String),
+}
+
+pub struct Matched {
+    pub output: Ty,
+    /// Constant values per parameter (defaults included); `None` for field
+    /// arguments.
+    pub const_args: Vec<Option<Value<'static>>>,
+}
+
+/// Matches an input flow and arguments against one signature.
+pub fn match_signature(reg: &Registry, name: &str, sig: &Signature, flow: &Flow, args: &[ArgTy]) -> Result<Matched, MatchError> {
+    let mut var: Option<Kind> = None;
+    // Input.
+    let (in_nullable, in_missing) = match (&sig.input, flow) {
+        (SigInput::One { ty, .. }, Flow::One(t)) => {
+            if !fits(&t.kind, ty, &mut var) {
+                return Err(MatchError::Input);
+            }
+            (t.nullable, t.missing)
+        }
+        // A tuple where an array is expected: `(first, last) -> Name : join(" ")`.
+        (SigInput::One { ty: SigTy::Array(elem), .. }, Flow::Tuple(ts)) => {
+            for t in ts {
+                if !fits(&t.kind, elem, &mut var) {
+                    return Err(MatchError::Input);
+                }
+            }
+            (false, false)
+        }
+        (SigInput::Variadic { ty, .. }, Flow::Tuple(ts)) => {
+            for t in ts {
+                if !fits(&t.kind, ty, &mut var) {
+                    return Err(MatchError::Input);
+                }
+            }
+            (false, false)
+        }
+        (SigInput::Variadic { ty, .. }, Flow::One(t)) => {
+            if !fits(&t.kind, ty, &mut var) {
+                return Err(MatchError::Input);
+            }
+            (t.nullable, t.missing)
+        }
+        _ => return Err(MatchError::Input),
+    };
+    // Arguments.
+    let mut const_args = Vec::new();
+    let mut arg_nullable = false;
+    let mut arg_missing = false;
+    for (i, p) in sig.params.iter().enumerate() {
+        let expected_kind = sig_kind(&p.ty, &var);
+        match args.get(i) {
+            Some(ArgTy::Literal(l)) => {
+                if matches!(l.kind, LiteralKind::Null) && !p.nullable {
+                    return Err(MatchError::Arg(i, format!("`{}` may not be null", p.name)));
+                }
+                let v = literal_value(reg, l, &expected_kind).map_err(|m| MatchError::Arg(i, m))?;
+                const_args.push(Some(v));
+            }
+            Some(ArgTy::Field(t)) => {
+                if !fits(&t.kind, &p.ty, &mut var) {
+                    return Err(MatchError::Arg(
+                        i,
+                        format!("`{}` must be `{}`, the field is `{}`", p.name, reg.display_kind(&expected_kind), reg.display_kind(&t.kind)),
+                    ));
+                }
+                if !p.nullable {
+                    arg_nullable |= t.nullable;
+                    arg_missing |= t.missing;
+                }
+                const_args.push(None);
+            }
+            None => {
+                let default = p.default.as_deref().unwrap_or("null");
+                let lit = default_literal(default);
+                let v = literal_value(reg, &lit, &expected_kind).unwrap_or(Value::Null);
+                const_args.push(Some(v));
+            }
+        }
+    }
+    let out_kind = sig_kind(&sig.output, &var);
+    let (nullable, missing) = if sig.accepts_null() {
+        if name == "coalesce" {
+            let ts: Vec<&Ty> = match flow {
+                Flow::Tuple(ts) => ts.iter().collect(),
+                Flow::One(t) => vec![t],
+            };
+            (
+                ts.iter().all(|t| t.nullable || t.missing) && ts.iter().any(|t| t.nullable),
+                ts.iter().all(|t| t.missing),
+            )
+        } else {
+            (sig.output_nullable && (in_nullable || in_missing), sig.output_nullable && in_missing)
+        }
+    } else {
+        (in_nullable || sig.output_nullable || arg_nullable, in_missing || arg_missing)
+    };
+    // Values known through the step: only for steps that keep their input.
+    let values = match (name, flow) {
+        ("default", Flow::One(t)) => match (&t.values, const_args.first()) {
+            (Some(vs), Some(Some(Value::Str(d)))) => {
+                let mut vs = vs.clone();
+                vs.push(d.to_string());
+                Some(vs)
+            }
+            _ => None,
+        },
+        ("required", Flow::One(t)) => t.values.clone(),
+        _ => None,
+    };
+    Ok(Matched {
+        output: Ty {
+            kind: out_kind,
+            nullable,
+            missing,
+            values,
+        },
+        const_args,
+    })
+}
+
+fn default_literal(text: &str) -> Literal {
+    let span = crate::syntax::Span::default();
+    let kind = if let Some(s) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        LiteralKind::String(s.to_string())
+    } else if text == "null" {
+        LiteralKind::Null
+    } else if text == "true" || text == "false" {
+        LiteralKind::Bool(text == "true")
+    } else {
+        LiteralKind::Number(text.to_string())
+    };
+    Literal { kind, span }
+}
+
+/// Whether a value of kind `k` can be passed where the signature says `t`.
+fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
+    match t {
+        SigTy::Any => true,
+        SigTy::Scalar => !matches!(k, Kind::Array(_) | Kind::Map(_) | Kind::Record(_)),
+        SigTy::Var => match var {
+            None => {
+                *var = Some(k.clone());
+                true
+            }
+            Some(bound) => {
+                kind_fits(k, bound) || {
+                    // Widen the binding: `eq` on an int with a decimal argument.
+                    if matches!((&*bound, k), (Kind::Int, Kind::Decimal)) {
+                        *var = Some(Kind::Decimal);
+                        true
+                    } else {
+                        false
+                    }
+                }
+            }
+        },
+        SigTy::Array(e) => match k {
+            Kind::Array(inner) => fits(&inner.kind, e, var),
+            Kind::Any => true,
+            _ => false,
+        },
+        other => {
+            let want = sig_kind(other, &None);
+            match (k, &want) {
+                (Kind::Any, _) => true,
+                (Kind::Enum(_) | Kind::Currency, Kind::String) => true,
+                (Kind::Int, Kind::Decimal | Kind::Float) => true,
+                (a, b) => a == b,
+            }
+        }
+    }
+}
+
+fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
+    match t {
+        SigTy::String => Kind::String,
+        SigTy::Int => Kind::Int,
+        SigTy::Decimal => Kind::Decimal,
+        SigTy::Float => Kind::Float,
+        SigTy::Bool => Kind::Bool,
+        SigTy::Date => Kind::Date,
+        SigTy::DateTime => Kind::DateTime,
+        SigTy::LocalDateTime => Kind::LocalDateTime,
+        SigTy::Time => Kind::Time,
+        SigTy::Currency => Kind::Currency,
+        SigTy::Any | SigTy::Scalar => Kind::Any,
+        SigTy::Var => var.clone().unwrap_or(Kind::Any),
+        SigTy::Array(e) => Kind::Array(Box::new(Type::new(sig_kind(e, var)))),
+    }
+}
+
+pub fn input_hint(flow: &Flow, name: &str) -> String {
+    match flow {
+        Flow::Tuple(_) => format!("`{name}` takes one value; combine the sources first (`join`, `concat`, `coalesce`)"),
+        Flow::One(t) => match (&t.kind, name) {
+            (Kind::String, _) => "convert the string first (`parse_decimal`, `parse_int`, ...)".to_string(),
+            (Kind::Int | Kind::Decimal, _) => "format the number first: `to_string`".to_string(),
+            _ => "see docs/stdlib.md for the transforms of each type".to_string(),
+        },
+    }
+}
