@@ -6,6 +6,7 @@
 pub mod check;
 pub mod diag;
 pub mod exec;
+pub mod plan;
 pub mod schema;
 pub mod stdlib;
 pub mod syntax;

@@ -1,5 +1,14 @@
 //! Phase 5: running a plan over records.
+//!
+//! [`read`] fills a record's input slots from its JSON text (projection: only
+//! what the plan reads), [`eval`] runs the rules and writes the output record,
+//! [`run`] drives batches and the rejects output.
 
+mod eval;
+mod read;
+mod run;
 mod value;
 
+pub use eval::{Outcome, RecordError, map_record};
+pub use run::{InputFormat, OutputFormat, Runner, Summary};
 pub use value::{Value, minify_json, write_json_str};

@@ -10,7 +10,7 @@ const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Ex
 }
 
 /// Orders two values of comparable kinds; ints and decimals compare by value.
-pub(crate) fn compare(a: &Value<'_>, b: &Value<'_>) -> Option<Ordering> {
+pub fn compare(a: &Value<'_>, b: &Value<'_>) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
         (Value::Int(x), Value::Decimal(y)) => Some(Decimal::from(*x).cmp(y)),

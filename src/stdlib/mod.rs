@@ -13,6 +13,8 @@ pub mod convert_text {
     pub use super::convert::{parse_decimal_text as decimal, parse_int_text as int};
 }
 mod logic;
+
+pub use logic::compare;
 mod nulls;
 mod numbers;
 pub mod sig;

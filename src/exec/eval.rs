@@ -1,0 +1,309 @@
+//! Evaluating a plan's rules over one record's slots, and writing the output
+//! straight from slots into a buffer in target order.
+
+use super::Value;
+use super::read::{ReadError, read_record};
+use super::value::write_json_str;
+use crate::diag::Code;
+use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, WriteNode};
+use crate::stdlib::{Args, Fail};
+
+/// One error of one record, as written to the rejects output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordError {
+    pub code: Code,
+    /// `file:line:col` of the rule, or empty for input errors.
+    pub rule: String,
+    pub path: String,
+    /// The offending value as JSON text (`null` when absent).
+    pub value: String,
+    pub message: String,
+}
+
+impl RecordError {
+    fn from_read(e: ReadError) -> RecordError {
+        RecordError {
+            code: Code::E1002,
+            rule: String::new(),
+            path: e.path,
+            value: e.value,
+            message: e.message,
+        }
+    }
+}
+
+/// The result of mapping one record.
+pub enum Outcome {
+    /// The output record as compact JSON.
+    Mapped(String),
+    Rejected { key: Option<String>, errors: Vec<RecordError> },
+}
+
+/// Maps one JSON record (its text) with `plan`.
+pub fn map_record(plan: &Plan, text: &str) -> Outcome {
+    let mut read_errors = Vec::new();
+    let input = match read_record(text, &plan.read, plan.input_slots, &mut read_errors) {
+        Ok(frame) => frame,
+        Err(msg) => {
+            return Outcome::Rejected {
+                key: None,
+                errors: vec![RecordError {
+                    code: Code::E1001,
+                    rule: String::new(),
+                    path: String::new(),
+                    value: String::new(),
+                    message: format!("malformed JSON: {msg}"),
+                }],
+            };
+        }
+    };
+    let mut errors: Vec<RecordError> = read_errors.into_iter().map(RecordError::from_read).collect();
+    let mut out = vec![Value::Missing; plan.output_slots];
+    run_rules(plan, &plan.rules, &input, &mut out, &mut errors);
+    if !errors.is_empty() {
+        let key = plan.key.and_then(|k| match &input[k] {
+            Value::Missing | Value::Invalid => None,
+            v => Some(v.to_json()),
+        });
+        return Outcome::Rejected { key, errors };
+    }
+    let mut buf = String::with_capacity(text.len());
+    write_node(&plan.write, &out, &mut buf);
+    Outcome::Mapped(buf)
+}
+
+fn run_rules<'a>(plan: &Plan, rules: &[PlanRule], input: &[Value<'a>], out: &mut [Value<'a>], errors: &mut Vec<RecordError>) {
+    for rule in rules {
+        match rule {
+            PlanRule::Value {
+                source,
+                steps,
+                targets,
+                origin,
+            } => {
+                // A source that failed to read was reported already.
+                if source.slots().iter().any(|s| matches!(input[*s], Value::Invalid)) {
+                    continue;
+                }
+                let value = match source {
+                    PlanSource::Slot(s) => input[*s].clone(),
+                    PlanSource::Tuple(ss) => Value::Array(ss.iter().map(|s| input[*s].clone()).collect()),
+                    PlanSource::Const(c) => c.clone(),
+                    PlanSource::Gather { rows, elem } => match &input[*rows] {
+                        Value::Rows(frames) => Value::Array(frames.iter().map(|f| f[*elem].clone()).collect()),
+                        other => other.clone(),
+                    },
+                };
+                let fail = |f: Fail, errors: &mut Vec<RecordError>| {
+                    let shown = match source {
+                        PlanSource::Slot(s) => input[*s].to_json(),
+                        PlanSource::Tuple(ss) => Value::Array(ss.iter().map(|s| input[*s].clone()).collect()).to_json(),
+                        PlanSource::Const(c) => c.to_json(),
+                        PlanSource::Gather { .. } => String::from("null"),
+                    };
+                    errors.push(RecordError {
+                        code: f.code,
+                        rule: origin.location.clone(),
+                        path: origin.source_text.clone(),
+                        value: shown,
+                        message: f.message,
+                    });
+                };
+                let result = match run_steps(plan, steps, value, input) {
+                    Ok(v) => v,
+                    Err(f) => {
+                        fail(f, errors);
+                        continue;
+                    }
+                };
+                if let Err(f) = assign(result, targets, out) {
+                    fail(f, errors);
+                }
+            }
+            PlanRule::Each {
+                rows,
+                out: out_slot,
+                out_slots,
+                rules,
+                ..
+            } => {
+                out[*out_slot] = match &input[*rows] {
+                    Value::Rows(frames) => {
+                        let mut results = Vec::with_capacity(frames.len());
+                        for frame in frames {
+                            let mut elem_out = vec![Value::Missing; *out_slots];
+                            run_rules(plan, rules, frame, &mut elem_out, errors);
+                            results.push(elem_out);
+                        }
+                        Value::Rows(results)
+                    }
+                    other => other.clone(),
+                };
+            }
+        }
+    }
+}
+
+fn assign<'a>(v: Value<'a>, targets: &[crate::plan::PlanTarget], out: &mut [Value<'a>]) -> Result<(), Fail> {
+    let check = |v: &Value<'_>, t: &crate::plan::PlanTarget| -> Result<(), Fail> {
+        if let (Some(allowed), Value::Str(s)) = (&t.enum_values, v)
+            && !allowed.iter().any(|a| a == s)
+        {
+            return Err(Fail {
+                code: Code::E1007,
+                message: format!("{s:?} is not one of the values `{}` allows", t.path),
+            });
+        }
+        Ok(())
+    };
+    if let [t] = targets {
+        check(&v, t)?;
+        out[t.slot] = v;
+        return Ok(());
+    }
+    let parts = match v {
+        Value::Array(parts) => parts,
+        absent if absent.is_absent() => Vec::new(),
+        other => return Err(Fail::wrong_type("array", &other)),
+    };
+    if parts.len() > targets.len() {
+        return Err(Fail {
+            code: Code::E1007,
+            message: format!("{} parts for {} targets", parts.len(), targets.len()),
+        });
+    }
+    let mut parts = parts.into_iter();
+    for t in targets {
+        let p = parts.next().unwrap_or(Value::Missing);
+        check(&p, t)?;
+        out[t.slot] = p;
+    }
+    Ok(())
+}
+
+fn run_steps<'a>(plan: &Plan, steps: &[PlanStep], mut v: Value<'a>, input: &[Value<'a>]) -> Result<Value<'a>, Fail> {
+    for step in steps {
+        v = match step {
+            PlanStep::Call {
+                apply,
+                args,
+                accepts_null,
+                arg_accepts_null,
+                ..
+            } => {
+                if v.is_absent() && !accepts_null {
+                    continue;
+                }
+                let mut refs: [&Value<'a>; 4] = [&Value::Missing; 4];
+                let mut absent_arg = None;
+                for (i, a) in args.iter().enumerate().take(4) {
+                    let r: &Value<'a> = match a {
+                        PlanArg::Const(c) => c,
+                        PlanArg::Slot(s) => &input[*s],
+                    };
+                    if r.is_absent() && !arg_accepts_null.get(i).copied().unwrap_or(false) && matches!(a, PlanArg::Slot(_)) {
+                        absent_arg = Some(r.clone());
+                    }
+                    refs[i] = r;
+                }
+                if let Some(absent) = absent_arg {
+                    absent
+                } else {
+                    apply(v, &Args::new(&refs[..args.len().min(4)]))?
+                }
+            }
+            PlanStep::Table(t) => {
+                if v.is_absent() {
+                    continue;
+                }
+                let table = &plan.tables[*t];
+                match table.lookup(&v) {
+                    Some(found) => found.clone(),
+                    None => {
+                        return Err(Fail {
+                            code: Code::E1005,
+                            message: format!("{} is not in table `{}` and the table has no `else` for this direction", v.to_json(), table.name),
+                        });
+                    }
+                }
+            }
+            PlanStep::Const(c) => c.clone(),
+            PlanStep::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let c = run_steps(plan, condition, v.clone(), input)?;
+                if c == Value::Bool(true) {
+                    run_steps(plan, then, v, input)?
+                } else {
+                    run_steps(plan, otherwise, v, input)?
+                }
+            }
+        };
+    }
+    Ok(v)
+}
+
+/// Writes the value of `node` from `frame`; returns false (and writes
+/// nothing) when nothing under it is present.
+fn write_node(node: &WriteNode, frame: &[Value<'_>], buf: &mut String) -> bool {
+    if let Some(slot) = node.whole {
+        match &frame[slot] {
+            Value::Missing | Value::Invalid => return false,
+            Value::Rows(rows) => {
+                let Some(each) = &node.each else { return false };
+                buf.push('[');
+                let mut first = true;
+                for row in rows {
+                    let mark = buf.len();
+                    if !first {
+                        buf.push(',');
+                    }
+                    if write_node(&each.node, row, buf) {
+                        first = false;
+                    } else {
+                        // An element with nothing in it is still an element.
+                        buf.truncate(mark);
+                        if !first {
+                            buf.push(',');
+                        }
+                        buf.push_str(if each.node.fields.is_empty() { "null" } else { "{}" });
+                        first = false;
+                    }
+                }
+                buf.push(']');
+                return true;
+            }
+            v => {
+                v.write_json(buf);
+                return true;
+            }
+        }
+    }
+    if node.fields.is_empty() {
+        return false;
+    }
+    let start = buf.len();
+    buf.push('{');
+    let mut any = false;
+    for (name, child) in &node.fields {
+        let mark = buf.len();
+        if any {
+            buf.push(',');
+        }
+        write_json_str(buf, name);
+        buf.push(':');
+        if write_node(child, frame, buf) {
+            any = true;
+        } else {
+            buf.truncate(mark);
+        }
+    }
+    if !any {
+        buf.truncate(start);
+        return false;
+    }
+    buf.push('}');
+    true
+}

@@ -1,0 +1,310 @@
+//! The projection reader: walks one JSON record with serde, guided by the
+//! plan's read tree. Members the plan does not read are skipped with
+//! `IgnoredAny` (no allocation); read values land in their slots. Numbers are
+//! taken from their raw text, so an int or decimal never passes through f64.
+
+use super::Value;
+use super::value::minify_json;
+use crate::plan::{ReadKind, ReadNode};
+use crate::stdlib::convert_text;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A value of the input that does not fit its schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadError {
+    pub path: String,
+    pub value: String,
+    pub message: String,
+}
+
+/// Reads `text` (one JSON value) into `frame` following `node`.
+/// Err: the text is not well-formed JSON (message with line and column).
+pub fn read_record<'a>(text: &'a str, node: &ReadNode, slots: usize, errors: &mut Vec<ReadError>) -> Result<Vec<Value<'a>>, String> {
+    let mut frame = vec![Value::Missing; slots];
+    let mut path = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = NodeSeed {
+        node,
+        frame: &mut frame,
+        errors,
+        path: &mut path,
+    };
+    seed.deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(frame)
+}
+
+struct NodeSeed<'s, 'a> {
+    node: &'s ReadNode,
+    frame: &'s mut Vec<Value<'a>>,
+    errors: &'s mut Vec<ReadError>,
+    path: &'s mut Vec<String>,
+}
+
+impl<'s, 'a> NodeSeed<'s, 'a> {
+    fn path_text(&self) -> String {
+        let mut s = String::new();
+        for seg in self.path.iter() {
+            if !seg.starts_with('[') && !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(seg);
+        }
+        s
+    }
+
+    fn error(&mut self, raw: &str, message: String) {
+        let path = self.path_text();
+        self.errors.push(ReadError {
+            path,
+            value: minify_json(raw).into_owned(),
+            message,
+        });
+    }
+
+    /// Sets every slot under this node to `v` (a null parent makes its
+    /// children null, not missing).
+    fn fill(node: &ReadNode, frame: &mut [Value<'a>], v: &Value<'a>) {
+        if let Some((s, _)) = node.whole {
+            frame[s] = v.clone();
+        }
+        for (_, child) in &node.fields {
+            Self::fill(child, frame, v);
+        }
+        if let Some(e) = &node.each {
+            frame[e.slot] = v.clone();
+        }
+    }
+}
+
+impl<'de, 's> DeserializeSeed<'de> for NodeSeed<'s, 'de> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(mut self, d: D) -> Result<(), D::Error> {
+        let Some((slot, kind)) = &self.node.whole else {
+            return d.deserialize_any(NodeVisitor { seed: self });
+        };
+        // The value itself is wanted: take its raw text, then read members
+        // from that text if the plan also reads inside it.
+        let raw: &'de RawValue = de::Deserialize::deserialize(d)?;
+        let text = raw.get();
+        match leaf(text, kind) {
+            Ok(v) => self.frame[*slot] = v,
+            Err(msg) => {
+                self.error(text, msg);
+                self.frame[*slot] = Value::Invalid;
+            }
+        }
+        if !self.node.fields.is_empty() || self.node.each.is_some() {
+            // The visitor never looks at `whole`, so the same node re-reads
+            // the members from the raw text.
+            let mut de = serde_json::Deserializer::from_str(text);
+            de::Deserializer::deserialize_any(&mut de, NodeVisitor { seed: self }).map_err(de::Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+struct NodeVisitor<'s, 'a> {
+    seed: NodeSeed<'s, 'a>,
+}
+
+impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let node = self.seed.node;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match node.fields.iter().find(|(n, _)| n.as_str() == key.as_ref()) {
+                Some((_, child)) => {
+                    self.seed.path.push(key.into_owned());
+                    let child_seed = NodeSeed {
+                        node: child,
+                        frame: self.seed.frame,
+                        errors: self.seed.errors,
+                        path: self.seed.path,
+                    };
+                    map.next_value_seed(ChildSeed(child_seed))?;
+                    self.seed.path.pop();
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if node.each.is_some() {
+            self.seed.error("{}", "expected an array, found an object".to_string());
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let Some(each) = &self.seed.node.each else {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            if !self.seed.node.fields.is_empty() {
+                self.seed.error("[]", "expected an object, found an array".to_string());
+            }
+            return Ok(());
+        };
+        let mut rows = Vec::new();
+        loop {
+            let mut frame = vec![Value::Missing; each.slots];
+            self.seed.path.push(format!("[{}]", rows.len()));
+            let elem_seed = NodeSeed {
+                node: &each.node,
+                frame: &mut frame,
+                errors: self.seed.errors,
+                path: self.seed.path,
+            };
+            let more = seq.next_element_seed(ChildSeed(elem_seed))?;
+            self.seed.path.pop();
+            if more.is_none() {
+                break;
+            }
+            rows.push(frame);
+        }
+        self.seed.frame[each.slot] = Value::Rows(rows);
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        NodeSeed::fill(self.seed.node, self.seed.frame, &Value::Null);
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
+        self.seed.error(if v { "true" } else { "false" }, "expected an object, found a bool".to_string());
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        let raw = serde_json::to_string(v).unwrap_or_default();
+        self.seed.error(&raw, "expected an object, found a string".to_string());
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
+        self.seed.error(&v.to_string(), "expected an object, found a number".to_string());
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
+        self.seed.error(&v.to_string(), "expected an object, found a number".to_string());
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
+        self.seed.error(&v.to_string(), "expected an object, found a number".to_string());
+        Ok(())
+    }
+}
+
+/// A seed for a member or element: `Option`-less wrapper so `next_value_seed`
+/// and `next_element_seed` can drive a [`NodeSeed`].
+struct ChildSeed<'s, 'a>(NodeSeed<'s, 'a>);
+
+impl<'de, 's> DeserializeSeed<'de> for ChildSeed<'s, 'de> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.deserialize(d)
+    }
+}
+
+/// Converts the raw JSON text of one value into a runtime value of `kind`.
+pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
+    let first = text.as_bytes().first().copied().unwrap_or(b'n');
+    if first == b'n' {
+        return Ok(Value::Null);
+    }
+    let found = || match first {
+        b'"' => "a string",
+        b't' | b'f' => "a bool",
+        b'{' => "an object",
+        b'[' => "an array",
+        _ => "a number",
+    };
+    match kind {
+        ReadKind::Raw => Ok(Value::Raw(minify_json(text))),
+        ReadKind::Str => string(text).ok_or_else(|| format!("expected a string, found {}", found())),
+        ReadKind::Enum(values) => {
+            let v = string(text).ok_or_else(|| format!("expected a string, found {}", found()))?;
+            match &v {
+                Value::Str(s) if values.iter().any(|x| x == s) => Ok(v),
+                Value::Str(s) => Err(format!(
+                    "{s:?} is not one of the schema's values ({})",
+                    values.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ")
+                )),
+                _ => Ok(v),
+            }
+        }
+        ReadKind::Bool => match text {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("expected a bool, found {}", found())),
+        },
+        ReadKind::Int => {
+            if !is_number(first) {
+                return Err(format!("expected an integer, found {}", found()));
+            }
+            convert_text::int(text)
+                .map(Value::Int)
+                .map_err(|_| format!("expected an integer, found {text}"))
+        }
+        ReadKind::Decimal => {
+            if !is_number(first) {
+                return Err(format!("expected a decimal number, found {}", found()));
+            }
+            convert_text::decimal(text).map(Value::Decimal).map_err(|f| f.message)
+        }
+        ReadKind::Float => {
+            if !is_number(first) {
+                return Err(format!("expected a number, found {}", found()));
+            }
+            text.parse::<f64>().map(Value::Float).map_err(|e| e.to_string())
+        }
+        ReadKind::Date | ReadKind::DateTime | ReadKind::LocalDateTime | ReadKind::Time => {
+            let Some(Value::Str(s)) = string(text) else {
+                return Err(format!("expected a date or time string, found {}", found()));
+            };
+            time_value(&s, kind)
+        }
+        ReadKind::Array(elem) => {
+            if first != b'[' {
+                return Err(format!("expected an array, found {}", found()));
+            }
+            let items: Vec<&'a RawValue> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            items.into_iter().map(|raw| leaf(raw.get(), elem)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+        }
+    }
+}
+
+fn is_number(first: u8) -> bool {
+    first == b'-' || first.is_ascii_digit()
+}
+
+/// A JSON string value, borrowed from the input when it has no escapes.
+fn string(text: &str) -> Option<Value<'_>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(Value::Str(Cow::Borrowed(inner)));
+    }
+    serde_json::from_str::<String>(text).ok().map(|s| Value::Str(Cow::Owned(s)))
+}
+
+/// ISO 8601 / RFC 3339 text for the time kinds. (Named formats and patterns
+/// are transforms; this is only what a schema-typed field holds.)
+fn time_value<'a>(s: &str, kind: &ReadKind) -> Result<Value<'a>, String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+    let bad = |what: &str| format!("{s:?} is not an ISO 8601 {what}");
+    match kind {
+        ReadKind::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Value::Date).map_err(|_| bad("date")),
+        ReadKind::DateTime => DateTime::parse_from_rfc3339(s).map(Value::DateTime).map_err(|_| bad("date-time with an offset")),
+        ReadKind::LocalDateTime => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .map(Value::LocalDateTime)
+            .map_err(|_| bad("local date-time")),
+        _ => NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map(Value::Time).map_err(|_| bad("time")),
+    }
+}

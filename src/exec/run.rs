@@ -1,0 +1,199 @@
+//! Running a plan over a batch: NDJSON streamed line by line, or a JSON
+//! document (one object, or an array of records). Failing records go to the
+//! rejects output with all their errors; the rest of the batch goes on.
+
+use super::eval::{Outcome, RecordError, map_record};
+use super::value::{minify_json, write_json_str};
+use crate::plan::Plan;
+use serde_json::value::RawValue;
+use std::io::{self, BufRead, Write};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON record per line.
+    Ndjson,
+    /// One JSON value: an object (one record) or an array of records.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Ndjson,
+    /// One JSON array.
+    Json,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Summary {
+    pub read: u64,
+    pub written: u64,
+    pub rejected: u64,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "read {} record{}, wrote {}, rejected {} in {:.3} s",
+            self.read,
+            if self.read == 1 { "" } else { "s" },
+            self.written,
+            self.rejected,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Where a record sits in the input, for reject reports.
+#[derive(Clone, Copy)]
+enum Position {
+    Line(u64),
+    Index(u64),
+}
+
+pub struct Runner<'p, 'w> {
+    plan: &'p Plan,
+    out: &'w mut dyn Write,
+    rejects: Option<&'w mut dyn Write>,
+    format: OutputFormat,
+    summary: Summary,
+}
+
+impl<'p, 'w> Runner<'p, 'w> {
+    pub fn new(plan: &'p Plan, out: &'w mut dyn Write, rejects: Option<&'w mut dyn Write>, format: OutputFormat) -> Self {
+        Runner {
+            plan,
+            out,
+            rejects,
+            format,
+            summary: Summary::default(),
+        }
+    }
+
+    /// Maps every record of `input`; returns the summary.
+    pub fn run(mut self, input: &mut dyn BufRead, format: InputFormat) -> io::Result<Summary> {
+        let started = Instant::now();
+        if self.format == OutputFormat::Json {
+            self.out.write_all(b"[")?;
+        }
+        match format {
+            InputFormat::Ndjson => {
+                let mut line = String::new();
+                let mut n = 0u64;
+                loop {
+                    line.clear();
+                    if input.read_line(&mut line)? == 0 {
+                        break;
+                    }
+                    n += 1;
+                    let text = line.trim_end_matches(['\n', '\r']);
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    self.record(text, Position::Line(n))?;
+                }
+            }
+            InputFormat::Json => {
+                let mut text = String::new();
+                input.read_to_string(&mut text)?;
+                let trimmed = text.trim_start();
+                if trimmed.starts_with('[') {
+                    match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
+                        Ok(items) => {
+                            for (i, raw) in items.iter().enumerate() {
+                                self.record(raw.get(), Position::Index(i as u64))?;
+                            }
+                        }
+                        // The document is broken: one reject for all of it.
+                        Err(_) => self.record(trimmed, Position::Index(0))?,
+                    }
+                } else if !trimmed.is_empty() {
+                    self.record(trimmed.trim_end(), Position::Index(0))?;
+                }
+            }
+        }
+        if self.format == OutputFormat::Json {
+            self.out.write_all(b"]\n")?;
+        }
+        self.out.flush()?;
+        if let Some(r) = self.rejects.as_mut() {
+            r.flush()?;
+        }
+        self.summary.elapsed = started.elapsed();
+        Ok(self.summary)
+    }
+
+    fn record(&mut self, text: &str, pos: Position) -> io::Result<()> {
+        self.summary.read += 1;
+        match map_record(self.plan, text) {
+            Outcome::Mapped(json) => {
+                if self.format == OutputFormat::Json && self.summary.written > 0 {
+                    self.out.write_all(b",")?;
+                }
+                self.out.write_all(json.as_bytes())?;
+                if self.format == OutputFormat::Ndjson {
+                    self.out.write_all(b"\n")?;
+                }
+                self.summary.written += 1;
+            }
+            Outcome::Rejected { key, errors } => {
+                self.summary.rejected += 1;
+                if let Some(r) = self.rejects.as_mut() {
+                    let line = reject_line(text, &errors, pos, key.as_deref());
+                    r.write_all(line.as_bytes())?;
+                    r.write_all(b"\n")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `{"record": …, "errors": […], "line": n, "key": k}`. A record that is not
+/// well-formed JSON is kept as a JSON string, byte for byte.
+fn reject_line(text: &str, errors: &[RecordError], pos: Position, key: Option<&str>) -> String {
+    let mut s = String::from("{\"record\":");
+    if serde_json::from_str::<&RawValue>(text).is_ok() {
+        s.push_str(&minify_json(text));
+    } else {
+        write_json_str(&mut s, text);
+    }
+    s.push_str(",\"errors\":[");
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str("{\"code\":");
+        write_json_str(&mut s, e.code.as_str());
+        s.push_str(",\"rule\":");
+        if e.rule.is_empty() {
+            s.push_str("null");
+        } else {
+            write_json_str(&mut s, &e.rule);
+        }
+        s.push_str(",\"path\":");
+        write_json_str(&mut s, &e.path);
+        s.push_str(",\"value\":");
+        if e.value.is_empty() {
+            s.push_str("null");
+        } else {
+            s.push_str(&e.value);
+        }
+        s.push_str(",\"message\":");
+        write_json_str(&mut s, &e.message);
+        s.push('}');
+    }
+    s.push(']');
+    match pos {
+        Position::Line(n) => s.push_str(&format!(",\"line\":{n}")),
+        Position::Index(i) => s.push_str(&format!(",\"index\":{i}")),
+    }
+    if let Some(k) = key {
+        s.push_str(",\"key\":");
+        s.push_str(k);
+    }
+    s.push('}');
+    s
+}

@@ -1,0 +1,585 @@
+//! Phase 4: lowering a checked mapping into a plan for one direction.
+//!
+//! Every field path becomes a slot number here, once: the reader fills input
+//! slots while it walks the record (skipping everything the plan does not
+//! read), rules read and write slots, and the writer walks the write tree in
+//! the target schema's field order. Nothing at run time looks a rule's field
+//! up by name.
+
+use crate::check::{DRule, FieldPath, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
+use crate::exec::Value;
+use crate::schema::{Kind, RecordId, Registry, Type};
+use crate::stdlib::{self, ApplyFn};
+use crate::syntax::Direction;
+use std::collections::HashMap;
+
+pub struct Plan {
+    pub mapping: String,
+    pub direction: Direction,
+    pub read: ReadNode,
+    pub input_slots: usize,
+    pub rules: Vec<PlanRule>,
+    pub write: WriteNode,
+    pub output_slots: usize,
+    /// The input slot of the record key, for reject reports.
+    pub key: Option<usize>,
+    pub tables: Vec<PlanTable>,
+}
+
+/// What to read from one JSON value.
+#[derive(Default, Debug)]
+pub struct ReadNode {
+    /// Materialise the value itself into this slot.
+    pub whole: Option<(usize, ReadKind)>,
+    /// Members to descend into (unlisted members are skipped unread).
+    pub fields: Vec<(String, ReadNode)>,
+    /// Iterate the array: each element is read into a fresh frame.
+    pub each: Option<Box<ElemRead>>,
+}
+
+#[derive(Debug)]
+pub struct ElemRead {
+    pub slot: usize,
+    pub node: ReadNode,
+    pub slots: usize,
+}
+
+/// How to turn a JSON value into a runtime value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReadKind {
+    Str,
+    Int,
+    Decimal,
+    Float,
+    Bool,
+    Date,
+    DateTime,
+    LocalDateTime,
+    Time,
+    /// JSON copied as is.
+    Raw,
+    Array(Box<ReadKind>),
+    /// A string that must be one of these values.
+    Enum(Vec<String>),
+}
+
+impl ReadKind {
+    fn of(reg: &Registry, ty: &Type) -> ReadKind {
+        match &ty.kind {
+            Kind::String | Kind::Currency => ReadKind::Str,
+            Kind::Enum(e) => ReadKind::Enum(reg.enum_def(*e).values.clone()),
+            Kind::Int => ReadKind::Int,
+            Kind::Decimal => ReadKind::Decimal,
+            Kind::Float => ReadKind::Float,
+            Kind::Bool => ReadKind::Bool,
+            Kind::Date => ReadKind::Date,
+            Kind::DateTime => ReadKind::DateTime,
+            Kind::LocalDateTime => ReadKind::LocalDateTime,
+            Kind::Time => ReadKind::Time,
+            Kind::Array(e) => ReadKind::Array(Box::new(ReadKind::of(reg, e))),
+            Kind::Any | Kind::Map(_) | Kind::Record(_) | Kind::Money => ReadKind::Raw,
+        }
+    }
+}
+
+/// What to write for one JSON value of the output.
+#[derive(Default, Debug)]
+pub struct WriteNode {
+    /// The value of this slot is the whole value.
+    pub whole: Option<usize>,
+    /// Object members, in the target schema's order.
+    pub fields: Vec<(String, WriteNode)>,
+    /// An array of element frames from an element-wise rule.
+    pub each: Option<Box<ElemWrite>>,
+    /// For ordering members: the record this node writes.
+    record: Option<RecordId>,
+}
+
+#[derive(Debug)]
+pub struct ElemWrite {
+    pub slot: usize,
+    pub node: WriteNode,
+    pub slots: usize,
+}
+
+pub enum PlanRule {
+    Value {
+        source: PlanSource,
+        steps: Vec<PlanStep>,
+        targets: Vec<PlanTarget>,
+        origin: RuleOrigin,
+    },
+    Each {
+        /// Input slot holding the element frames.
+        rows: usize,
+        /// Output slot receiving the element frames.
+        out: usize,
+        out_slots: usize,
+        rules: Vec<PlanRule>,
+        origin: RuleOrigin,
+    },
+}
+
+pub enum PlanSource {
+    Slot(usize),
+    Tuple(Vec<usize>),
+    Const(Value<'static>),
+    Gather { rows: usize, elem: usize },
+}
+
+impl PlanSource {
+    /// The input slots this source reads.
+    pub fn slots(&self) -> Vec<usize> {
+        match self {
+            PlanSource::Slot(s) => vec![*s],
+            PlanSource::Tuple(ss) => ss.clone(),
+            PlanSource::Const(_) => Vec::new(),
+            PlanSource::Gather { rows, .. } => vec![*rows],
+        }
+    }
+}
+
+pub struct PlanTarget {
+    pub slot: usize,
+    pub path: String,
+    pub enum_values: Option<Vec<String>>,
+}
+
+pub enum PlanStep {
+    Call {
+        name: &'static str,
+        apply: ApplyFn,
+        args: Vec<PlanArg>,
+        accepts_null: bool,
+        arg_accepts_null: Vec<bool>,
+    },
+    Table(usize),
+    Const(Value<'static>),
+    If {
+        condition: Vec<PlanStep>,
+        then: Vec<PlanStep>,
+        otherwise: Vec<PlanStep>,
+    },
+}
+
+pub enum PlanArg {
+    Const(Value<'static>),
+    Slot(usize),
+}
+
+/// A table for one direction, with a hash index for string keys.
+pub struct PlanTable {
+    pub name: String,
+    pub strings: HashMap<String, Value<'static>>,
+    pub others: Vec<(Value<'static>, Value<'static>)>,
+    pub fallback: Option<Value<'static>>,
+}
+
+impl PlanTable {
+    fn new(name: &str, map: &TableMap) -> PlanTable {
+        let mut strings = HashMap::new();
+        let mut others = Vec::new();
+        for (k, v) in &map.entries {
+            match k {
+                Value::Str(s) => {
+                    strings.insert(s.to_string(), v.clone());
+                }
+                other => others.push((other.clone(), v.clone())),
+            }
+        }
+        PlanTable {
+            name: name.to_string(),
+            strings,
+            others,
+            fallback: map.fallback.clone(),
+        }
+    }
+
+    pub fn lookup(&self, key: &Value<'_>) -> Option<&Value<'static>> {
+        let found = match key {
+            Value::Str(s) => self.strings.get(s.as_ref()),
+            other => self
+                .others
+                .iter()
+                .find(|(k, _)| crate::stdlib::compare(k, other) == Some(std::cmp::Ordering::Equal))
+                .map(|(_, v)| v),
+        };
+        found.or(self.fallback.as_ref())
+    }
+}
+
+#[derive(Debug)]
+pub enum PlanError {
+    UnknownMapping { name: String, available: Vec<String> },
+    NoSuchDirection { mapping: String, direction: Direction },
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::UnknownMapping { name, available } => {
+                write!(f, "no mapping named `{name}`")?;
+                match crate::diag::did_you_mean(name, available.iter().map(String::as_str)) {
+                    Some(b) => write!(f, "; did you mean `{b}`?"),
+                    None if available.is_empty() => write!(f, " (the file declares no mapping)"),
+                    None => write!(f, " (the file declares: {})", available.join(", ")),
+                }
+            }
+            PlanError::NoSuchDirection { mapping, direction } => match direction {
+                Direction::Reverse => write!(f, "mapping `{mapping}` is one-way (`->`): it cannot run with --reverse"),
+                Direction::Forward => write!(f, "mapping `{mapping}` maps only `<-`: run it with --reverse"),
+            },
+        }
+    }
+}
+
+/// Lowers mapping `name` of a checked program for `dir`.
+pub fn lower(program: &Program, name: &str, dir: Direction) -> Result<Plan, PlanError> {
+    let mapping = program.mapping(name).ok_or_else(|| PlanError::UnknownMapping {
+        name: name.to_string(),
+        available: program.mappings.iter().map(|m| m.name.clone()).collect(),
+    })?;
+    if !mapping.directions.contains(&dir) {
+        return Err(PlanError::NoSuchDirection {
+            mapping: name.to_string(),
+            direction: dir,
+        });
+    }
+    Ok(lower_mapping(program, mapping, dir))
+}
+
+pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Plan {
+    let reg = &program.registry;
+    let (src_rec, tgt_rec) = mapping.types(dir);
+    let mut input = InFrame::new(Some(src_rec));
+    let mut output = OutFrame::new(Some(tgt_rec));
+    let rules = lower_rules(reg, mapping.rules(dir), &mut input, &mut output);
+    let key = mapping.key.as_ref().map(|(l, r)| {
+        let path = if dir == Direction::Forward { l } else { r };
+        input.slot(reg, path)
+    });
+    let (read, input_slots) = input.finish();
+    let (mut write, output_slots) = output.finish();
+    order_by_schema(reg, &mut write);
+    Plan {
+        mapping: mapping.name.clone(),
+        direction: dir,
+        read,
+        input_slots,
+        rules,
+        write,
+        output_slots,
+        key,
+        tables: program.tables.iter().map(|t| PlanTable::new(&t.name, t.map(dir))).collect(),
+    }
+}
+
+fn lower_rules(reg: &Registry, rules: &[DRule], input: &mut InFrame, output: &mut OutFrame) -> Vec<PlanRule> {
+    rules
+        .iter()
+        .map(|r| match r {
+            DRule::Value(v) => {
+                let source = match &v.source {
+                    Source::Path(p) => PlanSource::Slot(input.slot(reg, p)),
+                    Source::Tuple(ps) => PlanSource::Tuple(ps.iter().map(|p| input.slot(reg, p)).collect()),
+                    Source::Const(c) => PlanSource::Const(c.clone()),
+                    Source::Gather { array, elem } => {
+                        let (rows, elem_frame) = input.rows(reg, array);
+                        let elem = elem_frame.slot(reg, elem);
+                        PlanSource::Gather { rows, elem }
+                    }
+                };
+                let steps = lower_steps(reg, &v.steps, input);
+                let targets = v
+                    .targets
+                    .iter()
+                    .map(|t| PlanTarget {
+                        slot: output.slot(&t.path),
+                        path: t.path.to_string(),
+                        enum_values: t.enum_values.clone(),
+                    })
+                    .collect();
+                PlanRule::Value {
+                    source,
+                    steps,
+                    targets,
+                    origin: v.origin.clone(),
+                }
+            }
+            DRule::Each(e) => {
+                let (rows, elem_in) = input.rows(reg, &e.source);
+                let (out, elem_out) = output.rows(reg, &e.target);
+                let rules = lower_rules(reg, &e.inner, elem_in, elem_out);
+                PlanRule::Each {
+                    rows,
+                    out,
+                    out_slots: elem_out.slots,
+                    rules,
+                    origin: e.origin.clone(),
+                }
+            }
+        })
+        .collect()
+}
+
+fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<PlanStep> {
+    steps
+        .iter()
+        .filter_map(|s| {
+            Some(match s {
+                TStep::Call {
+                    transform,
+                    args,
+                    accepts_null,
+                    arg_accepts_null,
+                    ..
+                } => {
+                    let def = stdlib::by_index(*transform)?;
+                    PlanStep::Call {
+                        name: def.name,
+                        apply: def.apply,
+                        args: args
+                            .iter()
+                            .map(|a| match a {
+                                TArg::Const(c) => PlanArg::Const(c.clone()),
+                                TArg::Path(p) => PlanArg::Slot(input.slot(reg, p)),
+                            })
+                            .collect(),
+                        accepts_null: *accepts_null,
+                        arg_accepts_null: arg_accepts_null.clone(),
+                    }
+                }
+                TStep::Table { table, .. } => PlanStep::Table(*table),
+                TStep::Const(c) => PlanStep::Const(c.clone()),
+                TStep::If {
+                    condition,
+                    then,
+                    otherwise,
+                } => PlanStep::If {
+                    condition: lower_steps(reg, condition, input),
+                    then: lower_steps(reg, then, input),
+                    otherwise: lower_steps(reg, otherwise, input),
+                },
+            })
+        })
+        .collect()
+}
+
+/// Slot allocation for one input frame (the record, or an array element).
+struct InFrame {
+    node: ReadNode,
+    slots: usize,
+    record: Option<RecordId>,
+    elems: HashMap<Vec<String>, InFrame>,
+}
+
+impl InFrame {
+    fn new(record: Option<RecordId>) -> InFrame {
+        InFrame {
+            node: ReadNode::default(),
+            slots: 0,
+            record,
+            elems: HashMap::new(),
+        }
+    }
+
+    /// The slot of the value at `path`, allocating it on first use.
+    fn slot(&mut self, reg: &Registry, path: &FieldPath) -> usize {
+        let ty = type_at(reg, self.record, &path.0);
+        let mut node = &mut self.node;
+        for name in &path.0 {
+            let i = match node.fields.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => {
+                    node.fields.push((name.clone(), ReadNode::default()));
+                    node.fields.len() - 1
+                }
+            };
+            node = &mut node.fields[i].1;
+        }
+        if let Some((s, _)) = node.whole {
+            return s;
+        }
+        let s = self.slots;
+        self.slots += 1;
+        node.whole = Some((s, ReadKind::of(reg, &ty)));
+        s
+    }
+
+    /// The slot holding the element frames of the array at `path`, and the
+    /// element frame (shared by every rule iterating that array).
+    fn rows(&mut self, reg: &Registry, path: &FieldPath) -> (usize, &mut InFrame) {
+        let elem_record = match type_at(reg, self.record, &path.0).kind {
+            Kind::Array(e) => match e.kind {
+                Kind::Record(r) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut node = &mut self.node;
+        for name in &path.0 {
+            let i = match node.fields.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => {
+                    node.fields.push((name.clone(), ReadNode::default()));
+                    node.fields.len() - 1
+                }
+            };
+            node = &mut node.fields[i].1;
+        }
+        let slot = match &node.each {
+            Some(e) => e.slot,
+            None => {
+                let s = self.slots;
+                self.slots += 1;
+                node.each = Some(Box::new(ElemRead {
+                    slot: s,
+                    node: ReadNode::default(),
+                    slots: 0,
+                }));
+                s
+            }
+        };
+        let frame = self.elems.entry(path.0.clone()).or_insert_with(|| InFrame::new(elem_record));
+        (slot, frame)
+    }
+}
+
+impl InFrame {
+    /// Moves each element frame's read tree under its array's node.
+    fn finish(mut self) -> (ReadNode, usize) {
+        for (path, elem) in std::mem::take(&mut self.elems) {
+            let mut node = &mut self.node;
+            for name in &path {
+                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else { break };
+                node = &mut node.fields[i].1;
+            }
+            let (elem_node, elem_slots) = elem.finish();
+            if let Some(e) = &mut node.each {
+                e.node = elem_node;
+                e.slots = elem_slots;
+            }
+        }
+        (self.node, self.slots)
+    }
+}
+
+/// Slot allocation for one output frame.
+struct OutFrame {
+    node: WriteNode,
+    slots: usize,
+    elems: HashMap<Vec<String>, OutFrame>,
+}
+
+impl OutFrame {
+    fn new(record: Option<RecordId>) -> OutFrame {
+        OutFrame {
+            node: WriteNode {
+                record,
+                ..WriteNode::default()
+            },
+            slots: 0,
+            elems: HashMap::new(),
+        }
+    }
+
+    fn slot(&mut self, path: &FieldPath) -> usize {
+        let mut node = &mut self.node;
+        for name in &path.0 {
+            let i = match node.fields.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => {
+                    node.fields.push((name.clone(), WriteNode::default()));
+                    node.fields.len() - 1
+                }
+            };
+            node = &mut node.fields[i].1;
+        }
+        if let Some(s) = node.whole {
+            return s;
+        }
+        let s = self.slots;
+        self.slots += 1;
+        node.whole = Some(s);
+        s
+    }
+
+    /// Moves each element frame's write tree under its array's node.
+    fn finish(mut self) -> (WriteNode, usize) {
+        for (path, elem) in std::mem::take(&mut self.elems) {
+            let mut node = &mut self.node;
+            for name in &path {
+                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else { break };
+                node = &mut node.fields[i].1;
+            }
+            let slot = node.whole.unwrap_or(0);
+            let (elem_node, elem_slots) = elem.finish();
+            node.each = Some(Box::new(ElemWrite {
+                slot,
+                node: elem_node,
+                slots: elem_slots,
+            }));
+        }
+        (self.node, self.slots)
+    }
+
+    fn rows(&mut self, reg: &Registry, path: &FieldPath) -> (usize, &mut OutFrame) {
+        let elem_record = match type_at(reg, self.node.record, &path.0).kind {
+            Kind::Array(e) => match e.kind {
+                Kind::Record(r) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        };
+        let s = self.slot(path);
+        let frame = self.elems.entry(path.0.clone()).or_insert_with(|| OutFrame::new(elem_record));
+        (s, frame)
+    }
+}
+
+/// The declared type at `path` from `record` (`any` past unknown ground).
+fn type_at(reg: &Registry, record: Option<RecordId>, path: &[String]) -> Type {
+    let mut rec = record;
+    let mut ty = match record {
+        Some(r) => Type::new(Kind::Record(r)),
+        None => Type::new(Kind::Any),
+    };
+    for name in path {
+        let Some(r) = rec else {
+            return Type::new(Kind::Any);
+        };
+        let Some((_, f)) = reg.record(r).field(name) else {
+            return Type::new(Kind::Any);
+        };
+        ty = f.ty.clone();
+        rec = match &ty.kind {
+            Kind::Record(r) => Some(*r),
+            _ => None,
+        };
+    }
+    ty
+}
+
+/// Sorts every object's members into the target schema's field order.
+fn order_by_schema(reg: &Registry, node: &mut WriteNode) {
+    if let Some(rec) = node.record {
+        let def = reg.record(rec);
+        node.fields.sort_by_key(|(n, _)| def.field(n).map_or(usize::MAX, |(i, _)| i));
+        for (name, child) in &mut node.fields {
+            if child.record.is_none()
+                && let Some((_, f)) = def.field(name)
+            {
+                child.record = match &f.ty.kind {
+                    Kind::Record(r) => Some(*r),
+                    _ => None,
+                };
+            }
+        }
+    }
+    for (_, child) in &mut node.fields {
+        order_by_schema(reg, child);
+    }
+    if let Some(e) = &mut node.each {
+        order_by_schema(reg, &mut e.node);
+    }
+}
