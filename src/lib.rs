@@ -1,12 +1,16 @@
 //! tether: a declarative data-mapping compiler and sync runtime.
 //!
 //! The phases, one module each (see ARCHITECTURE.md):
-//! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`], driven by [`cli`].
+//! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`]; [`compile`]
+//! drives the first three, [`cli`] is the command line.
 
 pub mod check;
+pub mod cli;
+pub mod compile;
 pub mod diag;
 pub mod exec;
 pub mod plan;
 pub mod schema;
 pub mod stdlib;
 pub mod syntax;
+pub mod testing;

@@ -5,7 +5,7 @@
 //! Records and enums live in arenas addressed by [`RecordId`] / [`EnumId`], so
 //! recursive types are plain indices.
 
-mod build;
+pub mod build;
 
 pub use build::build_registry;
 

@@ -1,0 +1,372 @@
+//! The command line. Exit codes (docs/cli.md): 0 success; 1 the mapping has
+//! errors (or a test failed); 2 usage or I/O error; 3 some records were
+//! rejected.
+
+use crate::compile::{Compiled, collect_files, compile_file};
+use crate::diag::{self, Code};
+use crate::exec::{InputFormat, OutputFormat, Runner};
+use crate::plan;
+use crate::syntax::Direction;
+use clap::{Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_MAPPING_ERRORS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_REJECTS: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "tether", version, about = "Declarative data mappings between APIs: check, run and test them.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check mapping files against their schemas (files or directories).
+    Check {
+        /// `.tether` files, or directories searched recursively.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// `human` (rustc-style) or `json` (one object per diagnostic per line).
+        #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
+        format: DiagFormat,
+    },
+    /// Run a mapping over records.
+    Run {
+        /// The mapping file.
+        file: PathBuf,
+        /// The mapping to run.
+        #[arg(long)]
+        mapping: String,
+        /// Run from the right side to the left (`<-` rules).
+        #[arg(long)]
+        reverse: bool,
+        /// Input file, or `-` for standard input.
+        #[arg(long, default_value = "-")]
+        input: String,
+        /// Output file, or `-` for standard output.
+        #[arg(long, default_value = "-")]
+        output: String,
+        /// Where rejected records go (NDJSON), with their errors.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// `json` or `ndjson`; by default from the input file's extension
+        /// (`.json` is a document, anything else NDJSON).
+        #[arg(long, value_enum)]
+        input_format: Option<InFormat>,
+        #[arg(long, value_enum, default_value_t = OutFormat::Ndjson)]
+        output_format: OutFormat,
+    },
+    /// Run the `test` blocks of mapping files.
+    Test {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Explain an error code.
+    Explain {
+        /// The code, such as E0103.
+        code: Option<String>,
+        /// Print docs/errors.md (all codes).
+        #[arg(long)]
+        all_markdown: bool,
+    },
+    /// Print the standard library reference (docs/stdlib.md).
+    Stdlib {
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum DiagFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InFormat {
+    Json,
+    Ndjson,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Ndjson,
+    Json,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    ExitCode::from(match cli.command {
+        Command::Check { paths, format } => check(&paths, format),
+        Command::Run {
+            file,
+            mapping,
+            reverse,
+            input,
+            output,
+            rejects,
+            input_format,
+            output_format,
+        } => run(RunArgs {
+            file,
+            mapping,
+            reverse,
+            input,
+            output,
+            rejects,
+            input_format,
+            output_format,
+        }),
+        Command::Test { paths } => test(&paths),
+        Command::Explain { code, all_markdown } => explain(code.as_deref(), all_markdown),
+        Command::Stdlib { .. } => {
+            print!("{}", crate::stdlib::markdown());
+            EXIT_OK
+        }
+    })
+}
+
+fn stderr() -> StandardStream {
+    let choice = if io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    StandardStream::stderr(choice)
+}
+
+/// Compiles one file and prints its diagnostics; `None` on an I/O error.
+fn compile_reporting(path: &Path, format: DiagFormat) -> Option<Compiled> {
+    match compile_file(path) {
+        Ok(c) => {
+            match format {
+                DiagFormat::Human => diag::render_to(&mut stderr(), &c.sources, &c.diagnostics),
+                DiagFormat::Json => {
+                    let stdout = io::stdout();
+                    let mut lock = stdout.lock();
+                    for d in &c.diagnostics {
+                        let _ = writeln!(lock, "{}", diag::to_json_line(&c.sources, d));
+                    }
+                }
+            }
+            Some(c)
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+fn files_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, u8> {
+    let mut files = Vec::new();
+    for p in paths {
+        match collect_files(p) {
+            Ok(f) => files.extend(f),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return Err(EXIT_USAGE);
+            }
+        }
+    }
+    if files.is_empty() {
+        eprintln!("error: no .tether files found");
+        return Err(EXIT_USAGE);
+    }
+    Ok(files)
+}
+
+fn check(paths: &[PathBuf], format: DiagFormat) -> u8 {
+    let files = match files_of(paths) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let (mut errors, mut warnings, mut io_failed) = (0usize, 0usize, false);
+    for f in &files {
+        match compile_reporting(f, format) {
+            Some(c) => {
+                errors += c.diagnostics.iter().filter(|d| d.is_error()).count();
+                warnings += c.diagnostics.len() - c.diagnostics.iter().filter(|d| d.is_error()).count();
+            }
+            None => io_failed = true,
+        }
+    }
+    if format == DiagFormat::Human {
+        eprintln!(
+            "checked {} file{}: {errors} error{}, {warnings} warning{}",
+            files.len(),
+            plural(files.len()),
+            plural(errors),
+            plural(warnings)
+        );
+    }
+    if io_failed {
+        EXIT_USAGE
+    } else if errors > 0 {
+        EXIT_MAPPING_ERRORS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+struct RunArgs {
+    file: PathBuf,
+    mapping: String,
+    reverse: bool,
+    input: String,
+    output: String,
+    rejects: Option<PathBuf>,
+    input_format: Option<InFormat>,
+    output_format: OutFormat,
+}
+
+fn run(a: RunArgs) -> u8 {
+    let Some(compiled) = compile_reporting(&a.file, DiagFormat::Human) else {
+        return EXIT_USAGE;
+    };
+    let Some(program) = &compiled.program else {
+        eprintln!("error: {} has errors; nothing was run", a.file.display());
+        return EXIT_MAPPING_ERRORS;
+    };
+    let dir = if a.reverse { Direction::Reverse } else { Direction::Forward };
+    let plan = match plan::lower(program, &a.mapping, dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let input_format = match a.input_format {
+        Some(InFormat::Json) => InputFormat::Json,
+        Some(InFormat::Ndjson) => InputFormat::Ndjson,
+        None if a.input.ends_with(".json") => InputFormat::Json,
+        None => InputFormat::Ndjson,
+    };
+    let mut input: Box<dyn io::BufRead> = if a.input == "-" {
+        Box::new(BufReader::new(io::stdin()))
+    } else {
+        match File::open(&a.input) {
+            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", a.input);
+                return EXIT_USAGE;
+            }
+        }
+    };
+    let mut out: Box<dyn Write> = if a.output == "-" {
+        Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
+    } else {
+        match File::create(&a.output) {
+            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", a.output);
+                return EXIT_USAGE;
+            }
+        }
+    };
+    let mut rejects_file = match &a.rejects {
+        Some(p) => match File::create(p) {
+            Ok(f) => Some(BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+    let format = match a.output_format {
+        OutFormat::Ndjson => OutputFormat::Ndjson,
+        OutFormat::Json => OutputFormat::Json,
+    };
+    let runner = Runner::new(&plan, &mut out, rejects_file.as_mut().map(|w| w as &mut dyn Write), format);
+    match runner.run(&mut input, input_format) {
+        Ok(summary) => {
+            eprintln!("tether: {summary}");
+            if summary.rejected > 0 {
+                if a.rejects.is_none() {
+                    eprintln!("tether: {} record(s) rejected; pass --rejects FILE to keep them with their errors", summary.rejected);
+                }
+                EXIT_REJECTS
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn test(paths: &[PathBuf]) -> u8 {
+    let files = match files_of(paths) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
+    for f in &files {
+        let Some(c) = compile_reporting(f, DiagFormat::Human) else {
+            return EXIT_USAGE;
+        };
+        let Some(program) = &c.program else {
+            broken += 1;
+            continue;
+        };
+        for r in crate::testing::run_tests(&c.sources, program) {
+            match &r.failure {
+                None => {
+                    passed += 1;
+                    println!("ok   {} :: {}", r.mapping, r.name);
+                }
+                Some(why) => {
+                    failed += 1;
+                    println!("FAIL {} :: {} ({})", r.mapping, r.name, r.location);
+                    for line in why.lines() {
+                        println!("     {line}");
+                    }
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if broken > 0 {
+        eprintln!("{broken} file{} did not compile", plural(broken));
+    }
+    if failed > 0 || broken > 0 { EXIT_MAPPING_ERRORS } else { EXIT_OK }
+}
+
+fn explain(code: Option<&str>, all_markdown: bool) -> u8 {
+    if all_markdown {
+        print!("{}", diag::errors_markdown());
+        return EXIT_OK;
+    }
+    let Some(text) = code else {
+        eprintln!("error: name a code, such as `tether explain E0103`");
+        return EXIT_USAGE;
+    };
+    match Code::parse(text) {
+        Some(c) => {
+            println!("{c}: {}\n\n{}", c.title(), c.explanation());
+            EXIT_OK
+        }
+        None => {
+            let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+            let hint = diag::did_you_mean(text, all.iter().copied()).map(|b| format!("; did you mean {b}?")).unwrap_or_default();
+            eprintln!("error: no code {text}{hint}");
+            EXIT_USAGE
+        }
+    }
+}
