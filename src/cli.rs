@@ -20,7 +20,11 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_REJECTS: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "tether", version, about = "Declarative data mappings between APIs: check, run and test them.")]
+#[command(
+    name = "tether",
+    version,
+    about = "Declarative data mappings between APIs: check, run and test them."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -140,7 +144,11 @@ pub fn main() -> ExitCode {
 }
 
 fn stderr() -> StandardStream {
-    let choice = if io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    let choice = if io::stderr().is_terminal() {
+        ColorChoice::Auto
+    } else {
+        ColorChoice::Never
+    };
     StandardStream::stderr(choice)
 }
 
@@ -195,7 +203,8 @@ fn check(paths: &[PathBuf], format: DiagFormat) -> u8 {
         match compile_reporting(f, format) {
             Some(c) => {
                 errors += c.diagnostics.iter().filter(|d| d.is_error()).count();
-                warnings += c.diagnostics.len() - c.diagnostics.iter().filter(|d| d.is_error()).count();
+                warnings +=
+                    c.diagnostics.len() - c.diagnostics.iter().filter(|d| d.is_error()).count();
             }
             None => io_failed = true,
         }
@@ -241,7 +250,11 @@ fn run(a: RunArgs) -> u8 {
         eprintln!("error: {} has errors; nothing was run", a.file.display());
         return EXIT_MAPPING_ERRORS;
     };
-    let dir = if a.reverse { Direction::Reverse } else { Direction::Forward };
+    let dir = if a.reverse {
+        Direction::Reverse
+    } else {
+        Direction::Forward
+    };
     let plan = match plan::lower(program, &a.mapping, dir) {
         Ok(p) => p,
         Err(e) => {
@@ -291,13 +304,21 @@ fn run(a: RunArgs) -> u8 {
         OutFormat::Ndjson => OutputFormat::Ndjson,
         OutFormat::Json => OutputFormat::Json,
     };
-    let runner = Runner::new(&plan, &mut out, rejects_file.as_mut().map(|w| w as &mut dyn Write), format);
+    let runner = Runner::new(
+        &plan,
+        &mut out,
+        rejects_file.as_mut().map(|w| w as &mut dyn Write),
+        format,
+    );
     match runner.run(&mut input, input_format) {
         Ok(summary) => {
             eprintln!("tether: {summary}");
             if summary.rejected > 0 {
                 if a.rejects.is_none() {
-                    eprintln!("tether: {} record(s) rejected; pass --rejects FILE to keep them with their errors", summary.rejected);
+                    eprintln!(
+                        "tether: {} record(s) rejected; pass --rejects FILE to keep them with their errors",
+                        summary.rejected
+                    );
                 }
                 EXIT_REJECTS
             } else {
@@ -345,7 +366,11 @@ fn test(paths: &[PathBuf]) -> u8 {
     if broken > 0 {
         eprintln!("{broken} file{} did not compile", plural(broken));
     }
-    if failed > 0 || broken > 0 { EXIT_MAPPING_ERRORS } else { EXIT_OK }
+    if failed > 0 || broken > 0 {
+        EXIT_MAPPING_ERRORS
+    } else {
+        EXIT_OK
+    }
 }
 
 fn explain(code: Option<&str>, all_markdown: bool) -> u8 {
@@ -364,7 +389,9 @@ fn explain(code: Option<&str>, all_markdown: bool) -> u8 {
         }
         None => {
             let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-            let hint = diag::did_you_mean(text, all.iter().copied()).map(|b| format!("; did you mean {b}?")).unwrap_or_default();
+            let hint = diag::did_you_mean(text, all.iter().copied())
+                .map(|b| format!("; did you mean {b}?"))
+                .unwrap_or_default();
             eprintln!("error: no code {text}{hint}");
             EXIT_USAGE
         }

@@ -24,7 +24,11 @@ impl Compiled {
 /// Compiles the mapping file at `path`.
 pub fn compile_file(path: &Path) -> std::io::Result<Compiled> {
     let text = std::fs::read_to_string(path)?;
-    Ok(compile_source(&path.display().to_string(), &text, path.parent()))
+    Ok(compile_source(
+        &path.display().to_string(),
+        &text,
+        path.parent(),
+    ))
 }
 
 /// Compiles mapping text; imports are resolved relative to `dir`.
@@ -69,9 +73,14 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>) -> Compiled {
                 }
             }
             Err(e) => diagnostics.push(
-                Diagnostic::error(Code::E0004, file, imp.path.span, format!("cannot read `{}`: {e}", full.display()))
-                    .label("imported here")
-                    .note("import paths are relative to the file that imports them"),
+                Diagnostic::error(
+                    Code::E0004,
+                    file,
+                    imp.path.span,
+                    format!("cannot read `{}`: {e}", full.display()),
+                )
+                .label("imported here")
+                .note("import paths are relative to the file that imports them"),
             ),
         }
     }
@@ -100,7 +109,14 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>) -> Compiled {
         }
     }
     let registry = schema::build_registry(&schema_sources, &mut diagnostics);
-    let program = check::check(&sources, file, &parsed.file, registry, &parsed.broken_names, &mut diagnostics);
+    let program = check::check(
+        &sources,
+        file,
+        &parsed.file,
+        registry,
+        &parsed.broken_names,
+        &mut diagnostics,
+    );
     crate::diag::sort(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     Compiled {
@@ -114,7 +130,9 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>) -> Compiled {
 pub fn collect_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {

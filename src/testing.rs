@@ -16,7 +16,11 @@ pub struct TestResult {
 }
 
 pub fn run_tests(sources: &SourceMap, program: &Program) -> Vec<TestResult> {
-    program.tests.iter().map(|t| run_one(sources, program, t)).collect()
+    program
+        .tests
+        .iter()
+        .map(|t| run_one(sources, program, t))
+        .collect()
 }
 
 fn run_one(sources: &SourceMap, program: &Program, t: &TestCase) -> TestResult {
@@ -46,11 +50,16 @@ fn compare(expected: &Expected, outcome: Outcome) -> Option<String> {
         (Expected::Record(_), Outcome::Rejected { errors, .. }) => {
             let mut s = String::from("expected a record, but the record was rejected:\n");
             for e in errors {
-                s.push_str(&format!("  {} at `{}` (rule {}): {}\n", e.code, e.path, e.rule, e.message));
+                s.push_str(&format!(
+                    "  {} at `{}` (rule {}): {}\n",
+                    e.code, e.path, e.rule, e.message
+                ));
             }
             Some(s)
         }
-        (Expected::Reject(_), Outcome::Mapped(got)) => Some(format!("expected a reject, but the record was mapped to:\n  {got}\n")),
+        (Expected::Reject(_), Outcome::Mapped(got)) => Some(format!(
+            "expected a reject, but the record was mapped to:\n  {got}\n"
+        )),
         (Expected::Reject(want), Outcome::Rejected { errors, .. }) => {
             let matches = |e: &crate::exec::RecordError| {
                 want.iter().all(|(k, v)| match k.as_str() {
@@ -65,7 +74,9 @@ fn compare(expected: &Expected, outcome: Outcome) -> Option<String> {
             if errors.iter().any(matches) {
                 None
             } else {
-                let mut s = String::from("the record was rejected, but no error matches the expectation; errors:\n");
+                let mut s = String::from(
+                    "the record was rejected, but no error matches the expectation; errors:\n",
+                );
                 for e in &errors {
                     s.push_str(&format!("  {} at `{}`: {}\n", e.code, e.path, e.message));
                 }

@@ -120,7 +120,10 @@ pub enum Source {
     Const(Value<'static>),
     /// `deals[].id` into a non-iterating target: the array of `elem` of
     /// every element of `array`.
-    Gather { array: FieldPath, elem: FieldPath },
+    Gather {
+        array: FieldPath,
+        elem: FieldPath,
+    },
 }
 
 pub struct EachRule {
@@ -176,8 +179,13 @@ pub struct Conflict {
 }
 
 pub enum Strategy {
-    Prefer { side: Direction, unless_blank: bool },
-    Newest { fields: Option<(FieldPath, FieldPath)> },
+    Prefer {
+        side: Direction,
+        unless_blank: bool,
+    },
+    Newest {
+        fields: Option<(FieldPath, FieldPath)>,
+    },
     Max,
     Min,
     Union,

@@ -48,9 +48,14 @@ pub fn check(
         if let ast::Item::Mapping(m) = item {
             if let Some(prev) = mapping_spans.get(&m.name.name) {
                 cx.diags.push(
-                    Diagnostic::error(Code::E0003, file, m.name.span, format!("mapping `{}` is defined twice", m.name.name))
-                        .label("second definition")
-                        .secondary(file, *prev, "first defined here"),
+                    Diagnostic::error(
+                        Code::E0003,
+                        file,
+                        m.name.span,
+                        format!("mapping `{}` is defined twice", m.name.name),
+                    )
+                    .label("second definition")
+                    .secondary(file, *prev, "first defined here"),
                 );
                 continue;
             }
@@ -148,7 +153,10 @@ impl<'a> Checker<'a> {
                 Code::E0102,
                 self.file,
                 r.span,
-                format!("`{}` needs its schema: write `SCHEMA.{}`", r.name.name, r.name.name),
+                format!(
+                    "`{}` needs its schema: write `SCHEMA.{}`",
+                    r.name.name, r.name.name
+                ),
             )
             .label("no schema named")
             .suggest(&r.name.name, names.iter().map(String::as_str));
@@ -158,9 +166,14 @@ impl<'a> Checker<'a> {
         if !self.reg.namespaces.contains_key(&ns.name) {
             if !self.broken.contains(&ns.name) {
                 let known: Vec<String> = self.reg.namespaces.keys().cloned().collect();
-                let d = Diagnostic::error(Code::E0101, self.file, ns.span, format!("unknown schema `{}`", ns.name))
-                    .label("no schema of this name is declared or imported")
-                    .suggest(&ns.name, known.iter().map(String::as_str));
+                let d = Diagnostic::error(
+                    Code::E0101,
+                    self.file,
+                    ns.span,
+                    format!("unknown schema `{}`", ns.name),
+                )
+                .label("no schema of this name is declared or imported")
+                .suggest(&ns.name, known.iter().map(String::as_str));
                 self.err(d);
             }
             return None;
@@ -172,7 +185,10 @@ impl<'a> Checker<'a> {
                     Code::E0201,
                     self.file,
                     r.span,
-                    format!("`{}.{}` is an enum; a mapping maps records", ns.name, r.name.name),
+                    format!(
+                        "`{}.{}` is an enum; a mapping maps records",
+                        ns.name, r.name.name
+                    ),
                 )
                 .label("expected a record type");
                 self.err(d);
@@ -203,7 +219,12 @@ impl<'a> Checker<'a> {
             ArrowKind::Backward => vec![Direction::Reverse],
             ArrowKind::Both => vec![Direction::Forward, Direction::Reverse],
         };
-        let side_name = |r: &ast::TypeRef| r.namespace.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+        let side_name = |r: &ast::TypeRef| {
+            r.namespace
+                .as_ref()
+                .map(|n| n.name.clone())
+                .unwrap_or_default()
+        };
         let mut mapping = Mapping {
             name: m.name.name.clone(),
             file: self.file,
@@ -250,7 +271,9 @@ impl<'a> Checker<'a> {
 
     fn check_arrows(&mut self, m: &ast::MappingDecl, body: &[ast::MappingItem]) {
         for item in body {
-            let ast::MappingItem::Rule(r) = item else { continue };
+            let ast::MappingItem::Rule(r) = item else {
+                continue;
+            };
             let allowed = match m.arrow.kind {
                 ArrowKind::Both => true,
                 header => r.arrow.kind == header,
@@ -295,14 +318,20 @@ impl<'a> Checker<'a> {
         // Target path → span of the rule that writes it, to find duplicates.
         let mut written: Vec<(Vec<String>, Span)> = Vec::new();
         for item in body {
-            let ast::MappingItem::Rule(rule) = item else { continue };
+            let ast::MappingItem::Rule(rule) = item else {
+                continue;
+            };
             if rule.is_key
                 && let Some(k) = key.as_deref_mut()
                 && k.is_none()
                 && let (ast::Endpoint::Path(l), ast::Endpoint::Path(r)) = (&rule.left, &rule.right)
             {
-                let lp = self.resolve(&scope.left, l, "left").map(|x| FieldPath(x.names));
-                let rp = self.resolve_quiet(&scope.right, r).map(|x| FieldPath(x.names));
+                let lp = self
+                    .resolve(&scope.left, l, "left")
+                    .map(|x| FieldPath(x.names));
+                let rp = self
+                    .resolve_quiet(&scope.right, r)
+                    .map(|x| FieldPath(x.names));
                 if let (Some(lp), Some(rp)) = (lp, rp) {
                     *k = Some((lp, rp));
                 }
@@ -342,9 +371,17 @@ impl<'a> Checker<'a> {
     ) -> Option<Vec<DRule>> {
         // A literal can only be a source.
         if let ast::Endpoint::Literal(l) = v.target {
-            let d = Diagnostic::error(Code::E0209, self.file, l.span, "a literal cannot receive a value")
-                .label(format!("data flows into this literal in the {} direction", v.dir))
-                .help("constants go on the sending side: `\"web\" -> LeadSource`");
+            let d = Diagnostic::error(
+                Code::E0209,
+                self.file,
+                l.span,
+                "a literal cannot receive a value",
+            )
+            .label(format!(
+                "data flows into this literal in the {} direction",
+                v.dir
+            ))
+            .help("constants go on the sending side: `\"web\" -> LeadSource`");
             self.err(d);
             return None;
         }
@@ -388,16 +425,26 @@ impl<'a> Checker<'a> {
         written: &mut Vec<(Vec<String>, Span)>,
     ) -> Option<Vec<DRule>> {
         let (ast::Endpoint::Path(sp), ast::Endpoint::Path(tp)) = (v.source, v.target) else {
-            let d = Diagnostic::error(Code::E0212, self.file, rule.span, "a block needs a field path on both sides")
-                .label("not a path");
+            let d = Diagnostic::error(
+                Code::E0212,
+                self.file,
+                rule.span,
+                "a block needs a field path on both sides",
+            )
+            .label("not a path");
             self.err(d);
             return None;
         };
         let src = self.resolve(v.source_scope, sp, side_word(v.dir, true))?;
         let tgt = self.resolve(v.target_scope, tp, side_word(v.dir, false))?;
-        let src_iter = sp.segments.last().is_some_and(|s| s.iter) && src.iter_at == Some(src.names.len());
-        let tgt_iter = tp.segments.last().is_some_and(|s| s.iter) && tgt.iter_at == Some(tgt.names.len());
-        if src.iter_at.is_some() != src_iter || tgt.iter_at.is_some() != tgt_iter || src_iter != tgt_iter {
+        let src_iter =
+            sp.segments.last().is_some_and(|s| s.iter) && src.iter_at == Some(src.names.len());
+        let tgt_iter =
+            tp.segments.last().is_some_and(|s| s.iter) && tgt.iter_at == Some(tgt.names.len());
+        if src.iter_at.is_some() != src_iter
+            || tgt.iter_at.is_some() != tgt_iter
+            || src_iter != tgt_iter
+        {
             let d = Diagnostic::error(
                 Code::E0212,
                 self.file,
@@ -408,7 +455,12 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         }
-        self.claim_target(written, &prefixed(&v.target_scope.prefix, &tgt.names), rule.span, v.target.span());
+        self.claim_target(
+            written,
+            &prefixed(&v.target_scope.prefix, &tgt.names),
+            rule.span,
+            v.target.span(),
+        );
         let origin = self.origin(rule, sp.to_string());
         let side_of = |r: &Resolved| match &r.ty.kind {
             Kind::Record(id) => Some(*id),
@@ -427,9 +479,14 @@ impl<'a> Checker<'a> {
                 own: tgt_elem.as_type(),
             };
             if src_side.record.is_none() || tgt_side.record.is_none() {
-                let d = Diagnostic::error(Code::E0212, self.file, rule.span, "a block iterates over arrays of records")
-                    .label("the elements here are not records")
-                    .help("for arrays of values, write `tags[] -> Tags[] : step`");
+                let d = Diagnostic::error(
+                    Code::E0212,
+                    self.file,
+                    rule.span,
+                    "a block iterates over arrays of records",
+                )
+                .label("the elements here are not records")
+                .help("for arrays of values, write `tags[] -> Tags[] : step`");
                 self.err(d);
                 return None;
             }
@@ -454,8 +511,13 @@ impl<'a> Checker<'a> {
             // Record to record: the inner rules are ordinary rules with both
             // prefixes; flatten them into this scope.
             let (Some(src_rec), Some(tgt_rec)) = (side_of(&src), side_of(&tgt)) else {
-                let d = Diagnostic::error(Code::E0212, self.file, rule.span, "a block maps a record to a record")
-                    .label("not a record on both sides");
+                let d = Diagnostic::error(
+                    Code::E0212,
+                    self.file,
+                    rule.span,
+                    "a block maps a record to a record",
+                )
+                .label("not a record on both sides");
                 self.err(d);
                 return None;
             };
@@ -496,7 +558,13 @@ impl<'a> Checker<'a> {
     }
 
     /// Records that a rule writes `path`; reports a second writer.
-    fn claim_target(&mut self, written: &mut Vec<(Vec<String>, Span)>, path: &[String], rule_span: Span, at: Span) {
+    fn claim_target(
+        &mut self,
+        written: &mut Vec<(Vec<String>, Span)>,
+        path: &[String],
+        rule_span: Span,
+        at: Span,
+    ) {
         let clash = written
             .iter()
             .find(|(w, _)| w.starts_with(path) || path.starts_with(w))
@@ -506,7 +574,14 @@ impl<'a> Checker<'a> {
                 Code::E0206,
                 self.file,
                 at,
-                format!("`{}` is written by two rules", if path.len() >= other.split('.').count() { path.join(".") } else { other.clone() }),
+                format!(
+                    "`{}` is written by two rules",
+                    if path.len() >= other.split('.').count() {
+                        path.join(".")
+                    } else {
+                        other.clone()
+                    }
+                ),
             )
             .label("second rule writing it")
             .secondary(self.file, first, "first written here")
@@ -517,7 +592,12 @@ impl<'a> Checker<'a> {
         written.push((path.to_vec(), rule_span));
     }
 
-    fn value_rule(&mut self, rule: &ast::Rule, v: &DirView<'_>, written: &mut Vec<(Vec<String>, Span)>) -> Option<DRule> {
+    fn value_rule(
+        &mut self,
+        rule: &ast::Rule,
+        v: &DirView<'_>,
+        written: &mut Vec<(Vec<String>, Span)>,
+    ) -> Option<DRule> {
         // Resolve targets.
         let target_paths: Vec<&ast::Path> = match v.target {
             ast::Endpoint::Path(p) => vec![p],
@@ -528,14 +608,30 @@ impl<'a> Checker<'a> {
         let mut ok = true;
         for tp in &target_paths {
             match self.resolve(v.target_scope, tp, side_word(v.dir, false)) {
-                Some(r) => targets.push((tp, r)),
+                Some(r) => {
+                    // Claimed even if the source fails below: a broken source
+                    // must not also report its target as unmapped.
+                    self.claim_target(
+                        written,
+                        &prefixed(&v.target_scope.prefix, &r.names),
+                        rule.span,
+                        tp.span,
+                    );
+                    targets.push((tp, r));
+                }
                 None => ok = false,
             }
         }
         // Resolve the source.
         let origin_text = match v.source {
             ast::Endpoint::Path(p) => p.to_string(),
-            ast::Endpoint::Tuple(ps, _) => format!("({})", ps.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")),
+            ast::Endpoint::Tuple(ps, _) => format!(
+                "({})",
+                ps.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             ast::Endpoint::Literal(l) => l.display(),
         };
         let (source, flow, src_iter) = match v.source {
@@ -544,7 +640,10 @@ impl<'a> Checker<'a> {
                 match types::literal_value(&self.reg, l, &ty.kind) {
                     Ok(val) => (Source::Const(val), Flow::One(ty), None),
                     Err(msg) => {
-                        self.err(Diagnostic::error(Code::E0211, self.file, l.span, msg).label("this literal"));
+                        self.err(
+                            Diagnostic::error(Code::E0211, self.file, l.span, msg)
+                                .label("this literal"),
+                        );
                         return None;
                     }
                 }
@@ -553,7 +652,11 @@ impl<'a> Checker<'a> {
                 let r = self.resolve(v.source_scope, p, side_word(v.dir, true))?;
                 let iter = r.iter_at;
                 let ty = r.ty.clone();
-                (Source::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))), Flow::One(ty), iter.map(|i| (i, r.names)))
+                (
+                    Source::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))),
+                    Flow::One(ty),
+                    iter.map(|i| (i, r.names)),
+                )
             }
             ast::Endpoint::Tuple(ps, _) => {
                 let mut paths = Vec::new();
@@ -562,8 +665,13 @@ impl<'a> Checker<'a> {
                     let r = self.resolve(v.source_scope, p, side_word(v.dir, true));
                     match r {
                         Some(r) if r.iter_at.is_some() => {
-                            let d = Diagnostic::error(Code::E0212, self.file, p.span, "a tuple source cannot iterate")
-                                .label("`[]` here");
+                            let d = Diagnostic::error(
+                                Code::E0212,
+                                self.file,
+                                p.span,
+                                "a tuple source cannot iterate",
+                            )
+                            .label("`[]` here");
                             self.err(d);
                             ok = false;
                         }
@@ -580,21 +688,25 @@ impl<'a> Checker<'a> {
         if !ok {
             return None;
         }
-        let target_iter = targets.iter().any(|(tp, r)| r.iter_at.is_some() || tp.segments.iter().any(|s| s.iter));
+        let target_iter = targets
+            .iter()
+            .any(|(tp, r)| r.iter_at.is_some() || tp.segments.iter().any(|s| s.iter));
         let origin = self.origin(rule, origin_text);
 
         // Element-wise: `a[].b -> c[]` becomes Each { a -> c { b -> . } }.
         if let Some((iter_at, names)) = src_iter {
             let (tp, tr) = &targets[0];
-            let last_iter = tp.segments.last().is_some_and(|s| s.iter) && tr.iter_at == Some(tr.names.len());
+            let last_iter =
+                tp.segments.last().is_some_and(|s| s.iter) && tr.iter_at == Some(tr.names.len());
             if targets.len() == 1 && last_iter {
-                self.claim_target(written, &prefixed(&v.target_scope.prefix, &tr.names), rule.span, tp.span);
                 let elem_target = Type {
                     kind: tr.ty.kind.clone(),
                     nullable: tr.ty.nullable,
                 };
-                let elem_flow = Flow::One(types::elem_ty(&self.reg, v.source_scope, &names, iter_at));
-                let (steps, out) = self.pipeline(rule.pipeline.as_ref(), elem_flow, v, &FieldPath(Vec::new()))?;
+                let elem_flow =
+                    Flow::One(types::elem_ty(&self.reg, v.source_scope, &names, iter_at));
+                let (steps, out) =
+                    self.pipeline(rule.pipeline.as_ref(), elem_flow, v, &FieldPath(Vec::new()))?;
                 let checked = self.assign(&out, &elem_target, false, tp.span, rule)?;
                 let inner = DRule::Value(ValueRule {
                     source: Source::Path(FieldPath(names[iter_at..].to_vec())),
@@ -614,9 +726,14 @@ impl<'a> Checker<'a> {
                 }));
             }
             if target_iter {
-                let d = Diagnostic::error(Code::E0212, self.file, rule.span, "element-wise rules need one `[]` on each side, at the end of the target")
-                    .label("the `[]` markers do not line up")
-                    .help("write `deals[].id -> DealIds[]`, or map arrays of records with a block");
+                let d = Diagnostic::error(
+                    Code::E0212,
+                    self.file,
+                    rule.span,
+                    "element-wise rules need one `[]` on each side, at the end of the target",
+                )
+                .label("the `[]` markers do not line up")
+                .help("write `deals[].id -> DealIds[]`, or map arrays of records with a block");
                 self.err(d);
                 return None;
             }
@@ -632,16 +749,21 @@ impl<'a> Checker<'a> {
                 array: FieldPath(prefixed(&v.source_scope.prefix, &names[..iter_at])),
                 elem: FieldPath(names[iter_at..].to_vec()),
             };
-            return self.finish_value_rule(rule, v, source, Flow::One(arr), targets, origin, written);
+            return self.finish_value_rule(rule, v, source, Flow::One(arr), targets, origin);
         }
         if target_iter {
-            let d = Diagnostic::error(Code::E0212, self.file, rule.span, "the target iterates but the source does not")
-                .label("`[]` on the target only")
-                .help("to write a whole array, drop the `[]`: `tags -> Tags`");
+            let d = Diagnostic::error(
+                Code::E0212,
+                self.file,
+                rule.span,
+                "the target iterates but the source does not",
+            )
+            .label("`[]` on the target only")
+            .help("to write a whole array, drop the `[]`: `tags -> Tags`");
             self.err(d);
             return None;
         }
-        self.finish_value_rule(rule, v, source, flow, targets, origin, written)
+        self.finish_value_rule(rule, v, source, flow, targets, origin)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -653,12 +775,9 @@ impl<'a> Checker<'a> {
         flow: Flow,
         targets: Vec<(&&ast::Path, Resolved)>,
         origin: RuleOrigin,
-        written: &mut Vec<(Vec<String>, Span)>,
     ) -> Option<DRule> {
-        for (tp, r) in &targets {
-            self.claim_target(written, &prefixed(&v.target_scope.prefix, &r.names), rule.span, tp.span);
-        }
-        let (steps, out) = self.pipeline(rule.pipeline.as_ref(), flow, v, &FieldPath(Vec::new()))?;
+        let (steps, out) =
+            self.pipeline(rule.pipeline.as_ref(), flow, v, &FieldPath(Vec::new()))?;
         let mut checked_targets = Vec::new();
         if targets.len() == 1 {
             let (tp, r) = &targets[0];
@@ -673,14 +792,18 @@ impl<'a> Checker<'a> {
         } else {
             // A tuple target takes the parts of an array.
             let Flow::One(Ty {
-                kind: Kind::Array(elem), ..
+                kind: Kind::Array(elem),
+                ..
             }) = &out
             else {
                 let d = Diagnostic::error(
                     Code::E0210,
                     self.file,
                     v.target.span(),
-                    format!("{} targets need a pipeline that produces an array", targets.len()),
+                    format!(
+                        "{} targets need a pipeline that produces an array",
+                        targets.len()
+                    ),
                 )
                 .label(format!("the pipeline produces {}", out.display(&self.reg)))
                 .help("split the value: `name -> (FirstName, LastName) : split(\" \")`");
@@ -715,11 +838,23 @@ impl<'a> Checker<'a> {
     /// Checks that `out` may be written into a target of type `ty`. Returns
     /// the enum values to check at run time when the checker cannot prove
     /// the value is one of them.
-    fn assign(&mut self, out: &Flow, ty: &Type, optional: bool, at: Span, rule: &ast::Rule) -> Option<Option<Vec<String>>> {
+    fn assign(
+        &mut self,
+        out: &Flow,
+        ty: &Type,
+        optional: bool,
+        at: Span,
+        rule: &ast::Rule,
+    ) -> Option<Option<Vec<String>>> {
         let Flow::One(out) = out else {
-            let d = Diagnostic::error(Code::E0210, self.file, rule.span, "several sources need a step that combines them")
-                .label("a tuple reaches the target")
-                .help("start the pipeline with `join(\" \")`, `concat` or `coalesce`");
+            let d = Diagnostic::error(
+                Code::E0210,
+                self.file,
+                rule.span,
+                "several sources need a step that combines them",
+            )
+            .label("a tuple reaches the target")
+            .help("start the pipeline with `join(\" \")`, `concat` or `coalesce`");
             self.err(d);
             return None;
         };
@@ -731,7 +866,11 @@ impl<'a> Checker<'a> {
                 return Some(Some(values));
             }
             types::Assign::EnumValuesOutside(bad) => {
-                let list = bad.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+                let list = bad
+                    .iter()
+                    .map(|v| format!("\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let d = Diagnostic::error(
                     Code::E0208,
                     self.file,
@@ -739,7 +878,10 @@ impl<'a> Checker<'a> {
                     format!("the rule can produce {list}, which `{target_text}` does not allow"),
                 )
                 .label("target enum")
-                .note(format!("`{target_text}` allows: {}", types::enum_values_text(&self.reg, ty)));
+                .note(format!(
+                    "`{target_text}` allows: {}",
+                    types::enum_values_text(&self.reg, ty)
+                ));
                 self.err(d);
                 return None;
             }
@@ -749,10 +891,16 @@ impl<'a> Checker<'a> {
                     Code::E0201,
                     self.file,
                     at,
-                    format!("type mismatch: the target is `{target_text}`, the rule produces `{found}`"),
+                    format!(
+                        "type mismatch: the target is `{target_text}`, the rule produces `{found}`"
+                    ),
                 )
                 .label(format!("expected `{target_text}`"))
-                .secondary(self.file, rule.span, format!("this rule produces `{found}`"));
+                .secondary(
+                    self.file,
+                    rule.span,
+                    format!("this rule produces `{found}`"),
+                );
                 if let Some(h) = types::conversion_hint(&out.kind, &ty.kind) {
                     d = d.help(h);
                 }
@@ -764,7 +912,14 @@ impl<'a> Checker<'a> {
         Some(None)
     }
 
-    fn null_checks(&mut self, out: &Ty, ty: &Type, optional: bool, at: Span, rule: &ast::Rule) -> Option<()> {
+    fn null_checks(
+        &mut self,
+        out: &Ty,
+        ty: &Type,
+        optional: bool,
+        at: Span,
+        rule: &ast::Rule,
+    ) -> Option<()> {
         if out.missing && !optional {
             let d = Diagnostic::error(Code::E0204, self.file, at, "this required field may end up missing")
                 .label("required: declared without `?` after its name")
@@ -786,7 +941,14 @@ impl<'a> Checker<'a> {
 
     /// Required fields of the target record (in this direction) that no
     /// rule writes; a warning for optional ones.
-    fn check_coverage(&mut self, m: &ast::MappingDecl, dir: Direction, rec: RecordId, prefix: &[String], written: &[(Vec<String>, Span)]) {
+    fn check_coverage(
+        &mut self,
+        m: &ast::MappingDecl,
+        dir: Direction,
+        rec: RecordId,
+        prefix: &[String],
+        written: &[(Vec<String>, Span)],
+    ) {
         let header = match dir {
             Direction::Forward => &m.right,
             Direction::Reverse => &m.left,
@@ -798,7 +960,11 @@ impl<'a> Checker<'a> {
             let mut path = prefix.to_vec();
             path.push(f.name.clone());
             let exact = written.iter().any(|(w, _)| *w == path);
-            let below: Vec<(Vec<String>, Span)> = written.iter().filter(|(w, _)| w.len() > path.len() && w.starts_with(&path)).cloned().collect();
+            let below: Vec<(Vec<String>, Span)> = written
+                .iter()
+                .filter(|(w, _)| w.len() > path.len() && w.starts_with(&path))
+                .cloned()
+                .collect();
             if exact {
                 continue;
             }
@@ -815,7 +981,11 @@ impl<'a> Checker<'a> {
             }
         }
         if !missing_required.is_empty() {
-            let names = missing_required.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            let names = missing_required
+                .iter()
+                .map(|(n, _)| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let mut d = Diagnostic::error(
                 Code::E0205,
                 self.file,
@@ -834,12 +1004,20 @@ impl<'a> Checker<'a> {
             self.err(d);
         }
         if !missing_optional.is_empty() {
-            let names = missing_optional.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            let names = missing_optional
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let d = Diagnostic::warning(
                 Code::W0001,
                 self.file,
                 header.span,
-                format!("optional field{} of `{}` not mapped in the {dir} direction: {names}", if missing_optional.len() > 1 { "s" } else { "" }, record.name),
+                format!(
+                    "optional field{} of `{}` not mapped in the {dir} direction: {names}",
+                    if missing_optional.len() > 1 { "s" } else { "" },
+                    record.name
+                ),
             )
             .label("the target type of this mapping");
             self.err(d);
@@ -857,12 +1035,22 @@ impl<'a> Checker<'a> {
 
     /// Resolves `path` against the scope's record. `side` names the side in
     /// messages ("source", "target").
-    fn resolve(&mut self, side: &ScopeSide, path: &ast::Path, side_label: &str) -> Option<Resolved> {
+    fn resolve(
+        &mut self,
+        side: &ScopeSide,
+        path: &ast::Path,
+        side_label: &str,
+    ) -> Option<Resolved> {
         let mut names = Vec::new();
         let mut iter_at = None;
         let Some(mut rec) = side.record else {
-            let d = Diagnostic::error(Code::E0108, self.file, path.span, "the elements here are values, not records")
-                .label("no fields to name");
+            let d = Diagnostic::error(
+                Code::E0108,
+                self.file,
+                path.span,
+                "the elements here are values, not records",
+            )
+            .label("no fields to name");
             self.err(d);
             return None;
         };
@@ -895,8 +1083,13 @@ impl<'a> Checker<'a> {
                     _ => {
                         let prev_name = &path.segments[i - 1].name;
                         let shown = ty.as_ref().map(|t| self.reg.display(t)).unwrap_or_default();
-                        let d = Diagnostic::error(Code::E0108, self.file, seg.span, format!("`{prev_name}` is `{shown}`, which has no fields"))
-                            .label("no field here");
+                        let d = Diagnostic::error(
+                            Code::E0108,
+                            self.file,
+                            seg.span,
+                            format!("`{prev_name}` is `{shown}`, which has no fields"),
+                        )
+                        .label("no field here");
                         self.err(d);
                         return None;
                     }
@@ -913,10 +1106,21 @@ impl<'a> Checker<'a> {
                     seg.span,
                     format!("`{record_name}` has no field `{}`", seg.name),
                 )
-                .label(format!("unknown {}field", if side_label.is_empty() { String::new() } else { format!("{side_label} ") }))
+                .label(format!(
+                    "unknown {}field",
+                    if side_label.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{side_label} ")
+                    }
+                ))
                 .suggest(&seg.name, candidates.iter().map(String::as_str));
                 if origin.file != self.file {
-                    d = d.secondary(origin.file, origin.span, format!("`{record_name}` is declared here"));
+                    d = d.secondary(
+                        origin.file,
+                        origin.span,
+                        format!("`{record_name}` is declared here"),
+                    );
                 }
                 if d.help.is_none() && candidates.len() <= 12 {
                     d = d.note(format!("`{record_name}` has: {}", candidates.join(", ")));
@@ -931,15 +1135,27 @@ impl<'a> Checker<'a> {
             if seg.iter {
                 if !matches!(f.ty.kind, Kind::Array(_)) {
                     let shown = self.reg.display(&f.ty);
-                    let d = Diagnostic::error(Code::E0108, self.file, seg.span, format!("`{}` is `{shown}`, not an array", seg.name))
-                        .label("`[]` iterates over arrays only");
+                    let d = Diagnostic::error(
+                        Code::E0108,
+                        self.file,
+                        seg.span,
+                        format!("`{}` is `{shown}`, not an array", seg.name),
+                    )
+                    .label("`[]` iterates over arrays only");
                     self.err(d);
                     return None;
                 }
                 if iter_at.is_some() {
-                    let d = Diagnostic::error(Code::E0212, self.file, seg.span, "a path iterates at most once")
-                        .label("second `[]`")
-                        .help("map nested arrays with nested blocks: `a[] -> b[] { c[] -> d[] { ... } }`");
+                    let d = Diagnostic::error(
+                        Code::E0212,
+                        self.file,
+                        seg.span,
+                        "a path iterates at most once",
+                    )
+                    .label("second `[]`")
+                    .help(
+                        "map nested arrays with nested blocks: `a[] -> b[] { c[] -> d[] { ... } }`",
+                    );
                     self.err(d);
                     return None;
                 }
@@ -973,7 +1189,13 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------------ pipelines
 
-    fn pipeline(&mut self, p: Option<&ast::Pipeline>, flow: Flow, v: &DirView<'_>, _scope_path: &FieldPath) -> Option<(Vec<TStep>, Flow)> {
+    fn pipeline(
+        &mut self,
+        p: Option<&ast::Pipeline>,
+        flow: Flow,
+        v: &DirView<'_>,
+        _scope_path: &FieldPath,
+    ) -> Option<(Vec<TStep>, Flow)> {
         let mut flow = flow;
         let mut steps = Vec::new();
         let Some(p) = p else {
@@ -994,7 +1216,10 @@ impl<'a> Checker<'a> {
                 match types::literal_value(&self.reg, l, &ty.kind) {
                     Ok(val) => Some((TStep::Const(val), Flow::One(ty))),
                     Err(msg) => {
-                        self.err(Diagnostic::error(Code::E0211, self.file, l.span, msg).label("this literal"));
+                        self.err(
+                            Diagnostic::error(Code::E0211, self.file, l.span, msg)
+                                .label("this literal"),
+                        );
                         None
                     }
                 }
@@ -1029,30 +1254,43 @@ impl<'a> Checker<'a> {
     }
 
     fn if_step(&mut self, i: &ast::IfStep, flow: Flow, v: &DirView<'_>) -> Option<(TStep, Flow)> {
-        let (cond_steps, cond_flow) = self.pipeline(Some(&i.condition), flow.clone(), v, &FieldPath::default())?;
+        let (cond_steps, cond_flow) =
+            self.pipeline(Some(&i.condition), flow.clone(), v, &FieldPath::default())?;
         if !matches!(&cond_flow, Flow::One(t) if t.kind == Kind::Bool) {
             let d = Diagnostic::error(
                 Code::E0213,
                 self.file,
                 i.condition.span,
-                format!("the condition produces `{}`, not `bool`", cond_flow.display(&self.reg)),
+                format!(
+                    "the condition produces `{}`, not `bool`",
+                    cond_flow.display(&self.reg)
+                ),
             )
             .label("expected a bool")
             .help("use a predicate: `is_blank`, `is_null`, `eq(\"x\")`, `gt(0)`, ...");
             self.err(d);
             return None;
         }
-        let (then_steps, then_flow) = self.pipeline(Some(&i.then), flow.clone(), v, &FieldPath::default())?;
+        let (then_steps, then_flow) =
+            self.pipeline(Some(&i.then), flow.clone(), v, &FieldPath::default())?;
         let (else_steps, else_flow) = match i.otherwise.as_deref() {
             None => (Vec::new(), flow),
-            Some(ast::ElseBranch::Pipeline(p)) => self.pipeline(Some(p), flow, v, &FieldPath::default())?,
+            Some(ast::ElseBranch::Pipeline(p)) => {
+                self.pipeline(Some(p), flow, v, &FieldPath::default())?
+            }
             Some(ast::ElseBranch::If(inner)) => {
                 let (s, f) = self.if_step(inner, flow, v)?;
                 (vec![s], f)
             }
         };
         let (Flow::One(a), Flow::One(b)) = (&then_flow, &else_flow) else {
-            let d = Diagnostic::error(Code::E0210, self.file, i.span, "an `if` branch produces a tuple").label("here");
+            let d = Diagnostic::error(
+                Code::E0210,
+                self.file,
+                i.span,
+                "an `if` branch produces a tuple",
+            )
+            .label("here");
             self.err(d);
             return None;
         };
@@ -1081,24 +1319,54 @@ impl<'a> Checker<'a> {
         ))
     }
 
-    fn table_step(&mut self, c: &ast::Call, t: usize, flow: Flow, dir: Direction) -> Option<(TStep, Flow)> {
+    fn table_step(
+        &mut self,
+        c: &ast::Call,
+        t: usize,
+        flow: Flow,
+        dir: Direction,
+    ) -> Option<(TStep, Flow)> {
         self.table_used[t] = true;
         if c.has_parens {
-            let d = Diagnostic::error(Code::E0202, self.file, c.span, format!("table `{}` takes no arguments", c.name.name))
-                .label("remove the parentheses");
+            let d = Diagnostic::error(
+                Code::E0202,
+                self.file,
+                c.span,
+                format!("table `{}` takes no arguments", c.name.name),
+            )
+            .label("remove the parentheses");
             self.err(d);
             return None;
         }
         let Flow::One(input) = flow else {
-            let d = Diagnostic::error(Code::E0210, self.file, c.span, "a table maps one value, not a tuple").label("here");
+            let d = Diagnostic::error(
+                Code::E0210,
+                self.file,
+                c.span,
+                "a table maps one value, not a tuple",
+            )
+            .label("here");
             self.err(d);
             return None;
         };
         let out = table::check_use(self, t, &input, dir, c)?;
-        Some((TStep::Table { table: t, dir, span: c.span }, Flow::One(out)))
+        Some((
+            TStep::Table {
+                table: t,
+                dir,
+                span: c.span,
+            },
+            Flow::One(out),
+        ))
     }
 
-    fn call(&mut self, c: &ast::Call, def_index: usize, flow: Flow, v: &DirView<'_>) -> Option<(TStep, Flow)> {
+    fn call(
+        &mut self,
+        c: &ast::Call,
+        def_index: usize,
+        flow: Flow,
+        v: &DirView<'_>,
+    ) -> Option<(TStep, Flow)> {
         let def = stdlib::by_index(def_index)?;
         let sigs = def.signatures();
         // Resolve field arguments on the source side.
@@ -1110,24 +1378,45 @@ impl<'a> Checker<'a> {
                 ast::Arg::Path(p) => {
                     let r = self.resolve(v.source_scope, p, side_word(v.dir, true))?;
                     if r.iter_at.is_some() {
-                        let d = Diagnostic::error(Code::E0212, self.file, p.span, "an argument cannot iterate").label("`[]` here");
+                        let d = Diagnostic::error(
+                            Code::E0212,
+                            self.file,
+                            p.span,
+                            "an argument cannot iterate",
+                        )
+                        .label("`[]` here");
                         self.err(d);
                         return None;
                     }
                     arg_tys.push(types::ArgTy::Field(r.ty.clone()));
-                    args.push(TArg::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))));
+                    args.push(TArg::Path(FieldPath(prefixed(
+                        &v.source_scope.prefix,
+                        &r.names,
+                    ))));
                 }
             }
         }
-        let sig_list = || sigs.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ");
+        let sig_list = || {
+            sigs.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
         // Arity first: the clearest message.
-        let arity_ok = sigs.iter().any(|s| c.args.len() >= s.required_params() && c.args.len() <= s.params.len());
+        let arity_ok = sigs
+            .iter()
+            .any(|s| c.args.len() >= s.required_params() && c.args.len() <= s.params.len());
         if !arity_ok {
             let d = Diagnostic::error(
                 Code::E0202,
                 self.file,
                 c.span,
-                format!("`{}` takes {}, but {} given", def.name, arity_text(sigs), c.args.len()),
+                format!(
+                    "`{}` takes {}, but {} given",
+                    def.name,
+                    arity_text(sigs),
+                    c.args.len()
+                ),
             )
             .label("wrong number of arguments")
             .note(format!("signature: {}", sig_list()));
@@ -1152,7 +1441,12 @@ impl<'a> Checker<'a> {
                                 final_args.push(field_args.next()?);
                             }
                             _ => {
-                                let val = m.const_args.get(i).cloned().flatten().unwrap_or(crate::exec::Value::Null);
+                                let val = m
+                                    .const_args
+                                    .get(i)
+                                    .cloned()
+                                    .flatten()
+                                    .unwrap_or(crate::exec::Value::Null);
                                 consts.push(Some(val.clone()));
                                 final_args.push(TArg::Const(val));
                             }
@@ -1163,7 +1457,10 @@ impl<'a> Checker<'a> {
                         let refs: Vec<Option<&Value>> = consts.iter().map(Option::as_ref).collect();
                         if let Err((i, msg)) = check(&refs) {
                             let span = c.args.get(i).map_or(c.span, ast::Arg::span);
-                            self.err(Diagnostic::error(Code::E0202, self.file, span, msg).label("this argument"));
+                            self.err(
+                                Diagnostic::error(Code::E0202, self.file, span, msg)
+                                    .label("this argument"),
+                            );
                             return None;
                         }
                     }
@@ -1197,12 +1494,22 @@ impl<'a> Checker<'a> {
             .help(types::input_hint(&flow, def.name)),
             Some(types::MatchError::Arg(i, msg)) => {
                 let span = c.args.get(i).map_or(c.span, ast::Arg::span);
-                Diagnostic::error(Code::E0202, self.file, span, format!("wrong argument for `{}`: {msg}", def.name))
-                    .label("this argument")
-                    .note(format!("signature: {}", sig_list()))
+                Diagnostic::error(
+                    Code::E0202,
+                    self.file,
+                    span,
+                    format!("wrong argument for `{}`: {msg}", def.name),
+                )
+                .label("this argument")
+                .note(format!("signature: {}", sig_list()))
             }
-            None => Diagnostic::error(Code::E0202, self.file, c.span, format!("no signature of `{}` fits", def.name))
-                .note(format!("signature: {}", sig_list())),
+            None => Diagnostic::error(
+                Code::E0202,
+                self.file,
+                c.span,
+                format!("no signature of `{}` fits", def.name),
+            )
+            .note(format!("signature: {}", sig_list())),
         };
         self.err(d);
         None
@@ -1210,7 +1517,12 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------------ conflicts
 
-    fn conflicts(&mut self, m: &ast::MappingDecl, block: &ast::ConflictBlock, mapping: &Mapping) -> Vec<Conflict> {
+    fn conflicts(
+        &mut self,
+        m: &ast::MappingDecl,
+        block: &ast::ConflictBlock,
+        mapping: &Mapping,
+    ) -> Vec<Conflict> {
         let mut out = Vec::new();
         let mut seen_default = false;
         let left_side = side_scope(mapping.left);
@@ -1219,18 +1531,33 @@ impl<'a> Checker<'a> {
             let field = match &e.field {
                 None => {
                     if seen_default {
-                        self.err(Diagnostic::error(Code::E0003, self.file, e.span, "a second `default` conflict rule").label("only one default"));
+                        self.err(
+                            Diagnostic::error(
+                                Code::E0003,
+                                self.file,
+                                e.span,
+                                "a second `default` conflict rule",
+                            )
+                            .label("only one default"),
+                        );
                     }
                     seen_default = true;
                     None
                 }
                 Some(p) => {
-                    let r = self.resolve_quiet(&right_side, p).or_else(|| self.resolve_quiet(&left_side, p));
+                    let r = self
+                        .resolve_quiet(&right_side, p)
+                        .or_else(|| self.resolve_quiet(&left_side, p));
                     match r {
                         Some(r) if mapped_anywhere(&m.body, p) => Some(FieldPath(r.names)),
                         Some(_) => {
-                            let d = Diagnostic::error(Code::E0214, self.file, p.span, format!("`{p}` is not mapped by any rule"))
-                                .label("a conflict rule needs a mapped field");
+                            let d = Diagnostic::error(
+                                Code::E0214,
+                                self.file,
+                                p.span,
+                                format!("`{p}` is not mapped by any rule"),
+                            )
+                            .label("a conflict rule needs a mapped field");
                             self.err(d);
                             continue;
                         }
@@ -1256,7 +1583,9 @@ impl<'a> Checker<'a> {
                             let ra = self.resolve(&left_side, a, "left");
                             let rb = self.resolve(&right_side, b, "right");
                             match (ra, rb) {
-                                (Some(ra), Some(rb)) => Some((FieldPath(ra.names), FieldPath(rb.names))),
+                                (Some(ra), Some(rb)) => {
+                                    Some((FieldPath(ra.names), FieldPath(rb.names)))
+                                }
                                 _ => continue,
                             }
                         }
@@ -1289,9 +1618,22 @@ impl<'a> Checker<'a> {
             names.push(&mapping.left_side);
             names.push(&mapping.right_side);
         }
-        let d = Diagnostic::error(Code::E0107, self.file, side.span, format!("unknown side `{}`", side.name))
-            .label(format!("the sides of `{}` are {}", mapping.name, names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
-            .suggest(&side.name, names.iter().copied());
+        let d = Diagnostic::error(
+            Code::E0107,
+            self.file,
+            side.span,
+            format!("unknown side `{}`", side.name),
+        )
+        .label(format!(
+            "the sides of `{}` are {}",
+            mapping.name,
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .suggest(&side.name, names.iter().copied());
         self.err(d);
         None
     }
@@ -1302,9 +1644,14 @@ impl<'a> Checker<'a> {
         let Some(index) = mappings.iter().position(|m| m.name == t.mapping.name) else {
             if !self.broken.contains(&t.mapping.name) {
                 let names: Vec<&str> = mappings.iter().map(|m| m.name.as_str()).collect();
-                let d = Diagnostic::error(Code::E0106, self.file, t.mapping.span, format!("unknown mapping `{}`", t.mapping.name))
-                    .label("no mapping of this name in this file")
-                    .suggest(&t.mapping.name, names);
+                let d = Diagnostic::error(
+                    Code::E0106,
+                    self.file,
+                    t.mapping.span,
+                    format!("unknown mapping `{}`", t.mapping.name),
+                )
+                .label("no mapping of this name in this file")
+                .suggest(&t.mapping.name, names);
                 self.err(d);
             }
             return None;
@@ -1327,8 +1674,13 @@ impl<'a> Checker<'a> {
             ast::Expectation::Record { side, record } => {
                 let dir = self.side(mapping, side)?;
                 if dir == given_dir {
-                    let d = Diagnostic::error(Code::E0215, self.file, side.span, "`given` and `expect` name the same side")
-                        .label("expected the other side of the mapping");
+                    let d = Diagnostic::error(
+                        Code::E0215,
+                        self.file,
+                        side.span,
+                        "`given` and `expect` name the same side",
+                    )
+                    .label("expected the other side of the mapping");
                     self.err(d);
                     return None;
                 }
@@ -1372,8 +1724,13 @@ impl<'a> Checker<'a> {
                 && let Some(&i) = self.table_index.get(&t.name.name)
                 && !self.table_used[i]
             {
-                let d = Diagnostic::warning(Code::W0002, self.file, t.name.span, format!("table `{}` is never used", t.name.name))
-                    .label("declared here");
+                let d = Diagnostic::warning(
+                    Code::W0002,
+                    self.file,
+                    t.name.span,
+                    format!("table `{}` is never used", t.name.name),
+                )
+                .label("declared here");
                 self.err(d);
             }
         }
@@ -1425,10 +1782,16 @@ fn prefixed(prefix: &[String], names: &[String]) -> Vec<String> {
 }
 
 fn arity_text(sigs: &[crate::stdlib::sig::Signature]) -> String {
-    let mut counts: Vec<(usize, usize)> = sigs.iter().map(|s| (s.required_params(), s.params.len())).collect();
+    let mut counts: Vec<(usize, usize)> = sigs
+        .iter()
+        .map(|s| (s.required_params(), s.params.len()))
+        .collect();
     counts.sort();
     counts.dedup();
-    let (lo, hi) = (counts.iter().map(|c| c.0).min().unwrap_or(0), counts.iter().map(|c| c.1).max().unwrap_or(0));
+    let (lo, hi) = (
+        counts.iter().map(|c| c.0).min().unwrap_or(0),
+        counts.iter().map(|c| c.1).max().unwrap_or(0),
+    );
     let word = |n: usize| if n == 1 { "argument" } else { "arguments" };
     if lo == hi {
         format!("{lo} {}", word(lo))
@@ -1447,7 +1810,9 @@ fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
                 ast::Endpoint::Tuple(ps, _) => ps.iter().any(|p| p.to_string() == text),
                 ast::Endpoint::Literal(_) => false,
             };
-            ends(&r.left) || ends(&r.right) || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
+            ends(&r.left)
+                || ends(&r.right)
+                || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
         }
         ast::MappingItem::Conflict(_) => false,
     })

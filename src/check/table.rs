@@ -17,8 +17,13 @@ impl Checker<'_> {
     pub(super) fn declare_table(&mut self, t: &ast::TableDecl) {
         if let Some(&prev) = self.table_index.get(&t.name.name) {
             let _ = prev;
-            let d = Diagnostic::error(Code::E0003, self.file, t.name.span, format!("table `{}` is defined twice", t.name.name))
-                .label("second definition");
+            let d = Diagnostic::error(
+                Code::E0003,
+                self.file,
+                t.name.span,
+                format!("table `{}` is defined twice", t.name.name),
+            )
+            .label("second definition");
             self.err(d);
             return;
         }
@@ -29,13 +34,20 @@ impl Checker<'_> {
         let mut rev_keys: Vec<(String, ast::Span)> = Vec::new();
         for e in &t.entries {
             match e {
-                ast::TableEntry::Pair { keys, arrow, value, span } => {
+                ast::TableEntry::Pair {
+                    keys,
+                    arrow,
+                    value,
+                    span,
+                } => {
                     if arrow.kind != ArrowKind::Backward {
                         for k in keys {
                             if self.table_key_clash(&mut fwd_keys, k, "->") {
                                 continue;
                             }
-                            forward.entries.push((self.table_literal(k), self.table_literal(value)));
+                            forward
+                                .entries
+                                .push((self.table_literal(k), self.table_literal(value)));
                         }
                     }
                     if arrow.kind != ArrowKind::Forward {
@@ -44,7 +56,10 @@ impl Checker<'_> {
                                 Code::E0211,
                                 self.file,
                                 *span,
-                                format!("{} keys on one value cannot be read backwards", keys.len()),
+                                format!(
+                                    "{} keys on one value cannot be read backwards",
+                                    keys.len()
+                                ),
                             )
                             .label(format!("`{}` maps back to which of them?", value.display()))
                             .help("write `->` for these keys and one `<-` entry for the way back");
@@ -55,7 +70,9 @@ impl Checker<'_> {
                             continue;
                         }
                         if let Some(k) = keys.first() {
-                            reverse.entries.push((self.table_literal(value), self.table_literal(k)));
+                            reverse
+                                .entries
+                                .push((self.table_literal(value), self.table_literal(k)));
                         }
                     }
                 }
@@ -74,14 +91,20 @@ impl Checker<'_> {
                         map.fallback = Some(v.clone());
                     }
                     if dup {
-                        let d = Diagnostic::error(Code::E0003, self.file, *span, "a second `else` for the same direction")
-                            .label("one fallback per direction");
+                        let d = Diagnostic::error(
+                            Code::E0003,
+                            self.file,
+                            *span,
+                            "a second `else` for the same direction",
+                        )
+                        .label("one fallback per direction");
                         self.err(d);
                     }
                 }
             }
         }
-        self.table_index.insert(t.name.name.clone(), self.tables.len());
+        self.table_index
+            .insert(t.name.name.clone(), self.tables.len());
         self.tables.push(Table {
             name: t.name.name.clone(),
             forward,
@@ -95,12 +118,22 @@ impl Checker<'_> {
     }
 
     /// Reports a key listed twice for one direction.
-    fn table_key_clash(&mut self, seen: &mut Vec<(String, ast::Span)>, k: &ast::Literal, dir: &str) -> bool {
+    fn table_key_clash(
+        &mut self,
+        seen: &mut Vec<(String, ast::Span)>,
+        k: &ast::Literal,
+        dir: &str,
+    ) -> bool {
         let text = k.to_json();
         if let Some((_, first)) = seen.iter().find(|(t, _)| *t == text) {
-            let d = Diagnostic::error(Code::E0003, self.file, k.span, format!("{text} is mapped twice in the `{dir}` direction"))
-                .label("second entry")
-                .secondary(self.file, *first, "first entry");
+            let d = Diagnostic::error(
+                Code::E0003,
+                self.file,
+                k.span,
+                format!("{text} is mapped twice in the `{dir}` direction"),
+            )
+            .label("second entry")
+            .secondary(self.file, *first, "first entry");
             self.err(d);
             return true;
         }
@@ -110,18 +143,30 @@ impl Checker<'_> {
 
     /// Checks the use of table `t` on a value of type `input` in `dir`;
     /// returns the output type.
-    pub(super) fn table_use(&mut self, t: usize, input: &Ty, dir: Direction, c: &ast::Call) -> Option<Ty> {
+    pub(super) fn table_use(
+        &mut self,
+        t: usize,
+        input: &Ty,
+        dir: Direction,
+        c: &ast::Call,
+    ) -> Option<Ty> {
         let table = &self.tables[t];
         let map = table.map(dir);
         let name = table.name.clone();
         // Key kinds: every key must be comparable with the input.
-        let key_kind_ok = map.entries.iter().all(|(k, _)| value_fits_kind(k, &input.kind));
+        let key_kind_ok = map
+            .entries
+            .iter()
+            .all(|(k, _)| value_fits_kind(k, &input.kind));
         if !key_kind_ok {
             let d = Diagnostic::error(
                 Code::E0203,
                 self.file,
                 c.span,
-                format!("table `{name}` has keys that cannot match a `{}`", self.reg.display_kind(&input.kind)),
+                format!(
+                    "table `{name}` has keys that cannot match a `{}`",
+                    self.reg.display_kind(&input.kind)
+                ),
             )
             .label("the value here");
             self.err(d);
@@ -134,27 +179,47 @@ impl Checker<'_> {
                     let def = self.reg.enum_def(*e);
                     Some((format!("`{}`", def.name), def.values.clone()))
                 }
-                Kind::String => input.values.clone().map(|v| ("the values reaching it".to_string(), v)),
+                Kind::String => input
+                    .values
+                    .clone()
+                    .map(|v| ("the values reaching it".to_string(), v)),
                 _ => None,
             };
             if let Some((what, values)) = possible {
                 let missing: Vec<String> = values
                     .into_iter()
-                    .filter(|v| !map.entries.iter().any(|(k, _)| matches!(k, Value::Str(s) if s == v)))
+                    .filter(|v| {
+                        !map.entries
+                            .iter()
+                            .any(|(k, _)| matches!(k, Value::Str(s) if s == v))
+                    })
                     .collect();
                 if !missing.is_empty() {
-                    let list = missing.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
-                    let arrow = if dir == Direction::Forward { "->" } else { "<-" };
+                    let list = missing
+                        .iter()
+                        .map(|v| format!("\"{v}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let arrow = if dir == Direction::Forward {
+                        "->"
+                    } else {
+                        "<-"
+                    };
                     let d = Diagnostic::error(
                         Code::E0207,
                         self.file,
                         c.span,
-                        format!("table `{name}` does not cover every value of {what}: missing {list}"),
+                        format!(
+                            "table `{name}` does not cover every value of {what}: missing {list}"
+                        ),
                     )
                     .label(format!("used in the {dir} direction here"))
                     .help(format!(
                         "add entries (`{} {arrow} ...`) or a fallback (`else {arrow} ...`)",
-                        missing.first().map(|m| format!("\"{m}\"")).unwrap_or_default()
+                        missing
+                            .first()
+                            .map(|m| format!("\"{m}\""))
+                            .unwrap_or_default()
                     ));
                     self.err(d);
                     return None;
@@ -167,14 +232,25 @@ impl Checker<'_> {
             outs.push(f);
         }
         let produces_null = outs.iter().any(|v| matches!(v, Value::Null));
-        let kinds: Vec<Kind> = outs.iter().filter(|v| !matches!(v, Value::Null)).map(|v| value_kind(v)).collect();
+        let kinds: Vec<Kind> = outs
+            .iter()
+            .filter(|v| !matches!(v, Value::Null))
+            .map(|v| value_kind(v))
+            .collect();
         let kind = match kinds.first() {
             None => Kind::Any,
             Some(k) if kinds.iter().all(|x| x == k) => k.clone(),
-            Some(_) if kinds.iter().all(|x| matches!(x, Kind::Int | Kind::Decimal)) => Kind::Decimal,
+            Some(_) if kinds.iter().all(|x| matches!(x, Kind::Int | Kind::Decimal)) => {
+                Kind::Decimal
+            }
             Some(_) => {
-                let d = Diagnostic::error(Code::E0211, self.file, c.span, format!("table `{name}` mixes value types"))
-                    .label("its values must all be strings, or all numbers, or all bools");
+                let d = Diagnostic::error(
+                    Code::E0211,
+                    self.file,
+                    c.span,
+                    format!("table `{name}` mixes value types"),
+                )
+                .label("its values must all be strings, or all numbers, or all bools");
                 self.err(d);
                 return None;
             }
@@ -201,7 +277,13 @@ impl Checker<'_> {
     }
 }
 
-pub(super) fn check_use(cx: &mut Checker<'_>, t: usize, input: &Ty, dir: Direction, c: &ast::Call) -> Option<Ty> {
+pub(super) fn check_use(
+    cx: &mut Checker<'_>,
+    t: usize,
+    input: &Ty,
+    dir: Direction,
+    c: &ast::Call,
+) -> Option<Ty> {
     cx.table_use(t, input, dir, c)
 }
 

@@ -63,7 +63,13 @@ impl Flow {
     pub fn display(&self, reg: &Registry) -> String {
         match self {
             Flow::One(t) => t.display(reg),
-            Flow::Tuple(ts) => format!("({})", ts.iter().map(|t| reg.display(&t.as_type())).collect::<Vec<_>>().join(", ")),
+            Flow::Tuple(ts) => format!(
+                "({})",
+                ts.iter()
+                    .map(|t| reg.display(&t.as_type()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
@@ -73,7 +79,11 @@ pub fn is_integer_text(n: &str) -> bool {
 }
 
 /// The value of a literal for a place of kind `expected`.
-pub fn literal_value(reg: &Registry, l: &Literal, expected: &Kind) -> Result<Value<'static>, String> {
+pub fn literal_value(
+    reg: &Registry,
+    l: &Literal,
+    expected: &Kind,
+) -> Result<Value<'static>, String> {
     match (&l.kind, expected) {
         (LiteralKind::Null, _) => Ok(Value::Null),
         (LiteralKind::String(s), Kind::Enum(e)) => {
@@ -87,21 +97,33 @@ pub fn literal_value(reg: &Registry, l: &Literal, expected: &Kind) -> Result<Val
                 Err(format!("\"{s}\" is not a value of `{}`{hint}", def.name))
             }
         }
-        (LiteralKind::String(s), Kind::String | Kind::Currency | Kind::Any) => Ok(Value::str(s.clone())),
-        (LiteralKind::Number(n), Kind::Int) => convert_text::int(n).map(Value::Int).map_err(|f| f.message),
-        (LiteralKind::Number(n), Kind::Decimal) => convert_text::decimal(n).map(Value::Decimal).map_err(|f| f.message),
-        (LiteralKind::Number(n), Kind::Float) => n.parse::<f64>().map(Value::Float).map_err(|e| e.to_string()),
+        (LiteralKind::String(s), Kind::String | Kind::Currency | Kind::Any) => {
+            Ok(Value::str(s.clone()))
+        }
+        (LiteralKind::Number(n), Kind::Int) => {
+            convert_text::int(n).map(Value::Int).map_err(|f| f.message)
+        }
+        (LiteralKind::Number(n), Kind::Decimal) => convert_text::decimal(n)
+            .map(Value::Decimal)
+            .map_err(|f| f.message),
+        (LiteralKind::Number(n), Kind::Float) => n
+            .parse::<f64>()
+            .map(Value::Float)
+            .map_err(|e| e.to_string()),
         (LiteralKind::Number(n), Kind::Any) => {
             if is_integer_text(n) {
                 convert_text::int(n).map(Value::Int).map_err(|f| f.message)
             } else {
-                convert_text::decimal(n).map(Value::Decimal).map_err(|f| f.message)
+                convert_text::decimal(n)
+                    .map(Value::Decimal)
+                    .map_err(|f| f.message)
             }
         }
         (LiteralKind::Bool(b), Kind::Bool | Kind::Any) => Ok(Value::Bool(*b)),
-        (LiteralKind::Object(_) | LiteralKind::Array(_), Kind::Any | Kind::Map(_) | Kind::Array(_) | Kind::Record(_)) => {
-            Ok(Value::Raw(l.to_json().into()))
-        }
+        (
+            LiteralKind::Object(_) | LiteralKind::Array(_),
+            Kind::Any | Kind::Map(_) | Kind::Array(_) | Kind::Record(_),
+        ) => Ok(Value::Raw(l.to_json().into())),
         (_, expected) => Err(format!(
             "{} is not a `{}`",
             l.display(),
@@ -130,14 +152,32 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
             if src == target {
                 return Assign::Yes;
             }
-            let outside: Vec<String> = reg.enum_def(*src).values.iter().filter(|v| !allowed.contains(v)).cloned().collect();
-            return if outside.is_empty() { Assign::Yes } else { Assign::EnumValuesOutside(outside) };
+            let outside: Vec<String> = reg
+                .enum_def(*src)
+                .values
+                .iter()
+                .filter(|v| !allowed.contains(v))
+                .cloned()
+                .collect();
+            return if outside.is_empty() {
+                Assign::Yes
+            } else {
+                Assign::EnumValuesOutside(outside)
+            };
         }
         if matches!(from.kind, Kind::String) {
             return match &from.values {
                 Some(vals) => {
-                    let outside: Vec<String> = vals.iter().filter(|v| !allowed.contains(v)).cloned().collect();
-                    if outside.is_empty() { Assign::Yes } else { Assign::EnumValuesOutside(outside) }
+                    let outside: Vec<String> = vals
+                        .iter()
+                        .filter(|v| !allowed.contains(v))
+                        .cloned()
+                        .collect();
+                    if outside.is_empty() {
+                        Assign::Yes
+                    } else {
+                        Assign::EnumValuesOutside(outside)
+                    }
                 }
                 None => Assign::No,
             };
@@ -147,7 +187,11 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
         }
         return Assign::No;
     }
-    if kind_fits(&from.kind, &to.kind) { Assign::Yes } else { Assign::No }
+    if kind_fits(&from.kind, &to.kind) {
+        Assign::Yes
+    } else {
+        Assign::No
+    }
 }
 
 fn kind_fits(from: &Kind, to: &Kind) -> bool {
@@ -165,7 +209,13 @@ fn kind_fits(from: &Kind, to: &Kind) -> bool {
 
 pub fn enum_values_text(reg: &Registry, ty: &Type) -> String {
     match &ty.kind {
-        Kind::Enum(e) => reg.enum_def(*e).values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", "),
+        Kind::Enum(e) => reg
+            .enum_def(*e)
+            .values
+            .iter()
+            .map(|v| format!("\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
         _ => String::new(),
     }
 }
@@ -177,8 +227,12 @@ pub fn conversion_hint(from: &Kind, to: &Kind) -> Option<String> {
         (Kind::String, Kind::Int) => "parse it: `: parse_int`",
         (Kind::String, Kind::Float) => "parse it: `: parse_float`",
         (Kind::String, Kind::Bool) => "parse it: `: parse_bool`, or map the spellings with a table",
-        (Kind::String, Kind::Enum(_)) => "map it through a table whose values are the enum's values",
-        (Kind::Int | Kind::Decimal | Kind::Bool | Kind::Float, Kind::String) => "format it: `: to_string`",
+        (Kind::String, Kind::Enum(_)) => {
+            "map it through a table whose values are the enum's values"
+        }
+        (Kind::Int | Kind::Decimal | Kind::Bool | Kind::Float, Kind::String) => {
+            "format it: `: to_string`"
+        }
         (Kind::Decimal, Kind::Int) => "convert it: `: round(0) | to_int` (say how to round)",
         (Kind::Int, Kind::Bool) => "convert it: `: to_bool`",
         (Kind::Array(_), Kind::String) => "join the elements: `: join(\",\")`",
@@ -220,7 +274,9 @@ pub fn elem_ty(reg: &Registry, side: &ScopeSide, names: &[String], iter_at: usiz
     let mut ty: Option<Type> = None;
     for (i, n) in names.iter().enumerate() {
         let Some(r) = rec else { break };
-        let Some((_, f)) = reg.record(r).field(n) else { break };
+        let Some((_, f)) = reg.record(r).field(n) else {
+            break;
+        };
         let mut t = f.ty.clone();
         if i + 1 == iter_at
             && let Kind::Array(e) = &t.kind
@@ -269,7 +325,13 @@ pub struct Matched {
 }
 
 /// Matches an input flow and arguments against one signature.
-pub fn match_signature(reg: &Registry, name: &str, sig: &Signature, flow: &Flow, args: &[ArgTy]) -> Result<Matched, MatchError> {
+pub fn match_signature(
+    reg: &Registry,
+    name: &str,
+    sig: &Signature,
+    flow: &Flow,
+    args: &[ArgTy],
+) -> Result<Matched, MatchError> {
     let mut var: Option<Kind> = None;
     // Input.
     let (in_nullable, in_missing) = match (&sig.input, flow) {
@@ -280,7 +342,13 @@ pub fn match_signature(reg: &Registry, name: &str, sig: &Signature, flow: &Flow,
             (t.nullable, t.missing)
         }
         // A tuple where an array is expected: `(first, last) -> Name : join(" ")`.
-        (SigInput::One { ty: SigTy::Array(elem), .. }, Flow::Tuple(ts)) => {
+        (
+            SigInput::One {
+                ty: SigTy::Array(elem),
+                ..
+            },
+            Flow::Tuple(ts),
+        ) => {
             for t in ts {
                 if !fits(&t.kind, elem, &mut var) {
                     return Err(MatchError::Input);
@@ -322,7 +390,12 @@ pub fn match_signature(reg: &Registry, name: &str, sig: &Signature, flow: &Flow,
                 if !fits(&t.kind, &p.ty, &mut var) {
                     return Err(MatchError::Arg(
                         i,
-                        format!("`{}` must be `{}`, the field is `{}`", p.name, reg.display_kind(&expected_kind), reg.display_kind(&t.kind)),
+                        format!(
+                            "`{}` must be `{}`, the field is `{}`",
+                            p.name,
+                            reg.display_kind(&expected_kind),
+                            reg.display_kind(&t.kind)
+                        ),
                     ));
                 }
                 if !p.nullable {
@@ -351,10 +424,16 @@ pub fn match_signature(reg: &Registry, name: &str, sig: &Signature, flow: &Flow,
                 ts.iter().all(|t| t.missing),
             )
         } else {
-            (sig.output_nullable && (in_nullable || in_missing), sig.output_nullable && in_missing)
+            (
+                sig.output_nullable && (in_nullable || in_missing),
+                sig.output_nullable && in_missing,
+            )
         }
     } else {
-        (in_nullable || sig.output_nullable || arg_nullable, in_missing || arg_missing)
+        (
+            in_nullable || sig.output_nullable || arg_nullable,
+            in_missing || arg_missing,
+        )
     };
     // Values known through the step: only for steps that keep their input.
     let values = match (name, flow) {
@@ -453,9 +532,13 @@ fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
 
 pub fn input_hint(flow: &Flow, name: &str) -> String {
     match flow {
-        Flow::Tuple(_) => format!("`{name}` takes one value; combine the sources first (`join`, `concat`, `coalesce`)"),
+        Flow::Tuple(_) => format!(
+            "`{name}` takes one value; combine the sources first (`join`, `concat`, `coalesce`)"
+        ),
         Flow::One(t) => match (&t.kind, name) {
-            (Kind::String, _) => "convert the string first (`parse_decimal`, `parse_int`, ...)".to_string(),
+            (Kind::String, _) => {
+                "convert the string first (`parse_decimal`, `parse_int`, ...)".to_string()
+            }
             (Kind::Int | Kind::Decimal, _) => "format the number first: `to_string`".to_string(),
             _ => "see docs/stdlib.md for the transforms of each type".to_string(),
         },

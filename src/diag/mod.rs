@@ -30,10 +30,16 @@ impl SourceMap {
         self.files.add(name.into(), text.into())
     }
     pub fn name(&self, id: FileId) -> &str {
-        self.files.get(id).map(|f| f.name().as_str()).unwrap_or("<unknown>")
+        self.files
+            .get(id)
+            .map(|f| f.name().as_str())
+            .unwrap_or("<unknown>")
     }
     pub fn text(&self, id: FileId) -> &str {
-        self.files.get(id).map(|f| f.source().as_str()).unwrap_or("")
+        self.files
+            .get(id)
+            .map(|f| f.source().as_str())
+            .unwrap_or("")
     }
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
@@ -117,7 +123,11 @@ impl Diagnostic {
         self
     }
     /// Adds "did you mean `x`?" when a close candidate exists.
-    pub fn suggest<'a>(self, wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+    pub fn suggest<'a>(
+        self,
+        wrong: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Diagnostic {
         match did_you_mean(wrong, candidates) {
             Some(best) => self.help(format!("did you mean `{best}`?")),
             None => self,
@@ -130,7 +140,10 @@ impl Diagnostic {
 
 /// The closest candidate by edit distance, if it is close enough to be a
 /// plausible typo (case differences count as close).
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let wrong_lower = wrong.to_lowercase();
     let mut best: Option<(f64, &'a str)> = None;
     for c in candidates {
@@ -150,7 +163,14 @@ pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a st
 
 /// Sorts diagnostics by file and position, so output is deterministic.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by_key(|d| (d.primary.file, d.primary.span.start, d.primary.span.end, d.code.as_str()));
+    diags.sort_by_key(|d| {
+        (
+            d.primary.file,
+            d.primary.span.start,
+            d.primary.span.end,
+            d.code.as_str(),
+        )
+    });
 }
 
 /// Renders diagnostics the rustc way, without colour (for snapshots and pipes).
@@ -161,7 +181,11 @@ pub fn render_plain(sources: &SourceMap, diags: &[Diagnostic]) -> String {
 }
 
 /// Renders diagnostics to a terminal writer (colour when it supports it).
-pub fn render_to(out: &mut dyn term::termcolor::WriteColor, sources: &SourceMap, diags: &[Diagnostic]) {
+pub fn render_to(
+    out: &mut dyn term::termcolor::WriteColor,
+    sources: &SourceMap,
+    diags: &[Diagnostic],
+) {
     let config = term::Config::default();
     for d in diags {
         // A failure to write to the terminal is not worth a panic or a lost
@@ -175,7 +199,9 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
     };
-    let mut labels = vec![cs::Label::primary(d.primary.file, d.primary.span.range()).with_message(&d.primary.message)];
+    let mut labels = vec![
+        cs::Label::primary(d.primary.file, d.primary.span.range()).with_message(&d.primary.message),
+    ];
     for l in &d.secondary {
         labels.push(cs::Label::secondary(l.file, l.span.range()).with_message(&l.message));
     }
@@ -238,7 +264,11 @@ pub fn errors_markdown() -> String {
          `E1xxx` runtime errors written to the rejects output.\n\n",
     );
     for code in Code::ALL {
-        out.push_str(&format!("## {code}: {}\n\n{}\n\n", code.title(), code.explanation()));
+        out.push_str(&format!(
+            "## {code}: {}\n\n{}\n\n",
+            code.title(),
+            code.explanation()
+        ));
     }
     out
 }

@@ -36,7 +36,10 @@ impl RecordError {
 pub enum Outcome {
     /// The output record as compact JSON.
     Mapped(String),
-    Rejected { key: Option<String>, errors: Vec<RecordError> },
+    Rejected {
+        key: Option<String>,
+        errors: Vec<RecordError>,
+    },
 }
 
 /// Maps one JSON record (its text) with `plan`.
@@ -57,7 +60,10 @@ pub fn map_record(plan: &Plan, text: &str) -> Outcome {
             };
         }
     };
-    let mut errors: Vec<RecordError> = read_errors.into_iter().map(RecordError::from_read).collect();
+    let mut errors: Vec<RecordError> = read_errors
+        .into_iter()
+        .map(RecordError::from_read)
+        .collect();
     let mut out = vec![Value::Missing; plan.output_slots];
     run_rules(plan, &plan.rules, &input, &mut out, &mut errors);
     if !errors.is_empty() {
@@ -72,7 +78,13 @@ pub fn map_record(plan: &Plan, text: &str) -> Outcome {
     Outcome::Mapped(buf)
 }
 
-fn run_rules<'a>(plan: &Plan, rules: &[PlanRule], input: &[Value<'a>], out: &mut [Value<'a>], errors: &mut Vec<RecordError>) {
+fn run_rules<'a>(
+    plan: &Plan,
+    rules: &[PlanRule],
+    input: &[Value<'a>],
+    out: &mut [Value<'a>],
+    errors: &mut Vec<RecordError>,
+) {
     for rule in rules {
         match rule {
             PlanRule::Value {
@@ -82,22 +94,32 @@ fn run_rules<'a>(plan: &Plan, rules: &[PlanRule], input: &[Value<'a>], out: &mut
                 origin,
             } => {
                 // A source that failed to read was reported already.
-                if source.slots().iter().any(|s| matches!(input[*s], Value::Invalid)) {
+                if source
+                    .slots()
+                    .iter()
+                    .any(|s| matches!(input[*s], Value::Invalid))
+                {
                     continue;
                 }
                 let value = match source {
                     PlanSource::Slot(s) => input[*s].clone(),
-                    PlanSource::Tuple(ss) => Value::Array(ss.iter().map(|s| input[*s].clone()).collect()),
+                    PlanSource::Tuple(ss) => {
+                        Value::Array(ss.iter().map(|s| input[*s].clone()).collect())
+                    }
                     PlanSource::Const(c) => c.clone(),
                     PlanSource::Gather { rows, elem } => match &input[*rows] {
-                        Value::Rows(frames) => Value::Array(frames.iter().map(|f| f[*elem].clone()).collect()),
+                        Value::Rows(frames) => {
+                            Value::Array(frames.iter().map(|f| f[*elem].clone()).collect())
+                        }
                         other => other.clone(),
                     },
                 };
                 let fail = |f: Fail, errors: &mut Vec<RecordError>| {
                     let shown = match source {
                         PlanSource::Slot(s) => input[*s].to_json(),
-                        PlanSource::Tuple(ss) => Value::Array(ss.iter().map(|s| input[*s].clone()).collect()).to_json(),
+                        PlanSource::Tuple(ss) => {
+                            Value::Array(ss.iter().map(|s| input[*s].clone()).collect()).to_json()
+                        }
                         PlanSource::Const(c) => c.to_json(),
                         PlanSource::Gather { .. } => String::from("null"),
                     };
@@ -144,7 +166,11 @@ fn run_rules<'a>(plan: &Plan, rules: &[PlanRule], input: &[Value<'a>], out: &mut
     }
 }
 
-fn assign<'a>(v: Value<'a>, targets: &[crate::plan::PlanTarget], out: &mut [Value<'a>]) -> Result<(), Fail> {
+fn assign<'a>(
+    v: Value<'a>,
+    targets: &[crate::plan::PlanTarget],
+    out: &mut [Value<'a>],
+) -> Result<(), Fail> {
     let check = |v: &Value<'_>, t: &crate::plan::PlanTarget| -> Result<(), Fail> {
         if let (Some(allowed), Value::Str(s)) = (&t.enum_values, v)
             && !allowed.iter().any(|a| a == s)
@@ -181,7 +207,12 @@ fn assign<'a>(v: Value<'a>, targets: &[crate::plan::PlanTarget], out: &mut [Valu
     Ok(())
 }
 
-fn run_steps<'a>(plan: &Plan, steps: &[PlanStep], mut v: Value<'a>, input: &[Value<'a>]) -> Result<Value<'a>, Fail> {
+fn run_steps<'a>(
+    plan: &Plan,
+    steps: &[PlanStep],
+    mut v: Value<'a>,
+    input: &[Value<'a>],
+) -> Result<Value<'a>, Fail> {
     for step in steps {
         v = match step {
             PlanStep::Call {
@@ -201,7 +232,10 @@ fn run_steps<'a>(plan: &Plan, steps: &[PlanStep], mut v: Value<'a>, input: &[Val
                         PlanArg::Const(c) => c,
                         PlanArg::Slot(s) => &input[*s],
                     };
-                    if r.is_absent() && !arg_accepts_null.get(i).copied().unwrap_or(false) && matches!(a, PlanArg::Slot(_)) {
+                    if r.is_absent()
+                        && !arg_accepts_null.get(i).copied().unwrap_or(false)
+                        && matches!(a, PlanArg::Slot(_))
+                    {
                         absent_arg = Some(r.clone());
                     }
                     refs[i] = r;
@@ -222,7 +256,11 @@ fn run_steps<'a>(plan: &Plan, steps: &[PlanStep], mut v: Value<'a>, input: &[Val
                     None => {
                         return Err(Fail {
                             code: Code::E1005,
-                            message: format!("{} is not in table `{}` and the table has no `else` for this direction", v.to_json(), table.name),
+                            message: format!(
+                                "{} is not in table `{}` and the table has no `else` for this direction",
+                                v.to_json(),
+                                table.name
+                            ),
                         });
                     }
                 }
@@ -268,7 +306,11 @@ fn write_node(node: &WriteNode, frame: &[Value<'_>], buf: &mut String) -> bool {
                         if !first {
                             buf.push(',');
                         }
-                        buf.push_str(if each.node.fields.is_empty() { "null" } else { "{}" });
+                        buf.push_str(if each.node.fields.is_empty() {
+                            "null"
+                        } else {
+                            "{}"
+                        });
                         first = false;
                     }
                 }

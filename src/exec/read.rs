@@ -22,7 +22,12 @@ pub struct ReadError {
 
 /// Reads `text` (one JSON value) into `frame` following `node`.
 /// Err: the text is not well-formed JSON (message with line and column).
-pub fn read_record<'a>(text: &'a str, node: &ReadNode, slots: usize, errors: &mut Vec<ReadError>) -> Result<Vec<Value<'a>>, String> {
+pub fn read_record<'a>(
+    text: &'a str,
+    node: &ReadNode,
+    slots: usize,
+    errors: &mut Vec<ReadError>,
+) -> Result<Vec<Value<'a>>, String> {
     let mut frame = vec![Value::Missing; slots];
     let mut path = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
@@ -102,7 +107,8 @@ impl<'de, 's> DeserializeSeed<'de> for NodeSeed<'s, 'de> {
             // The visitor never looks at `whole`, so the same node re-reads
             // the members from the raw text.
             let mut de = serde_json::Deserializer::from_str(text);
-            de::Deserializer::deserialize_any(&mut de, NodeVisitor { seed: self }).map_err(de::Error::custom)?;
+            de::Deserializer::deserialize_any(&mut de, NodeVisitor { seed: self })
+                .map_err(de::Error::custom)?;
         }
         Ok(())
     }
@@ -140,7 +146,8 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
             }
         }
         if node.each.is_some() {
-            self.seed.error("{}", "expected an array, found an object".to_string());
+            self.seed
+                .error("{}", "expected an array, found an object".to_string());
         }
         Ok(())
     }
@@ -149,7 +156,8 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
         let Some(each) = &self.seed.node.each else {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             if !self.seed.node.fields.is_empty() {
-                self.seed.error("[]", "expected an object, found an array".to_string());
+                self.seed
+                    .error("[]", "expected an object, found an array".to_string());
             }
             return Ok(());
         };
@@ -180,24 +188,37 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
     }
 
     fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
-        self.seed.error(if v { "true" } else { "false" }, "expected an object, found a bool".to_string());
+        self.seed.error(
+            if v { "true" } else { "false" },
+            "expected an object, found a bool".to_string(),
+        );
         Ok(())
     }
     fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
         let raw = serde_json::to_string(v).unwrap_or_default();
-        self.seed.error(&raw, "expected an object, found a string".to_string());
+        self.seed
+            .error(&raw, "expected an object, found a string".to_string());
         Ok(())
     }
     fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
-        self.seed.error(&v.to_string(), "expected an object, found a number".to_string());
+        self.seed.error(
+            &v.to_string(),
+            "expected an object, found a number".to_string(),
+        );
         Ok(())
     }
     fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
-        self.seed.error(&v.to_string(), "expected an object, found a number".to_string());
+        self.seed.error(
+            &v.to_string(),
+            "expected an object, found a number".to_string(),
+        );
         Ok(())
     }
     fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
-        self.seed.error(&v.to_string(), "expected an object, found a number".to_string());
+        self.seed.error(
+            &v.to_string(),
+            "expected an object, found a number".to_string(),
+        );
         Ok(())
     }
 }
@@ -228,14 +249,20 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
     };
     match kind {
         ReadKind::Raw => Ok(Value::Raw(minify_json(text))),
-        ReadKind::Str => string(text).ok_or_else(|| format!("expected a string, found {}", found())),
+        ReadKind::Str => {
+            string(text).ok_or_else(|| format!("expected a string, found {}", found()))
+        }
         ReadKind::Enum(values) => {
             let v = string(text).ok_or_else(|| format!("expected a string, found {}", found()))?;
             match &v {
                 Value::Str(s) if values.iter().any(|x| x == s) => Ok(v),
                 Value::Str(s) => Err(format!(
                     "{s:?} is not one of the schema's values ({})",
-                    values.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ")
+                    values
+                        .iter()
+                        .map(|x| format!("{x:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
                 _ => Ok(v),
             }
@@ -257,13 +284,17 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
             if !is_number(first) {
                 return Err(format!("expected a decimal number, found {}", found()));
             }
-            convert_text::decimal(text).map(Value::Decimal).map_err(|f| f.message)
+            convert_text::decimal(text)
+                .map(Value::Decimal)
+                .map_err(|f| f.message)
         }
         ReadKind::Float => {
             if !is_number(first) {
                 return Err(format!("expected a number, found {}", found()));
             }
-            text.parse::<f64>().map(Value::Float).map_err(|e| e.to_string())
+            text.parse::<f64>()
+                .map(Value::Float)
+                .map_err(|e| e.to_string())
         }
         ReadKind::Date | ReadKind::DateTime | ReadKind::LocalDateTime | ReadKind::Time => {
             let Some(Value::Str(s)) = string(text) else {
@@ -276,7 +307,11 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 return Err(format!("expected an array, found {}", found()));
             }
             let items: Vec<&'a RawValue> = serde_json::from_str(text).map_err(|e| e.to_string())?;
-            items.into_iter().map(|raw| leaf(raw.get(), elem)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+            items
+                .into_iter()
+                .map(|raw| leaf(raw.get(), elem))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
         }
     }
 }
@@ -291,7 +326,9 @@ fn string(text: &str) -> Option<Value<'_>> {
     if !inner.contains('\\') {
         return Some(Value::Str(Cow::Borrowed(inner)));
     }
-    serde_json::from_str::<String>(text).ok().map(|s| Value::Str(Cow::Owned(s)))
+    serde_json::from_str::<String>(text)
+        .ok()
+        .map(|s| Value::Str(Cow::Owned(s)))
 }
 
 /// ISO 8601 / RFC 3339 text for the time kinds. (Named formats and patterns
@@ -300,11 +337,17 @@ fn time_value<'a>(s: &str, kind: &ReadKind) -> Result<Value<'a>, String> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
     let bad = |what: &str| format!("{s:?} is not an ISO 8601 {what}");
     match kind {
-        ReadKind::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Value::Date).map_err(|_| bad("date")),
-        ReadKind::DateTime => DateTime::parse_from_rfc3339(s).map(Value::DateTime).map_err(|_| bad("date-time with an offset")),
+        ReadKind::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Value::Date)
+            .map_err(|_| bad("date")),
+        ReadKind::DateTime => DateTime::parse_from_rfc3339(s)
+            .map(Value::DateTime)
+            .map_err(|_| bad("date-time with an offset")),
         ReadKind::LocalDateTime => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
             .map(Value::LocalDateTime)
             .map_err(|_| bad("local date-time")),
-        _ => NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map(Value::Time).map_err(|_| bad("time")),
+        _ => NaiveTime::parse_from_str(s, "%H:%M:%S%.f")
+            .map(Value::Time)
+            .map_err(|_| bad("time")),
     }
 }

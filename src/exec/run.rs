@@ -62,7 +62,12 @@ pub struct Runner<'p, 'w> {
 }
 
 impl<'p, 'w> Runner<'p, 'w> {
-    pub fn new(plan: &'p Plan, out: &'w mut dyn Write, rejects: Option<&'w mut dyn Write>, format: OutputFormat) -> Self {
+    pub fn new(
+        plan: &'p Plan,
+        out: &'w mut dyn Write,
+        rejects: Option<&'w mut dyn Write>,
+        format: OutputFormat,
+    ) -> Self {
         Runner {
             plan,
             out,

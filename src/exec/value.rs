@@ -112,8 +112,12 @@ impl<'a> Value<'a> {
             }
             Value::Str(s) => write_json_str(out, s),
             Value::Date(d) => write_json_str(out, &d.format("%Y-%m-%d").to_string()),
-            Value::DateTime(d) => write_json_str(out, &d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-            Value::LocalDateTime(d) => write_json_str(out, &d.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+            Value::DateTime(d) => {
+                write_json_str(out, &d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            }
+            Value::LocalDateTime(d) => {
+                write_json_str(out, &d.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+            }
             Value::Time(t) => write_json_str(out, &t.format("%H:%M:%S%.f").to_string()),
             Value::Array(items) => {
                 out.push('[');
@@ -163,7 +167,10 @@ pub fn write_json_str(out: &mut String, s: &str) {
 
 /// Removes insignificant whitespace from JSON text (outside strings).
 pub fn minify_json(raw: &str) -> Cow<'_, str> {
-    if !raw.bytes().any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+    if !raw
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    {
         return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
@@ -204,7 +211,10 @@ mod tests {
 
     #[test]
     fn minify_keeps_spaces_inside_strings() {
-        assert_eq!(minify_json("{ \"a b\" : [1, \"x \\\" y\"] }"), "{\"a b\":[1,\"x \\\" y\"]}");
+        assert_eq!(
+            minify_json("{ \"a b\" : [1, \"x \\\" y\"] }"),
+            "{\"a b\":[1,\"x \\\" y\"]}"
+        );
     }
 
     #[test]

@@ -210,8 +210,14 @@ impl PlanTable {
 
 #[derive(Debug)]
 pub enum PlanError {
-    UnknownMapping { name: String, available: Vec<String> },
-    NoSuchDirection { mapping: String, direction: Direction },
+    UnknownMapping {
+        name: String,
+        available: Vec<String>,
+    },
+    NoSuchDirection {
+        mapping: String,
+        direction: Direction,
+    },
 }
 
 impl std::fmt::Display for PlanError {
@@ -226,8 +232,14 @@ impl std::fmt::Display for PlanError {
                 }
             }
             PlanError::NoSuchDirection { mapping, direction } => match direction {
-                Direction::Reverse => write!(f, "mapping `{mapping}` is one-way (`->`): it cannot run with --reverse"),
-                Direction::Forward => write!(f, "mapping `{mapping}` maps only `<-`: run it with --reverse"),
+                Direction::Reverse => write!(
+                    f,
+                    "mapping `{mapping}` is one-way (`->`): it cannot run with --reverse"
+                ),
+                Direction::Forward => write!(
+                    f,
+                    "mapping `{mapping}` maps only `<-`: run it with --reverse"
+                ),
             },
         }
     }
@@ -235,10 +247,12 @@ impl std::fmt::Display for PlanError {
 
 /// Lowers mapping `name` of a checked program for `dir`.
 pub fn lower(program: &Program, name: &str, dir: Direction) -> Result<Plan, PlanError> {
-    let mapping = program.mapping(name).ok_or_else(|| PlanError::UnknownMapping {
-        name: name.to_string(),
-        available: program.mappings.iter().map(|m| m.name.clone()).collect(),
-    })?;
+    let mapping = program
+        .mapping(name)
+        .ok_or_else(|| PlanError::UnknownMapping {
+            name: name.to_string(),
+            available: program.mappings.iter().map(|m| m.name.clone()).collect(),
+        })?;
     if !mapping.directions.contains(&dir) {
         return Err(PlanError::NoSuchDirection {
             mapping: name.to_string(),
@@ -270,18 +284,29 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
         write,
         output_slots,
         key,
-        tables: program.tables.iter().map(|t| PlanTable::new(&t.name, t.map(dir))).collect(),
+        tables: program
+            .tables
+            .iter()
+            .map(|t| PlanTable::new(&t.name, t.map(dir)))
+            .collect(),
     }
 }
 
-fn lower_rules(reg: &Registry, rules: &[DRule], input: &mut InFrame, output: &mut OutFrame) -> Vec<PlanRule> {
+fn lower_rules(
+    reg: &Registry,
+    rules: &[DRule],
+    input: &mut InFrame,
+    output: &mut OutFrame,
+) -> Vec<PlanRule> {
     rules
         .iter()
         .map(|r| match r {
             DRule::Value(v) => {
                 let source = match &v.source {
                     Source::Path(p) => PlanSource::Slot(input.slot(reg, p)),
-                    Source::Tuple(ps) => PlanSource::Tuple(ps.iter().map(|p| input.slot(reg, p)).collect()),
+                    Source::Tuple(ps) => {
+                        PlanSource::Tuple(ps.iter().map(|p| input.slot(reg, p)).collect())
+                    }
                     Source::Const(c) => PlanSource::Const(c.clone()),
                     Source::Gather { array, elem } => {
                         let (rows, elem_frame) = input.rows(reg, array);
@@ -440,7 +465,10 @@ impl InFrame {
                 s
             }
         };
-        let frame = self.elems.entry(path.0.clone()).or_insert_with(|| InFrame::new(elem_record));
+        let frame = self
+            .elems
+            .entry(path.0.clone())
+            .or_insert_with(|| InFrame::new(elem_record));
         (slot, frame)
     }
 }
@@ -451,7 +479,9 @@ impl InFrame {
         for (path, elem) in std::mem::take(&mut self.elems) {
             let mut node = &mut self.node;
             for name in &path {
-                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else { break };
+                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else {
+                    break;
+                };
                 node = &mut node.fields[i].1;
             }
             let (elem_node, elem_slots) = elem.finish();
@@ -509,7 +539,9 @@ impl OutFrame {
         for (path, elem) in std::mem::take(&mut self.elems) {
             let mut node = &mut self.node;
             for name in &path {
-                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else { break };
+                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else {
+                    break;
+                };
                 node = &mut node.fields[i].1;
             }
             let slot = node.whole.unwrap_or(0);
@@ -532,7 +564,10 @@ impl OutFrame {
             _ => None,
         };
         let s = self.slot(path);
-        let frame = self.elems.entry(path.0.clone()).or_insert_with(|| OutFrame::new(elem_record));
+        let frame = self
+            .elems
+            .entry(path.0.clone())
+            .or_insert_with(|| OutFrame::new(elem_record));
         (s, frame)
     }
 }
@@ -564,7 +599,8 @@ fn type_at(reg: &Registry, record: Option<RecordId>, path: &[String]) -> Type {
 fn order_by_schema(reg: &Registry, node: &mut WriteNode) {
     if let Some(rec) = node.record {
         let def = reg.record(rec);
-        node.fields.sort_by_key(|(n, _)| def.field(n).map_or(usize::MAX, |(i, _)| i));
+        node.fields
+            .sort_by_key(|(n, _)| def.field(n).map_or(usize::MAX, |(i, _)| i));
         for (name, child) in &mut node.fields {
             if child.record.is_none()
                 && let Some((_, f)) = def.field(name)

@@ -33,7 +33,11 @@ pub fn build_registry(sources: &[SchemaSource<'_>], diags: &mut Vec<Diagnostic>)
                     format!("schema `{}` is defined twice", src.name.name),
                 )
                 .label("second definition")
-                .secondary(prev.origin.file, prev.origin.span, "first defined here"),
+                .secondary(
+                    prev.origin.file,
+                    prev.origin.span,
+                    "first defined here",
+                ),
             );
             continue;
         }
@@ -60,10 +64,17 @@ pub fn build_registry(sources: &[SchemaSource<'_>], diags: &mut Vec<Diagnostic>)
                         Code::E0003,
                         here.file,
                         here.span,
-                        format!("type `{}` is defined twice in schema `{}`", tname.name, ns.name),
+                        format!(
+                            "type `{}` is defined twice in schema `{}`",
+                            tname.name, ns.name
+                        ),
                     )
                     .label("second definition")
-                    .secondary(prev_origin.file, prev_origin.span, "first defined here"),
+                    .secondary(
+                        prev_origin.file,
+                        prev_origin.span,
+                        "first defined here",
+                    ),
                 );
                 continue;
             }
@@ -136,7 +147,10 @@ struct Ctx<'r> {
 impl Ctx<'_> {
     fn fill_record(&mut self, id: RecordId, body: &RecordBody) {
         for f in &body.fields {
-            let ty = self.type_expr(&f.ty, &format!("{}.{}", self.reg.record(id).name, f.name.name));
+            let ty = self.type_expr(
+                &f.ty,
+                &format!("{}.{}", self.reg.record(id).name, f.name.name),
+            );
             let field = Field {
                 name: f.name.name.clone(),
                 ty,
@@ -172,7 +186,9 @@ impl Ctx<'_> {
                     file: self.file,
                     span: body.span,
                 };
-                self.reg.records.push(RecordDef::new(inline_name.to_string(), origin));
+                self.reg
+                    .records
+                    .push(RecordDef::new(inline_name.to_string(), origin));
                 let id = RecordId(self.reg.records.len() as u32 - 1);
                 self.fill_record(id, body);
                 Kind::Record(id)
@@ -185,7 +201,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn named(&mut self, namespace: Option<&crate::syntax::Ident>, name: &crate::syntax::Ident) -> Kind {
+    fn named(
+        &mut self,
+        namespace: Option<&crate::syntax::Ident>,
+        name: &crate::syntax::Ident,
+    ) -> Kind {
         let ns_name = match namespace {
             None => {
                 if let Some((_, k)) = SCALARS.iter().find(|(n, _)| *n == name.name) {
@@ -195,9 +215,14 @@ impl Ctx<'_> {
             }
             Some(ns) => {
                 if !self.reg.namespaces.contains_key(&ns.name) {
-                    let d = Diagnostic::error(Code::E0101, self.file, ns.span, format!("unknown schema `{}`", ns.name))
-                        .label("no schema of this name")
-                        .suggest(&ns.name, self.reg.namespaces.keys().map(String::as_str));
+                    let d = Diagnostic::error(
+                        Code::E0101,
+                        self.file,
+                        ns.span,
+                        format!("unknown schema `{}`", ns.name),
+                    )
+                    .label("no schema of this name")
+                    .suggest(&ns.name, self.reg.namespaces.keys().map(String::as_str));
                     self.diags.push(d);
                     return Kind::Any;
                 }

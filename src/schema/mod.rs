@@ -56,10 +56,16 @@ pub enum Kind {
 
 impl Type {
     pub fn new(kind: Kind) -> Type {
-        Type { kind, nullable: false }
+        Type {
+            kind,
+            nullable: false,
+        }
     }
     pub fn nullable(kind: Kind) -> Type {
-        Type { kind, nullable: true }
+        Type {
+            kind,
+            nullable: true,
+        }
     }
 }
 
@@ -178,7 +184,11 @@ impl Registry {
     /// A type as a person reads it: `string?`, `[crm.Line]`, `enum crm.Status`.
     pub fn display(&self, ty: &Type) -> String {
         let base = self.display_kind(&ty.kind);
-        if ty.nullable { format!("{base}?") } else { base }
+        if ty.nullable {
+            format!("{base}?")
+        } else {
+            base
+        }
     }
 
     pub fn display_kind(&self, kind: &Kind) -> String {

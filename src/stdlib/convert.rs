@@ -7,7 +7,11 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example { call, input, output }
+    Example {
+        call,
+        input,
+        output,
+    }
 }
 
 fn to_string<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
@@ -150,7 +154,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         fallible: false,
         doc: "The value as text: decimals exactly as held (`1.50` stays `1.50`), booleans as \
               `true`/`false`, dates in ISO 8601.",
-        examples: &[ex("to_string", "1.50", r#""1.50""#), ex("to_string", "true", r#""true""#)],
+        examples: &[
+            ex("to_string", "1.50", r#""1.50""#),
+            ex("to_string", "true", r#""true""#),
+        ],
         inverse: None,
         apply: to_string,
         check_args: None,
@@ -217,7 +224,10 @@ pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "to_decimal",
         category: Conversions,
-        signatures: &["to_decimal: int -> decimal", "to_decimal: decimal -> decimal"],
+        signatures: &[
+            "to_decimal: int -> decimal",
+            "to_decimal: decimal -> decimal",
+        ],
         fallible: false,
         doc: "An integer as an exact decimal.",
         examples: &[ex("to_decimal", "42", "42")],
@@ -258,7 +268,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["to_bool: int -> bool"],
         fallible: true,
         doc: "0 is `false`, 1 is `true`; any other number is an error.",
-        examples: &[ex("to_bool", "1", "true"), ex("to_bool", "2", "error E1003")],
+        examples: &[
+            ex("to_bool", "1", "true"),
+            ex("to_bool", "2", "error E1003"),
+        ],
         inverse: Some("to_int"),
         apply: to_bool,
         check_args: None,

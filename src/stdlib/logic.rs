@@ -6,7 +6,11 @@ use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
 const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example { call, input, output }
+    Example {
+        call,
+        input,
+        output,
+    }
 }
 
 /// Orders two values of comparable kinds; ints and decimals compare by value.
@@ -27,7 +31,11 @@ pub fn compare(a: &Value<'_>, b: &Value<'_>) -> Option<Ordering> {
     }
 }
 
-fn cmp_with<'a>(v: &Value<'a>, a: &Args<'_, 'a>, ok: fn(Ordering) -> bool) -> Result<Value<'a>, Fail> {
+fn cmp_with<'a>(
+    v: &Value<'a>,
+    a: &Args<'_, 'a>,
+    ok: fn(Ordering) -> bool,
+) -> Result<Value<'a>, Fail> {
     let rhs = a.get(0);
     match compare(v, rhs) {
         Some(o) => Ok(Value::Bool(ok(o))),
@@ -93,7 +101,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["eq(x: T): T -> bool"],
         fallible: false,
         doc: "Whether the value equals `x`. Numbers compare by value (`1.50` equals `1.5`).",
-        examples: &[ex(r#"eq("lead")"#, r#""lead""#, "true"), ex("eq(1.5)", "1.50", "true")],
+        examples: &[
+            ex(r#"eq("lead")"#, r#""lead""#, "true"),
+            ex("eq(1.5)", "1.50", "true"),
+        ],
         inverse: None,
         apply: eq,
         check_args: None,
@@ -159,7 +170,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["is_null: any? -> bool"],
         fallible: false,
         doc: "Whether the value is null or missing.",
-        examples: &[ex("is_null", "null", "true"), ex("is_null", "missing", "true"), ex("is_null", "0", "false")],
+        examples: &[
+            ex("is_null", "null", "true"),
+            ex("is_null", "missing", "true"),
+            ex("is_null", "0", "false"),
+        ],
         inverse: None,
         apply: is_null,
         check_args: None,
@@ -170,7 +185,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["is_missing: any? -> bool"],
         fallible: false,
         doc: "Whether the field is absent (a null value is not missing).",
-        examples: &[ex("is_missing", "null", "false"), ex("is_missing", "missing", "true")],
+        examples: &[
+            ex("is_missing", "null", "false"),
+            ex("is_missing", "missing", "true"),
+        ],
         inverse: None,
         apply: is_missing,
         check_args: None,
@@ -181,7 +199,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["is_blank: any? -> bool"],
         fallible: false,
         doc: "Whether the value is null, missing, or a string of only white space.",
-        examples: &[ex("is_blank", r#"" ""#, "true"), ex("is_blank", r#""a""#, "false")],
+        examples: &[
+            ex("is_blank", r#"" ""#, "true"),
+            ex("is_blank", r#""a""#, "false"),
+        ],
         inverse: None,
         apply: is_blank,
         check_args: None,

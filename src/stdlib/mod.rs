@@ -148,7 +148,13 @@ impl TransformDef {
 
 fn all_defs() -> Vec<&'static TransformDef> {
     let mut v: Vec<&'static TransformDef> = Vec::new();
-    for family in [strings::DEFS, nulls::DEFS, convert::DEFS, numbers::DEFS, logic::DEFS] {
+    for family in [
+        strings::DEFS,
+        nulls::DEFS,
+        convert::DEFS,
+        numbers::DEFS,
+        logic::DEFS,
+    ] {
         v.extend(family.iter());
     }
     v
@@ -289,7 +295,11 @@ mod tests {
     fn declared_inverses_exist() {
         for d in all() {
             if let Some(inv) = d.inverse {
-                assert!(lookup(inv).is_some(), "{}: inverse {inv} does not exist", d.name);
+                assert!(
+                    lookup(inv).is_some(),
+                    "{}: inverse {inv} does not exist",
+                    d.name
+                );
             }
         }
     }

@@ -7,11 +7,19 @@ use crate::diag::Code;
 use crate::exec::Value;
 
 const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example { call, input, output }
+    Example {
+        call,
+        input,
+        output,
+    }
 }
 
 fn default<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    if v.is_absent() { Ok(a.get(0).clone()) } else { Ok(v) }
+    if v.is_absent() {
+        Ok(a.get(0).clone())
+    } else {
+        Ok(v)
+    }
 }
 
 fn coalesce<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
@@ -26,7 +34,11 @@ fn coalesce<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
             present => return Ok(present),
         }
     }
-    Ok(if saw_null { Value::Null } else { Value::Missing })
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Missing
+    })
 }
 
 fn required<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
@@ -89,7 +101,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         fallible: true,
         doc: "Rejects the record when the value is null or missing (error E1004). Use it to \
               say that a source the schema calls optional must be there for this mapping.",
-        examples: &[ex("required", r#""x""#, r#""x""#), ex("required", "null", "error E1004")],
+        examples: &[
+            ex("required", r#""x""#, r#""x""#),
+            ex("required", "null", "error E1004"),
+        ],
         inverse: None,
         apply: required,
         check_args: None,

@@ -7,7 +7,11 @@ use crate::exec::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example { call, input, output }
+    Example {
+        call,
+        input,
+        output,
+    }
 }
 
 enum Op {
@@ -33,9 +37,11 @@ fn arith<'a>(v: Value<'a>, a: &Args<'_, 'a>, op: Op) -> Result<Value<'a>, Fail> 
             Op::Sub => x.checked_sub(*y),
             _ => x.checked_mul(*y),
         };
-        return r
-            .map(Value::Int)
-            .ok_or_else(|| Fail::arithmetic(format!("{x} and {y}: the result does not fit in a 64-bit integer")));
+        return r.map(Value::Int).ok_or_else(|| {
+            Fail::arithmetic(format!(
+                "{x} and {y}: the result does not fit in a 64-bit integer"
+            ))
+        });
     }
     let (x, y) = (decimal_of(&v)?, decimal_of(rhs)?);
     let r = match op {
@@ -45,8 +51,11 @@ fn arith<'a>(v: Value<'a>, a: &Args<'_, 'a>, op: Op) -> Result<Value<'a>, Fail> 
         Op::Div if y.is_zero() => return Err(Fail::arithmetic(format!("division of {x} by zero"))),
         Op::Div => x.checked_div(y),
     };
-    r.map(Value::Decimal)
-        .ok_or_else(|| Fail::arithmetic(format!("{x} and {y}: the result is outside the range of exact decimals")))
+    r.map(Value::Decimal).ok_or_else(|| {
+        Fail::arithmetic(format!(
+            "{x} and {y}: the result is outside the range of exact decimals"
+        ))
+    })
 }
 
 fn add<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
@@ -96,14 +105,19 @@ pub(crate) const ROUNDING_MODES: &[(&str, RoundingStrategy)] = &[
 ];
 
 pub(crate) fn rounding_mode(name: &str) -> Option<RoundingStrategy> {
-    ROUNDING_MODES.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
+    ROUNDING_MODES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, m)| *m)
 }
 
 fn round<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     let places = a.int(0)?;
     let mode_name = a.str(1)?;
-    let mode = rounding_mode(mode_name).ok_or_else(|| Fail::conversion(format!("unknown rounding mode {mode_name:?}")))?;
-    let places = u32::try_from(places).map_err(|_| Fail::conversion("decimal places must not be negative"))?;
+    let mode = rounding_mode(mode_name)
+        .ok_or_else(|| Fail::conversion(format!("unknown rounding mode {mode_name:?}")))?;
+    let places = u32::try_from(places)
+        .map_err(|_| Fail::conversion("decimal places must not be negative"))?;
     let d = decimal_of(&v)?;
     // Round, then fix the scale: `round(2)` on `1.5` gives `1.50`.
     let mut r = d.round_dp_with_strategy(places, mode);
@@ -124,7 +138,13 @@ fn check_round(args: &[Option<&Value<'static>>]) -> Result<(), (usize, String)> 
         let hint = crate::diag::did_you_mean(m, names.iter().copied())
             .map(|b| format!("; did you mean \"{b}\"?"))
             .unwrap_or_default();
-        return Err((1, format!("unknown rounding mode {m:?} (one of {}){hint}", names.join(", "))));
+        return Err((
+            1,
+            format!(
+                "unknown rounding mode {m:?} (one of {}){hint}",
+                names.join(", ")
+            ),
+        ));
     }
     Ok(())
 }
@@ -133,7 +153,10 @@ pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "add",
         category: Numbers,
-        signatures: &["add(x: int): int -> int", "add(x: decimal): decimal -> decimal"],
+        signatures: &[
+            "add(x: int): int -> int",
+            "add(x: decimal): decimal -> decimal",
+        ],
         fallible: true,
         doc: "Adds `x` (a literal or a field). Exact; overflow is an error.",
         examples: &[ex("add(0.2)", "0.1", "0.3"), ex("add(1)", "41", "42")],
@@ -144,7 +167,10 @@ pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "sub",
         category: Numbers,
-        signatures: &["sub(x: int): int -> int", "sub(x: decimal): decimal -> decimal"],
+        signatures: &[
+            "sub(x: int): int -> int",
+            "sub(x: decimal): decimal -> decimal",
+        ],
         fallible: true,
         doc: "Subtracts `x`: `amount -> net : sub(amount_refunded)`.",
         examples: &[ex("sub(0.25)", "1.00", "0.75")],
@@ -155,7 +181,10 @@ pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "mul",
         category: Numbers,
-        signatures: &["mul(x: int): int -> int", "mul(x: decimal): decimal -> decimal"],
+        signatures: &[
+            "mul(x: int): int -> int",
+            "mul(x: decimal): decimal -> decimal",
+        ],
         fallible: true,
         doc: "Multiplies by `x`. The scale of the result is the sum of the scales \
               (`1.50 * 2` is `3.00`).",

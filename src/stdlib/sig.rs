@@ -171,7 +171,10 @@ impl Cursor<'_> {
     }
     fn ident(&mut self) -> Result<String, String> {
         self.ws();
-        let n = self.rest().find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(self.rest().len());
+        let n = self
+            .rest()
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(self.rest().len());
         if n == 0 {
             return Err(format!("expected a name at {} in `{}`", self.i, self.s));
         }
@@ -230,13 +233,20 @@ mod tests {
 
     #[test]
     fn parses_params_defaults_and_variadics() {
-        let (name, s) = parse(r#"pad_left(width: int, fill: string = " "): string -> string"#).unwrap();
+        let (name, s) =
+            parse(r#"pad_left(width: int, fill: string = " "): string -> string"#).unwrap();
         assert_eq!(name, "pad_left");
         assert_eq!(s.params.len(), 2);
         assert_eq!(s.params[1].default.as_deref(), Some("\" \""));
         assert_eq!(s.required_params(), 1);
         let (_, c) = parse("coalesce: (T?...) -> T?").unwrap();
-        assert!(matches!(c.input, SigInput::Variadic { ty: SigTy::Var, nullable: true }));
+        assert!(matches!(
+            c.input,
+            SigInput::Variadic {
+                ty: SigTy::Var,
+                nullable: true
+            }
+        ));
         assert!(c.output_nullable);
     }
 

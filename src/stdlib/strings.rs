@@ -6,12 +6,19 @@ use crate::exec::Value;
 use std::borrow::Cow;
 
 const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example { call, input, output }
+    Example {
+        call,
+        input,
+        output,
+    }
 }
 
 /// Returns a sub-slice of a string value without copying when the value
 /// borrows from the input.
-fn slice_str<'a>(v: Value<'a>, f: impl for<'s> FnOnce(&'s str) -> &'s str) -> Result<Value<'a>, Fail> {
+fn slice_str<'a>(
+    v: Value<'a>,
+    f: impl for<'s> FnOnce(&'s str) -> &'s str,
+) -> Result<Value<'a>, Fail> {
     match v {
         Value::Str(Cow::Borrowed(s)) => Ok(Value::Str(Cow::Borrowed(f(s)))),
         Value::Str(Cow::Owned(s)) => Ok(Value::Str(Cow::Owned(f(&s).to_string()))),
@@ -63,14 +70,18 @@ fn suffix<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
 fn strip_prefix<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     let p = a.str(0)?;
     if !as_str(&v)?.starts_with(p) {
-        return Err(Fail::conversion(format!("the value does not start with {p:?}")));
+        return Err(Fail::conversion(format!(
+            "the value does not start with {p:?}"
+        )));
     }
     slice_str(v, |s| &s[p.len()..])
 }
 fn strip_suffix<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     let p = a.str(0)?;
     if !as_str(&v)?.ends_with(p) {
-        return Err(Fail::conversion(format!("the value does not end with {p:?}")));
+        return Err(Fail::conversion(format!(
+            "the value does not end with {p:?}"
+        )));
     }
     slice_str(v, |s| &s[..s.len() - p.len()])
 }
@@ -79,7 +90,9 @@ fn split<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     let sep = a.str(0)?;
     let s = as_str(&v)?;
     if sep.is_empty() {
-        return Ok(Value::Array(s.chars().map(|c| Value::str(c.to_string())).collect()));
+        return Ok(Value::Array(
+            s.chars().map(|c| Value::str(c.to_string())).collect(),
+        ));
     }
     let parts = s.split(sep).map(|p| Value::str(p.to_string())).collect();
     Ok(Value::Array(parts))
@@ -130,10 +143,18 @@ fn substring<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
         return Err(Fail::conversion("substring positions must not be negative"));
     }
     slice_str(v, |s| {
-        let begin = s.char_indices().nth(start as usize).map_or(s.len(), |(i, _)| i);
+        let begin = s
+            .char_indices()
+            .nth(start as usize)
+            .map_or(s.len(), |(i, _)| i);
         let rest = &s[begin..];
         match len {
-            Some(n) => &rest[..rest.char_indices().nth(n as usize).map_or(rest.len(), |(i, _)| i)],
+            Some(n) => {
+                &rest[..rest
+                    .char_indices()
+                    .nth(n as usize)
+                    .map_or(rest.len(), |(i, _)| i)]
+            }
             None => rest,
         }
     })
@@ -144,7 +165,9 @@ fn pad<'a>(v: Value<'a>, a: &Args<'_, 'a>, left: bool) -> Result<Value<'a>, Fail
     let fill = a.str(1)?;
     let mut fill_chars = fill.chars();
     let (Some(fill_char), None) = (fill_chars.next(), fill_chars.next()) else {
-        return Err(Fail::conversion(format!("the fill {fill:?} must be exactly one character")));
+        return Err(Fail::conversion(format!(
+            "the fill {fill:?} must be exactly one character"
+        )));
     };
     let s = as_str(&v)?;
     let count = s.chars().count() as i64;
@@ -152,7 +175,11 @@ fn pad<'a>(v: Value<'a>, a: &Args<'_, 'a>, left: bool) -> Result<Value<'a>, Fail
         return Ok(v);
     }
     let padding: String = std::iter::repeat_n(fill_char, (width - count) as usize).collect();
-    Ok(Value::str(if left { padding + s } else { format!("{s}{padding}") }))
+    Ok(Value::str(if left {
+        padding + s
+    } else {
+        format!("{s}{padding}")
+    }))
 }
 fn pad_left<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     pad(v, a, true)
@@ -253,7 +280,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["replace(from: string, to: string): string -> string"],
         fallible: false,
         doc: "Replaces every occurrence of `from` with `to`. An empty `from` changes nothing.",
-        examples: &[ex(r#"replace("-", "")"#, r#""+971-4-555-0100""#, r#""+97145550100""#)],
+        examples: &[ex(
+            r#"replace("-", "")"#,
+            r#""+971-4-555-0100""#,
+            r#""+97145550100""#,
+        )],
         inverse: None,
         apply: replace,
         check_args: None,
@@ -275,7 +306,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["suffix(text: string): string -> string"],
         fallible: false,
         doc: "Adds `text` after the value.",
-        examples: &[ex(r#"suffix("@example.com")"#, r#""ana""#, r#""ana@example.com""#)],
+        examples: &[ex(
+            r#"suffix("@example.com")"#,
+            r#""ana""#,
+            r#""ana@example.com""#,
+        )],
         inverse: Some("strip_suffix"),
         apply: suffix,
         check_args: None,
@@ -288,7 +323,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         doc: "Removes `text` from the start. A value that does not start with it is an error \
               (so `prefix` and `strip_prefix` undo each other exactly).",
         examples: &[
-            ex(r#"strip_prefix("stripe:")"#, r#""stripe:ch_1""#, r#""ch_1""#),
+            ex(
+                r#"strip_prefix("stripe:")"#,
+                r#""stripe:ch_1""#,
+                r#""ch_1""#,
+            ),
             ex(r#"strip_prefix("stripe:")"#, r#""ch_1""#, "error E1003"),
         ],
         inverse: Some("prefix"),
@@ -327,7 +366,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         doc: "Joins an array of strings (or a tuple of string sources) with `separator`. \
               Null and missing elements are skipped.",
         examples: &[
-            ex(r#"join(" ")"#, r#"["Ana", null, "Silva"]"#, r#""Ana Silva""#),
+            ex(
+                r#"join(" ")"#,
+                r#"["Ana", null, "Silva"]"#,
+                r#""Ana Silva""#,
+            ),
             ex(r#"join(";")"#, r#"[]"#, r#""""#),
         ],
         inverse: Some("split"),
@@ -351,7 +394,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["length: string -> int", "length: [any?] -> int"],
         fallible: false,
         doc: "The number of characters of a string, or of elements of an array.",
-        examples: &[ex("length", r#""Zoë""#, "3"), ex("length", r#"[1, 2]"#, "2")],
+        examples: &[
+            ex("length", r#""Zoë""#, "3"),
+            ex("length", r#"[1, 2]"#, "2"),
+        ],
         inverse: None,
         apply: length,
         check_args: None,

@@ -469,8 +469,14 @@ pub struct TestDecl {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expectation {
-    Record { side: Ident, record: Literal },
+    Record {
+        side: Ident,
+        record: Literal,
+    },
     /// `expect reject { code: "E1003", path: "amount" }`: the record must be
     /// rejected; listed members must match one of its errors.
-    Reject { matching: Option<Literal>, span: Span },
+    Reject {
+        matching: Option<Literal>,
+        span: Span,
+    },
 }

@@ -2,8 +2,8 @@
 //! the user: each rule that pest can report as "expected" has a description
 //! here, and the message is built from what was expected and what was found.
 
-use super::grammar::Rule;
 use super::ast::Span;
+use super::grammar::Rule;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::error::{Error, ErrorVariant, InputLocation};
 
@@ -20,7 +20,9 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::kw_else => "`else`",
         R::kw_if => "`if`",
         R::kw_key => "`key`",
-        R::literal | R::literal_source | R::literal_step => "a literal (a string, number, `true`, `false` or `null`)",
+        R::literal | R::literal_source | R::literal_step => {
+            "a literal (a string, number, `true`, `false` or `null`)"
+        }
         R::object => "an object `{ name: value, ... }`",
         R::member => "a member `name: value`",
         R::array => "an array `[ ... ]`",
@@ -56,9 +58,13 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::if_step => "an `if` step",
         R::branch => "a branch `{ ... }`",
         R::conflict_block => "a `conflict { ... }` block",
-        R::conflict_entry | R::conflict_field => "a conflict entry such as `Email prefer salesforce`",
+        R::conflict_entry | R::conflict_field => {
+            "a conflict entry such as `Email prefer salesforce`"
+        }
         R::conflict_default => "`default`",
-        R::strategy => "a conflict rule (`prefer SIDE`, `newest`, `max`, `min`, `union` or `review`)",
+        R::strategy => {
+            "a conflict rule (`prefer SIDE`, `newest`, `max`, `min`, `union` or `review`)"
+        }
         R::prefer => "`prefer SIDE`",
         R::unless_blank => "`unless blank`",
         R::newest => "`newest`",
@@ -78,7 +84,12 @@ pub(super) fn describe(expected: Rule) -> &'static str {
     }
 }
 
-pub(super) fn to_diagnostic(file: FileId, offset: usize, text: &str, e: &Error<Rule>) -> Diagnostic {
+pub(super) fn to_diagnostic(
+    file: FileId,
+    offset: usize,
+    text: &str,
+    e: &Error<Rule>,
+) -> Diagnostic {
     let pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -94,14 +105,20 @@ pub(super) fn to_diagnostic(file: FileId, offset: usize, text: &str, e: &Error<R
         ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
             let expected = expected_list(positives);
             let context = context_for(positives, text, pos);
-            (format!("expected {expected}{context}"), format!("{found_words} here"))
+            (
+                format!("expected {expected}{context}"),
+                format!("{found_words} here"),
+            )
         }
         ErrorVariant::ParsingError { negatives, .. } if !negatives.is_empty() => (
             format!("unexpected {}", describe(negatives[0])),
             format!("{found_words} here"),
         ),
         ErrorVariant::CustomError { message } => (message.clone(), String::new()),
-        _ => ("this text is not valid here".to_string(), format!("{found_words} here")),
+        _ => (
+            "this text is not valid here".to_string(),
+            format!("{found_words} here"),
+        ),
     };
     let mut d = Diagnostic::error(Code::E0001, file, span, message).label(label);
     if let Some(tok) = &found
@@ -142,10 +159,13 @@ fn expected_list(positives: &[Rule]) -> String {
 /// right after a path.
 fn context_for(positives: &[Rule], text: &str, pos: usize) -> &'static str {
     let before = text[..pos].trim_end();
-    let after_path = before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ']' || c == '"');
+    let after_path =
+        before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ']' || c == '"');
     if positives.contains(&Rule::arrow) && after_path {
         if before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ']')
-            && !before.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_').ends_with(':')
+            && !before
+                .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                .ends_with(':')
         {
             return " after the source path";
         }
@@ -157,7 +177,9 @@ fn context_for(positives: &[Rule], text: &str, pos: usize) -> &'static str {
 fn hint_for(found: &str, positives: &[Rule]) -> Option<String> {
     if positives.contains(&Rule::arrow) {
         match found {
-            "=>" | "=" | "=>>" | "→" => return Some("tether's arrows are `->`, `<-` and `<->`".to_string()),
+            "=>" | "=" | "=>>" | "→" => {
+                return Some("tether's arrows are `->`, `<-` and `<->`".to_string());
+            }
             _ => {}
         }
     }
@@ -173,7 +195,8 @@ fn found_token(text: &str, pos: usize) -> Option<String> {
     let mut chars = rest.char_indices();
     let (_, first) = chars.next()?;
     let len = if first.is_alphanumeric() || first == '_' {
-        rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len())
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len())
     } else if first == '"' {
         rest[1..].find('"').map_or(1, |i| i + 2).min(40)
     } else {
@@ -184,7 +207,12 @@ fn found_token(text: &str, pos: usize) -> Option<String> {
             .sum();
         punct.max(first.len_utf8())
     };
-    Some(rest[..len].to_string())
+    // Never cut inside a character (a quoted token is capped at 40 bytes).
+    let mut end = len.min(rest.len());
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(rest[..end.max(first.len_utf8())].to_string())
 }
 
 #[cfg(test)]
@@ -193,13 +221,19 @@ mod tests {
 
     fn first_message(src: &str) -> String {
         let p = parse_file(0, src);
-        p.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default()
+        p.diagnostics
+            .first()
+            .map(|d| d.message.clone())
+            .unwrap_or_default()
     }
 
     #[test]
     fn missing_arrow_is_explained_in_words() {
         let msg = first_message("mapping m: a.B -> c.D {\n  email Email\n}");
-        assert!(msg.contains("an arrow `->`, `<-` or `<->` after the source path"), "{msg}");
+        assert!(
+            msg.contains("an arrow `->`, `<-` or `<->` after the source path"),
+            "{msg}"
+        );
         assert!(!msg.contains("arrow,") && !msg.contains("Rule"), "{msg}");
     }
 
@@ -216,7 +250,11 @@ mod tests {
             let p = parse_file(0, src);
             assert!(!p.diagnostics.is_empty(), "{src}");
             for d in &p.diagnostics {
-                assert!(!d.message.contains('_'), "rule name leaked in {:?} for {src}", d.message);
+                assert!(
+                    !d.message.contains('_'),
+                    "rule name leaked in {:?} for {src}",
+                    d.message
+                );
             }
         }
     }

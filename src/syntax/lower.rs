@@ -3,8 +3,8 @@
 //! pair, not in the user's file: such items are dropped with an E0001 rather
 //! than a panic.
 
-use super::grammar::Rule as R;
 use super::ast::*;
+use super::grammar::Rule as R;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::iterators::Pair;
 
@@ -77,8 +77,9 @@ impl Lowerer {
         match unescape(body) {
             Ok(value) => Some(StringLit { value, span }),
             Err(msg) => {
-                self.diagnostics
-                    .push(Diagnostic::error(Code::E0002, self.file, span, msg).label("in this string"));
+                self.diagnostics.push(
+                    Diagnostic::error(Code::E0002, self.file, span, msg).label("in this string"),
+                );
                 None
             }
         }
@@ -158,7 +159,9 @@ impl Lowerer {
         let inner = it.next()?;
         let nullable = it.next().is_some_and(|n| n.as_rule() == R::nullable_mark);
         let kind = match inner.as_rule() {
-            R::array_type => TypeExprKind::Array(Box::new(self.type_expr(inner.into_inner().next()?)?)),
+            R::array_type => {
+                TypeExprKind::Array(Box::new(self.type_expr(inner.into_inner().next()?)?))
+            }
             R::map_type => TypeExprKind::Map(Box::new(self.type_expr(inner.into_inner().next()?)?)),
             R::record_body => TypeExprKind::Record(self.record_body(inner)?),
             R::type_ref => {
@@ -173,7 +176,11 @@ impl Lowerer {
                 return None;
             }
         };
-        Some(TypeExpr { kind, nullable, span })
+        Some(TypeExpr {
+            kind,
+            nullable,
+            span,
+        })
     }
 
     fn type_ref(&mut self, p: P) -> Option<TypeRef> {
@@ -181,7 +188,11 @@ impl Lowerer {
         let mut parts: Vec<Ident> = p.into_inner().map(|i| self.ident(i)).collect();
         let name = parts.pop()?;
         let namespace = parts.pop();
-        Some(TypeRef { namespace, name, span })
+        Some(TypeRef {
+            namespace,
+            name,
+            span,
+        })
     }
 
     // ------------------------------------------------------------ tables
@@ -198,7 +209,10 @@ impl Lowerer {
                 R::table_pair => {
                     let mut parts = inner.into_inner();
                     let keys_pair = parts.next()?;
-                    let keys = keys_pair.into_inner().filter_map(|k| self.literal(k)).collect();
+                    let keys = keys_pair
+                        .into_inner()
+                        .filter_map(|k| self.literal(k))
+                        .collect();
                     let arrow = self.arrow(parts.next()?)?;
                     let value = self.literal(parts.next()?)?;
                     entries.push(TableEntry::Pair {
@@ -222,7 +236,11 @@ impl Lowerer {
                 _ => self.bug(&inner, "a table entry"),
             }
         }
-        Some(TableDecl { name, entries, span })
+        Some(TableDecl {
+            name,
+            entries,
+            span,
+        })
     }
 
     fn arrow(&mut self, p: P) -> Option<Arrow> {
@@ -264,7 +282,9 @@ impl Lowerer {
                 }
                 LiteralKind::Object(members)
             }
-            R::array => LiteralKind::Array(p.into_inner().filter_map(|v| self.literal(v)).collect()),
+            R::array => {
+                LiteralKind::Array(p.into_inner().filter_map(|v| self.literal(v)).collect())
+            }
             _ => {
                 self.bug(&p, "a literal");
                 return None;
@@ -341,7 +361,11 @@ impl Lowerer {
 
     fn endpoint(&mut self, p: P) -> Option<Endpoint> {
         // `key_clause` has bare paths; `rule` wraps them in `endpoint`.
-        let p = if p.as_rule() == R::endpoint { p.into_inner().next()? } else { p };
+        let p = if p.as_rule() == R::endpoint {
+            p.into_inner().next()?
+        } else {
+            p
+        };
         match p.as_rule() {
             R::path => Some(Endpoint::Path(self.path(p)?)),
             R::path_tuple => {
@@ -450,7 +474,11 @@ impl Lowerer {
             let inner = e.into_inner().next()?;
             let is_default = inner.as_rule() == R::conflict_default;
             let mut it = inner.into_inner();
-            let field = if is_default { None } else { Some(self.path(it.next()?)?) };
+            let field = if is_default {
+                None
+            } else {
+                Some(self.path(it.next()?)?)
+            };
             let strategy = self.strategy(it.next()?.into_inner().next()?)?;
             entries.push(ConflictEntry {
                 field,
@@ -508,7 +536,10 @@ impl Lowerer {
                     Some(o) => Some(self.literal(o)?),
                     None => None,
                 };
-                Expectation::Reject { matching, span: espan }
+                Expectation::Reject {
+                    matching,
+                    span: espan,
+                }
             }
             _ => {
                 let mut e = expect_pair.into_inner();
@@ -551,9 +582,11 @@ pub fn unescape(body: &str) -> Result<String, String> {
             Some('t') => out.push('\t'),
             Some('u') => {
                 let hex: String = chars.by_ref().take(4).collect();
-                let code = u32::from_str_radix(&hex, 16)
-                    .map_err(|_| format!("`\\u{hex}` is not a valid unicode escape (expected 4 hex digits)"))?;
-                let ch = char::from_u32(code).ok_or_else(|| format!("`\\u{hex}` is not a unicode scalar value"))?;
+                let code = u32::from_str_radix(&hex, 16).map_err(|_| {
+                    format!("`\\u{hex}` is not a valid unicode escape (expected 4 hex digits)")
+                })?;
+                let ch = char::from_u32(code)
+                    .ok_or_else(|| format!("`\\u{hex}` is not a unicode scalar value"))?;
                 out.push(ch);
             }
             Some(other) => return Err(format!("unknown escape `\\{other}` in string")),

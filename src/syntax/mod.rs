@@ -62,7 +62,12 @@ pub fn parse_file(file_id: FileId, text: &str) -> Parsed {
                 parsed.diagnostics.extend(lowerer.diagnostics);
             }
             Err(e) => {
-                parsed.diagnostics.push(errors::to_diagnostic(file_id, chunk.start, chunk_text, &e));
+                parsed.diagnostics.push(errors::to_diagnostic(
+                    file_id,
+                    chunk.start,
+                    chunk_text,
+                    &e,
+                ));
                 parsed.broken_names.extend(item_name(chunk_text));
             }
         }
@@ -135,7 +140,10 @@ fn split_items(text: &str) -> Vec<std::ops::Range<usize>> {
         }
         let at_boundary = i == 0 || !is_ident_byte(bytes[i - 1]);
         if depth == 0 && at_boundary && b.is_ascii_alphabetic() {
-            let end = bytes[i..].iter().position(|c| !is_ident_byte(*c)).map_or(bytes.len(), |n| i + n);
+            let end = bytes[i..]
+                .iter()
+                .position(|c| !is_ident_byte(*c))
+                .map_or(bytes.len(), |n| i + n);
             if ITEM_KEYWORDS.contains(&&text[i..end]) {
                 starts.push(i);
                 i = end;
@@ -179,7 +187,9 @@ fn is_ident_byte(b: u8) -> bool {
 
 /// `table status { ...` → `status`: the name a broken item would have defined.
 fn item_name(chunk: &str) -> Option<String> {
-    let mut words = chunk.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
+    let mut words = chunk
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty());
     let kw = words.next()?;
     let name = match kw {
         "import" => {
@@ -199,7 +209,10 @@ mod tests {
     #[test]
     fn splits_at_top_level_keywords_only() {
         let text = "// c\nschema a { record table { x: string } }\ntable t { \"mapping\" -> \"x\" }\nmapping m: a.X -> a.Y {}";
-        let parts: Vec<&str> = split_items(text).into_iter().map(|r| text[r].trim()).collect();
+        let parts: Vec<&str> = split_items(text)
+            .into_iter()
+            .map(|r| text[r].trim())
+            .collect();
         assert_eq!(parts.len(), 3, "{parts:?}");
         assert!(parts[0].starts_with("schema a"));
         assert!(parts[1].starts_with("table t"));
@@ -216,7 +229,8 @@ mod tests {
 
     #[test]
     fn non_ascii_text_does_not_split_inside_a_character() {
-        let text = "table t { \"é\" -> \"ü\" } // naïve schéma\nschema s { record R { \"ñ\": string } }";
+        let text =
+            "table t { \"é\" -> \"ü\" } // naïve schéma\nschema s { record R { \"ñ\": string } }";
         let parsed = parse_file(0, text);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         assert_eq!(parsed.file.items.len(), 2);

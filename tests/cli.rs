@@ -1,0 +1,222 @@
+//! The command line as CI and analysts use it: exit codes, rejects, JSON
+//! diagnostics, goldens of the bundled examples.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tether(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(args)
+        .output()
+        .expect("run tether")
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tether-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+const MISSPELLED: &str = r#"
+schema a { record In { email: string } }
+schema b { record Out { Email: string } }
+mapping m: a.In -> b.Out {
+  emial -> Email
+}
+"#;
+
+#[test]
+fn check_passes_on_the_bundled_examples() {
+    let out = tether(&["check", "mappings"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn misspelled_field_gives_span_code_suggestion_and_exit_1() {
+    let f = tmp("misspelled.tether");
+    std::fs::write(&f, MISSPELLED).unwrap();
+    let out = tether(&["check", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[E0103]"), "{err}");
+    assert!(err.contains("did you mean `email`?"), "{err}");
+    assert!(
+        err.contains(":5:3"),
+        "span of `emial` expected at 5:3: {err}"
+    );
+
+    let json = tether(&["check", "--format", "json", f.to_str().unwrap()]);
+    assert_eq!(json.status.code(), Some(1));
+    let line = String::from_utf8_lossy(&json.stdout);
+    let d: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(d["code"], "E0103");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(5), Some(3))
+    );
+    assert_eq!(
+        (d["end_line"].as_u64(), d["end_column"].as_u64()),
+        (Some(5), Some(8))
+    );
+    assert!(d["file"].as_str().unwrap().ends_with("misspelled.tether"));
+}
+
+#[test]
+fn run_with_a_malformed_record_writes_the_others_and_exits_3() {
+    let rejects = tmp("rejects.ndjson");
+    let out = tether(&[
+        "run",
+        "mappings/leads/web_lead_to_crm.tether",
+        "--mapping",
+        "lead",
+        "--input",
+        "mappings/leads/leads.ndjson",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<serde_json::Value> = rej
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    // A conversion failure: rule location, path, value, reason.
+    assert_eq!(lines[0]["errors"][0]["code"], "E1003");
+    assert_eq!(lines[0]["errors"][0]["path"], "budget");
+    assert_eq!(lines[0]["errors"][0]["value"], "12,5");
+    assert!(
+        lines[0]["errors"][0]["rule"]
+            .as_str()
+            .unwrap()
+            .starts_with("mappings/leads/web_lead_to_crm.tether:")
+    );
+    assert_eq!(lines[0]["record"]["submission_id"], "f-2003");
+    // The malformed line is kept verbatim as a string.
+    assert_eq!(lines[2]["errors"][0]["code"], "E1001");
+    assert!(
+        lines[2]["record"]
+            .as_str()
+            .unwrap()
+            .starts_with("{\"submission_id\": \"f-2006\"")
+    );
+    assert_eq!(lines[2]["line"], 6);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("read 6 records, wrote 3, rejected 3"), "{err}");
+}
+
+#[test]
+fn run_exits_0_when_everything_maps_and_2_on_usage_errors() {
+    let input = tmp("ok.ndjson");
+    std::fs::write(
+        &input,
+        "{\"submission_id\":\"1\",\"email\":\"a@b.c\",\"interest\":\"demo\",\"consent\":true}\n",
+    )
+    .unwrap();
+    let ok = tether(&[
+        "run",
+        "mappings/leads/web_lead_to_crm.tether",
+        "--mapping",
+        "lead",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let unknown = tether(&[
+        "run",
+        "mappings/leads/web_lead_to_crm.tether",
+        "--mapping",
+        "laed",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean `lead`?"));
+    let no_file = tether(&["check", "does/not/exist.tether"]);
+    assert_eq!(no_file.status.code(), Some(2));
+    let bad_flag = tether(&["run", "--nope"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+}
+
+#[test]
+fn run_refuses_a_mapping_with_errors_with_exit_1() {
+    let f = tmp("broken.tether");
+    std::fs::write(&f, MISSPELLED).unwrap();
+    let out = tether(&["run", f.to_str().unwrap(), "--mapping", "m"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn explain_knows_every_code() {
+    let out = tether(&["explain", "e0204"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("E0204: target may end up empty"));
+    assert_eq!(tether(&["explain", "E9999"]).status.code(), Some(2));
+}
+
+#[test]
+fn test_command_passes_on_examples_and_fails_with_a_diff() {
+    let ok = tether(&["test", "mappings"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let f = tmp("failing_test.tether");
+    std::fs::write(
+        &f,
+        r#"schema a { record In { x: string } }
+schema b { record Out { y: string } }
+mapping m: a.In -> b.Out { x -> y : upper }
+test m "wrong" { given a { x: "q" } expect b { y: "q" } }"#,
+    )
+    .unwrap();
+    let bad = tether(&["test", f.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        out.contains("-  \"y\": \"q\"") && out.contains("+  \"y\": \"Q\""),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 1 failed"));
+}
+
+/// Goldens: the bundled examples' outputs, byte for byte.
+#[test]
+fn example_outputs_match_their_goldens() {
+    for (file, mapping, input, golden) in [
+        (
+            "mappings/leads/web_lead_to_crm.tether",
+            "lead",
+            "mappings/leads/leads.ndjson",
+            "tests/golden/leads.out.ndjson",
+        ),
+        (
+            "mappings/orders/shop_order_to_erp.tether",
+            "sales_order",
+            "mappings/orders/orders.json",
+            "tests/golden/orders.out.ndjson",
+        ),
+    ] {
+        let out = tether(&["run", file, "--mapping", mapping, "--input", input]);
+        let got = String::from_utf8_lossy(&out.stdout);
+        if std::env::var_os("TETHER_BLESS").is_some() {
+            std::fs::write(golden, got.as_bytes()).unwrap();
+        }
+        let want = std::fs::read_to_string(Path::new(golden))
+            .expect("golden file (TETHER_BLESS=1 to write)");
+        assert_eq!(got, want, "{file}: output differs from {golden}");
+    }
+}
