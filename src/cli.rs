@@ -42,31 +42,7 @@ enum Command {
         format: DiagFormat,
     },
     /// Run a mapping over records.
-    Run {
-        /// The mapping file.
-        file: PathBuf,
-        /// The mapping to run.
-        #[arg(long)]
-        mapping: String,
-        /// Run from the right side to the left (`<-` rules).
-        #[arg(long)]
-        reverse: bool,
-        /// Input file, or `-` for standard input.
-        #[arg(long, default_value = "-")]
-        input: String,
-        /// Output file, or `-` for standard output.
-        #[arg(long, default_value = "-")]
-        output: String,
-        /// Where rejected records go (NDJSON), with their errors.
-        #[arg(long)]
-        rejects: Option<PathBuf>,
-        /// `json` or `ndjson`; by default from the input file's extension
-        /// (`.json` is a document, anything else NDJSON).
-        #[arg(long, value_enum)]
-        input_format: Option<InFormat>,
-        #[arg(long, value_enum, default_value_t = OutFormat::Ndjson)]
-        output_format: OutFormat,
-    },
+    Run(RunArgs),
     /// Run the `test` blocks of mapping files.
     Test {
         #[arg(required = true)]
@@ -115,25 +91,7 @@ pub fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Check { paths, format } => check(&paths, format),
-        Command::Run {
-            file,
-            mapping,
-            reverse,
-            input,
-            output,
-            rejects,
-            input_format,
-            output_format,
-        } => run(RunArgs {
-            file,
-            mapping,
-            reverse,
-            input,
-            output,
-            rejects,
-            input_format,
-            output_format,
-        }),
+        Command::Run(args) => run(args),
         Command::Test { paths } => test(&paths),
         Command::Explain { code, all_markdown } => explain(code.as_deref(), all_markdown),
         Command::Stdlib { .. } => {
@@ -231,14 +189,30 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+#[derive(clap::Args)]
 struct RunArgs {
+    /// The mapping file.
     file: PathBuf,
+    /// The mapping to run.
+    #[arg(long)]
     mapping: String,
+    /// Run from the right side to the left (`<-` rules).
+    #[arg(long)]
     reverse: bool,
+    /// Input file, or `-` for standard input.
+    #[arg(long, default_value = "-")]
     input: String,
+    /// Output file, or `-` for standard output.
+    #[arg(long, default_value = "-")]
     output: String,
+    /// Where rejected records go (NDJSON), with their errors.
+    #[arg(long)]
     rejects: Option<PathBuf>,
+    /// `json` or `ndjson`; by default from the input file's extension
+    /// (`.json` is a document, anything else NDJSON).
+    #[arg(long, value_enum)]
     input_format: Option<InFormat>,
+    #[arg(long, value_enum, default_value_t = OutFormat::Ndjson)]
     output_format: OutFormat,
 }
 

@@ -435,8 +435,8 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         };
-        let src = self.resolve(v.source_scope, sp, side_word(v.dir, true))?;
-        let tgt = self.resolve(v.target_scope, tp, side_word(v.dir, false))?;
+        let src = self.resolve(v.source_scope, sp, side_word(true))?;
+        let tgt = self.resolve(v.target_scope, tp, side_word(false))?;
         let src_iter =
             sp.segments.last().is_some_and(|s| s.iter) && src.iter_at == Some(src.names.len());
         let tgt_iter =
@@ -543,7 +543,6 @@ impl<'a> Checker<'a> {
             };
             // The inner rules carry full paths from this scope: they are
             // ordinary rules of it.
-            let _ = origin;
             Some(self.rules_in_scope(m, block, &inner_scope, v.dir, None))
         }
     }
@@ -607,7 +606,7 @@ impl<'a> Checker<'a> {
         let mut targets = Vec::new();
         let mut ok = true;
         for tp in &target_paths {
-            match self.resolve(v.target_scope, tp, side_word(v.dir, false)) {
+            match self.resolve(v.target_scope, tp, side_word(false)) {
                 Some(r) => {
                     // Claimed even if the source fails below: a broken source
                     // must not also report its target as unmapped.
@@ -649,7 +648,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Endpoint::Path(p) => {
-                let r = self.resolve(v.source_scope, p, side_word(v.dir, true))?;
+                let r = self.resolve(v.source_scope, p, side_word(true))?;
                 let iter = r.iter_at;
                 let ty = r.ty.clone();
                 (
@@ -662,7 +661,7 @@ impl<'a> Checker<'a> {
                 let mut paths = Vec::new();
                 let mut tys = Vec::new();
                 for p in ps {
-                    let r = self.resolve(v.source_scope, p, side_word(v.dir, true));
+                    let r = self.resolve(v.source_scope, p, side_word(true));
                     match r {
                         Some(r) if r.iter_at.is_some() => {
                             let d = Diagnostic::error(
@@ -705,8 +704,7 @@ impl<'a> Checker<'a> {
                 };
                 let elem_flow =
                     Flow::One(types::elem_ty(&self.reg, v.source_scope, &names, iter_at));
-                let (steps, out) =
-                    self.pipeline(rule.pipeline.as_ref(), elem_flow, v, &FieldPath(Vec::new()))?;
+                let (steps, out) = self.pipeline(rule.pipeline.as_ref(), elem_flow, v)?;
                 let checked = self.assign(&out, &elem_target, false, tp.span, rule)?;
                 let inner = DRule::Value(ValueRule {
                     source: Source::Path(FieldPath(names[iter_at..].to_vec())),
@@ -776,8 +774,7 @@ impl<'a> Checker<'a> {
         targets: Vec<(&&ast::Path, Resolved)>,
         origin: RuleOrigin,
     ) -> Option<DRule> {
-        let (steps, out) =
-            self.pipeline(rule.pipeline.as_ref(), flow, v, &FieldPath(Vec::new()))?;
+        let (steps, out) = self.pipeline(rule.pipeline.as_ref(), flow, v)?;
         let mut checked_targets = Vec::new();
         if targets.len() == 1 {
             let (tp, r) = &targets[0];
@@ -1194,7 +1191,6 @@ impl<'a> Checker<'a> {
         p: Option<&ast::Pipeline>,
         flow: Flow,
         v: &DirView<'_>,
-        _scope_path: &FieldPath,
     ) -> Option<(Vec<TStep>, Flow)> {
         let mut flow = flow;
         let mut steps = Vec::new();
@@ -1254,8 +1250,7 @@ impl<'a> Checker<'a> {
     }
 
     fn if_step(&mut self, i: &ast::IfStep, flow: Flow, v: &DirView<'_>) -> Option<(TStep, Flow)> {
-        let (cond_steps, cond_flow) =
-            self.pipeline(Some(&i.condition), flow.clone(), v, &FieldPath::default())?;
+        let (cond_steps, cond_flow) = self.pipeline(Some(&i.condition), flow.clone(), v)?;
         if !matches!(&cond_flow, Flow::One(t) if t.kind == Kind::Bool) {
             let d = Diagnostic::error(
                 Code::E0213,
@@ -1271,13 +1266,10 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         }
-        let (then_steps, then_flow) =
-            self.pipeline(Some(&i.then), flow.clone(), v, &FieldPath::default())?;
+        let (then_steps, then_flow) = self.pipeline(Some(&i.then), flow.clone(), v)?;
         let (else_steps, else_flow) = match i.otherwise.as_deref() {
             None => (Vec::new(), flow),
-            Some(ast::ElseBranch::Pipeline(p)) => {
-                self.pipeline(Some(p), flow, v, &FieldPath::default())?
-            }
+            Some(ast::ElseBranch::Pipeline(p)) => self.pipeline(Some(p), flow, v)?,
             Some(ast::ElseBranch::If(inner)) => {
                 let (s, f) = self.if_step(inner, flow, v)?;
                 (vec![s], f)
@@ -1349,7 +1341,7 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         };
-        let out = table::check_use(self, t, &input, dir, c)?;
+        let out = self.table_use(t, &input, dir, c)?;
         Some((
             TStep::Table {
                 table: t,
@@ -1376,7 +1368,7 @@ impl<'a> Checker<'a> {
             match a {
                 ast::Arg::Literal(l) => arg_tys.push(types::ArgTy::Literal(l.clone())),
                 ast::Arg::Path(p) => {
-                    let r = self.resolve(v.source_scope, p, side_word(v.dir, true))?;
+                    let r = self.resolve(v.source_scope, p, side_word(true))?;
                     if r.iter_at.is_some() {
                         let d = Diagnostic::error(
                             Code::E0212,
@@ -1434,7 +1426,7 @@ impl<'a> Checker<'a> {
                     let mut consts: Vec<Option<Value>> = Vec::new();
                     let mut final_args = Vec::new();
                     let mut field_args = args.drain(..);
-                    for (i, p) in sig.params.iter().enumerate() {
+                    for i in 0..sig.params.len() {
                         match c.args.get(i) {
                             Some(ast::Arg::Path(_)) => {
                                 consts.push(None);
@@ -1451,7 +1443,6 @@ impl<'a> Checker<'a> {
                                 final_args.push(TArg::Const(val));
                             }
                         }
-                        let _ = p;
                     }
                     if let Some(check) = def.check_args {
                         let refs: Vec<Option<&Value>> = consts.iter().map(Option::as_ref).collect();
@@ -1755,8 +1746,7 @@ fn target_type(r: &Resolved) -> Type {
     }
 }
 
-fn side_word(dir: Direction, source: bool) -> &'static str {
-    let _ = dir;
+fn side_word(source: bool) -> &'static str {
     if source { "source" } else { "target" }
 }
 

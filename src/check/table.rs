@@ -277,16 +277,6 @@ impl Checker<'_> {
     }
 }
 
-pub(super) fn check_use(
-    cx: &mut Checker<'_>,
-    t: usize,
-    input: &Ty,
-    dir: Direction,
-    c: &ast::Call,
-) -> Option<Ty> {
-    cx.table_use(t, input, dir, c)
-}
-
 fn value_kind(v: &Value<'_>) -> Kind {
     match v {
         Value::Str(_) => Kind::String,

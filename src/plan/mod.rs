@@ -411,17 +411,7 @@ impl InFrame {
     /// The slot of the value at `path`, allocating it on first use.
     fn slot(&mut self, reg: &Registry, path: &FieldPath) -> usize {
         let ty = type_at(reg, self.record, &path.0);
-        let mut node = &mut self.node;
-        for name in &path.0 {
-            let i = match node.fields.iter().position(|(n, _)| n == name) {
-                Some(i) => i,
-                None => {
-                    node.fields.push((name.clone(), ReadNode::default()));
-                    node.fields.len() - 1
-                }
-            };
-            node = &mut node.fields[i].1;
-        }
+        let node = descend(&mut self.node, &path.0);
         if let Some((s, _)) = node.whole {
             return s;
         }
@@ -434,24 +424,8 @@ impl InFrame {
     /// The slot holding the element frames of the array at `path`, and the
     /// element frame (shared by every rule iterating that array).
     fn rows(&mut self, reg: &Registry, path: &FieldPath) -> (usize, &mut InFrame) {
-        let elem_record = match type_at(reg, self.record, &path.0).kind {
-            Kind::Array(e) => match e.kind {
-                Kind::Record(r) => Some(r),
-                _ => None,
-            },
-            _ => None,
-        };
-        let mut node = &mut self.node;
-        for name in &path.0 {
-            let i = match node.fields.iter().position(|(n, _)| n == name) {
-                Some(i) => i,
-                None => {
-                    node.fields.push((name.clone(), ReadNode::default()));
-                    node.fields.len() - 1
-                }
-            };
-            node = &mut node.fields[i].1;
-        }
+        let elem_record = elem_record_at(reg, self.record, &path.0);
+        let node = descend(&mut self.node, &path.0);
         let slot = match &node.each {
             Some(e) => e.slot,
             None => {
@@ -477,13 +451,7 @@ impl InFrame {
     /// Moves each element frame's read tree under its array's node.
     fn finish(mut self) -> (ReadNode, usize) {
         for (path, elem) in std::mem::take(&mut self.elems) {
-            let mut node = &mut self.node;
-            for name in &path {
-                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else {
-                    break;
-                };
-                node = &mut node.fields[i].1;
-            }
+            let node = descend(&mut self.node, &path);
             let (elem_node, elem_slots) = elem.finish();
             if let Some(e) = &mut node.each {
                 e.node = elem_node;
@@ -514,17 +482,7 @@ impl OutFrame {
     }
 
     fn slot(&mut self, path: &FieldPath) -> usize {
-        let mut node = &mut self.node;
-        for name in &path.0 {
-            let i = match node.fields.iter().position(|(n, _)| n == name) {
-                Some(i) => i,
-                None => {
-                    node.fields.push((name.clone(), WriteNode::default()));
-                    node.fields.len() - 1
-                }
-            };
-            node = &mut node.fields[i].1;
-        }
+        let node = descend(&mut self.node, &path.0);
         if let Some(s) = node.whole {
             return s;
         }
@@ -537,13 +495,7 @@ impl OutFrame {
     /// Moves each element frame's write tree under its array's node.
     fn finish(mut self) -> (WriteNode, usize) {
         for (path, elem) in std::mem::take(&mut self.elems) {
-            let mut node = &mut self.node;
-            for name in &path {
-                let Some(i) = node.fields.iter().position(|(n, _)| n == name) else {
-                    break;
-                };
-                node = &mut node.fields[i].1;
-            }
+            let node = descend(&mut self.node, &path);
             let slot = node.whole.unwrap_or(0);
             let (elem_node, elem_slots) = elem.finish();
             node.each = Some(Box::new(ElemWrite {
@@ -556,19 +508,56 @@ impl OutFrame {
     }
 
     fn rows(&mut self, reg: &Registry, path: &FieldPath) -> (usize, &mut OutFrame) {
-        let elem_record = match type_at(reg, self.node.record, &path.0).kind {
-            Kind::Array(e) => match e.kind {
-                Kind::Record(r) => Some(r),
-                _ => None,
-            },
-            _ => None,
-        };
+        let elem_record = elem_record_at(reg, self.node.record, &path.0);
         let s = self.slot(path);
         let frame = self
             .elems
             .entry(path.0.clone())
             .or_insert_with(|| OutFrame::new(elem_record));
         (s, frame)
+    }
+}
+
+/// A tree of named members (the read and the write tree alike).
+trait Members: Default {
+    fn members(&mut self) -> &mut Vec<(String, Self)>;
+}
+
+impl Members for ReadNode {
+    fn members(&mut self) -> &mut Vec<(String, Self)> {
+        &mut self.fields
+    }
+}
+
+impl Members for WriteNode {
+    fn members(&mut self) -> &mut Vec<(String, Self)> {
+        &mut self.fields
+    }
+}
+
+/// The node at `path`, creating the nodes on the way.
+fn descend<'n, N: Members>(mut node: &'n mut N, path: &[String]) -> &'n mut N {
+    for name in path {
+        let i = match node.members().iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                node.members().push((name.clone(), N::default()));
+                node.members().len() - 1
+            }
+        };
+        node = &mut node.members()[i].1;
+    }
+    node
+}
+
+/// The record type of the elements of the array at `path`, if they are records.
+fn elem_record_at(reg: &Registry, record: Option<RecordId>, path: &[String]) -> Option<RecordId> {
+    match type_at(reg, record, path).kind {
+        Kind::Array(e) => match e.kind {
+            Kind::Record(r) => Some(r),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
