@@ -1,18 +1,10 @@
 //! Conversions between string, int, decimal, float and bool. Exact where the
 //! target can hold the value, an error (never a guess) where it cannot.
 
-use super::{Args, Category::Conversions, Example, Fail, TransformDef, as_str};
+use super::{Args, Category::Conversions, Example, Fail, TransformDef, as_str, ex};
 use crate::exec::Value;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-
-const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example {
-        call,
-        input,
-        output,
-    }
-}
 
 fn to_string<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     Ok(match v {

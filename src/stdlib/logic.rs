@@ -1,17 +1,9 @@
 //! Comparisons, predicates and boolean logic, mostly for `if` conditions.
 
-use super::{Args, Category::Logic, Example, Fail, TransformDef};
+use super::{Args, Category::Logic, Example, Fail, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
-
-const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example {
-        call,
-        input,
-        output,
-    }
-}
 
 /// Orders two values of comparable kinds; ints and decimals compare by value.
 pub fn compare(a: &Value<'_>, b: &Value<'_>) -> Option<Ordering> {

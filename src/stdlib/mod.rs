@@ -126,6 +126,15 @@ pub struct Example {
     pub output: &'static str,
 }
 
+/// An example, as the family tables write them.
+pub(crate) const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
+    Example {
+        call,
+        input,
+        output,
+    }
+}
+
 pub struct TransformDef {
     pub name: &'static str,
     pub category: Category,

@@ -2,17 +2,9 @@
 //! predicates in `logic`) that see null and missing inputs; every other
 //! transform is skipped for them.
 
-use super::{Args, Category::Nulls, Example, Fail, TransformDef};
+use super::{Args, Category::Nulls, Example, Fail, TransformDef, ex};
 use crate::diag::Code;
 use crate::exec::Value;
-
-const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example {
-        call,
-        input,
-        output,
-    }
-}
 
 fn default<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     if v.is_absent() {

@@ -2,17 +2,9 @@
 //! are `rust_decimal` (28 significant digits) and never pass through `f64`:
 //! `0.1 + 0.2` is exactly `0.3`.
 
-use super::{Args, Category::Numbers, Example, Fail, TransformDef};
+use super::{Args, Category::Numbers, Example, Fail, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
-
-const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example {
-        call,
-        input,
-        output,
-    }
-}
 
 enum Op {
     Add,

@@ -1,17 +1,9 @@
 //! String transforms. Lengths and positions count Unicode scalar values
 //! (characters), never bytes, so a name like `Zoë` has length 3.
 
-use super::{Args, Category::Strings, Example, Fail, TransformDef, as_str, map_str};
+use super::{Args, Category::Strings, Example, Fail, TransformDef, as_str, ex, map_str};
 use crate::exec::Value;
 use std::borrow::Cow;
-
-const fn ex(call: &'static str, input: &'static str, output: &'static str) -> Example {
-    Example {
-        call,
-        input,
-        output,
-    }
-}
 
 /// Returns a sub-slice of a string value without copying when the value
 /// borrows from the input.

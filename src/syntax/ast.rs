@@ -425,8 +425,7 @@ impl Literal {
 }
 
 pub fn write_json_string(out: &mut String, s: &str) {
-    // ok: serializing a &str to JSON cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    crate::exec::write_json_str(out, s);
 }
 
 // ------------------------------------------------------------------ conflicts
