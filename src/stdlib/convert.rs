@@ -1,7 +1,7 @@
 //! Conversions between string, int, decimal, float and bool. Exact where the
 //! target can hold the value, an error (never a guess) where it cannot.
 
-use super::{Args, Category::Conversions, Example, Fail, TransformDef, as_str, ex};
+use super::{Args, Category::Conversions, Fail, TransformDef, as_str, ex};
 use crate::exec::Value;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;

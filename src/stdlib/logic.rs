@@ -1,6 +1,6 @@
 //! Comparisons, predicates and boolean logic, mostly for `if` conditions.
 
-use super::{Args, Category::Logic, Example, Fail, TransformDef, ex};
+use super::{Args, Category::Logic, Fail, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;

@@ -2,7 +2,7 @@
 //! predicates in `logic`) that see null and missing inputs; every other
 //! transform is skipped for them.
 
-use super::{Args, Category::Nulls, Example, Fail, TransformDef, ex};
+use super::{Args, Category::Nulls, Fail, TransformDef, ex};
 use crate::diag::Code;
 use crate::exec::Value;
 

@@ -2,7 +2,7 @@
 //! are `rust_decimal` (28 significant digits) and never pass through `f64`:
 //! `0.1 + 0.2` is exactly `0.3`.
 
-use super::{Args, Category::Numbers, Example, Fail, TransformDef, ex};
+use super::{Args, Category::Numbers, Fail, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
 

@@ -1,7 +1,7 @@
 //! String transforms. Lengths and positions count Unicode scalar values
 //! (characters), never bytes, so a name like `Zoë` has length 3.
 
-use super::{Args, Category::Strings, Example, Fail, TransformDef, as_str, ex, map_str};
+use super::{Args, Category::Strings, Fail, TransformDef, as_str, ex, map_str};
 use crate::exec::Value;
 use std::borrow::Cow;
 
