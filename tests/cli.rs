@@ -68,6 +68,39 @@ fn misspelled_field_gives_span_code_suggestion_and_exit_1() {
 }
 
 #[test]
+fn errors_in_an_imported_schema_point_into_that_file() {
+    let dir = tmp("import");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("crm.tschema"), "record R {\n  x: strng\n}\n").unwrap();
+    let main = dir.join("main.tether");
+    std::fs::write(
+        &main,
+        "import schema crm from \"crm.tschema\"\nschema d { record S { y: string } }\nmapping m: crm.R -> d.S { x -> y }\n",
+    )
+    .unwrap();
+    let out = tether(&["check", "--format", "json", main.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let d: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(d["code"], "E0102");
+    assert!(d["file"].as_str().unwrap().ends_with("crm.tschema"), "{d}");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(2), Some(6))
+    );
+
+    // Fixed, the import resolves and the mapping checks.
+    std::fs::write(dir.join("crm.tschema"), "record R {\n  x: string\n}\n").unwrap();
+    let out = tether(&["check", main.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn run_with_a_malformed_record_writes_the_others_and_exits_3() {
     let rejects = tmp("rejects.ndjson");
     let out = tether(&[

@@ -10,7 +10,7 @@ mod types;
 
 pub use ir::*;
 
-use crate::diag::{Code, Diagnostic, FileId, SourceMap};
+use crate::diag::{Code, Diagnostic, FileId, SourceMap, did_you_mean};
 use crate::schema::{Field, Kind, RecordId, Registry, Type};
 use crate::stdlib;
 use crate::syntax::{self as ast, ArrowKind, Direction, Span};
@@ -354,7 +354,10 @@ impl<'a> Checker<'a> {
                 out.extend(checked);
             }
         }
-        if let Some(rec) = scope_target(scope, dir).record {
+        let complete = !body
+            .iter()
+            .any(|item| matches!(item, ast::MappingItem::Broken(_)));
+        if complete && let Some(rec) = scope_target(scope, dir).record {
             let prefix = scope_target(scope, dir).prefix.clone();
             self.check_coverage(m, dir, rec, &prefix, &written);
         }
@@ -435,8 +438,16 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         };
-        let src = self.resolve(v.source_scope, sp, side_word(true))?;
+        // The target is claimed even if the block is broken, so a mistake
+        // here does not also report the target as unmapped.
         let tgt = self.resolve(v.target_scope, tp, side_word(false))?;
+        self.claim_target(
+            written,
+            &prefixed(&v.target_scope.prefix, &tgt.names),
+            rule.span,
+            v.target.span(),
+        );
+        let src = self.resolve(v.source_scope, sp, side_word(true))?;
         let src_iter =
             sp.segments.last().is_some_and(|s| s.iter) && src.iter_at == Some(src.names.len());
         let tgt_iter =
@@ -445,22 +456,17 @@ impl<'a> Checker<'a> {
             || tgt.iter_at.is_some() != tgt_iter
             || src_iter != tgt_iter
         {
+            let head = v.source.span().to(v.target.span());
             let d = Diagnostic::error(
                 Code::E0212,
                 self.file,
-                rule.span,
+                head,
                 "a block maps an array to an array (`items[] -> lines[] { ... }`) or a record to a record (`a -> b { ... }`)",
             )
             .label("the `[]` markers do not line up");
             self.err(d);
             return None;
         }
-        self.claim_target(
-            written,
-            &prefixed(&v.target_scope.prefix, &tgt.names),
-            rule.span,
-            v.target.span(),
-        );
         let origin = self.origin(rule, sp.to_string());
         let side_of = |r: &Resolved| match &r.ty.kind {
             Kind::Record(id) => Some(*id),
@@ -1231,18 +1237,37 @@ impl<'a> Checker<'a> {
                 if self.broken.contains(&c.name.name) {
                     return None;
                 }
+                // A name nearest to one of the file's tables is most likely a
+                // misspelt table, and is reported as such (E0104); anything
+                // else as an unknown transform (E0105).
                 let mut candidates: Vec<&str> = stdlib::all().iter().map(|d| d.name).collect();
-                let tables: Vec<String> = self.table_index.keys().cloned().collect();
-                candidates.extend(tables.iter().map(String::as_str));
-                let d = Diagnostic::error(
-                    Code::E0105,
-                    self.file,
-                    c.name.span,
-                    format!("unknown transform or table `{}`", c.name.name),
-                )
-                .label("not in the standard library, and no table of this name")
-                .suggest(&c.name.name, candidates)
-                .note("the transforms are listed in docs/stdlib.md");
+                let tables: Vec<&str> = self.table_index.keys().map(String::as_str).collect();
+                candidates.extend(tables.iter().copied());
+                let nearest = did_you_mean(&c.name.name, candidates);
+                let name = &c.name.name;
+                let d = match nearest {
+                    Some(t) if tables.contains(&t) => Diagnostic::error(
+                        Code::E0104,
+                        self.file,
+                        c.name.span,
+                        format!("unknown table `{name}`"),
+                    )
+                    .label("no table of this name")
+                    .help(format!("did you mean the table `{t}`?")),
+                    _ => {
+                        let mut d = Diagnostic::error(
+                            Code::E0105,
+                            self.file,
+                            c.name.span,
+                            format!("unknown transform or table `{name}`"),
+                        )
+                        .label("not in the standard library, and no table of this name");
+                        if let Some(t) = nearest {
+                            d = d.help(format!("did you mean `{t}`?"));
+                        }
+                        d.note("the transforms are listed in docs/stdlib.md")
+                    }
+                };
                 self.err(d);
                 None
             }
@@ -1804,6 +1829,6 @@ fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
                 || ends(&r.right)
                 || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
         }
-        ast::MappingItem::Conflict(_) => false,
+        ast::MappingItem::Conflict(_) | ast::MappingItem::Broken(_) => false,
     })
 }

@@ -111,7 +111,14 @@ mapping lead: web.Form -> crm.Contact {
 
     E0104 => "unknown table",
 "A pipeline step names neither a transform of the standard library nor a
-`table` of the file. See `docs/stdlib.md` for the transforms.";
+`table` of the file, and the name is closest to one of the file's tables, so
+it is most likely a misspelt table name. (A name close to no table is
+reported as E0105.)
+
+```
+table deal_stage { \"new\" -> \"OPEN\" }
+status -> Stage : deal_stages   // error: did you mean the table `deal_stage`?
+```";
 
     E0105 => "unknown transform",
 "A pipeline step names a transform that does not exist. The message suggests

@@ -237,6 +237,10 @@ pub struct MappingDecl {
 pub enum MappingItem {
     Rule(Rule),
     Conflict(ConflictBlock),
+    /// A rule that parsed but could not be lowered (its error is already
+    /// reported). Kept so the checker knows the scope is incomplete and does
+    /// not add "not mapped" errors that fixing this rule would clear.
+    Broken(Span),
 }
 
 #[derive(Clone, Debug, PartialEq)]

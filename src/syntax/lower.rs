@@ -25,9 +25,13 @@ impl Lowerer {
         }
     }
 
+    /// The node's span without the whitespace and comments pest lets a
+    /// node swallow after its last part (`a ~ b?` keeps the skipped
+    /// whitespace when `b` is absent), so labels end where the text does.
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        let end = s.start() + significant_len(p.as_str());
+        Span::new(s.start() + self.offset, end + self.offset)
     }
 
     fn ident(&self, p: P) -> Ident {
@@ -316,6 +320,7 @@ impl Lowerer {
     fn mapping_body(&mut self, p: P) -> Vec<MappingItem> {
         let mut items = Vec::new();
         for i in p.into_inner() {
+            let span = self.span(&i);
             let item = match i.as_rule() {
                 R::key_clause => self.rule(i, true).map(MappingItem::Rule),
                 R::rule => self.rule(i, false).map(MappingItem::Rule),
@@ -325,7 +330,7 @@ impl Lowerer {
                     None
                 }
             };
-            items.extend(item);
+            items.push(item.unwrap_or(MappingItem::Broken(span)));
         }
         items
     }
@@ -594,4 +599,70 @@ pub fn unescape(body: &str) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// The length of `text` up to the end of its last byte that is neither
+/// whitespace nor inside a comment (strings are skipped whole, so `"//"` in a
+/// string is not a comment).
+fn significant_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(bytes.len());
+                end = i;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i = (i + 2).min(bytes.len());
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => {
+                i += 1;
+                end = i;
+            }
+        }
+    }
+    // Never end inside a multi-byte character.
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant_len;
+
+    #[test]
+    fn trailing_whitespace_and_comments_are_not_part_of_a_node() {
+        let cases = [
+            ("a -> B\n  ", "a -> B"),
+            ("a -> B // note\n", "a -> B"),
+            (
+                "a -> B : prefix(\"//\") /* x */ \n",
+                "a -> B : prefix(\"//\")",
+            ),
+            ("\"é\" ", "\"é\""),
+            ("x", "x"),
+            ("", ""),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&text[..significant_len(text)], want, "{text:?}");
+        }
+    }
 }

@@ -144,9 +144,18 @@ fn split_items(text: &str) -> Vec<std::ops::Range<usize>> {
                 .iter()
                 .position(|c| !is_ident_byte(*c))
                 .map_or(bytes.len(), |n| i + n);
-            if ITEM_KEYWORDS.contains(&&text[i..end]) {
+            let word = &text[i..end];
+            if ITEM_KEYWORDS.contains(&word) {
                 starts.push(i);
                 i = end;
+                // `import schema NAME`: that `schema` belongs to the import.
+                if word == "import" {
+                    let rest = &text[i..];
+                    let gap = rest.len() - rest.trim_start().len();
+                    if rest.trim_start().starts_with("schema") {
+                        i += gap + "schema".len();
+                    }
+                }
                 continue;
             }
         }
@@ -217,6 +226,16 @@ mod tests {
         assert!(parts[0].starts_with("schema a"));
         assert!(parts[1].starts_with("table t"));
         assert!(parts[2].starts_with("mapping m"));
+    }
+
+    #[test]
+    fn an_import_is_one_item() {
+        let text = "import schema crm from \"crm.tschema\"\nimport  schema erp from \"erp.tschema\"\ntable t { else -> \"x\" }";
+        let parsed = parse_file(0, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.file.items.len(), 3);
+        assert!(matches!(parsed.file.items[0], Item::Import(_)));
+        assert!(matches!(parsed.file.items[1], Item::Import(_)));
     }
 
     #[test]
