@@ -190,6 +190,32 @@ snap!(
     "table st { else -> \"DONE\" }\nmapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  amount -> Amount : parse_decimal\n  \"OPEN\" -> Stage\n  \"x\" -> Label\n}"
 );
 
+snap!(
+    e0216_unknown_currency,
+    "E0216",
+    "schema c {\n  record In { amount: int }\n  record Out { total: money<KWD>, fee: money<KWX> }\n}\nmapping m: c.In -> c.Out {\n  amount -> total : from_minor(\"KWD\")\n  amount -> fee : from_minor(\"kwdd\")\n}"
+);
+snap!(
+    e0217_unknown_zone,
+    "E0217",
+    "schema c {\n  record In { created: int }\n  record Out { at: datetime }\n}\nmapping m: c.In -> c.Out {\n  created -> at : parse_datetime(\"epoch_seconds\") | to_zone(\"Asia/Dubia\")\n}"
+);
+snap!(
+    e0218_invalid_date_pattern,
+    "E0218",
+    "schema c {\n  record In { d: string }\n  record Out { d: date }\n}\nmapping m: c.In -> c.Out {\n  d -> d : parse_date(\"dd/MM/yyyyy\")\n}"
+);
+snap!(
+    e0219_money_across_currencies,
+    "E0219",
+    "schema c {\n  record In { price: money<USD>, fee: money<EUR> }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  price -> total : add(fee)\n}"
+);
+snap!(
+    w0003_lossy_format_on_a_two_way_rule,
+    "W0003",
+    "schema c {\n  record L { at: datetime }\n  record R { at: string }\n}\nmapping m: c.L <-> c.R {\n  at <-> at : format_datetime(\"dd/MM/yyyy\")\n}"
+);
+
 /// Every compile-time code (E0xxx, W0xxx) has a snapshot above; runtime
 /// codes (E1xxx) are covered by the CLI and stdlib tests.
 #[test]

@@ -60,7 +60,10 @@ fn every_stdlib_example_holds() {
                     given.push_str(&format!("\"v\":{}", ex.input));
                 }
                 (
-                    format!("v?: {}?", type_of(ex.input)),
+                    format!(
+                        "v?: {}?",
+                        ex.input_type.unwrap_or_else(|| type_of(ex.input))
+                    ),
                     format!("v -> v : {}", ex.call),
                 )
             };

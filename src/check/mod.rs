@@ -13,6 +13,7 @@ pub use ir::*;
 use crate::diag::{Code, Diagnostic, FileId, SourceMap, did_you_mean};
 use crate::schema::{Field, Kind, RecordId, Registry, Type};
 use crate::stdlib;
+use crate::stdlib::iso4217::Currency;
 use crate::syntax::{self as ast, ArrowKind, Direction, Span};
 use std::collections::HashMap;
 use types::{Flow, Ty};
@@ -388,6 +389,9 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         }
+        if rule.arrow.kind == ArrowKind::Both && v.dir == Direction::Forward {
+            self.warn_lossy_formats(rule);
+        }
         if rule.arrow.kind == ArrowKind::Both
             && let Some(p) = &rule.pipeline
             && let Some(step) = p.steps.iter().find(|s| !self.is_table_step(s))
@@ -405,12 +409,68 @@ impl<'a> Checker<'a> {
                 .help("write the two directions as separate `->` and `<-` rules");
                 self.err(d);
             }
+            // Its targets count as written: the rule is wrong, not missing.
+            self.claim_quietly(v, rule, written);
             return None;
         }
         if let Some(block) = &rule.block {
             return self.block_rule(m, rule, block, v, scope, written);
         }
         self.value_rule(rule, v, written).map(|r| vec![r])
+    }
+
+    /// Claims the targets of a rule that is rejected before being checked,
+    /// so the scope does not also report them as unmapped.
+    fn claim_quietly(
+        &mut self,
+        v: &DirView<'_>,
+        rule: &ast::Rule,
+        written: &mut Vec<(Vec<String>, Span)>,
+    ) {
+        let paths: Vec<&ast::Path> = match v.target {
+            ast::Endpoint::Path(p) => vec![p],
+            ast::Endpoint::Tuple(ps, _) => ps.iter().collect(),
+            ast::Endpoint::Literal(_) => Vec::new(),
+        };
+        for p in paths {
+            if let Some(r) = self.resolve_quiet(v.target_scope, p) {
+                let path = prefixed(&v.target_scope.prefix, &r.names);
+                self.claim_target(written, &path, rule.span, p.span);
+            }
+        }
+    }
+
+    /// W0003: a date format on a `<->` rule that leaves out fields the value
+    /// has, so the way back cannot restore them.
+    fn warn_lossy_formats(&mut self, rule: &ast::Rule) {
+        let Some(p) = &rule.pipeline else { return };
+        for step in &p.steps {
+            let ast::Step::Call(c) = step else { continue };
+            let format = match c.args.first() {
+                Some(ast::Arg::Literal(ast::Literal {
+                    kind: ast::LiteralKind::String(s),
+                    ..
+                })) => s.as_str(),
+                _ => continue,
+            };
+            let dropped = stdlib::dropped_by_format(&c.name.name, format);
+            if dropped.is_empty() {
+                continue;
+            }
+            let d = Diagnostic::warning(
+                Code::W0003,
+                self.file,
+                c.span,
+                format!(
+                    "the format {format:?} drops the {} of the value, which the way back cannot restore",
+                    dropped.join(", ")
+                ),
+            )
+            .label("lossy on a `<->` rule")
+            .secondary(self.file, rule.arrow.span, "both ways")
+            .help("use a named format (\"rfc3339\") or a pattern with every field");
+            self.err(d);
+        }
     }
 
     fn is_table_step(&self, s: &ast::Step) -> bool {
@@ -1274,6 +1334,55 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The currency of a step's money output, when the checker can know it:
+    /// a literal `currency`/`to` argument, or the input's currency for the
+    /// steps that keep it. Arithmetic on two known, different currencies is
+    /// E0219 (`None` returned: the step failed).
+    fn money_currency(
+        &mut self,
+        c: &ast::Call,
+        sig: &stdlib::sig::Signature,
+        consts: &[Option<Value<'static>>],
+        flow: &Flow,
+        arg_tys: &[types::ArgTy],
+    ) -> Option<Option<Currency>> {
+        let input = match flow {
+            Flow::One(t) => match t.kind {
+                Kind::Money(c) => c,
+                _ => None,
+            },
+            Flow::Tuple(_) => None,
+        };
+        for (i, p) in sig.params.iter().enumerate() {
+            if p.name == "currency" || p.name == "to" {
+                return Some(match consts.get(i) {
+                    Some(Some(Value::Str(code))) => Currency::parse(code),
+                    _ => None,
+                });
+            }
+        }
+        if let (Some(a), Some(types::ArgTy::Field(t))) = (input, arg_tys.first())
+            && let Kind::Money(Some(b)) = t.kind
+            && a != b
+        {
+            let span = c.args.first().map_or(c.span, ast::Arg::span);
+            let d = Diagnostic::error(
+                Code::E0219,
+                self.file,
+                span,
+                format!("`{}` of money in {a} and money in {b}", c.name.name),
+            )
+            .label(format!("this is in {b}"))
+            .secondary(self.file, c.name.span, format!("the value here is in {a}"))
+            .help(format!(
+                "convert one first: `convert_currency(\"{a}\", rate)`"
+            ));
+            self.err(d);
+            return None;
+        }
+        Some(input)
+    }
+
     fn if_step(&mut self, i: &ast::IfStep, flow: Flow, v: &DirView<'_>) -> Option<(TStep, Flow)> {
         let (cond_steps, cond_flow) = self.pipeline(Some(&i.condition), flow.clone(), v)?;
         if !matches!(&cond_flow, Flow::One(t) if t.kind == Kind::Bool) {
@@ -1471,14 +1580,21 @@ impl<'a> Checker<'a> {
                     }
                     if let Some(check) = def.check_args {
                         let refs: Vec<Option<&Value>> = consts.iter().map(Option::as_ref).collect();
-                        if let Err((i, msg)) = check(&refs) {
-                            let span = c.args.get(i).map_or(c.span, ast::Arg::span);
-                            self.err(
-                                Diagnostic::error(Code::E0202, self.file, span, msg)
-                                    .label("this argument"),
-                            );
+                        if let Err(e) = check(&refs) {
+                            let span = c.args.get(e.index).map_or(c.span, ast::Arg::span);
+                            let mut d = Diagnostic::error(e.code, self.file, span, e.message)
+                                .label("this argument");
+                            if let Some(h) = e.help {
+                                d = d.help(h);
+                            }
+                            self.err(d);
                             return None;
                         }
+                    }
+                    let mut output = m.output;
+                    if output.kind == Kind::Money(None) {
+                        let known = self.money_currency(c, sig, &consts, &flow, &arg_tys)?;
+                        output.kind = Kind::Money(known);
                     }
                     return Some((
                         TStep::Call {
@@ -1488,7 +1604,7 @@ impl<'a> Checker<'a> {
                             arg_accepts_null: sig.params.iter().map(|p| p.nullable).collect(),
                             span: c.span,
                         },
-                        Flow::One(m.output),
+                        Flow::One(output),
                     ));
                 }
                 Err(e) => {

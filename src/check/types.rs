@@ -199,7 +199,10 @@ fn kind_fits(from: &Kind, to: &Kind) -> bool {
         (_, Kind::Any) | (Kind::Any, _) => true,
         (Kind::Int, Kind::Decimal | Kind::Float) => true,
         (Kind::Enum(_), Kind::String) => true,
-        (Kind::String, Kind::Currency) | (Kind::Currency, Kind::String) => true,
+        // A string becomes a currency only through `currency_code`, which
+        // checks it against ISO 4217.
+        (Kind::Currency, Kind::String) => true,
+        (Kind::Money(_), Kind::Money(None)) => true,
         (Kind::Array(a), Kind::Array(b)) => kind_fits(&a.kind, &b.kind),
         (Kind::Map(a), Kind::Map(b)) => kind_fits(&a.kind, &b.kind),
         (Kind::Record(_), Kind::Map(_)) => true,
@@ -505,6 +508,10 @@ fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
             match (k, &want) {
                 (Kind::Any, _) => true,
                 (Kind::Enum(_) | Kind::Currency, Kind::String) => true,
+                // A string field where a currency is expected is checked
+                // per record (E1008).
+                (Kind::String, Kind::Currency) => true,
+                (Kind::Money(_), Kind::Money(None)) => true,
                 (Kind::Int, Kind::Decimal | Kind::Float) => true,
                 (a, b) => a == b,
             }
@@ -524,6 +531,7 @@ fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
         SigTy::LocalDateTime => Kind::LocalDateTime,
         SigTy::Time => Kind::Time,
         SigTy::Currency => Kind::Currency,
+        SigTy::Money => Kind::Money(None),
         SigTy::Any | SigTy::Scalar => Kind::Any,
         SigTy::Var => var.clone().unwrap_or(Kind::Any),
         SigTy::Array(e) => Kind::Array(Box::new(Type::new(sig_kind(e, var)))),

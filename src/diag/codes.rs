@@ -236,6 +236,45 @@ type (`max`/`min` need numbers or dates, `union` needs arrays).";
 "A `test` block's `given` or `expect` side is not one of the mapping's sides,
 or both name the same side.";
 
+    E0216 => "unknown currency",
+"A currency code written in the mapping (a literal, an argument such as
+`from_minor(\"KWX\")`, or a type `money<KWX>`) is not in the ISO 4217 table
+compiled into tether (List One, published 2026-01-01). Codes are
+case-insensitive; withdrawn codes (BGN, ANG, CUC, ...) are not accepted.
+
+```
+amount -> Amount : from_minor(\"KWX\")   // error: did you mean `KWD`?
+```";
+
+    E0217 => "unknown time zone",
+"A time zone argument is not an IANA zone name (the database is compiled
+into tether; no system tzdata is read). Names are case-sensitive, as in the
+IANA database: `Asia/Dubai`, `Europe/London`, `UTC`.
+
+```
+created -> Created : to_zone(\"Asia/Dubia\")   // error: did you mean `Asia/Dubai`?
+```";
+
+    E0218 => "invalid date format",
+"A date format argument is neither a named format (`iso8601`, `rfc3339`,
+`rfc3339_seconds`, `rfc3339_millis`, `rfc2822`, `epoch_seconds`,
+`epoch_millis`, `msjson`, `xsd`) nor a valid pattern: an unknown pattern
+letter, a letter repeated more times than it has forms (`MMMMMM`), a field
+given twice, `hh` without `a`, or a pattern that cannot produce the type
+(`parse_date` needs `y`, `M` and `d`; `parse_datetime` needs an offset
+`XXX`/`Z`). The message points at the offending letter.
+
+```
+d -> D : parse_date(\"dd/MM/yyyyy\")   // error: `y` has no form of 5 letters
+d -> D : parse_date(\"dd/MM/yyyy\")    // ok
+```";
+
+    E0219 => "money in different currencies",
+"Arithmetic (`add`, `sub`) combines two money values whose currencies are
+both known to the checker and differ (`money<USD>` and `money<EUR>`). Convert
+one first with `convert_currency`. When the checker cannot know the
+currencies, the same mistake rejects the record at run time (E1008).";
+
     // ---------------------------------------------------------------- warnings
     W0001 => "optional target field not mapped",
 "A target field that may be absent is not written by any rule. This is only a
@@ -244,6 +283,11 @@ quietly.";
 
     W0002 => "unused table",
 "A table is declared but no rule uses it.";
+
+    W0003 => "lossy format on a two-way rule",
+"A `<->` rule formats a date with a pattern that drops information the value
+has (seconds, the fraction, the offset, the year...), so the way back cannot
+restore it. Use a named format (`rfc3339`) or a pattern with every field.";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",
@@ -276,4 +320,11 @@ this direction. Add the entry, or a fallback.";
     E1007 => "output value does not fit the target",
 "A value produced for the target (from an `any` source, or a tuple target)
 does not have the target field's type or is not one of its enum values.";
+
+    E1008 => "currency, zone or money error",
+"A value is not an ISO 4217 currency code (`\"usdx\"`), a currency has no
+minor unit (XAU), two money values have different currencies, a local time
+does not exist or exists twice in the zone (a DST gap or overlap) under the
+`error` policy, or no exchange rate is given for a currency pair. The record
+is rejected with the path and the value.";
 }

@@ -4,9 +4,10 @@
 //! taken from their raw text, so an int or decimal never passes through f64.
 
 use super::Value;
-use super::value::minify_json;
+use super::value::{Money, minify_json};
 use crate::plan::{ReadKind, ReadNode};
 use crate::stdlib::convert_text;
+use crate::stdlib::iso4217::Currency;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -267,6 +268,15 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 _ => Ok(v),
             }
         }
+        ReadKind::Currency => {
+            let v = string(text)
+                .ok_or_else(|| format!("expected a currency code, found {}", found()))?;
+            let Value::Str(s) = &v else { return Ok(v) };
+            Currency::parse(s)
+                .map(|c| Value::str(c.code()))
+                .ok_or_else(|| format!("{s:?} is not an ISO 4217 currency code"))
+        }
+        ReadKind::Money(fixed) => money_value(text, *fixed),
         ReadKind::Bool => match text {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
@@ -331,23 +341,48 @@ fn string(text: &str) -> Option<Value<'_>> {
         .map(|s| Value::Str(Cow::Owned(s)))
 }
 
-/// ISO 8601 / RFC 3339 text for the time kinds. (Named formats and patterns
-/// are transforms; this is only what a schema-typed field holds.)
-fn time_value<'a>(s: &str, kind: &ReadKind) -> Result<Value<'a>, String> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
-    let bad = |what: &str| format!("{s:?} is not an ISO 8601 {what}");
-    match kind {
-        ReadKind::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Value::Date)
-            .map_err(|_| bad("date")),
-        ReadKind::DateTime => DateTime::parse_from_rfc3339(s)
-            .map(Value::DateTime)
-            .map_err(|_| bad("date-time with an offset")),
-        ReadKind::LocalDateTime => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-            .map(Value::LocalDateTime)
-            .map_err(|_| bad("local date-time")),
-        _ => NaiveTime::parse_from_str(s, "%H:%M:%S%.f")
-            .map(Value::Time)
-            .map_err(|_| bad("time")),
+/// `{"amount": "12.340" | 12.340, "currency": "KWD"}`.
+fn money_value<'a>(text: &str, fixed: Option<Currency>) -> Result<Value<'a>, String> {
+    #[derive(serde::Deserialize)]
+    struct Raw<'r> {
+        #[serde(borrow)]
+        amount: &'r RawValue,
+        currency: String,
     }
+    let raw: Raw<'_> = serde_json::from_str(text).map_err(|_| {
+        format!("expected money as {{\"amount\": \"12.34\", \"currency\": \"USD\"}}, found {text}")
+    })?;
+    let currency = Currency::parse(&raw.currency)
+        .ok_or_else(|| format!("{:?} is not an ISO 4217 currency code", raw.currency))?;
+    if let Some(f) = fixed
+        && f != currency
+    {
+        return Err(format!(
+            "expected an amount in {f}, found one in {currency}"
+        ));
+    }
+    let amount_text = raw.amount.get();
+    let digits = amount_text.trim_matches('"');
+    let amount = convert_text::decimal(digits).map_err(|f| f.message)?;
+    Ok(Value::Money(Money { amount, currency }))
+}
+
+/// ISO 8601 / RFC 3339 text for the time kinds: what a schema-typed field
+/// holds. (Other formats are read by the parse_* transforms.)
+fn time_value<'a>(s: &str, kind: &ReadKind) -> Result<Value<'a>, String> {
+    use crate::stdlib::datefmt::{Format, Named, Parsed, Target};
+    let target = match kind {
+        ReadKind::Date => Target::Date,
+        ReadKind::DateTime => Target::DateTime,
+        ReadKind::LocalDateTime => Target::LocalDateTime,
+        _ => Target::Time,
+    };
+    Ok(
+        match Format::Named(Named::Iso8601).parse_value(s, target)? {
+            Parsed::DateTime(d) => Value::DateTime(d),
+            Parsed::LocalDateTime(d) => Value::LocalDateTime(d),
+            Parsed::Date(d) => Value::Date(d),
+            Parsed::Time(t) => Value::Time(t),
+        },
+    )
 }

@@ -2,10 +2,33 @@
 //! `Missing` (the key was absent) and `Null` are different values, as the
 //! brief requires.
 
+use crate::stdlib::iso4217::Currency;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// An amount with its currency. The amount keeps the scale it was given
+/// (`12.3` stays `12.3` until formatted or rounded).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Money {
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+impl Money {
+    /// The amount with at least the currency's decimals: `12.3` KWD →
+    /// `12.300`. More digits are kept, never dropped.
+    pub fn padded_amount(&self) -> Decimal {
+        let mut a = self.amount;
+        if let Some(units) = self.currency.minor_units()
+            && a.scale() < units
+        {
+            a.rescale(units);
+        }
+        a
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value<'a> {
@@ -23,6 +46,7 @@ pub enum Value<'a> {
     DateTime(DateTime<FixedOffset>),
     LocalDateTime(NaiveDateTime),
     Time(NaiveTime),
+    Money(Money),
     Array(Vec<Value<'a>>),
     /// JSON text copied as is (values of type `any`, maps, whole records),
     /// without insignificant whitespace.
@@ -55,6 +79,7 @@ impl<'a> Value<'a> {
             Value::DateTime(d) => Value::DateTime(d),
             Value::LocalDateTime(d) => Value::LocalDateTime(d),
             Value::Time(t) => Value::Time(t),
+            Value::Money(m) => Value::Money(m),
             Value::Array(v) => Value::Array(v.into_iter().map(Value::into_owned).collect()),
             Value::Raw(s) => Value::Raw(Cow::Owned(s.into_owned())),
             Value::Rows(rows) => Value::Rows(
@@ -80,6 +105,7 @@ impl<'a> Value<'a> {
             Value::DateTime(_) => "datetime",
             Value::LocalDateTime(_) => "localdatetime",
             Value::Time(_) => "time",
+            Value::Money(_) => "money",
             Value::Array(_) | Value::Rows(_) => "array",
             Value::Raw(_) => "json",
         }
@@ -119,6 +145,14 @@ impl<'a> Value<'a> {
                 write_json_str(out, &d.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
             }
             Value::Time(t) => write_json_str(out, &t.format("%H:%M:%S%.f").to_string()),
+            Value::Money(m) => {
+                let _ = write!(
+                    out,
+                    "{{\"amount\":\"{}\",\"currency\":\"{}\"}}",
+                    m.padded_amount(),
+                    m.currency
+                );
+            }
             Value::Array(items) => {
                 out.push('[');
                 for (i, v) in items.iter().enumerate() {

@@ -9,6 +9,7 @@
 use crate::check::{DRule, FieldPath, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
 use crate::exec::Value;
 use crate::schema::{Kind, RecordId, Registry, Type};
+use crate::stdlib::iso4217::Currency;
 use crate::stdlib::{self, ApplyFn};
 use crate::syntax::Direction;
 use std::collections::HashMap;
@@ -61,12 +62,17 @@ pub enum ReadKind {
     Array(Box<ReadKind>),
     /// A string that must be one of these values.
     Enum(Vec<String>),
+    /// An ISO 4217 code, any case; read as upper case.
+    Currency,
+    /// `{"amount": ..., "currency": ...}`, in this currency when given.
+    Money(Option<Currency>),
 }
 
 impl ReadKind {
     fn of(reg: &Registry, ty: &Type) -> ReadKind {
         match &ty.kind {
-            Kind::String | Kind::Currency => ReadKind::Str,
+            Kind::String => ReadKind::Str,
+            Kind::Currency => ReadKind::Currency,
             Kind::Enum(e) => ReadKind::Enum(reg.enum_def(*e).values.clone()),
             Kind::Int => ReadKind::Int,
             Kind::Decimal => ReadKind::Decimal,
@@ -77,7 +83,8 @@ impl ReadKind {
             Kind::LocalDateTime => ReadKind::LocalDateTime,
             Kind::Time => ReadKind::Time,
             Kind::Array(e) => ReadKind::Array(Box::new(ReadKind::of(reg, e))),
-            Kind::Any | Kind::Map(_) | Kind::Record(_) | Kind::Money => ReadKind::Raw,
+            Kind::Any | Kind::Map(_) | Kind::Record(_) => ReadKind::Raw,
+            Kind::Money(c) => ReadKind::Money(*c),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::diag::{Code, Diagnostic};
+use crate::stdlib::iso4217::{Currency, unknown_currency};
 use crate::syntax::{RecordBody, TypeDecl, TypeExpr, TypeExprKind};
 
 /// A schema to import: its namespace name, where the name was declared, and
@@ -194,6 +195,14 @@ impl Ctx<'_> {
                 Kind::Record(id)
             }
             TypeExprKind::Named { namespace, name } => self.named(namespace.as_ref(), name),
+            TypeExprKind::Money(code) => match Currency::parse(&code.name) {
+                Some(c) => Kind::Money(Some(c)),
+                None => {
+                    self.diags
+                        .push(unknown_currency(self.file, code.span, &code.name));
+                    Kind::Money(None)
+                }
+            },
         };
         Type {
             kind,

@@ -10,6 +10,7 @@ pub mod build;
 pub use build::build_registry;
 
 use crate::diag::FileId;
+use crate::stdlib::iso4217::Currency;
 use crate::syntax::Span;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -47,7 +48,9 @@ pub enum Kind {
     Time,
     /// An ISO 4217 currency code.
     Currency,
-    Money,
+    /// An amount with its currency; `Some` when the type fixes the currency
+    /// (`money<KWD>`, or a transform given a literal code).
+    Money(Option<Currency>),
     Enum(EnumId),
     Record(RecordId),
     Array(Box<Type>),
@@ -81,7 +84,7 @@ pub const SCALARS: &[(&str, Kind)] = &[
     ("localdatetime", Kind::LocalDateTime),
     ("time", Kind::Time),
     ("currency", Kind::Currency),
-    ("money", Kind::Money),
+    ("money", Kind::Money(None)),
     ("any", Kind::Any),
 ];
 
@@ -197,6 +200,7 @@ impl Registry {
             Kind::Record(id) => self.record(*id).name.clone(),
             Kind::Array(t) => format!("[{}]", self.display(t)),
             Kind::Map(t) => format!("map<{}>", self.display(t)),
+            Kind::Money(Some(c)) => format!("money<{c}>"),
             other => scalar_name(other).to_string(),
         }
     }

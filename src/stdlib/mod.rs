@@ -7,6 +7,8 @@
 //! --markdown`; a test fails when the file is stale).
 
 mod convert;
+pub mod datefmt;
+pub mod iso4217;
 
 /// Strict number syntax, shared with literal checking.
 pub mod convert_text {
@@ -15,10 +17,13 @@ pub mod convert_text {
 mod logic;
 
 pub use logic::compare;
+pub use temporal::dropped_by_format;
+mod money;
 mod nulls;
 mod numbers;
 pub mod sig;
 mod strings;
+mod temporal;
 
 use crate::diag::Code;
 use crate::exec::Value;
@@ -92,8 +97,53 @@ impl<'x, 'a> Args<'x, 'a> {
 pub type ApplyFn = for<'x, 'a> fn(Value<'a>, &Args<'x, 'a>) -> Result<Value<'a>, Fail>;
 
 /// A compile-time check of constant arguments (a rounding mode name, a
-/// non-negative width): `Err((argument index, message))`.
-pub type CheckArgsFn = fn(&[Option<&Value<'static>>]) -> Result<(), (usize, String)>;
+/// non-negative width, a zone, a date pattern). `None` for an argument that
+/// is a field.
+pub type CheckArgsFn = fn(&[Option<&Value<'static>>]) -> Result<(), ArgError>;
+
+/// Why a constant argument is refused at check time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArgError {
+    pub index: usize,
+    pub code: Code,
+    pub message: String,
+    /// A suggestion: "did you mean `Asia/Dubai`?".
+    pub help: Option<String>,
+}
+
+impl ArgError {
+    /// A wrong argument (E0202).
+    pub fn new(index: usize, message: impl Into<String>) -> ArgError {
+        ArgError {
+            index,
+            code: Code::E0202,
+            message: message.into(),
+            help: None,
+        }
+    }
+    pub fn code(mut self, code: Code) -> ArgError {
+        self.code = code;
+        self
+    }
+    /// Suggests the candidate nearest to `wrong`, if one is close.
+    pub fn suggest<'c>(
+        mut self,
+        wrong: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> ArgError {
+        self.help =
+            crate::diag::did_you_mean(wrong, candidates).map(|b| format!("did you mean \"{b}\"?"));
+        self
+    }
+}
+
+/// The constant string argument `i`, if it is one.
+pub(crate) fn const_str<'v>(args: &[Option<&'v Value<'static>>], i: usize) -> Option<&'v str> {
+    match args.get(i).copied().flatten() {
+        Some(Value::Str(s)) => Some(s),
+        _ => None,
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Category {
@@ -101,6 +151,8 @@ pub enum Category {
     Nulls,
     Conversions,
     Numbers,
+    Dates,
+    Money,
     Logic,
 }
 
@@ -111,6 +163,8 @@ impl Category {
             Category::Nulls => "Null and missing values",
             Category::Conversions => "Conversions",
             Category::Numbers => "Numbers",
+            Category::Dates => "Dates, times and time zones",
+            Category::Money => "Money and currencies",
             Category::Logic => "Comparisons and logic",
         }
     }
@@ -124,6 +178,9 @@ pub struct Example {
     pub input: &'static str,
     /// The output as JSON, or `error E1003` when the step fails.
     pub output: &'static str,
+    /// The schema type of the input when JSON alone does not say it
+    /// (`datetime`, `money`); otherwise inferred from the JSON.
+    pub input_type: Option<&'static str>,
 }
 
 /// An example, as the family tables write them.
@@ -132,6 +189,22 @@ pub(crate) const fn ex(call: &'static str, input: &'static str, output: &'static
         call,
         input,
         output,
+        input_type: None,
+    }
+}
+
+/// An example whose input has a schema type JSON does not show.
+pub(crate) const fn ext(
+    call: &'static str,
+    input_type: &'static str,
+    input: &'static str,
+    output: &'static str,
+) -> Example {
+    Example {
+        call,
+        input,
+        output,
+        input_type: Some(input_type),
     }
 }
 
@@ -162,6 +235,8 @@ fn all_defs() -> Vec<&'static TransformDef> {
         nulls::DEFS,
         convert::DEFS,
         numbers::DEFS,
+        temporal::DEFS,
+        money::DEFS,
         logic::DEFS,
     ] {
         v.extend(family.iter());

@@ -2,11 +2,11 @@
 //! are `rust_decimal` (28 significant digits) and never pass through `f64`:
 //! `0.1 + 0.2` is exactly `0.3`.
 
-use super::{Args, Category::Numbers, Fail, TransformDef, ex};
+use super::{ArgError, Args, Category::Numbers, Fail, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-enum Op {
+pub(super) enum Op {
     Add,
     Sub,
     Mul,
@@ -23,6 +23,9 @@ fn decimal_of(v: &Value<'_>) -> Result<Decimal, Fail> {
 
 fn arith<'a>(v: Value<'a>, a: &Args<'_, 'a>, op: Op) -> Result<Value<'a>, Fail> {
     let rhs = a.get(0);
+    if let Value::Money(m) = &v {
+        return super::money::arith(*m, rhs, op);
+    }
     if let (Value::Int(x), Value::Int(y), false) = (&v, rhs, matches!(op, Op::Div)) {
         let r = match op {
             Op::Add => x.checked_add(*y),
@@ -117,28 +120,38 @@ fn round<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     Ok(Value::Decimal(r))
 }
 
-fn check_round(args: &[Option<&Value<'static>>]) -> Result<(), (usize, String)> {
+fn check_round(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
     if let Some(Value::Int(p)) = args.first().copied().flatten()
         && !(0..=28).contains(p)
     {
-        return Err((0, "decimal places must be between 0 and 28".to_string()));
+        return Err(ArgError::new(0, "decimal places must be between 0 and 28"));
     }
-    if let Some(Value::Str(m)) = args.get(1).copied().flatten()
-        && rounding_mode(m).is_none()
-    {
-        let names: Vec<&str> = ROUNDING_MODES.iter().map(|(n, _)| *n).collect();
-        let hint = crate::diag::did_you_mean(m, names.iter().copied())
-            .map(|b| format!("; did you mean \"{b}\"?"))
-            .unwrap_or_default();
-        return Err((
-            1,
-            format!(
-                "unknown rounding mode {m:?} (one of {}){hint}",
-                names.join(", ")
-            ),
-        ));
+    check_rounding_mode(args, 1, &[])
+}
+
+/// The rounding mode argument `i`, when constant, is one of
+/// [`ROUNDING_MODES`] or of `extra` (such as `exact`).
+pub(crate) fn check_rounding_mode(
+    args: &[Option<&Value<'static>>],
+    i: usize,
+    extra: &[&'static str],
+) -> Result<(), ArgError> {
+    let Some(m) = super::const_str(args, i) else {
+        return Ok(());
+    };
+    if rounding_mode(m).is_some() || extra.contains(&m) {
+        return Ok(());
     }
-    Ok(())
+    let names: Vec<&str> = extra
+        .iter()
+        .copied()
+        .chain(ROUNDING_MODES.iter().map(|(n, _)| *n))
+        .collect();
+    Err(ArgError::new(
+        i,
+        format!("unknown rounding mode {m:?} (one of {})", names.join(", ")),
+    )
+    .suggest(m, names.iter().copied()))
 }
 
 pub(super) static DEFS: &[TransformDef] = &[
@@ -148,6 +161,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &[
             "add(x: int): int -> int",
             "add(x: decimal): decimal -> decimal",
+            "add(x: money): money -> money",
         ],
         fallible: true,
         doc: "Adds `x` (a literal or a field). Exact; overflow is an error.",
@@ -162,6 +176,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &[
             "sub(x: int): int -> int",
             "sub(x: decimal): decimal -> decimal",
+            "sub(x: money): money -> money",
         ],
         fallible: true,
         doc: "Subtracts `x`: `amount -> net : sub(amount_refunded)`.",
@@ -176,6 +191,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &[
             "mul(x: int): int -> int",
             "mul(x: decimal): decimal -> decimal",
+            "mul(x: decimal): money -> money",
         ],
         fallible: true,
         doc: "Multiplies by `x`. The scale of the result is the sum of the scales \
@@ -188,7 +204,10 @@ pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "div",
         category: Numbers,
-        signatures: &["div(x: decimal): decimal -> decimal"],
+        signatures: &[
+            "div(x: decimal): decimal -> decimal",
+            "div(x: decimal): money -> money",
+        ],
         fallible: true,
         doc: "Divides by `x`, exactly where the quotient has at most 28 significant digits; \
               follow with `round` to fix the places. Division by zero is an error.",

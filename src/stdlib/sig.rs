@@ -24,6 +24,7 @@ pub enum SigTy {
     LocalDateTime,
     Time,
     Currency,
+    Money,
     /// Any value at all.
     Any,
     /// Any value that is not an array, map or record.
@@ -213,6 +214,7 @@ impl Cursor<'_> {
                 "localdatetime" => SigTy::LocalDateTime,
                 "time" => SigTy::Time,
                 "currency" => SigTy::Currency,
+                "money" => SigTy::Money,
                 "any" => SigTy::Any,
                 "scalar" => SigTy::Scalar,
                 "T" => SigTy::Var,

@@ -1,7 +1,7 @@
 //! String transforms. Lengths and positions count Unicode scalar values
 //! (characters), never bytes, so a name like `Zoë` has length 3.
 
-use super::{Args, Category::Strings, Fail, TransformDef, as_str, ex, map_str};
+use super::{ArgError, Args, Category::Strings, Fail, TransformDef, as_str, ex, map_str};
 use crate::exec::Value;
 use std::borrow::Cow;
 
@@ -190,16 +190,19 @@ fn ends_with<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     Ok(Value::Bool(as_str(&v)?.ends_with(a.str(0)?)))
 }
 
-fn check_fill(args: &[Option<&Value<'static>>]) -> Result<(), (usize, String)> {
+fn check_fill(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
     if let Some(Value::Int(w)) = args.first().copied().flatten()
         && *w < 0
     {
-        return Err((0, "the width must not be negative".to_string()));
+        return Err(ArgError::new(0, "the width must not be negative"));
     }
     if let Some(Value::Str(f)) = args.get(1).copied().flatten()
         && f.chars().count() != 1
     {
-        return Err((1, format!("the fill {f:?} must be exactly one character")));
+        return Err(ArgError::new(
+            1,
+            format!("the fill {f:?} must be exactly one character"),
+        ));
     }
     Ok(())
 }

@@ -127,6 +127,8 @@ pub enum TypeExprKind {
     },
     Array(Box<TypeExpr>),
     Map(Box<TypeExpr>),
+    /// `money<KWD>`: the currency code as written.
+    Money(Ident),
     Record(RecordBody),
 }
 

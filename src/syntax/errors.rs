@@ -41,6 +41,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::nullable_mark => "`?`",
         R::array_type => "an array type `[T]`",
         R::map_type => "a map type `map<T>`",
+        R::money_type => "a money type `money<CUR>`",
         R::type_ref => "a type name such as `crm.Contact`",
         R::enum_decl => "an enum declaration `enum NAME { \"a\", \"b\" }`",
         R::table_decl => "a table `table NAME { ... }`",

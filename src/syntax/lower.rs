@@ -167,6 +167,7 @@ impl Lowerer {
                 TypeExprKind::Array(Box::new(self.type_expr(inner.into_inner().next()?)?))
             }
             R::map_type => TypeExprKind::Map(Box::new(self.type_expr(inner.into_inner().next()?)?)),
+            R::money_type => TypeExprKind::Money(self.ident(inner.into_inner().next()?)),
             R::record_body => TypeExprKind::Record(self.record_body(inner)?),
             R::type_ref => {
                 let r = self.type_ref(inner)?;

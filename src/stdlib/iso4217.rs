@@ -1,0 +1,205 @@
+//! The ISO 4217 currency table, compiled into the binary.
+//!
+//! `iso4217.tsv` is generated from ISO 4217 List One (published 2026-01-01);
+//! a test compares it with the published XML in `../shared/cases/currency/`
+//! and `TETHER_BLESS=1` rewrites it. One line per code:
+//! `CODE<TAB>NUMERIC<TAB>MINOR-UNITS-or-"-"<TAB>NAME`.
+
+use crate::diag::{Code, Diagnostic, FileId};
+use crate::syntax::Span;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::sync::LazyLock;
+
+const TABLE_TEXT: &str = include_str!("iso4217.tsv");
+
+pub struct CurrencyInfo {
+    pub code: &'static str,
+    pub numeric: &'static str,
+    /// Decimal places of the minor unit; `None` for funds and metals that
+    /// have none ("N.A." in the list: XAU, XDR, ...).
+    pub minor_units: Option<u32>,
+    pub name: &'static str,
+}
+
+static TABLE: LazyLock<Vec<CurrencyInfo>> = LazyLock::new(|| {
+    TABLE_TEXT
+        .lines()
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            let code = cols.next()?;
+            let numeric = cols.next()?;
+            let minor_units = cols.next()?.parse().ok();
+            let name = cols.next()?;
+            Some(CurrencyInfo {
+                code,
+                numeric,
+                minor_units,
+                name,
+            })
+        })
+        .collect()
+});
+
+/// A currency of the table: a small index, cheap to copy and compare.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency(u16);
+
+impl Currency {
+    /// Looks a code up, ignoring case and surrounding spaces (`" usd"`).
+    pub fn parse(code: &str) -> Option<Currency> {
+        let code = code.trim();
+        if code.len() != 3 {
+            return None;
+        }
+        let upper = code.to_ascii_uppercase();
+        TABLE
+            .binary_search_by(|c| c.code.cmp(upper.as_str()))
+            .ok()
+            .and_then(|i| u16::try_from(i).ok())
+            .map(Currency)
+    }
+
+    pub fn info(self) -> &'static CurrencyInfo {
+        &TABLE[usize::from(self.0)]
+    }
+
+    pub fn code(self) -> &'static str {
+        self.info().code
+    }
+
+    pub fn minor_units(self) -> Option<u32> {
+        self.info().minor_units
+    }
+
+    /// Every code, for "did you mean" suggestions.
+    pub fn all_codes() -> impl Iterator<Item = &'static str> {
+        TABLE.iter().map(|c| c.code)
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Currency, D::Error> {
+        let code = String::deserialize(d)?;
+        Currency::parse(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown currency `{code}`")))
+    }
+}
+
+/// E0216 for a code written in a mapping or schema, with the nearest codes.
+pub fn unknown_currency(file: FileId, span: Span, code: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::E0216,
+        file,
+        span,
+        format!("unknown currency `{code}`"),
+    )
+    .label("not an ISO 4217 code")
+    .suggest(&code.to_ascii_uppercase(), Currency::all_codes())
+    .note("codes of ISO 4217 List One (2026-01-01); case does not matter")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+    use std::collections::BTreeMap;
+
+    const LIST_ONE: &str = "../shared/cases/currency/iso4217/list_one.Pblshd-2026-01-01.xml";
+
+    /// The table text as generated from the published list.
+    fn table_from_list_one(xml: &str) -> String {
+        let mut reader = Reader::from_str(xml);
+        let mut rows: BTreeMap<String, (String, String, String)> = BTreeMap::new();
+        let (mut name, mut code, mut numeric, mut minor) =
+            (String::new(), String::new(), String::new(), String::new());
+        let mut current = String::new();
+        loop {
+            match reader.read_event().expect("well-formed ISO 4217 XML") {
+                Event::Start(e) => {
+                    current = e.name().as_ref().to_string();
+                    if current == "CcyNtry" {
+                        (name, code, numeric, minor) =
+                            (String::new(), String::new(), String::new(), String::new());
+                    }
+                }
+                Event::Text(t) => {
+                    let text = t.xml10_content().trim().to_string();
+                    match current.as_str() {
+                        "CcyNm" => name = text,
+                        "Ccy" => code = text,
+                        "CcyNbr" => numeric = text,
+                        "CcyMnrUnts" => minor = text,
+                        _ => {}
+                    }
+                }
+                Event::End(e) => {
+                    if e.name().as_ref() == "CcyNtry" && !code.is_empty() {
+                        let minor = if minor == "N.A." {
+                            "-".into()
+                        } else {
+                            minor.clone()
+                        };
+                        rows.entry(code.clone())
+                            .or_insert((numeric.clone(), minor, name.clone()));
+                    }
+                    current.clear();
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        rows.into_iter()
+            .map(|(code, (num, minor, name))| format!("{code}\t{num}\t{minor}\t{name}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn iso4217_table_matches_the_published_list() {
+        let xml = std::fs::read_to_string(LIST_ONE).expect("the shared ISO 4217 list");
+        let generated = table_from_list_one(&xml);
+        if std::env::var_os("TETHER_BLESS").is_some() {
+            std::fs::write("src/stdlib/iso4217.tsv", &generated).expect("write the table");
+            return;
+        }
+        assert!(
+            generated == TABLE_TEXT,
+            "src/stdlib/iso4217.tsv is stale: run `TETHER_BLESS=1 cargo test iso4217`"
+        );
+    }
+
+    #[test]
+    fn minor_units_of_well_known_currencies() {
+        let units = |c: &str| Currency::parse(c).map(Currency::minor_units);
+        assert_eq!(units("JPY"), Some(Some(0)));
+        assert_eq!(units("aed"), Some(Some(2)));
+        for three in ["KWD", "BHD", "OMR", "JOD", "TND"] {
+            assert_eq!(units(three), Some(Some(3)), "{three}");
+        }
+        assert_eq!(units("CLF"), Some(Some(4)));
+        assert_eq!(units("XAU"), Some(None));
+        assert_eq!(units("XXY"), None);
+        // Withdrawn on 2026-01-01.
+        assert_eq!(units("BGN"), None);
+        assert_eq!(Currency::parse(" usd ").map(Currency::code), Some("USD"));
+    }
+}
