@@ -1192,8 +1192,10 @@ impl<'a> Checker<'a> {
                 return None;
             };
             let f = f.clone();
-            missing |= f.optional;
-            nullable |= f.ty.nullable;
+            // Under a parent that is null there is no field at all: the
+            // value is missing, not null.
+            missing |= f.optional || nullable;
+            nullable = f.ty.nullable;
             names.push(seg.name.clone());
             if seg.iter {
                 if !matches!(f.ty.kind, Kind::Array(_)) {

@@ -417,7 +417,9 @@ pub fn match_signature(
     }
     let out_kind = sig_kind(&sig.output, &var);
     let (nullable, missing) = if sig.accepts_null() {
-        if name == "coalesce" {
+        if name == "omit_null" {
+            (false, in_nullable || in_missing)
+        } else if name == "coalesce" {
             let ts: Vec<&Ty> = match flow {
                 Flow::Tuple(ts) => ts.iter().collect(),
                 Flow::One(t) => vec![t],

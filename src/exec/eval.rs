@@ -74,7 +74,10 @@ pub fn map_record(plan: &Plan, text: &str) -> Outcome {
         return Outcome::Rejected { key, errors };
     }
     let mut buf = String::with_capacity(text.len());
-    write_node(&plan.write, &out, &mut buf);
+    // The record itself is written even when nothing in it is present.
+    if !write_node(&plan.write, &out, &mut buf) {
+        buf.push_str("{}");
+    }
     Outcome::Mapped(buf)
 }
 
@@ -214,6 +217,9 @@ fn run_steps<'a>(
     input: &[Value<'a>],
 ) -> Result<Value<'a>, Fail> {
     for step in steps {
+        if matches!(v, Value::Invalid) {
+            return Ok(v);
+        }
         v = match step {
             PlanStep::Call {
                 apply,
@@ -232,9 +238,12 @@ fn run_steps<'a>(
                         PlanArg::Const(c) => c,
                         PlanArg::Slot(s) => &input[*s],
                     };
-                    if r.is_absent()
-                        && !arg_accepts_null.get(i).copied().unwrap_or(false)
-                        && matches!(a, PlanArg::Slot(_))
+                    // An argument field that failed to read was reported
+                    // already: the step yields `Invalid`, with no second error.
+                    if matches!(r, Value::Invalid)
+                        || (r.is_absent()
+                            && !arg_accepts_null.get(i).copied().unwrap_or(false)
+                            && matches!(a, PlanArg::Slot(_)))
                     {
                         absent_arg = Some(r.clone());
                     }

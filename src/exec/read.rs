@@ -70,20 +70,6 @@ impl<'s, 'a> NodeSeed<'s, 'a> {
             message,
         });
     }
-
-    /// Sets every slot under this node to `v` (a null parent makes its
-    /// children null, not missing).
-    fn fill(node: &ReadNode, frame: &mut [Value<'a>], v: &Value<'a>) {
-        if let Some((s, _)) = node.whole {
-            frame[s] = v.clone();
-        }
-        for (_, child) in &node.fields {
-            Self::fill(child, frame, v);
-        }
-        if let Some(e) = &node.each {
-            frame[e.slot] = v.clone();
-        }
-    }
 }
 
 impl<'de, 's> DeserializeSeed<'de> for NodeSeed<'s, 'de> {
@@ -115,6 +101,35 @@ impl<'de, 's> DeserializeSeed<'de> for NodeSeed<'s, 'de> {
     }
 }
 
+/// Which members of an object were present: a bit per read member, without
+/// allocating for the usual object of up to 64 of them.
+enum Seen {
+    Small(u64),
+    Large(Vec<bool>),
+}
+
+impl Seen {
+    fn new(n: usize) -> Seen {
+        if n <= 64 {
+            Seen::Small(0)
+        } else {
+            Seen::Large(vec![false; n])
+        }
+    }
+    fn set(&mut self, i: usize) {
+        match self {
+            Seen::Small(bits) => *bits |= 1 << i,
+            Seen::Large(v) => v[i] = true,
+        }
+    }
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Seen::Small(bits) => bits & (1 << i) != 0,
+            Seen::Large(v) => v[i],
+        }
+    }
+}
+
 struct NodeVisitor<'s, 'a> {
     seed: NodeSeed<'s, 'a>,
 }
@@ -128,9 +143,16 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let node = self.seed.node;
+        let mut seen = Seen::new(node.fields.len());
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match node.fields.iter().find(|(n, _)| n.as_str() == key.as_ref()) {
-                Some((_, child)) => {
+            match node
+                .fields
+                .iter()
+                .position(|(n, _)| n.as_str() == key.as_ref())
+            {
+                Some(i) => {
+                    seen.set(i);
+                    let child = &node.fields[i].1;
                     self.seed.path.push(key.into_owned());
                     let child_seed = NodeSeed {
                         node: child,
@@ -149,6 +171,14 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
         if node.each.is_some() {
             self.seed
                 .error("{}", "expected an array, found an object".to_string());
+        }
+        for (i, (name, child)) in node.fields.iter().enumerate() {
+            if child.required && !seen.get(i) {
+                self.seed.path.push(name.clone());
+                self.seed
+                    .error("null", format!("the required field `{name}` is missing"));
+                self.seed.path.pop();
+            }
         }
         Ok(())
     }
@@ -183,8 +213,9 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
         Ok(())
     }
 
+    /// A null record: every field read under it stays missing (there is no
+    /// field under a null, so a target fed from one is left out).
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        NodeSeed::fill(self.seed.node, self.seed.frame, &Value::Null);
         Ok(())
     }
 

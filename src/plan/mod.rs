@@ -36,6 +36,9 @@ pub struct ReadNode {
     pub fields: Vec<(String, ReadNode)>,
     /// Iterate the array: each element is read into a fresh frame.
     pub each: Option<Box<ElemRead>>,
+    /// The schema requires this member: its absence is an input error,
+    /// not a missing value.
+    pub required: bool,
 }
 
 #[derive(Debug)]
@@ -279,7 +282,7 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
         let path = if dir == Direction::Forward { l } else { r };
         input.slot(reg, path)
     });
-    let (read, input_slots) = input.finish();
+    let (read, input_slots) = input.finish(reg);
     let (mut write, output_slots) = output.finish();
     order_by_schema(reg, &mut write);
     Plan {
@@ -456,10 +459,11 @@ impl InFrame {
 
 impl InFrame {
     /// Moves each element frame's read tree under its array's node.
-    fn finish(mut self) -> (ReadNode, usize) {
+    fn finish(mut self, reg: &Registry) -> (ReadNode, usize) {
+        mark_required(reg, self.record, &mut self.node);
         for (path, elem) in std::mem::take(&mut self.elems) {
             let node = descend(&mut self.node, &path);
-            let (elem_node, elem_slots) = elem.finish();
+            let (elem_node, elem_slots) = elem.finish(reg);
             if let Some(e) = &mut node.each {
                 e.node = elem_node;
                 e.slots = elem_slots;
@@ -589,6 +593,22 @@ fn type_at(reg: &Registry, record: Option<RecordId>, path: &[String]) -> Type {
         };
     }
     ty
+}
+
+/// Marks the members the schema requires, down the record types.
+fn mark_required(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode) {
+    let Some(rec) = record else { return };
+    let def = reg.record(rec);
+    for (name, child) in &mut node.fields {
+        if let Some((_, f)) = def.field(name) {
+            child.required = !f.optional;
+            let inner = match &f.ty.kind {
+                Kind::Record(r) => Some(*r),
+                _ => None,
+            };
+            mark_required(reg, inner, child);
+        }
+    }
 }
 
 /// Sorts every object's members into the target schema's field order.

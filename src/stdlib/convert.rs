@@ -1,7 +1,7 @@
 //! Conversions between string, int, decimal, float and bool. Exact where the
 //! target can hold the value, an error (never a guess) where it cannot.
 
-use super::{Args, Category::Conversions, Fail, TransformDef, as_str, ex};
+use super::{Args, Category::Conversions, Fail, TransformDef, as_str, ex, ext};
 use crate::exec::Value;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -19,6 +19,35 @@ fn to_string<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
             Value::str(json.trim_matches('"').to_string())
         }
     })
+}
+
+/// An id sent either as a string or as the object it names (Stripe's
+/// "expandable" fields, HAL links): the string itself, or the object's
+/// `member`.
+fn id_of<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
+    let member = a.str(0)?;
+    let text = match v {
+        Value::Str(s) => return Ok(Value::Str(s)),
+        Value::Int(i) => return Ok(Value::str(i.to_string())),
+        Value::Raw(text) => text,
+        other => return Err(Fail::wrong_type("id or object", &other)),
+    };
+    let parsed: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Fail::conversion(e.to_string()))?;
+    let id = match &parsed {
+        serde_json::Value::Object(map) => map
+            .get(member)
+            .ok_or_else(|| Fail::conversion(format!("the object has no member {member:?}")))?,
+        other => other,
+    };
+    match id {
+        serde_json::Value::String(s) => Ok(Value::str(s.clone())),
+        serde_json::Value::Number(n) => Ok(Value::str(n.to_string())),
+        serde_json::Value::Null => Ok(Value::Null),
+        other => Err(Fail::conversion(format!(
+            "expected an id (a string or an object with {member:?}), found {other}"
+        ))),
+    }
 }
 
 /// Strict integer syntax: an optional sign and digits, nothing else.
@@ -266,6 +295,33 @@ pub(super) static DEFS: &[TransformDef] = &[
         ],
         inverse: Some("to_int"),
         apply: to_bool,
+        check_args: None,
+    },
+    TransformDef {
+        name: "id_of",
+        category: Conversions,
+        signatures: &[r#"id_of(member: string = "id"): any -> string"#],
+        fallible: true,
+        doc: "The id of a field that a provider sends either as an id string or, when \
+              expanded, as the object itself (Stripe's `customer`): the string, or the \
+              object's `member`. Null stays null.",
+        examples: &[
+            ext(
+                "id_of",
+                "any",
+                r#""cus_9s6XKzkNRiz8i3""#,
+                r#""cus_9s6XKzkNRiz8i3""#,
+            ),
+            ext(
+                "id_of",
+                "any",
+                r#"{"id":"cus_9s6XKzkNRiz8i3","object":"customer"}"#,
+                r#""cus_9s6XKzkNRiz8i3""#,
+            ),
+            ext("id_of", "any", r#"{"object":"customer"}"#, "error E1003"),
+        ],
+        inverse: None,
+        apply: id_of,
         check_args: None,
     },
 ];

@@ -54,6 +54,13 @@ fn null_if_blank<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> 
     }
 }
 
+fn omit_null<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
+    Ok(match v {
+        Value::Null => Value::Missing,
+        other => other,
+    })
+}
+
 pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "default",
@@ -114,6 +121,21 @@ pub(super) static DEFS: &[TransformDef] = &[
         ],
         inverse: None,
         apply: null_if_blank,
+        check_args: None,
+    },
+    TransformDef {
+        name: "omit_null",
+        category: Nulls,
+        signatures: &["omit_null: T? -> T"],
+        fallible: false,
+        doc: "Turns null into missing, so the target key is left out instead of written as \
+              `null`.",
+        examples: &[
+            ex("omit_null", "null", "missing"),
+            ex("omit_null", r#""a""#, r#""a""#),
+        ],
+        inverse: None,
+        apply: omit_null,
         check_args: None,
     },
 ];
