@@ -457,26 +457,13 @@ impl Pattern {
     }
 
     fn dropped(&self, target: Target) -> Vec<&'static str> {
+        const DATE: &[Field] = &[Field::Year, Field::Month, Field::Day];
+        const TIME: &[Field] = &[Field::Hour24, Field::Minute, Field::Second];
         let mut wanted: Vec<Field> = match target {
-            Target::Date => vec![Field::Year, Field::Month, Field::Day],
-            Target::Time => vec![Field::Hour24, Field::Minute, Field::Second],
-            Target::LocalDateTime => vec![
-                Field::Year,
-                Field::Month,
-                Field::Day,
-                Field::Hour24,
-                Field::Minute,
-                Field::Second,
-            ],
-            Target::DateTime => vec![
-                Field::Year,
-                Field::Month,
-                Field::Day,
-                Field::Hour24,
-                Field::Minute,
-                Field::Second,
-                Field::Offset,
-            ],
+            Target::Date => DATE.to_vec(),
+            Target::Time => TIME.to_vec(),
+            Target::LocalDateTime => [DATE, TIME].concat(),
+            Target::DateTime => [DATE, TIME, &[Field::Offset]].concat(),
         };
         wanted.retain(|f| match f {
             Field::Hour24 => !(self.has(Field::Hour24) || self.has(Field::Hour12)),

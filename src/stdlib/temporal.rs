@@ -76,29 +76,25 @@ fn format_as<'a>(v: Value<'a>, a: &Args<'_, 'a>, target: Target) -> Result<Value
         .map_err(Fail::conversion)
 }
 
-fn parse_datetime<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    parse_as(v, a, Target::DateTime)
+/// One apply function per target type (a `TransformDef` holds a plain fn
+/// pointer, so the target cannot be an argument).
+macro_rules! per_target {
+    ($($name:ident => $via:ident, $target:expr;)*) => {
+        $(fn $name<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
+            $via(v, a, $target)
+        })*
+    };
 }
-fn parse_localdatetime<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    parse_as(v, a, Target::LocalDateTime)
-}
-fn parse_date<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    parse_as(v, a, Target::Date)
-}
-fn parse_time<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    parse_as(v, a, Target::Time)
-}
-fn format_datetime<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    format_as(v, a, Target::DateTime)
-}
-fn format_localdatetime<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    format_as(v, a, Target::LocalDateTime)
-}
-fn format_date<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    format_as(v, a, Target::Date)
-}
-fn format_time<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    format_as(v, a, Target::Time)
+
+per_target! {
+    parse_datetime => parse_as, Target::DateTime;
+    parse_localdatetime => parse_as, Target::LocalDateTime;
+    parse_date => parse_as, Target::Date;
+    parse_time => parse_as, Target::Time;
+    format_datetime => format_as, Target::DateTime;
+    format_localdatetime => format_as, Target::LocalDateTime;
+    format_date => format_as, Target::Date;
+    format_time => format_as, Target::Time;
 }
 
 fn check_format(
