@@ -224,8 +224,14 @@ pub fn assume(local: NaiveDateTime, tz: Tz, policy: &str) -> Result<DateTime<Fix
         LocalResult::None => {
             // The offsets around the gap: an hour either side is enough for
             // every transition in the database.
-            let before = tz.offset_from_utc_datetime(&(local - TimeDelta::hours(3)));
-            let after = tz.offset_from_utc_datetime(&(local + TimeDelta::hours(3)));
+            let out_of_range = || zone_fail(format!("{local} is out of range"));
+            let shifted = |hours: i64| {
+                local
+                    .checked_add_signed(TimeDelta::hours(hours))
+                    .ok_or_else(out_of_range)
+            };
+            let before = tz.offset_from_utc_datetime(&shifted(-3)?);
+            let after = tz.offset_from_utc_datetime(&shifted(3)?);
             let use_offset = match policy {
                 "earlier" => before,
                 "later" => after,
@@ -239,7 +245,7 @@ pub fn assume(local: NaiveDateTime, tz: Tz, policy: &str) -> Result<DateTime<Fix
             fixed
                 .from_local_datetime(&local)
                 .single()
-                .ok_or_else(|| zone_fail(format!("{local} is out of range")))
+                .ok_or_else(out_of_range)
         }
     }
 }
