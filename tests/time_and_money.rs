@@ -266,4 +266,22 @@ proptest! {
             prop_assert!(matches!(back, Ok(Parsed::Date(d)) if d == date), "{} -> {}", fmt, text);
         }
     }
+
+    /// Reading arbitrary text with any format is an error or a value, never
+    /// a panic; so is compiling arbitrary pattern text.
+    #[test]
+    fn reading_arbitrary_text_never_panics(text in "\\PC{0,40}", pattern in "[yMdEHhamsSXxZ'/ :.T-]{0,16}") {
+        for fmt in ["iso8601", "rfc2822", "epoch_millis", "msjson", "xsd", "dd/MM/yyyy HH:mm XXX", "EEE, d MMM y h:mm a"] {
+            for target in [Target::DateTime, Target::LocalDateTime, Target::Date, Target::Time] {
+                if let Ok(f) = Format::parse(fmt, target) {
+                    let _ = f.parse_value(&text, target);
+                }
+            }
+        }
+        for target in [Target::DateTime, Target::LocalDateTime, Target::Date, Target::Time] {
+            if let Ok(f) = Format::parse(&pattern, target) {
+                let _ = f.parse_value(&text, target);
+            }
+        }
+    }
 }
