@@ -2,7 +2,7 @@
 //! errors (or a test failed); 2 usage or I/O error; 3 some records were
 //! rejected.
 
-use crate::compile::{Compiled, collect_files, compile_file};
+use crate::compile::{Compiled, SchemaOverride, collect_files, compile_file};
 use crate::diag::{self, Code};
 use crate::exec::{InputFormat, OutputFormat, Runner};
 use crate::plan;
@@ -40,6 +40,10 @@ enum Command {
         /// `human` (rustc-style) or `json` (one object per diagnostic per line).
         #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
         format: DiagFormat,
+        /// Check against another file for one schema: `NAME=PATH` (a
+        /// provider's newest spec), without editing the mapping. Repeatable.
+        #[arg(long = "schema", value_name = "NAME=PATH", value_parser = parse_override)]
+        schemas: Vec<SchemaOverride>,
     },
     /// Run a mapping over records.
     Run(RunArgs),
@@ -90,7 +94,11 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(match cli.command {
-        Command::Check { paths, format } => check(&paths, format),
+        Command::Check {
+            paths,
+            format,
+            schemas,
+        } => check(&paths, format, &schemas),
         Command::Run(args) => run(args),
         Command::Test { paths } => test(&paths),
         Command::Explain { code, all_markdown } => explain(code.as_deref(), all_markdown),
@@ -111,8 +119,12 @@ fn stderr() -> StandardStream {
 }
 
 /// Compiles one file and prints its diagnostics; `None` on an I/O error.
-fn compile_reporting(path: &Path, format: DiagFormat) -> Option<Compiled> {
-    match compile_file(path) {
+fn compile_reporting(
+    path: &Path,
+    format: DiagFormat,
+    overrides: &[SchemaOverride],
+) -> Option<Compiled> {
+    match compile_file(path, overrides) {
         Ok(c) => {
             match format {
                 DiagFormat::Human => diag::render_to(&mut stderr(), &c.sources, &c.diagnostics),
@@ -151,14 +163,25 @@ fn files_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, u8> {
     Ok(files)
 }
 
-fn check(paths: &[PathBuf], format: DiagFormat) -> u8 {
+fn parse_override(s: &str) -> Result<SchemaOverride, String> {
+    let (name, path) = s
+        .split_once('=')
+        .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+        .ok_or_else(|| format!("expected NAME=PATH, found {s:?}"))?;
+    Ok(SchemaOverride {
+        name: name.to_string(),
+        path: PathBuf::from(path),
+    })
+}
+
+fn check(paths: &[PathBuf], format: DiagFormat, overrides: &[SchemaOverride]) -> u8 {
     let files = match files_of(paths) {
         Ok(f) => f,
         Err(code) => return code,
     };
     let (mut errors, mut warnings, mut io_failed) = (0usize, 0usize, false);
     for f in &files {
-        match compile_reporting(f, format) {
+        match compile_reporting(f, format, overrides) {
             Some(c) => {
                 errors += c.diagnostics.iter().filter(|d| d.is_error()).count();
                 warnings +=
@@ -217,7 +240,7 @@ struct RunArgs {
 }
 
 fn run(a: RunArgs) -> u8 {
-    let Some(compiled) = compile_reporting(&a.file, DiagFormat::Human) else {
+    let Some(compiled) = compile_reporting(&a.file, DiagFormat::Human, &[]) else {
         return EXIT_USAGE;
     };
     let Some(program) = &compiled.program else {
@@ -313,7 +336,7 @@ fn test(paths: &[PathBuf]) -> u8 {
     };
     let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
     for f in &files {
-        let Some(c) = compile_reporting(f, DiagFormat::Human) else {
+        let Some(c) = compile_reporting(f, DiagFormat::Human, &[]) else {
             return EXIT_USAGE;
         };
         let Some(program) = &c.program else {

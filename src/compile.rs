@@ -21,18 +21,38 @@ impl Compiled {
     }
 }
 
+/// A schema file to use instead of what the mapping declares for one schema
+/// name (`tether check --schema stripe=spec.json`): how CI checks a mapping
+/// against a provider's newest contract without editing it.
+#[derive(Clone, Debug)]
+pub struct SchemaOverride {
+    pub name: String,
+    pub path: PathBuf,
+}
+
 /// Compiles the mapping file at `path`.
-pub fn compile_file(path: &Path) -> std::io::Result<Compiled> {
+pub fn compile_file(path: &Path, overrides: &[SchemaOverride]) -> std::io::Result<Compiled> {
     let text = std::fs::read_to_string(path)?;
-    Ok(compile_source(
+    Ok(compile_source_with(
         &path.display().to_string(),
         &text,
         path.parent(),
+        overrides,
     ))
 }
 
 /// Compiles mapping text; imports are resolved relative to `dir`.
 pub fn compile_source(name: &str, text: &str, dir: Option<&Path>) -> Compiled {
+    compile_source_with(name, text, dir, &[])
+}
+
+/// [`compile_source`], with some schemas read from other files.
+pub fn compile_source_with(
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+    overrides: &[SchemaOverride],
+) -> Compiled {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text);
     let parsed = syntax::parse_file(file, text);
@@ -47,53 +67,101 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>) -> Compiled {
     }
     let mut imported: Vec<Imported> = Vec::new();
     for (i, item) in parsed.file.items.iter().enumerate() {
-        let Item::Import(imp) = item else { continue };
-        let rel = PathBuf::from(&imp.path.value);
-        let full = dir.map_or(rel.clone(), |d| d.join(&rel));
-        let ext = full.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext != "tschema" {
+        // An import, or a schema block replaced by `--schema NAME=PATH`.
+        let (name, path_span, full) = match item {
+            Item::Import(imp) => {
+                let full = match overrides.iter().find(|o| o.name == imp.name.name) {
+                    Some(o) => o.path.clone(),
+                    None => {
+                        let rel = PathBuf::from(&imp.path.value);
+                        dir.map_or(rel.clone(), |d| d.join(&rel))
+                    }
+                };
+                (&imp.name, imp.path.span, full)
+            }
+            Item::Schema(s) => match overrides.iter().find(|o| o.name == s.name.name) {
+                Some(o) => (&s.name, s.name.span, o.path.clone()),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let ext = full
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !matches!(ext.as_str(), "tschema" | "json") {
             diagnostics.push(
-                Diagnostic::error(Code::E0004, file, imp.path.span, format!("cannot import `{}`: not a `.tschema` file", imp.path.value))
+                Diagnostic::error(Code::E0004, file, path_span, format!("cannot import `{}`: not a schema file tether reads", full.display()))
                     .label("unsupported schema format")
-                    .note("this version imports tether's own schema format (`.tschema`); JSON Schema, OpenAPI and XSD importers are planned"),
+                    .note("tether imports `.tschema` files and JSON Schema / OpenAPI documents in JSON (`.json`); YAML and XSD importers are planned"),
             );
             continue;
         }
-        match std::fs::read_to_string(&full) {
-            Ok(schema_text) => {
-                let sfile = sources.add(full.display().to_string(), schema_text.clone());
-                match syntax::parse_schema_file(sfile, &schema_text) {
-                    Ok(types) => imported.push(Imported {
-                        decl: i,
-                        file: sfile,
-                        types,
-                        path: full.display().to_string(),
-                    }),
-                    Err(ds) => diagnostics.extend(ds),
+        let schema_text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::E0004,
+                        file,
+                        path_span,
+                        format!("cannot read `{}`: {e}", full.display()),
+                    )
+                    .label("imported here")
+                    .note("import paths are relative to the file that imports them"),
+                );
+                continue;
+            }
+        };
+        let sfile = sources.add(full.display().to_string(), schema_text.clone());
+        let types = if ext == "json" {
+            match schema::jsonschema::import(sfile, &schema_text, &name.name) {
+                Ok(im) => {
+                    diagnostics.extend(im.warnings);
+                    im.types
+                }
+                Err(d) => {
+                    diagnostics.push(*d);
+                    continue;
                 }
             }
-            Err(e) => diagnostics.push(
-                Diagnostic::error(
-                    Code::E0004,
-                    file,
-                    imp.path.span,
-                    format!("cannot read `{}`: {e}", full.display()),
-                )
-                .label("imported here")
-                .note("import paths are relative to the file that imports them"),
-            ),
-        }
+        } else {
+            match syntax::parse_schema_file(sfile, &schema_text) {
+                Ok(types) => types,
+                Err(ds) => {
+                    diagnostics.extend(ds);
+                    continue;
+                }
+            }
+        };
+        imported.push(Imported {
+            decl: i,
+            file: sfile,
+            types,
+            path: full.display().to_string(),
+        });
     }
     let mut schema_sources: Vec<SchemaSource<'_>> = Vec::new();
     for (i, item) in parsed.file.items.iter().enumerate() {
         match item {
-            Item::Schema(s) => schema_sources.push(SchemaSource {
-                name: &s.name,
-                declared_in: file,
-                types_file: file,
-                types: &s.types,
-                source_file: None,
-            }),
+            Item::Schema(s) => match imported.iter().find(|x| x.decl == i) {
+                Some(found) => schema_sources.push(SchemaSource {
+                    name: &s.name,
+                    declared_in: file,
+                    types_file: found.file,
+                    types: &found.types,
+                    source_file: Some(found.path.clone()),
+                }),
+                None if overrides.iter().any(|o| o.name == s.name.name) => {}
+                None => schema_sources.push(SchemaSource {
+                    name: &s.name,
+                    declared_in: file,
+                    types_file: file,
+                    types: &s.types,
+                    source_file: None,
+                }),
+            },
             Item::Import(imp) => {
                 if let Some(found) = imported.iter().find(|x| x.decl == i) {
                     schema_sources.push(SchemaSource {

@@ -216,6 +216,12 @@ snap!(
     "schema c {\n  record L { at: datetime }\n  record R { at: string }\n}\nmapping m: c.L <-> c.R {\n  at <-> at : format_datetime(\"dd/MM/yyyy\")\n}"
 );
 
+snap!(
+    w0004_unsupported_schema_construct,
+    "W0004",
+    "import schema shop from \"tests/fixtures/dangling_ref.json\"\nmapping m: shop.order -> b.Out {\n  id -> Email\n  id -> Name\n}"
+);
+
 /// Every compile-time code (E0xxx, W0xxx) has a snapshot above; runtime
 /// codes (E1xxx) are covered by the CLI and stdlib tests.
 #[test]

@@ -289,6 +289,13 @@ quietly.";
 has (seconds, the fraction, the offset, the year...), so the way back cannot
 restore it. Use a named format (`rfc3339`) or a pattern with every field.";
 
+    W0004 => "schema construct not supported",
+"An imported schema (JSON Schema, OpenAPI, XSD) uses something tether cannot
+represent: a reference to another file, an unknown `type`. The warning names
+the construct and points at it in the schema file; that one type becomes
+`any`, so values pass through unchecked. Mappings that read inside it are not
+type-checked there.";
+
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",
 "A record of the input is not well-formed JSON. It is written to the rejects

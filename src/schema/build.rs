@@ -160,7 +160,7 @@ impl Ctx<'_> {
                     file: self.file,
                     span: f.name.span,
                 },
-                description: None,
+                description: f.description.clone(),
             };
             let rec_name = self.reg.record(id).name.clone();
             if let Err(prev) = self.reg.records[id.0 as usize].push(field) {

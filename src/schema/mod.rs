@@ -6,6 +6,7 @@
 //! recursive types are plain indices.
 
 pub mod build;
+pub mod jsonschema;
 
 pub use build::build_registry;
 

@@ -107,6 +107,8 @@ pub struct FieldDecl {
     pub optional: bool,
     pub ty: TypeExpr,
     pub span: Span,
+    /// From an imported schema's `description`, shown in diagnostics.
+    pub description: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

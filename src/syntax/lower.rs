@@ -141,6 +141,7 @@ impl Lowerer {
                 optional,
                 ty,
                 span: fspan,
+                description: None,
             });
         }
         Some(RecordBody { fields, span })

@@ -1,0 +1,201 @@
+//! Mappings checked against real provider contracts (issue 4): the Stripe
+//! OpenAPI spec imported as JSON, schema drift with `--schema`, and the
+//! importer on broken schemas.
+
+use std::process::Command;
+use tether::compile::compile_source;
+use tether::schema::{Kind, Registry, TypeId};
+
+const STRIPE: &str = "../shared/cases/stripe/openapi.extract.2023-08-16.json";
+
+fn tether(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(args)
+        .output()
+        .expect("run tether");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("tether-provider-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p.display().to_string()
+}
+
+fn stripe_path() -> String {
+    std::fs::canonicalize(STRIPE)
+        .expect("the shared Stripe spec")
+        .display()
+        .to_string()
+}
+
+/// A type as the checker sees it, one field a line.
+fn listing(reg: &Registry, ns: &str, name: &str) -> String {
+    let Some(TypeId::Record(id)) = reg.lookup(ns, name) else {
+        return format!("{ns}.{name}: not a record");
+    };
+    let rec = reg.record(id);
+    let mut out = format!("record {}\n", rec.name);
+    for f in &rec.fields {
+        let shown = match &f.ty.kind {
+            Kind::Enum(e) => format!(
+                "{} {{ {} }}",
+                reg.display(&f.ty),
+                reg.enum_def(*e).values.join(", ")
+            ),
+            _ => reg.display(&f.ty),
+        };
+        out.push_str(&format!(
+            "  {}{}: {shown}\n",
+            f.name,
+            if f.optional { "?" } else { "" }
+        ));
+    }
+    out
+}
+
+#[test]
+fn the_stripe_charge_type_imports_as_the_checker_sees_it() {
+    let src = format!(
+        "import schema stripe from \"{}\"\nschema l {{ record E {{ id: string }} }}\nmapping m: stripe.charge -> l.E {{ id -> id }}",
+        stripe_path()
+    );
+    let c = compile_source("m.tether", &src, None);
+    assert!(
+        c.diagnostics.is_empty(),
+        "{:?}",
+        c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    let program = c.program.expect("compiles");
+    insta::assert_snapshot!(listing(&program.registry, "stripe", "charge"));
+}
+
+#[test]
+fn the_stripe_contract_mapping_checks_clean_against_the_real_spec() {
+    let (code, _, stderr) = tether(&[
+        "check",
+        "mappings/stripe/charge_to_ledger.tether",
+        "--schema",
+        &format!("stripe={}", stripe_path()),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn a_field_the_provider_removed_is_reported_as_drift_at_the_rule() {
+    // The newest spec, with `amount_refunded` renamed.
+    let spec = std::fs::read_to_string(STRIPE).expect("spec");
+    let mut v: serde_json::Value = serde_json::from_str(&spec).expect("JSON");
+    let props = v["components"]["schemas"]["charge"]["properties"]
+        .as_object_mut()
+        .expect("charge properties");
+    let moved = props.remove("amount_refunded").expect("the field");
+    props.insert("amount_refunded_total".into(), moved);
+    let newer = temp(
+        "stripe-newer.json",
+        &serde_json::to_string_pretty(&v).unwrap(),
+    );
+    let (code, stdout, _) = tether(&[
+        "check",
+        "--format",
+        "json",
+        "mappings/stripe/charge_to_ledger.tether",
+        "--schema",
+        &format!("stripe={newer}"),
+    ]);
+    assert_eq!(code, Some(1));
+    let d: serde_json::Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find(|l| l.contains("E0103"))
+            .expect("an unknown-field error"),
+    )
+    .expect("JSON");
+    assert!(
+        d["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("charge_to_ledger.tether")
+    );
+    assert!(
+        d["message"].as_str().unwrap().contains("amount_refunded"),
+        "{d}"
+    );
+    let mapping = std::fs::read_to_string("mappings/stripe/charge_to_ledger.tether").unwrap();
+    let line = mapping
+        .lines()
+        .position(|l| l.trim_start().starts_with("amount_refunded ->"))
+        .unwrap()
+        + 1;
+    assert_eq!(d["line"].as_u64(), Some(line as u64));
+}
+
+#[test]
+fn a_status_table_that_forgets_pending_fails_with_the_value_named() {
+    let src = format!(
+        "import schema stripe from \"{}\"\nschema l {{ record E {{ st: string }} }}\ntable st {{ \"succeeded\" -> \"posted\"  \"failed\" -> \"failed\" }}\nmapping m: stripe.charge -> l.E {{ status -> st : st }}",
+        stripe_path()
+    );
+    let c = compile_source("m.tether", &src, None);
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code.as_str() == "E0207")
+        .expect("E0207");
+    assert!(d.message.contains("\"pending\""), "{}", d.message);
+}
+
+#[test]
+fn broken_schemas_are_diagnosed_not_hung_or_panicked() {
+    // A dangling reference degrades to `any` with a warning naming it; a
+    // record that refers to itself is recursion, not a hang.
+    let schema = temp(
+        "broken.json",
+        r##"{
+  "$defs": {
+    "node": { "type": "object", "properties": {
+      "next": { "$ref": "#/$defs/node" },
+      "owner": { "$ref": "#/$defs/nobody" }
+    }, "required": ["next"] }
+  },
+  "type": "object",
+  "properties": { "root": { "$ref": "#/$defs/node" } }
+}"##,
+    );
+    let src = format!(
+        "import schema s from \"{schema}\"\nschema l {{ record E {{ x?: any? }} }}\nmapping m: s.node -> l.E {{ next.next.owner -> x }}"
+    );
+    let c = compile_source("m.tether", &src, None);
+    let w: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.as_str() == "W0004")
+        .collect();
+    assert_eq!(
+        w.len(),
+        1,
+        "{:?}",
+        c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    assert!(w[0].message.contains("nobody"));
+    assert!(!c.has_errors());
+
+    // Not JSON at all: E0004 pointing at the fault.
+    let bad = temp(
+        "bad.json",
+        "{\n  \"$defs\": {\n    \"a\": { \"type\": \"object\" \n}\n",
+    );
+    let c = compile_source("m.tether", &format!("import schema s from \"{bad}\""), None);
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code.as_str() == "E0004")
+        .expect("E0004");
+    assert!(d.message.contains("not valid JSON"), "{}", d.message);
+}
