@@ -11,4 +11,4 @@ mod value;
 
 pub use eval::{Outcome, RecordError, map_record};
 pub use run::{InputFormat, OutputFormat, Runner, Summary};
-pub use value::{Money, Value, minify_json, write_json_str};
+pub use value::{Money, Value, minify_json, write_json_seq, write_json_str};

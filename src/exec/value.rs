@@ -153,20 +153,30 @@ impl<'a> Value<'a> {
                     m.currency
                 );
             }
-            Value::Array(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.write_json(out);
-                }
-                out.push(']');
-            }
+            Value::Array(items) => write_json_seq(out, '[', ']', items, |v, out| v.write_json(out)),
             Value::Raw(s) => out.push_str(s),
             Value::Rows(_) => out.push_str("[]"),
         }
     }
+}
+
+/// Writes `items` between `open` and `close`, separated by commas: the
+/// shape of every JSON array and object writer.
+pub fn write_json_seq<T>(
+    out: &mut String,
+    open: char,
+    close: char,
+    items: &[T],
+    mut write: impl FnMut(&T, &mut String),
+) {
+    out.push(open);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(item, out);
+    }
+    out.push(close);
 }
 
 /// Writes `s` as a JSON string literal.

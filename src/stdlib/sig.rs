@@ -89,7 +89,7 @@ pub fn parse(text: &str) -> Result<(String, Signature), String> {
                 break;
             }
             let pname = p.ident()?;
-            p.expect(":")?;
+            p.require(":")?;
             let (ty, nullable) = p.ty()?;
             p.ws();
             let default = if p.eat("=") {
@@ -108,21 +108,21 @@ pub fn parse(text: &str) -> Result<(String, Signature), String> {
             if p.eat(")") {
                 break;
             }
-            p.expect(",")?;
+            p.require(",")?;
         }
     }
-    p.expect(":")?;
+    p.require(":")?;
     p.ws();
     let input = if p.eat("(") {
         let (ty, nullable) = p.ty()?;
-        p.expect("...")?;
-        p.expect(")")?;
+        p.require("...")?;
+        p.require(")")?;
         SigInput::Variadic { ty, nullable }
     } else {
         let (ty, nullable) = p.ty()?;
         SigInput::One { ty, nullable }
     };
-    p.expect("->")?;
+    p.require("->")?;
     let (output, output_nullable) = p.ty()?;
     p.ws();
     if p.i != text.len() {
@@ -163,7 +163,7 @@ impl Cursor<'_> {
             false
         }
     }
-    fn expect(&mut self, tok: &str) -> Result<(), String> {
+    fn require(&mut self, tok: &str) -> Result<(), String> {
         if self.eat(tok) {
             Ok(())
         } else {
@@ -200,7 +200,7 @@ impl Cursor<'_> {
         self.ws();
         let ty = if self.eat("[") {
             let (inner, _) = self.ty()?;
-            self.expect("]")?;
+            self.require("]")?;
             SigTy::Array(Box::new(inner))
         } else {
             match self.ident()?.as_str() {

@@ -402,26 +402,14 @@ impl Literal {
             LiteralKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             LiteralKind::Null => out.push_str("null"),
             LiteralKind::Object(members) => {
-                out.push('{');
-                for (i, (k, v)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
+                crate::exec::write_json_seq(out, '{', '}', members, |(k, v), out| {
                     write_json_string(out, &k.name);
                     out.push(':');
                     v.write_json(out);
-                }
-                out.push('}');
+                });
             }
             LiteralKind::Array(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.write_json(out);
-                }
-                out.push(']');
+                crate::exec::write_json_seq(out, '[', ']', items, |v, out| v.write_json(out));
             }
         }
     }
