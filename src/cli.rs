@@ -52,6 +52,11 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Explore a provider's schema as tether imports it.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
     /// Explain an error code.
     Explain {
         /// The code, such as E0103.
@@ -64,6 +69,19 @@ enum Command {
     Stdlib {
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// List the types of a schema file (JSON Schema, OpenAPI, XSD, WSDL,
+    /// .tschema), or print one of them with its fields, types,
+    /// optionality and enum values.
+    Show {
+        file: PathBuf,
+        /// The type to print; all types are listed without it.
+        #[arg(value_name = "TYPE")]
+        type_name: Option<String>,
     },
 }
 
@@ -101,6 +119,9 @@ pub fn main() -> ExitCode {
         } => check(&paths, format, &schemas),
         Command::Run(args) => run(args),
         Command::Test { paths } => test(&paths),
+        Command::Schema {
+            command: SchemaCommand::Show { file, type_name },
+        } => schema_show(&file, type_name.as_deref()),
         Command::Explain { code, all_markdown } => explain(code.as_deref(), all_markdown),
         Command::Stdlib { .. } => {
             print!("{}", crate::stdlib::markdown());
@@ -367,6 +388,61 @@ fn test(paths: &[PathBuf]) -> u8 {
         EXIT_MAPPING_ERRORS
     } else {
         EXIT_OK
+    }
+}
+
+fn schema_show(file: &Path, type_name: Option<&str>) -> u8 {
+    let full = match std::fs::canonicalize(file) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return EXIT_USAGE;
+        }
+    };
+    // The schema is imported the way a mapping imports it, under a name
+    // taken from the file (`camt.053.001.02.xsd` → `camt`).
+    let stem = full
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('.').next())
+        .unwrap_or("schema");
+    let mut ns: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !ns.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        ns.insert(0, 's');
+    }
+    let text = format!("import schema {ns} from {:?}\n", full.display().to_string());
+    let c = crate::compile::compile_source_with("<schema show>", &text, None, &[]);
+    diag::render_to(&mut stderr(), &c.sources, &c.diagnostics);
+    let Some(program) = &c.program else {
+        return EXIT_MAPPING_ERRORS;
+    };
+    let reg = &program.registry;
+    match type_name {
+        None => {
+            print!("{}", crate::schema::show::list(reg, &ns));
+            EXIT_OK
+        }
+        Some(t) => match crate::schema::show::show(reg, &ns, t) {
+            Some(text) => {
+                print!("{text}");
+                EXIT_OK
+            }
+            None => {
+                let names = reg
+                    .namespaces
+                    .get(&ns)
+                    .map(|n| n.order.clone())
+                    .unwrap_or_default();
+                let hint = diag::did_you_mean(t, names.iter().map(String::as_str))
+                    .map(|b| format!("; did you mean `{b}`?"))
+                    .unwrap_or_default();
+                eprintln!("error: {} has no type `{t}`{hint}", file.display());
+                EXIT_USAGE
+            }
+        },
     }
 }
 

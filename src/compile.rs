@@ -64,6 +64,7 @@ pub fn compile_source_with(
         file: usize,
         types: Vec<syntax::TypeDecl>,
         path: String,
+        xml: Option<schema::XmlSchema>,
     }
     let mut imported: Vec<Imported> = Vec::new();
     for (i, item) in parsed.file.items.iter().enumerate() {
@@ -90,11 +91,11 @@ pub fn compile_source_with(
             .and_then(|e| e.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
-        if !matches!(ext.as_str(), "tschema" | "json") {
+        if !matches!(ext.as_str(), "tschema" | "json" | "xsd" | "wsdl" | "xml") {
             diagnostics.push(
                 Diagnostic::error(Code::E0004, file, path_span, format!("cannot import `{}`: not a schema file tether reads", full.display()))
                     .label("unsupported schema format")
-                    .note("tether imports `.tschema` files and JSON Schema / OpenAPI documents in JSON (`.json`); YAML and XSD importers are planned"),
+                    .note("tether imports `.tschema` files, JSON Schema / OpenAPI documents (`.json`) and XML Schemas or WSDLs (`.xsd`, `.wsdl`, `.xml`)"),
             );
             continue;
         }
@@ -115,10 +116,24 @@ pub fn compile_source_with(
             }
         };
         let sfile = sources.add(full.display().to_string(), schema_text.clone());
+        let mut xml = None;
         let types = if ext == "json" {
             match schema::jsonschema::import(sfile, &schema_text, &name.name) {
                 Ok(im) => {
                     diagnostics.extend(im.warnings);
+                    im.types
+                }
+                Err(d) => {
+                    diagnostics.push(*d);
+                    continue;
+                }
+            }
+        } else if matches!(ext.as_str(), "xsd" | "wsdl" | "xml") {
+            let mut load = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
+            match schema::xsd::import(sfile, &schema_text, &full, &mut load) {
+                Ok(im) => {
+                    diagnostics.extend(im.warnings);
+                    xml = Some(im.xml);
                     im.types
                 }
                 Err(d) => {
@@ -140,6 +155,7 @@ pub fn compile_source_with(
             file: sfile,
             types,
             path: full.display().to_string(),
+            xml,
         });
     }
     let mut schema_sources: Vec<SchemaSource<'_>> = Vec::new();
@@ -152,6 +168,7 @@ pub fn compile_source_with(
                     types_file: found.file,
                     types: &found.types,
                     source_file: Some(found.path.clone()),
+                    xml: found.xml.clone(),
                 }),
                 None if overrides.iter().any(|o| o.name == s.name.name) => {}
                 None => schema_sources.push(SchemaSource {
@@ -160,6 +177,7 @@ pub fn compile_source_with(
                     types_file: file,
                     types: &s.types,
                     source_file: None,
+                    xml: None,
                 }),
             },
             Item::Import(imp) => {
@@ -170,6 +188,7 @@ pub fn compile_source_with(
                         types_file: found.file,
                         types: &found.types,
                         source_file: Some(found.path.clone()),
+                        xml: found.xml.clone(),
                     });
                 }
             }

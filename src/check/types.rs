@@ -203,6 +203,7 @@ fn kind_fits(from: &Kind, to: &Kind) -> bool {
         // checks it against ISO 4217.
         (Kind::Currency, Kind::String) => true,
         (Kind::Money(_), Kind::Money(None)) => true,
+        (Kind::DateTime | Kind::LocalDateTime, Kind::AnyDateTime) => true,
         (Kind::Array(a), Kind::Array(b)) => kind_fits(&a.kind, &b.kind),
         (Kind::Map(a), Kind::Map(b)) => kind_fits(&a.kind, &b.kind),
         (Kind::Record(_), Kind::Map(_)) => true,
@@ -531,6 +532,7 @@ fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
         SigTy::Date => Kind::Date,
         SigTy::DateTime => Kind::DateTime,
         SigTy::LocalDateTime => Kind::LocalDateTime,
+        SigTy::AnyDateTime => Kind::AnyDateTime,
         SigTy::Time => Kind::Time,
         SigTy::Currency => Kind::Currency,
         SigTy::Money => Kind::Money(None),

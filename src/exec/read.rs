@@ -337,7 +337,11 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 .map(Value::Float)
                 .map_err(|e| e.to_string())
         }
-        ReadKind::Date | ReadKind::DateTime | ReadKind::LocalDateTime | ReadKind::Time => {
+        ReadKind::Date
+        | ReadKind::DateTime
+        | ReadKind::LocalDateTime
+        | ReadKind::AnyDateTime
+        | ReadKind::Time => {
             let Some(Value::Str(s)) = string(text) else {
                 return Err(format!("expected a date or time string, found {}", found()));
             };
@@ -400,8 +404,14 @@ fn money_value<'a>(text: &str, fixed: Option<Currency>) -> Result<Value<'a>, Str
 
 /// ISO 8601 / RFC 3339 text for the time kinds: what a schema-typed field
 /// holds. (Other formats are read by the parse_* transforms.)
-fn time_value<'a>(s: &str, kind: &ReadKind) -> Result<Value<'a>, String> {
+pub(super) fn time_value<'a>(s: &str, kind: &ReadKind) -> Result<Value<'a>, String> {
     use crate::stdlib::datefmt::{Format, Named, Parsed, Target};
+    if *kind == ReadKind::AnyDateTime {
+        // An offset when the text has one: only then is it an instant.
+        return time_value(s, &ReadKind::DateTime)
+            .or_else(|_| time_value(s, &ReadKind::LocalDateTime))
+            .map_err(|_| format!("{s:?} is not an ISO 8601 date and time"));
+    }
     let target = match kind {
         ReadKind::Date => Target::Date,
         ReadKind::DateTime => Target::DateTime,

@@ -59,6 +59,8 @@ pub enum ReadKind {
     Date,
     DateTime,
     LocalDateTime,
+    /// With an offset if the text has one, else local.
+    AnyDateTime,
     Time,
     /// JSON copied as is.
     Raw,
@@ -84,6 +86,7 @@ impl ReadKind {
             Kind::Date => ReadKind::Date,
             Kind::DateTime => ReadKind::DateTime,
             Kind::LocalDateTime => ReadKind::LocalDateTime,
+            Kind::AnyDateTime => ReadKind::AnyDateTime,
             Kind::Time => ReadKind::Time,
             Kind::Array(e) => ReadKind::Array(Box::new(ReadKind::of(reg, e))),
             Kind::Any | Kind::Map(_) | Kind::Record(_) => ReadKind::Raw,

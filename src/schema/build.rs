@@ -15,6 +15,7 @@ pub struct SchemaSource<'a> {
     pub types_file: FileId,
     pub types: &'a [TypeDecl],
     pub source_file: Option<String>,
+    pub xml: Option<XmlSchema>,
 }
 
 pub fn build_registry(sources: &[SchemaSource<'_>], diags: &mut Vec<Diagnostic>) -> Registry {
@@ -48,6 +49,7 @@ pub fn build_registry(sources: &[SchemaSource<'_>], diags: &mut Vec<Diagnostic>)
             order: Vec::new(),
             origin,
             source_file: src.source_file.clone(),
+            xml: src.xml.clone(),
         };
         for t in src.types {
             let tname = t.name();
@@ -147,6 +149,7 @@ struct Ctx<'r> {
 
 impl Ctx<'_> {
     fn fill_record(&mut self, id: RecordId, body: &RecordBody) {
+        self.reg.records[id.0 as usize].xml_sequence = body.xml_sequence;
         for f in &body.fields {
             let ty = self.type_expr(
                 &f.ty,
@@ -161,6 +164,7 @@ impl Ctx<'_> {
                     span: f.name.span,
                 },
                 description: f.description.clone(),
+                xml: f.xml,
             };
             let rec_name = self.reg.record(id).name.clone();
             if let Err(prev) = self.reg.records[id.0 as usize].push(field) {

@@ -159,6 +159,7 @@ impl Importer<'_> {
             None => RecordBody {
                 fields: Vec::new(),
                 span,
+                xml_sequence: false,
             },
         };
         self.types.push(TypeDecl::Record(RecordDecl {
@@ -197,11 +198,13 @@ impl Importer<'_> {
                     .get("description")
                     .and_then(Value::as_str)
                     .map(str::to_string),
+                xml: Default::default(),
             });
         }
         Some(RecordBody {
             fields,
             span: Span::new(at, at + path.len().min(1)),
+            xml_sequence: false,
         })
     }
 

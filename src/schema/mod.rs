@@ -7,7 +7,10 @@
 
 pub mod build;
 pub mod jsonschema;
+pub mod show;
+pub mod xsd;
 
+pub use crate::syntax::XmlForm;
 pub use build::build_registry;
 
 use crate::diag::FileId;
@@ -46,6 +49,9 @@ pub enum Kind {
     DateTime,
     /// A date and time without an offset or zone.
     LocalDateTime,
+    /// A date and time with or without an offset, as XML Schema's
+    /// `xs:dateTime` allows: each value is one or the other.
+    AnyDateTime,
     Time,
     /// An ISO 4217 currency code.
     Currency,
@@ -83,6 +89,7 @@ pub const SCALARS: &[(&str, Kind)] = &[
     ("date", Kind::Date),
     ("datetime", Kind::DateTime),
     ("localdatetime", Kind::LocalDateTime),
+    ("anydatetime", Kind::AnyDateTime),
     ("time", Kind::Time),
     ("currency", Kind::Currency),
     ("money", Kind::Money(None)),
@@ -104,6 +111,8 @@ pub struct Field {
     pub optional: bool,
     pub origin: Origin,
     pub description: Option<String>,
+    /// How the field appears in XML.
+    pub xml: XmlForm,
 }
 
 #[derive(Clone, Debug)]
@@ -113,6 +122,8 @@ pub struct RecordDef {
     pub fields: Vec<Field>,
     index: HashMap<String, usize>,
     pub origin: Origin,
+    /// The XML schema fixes the order of the child elements.
+    pub xml_sequence: bool,
 }
 
 impl RecordDef {
@@ -122,6 +133,7 @@ impl RecordDef {
             fields: Vec::new(),
             index: HashMap::new(),
             origin,
+            xml_sequence: false,
         }
     }
     /// Adds a field; returns the earlier field's origin if the name is taken.
@@ -165,6 +177,18 @@ pub struct Namespace {
     pub origin: Origin,
     /// The schema file, for imports.
     pub source_file: Option<String>,
+    /// For an XML schema: its namespace and top-level elements.
+    pub xml: Option<XmlSchema>,
+}
+
+/// What an XML schema says beyond the types: the namespace its elements are
+/// in, and which element names a document's root may have for each type.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct XmlSchema {
+    /// `targetNamespace`; `None` for a schema without one.
+    pub namespace: Option<String>,
+    /// Top-level `xs:element`s: (element name, type name).
+    pub elements: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -181,6 +205,25 @@ impl Registry {
     pub fn enum_def(&self, id: EnumId) -> &EnumDef {
         &self.enums[id.0 as usize]
     }
+    /// The XML schema a record was imported from, if any.
+    pub fn xml_schema_of(&self, id: RecordId) -> Option<&XmlSchema> {
+        let name = &self.record(id).name;
+        let ns = name.split('.').next()?;
+        self.namespaces.get(ns)?.xml.as_ref()
+    }
+
+    /// The element name a document whose root is a `id` record has.
+    pub fn xml_root_element(&self, id: RecordId) -> String {
+        let name = &self.record(id).name;
+        let local = name.split_once('.').map_or(name.as_str(), |(_, l)| l);
+        self.xml_schema_of(id)
+            .and_then(|x| x.elements.iter().find(|(_, t)| t == local))
+            .map_or_else(
+                || local.rsplit('.').next().unwrap_or(local).to_string(),
+                |(e, _)| e.clone(),
+            )
+    }
+
     pub fn lookup(&self, namespace: &str, name: &str) -> Option<TypeId> {
         self.namespaces.get(namespace)?.types.get(name).copied()
     }

@@ -205,7 +205,11 @@ fn to_utc<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
 }
 
 fn to_local<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    Ok(Value::LocalDateTime(datetime_of(v)?.naive_local()))
+    match v {
+        // An `anydatetime` without an offset is local already.
+        Value::LocalDateTime(d) => Ok(Value::LocalDateTime(d)),
+        other => Ok(Value::LocalDateTime(datetime_of(other)?.naive_local())),
+    }
 }
 
 /// A local date-time in a zone. In a DST gap the local time does not exist;
@@ -664,7 +668,10 @@ pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "to_local",
         category: Dates,
-        signatures: &["to_local: datetime -> localdatetime"],
+        signatures: &[
+            "to_local: datetime -> localdatetime",
+            "to_local: anydatetime -> localdatetime",
+        ],
         fallible: false,
         doc: "The wall-clock date and time of an instant in its own offset, without the \
               offset. Use `to_zone` first to choose the zone.",
@@ -684,9 +691,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &[
             "to_date: datetime -> date",
             "to_date: localdatetime -> date",
+            "to_date: anydatetime -> date",
         ],
         fallible: false,
-        doc: "The calendar date of a date-time, in its own offset (use `to_zone` first).",
+        doc: "The calendar date of a date-time, in its own offset (use `to_zone` first); \
+              of an `anydatetime`, the date as written, with or without an offset.",
         examples: &[ext(
             "to_date",
             "datetime",

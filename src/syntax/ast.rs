@@ -94,10 +94,19 @@ pub struct RecordDecl {
     pub span: Span,
 }
 
+impl RecordDecl {
+    pub fn new(name: Ident, body: RecordBody, span: Span) -> RecordDecl {
+        RecordDecl { name, body, span }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordBody {
     pub fields: Vec<FieldDecl>,
     pub span: Span,
+    /// An XML schema fixes the order of the elements (`xs:sequence`), so a
+    /// reader may rely on it (to stream).
+    pub xml_sequence: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +118,32 @@ pub struct FieldDecl {
     pub span: Span,
     /// From an imported schema's `description`, shown in diagnostics.
     pub description: Option<String>,
+    /// How the field appears in XML.
+    pub xml: XmlForm,
+}
+
+/// How a field appears in an XML document. An XSD import says it; in a
+/// tether schema a field named `"@id"` is the attribute `id`, a field named
+/// `"#text"` the element's text, and any other field a child element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub enum XmlForm {
+    #[default]
+    Element,
+    Attribute,
+    Text,
+}
+
+impl XmlForm {
+    /// The form a tether schema gives a field by its name.
+    pub fn of_name(name: &str) -> XmlForm {
+        if name.starts_with('@') {
+            XmlForm::Attribute
+        } else if name == "#text" {
+            XmlForm::Text
+        } else {
+            XmlForm::Element
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

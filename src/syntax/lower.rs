@@ -137,14 +137,19 @@ impl Lowerer {
             }
             let ty = self.type_expr(next)?;
             fields.push(FieldDecl {
-                name,
                 optional,
                 ty,
                 span: fspan,
                 description: None,
+                xml: XmlForm::of_name(&name.name),
+                name,
             });
         }
-        Some(RecordBody { fields, span })
+        Some(RecordBody {
+            fields,
+            span,
+            xml_sequence: false,
+        })
     }
 
     /// An identifier or a quoted name (`"content-type"`).

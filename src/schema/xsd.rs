@@ -1,0 +1,948 @@
+//! XML Schema 1.0 (and the schemas inside a WSDL's `<types>`), imported as
+//! type declarations: the same AST an inline `schema` block gives.
+//!
+//! | XSD | tether |
+//! |---|---|
+//! | `complexType` (`sequence`, `choice`, `all`, `group`) | record; a `choice`'s elements are optional |
+//! | `complexContent/extension` | the base's fields, then its own |
+//! | `simpleContent` | record with the text as field `value` (form `Text`) |
+//! | `attribute` | field (form `Attribute`); optional unless `use="required"` |
+//! | `minOccurs="0"` / `maxOccurs>1` | optional field / array |
+//! | `nillable="true"` | nullable |
+//! | `simpleType` with `enumeration`s | enum |
+//! | other `simpleType` restrictions | their base type (facets are not checked) |
+//! | `list`, `union` | string |
+//! | `any`, `anyAttribute` | open content: other elements are skipped on read |
+//!
+//! Elements are matched by local name within the schema's namespace; the
+//! namespace and the top-level elements are kept in [`XmlSchema`] for the
+//! reader (which checks the document's root namespace) and the writer.
+
+use super::XmlSchema;
+use crate::diag::{Code, Diagnostic, FileId};
+use crate::syntax::{
+    EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl, TypeExpr,
+    TypeExprKind, XmlForm,
+};
+use quick_xml::NsReader;
+use quick_xml::events::Event;
+use quick_xml::name::{QName, ResolveResult};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
+const WSDL_NS: &[&str] = &[
+    "http://schemas.xmlsoap.org/wsdl/",
+    "http://www.w3.org/ns/wsdl",
+];
+
+pub struct Imported {
+    pub types: Vec<TypeDecl>,
+    pub warnings: Vec<Diagnostic>,
+    pub xml: XmlSchema,
+}
+
+/// Reads another schema file (an `xs:include` or `xs:import` with a
+/// `schemaLocation`), relative to the importing file.
+pub type Loader<'l> = dyn FnMut(&Path) -> Result<String, String> + 'l;
+
+/// Imports the XSD or WSDL `text` (the file at `path`).
+pub fn import(
+    file: FileId,
+    text: &str,
+    path: &Path,
+    load: &mut Loader<'_>,
+) -> Result<Imported, Box<Diagnostic>> {
+    let root = parse(text, None).map_err(|(at, msg)| {
+        Box::new(
+            Diagnostic::error(
+                Code::E0004,
+                file,
+                Span::new(at, at),
+                format!("not well-formed XML: {msg}"),
+            )
+            .label("here"),
+        )
+    })?;
+    let mut schemas: Vec<El> = Vec::new();
+    let mut warnings = Vec::new();
+    match (root.ns.as_deref(), root.name.as_str()) {
+        (Some(XSD_NS), "schema") => schemas.push(root),
+        (Some(ns), "definitions" | "description") if WSDL_NS.contains(&ns) => {
+            for types in root.children.into_iter().filter(|c| c.name == "types") {
+                schemas.extend(
+                    types
+                        .children
+                        .into_iter()
+                        .filter(|c| c.ns.as_deref() == Some(XSD_NS) && c.name == "schema"),
+                );
+            }
+        }
+        _ => {
+            return Err(Box::new(
+                Diagnostic::error(
+                    Code::E0004,
+                    file,
+                    Span::new(root.at, root.at + root.name.len() + 1),
+                    format!(
+                        "`<{}>` is neither an XML Schema (`xs:schema`) nor a WSDL document",
+                        root.name
+                    ),
+                )
+                .label("the root element"),
+            ));
+        }
+    }
+    // `xs:include` / `xs:import` of files next to this one.
+    let mut loaded: HashSet<PathBuf> = HashSet::new();
+    loaded.insert(path.to_path_buf());
+    let mut i = 0;
+    while i < schemas.len() {
+        let mut more = Vec::new();
+        for c in &schemas[i].children {
+            if !matches!(c.name.as_str(), "include" | "import" | "redefine") {
+                continue;
+            }
+            let Some(loc) = c.attr("schemaLocation") else {
+                continue;
+            };
+            let target = path.parent().unwrap_or(Path::new(".")).join(loc);
+            if !loaded.insert(target.clone()) {
+                continue;
+            }
+            let problem = match load(&target) {
+                Ok(t) => match parse(&t, Some(c.at)) {
+                    Ok(el) if el.name == "schema" => {
+                        more.push(el);
+                        None
+                    }
+                    Ok(_) => Some("it is not an XML Schema".to_string()),
+                    Err((_, msg)) => Some(format!("it is not well-formed XML: {msg}")),
+                },
+                Err(e) => Some(e),
+            };
+            if let Some(p) = problem {
+                warnings.push(
+                    Diagnostic::warning(
+                        Code::W0004,
+                        file,
+                        Span::new(c.at, c.at + c.name.len() + 1),
+                        format!("cannot read the schema `{loc}`: {p}; its types are missing"),
+                    )
+                    .label("referenced here"),
+                );
+            }
+        }
+        schemas.extend(more);
+        i += 1;
+    }
+    let mut im = Importer::new(file, text, &schemas);
+    im.warnings = warnings;
+    im.run();
+    let namespace = schemas.first().and_then(|s| s.attr("targetNamespace"));
+    Ok(Imported {
+        xml: XmlSchema {
+            namespace: namespace.map(str::to_string),
+            elements: im.root_elements.clone(),
+        },
+        types: im.types,
+        warnings: im.warnings,
+    })
+}
+
+// ------------------------------------------------------------------ the DOM
+
+/// An element of a schema document, with its namespace resolved and the
+/// QName-valued attributes (`type`, `base`, `ref`) resolved to namespaces.
+#[derive(Debug)]
+struct El {
+    ns: Option<String>,
+    name: String,
+    attrs: Vec<(String, String)>,
+    qnames: Vec<(String, Name)>,
+    children: Vec<El>,
+    text: String,
+    /// Byte offset of the start tag (in the imported file).
+    at: usize,
+}
+
+/// A namespace-qualified name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Name {
+    ns: Option<String>,
+    local: String,
+}
+
+impl El {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn qname(&self, name: &str) -> Option<&Name> {
+        self.qnames.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+    fn is_xsd(&self, name: &str) -> bool {
+        self.name == name && self.ns.as_deref() == Some(XSD_NS)
+    }
+    fn xsd_children(&self) -> impl Iterator<Item = &El> {
+        self.children
+            .iter()
+            .filter(|c| c.ns.as_deref() == Some(XSD_NS))
+    }
+    fn child(&self, name: &str) -> Option<&El> {
+        self.xsd_children().find(|c| c.name == name)
+    }
+    fn documentation(&self) -> Option<String> {
+        let doc = self.child("annotation")?.child("documentation")?;
+        let t = doc.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!t.is_empty()).then_some(t)
+    }
+}
+
+/// Parses a whole document. `at`: the offset every element is given (for a
+/// file included from another, whose spans cannot point into it).
+fn parse(text: &str, at: Option<usize>) -> Result<El, (usize, String)> {
+    let mut reader = NsReader::from_str(text);
+    let mut stack: Vec<El> = Vec::new();
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => return Err((reader.error_position() as usize, e.to_string())),
+        };
+        let ns = match &event {
+            Event::Start(e) | Event::Empty(e) => {
+                match reader.resolver().resolve_element(e.name()).0 {
+                    ResolveResult::Bound(n) => Some(n.0.to_string()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match event {
+            Event::Start(e) => {
+                let el = element_of(&reader, &e, ns, at.unwrap_or_else(|| tag_at(text, before)));
+                stack.push(el);
+            }
+            Event::Empty(e) => {
+                let el = element_of(&reader, &e, ns, at.unwrap_or_else(|| tag_at(text, before)));
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => return Ok(el),
+                }
+            }
+            Event::End(_) => {
+                let Some(el) = stack.pop() else {
+                    return Err((before, "an end tag without a start".into()));
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => return Ok(el),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&t.xml10_content());
+                }
+            }
+            Event::Eof => {
+                return Err((
+                    text.len(),
+                    "the document ends before its root element closes".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The offset of the `<` of the tag read after `before`.
+fn tag_at(text: &str, before: usize) -> usize {
+    before + text.get(before..).and_then(|t| t.find('<')).unwrap_or(0)
+}
+
+fn element_of(
+    reader: &NsReader<&[u8]>,
+    e: &quick_xml::events::BytesStart<'_>,
+    ns: Option<String>,
+    at: usize,
+) -> El {
+    let mut el = El {
+        ns,
+        name: e.local_name().as_ref().to_string(),
+        attrs: Vec::new(),
+        qnames: Vec::new(),
+        children: Vec::new(),
+        text: String::new(),
+        at,
+    };
+    for a in e.attributes().flatten() {
+        if a.key.as_ref().starts_with("xmlns") {
+            continue;
+        }
+        let key = a.key.local_name().as_ref().to_string();
+        let value = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map(|v| v.into_owned())
+            .unwrap_or_default();
+        if matches!(key.as_str(), "type" | "base" | "ref" | "itemType") {
+            let (r, local) = reader.resolver().resolve_element(QName(&value));
+            let ns = match r {
+                ResolveResult::Bound(n) => Some(n.0.to_string()),
+                _ => None,
+            };
+            let local = local.as_ref().to_string();
+            el.qnames.push((key.clone(), Name { ns, local }));
+        }
+        el.attrs.push((key, value));
+    }
+    el
+}
+
+// ------------------------------------------------------------------ import
+
+struct Importer<'s> {
+    file: FileId,
+    text: &'s str,
+    complex: HashMap<Name, &'s El>,
+    simple: HashMap<Name, &'s El>,
+    elements: HashMap<Name, &'s El>,
+    groups: HashMap<Name, &'s El>,
+    attribute_groups: HashMap<Name, &'s El>,
+    attributes: HashMap<Name, &'s El>,
+    /// The tether name of each global complex or enum type.
+    names: HashMap<Name, String>,
+    taken: HashSet<String>,
+    /// Global types (complex, and simple enums), in document order.
+    order: Vec<(Name, &'s El, bool)>,
+    global_elements: Vec<(Name, &'s El)>,
+    types: Vec<TypeDecl>,
+    warnings: Vec<Diagnostic>,
+    root_elements: Vec<(String, String)>,
+    /// Types being expanded (extension bases, simple aliases), against cycles.
+    expanding: Vec<Name>,
+}
+
+/// How often an element may occur, as the content model around it says.
+#[derive(Clone, Copy)]
+struct Occurs {
+    optional: bool,
+    many: bool,
+}
+
+impl Occurs {
+    fn of(el: &El, outer: Occurs) -> Occurs {
+        let min = el.attr("minOccurs").unwrap_or("1");
+        let max = el.attr("maxOccurs").unwrap_or("1");
+        Occurs {
+            optional: outer.optional || min == "0",
+            many: outer.many || (max != "1" && max != "0"),
+        }
+    }
+}
+
+impl<'s> Importer<'s> {
+    fn new(file: FileId, text: &'s str, schemas: &'s [El]) -> Importer<'s> {
+        let mut im = Importer {
+            file,
+            text,
+            complex: HashMap::new(),
+            simple: HashMap::new(),
+            elements: HashMap::new(),
+            groups: HashMap::new(),
+            attribute_groups: HashMap::new(),
+            attributes: HashMap::new(),
+            names: HashMap::new(),
+            taken: HashSet::new(),
+            order: Vec::new(),
+            global_elements: Vec::new(),
+            types: Vec::new(),
+            warnings: Vec::new(),
+            root_elements: Vec::new(),
+            expanding: Vec::new(),
+        };
+        for s in schemas {
+            let tns = s.attr("targetNamespace").map(str::to_string);
+            for d in s.xsd_children() {
+                let Some(local) = d.attr("name") else {
+                    continue;
+                };
+                let name = Name {
+                    ns: tns.clone(),
+                    local: local.to_string(),
+                };
+                match d.name.as_str() {
+                    "complexType" => {
+                        im.complex.insert(name.clone(), d);
+                        im.order.push((name, d, true));
+                    }
+                    "simpleType" => {
+                        im.simple.insert(name.clone(), d);
+                        im.order.push((name, d, false));
+                    }
+                    "element" => {
+                        im.elements.insert(name.clone(), d);
+                        im.global_elements.push((name, d));
+                    }
+                    "group" => {
+                        im.groups.insert(name, d);
+                    }
+                    "attributeGroup" => {
+                        im.attribute_groups.insert(name, d);
+                    }
+                    "attribute" => {
+                        im.attributes.insert(name, d);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        im
+    }
+
+    fn run(&mut self) {
+        // Names first, so types may refer to each other in any order.
+        let order = self.order.clone();
+        for (name, el, complex) in &order {
+            if *complex || enum_values(el).is_some() {
+                let tname = self.fresh_name(&name.local);
+                self.names.insert(name.clone(), tname);
+            }
+        }
+        // Top-level elements with an anonymous type are records of their own.
+        let mut anonymous = Vec::new();
+        for (name, el) in self.global_elements.clone() {
+            let type_name = match el.qname("type") {
+                Some(t) => self.names.get(t).cloned(),
+                None if el.child("complexType").is_some() => {
+                    let tname = self.fresh_name(&name.local);
+                    anonymous.push((tname.clone(), el));
+                    Some(tname)
+                }
+                None => None,
+            };
+            if let Some(t) = type_name {
+                self.root_elements.push((name.local.clone(), t));
+            }
+        }
+        for (name, el, complex) in &order {
+            let Some(tname) = self.names.get(name).cloned() else {
+                continue;
+            };
+            let ident = self.ident(&tname, el);
+            if *complex {
+                let body = self.complex_body(el, &tname);
+                self.types.push(TypeDecl::Record(RecordDecl::new(
+                    ident.clone(),
+                    body,
+                    ident.span,
+                )));
+            } else if let Some(values) = enum_values(el) {
+                let span = ident.span;
+                self.types.push(TypeDecl::Enum(EnumDecl {
+                    name: ident,
+                    values: values
+                        .into_iter()
+                        .map(|v| StringLit { value: v, span })
+                        .collect(),
+                    span,
+                }));
+            }
+        }
+        for (tname, el) in anonymous {
+            if let Some(ct) = el.child("complexType") {
+                let ident = self.ident(&tname, el);
+                let body = self.complex_body(ct, &tname);
+                self.types.push(TypeDecl::Record(RecordDecl::new(
+                    ident.clone(),
+                    body,
+                    ident.span,
+                )));
+            }
+        }
+    }
+
+    /// A tether name for a schema type: its local name, made unique across
+    /// the namespaces of a WSDL.
+    fn fresh_name(&mut self, local: &str) -> String {
+        let mut name = local.to_string();
+        let mut n = 2;
+        while !self.taken.insert(name.clone()) {
+            name = format!("{local}_{n}");
+            n += 1;
+        }
+        name
+    }
+
+    /// The span of `el`'s `name` attribute value, or of its tag.
+    fn span_of(&self, el: &El) -> Span {
+        let start = el.at.min(self.text.len());
+        if let Some(name) = el.attr("name") {
+            let tag_end = self.text[start..]
+                .find('>')
+                .map_or(self.text.len(), |i| start + i);
+            if let Some(i) = self.text[start..tag_end].find(&format!("\"{name}\"")) {
+                return Span::new(start + i + 1, start + i + 1 + name.len());
+            }
+        }
+        Span::new(start, (start + 1 + el.name.len()).min(self.text.len()))
+    }
+
+    fn ident(&self, name: &str, el: &El) -> Ident {
+        Ident {
+            name: name.to_string(),
+            span: self.span_of(el),
+        }
+    }
+
+    fn warn(&mut self, el: &El, message: String) {
+        let span = self.span_of(el);
+        self.warnings.push(
+            Diagnostic::warning(Code::W0004, self.file, span, message).label("degraded to `any`"),
+        );
+    }
+
+    fn named(&self, name: &str, el: &El) -> TypeExprKind {
+        TypeExprKind::Named {
+            namespace: None,
+            name: Ident {
+                name: name.to_string(),
+                span: self.span_of(el),
+            },
+        }
+    }
+
+    // -------------------------------------------------------- complex types
+
+    fn complex_body(&mut self, ct: &'s El, path: &str) -> RecordBody {
+        let mut b = Body {
+            fields: Vec::new(),
+            sequence: true,
+        };
+        self.complex_content(ct, path, &mut b);
+        if ct.attr("mixed") == Some("true") && !b.fields.iter().any(|f| f.xml == XmlForm::Text) {
+            let kind = self.named("string", ct);
+            b.push(self.field_decl("value", kind, true, false, ct, XmlForm::Text, None));
+        }
+        RecordBody {
+            fields: b.fields,
+            span: self.span_of(ct),
+            xml_sequence: b.sequence,
+        }
+    }
+
+    fn complex_content(&mut self, ct: &'s El, path: &str, b: &mut Body) {
+        let none = Occurs {
+            optional: false,
+            many: false,
+        };
+        for c in ct.xsd_children() {
+            match c.name.as_str() {
+                "sequence" | "choice" | "all" | "group" => self.particle(c, none, path, b),
+                "attribute" | "attributeGroup" => self.attribute(c, path, b),
+                "simpleContent" => {
+                    for d in c.xsd_children() {
+                        if !matches!(d.name.as_str(), "extension" | "restriction") {
+                            continue;
+                        }
+                        let kind = match d.qname("base") {
+                            Some(base) => self.simple_content_base(base, d, path, b),
+                            None => self.named("string", d),
+                        };
+                        if !b.fields.iter().any(|f| f.xml == XmlForm::Text) {
+                            let f = self.field_decl(
+                                "value",
+                                kind,
+                                false,
+                                false,
+                                d,
+                                XmlForm::Text,
+                                None,
+                            );
+                            b.push(f);
+                        }
+                        for a in d.xsd_children() {
+                            if matches!(a.name.as_str(), "attribute" | "attributeGroup") {
+                                self.attribute(a, path, b);
+                            }
+                        }
+                    }
+                }
+                "complexContent" => {
+                    for d in c.xsd_children() {
+                        if d.name == "extension"
+                            && let Some(base) = d.qname("base")
+                        {
+                            self.base_fields(base, d, path, b);
+                        }
+                        if matches!(d.name.as_str(), "extension" | "restriction") {
+                            self.complex_content(d, path, b);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The fields of an extension's base type.
+    fn base_fields(&mut self, base: &Name, at: &'s El, path: &str, b: &mut Body) {
+        if base.ns.as_deref() == Some(XSD_NS) {
+            return; // xs:anyType: nothing to inherit
+        }
+        let Some(def) = self.complex.get(base).copied() else {
+            self.warn(
+                at,
+                format!(
+                    "the base type `{}` is not defined in this schema; its fields are missing",
+                    base.local
+                ),
+            );
+            return;
+        };
+        if self.expanding.contains(base) {
+            return;
+        }
+        self.expanding.push(base.clone());
+        self.complex_content(def, path, b);
+        self.expanding.pop();
+    }
+
+    /// The text type of `simpleContent` over `base`; a complex base (simple
+    /// content extended again) gives its text type and its attributes.
+    fn simple_content_base(
+        &mut self,
+        base: &Name,
+        at: &'s El,
+        path: &str,
+        b: &mut Body,
+    ) -> TypeExprKind {
+        if let Some(def) = self.complex.get(base).copied() {
+            if self.expanding.contains(base) {
+                return self.named("string", at);
+            }
+            self.expanding.push(base.clone());
+            let mut inner = Body {
+                fields: Vec::new(),
+                sequence: true,
+            };
+            self.complex_content(def, path, &mut inner);
+            self.expanding.pop();
+            let mut text = None;
+            for f in inner.fields {
+                if f.xml == XmlForm::Text {
+                    text = Some(f.ty.kind);
+                } else {
+                    b.push(f);
+                }
+            }
+            return text.unwrap_or_else(|| self.named("string", at));
+        }
+        self.type_ref(base, at, path)
+    }
+
+    fn particle(&mut self, p: &'s El, outer: Occurs, path: &str, b: &mut Body) {
+        match p.name.as_str() {
+            "element" => self.element(p, Occurs::of(p, outer), path, b),
+            "sequence" | "choice" | "all" => {
+                if p.name == "all" {
+                    b.sequence = false;
+                }
+                let mut occurs = Occurs::of(p, outer);
+                if p.name == "choice" {
+                    occurs.optional = true;
+                }
+                for c in p.xsd_children() {
+                    self.particle(c, occurs, path, b);
+                }
+            }
+            "group" => {
+                let occurs = Occurs::of(p, outer);
+                let Some(def) = p.qname("ref").and_then(|r| self.groups.get(r).copied()) else {
+                    self.warn(
+                        p,
+                        "a group reference to no group of this schema; its elements are missing"
+                            .into(),
+                    );
+                    return;
+                };
+                for c in def.xsd_children() {
+                    self.particle(c, occurs, path, b);
+                }
+            }
+            // `any`: open content, skipped when read.
+            _ => {}
+        }
+    }
+
+    fn element(&mut self, el: &'s El, occurs: Occurs, path: &str, b: &mut Body) {
+        let (name, decl) = match (el.attr("name"), el.qname("ref")) {
+            (Some(n), _) => (n.to_string(), el),
+            (None, Some(r)) => match self.elements.get(r).copied() {
+                Some(d) => (r.local.clone(), d),
+                None => {
+                    self.warn(
+                        el,
+                        format!(
+                            "the element reference `{}` names no element of this schema",
+                            r.local
+                        ),
+                    );
+                    return;
+                }
+            },
+            (None, None) => return,
+        };
+        if el.attr("maxOccurs") == Some("0") {
+            return;
+        }
+        let inner_path = format!("{path}.{name}");
+        let kind = if let Some(t) = decl.qname("type") {
+            self.type_ref(t, decl, &inner_path)
+        } else if let Some(ct) = decl.child("complexType") {
+            TypeExprKind::Record(self.complex_body(ct, &inner_path))
+        } else if let Some(st) = decl.child("simpleType") {
+            self.simple_kind(st, decl, &inner_path)
+        } else {
+            self.named("any", decl)
+        };
+        let nullable = decl.attr("nillable") == Some("true") || el.attr("nillable") == Some("true");
+        let doc = el.documentation().or_else(|| decl.documentation());
+        let f = self.field_decl(
+            &name,
+            kind,
+            occurs.optional,
+            nullable,
+            el,
+            XmlForm::Element,
+            doc,
+        );
+        let f = if occurs.many {
+            FieldDecl {
+                ty: TypeExpr {
+                    span: f.ty.span,
+                    kind: TypeExprKind::Array(Box::new(f.ty)),
+                    nullable: false,
+                },
+                ..f
+            }
+        } else {
+            f
+        };
+        b.push(f);
+    }
+
+    fn attribute(&mut self, a: &'s El, path: &str, b: &mut Body) {
+        if a.name == "attributeGroup" {
+            let Some(def) = a
+                .qname("ref")
+                .and_then(|r| self.attribute_groups.get(r).copied())
+            else {
+                return;
+            };
+            for c in def.xsd_children() {
+                if matches!(c.name.as_str(), "attribute" | "attributeGroup") {
+                    self.attribute(c, path, b);
+                }
+            }
+            return;
+        }
+        if a.attr("use") == Some("prohibited") {
+            return;
+        }
+        let (name, decl) = match (a.attr("name"), a.qname("ref")) {
+            (Some(n), _) => (n.to_string(), a),
+            (None, Some(r)) => (
+                r.local.clone(),
+                self.attributes.get(r).copied().unwrap_or(a),
+            ),
+            (None, None) => return,
+        };
+        let inner_path = format!("{path}.{name}");
+        let kind = if let Some(t) = decl.qname("type").filter(|_| decl.attr("name").is_some()) {
+            self.type_ref(t, decl, &inner_path)
+        } else if let Some(st) = decl.child("simpleType") {
+            self.simple_kind(st, decl, &inner_path)
+        } else {
+            self.named("string", decl)
+        };
+        let optional = a.attr("use") != Some("required");
+        let doc = a.documentation();
+        let f = self.field_decl(&name, kind, optional, false, a, XmlForm::Attribute, doc);
+        b.push(f);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn field_decl(
+        &self,
+        name: &str,
+        kind: TypeExprKind,
+        optional: bool,
+        nullable: bool,
+        el: &El,
+        xml: XmlForm,
+        description: Option<String>,
+    ) -> FieldDecl {
+        let span = self.span_of(el);
+        FieldDecl {
+            name: Ident {
+                name: name.to_string(),
+                span,
+            },
+            optional,
+            ty: TypeExpr {
+                kind,
+                nullable,
+                span,
+            },
+            span,
+            description,
+            xml,
+        }
+    }
+
+    // -------------------------------------------------------- simple types
+
+    /// The type a `type="..."` reference names.
+    fn type_ref(&mut self, t: &Name, at: &'s El, path: &str) -> TypeExprKind {
+        if t.ns.as_deref() == Some(XSD_NS) {
+            return match builtin(&t.local) {
+                Some(scalar) => self.named(scalar, at),
+                None => {
+                    self.warn(
+                        at,
+                        format!(
+                            "the built-in type `xs:{}` is not one tether knows; the type is `any`",
+                            t.local
+                        ),
+                    );
+                    self.named("any", at)
+                }
+            };
+        }
+        if let Some(name) = self.names.get(t).cloned() {
+            return self.named(&name, at);
+        }
+        if let Some(st) = self.simple.get(t).copied() {
+            if self.expanding.contains(t) {
+                return self.named("string", at);
+            }
+            self.expanding.push(t.clone());
+            let k = self.simple_kind(st, at, path);
+            self.expanding.pop();
+            return k;
+        }
+        self.warn(at, format!("the type `{}` is not defined in this schema (nor in the files it includes); the type is `any`", t.local));
+        self.named("any", at)
+    }
+
+    /// An anonymous or aliased simple type: an enum, or its base type.
+    fn simple_kind(&mut self, st: &'s El, at: &'s El, path: &str) -> TypeExprKind {
+        if let Some(values) = enum_values(st) {
+            let name = self.fresh_name(path);
+            let span = self.span_of(at);
+            self.types.push(TypeDecl::Enum(EnumDecl {
+                name: Ident {
+                    name: name.clone(),
+                    span,
+                },
+                values: values
+                    .into_iter()
+                    .map(|v| StringLit { value: v, span })
+                    .collect(),
+                span,
+            }));
+            return self.named(&name, at);
+        }
+        if let Some(r) = st.child("restriction") {
+            return match r.qname("base") {
+                Some(base) => self.type_ref(base, at, path),
+                None => match r.child("simpleType") {
+                    Some(inner) => self.simple_kind(inner, at, path),
+                    None => self.named("string", at),
+                },
+            };
+        }
+        // `list` and `union`: their values are text.
+        self.named("string", at)
+    }
+}
+
+/// The fields of a record being built.
+struct Body {
+    fields: Vec<FieldDecl>,
+    sequence: bool,
+}
+
+impl Body {
+    /// Adds a field; one already there (the same element in two branches of
+    /// a choice, or redeclared by a restriction) is kept, made optional when
+    /// either is. An attribute named like an element is `@name`.
+    fn push(&mut self, mut f: FieldDecl) {
+        if let Some(prev) = self.fields.iter_mut().find(|p| p.name.name == f.name.name) {
+            if prev.xml == f.xml {
+                prev.optional |= f.optional;
+                return;
+            }
+            if f.xml == XmlForm::Attribute {
+                f.name.name = format!("@{}", f.name.name);
+            } else {
+                prev.name.name = format!("@{}", prev.name.name);
+            }
+        }
+        self.fields.push(f);
+    }
+}
+
+/// The values of a string enumeration (`xs:enumeration` facets).
+fn enum_values(st: &El) -> Option<Vec<String>> {
+    if !st.is_xsd("simpleType") {
+        return None;
+    }
+    let r = st.child("restriction")?;
+    let values: Vec<String> = r
+        .xsd_children()
+        .filter(|c| c.name == "enumeration")
+        .filter_map(|c| c.attr("value").map(str::to_string))
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    // Enumerations of numbers stay numbers.
+    if let Some(base) = r.qname("base")
+        && base.ns.as_deref() == Some(XSD_NS)
+        && builtin(&base.local).is_some_and(|s| s != "string")
+    {
+        return None;
+    }
+    let mut unique = Vec::new();
+    for v in values {
+        if !unique.contains(&v) {
+            unique.push(v);
+        }
+    }
+    Some(unique)
+}
+
+/// The tether scalar for an XSD built-in type.
+fn builtin(local: &str) -> Option<&'static str> {
+    Some(match local {
+        "string" | "normalizedString" | "token" | "language" | "Name" | "NCName" | "ID"
+        | "IDREF" | "IDREFS" | "ENTITY" | "ENTITIES" | "NMTOKEN" | "NMTOKENS" | "anyURI"
+        | "QName" | "NOTATION" | "base64Binary" | "hexBinary" | "duration" | "gYear"
+        | "gYearMonth" | "gMonth" | "gMonthDay" | "gDay" => "string",
+        "boolean" => "bool",
+        "decimal" => "decimal",
+        "integer" | "int" | "long" | "short" | "byte" | "nonNegativeInteger"
+        | "positiveInteger" | "nonPositiveInteger" | "negativeInteger" | "unsignedLong"
+        | "unsignedInt" | "unsignedShort" | "unsignedByte" => "int",
+        "float" | "double" => "float",
+        "date" => "date",
+        "dateTime" => "anydatetime",
+        "time" => "time",
+        "anyType" | "anySimpleType" => "any",
+        _ => return None,
+    })
+}
