@@ -95,6 +95,7 @@ enum DiagFormat {
 enum InFormat {
     Json,
     Ndjson,
+    Xml,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -252,8 +253,9 @@ struct RunArgs {
     /// Where rejected records go (NDJSON), with their errors.
     #[arg(long)]
     rejects: Option<PathBuf>,
-    /// `json` or `ndjson`; by default from the input file's extension
-    /// (`.json` is a document, anything else NDJSON).
+    /// `json`, `ndjson` or `xml`; by default from the input file's
+    /// extension (`.json` is a JSON document, `.xml` an XML document,
+    /// anything else NDJSON).
     #[arg(long, value_enum)]
     input_format: Option<InFormat>,
     #[arg(long, value_enum, default_value_t = OutFormat::Ndjson)]
@@ -283,7 +285,9 @@ fn run(a: RunArgs) -> u8 {
     let input_format = match a.input_format {
         Some(InFormat::Json) => InputFormat::Json,
         Some(InFormat::Ndjson) => InputFormat::Ndjson,
+        Some(InFormat::Xml) => InputFormat::Xml,
         None if a.input.ends_with(".json") => InputFormat::Json,
+        None if a.input.ends_with(".xml") => InputFormat::Xml,
         None => InputFormat::Ndjson,
     };
     let mut input: Box<dyn io::BufRead> = if a.input == "-" {

@@ -211,6 +211,21 @@ snap!(
     "schema c {\n  record In { price: money<USD>, fee: money<EUR> }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  price -> total : add(fee)\n}"
 );
 snap!(
+    e0220_for_that_does_not_nest,
+    "E0220",
+    "schema c {\n  record Doc { stmts: [Stmt], notes: [string] }\n  record Stmt { id: string, entries: [Entry] }\n  record Entry { amount: decimal }\n  record Out { id: string, amount: decimal }\n}\nmapping m: c.Doc -> c.Out {\n  for s in stmts[]\n  for e in notes[]\n  s.id -> id\n  e -> amount\n}"
+);
+snap!(
+    e0220_for_without_brackets,
+    "E0220",
+    "schema c {\n  record Doc { stmts: [Stmt] }\n  record Stmt { id: string }\n  record Out { id: string }\n}\nmapping m: c.Doc -> c.Out {\n  for s in stmts\n  s.id -> id\n}"
+);
+snap!(
+    e0221_binding_shadows_a_field,
+    "E0221",
+    "schema c {\n  record Doc { stmts: [Stmt], n: int }\n  record Stmt { id: string }\n  record Out { id: string }\n}\nmapping m: c.Doc -> c.Out {\n  for s at n in stmts[]\n  s.id -> id\n}"
+);
+snap!(
     w0003_lossy_format_on_a_two_way_rule,
     "W0003",
     "schema c {\n  record L { at: datetime }\n  record R { at: string }\n}\nmapping m: c.L <-> c.R {\n  at <-> at : format_datetime(\"dd/MM/yyyy\")\n}"

@@ -60,6 +60,27 @@ pub struct Mapping {
     /// The key paths on the left and right side.
     pub key: Option<(FieldPath, FieldPath)>,
     pub conflicts: Vec<Conflict>,
+    /// `for` clauses: one output record per element of the innermost array.
+    pub iteration: Option<Iteration>,
+}
+
+/// A mapping with `for` clauses reads a document (the left record) and
+/// writes one record per element of the innermost array. Its rules read a
+/// *row*: the document's fields, plus each binding's element and position,
+/// so they are checked and planned like any other rules.
+pub struct Iteration {
+    /// The record the rules read.
+    pub row: RecordId,
+    /// Outermost first; each iterates inside the one before.
+    pub levels: Vec<Level>,
+}
+
+pub struct Level {
+    pub binding: String,
+    /// The array, relative to the enclosing level's element (the document
+    /// for the first level).
+    pub array: FieldPath,
+    pub position: Option<String>,
 }
 
 impl Mapping {
@@ -74,6 +95,14 @@ impl Mapping {
         match dir {
             Direction::Forward => (self.left, self.right),
             Direction::Reverse => (self.right, self.left),
+        }
+    }
+
+    /// The record the rules of `dir` read: a row for an iterating mapping.
+    pub fn rule_source(&self, dir: Direction) -> RecordId {
+        match (&self.iteration, dir) {
+            (Some(it), Direction::Forward) => it.row,
+            _ => self.types(dir).0,
         }
     }
 }
@@ -160,6 +189,8 @@ pub enum TStep {
         span: Span,
     },
     Const(Value<'static>),
+    /// The value of another source field.
+    Path(FieldPath),
     If {
         condition: Vec<TStep>,
         then: Vec<TStep>,

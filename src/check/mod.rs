@@ -11,7 +11,7 @@ mod types;
 pub use ir::*;
 
 use crate::diag::{Code, Diagnostic, FileId, SourceMap, did_you_mean};
-use crate::schema::{Field, Kind, RecordId, Registry, Type};
+use crate::schema::{Field, Kind, RecordDef, RecordId, Registry, Type};
 use crate::stdlib;
 use crate::stdlib::iso4217::Currency;
 use crate::syntax::{self as ast, ArrowKind, Direction, Span};
@@ -239,12 +239,26 @@ impl<'a> Checker<'a> {
             reverse: Vec::new(),
             key: None,
             conflicts: Vec::new(),
+            iteration: None,
         };
+        let fors: Vec<&ast::ForClause> = m
+            .body
+            .iter()
+            .filter_map(|i| match i {
+                ast::MappingItem::For(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        if !fors.is_empty() {
+            // Rules naming the bindings would only add errors.
+            mapping.iteration = Some(self.iteration(m, left, &fors)?);
+        }
+        let source = mapping.rule_source(Direction::Forward);
         let scope = Scope {
             left: ScopeSide {
-                record: Some(left),
+                record: Some(source),
                 prefix: Vec::new(),
-                own: Type::new(Kind::Record(left)),
+                own: Type::new(Kind::Record(source)),
             },
             right: ScopeSide {
                 record: Some(right),
@@ -261,6 +275,7 @@ impl<'a> Checker<'a> {
         }
         // Rules whose arrow the header does not allow.
         self.check_arrows(m, &m.body);
+        self.nested_fors(&m.body);
         for item in &m.body {
             if let ast::MappingItem::Conflict(c) = item {
                 let conflicts = self.conflicts(m, c, &mapping);
@@ -268,6 +283,151 @@ impl<'a> Checker<'a> {
             }
         }
         Some(mapping)
+    }
+
+    /// Checks the `for` clauses of `m` and builds the row record its rules
+    /// read: the source's fields, then each binding and position.
+    fn iteration(
+        &mut self,
+        m: &ast::MappingDecl,
+        source: RecordId,
+        fors: &[&ast::ForClause],
+    ) -> Option<Iteration> {
+        if m.arrow.kind != ArrowKind::Forward {
+            let d = Diagnostic::error(
+                Code::E0220,
+                self.file,
+                fors[0].span,
+                "`for` in a mapping that is not one-way `->`",
+            )
+            .label("one record per element is produced left to right only")
+            .secondary(self.file, m.arrow.span, "the mapping's direction");
+            self.err(d);
+            return None;
+        }
+        let root = self.reg.record(source).clone();
+        let mut row = RecordDef::new(root.name.clone(), root.origin);
+        for f in &root.fields {
+            let _ = row.push(f.clone());
+        }
+        let mut levels: Vec<Level> = Vec::new();
+        // The record of the previous level's elements.
+        let mut enclosing: Option<RecordId> = Some(source);
+        for f in fors {
+            let segs = &f.path.segments;
+            let iterates_last = segs.last().is_some_and(|s| s.iter)
+                && segs[..segs.len() - 1].iter().all(|s| !s.iter);
+            if !iterates_last {
+                let d = Diagnostic::error(
+                    Code::E0220,
+                    self.file,
+                    f.path.span,
+                    "a `for` iterates one array: its path ends with `[]`, and only there",
+                )
+                .label("iterate this")
+                .help("iterate nested arrays with one `for` each: `for s in a.Stmt[]` then `for e in s.Ntry[]`");
+                self.err(d);
+                return None;
+            }
+            let (start, rel) = match levels.last() {
+                None => (Some(source), &segs[..]),
+                Some(prev) if segs[0].name == prev.binding && segs.len() > 1 => {
+                    (enclosing, &segs[1..])
+                }
+                Some(prev) => {
+                    let d = Diagnostic::error(
+                        Code::E0220,
+                        self.file,
+                        f.path.span,
+                        format!("this `for` does not iterate inside `{}`", prev.binding),
+                    )
+                    .label(format!("start the path with `{}.`", prev.binding))
+                    .note("each `for` after the first iterates an array of the element before it; records are produced for the innermost");
+                    self.err(d);
+                    return None;
+                }
+            };
+            let side = ScopeSide {
+                record: start,
+                prefix: Vec::new(),
+                own: Type::new(Kind::Any),
+            };
+            let path = ast::Path {
+                segments: rel.to_vec(),
+                span: f.path.span,
+            };
+            let resolved = self.resolve(&side, &path, "source")?;
+            let elem = Type::new(resolved.ty.kind.clone());
+            enclosing = match &elem.kind {
+                Kind::Record(r) => Some(*r),
+                _ => None,
+            };
+            let mut names = vec![(f.name.clone(), elem)];
+            if let Some(p) = &f.position {
+                names.push((p.clone(), Type::new(Kind::Int)));
+            }
+            for (ident, ty) in names {
+                let field = Field {
+                    name: ident.name.clone(),
+                    ty,
+                    optional: false,
+                    origin: crate::schema::Origin {
+                        file: self.file,
+                        span: ident.span,
+                    },
+                    description: None,
+                    xml: Default::default(),
+                };
+                if let Err(prev) = row.push(field) {
+                    let d = Diagnostic::error(
+                        Code::E0221,
+                        self.file,
+                        ident.span,
+                        format!(
+                            "`{}` is already a name in this mapping's source",
+                            ident.name
+                        ),
+                    )
+                    .label("choose another name")
+                    .secondary(prev.file, prev.span, "the name is taken here");
+                    self.err(d);
+                    return None;
+                }
+            }
+            levels.push(Level {
+                binding: f.name.name.clone(),
+                array: FieldPath(resolved.names),
+                position: f.position.as_ref().map(|p| p.name.clone()),
+            });
+        }
+        self.reg.records.push(row);
+        let row = RecordId(self.reg.records.len() as u32 - 1);
+        Some(Iteration { row, levels })
+    }
+
+    /// `for` belongs at the top of a mapping, not in an element block.
+    fn nested_fors(&mut self, body: &[ast::MappingItem]) {
+        for item in body {
+            let ast::MappingItem::Rule(r) = item else {
+                continue;
+            };
+            for inner in r.block.iter().flatten() {
+                if let ast::MappingItem::For(f) = inner {
+                    let d = Diagnostic::error(
+                        Code::E0220,
+                        self.file,
+                        f.span,
+                        "`for` inside an element block",
+                    )
+                    .label("move it to the top of the mapping")
+                    .note("a `for` makes the mapping produce one record per element; a block maps arrays inside one record");
+                    self.err(d);
+                }
+            }
+            if let Some(b) = &r.block {
+                self.nested_fors(b);
+            }
+        }
     }
 
     fn check_arrows(&mut self, m: &ast::MappingDecl, body: &[ast::MappingItem]) {
@@ -1289,6 +1449,22 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Step::If(i) => self.if_step(i, flow, v),
+            ast::Step::Path(p) => {
+                let r = self.resolve(v.source_scope, p, "source")?;
+                if r.iter_at.is_some() {
+                    let d = Diagnostic::error(
+                        Code::E0212,
+                        self.file,
+                        p.span,
+                        "a `(path)` step reads one value; it cannot iterate",
+                    )
+                    .label("`[]` here");
+                    self.err(d);
+                    return None;
+                }
+                let path = FieldPath(prefixed(&v.source_scope.prefix, &r.names));
+                Some((TStep::Path(path), Flow::One(r.ty)))
+            }
             ast::Step::Call(c) => {
                 if let Some(def_index) = stdlib::index_of(&c.name.name) {
                     return self.call(c, def_index, flow, v);
@@ -1403,6 +1579,21 @@ impl<'a> Checker<'a> {
             return None;
         }
         let (then_steps, then_flow) = self.pipeline(Some(&i.then), flow.clone(), v)?;
+        // `if is_null { ... }`: past the test, the value is present.
+        let flow = match (i.condition.steps.as_slice(), flow) {
+            ([ast::Step::Call(c)], Flow::One(mut t)) if c.args.is_empty() => {
+                match c.name.name.as_str() {
+                    "is_missing" => t.missing = false,
+                    "is_null" | "is_blank" => {
+                        t.missing = false;
+                        t.nullable = false;
+                    }
+                    _ => {}
+                }
+                Flow::One(t)
+            }
+            (_, flow) => flow,
+        };
         let (else_steps, else_flow) = match i.otherwise.as_deref() {
             None => (Vec::new(), flow),
             Some(ast::ElseBranch::Pipeline(p)) => self.pipeline(Some(p), flow, v)?,
@@ -1947,6 +2138,8 @@ fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
                 || ends(&r.right)
                 || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
         }
-        ast::MappingItem::Conflict(_) | ast::MappingItem::Broken(_) => false,
+        ast::MappingItem::Conflict(_) | ast::MappingItem::Broken(_) | ast::MappingItem::For(_) => {
+            false
+        }
     })
 }

@@ -275,6 +275,24 @@ both known to the checker and differ (`money<USD>` and `money<EUR>`). Convert
 one first with `convert_currency`. When the checker cannot know the
 currencies, the same mistake rejects the record at run time (E1008).";
 
+    E0220 => "invalid iteration",
+"A `for` clause cannot iterate as written: its path does not end with `[]`
+(or iterates twice), a second `for` does not iterate inside the first, the
+`for` sits inside an element block, or the mapping is not one-way `->`.
+
+```
+mapping entries: camt.Document -> ledger.Entry {
+  for stmt in BkToCstmrStmt.Stmt[]
+  for entry at n in stmt.Ntry[]      // one ledger entry per Ntry of every Stmt
+  entry.AcctSvcrRef -> ref
+}
+```";
+
+    E0221 => "name already in use",
+"A `for` binding or its position (`for e at n in ...`) has the name of a
+field of the mapping's source, or of another binding. Rules could not tell
+them apart; choose another name.";
+
     // ---------------------------------------------------------------- warnings
     W0001 => "optional target field not mapped",
 "A target field that may be absent is not written by any rule. This is only a
@@ -298,9 +316,11 @@ type-checked there.";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",
-"A record of the input is not well-formed JSON. It is written to the rejects
-output as a string with the line and column of the fault; the rest of the
-batch is mapped.";
+"A record of the input is not well-formed JSON, or an XML document is not
+well-formed XML (or is not the document the mapping reads: another root
+element or namespace). It is written to the rejects output as a string, with
+the line and column of the fault; the rest of the batch is mapped. A
+malformed XML document is rejected whole: none of its rows is written.";
 
     E1002 => "input value has the wrong type",
 "A value of an input record does not have the type its schema declares (a

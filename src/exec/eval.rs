@@ -21,7 +21,7 @@ pub struct RecordError {
 }
 
 impl RecordError {
-    fn from_read(e: ReadError) -> RecordError {
+    pub(super) fn from_read(e: ReadError) -> RecordError {
         RecordError {
             code: Code::E1002,
             rule: String::new(),
@@ -60,12 +60,18 @@ pub fn map_record(plan: &Plan, text: &str) -> Outcome {
             };
         }
     };
-    let mut errors: Vec<RecordError> = read_errors
+    let errors: Vec<RecordError> = read_errors
         .into_iter()
         .map(RecordError::from_read)
         .collect();
+    evaluate(plan, &input, errors)
+}
+
+/// Runs the rules over one record's (or row's) input slots and writes the
+/// output; `errors` are the reader's.
+pub(super) fn evaluate(plan: &Plan, input: &[Value<'_>], mut errors: Vec<RecordError>) -> Outcome {
     let mut out = vec![Value::Missing; plan.output_slots];
-    run_rules(plan, &plan.rules, &input, &mut out, &mut errors);
+    run_rules(plan, &plan.rules, input, &mut out, &mut errors);
     if !errors.is_empty() {
         let key = plan.key.and_then(|k| match &input[k] {
             Value::Missing | Value::Invalid => None,
@@ -73,7 +79,7 @@ pub fn map_record(plan: &Plan, text: &str) -> Outcome {
         });
         return Outcome::Rejected { key, errors };
     }
-    let mut buf = String::with_capacity(text.len());
+    let mut buf = String::with_capacity(256);
     // The record itself is written even when nothing in it is present.
     if !write_node(&plan.write, &out, &mut buf) {
         buf.push_str("{}");
@@ -275,6 +281,7 @@ fn run_steps<'a>(
                 }
             }
             PlanStep::Const(c) => c.clone(),
+            PlanStep::Slot(s) => input[*s].clone(),
             PlanStep::If {
                 condition,
                 then,

@@ -6,8 +6,10 @@
 
 mod eval;
 mod read;
+mod rows;
 mod run;
 mod value;
+pub mod xml;
 
 pub use eval::{Outcome, RecordError, map_record};
 pub use run::{InputFormat, OutputFormat, Runner, Summary};

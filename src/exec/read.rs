@@ -76,18 +76,23 @@ impl<'de, 's> DeserializeSeed<'de> for NodeSeed<'s, 'de> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(mut self, d: D) -> Result<(), D::Error> {
-        let Some((slot, kind)) = &self.node.whole else {
+        if self.node.whole.is_none() && self.node.source_text.is_none() {
             return d.deserialize_any(NodeVisitor { seed: self });
-        };
+        }
         // The value itself is wanted: take its raw text, then read members
         // from that text if the plan also reads inside it.
         let raw: &'de RawValue = de::Deserialize::deserialize(d)?;
         let text = raw.get();
-        match leaf(text, kind) {
-            Ok(v) => self.frame[*slot] = v,
-            Err(msg) => {
-                self.error(text, msg);
-                self.frame[*slot] = Value::Invalid;
+        if let Some(s) = self.node.source_text {
+            self.frame[s] = Value::Raw(minify_json(text));
+        }
+        if let Some((slot, kind)) = &self.node.whole {
+            match leaf(text, kind) {
+                Ok(v) => self.frame[*slot] = v,
+                Err(msg) => {
+                    self.error(text, msg);
+                    self.frame[*slot] = Value::Invalid;
+                }
             }
         }
         if !self.node.fields.is_empty() || self.node.each.is_some() {

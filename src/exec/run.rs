@@ -2,8 +2,12 @@
 //! document (one object, or an array of records). Failing records go to the
 //! rejects output with all their errors; the rest of the batch goes on.
 
-use super::eval::{Outcome, RecordError, map_record};
+use super::eval::{Outcome, RecordError, evaluate, map_record};
+use super::read::read_record;
+use super::rows::{Row, expand};
 use super::value::{minify_json, write_json_str};
+use super::{Value, xml};
+use crate::diag::Code;
 use crate::plan::Plan;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};
@@ -15,6 +19,8 @@ pub enum InputFormat {
     Ndjson,
     /// One JSON value: an object (one record) or an array of records.
     Json,
+    /// One XML document (a SOAP envelope is opened).
+    Xml,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,10 +53,12 @@ impl std::fmt::Display for Summary {
 }
 
 /// Where a record sits in the input, for reject reports.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Position {
     Line(u64),
     Index(u64),
+    /// A row: the path of its element in the document.
+    Element(String),
 }
 
 pub struct Runner<'p, 'w> {
@@ -118,6 +126,11 @@ impl<'p, 'w> Runner<'p, 'w> {
                     self.record(trimmed.trim_end(), Position::Index(0))?;
                 }
             }
+            InputFormat::Xml => {
+                let mut text = String::new();
+                input.read_to_string(&mut text)?;
+                self.xml_document(&text)?;
+            }
         }
         if self.format == OutputFormat::Json {
             self.out.write_all(b"]\n")?;
@@ -130,9 +143,82 @@ impl<'p, 'w> Runner<'p, 'w> {
         Ok(self.summary)
     }
 
+    /// One JSON record: mapped, or expanded into rows by `for` clauses.
     fn record(&mut self, text: &str, pos: Position) -> io::Result<()> {
+        let Some(it) = &self.plan.iteration else {
+            let outcome = map_record(self.plan, text);
+            return self.outcome(outcome, text, pos);
+        };
+        let mut errors = Vec::new();
+        let doc = match read_record(text, &self.plan.read, self.plan.input_slots, &mut errors) {
+            Ok(doc) => doc,
+            Err(msg) => return self.malformed(text, pos, format!("malformed JSON: {msg}")),
+        };
+        for row in expand(it, doc, &errors) {
+            self.row(row)?;
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, row: Row<'_>) -> io::Result<()> {
+        let source = match self
+            .plan
+            .iteration
+            .as_ref()
+            .map(|it| &row.frame[it.source_slot])
+        {
+            Some(Value::Raw(json)) => json.to_string(),
+            Some(Value::Str(xml)) => xml.to_string(),
+            _ => String::new(),
+        };
+        let errors = row.errors.into_iter().map(RecordError::from_read).collect();
+        let outcome = evaluate(self.plan, &row.frame, errors);
+        let pos = if row.element.is_empty() {
+            Position::Index(0)
+        } else {
+            Position::Element(row.element)
+        };
+        self.outcome(outcome, &source, pos)
+    }
+
+    /// One XML document: its record, or its rows as they stream past.
+    fn xml_document(&mut self, text: &str) -> io::Result<()> {
+        let plan = self.plan;
+        let mut failed: Option<io::Error> = None;
+        let result = xml::read_document(text, plan, &mut |row| {
+            if failed.is_none()
+                && let Err(e) = self.row(row)
+            {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => self.malformed(text, Position::Index(0), format!("malformed XML at {e}")),
+        }
+    }
+
+    /// A record (or document) that could not be read at all.
+    fn malformed(&mut self, text: &str, pos: Position, message: String) -> io::Result<()> {
+        let outcome = Outcome::Rejected {
+            key: None,
+            errors: vec![RecordError {
+                code: Code::E1001,
+                rule: String::new(),
+                path: String::new(),
+                value: String::new(),
+                message,
+            }],
+        };
+        self.outcome(outcome, text, pos)
+    }
+
+    fn outcome(&mut self, outcome: Outcome, text: &str, pos: Position) -> io::Result<()> {
         self.summary.read += 1;
-        match map_record(self.plan, text) {
+        match outcome {
             Outcome::Mapped(json) => {
                 if self.format == OutputFormat::Json && self.summary.written > 0 {
                     self.out.write_all(b",")?;
@@ -194,6 +280,10 @@ fn reject_line(text: &str, errors: &[RecordError], pos: Position, key: Option<&s
     match pos {
         Position::Line(n) => s.push_str(&format!(",\"line\":{n}")),
         Position::Index(i) => s.push_str(&format!(",\"index\":{i}")),
+        Position::Element(path) => {
+            s.push_str(",\"element\":");
+            write_json_str(&mut s, &path);
+        }
     }
     if let Some(k) = key {
         s.push_str(",\"key\":");

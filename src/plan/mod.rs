@@ -25,6 +25,40 @@ pub struct Plan {
     /// The input slot of the record key, for reject reports.
     pub key: Option<usize>,
     pub tables: Vec<PlanTable>,
+    /// `for` clauses: the input is a document, mapped to one record per
+    /// element of the innermost array.
+    pub iteration: Option<IterPlan>,
+    /// XML input typed by an XML schema: the namespace of its elements, and
+    /// the name of the document element.
+    pub xml_namespace: Option<String>,
+    pub xml_root: Option<String>,
+}
+
+/// How a document becomes rows. Every slot is numbered in one frame: a row
+/// is the document's slots with each level's element slots laid over them,
+/// so the rules read a row exactly as they read a record.
+#[derive(Debug)]
+pub struct IterPlan {
+    pub levels: Vec<LevelPlan>,
+    /// Holds each innermost element's own input text, for reject reports.
+    pub source_slot: usize,
+}
+
+#[derive(Debug)]
+pub struct LevelPlan {
+    /// The slot (in the enclosing frame) holding the element frames.
+    pub rows: usize,
+    /// The slot of the 1-based position (`for e at n in ...`).
+    pub position: Option<usize>,
+    /// The slots an element of this level fills.
+    pub slots: Vec<usize>,
+    /// The array's path from the enclosing element, as error paths say it.
+    pub path: String,
+    /// Values of the enclosing element may come after this array's
+    /// elements (the schema does not fix the order, or the mapping reads a
+    /// field placed after the array), so a streaming reader must hold the
+    /// rows until the enclosing element ends.
+    pub deferred: bool,
 }
 
 /// What to read from one JSON value.
@@ -39,6 +73,10 @@ pub struct ReadNode {
     /// The schema requires this member: its absence is an input error,
     /// not a missing value.
     pub required: bool,
+    /// Keep the value's own input text in this slot (for reject reports).
+    pub source_text: Option<usize>,
+    /// How the member appears in XML.
+    pub xml: crate::schema::XmlForm,
 }
 
 #[derive(Debug)]
@@ -168,6 +206,8 @@ pub enum PlanStep {
     },
     Table(usize),
     Const(Value<'static>),
+    /// Go on with the value of an input slot.
+    Slot(usize),
     If {
         condition: Vec<PlanStep>,
         then: Vec<PlanStep>,
@@ -278,7 +318,7 @@ pub fn lower(program: &Program, name: &str, dir: Direction) -> Result<Plan, Plan
 pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Plan {
     let reg = &program.registry;
     let (src_rec, tgt_rec) = mapping.types(dir);
-    let mut input = InFrame::new(Some(src_rec));
+    let mut input = InFrame::new(Some(mapping.rule_source(dir)));
     let mut output = OutFrame::new(Some(tgt_rec));
     let rules = lower_rules(reg, mapping.rules(dir), &mut input, &mut output);
     let key = mapping.key.as_ref().map(|(l, r)| {
@@ -286,6 +326,13 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
         input.slot(reg, path)
     });
     let (read, input_slots) = input.finish(reg);
+    let (read, input_slots, iteration) = match (&mapping.iteration, dir) {
+        (Some(it), Direction::Forward) => {
+            let (read, slots, plan) = unnest(reg, src_rec, it, read, input_slots);
+            (read, slots, Some(plan))
+        }
+        _ => (read, input_slots, None),
+    };
     let (mut write, output_slots) = output.finish();
     order_by_schema(reg, &mut write);
     Plan {
@@ -302,7 +349,157 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
             .iter()
             .map(|t| PlanTable::new(&t.name, t.map(dir)))
             .collect(),
+        iteration,
+        xml_namespace: reg.xml_schema_of(src_rec).and_then(|x| x.namespace.clone()),
+        xml_root: reg.xml_element_of(src_rec),
     }
+}
+
+/// Turns the read tree of a row into the read tree of the document: each
+/// binding's subtree moves under its array (as element frames), the
+/// positions leave the tree (the runner sets them).
+fn unnest(
+    reg: &Registry,
+    source: RecordId,
+    it: &crate::check::Iteration,
+    mut doc: ReadNode,
+    mut slots: usize,
+) -> (ReadNode, usize, IterPlan) {
+    let mut nodes = Vec::new();
+    let mut positions = Vec::new();
+    let mut records = Vec::new();
+    let row = reg.record(it.row);
+    for l in &it.levels {
+        nodes.push(take_member(&mut doc, &l.binding).unwrap_or_default());
+        positions.push(
+            l.position
+                .as_ref()
+                .and_then(|p| take_member(&mut doc, p))
+                .and_then(|n| n.whole.map(|(s, _)| s)),
+        );
+        records.push(row.field(&l.binding).and_then(|(_, f)| match f.ty.kind {
+            Kind::Record(r) => Some(r),
+            _ => None,
+        }));
+    }
+    let source_slot = slots;
+    slots += 1;
+    if let Some(inner) = nodes.last_mut() {
+        inner.source_text = Some(source_slot);
+    }
+    let mut levels: Vec<LevelPlan> = Vec::new();
+    for (k, l) in it.levels.iter().enumerate() {
+        let mut owned = Vec::new();
+        collect_slots(&nodes[k], &mut owned);
+        owned.extend(positions[k]);
+        let (scope_rec, scope_node) = if k == 0 {
+            (Some(source), &doc)
+        } else {
+            (records[k - 1], &nodes[k - 1])
+        };
+        levels.push(LevelPlan {
+            rows: slots,
+            position: positions[k],
+            slots: owned,
+            path: l.array.0.join("."),
+            deferred: deferred(reg, scope_rec, scope_node, &l.array.0),
+        });
+        slots += 1;
+    }
+    // Nest the element trees, innermost first.
+    let mut inner: Option<ReadNode> = None;
+    for k in (0..levels.len()).rev() {
+        let mut node = nodes.pop().unwrap_or_default();
+        if let Some(child) = inner.take() {
+            let at = descend(&mut node, &it.levels[k + 1].array.0);
+            at.each = Some(Box::new(ElemRead {
+                slot: levels[k + 1].rows,
+                node: child,
+                slots,
+            }));
+        }
+        inner = Some(node);
+    }
+    if let (Some(first), Some(l)) = (inner, levels.first()) {
+        let at = descend(&mut doc, &it.levels[0].array.0);
+        at.each = Some(Box::new(ElemRead {
+            slot: l.rows,
+            node: first,
+            slots,
+        }));
+    }
+    mark_required(reg, Some(source), &mut doc);
+    (
+        doc,
+        slots,
+        IterPlan {
+            levels,
+            source_slot,
+        },
+    )
+}
+
+fn take_member(node: &mut ReadNode, name: &str) -> Option<ReadNode> {
+    let i = node.fields.iter().position(|(n, _)| n == name)?;
+    Some(node.fields.remove(i).1)
+}
+
+/// The slots a read tree fills in its own frame.
+fn collect_slots(node: &ReadNode, out: &mut Vec<usize>) {
+    out.extend(node.whole.as_ref().map(|(s, _)| *s));
+    out.extend(node.source_text);
+    if let Some(e) = &node.each {
+        out.push(e.slot);
+    }
+    for (_, child) in &node.fields {
+        collect_slots(child, out);
+    }
+}
+
+/// Whether values of the scope (`node`, a `record`) may follow the elements
+/// of the array at `path` in a document.
+fn deferred(reg: &Registry, record: Option<RecordId>, node: &ReadNode, path: &[String]) -> bool {
+    let (mut rec, mut node) = (record, node);
+    for name in path {
+        let Some(r) = rec else { return true };
+        let def = reg.record(r);
+        let Some((at, field)) = def.field(name) else {
+            return true;
+        };
+        if !def.xml_sequence {
+            return true;
+        }
+        let later = node.fields.iter().any(|(n, child)| {
+            n != name
+                && def
+                    .field(n)
+                    .is_none_or(|(i, f)| i > at && f.xml != crate::schema::XmlForm::Attribute)
+                && reads_anything(child)
+        });
+        if later {
+            return true;
+        }
+        rec = match &field.ty.kind {
+            Kind::Record(r) => Some(*r),
+            Kind::Array(e) => match e.kind {
+                Kind::Record(r) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        };
+        match node.fields.iter().find(|(n, _)| n == name) {
+            Some((_, child)) => node = child,
+            None => return false,
+        }
+    }
+    false
+}
+
+fn reads_anything(node: &ReadNode) -> bool {
+    node.whole.is_some()
+        || node.each.is_some()
+        || node.required
+        || node.fields.iter().any(|(_, c)| reads_anything(c))
 }
 
 fn lower_rules(
@@ -389,6 +586,7 @@ fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<Plan
                 }
                 TStep::Table { table, .. } => PlanStep::Table(*table),
                 TStep::Const(c) => PlanStep::Const(c.clone()),
+                TStep::Path(p) => PlanStep::Slot(input.slot(reg, p)),
                 TStep::If {
                     condition,
                     then,
@@ -598,13 +796,15 @@ fn type_at(reg: &Registry, record: Option<RecordId>, path: &[String]) -> Type {
     ty
 }
 
-/// Marks the members the schema requires, down the record types.
+/// Marks the members the schema requires, and their XML forms, down the
+/// record types.
 fn mark_required(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode) {
     let Some(rec) = record else { return };
     let def = reg.record(rec);
     for (name, child) in &mut node.fields {
         if let Some((_, f)) = def.field(name) {
             child.required = !f.optional;
+            child.xml = f.xml;
             let inner = match &f.ty.kind {
                 Kind::Record(r) => Some(*r),
                 _ => None,

@@ -212,16 +212,15 @@ impl Registry {
         self.namespaces.get(ns)?.xml.as_ref()
     }
 
-    /// The element name a document whose root is a `id` record has.
-    pub fn xml_root_element(&self, id: RecordId) -> String {
+    /// The top-level element of an XML schema whose type is record `id`.
+    pub fn xml_element_of(&self, id: RecordId) -> Option<String> {
         let name = &self.record(id).name;
         let local = name.split_once('.').map_or(name.as_str(), |(_, l)| l);
-        self.xml_schema_of(id)
-            .and_then(|x| x.elements.iter().find(|(_, t)| t == local))
-            .map_or_else(
-                || local.rsplit('.').next().unwrap_or(local).to_string(),
-                |(e, _)| e.clone(),
-            )
+        self.xml_schema_of(id)?
+            .elements
+            .iter()
+            .find(|(_, t)| t == local)
+            .map(|(e, _)| e.clone())
     }
 
     pub fn lookup(&self, namespace: &str, name: &str) -> Option<TypeId> {

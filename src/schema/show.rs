@@ -69,11 +69,13 @@ fn record(reg: &Registry, id: super::RecordId, strip: &str, depth: usize, out: &
             format!("{:?}", f.name)
         };
         let opt = if f.optional { "?" } else { "" };
-        let note = match f.xml {
+        let mark = match f.xml {
             XmlForm::Element => "",
-            XmlForm::Attribute => "   // XML attribute",
-            XmlForm::Text => "   // XML text content",
+            XmlForm::Attribute => "@",
+            XmlForm::Text => "#",
         };
+        let name = format!("{mark}{name}");
+        let note = "";
         // Inline records (named after their field) are shown in place.
         let inline = match inner_record(&f.ty.kind) {
             Some(r) if reg.record(r).name == format!("{}.{}", def.name, f.name) => Some(r),

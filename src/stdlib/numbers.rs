@@ -72,7 +72,14 @@ fn neg<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
             .checked_neg()
             .map(Value::Int)
             .ok_or_else(|| Fail::arithmetic(format!("-({i}) does not fit in a 64-bit integer"))),
-        Value::Decimal(d) => Ok(Value::Decimal(-d)),
+        Value::Decimal(d) => {
+            // Zero has no sign: `-0.00` would read as a debit of nothing.
+            let mut n = -d;
+            if n.is_zero() {
+                n.set_sign_positive(true);
+            }
+            Ok(Value::Decimal(n))
+        }
         other => Err(Fail::wrong_type("number", &other)),
     }
 }

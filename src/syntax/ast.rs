@@ -122,28 +122,15 @@ pub struct FieldDecl {
     pub xml: XmlForm,
 }
 
-/// How a field appears in an XML document. An XSD import says it; in a
-/// tether schema a field named `"@id"` is the attribute `id`, a field named
-/// `"#text"` the element's text, and any other field a child element.
+/// How a field appears in an XML document. An XSD import says it; a tether
+/// schema marks it: `@Ccy: string` is an attribute, `#value: decimal` the
+/// element's text, and an unmarked field a child element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub enum XmlForm {
     #[default]
     Element,
     Attribute,
     Text,
-}
-
-impl XmlForm {
-    /// The form a tether schema gives a field by its name.
-    pub fn of_name(name: &str) -> XmlForm {
-        if name.starts_with('@') {
-            XmlForm::Attribute
-        } else if name == "#text" {
-            XmlForm::Text
-        } else {
-            XmlForm::Element
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -275,11 +262,24 @@ pub struct MappingDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub enum MappingItem {
     Rule(Rule),
+    /// `for entry at n in stmt.Ntry[]`: iterate, one output record each.
+    For(ForClause),
     Conflict(ConflictBlock),
     /// A rule that parsed but could not be lowered (its error is already
     /// reported). Kept so the checker knows the scope is incomplete and does
     /// not add "not mapped" errors that fixing this rule would clear.
     Broken(Span),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForClause {
+    /// The name the element is bound to.
+    pub name: Ident,
+    /// `at n`: the element's 1-based position among its siblings.
+    pub position: Option<Ident>,
+    /// The array, from the source record or an earlier `for`'s element.
+    pub path: Path,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -352,6 +352,8 @@ pub enum Step {
     Call(Call),
     Literal(Literal),
     If(IfStep),
+    /// `(path)`: the value of another field of the source.
+    Path(Path),
 }
 
 impl Step {
@@ -360,6 +362,7 @@ impl Step {
             Step::Call(c) => c.span,
             Step::Literal(l) => l.span,
             Step::If(i) => i.span,
+            Step::Path(p) => p.span,
         }
     }
 }

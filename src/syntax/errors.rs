@@ -20,6 +20,10 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::kw_else => "`else`",
         R::kw_if => "`if`",
         R::kw_key => "`key`",
+        R::kw_for => "`for`",
+        R::kw_at => "`at`",
+        R::kw_in => "`in`",
+        R::for_clause => "an iteration `for NAME in path[]`",
         R::literal | R::literal_source | R::literal_step => {
             "a literal (a string, number, `true`, `false` or `null`)"
         }
@@ -37,6 +41,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::record_body => "a record body `{ field: type, ... }`",
         R::field_decl => "a field declaration `name: type`",
         R::optional_mark => "`?`",
+        R::xml_form => "`@` (an XML attribute) or `#` (an element's text)",
         R::type_expr => "a type (`string`, `decimal`, `[T]`, `map<T>`, a record name...)",
         R::nullable_mark => "`?`",
         R::array_type => "an array type `[T]`",
@@ -57,6 +62,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::call_args => "arguments `( ... )`",
         R::arg => "an argument (a literal or a field path)",
         R::if_step => "an `if` step",
+        R::path_step => "a field in parentheses `(path)`",
         R::branch => "a branch `{ ... }`",
         R::conflict_block => "a `conflict { ... }` block",
         R::conflict_entry | R::conflict_field => {

@@ -127,7 +127,15 @@ impl Lowerer {
         let mut fields = Vec::new();
         for f in p.into_inner() {
             let fspan = self.span(&f);
-            let mut it = f.into_inner();
+            let mut it = f.into_inner().peekable();
+            let xml = match it.peek().map(|p| (p.as_rule(), p.as_str())) {
+                Some((R::xml_form, "@")) => XmlForm::Attribute,
+                Some((R::xml_form, _)) => XmlForm::Text,
+                _ => XmlForm::Element,
+            };
+            if xml != XmlForm::Element {
+                it.next();
+            }
             let name = self.name(it.next()?)?;
             let mut optional = false;
             let mut next = it.next()?;
@@ -141,7 +149,7 @@ impl Lowerer {
                 ty,
                 span: fspan,
                 description: None,
-                xml: XmlForm::of_name(&name.name),
+                xml,
                 name,
             });
         }
@@ -330,6 +338,7 @@ impl Lowerer {
             let span = self.span(&i);
             let item = match i.as_rule() {
                 R::key_clause => self.rule(i, true).map(MappingItem::Rule),
+                R::for_clause => self.for_clause(i).map(MappingItem::For),
                 R::rule => self.rule(i, false).map(MappingItem::Rule),
                 R::conflict_block => self.conflict(i).map(MappingItem::Conflict),
                 _ => {
@@ -340,6 +349,27 @@ impl Lowerer {
             items.push(item.unwrap_or(MappingItem::Broken(span)));
         }
         items
+    }
+
+    fn for_clause(&mut self, p: P) -> Option<ForClause> {
+        let span = self.span(&p);
+        let mut it = p
+            .into_inner()
+            .filter(|x| !matches!(x.as_rule(), R::kw_for | R::kw_at | R::kw_in));
+        let name = self.ident(it.next()?);
+        let mut next = it.next()?;
+        let mut position = None;
+        if next.as_rule() == R::ident {
+            position = Some(self.ident(next));
+            next = it.next()?;
+        }
+        let path = self.path(next)?;
+        Some(ForClause {
+            name,
+            position,
+            path,
+            span,
+        })
     }
 
     fn rule(&mut self, p: P, is_key: bool) -> Option<Rule> {
@@ -445,6 +475,7 @@ impl Lowerer {
                 }))
             }
             R::literal_step => Some(Step::Literal(self.literal(p)?)),
+            R::path_step => Some(Step::Path(self.path(p.into_inner().next()?)?)),
             R::if_step => Some(Step::If(self.if_step(p)?)),
             _ => {
                 self.bug(&p, "a pipeline step");

@@ -1,0 +1,846 @@
+//! XML input, streamed with quick-xml's pull parser and guided by the plan's
+//! read tree, like the JSON reader: elements and attributes the plan does
+//! not read are skipped, read values land in their slots, typed by the
+//! schema (an `xs:decimal` is an exact decimal). No DOM is built.
+//!
+//! * Elements are matched by local name, in the document element's
+//!   namespace or in none (`elementFormDefault="unqualified"`); elements of
+//!   other namespaces are foreign content and skipped. Attributes are
+//!   matched by local name; `xsi:nil="true"` makes the element null.
+//! * A field of form `Text` (`value` from an XSD `simpleContent`, `"#text"`
+//!   in a tether schema) is the element's text.
+//! * A SOAP 1.1 or 1.2 envelope is opened: the record is the first element
+//!   in its `Body`.
+//! * With `for` clauses, rows are built as the elements stream past: an
+//!   element of the innermost level is mapped when it ends, with the values
+//!   of its enclosing elements read so far. When a schema does not fix the
+//!   order, or the mapping reads an enclosing value placed after the array,
+//!   the rows wait for the enclosing element to end (`LevelPlan::deferred`).
+//!
+//! A document is checked for well-formedness first, so a malformed one is
+//! rejected whole, with the line and column of the fault, and no row of it
+//! is written.
+
+use super::Value;
+use super::read::{ReadError, time_value};
+use super::rows::{Row, belongs, under};
+use crate::plan::{IterPlan, Plan, ReadKind, ReadNode};
+use crate::schema::XmlForm;
+use crate::stdlib::convert_text;
+use crate::stdlib::iso4217::Currency;
+use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use std::borrow::Cow;
+
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+
+/// A document that cannot be read: not well-formed, or not the mapping's
+/// source document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XmlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for XmlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+/// Reads one XML document: calls `emit` once for a plain mapping (the
+/// document is the record, `element` empty), or once per row.
+pub fn read_document<'a>(
+    text: &'a str,
+    plan: &Plan,
+    emit: &mut dyn FnMut(Row<'a>),
+) -> Result<(), XmlError> {
+    check_well_formed(text)?;
+    let mut doc = Doc {
+        text,
+        xml: NsReader::from_str(text),
+        plan,
+        iter: plan.iteration.as_ref(),
+        errors: Vec::new(),
+        path: Vec::new(),
+        index: vec![0; plan.iteration.as_ref().map_or(0, |i| i.levels.len())],
+        chain: Vec::new(),
+        pending: Vec::new(),
+        emit,
+        ns: None,
+    };
+    doc.document()
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn error_at(text: &str, offset: usize, message: impl Into<String>) -> XmlError {
+    let (line, column) = line_col(text, offset);
+    XmlError {
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+/// One pass of the parser over the whole document.
+fn check_well_formed(text: &str) -> Result<(), XmlError> {
+    let mut xml = NsReader::from_str(text);
+    let mut depth = 0usize;
+    let mut roots = 0usize;
+    loop {
+        let before = xml.buffer_position() as usize;
+        match xml.read_event() {
+            Err(e) => return Err(error_at(text, xml.error_position() as usize, e.to_string())),
+            Ok(Event::Start(_)) => {
+                if depth == 0 {
+                    roots += 1;
+                }
+                depth += 1;
+            }
+            Ok(Event::Empty(_)) if depth == 0 => roots += 1,
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Text(t)) if depth == 0 && !t.xml10_content().trim().is_empty() => {
+                return Err(error_at(text, before, "text outside the root element"));
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+        }
+        if roots > 1 {
+            return Err(error_at(text, before, "a second root element"));
+        }
+    }
+    if depth > 0 {
+        return Err(error_at(
+            text,
+            text.len(),
+            "the document ends inside an open element",
+        ));
+    }
+    if roots == 0 {
+        return Err(error_at(text, 0, "no root element"));
+    }
+    Ok(())
+}
+
+struct Doc<'a, 'p, 'e> {
+    text: &'a str,
+    xml: NsReader<&'a [u8]>,
+    plan: &'p Plan,
+    iter: Option<&'p IterPlan>,
+    errors: Vec<ReadError>,
+    path: Vec<String>,
+    /// Per level: the next element's 0-based index in its enclosing element.
+    index: Vec<usize>,
+    /// The open iteration elements: (array path, element path).
+    chain: Vec<(String, String)>,
+    /// Rows waiting for an enclosing element to end, with their chains.
+    pending: Vec<(Row<'a>, Vec<(String, String)>)>,
+    emit: &'e mut dyn FnMut(Row<'a>),
+    /// The document element's namespace.
+    ns: Option<String>,
+}
+
+/// Accumulated values of repeated children, stored when the parent ends.
+#[derive(Default)]
+struct Repeats<'a> {
+    rows: Vec<(usize, Vec<Vec<Value<'a>>>)>,
+    values: Vec<(usize, Vec<Value<'a>>)>,
+}
+
+impl<'a, 'p> Doc<'a, 'p, '_> {
+    fn document(&mut self) -> Result<(), XmlError> {
+        let (start, empty, begin) = self.root()?;
+        let (ns, local) = self.resolve(&start);
+        if let Some(expected) = &self.plan.xml_namespace
+            && ns.as_deref() != Some(expected.as_str())
+        {
+            return Err(error_at(
+                self.text,
+                begin,
+                format!(
+                    "the document element `{local}` is in namespace {}, the mapping reads namespace {expected:?}",
+                    ns.as_deref()
+                        .map_or("none".to_string(), |n| format!("{n:?}"))
+                ),
+            ));
+        }
+        if let Some(root) = &self.plan.xml_root
+            && &local != root
+        {
+            return Err(error_at(
+                self.text,
+                begin,
+                format!("the document element is `{local}`; the mapping reads a `{root}` document"),
+            ));
+        }
+        self.ns = ns;
+        let plan = self.plan;
+        let mut frame = vec![Value::Missing; plan.input_slots];
+        self.element(&plan.read, &start, empty, begin, &mut frame)?;
+        match self.iter {
+            None => {
+                let errors = std::mem::take(&mut self.errors);
+                (self.emit)(Row {
+                    frame,
+                    element: String::new(),
+                    errors,
+                });
+            }
+            Some(it) => {
+                // The document has ended: every held row is complete.
+                let mut level_slot = vec![false; frame.len()];
+                for l in &it.levels {
+                    for &s in &l.slots {
+                        level_slot[s] = true;
+                    }
+                }
+                for (mut row, chain) in std::mem::take(&mut self.pending) {
+                    for (s, v) in frame.iter().enumerate() {
+                        if !level_slot[s] {
+                            row.frame[s] = v.clone();
+                        }
+                    }
+                    self.send(row, &chain);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The record's element: the document element, or the first element
+    /// of a SOAP envelope's body.
+    fn root(&mut self) -> Result<(BytesStart<'a>, bool, usize), XmlError> {
+        let mut in_envelope = false;
+        loop {
+            let before = self.xml.buffer_position() as usize;
+            let (start, empty) = match self.read()? {
+                Event::Start(e) => (e, false),
+                Event::Empty(e) => (e, true),
+                Event::Eof | Event::End(_) => {
+                    return Err(error_at(
+                        self.text,
+                        before,
+                        "no record element in the document",
+                    ));
+                }
+                _ => continue,
+            };
+            let begin = tag_at(self.text, before);
+            let (ns, local) = self.resolve(&start);
+            let soap = matches!(ns.as_deref(), Some(SOAP11_NS | SOAP12_NS));
+            match (soap, local.as_str()) {
+                (true, "Envelope") if !in_envelope && !empty => in_envelope = true,
+                (true, "Body") if in_envelope && !empty => {}
+                (true, "Header") if in_envelope => {
+                    if !empty {
+                        self.skip(&start)?;
+                    }
+                }
+                (true, _) if in_envelope => {
+                    return Err(error_at(
+                        self.text,
+                        begin,
+                        format!("unexpected SOAP element `{local}`"),
+                    ));
+                }
+                _ => return Ok((start, empty, begin)),
+            }
+        }
+    }
+
+    fn read(&mut self) -> Result<Event<'a>, XmlError> {
+        self.xml
+            .read_event()
+            .map_err(|e| error_at(self.text, self.xml.error_position() as usize, e.to_string()))
+    }
+
+    fn skip(&mut self, start: &BytesStart<'a>) -> Result<(), XmlError> {
+        let name = start.name();
+        self.xml
+            .read_to_end(name)
+            .map(|_| ())
+            .map_err(|e| error_at(self.text, self.xml.error_position() as usize, e.to_string()))
+    }
+
+    fn resolve(&self, e: &BytesStart<'_>) -> (Option<String>, String) {
+        let (r, local) = self.xml.resolver().resolve_element(e.name());
+        let ns = match r {
+            ResolveResult::Bound(n) => Some(n.0.to_string()),
+            _ => None,
+        };
+        (ns, local.as_ref().to_string())
+    }
+
+    fn path_text(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            if !seg.starts_with('[') && !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(seg);
+        }
+        s
+    }
+
+    fn error(&mut self, value: &str, message: String) {
+        let path = self.path_text();
+        self.errors.push(ReadError {
+            path,
+            value: serde_json::to_string(value).unwrap_or_default(),
+            message,
+        });
+    }
+
+    /// Reads the element that `start` opened, following `node`.
+    fn element(
+        &mut self,
+        node: &ReadNode,
+        start: &BytesStart<'a>,
+        empty: bool,
+        begin: usize,
+        frame: &mut Vec<Value<'a>>,
+    ) -> Result<(), XmlError> {
+        let mut seen = vec![false; node.fields.len()];
+        let mut nil = false;
+        for a in start.attributes() {
+            let a = a.map_err(|e| error_at(self.text, begin, e.to_string()))?;
+            if a.key.as_ref().starts_with("xmlns") {
+                continue;
+            }
+            let (r, local) = self.xml.resolver().resolve_attribute(a.key);
+            let local = local.as_ref().to_string();
+            let value: Cow<'a, str> = Cow::Owned(
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_err(|e| error_at(self.text, begin, e.to_string()))?
+                    .into_owned(),
+            );
+            if matches!(&r, ResolveResult::Bound(n) if n.0 == XSI_NS) {
+                nil |= local == "nil" && matches!(value.trim(), "true" | "1");
+                continue;
+            }
+            let found = node.fields.iter().position(|(n, c)| {
+                c.xml == XmlForm::Attribute && n.strip_prefix('@').unwrap_or(n) == local
+            });
+            if let Some(i) = found {
+                seen[i] = true;
+                let (name, child) = &node.fields[i];
+                self.path.push(name.clone());
+                self.leaf_into(child, value, frame);
+                self.path.pop();
+            }
+        }
+        let wants_text =
+            node.whole.is_some() || node.fields.iter().any(|(_, c)| c.xml == XmlForm::Text);
+        let mut text: Option<Cow<'a, str>> = None;
+        let mut repeats = Repeats::default();
+        if !empty {
+            loop {
+                let before = self.xml.buffer_position() as usize;
+                let (child, child_empty) = match self.read()? {
+                    Event::Start(e) => (e, false),
+                    Event::Empty(e) => (e, true),
+                    Event::Text(t) if wants_text => {
+                        append(&mut text, t.xml10_content());
+                        continue;
+                    }
+                    Event::CData(c) if wants_text => {
+                        append(&mut text, c.xml10_content());
+                        continue;
+                    }
+                    Event::GeneralRef(r) if wants_text => {
+                        let ch = match r.resolve_char_ref() {
+                            Ok(Some(c)) => c.to_string(),
+                            _ => match quick_xml::escape::resolve_predefined_entity(&r) {
+                                Some(s) => s.to_string(),
+                                None => {
+                                    return Err(error_at(
+                                        self.text,
+                                        before,
+                                        format!("unknown entity `&{};`", &*r),
+                                    ));
+                                }
+                            },
+                        };
+                        append(&mut text, Cow::Owned(ch));
+                        continue;
+                    }
+                    Event::End(_) | Event::Eof => break,
+                    _ => continue,
+                };
+                let child_begin = tag_at(self.text, before);
+                let (ns, local) = self.resolve(&child);
+                let ours = ns.is_none() || ns == self.ns;
+                let found = node
+                    .fields
+                    .iter()
+                    .position(|(n, c)| ours && c.xml == XmlForm::Element && *n == local);
+                match found {
+                    Some(i) => {
+                        seen[i] = true;
+                        self.child(
+                            node,
+                            i,
+                            &child,
+                            child_empty,
+                            child_begin,
+                            frame,
+                            &mut repeats,
+                        )?;
+                    }
+                    None if !child_empty => self.skip(&child)?,
+                    None => {}
+                }
+            }
+        }
+        let end = self.xml.buffer_position() as usize;
+        for (slot, rows) in repeats.rows {
+            frame[slot] = Value::Rows(rows);
+        }
+        for (slot, values) in repeats.values {
+            frame[slot] = Value::Array(values);
+        }
+        if let Some(s) = node.source_text {
+            frame[s] = Value::str(self.text.get(begin..end).unwrap_or(""));
+        }
+        if nil {
+            if let Some((s, _)) = &node.whole {
+                frame[*s] = Value::Null;
+            }
+            return Ok(());
+        }
+        let text = text.unwrap_or(Cow::Borrowed(""));
+        if let Some((s, kind)) = &node.whole {
+            frame[*s] = match kind {
+                ReadKind::Raw => Value::Raw(Cow::Owned(element_json(
+                    self.text.get(begin..end).unwrap_or(""),
+                ))),
+                kind => match xml_leaf(text.clone(), kind) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        self.error(&text, msg);
+                        Value::Invalid
+                    }
+                },
+            };
+        }
+        for (i, (name, child)) in node.fields.iter().enumerate() {
+            if child.xml == XmlForm::Text {
+                seen[i] = true;
+                self.path.push(name.clone());
+                self.leaf_into(child, text.clone(), frame);
+                self.path.pop();
+            }
+            if child.required && !seen[i] {
+                let what = match child.xml {
+                    XmlForm::Attribute => "attribute",
+                    _ => "element",
+                };
+                self.path.push(name.clone());
+                self.errors.push(ReadError {
+                    path: self.path_text(),
+                    value: "null".into(),
+                    message: format!("the required {what} `{name}` is missing"),
+                });
+                self.path.pop();
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn child(
+        &mut self,
+        node: &ReadNode,
+        i: usize,
+        start: &BytesStart<'a>,
+        empty: bool,
+        begin: usize,
+        frame: &mut Vec<Value<'a>>,
+        repeats: &mut Repeats<'a>,
+    ) -> Result<(), XmlError> {
+        let (name, child) = &node.fields[i];
+        if let Some(each) = &child.each {
+            if let Some(k) = self.level_of(each.slot) {
+                return self.level_element(k, &each.node, name, start, empty, begin, frame);
+            }
+            // An array mapped element by element: a frame per element.
+            let rows = match repeats.rows.iter().position(|(s, _)| *s == each.slot) {
+                Some(j) => j,
+                None => {
+                    repeats.rows.push((each.slot, Vec::new()));
+                    repeats.rows.len() - 1
+                }
+            };
+            let idx = repeats.rows[rows].1.len();
+            self.path.push(name.clone());
+            self.path.push(format!("[{idx}]"));
+            let mut f = vec![Value::Missing; each.slots];
+            let r = self.element(&each.node, start, empty, begin, &mut f);
+            self.path.truncate(self.path.len() - 2);
+            r?;
+            repeats.rows[rows].1.push(f);
+            return Ok(());
+        }
+        if let Some((slot, ReadKind::Array(elem))) = &child.whole {
+            // A repeated element read whole: one value per occurrence.
+            let values = match repeats.values.iter().position(|(s, _)| s == slot) {
+                Some(j) => j,
+                None => {
+                    repeats.values.push((*slot, Vec::new()));
+                    repeats.values.len() - 1
+                }
+            };
+            let idx = repeats.values[values].1.len();
+            let leaf = ReadNode {
+                whole: Some((0, (**elem).clone())),
+                ..ReadNode::default()
+            };
+            self.path.push(name.clone());
+            self.path.push(format!("[{idx}]"));
+            let mut f = vec![Value::Missing];
+            let r = self.element(&leaf, start, empty, begin, &mut f);
+            self.path.truncate(self.path.len() - 2);
+            r?;
+            let v = f.pop().unwrap_or(Value::Missing);
+            repeats.values[values].1.push(v);
+            return Ok(());
+        }
+        self.path.push(name.clone());
+        let r = self.element(child, start, empty, begin, frame);
+        self.path.pop();
+        r
+    }
+
+    fn level_of(&self, rows_slot: usize) -> Option<usize> {
+        self.iter?.levels.iter().position(|l| l.rows == rows_slot)
+    }
+
+    /// An element of iteration level `k`: read into the shared frame; a row
+    /// when it is of the innermost level.
+    #[allow(clippy::too_many_arguments)]
+    fn level_element(
+        &mut self,
+        k: usize,
+        node: &ReadNode,
+        name: &str,
+        start: &BytesStart<'a>,
+        empty: bool,
+        begin: usize,
+        frame: &mut Vec<Value<'a>>,
+    ) -> Result<(), XmlError> {
+        let Some(it) = self.iter else { return Ok(()) };
+        let level = &it.levels[k];
+        let idx = self.index[k];
+        self.index[k] += 1;
+        for later in self.index.iter_mut().skip(k + 1) {
+            *later = 0;
+        }
+        for &s in &level.slots {
+            frame[s] = Value::Missing;
+        }
+        if let Some(p) = level.position {
+            frame[p] = Value::Int(idx as i64 + 1);
+        }
+        self.path.push(name.to_string());
+        let array = self.path_text();
+        self.path.push(format!("[{idx}]"));
+        let elem = self.path_text();
+        self.chain.push((array, elem.clone()));
+        let r = self.element(node, start, empty, begin, frame);
+        if r.is_ok() {
+            if k + 1 == it.levels.len() {
+                let row = Row {
+                    frame: frame.clone(),
+                    element: elem.clone(),
+                    errors: Vec::new(),
+                };
+                self.pending.push((row, self.chain.clone()));
+            }
+            self.scope_done(it, k, &elem, frame);
+        }
+        self.chain.pop();
+        self.path.truncate(self.path.len() - 2);
+        r
+    }
+
+    /// The element of level `k` at `elem` has ended: its held rows get its
+    /// final values, and go out unless an enclosing scope still defers.
+    fn scope_done(&mut self, it: &IterPlan, k: usize, elem: &str, frame: &[Value<'a>]) {
+        let level = &it.levels[k];
+        let waits = it.levels[..=k].iter().any(|l| l.deferred);
+        let mut keep = Vec::new();
+        for (mut row, chain) in std::mem::take(&mut self.pending) {
+            if !under(&row.element, elem) {
+                keep.push((row, chain));
+                continue;
+            }
+            // The element's values are final now (a held row may have been
+            // built before its later fields were read).
+            for &s in &level.slots {
+                row.frame[s] = frame[s].clone();
+            }
+            if waits {
+                keep.push((row, chain));
+            } else {
+                self.send(row, &chain);
+            }
+        }
+        self.pending = keep;
+        if self.pending.is_empty() {
+            // Nothing still needs the errors inside this element.
+            self.errors.retain(|e| !under(&e.path, elem));
+        }
+    }
+
+    fn send(&mut self, mut row: Row<'a>, chain: &[(String, String)]) {
+        row.errors = self
+            .errors
+            .iter()
+            .filter(|e| belongs(&e.path, chain))
+            .cloned()
+            .collect();
+        (self.emit)(row);
+    }
+
+    fn leaf_into(&mut self, node: &ReadNode, text: Cow<'a, str>, frame: &mut [Value<'a>]) {
+        let Some((slot, kind)) = &node.whole else {
+            return;
+        };
+        frame[*slot] = match xml_leaf(text.clone(), kind) {
+            Ok(v) => v,
+            Err(msg) => {
+                self.error(&text, msg);
+                Value::Invalid
+            }
+        };
+    }
+}
+
+fn append<'a>(acc: &mut Option<Cow<'a, str>>, more: Cow<'a, str>) {
+    match acc {
+        None => *acc = Some(more),
+        Some(prev) => prev.to_mut().push_str(&more),
+    }
+}
+
+/// The offset of the `<` of the tag read after `before`.
+fn tag_at(text: &str, before: usize) -> usize {
+    before + text.get(before..).and_then(|t| t.find('<')).unwrap_or(0)
+}
+
+/// Converts the text of an element or attribute into a value of `kind`.
+/// Surrounding whitespace is not part of a number, date, code or flag.
+pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, String> {
+    let t = text.trim();
+    match kind {
+        ReadKind::Str => Ok(Value::Str(text)),
+        ReadKind::Raw => Ok(Value::Str(text)),
+        ReadKind::Enum(values) => {
+            if values.iter().any(|v| v == t) {
+                Ok(Value::str(t.to_string()))
+            } else {
+                Err(format!(
+                    "{t:?} is not one of the schema's values ({})",
+                    values
+                        .iter()
+                        .map(|x| format!("{x:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+        }
+        ReadKind::Currency => Currency::parse(t)
+            .map(|c| Value::str(c.code()))
+            .ok_or_else(|| format!("{t:?} is not an ISO 4217 currency code")),
+        ReadKind::Bool => match t {
+            "true" | "1" => Ok(Value::Bool(true)),
+            "false" | "0" => Ok(Value::Bool(false)),
+            _ => Err(format!(
+                "expected a boolean (true, false, 1 or 0), found {t:?}"
+            )),
+        },
+        ReadKind::Int => convert_text::int(t)
+            .map(Value::Int)
+            .map_err(|_| format!("expected an integer, found {t:?}")),
+        ReadKind::Decimal => {
+            let digits = t.strip_prefix('+').unwrap_or(t);
+            convert_text::decimal(digits)
+                .map(Value::Decimal)
+                .map_err(|f| f.message)
+        }
+        ReadKind::Float => t
+            .parse::<f64>()
+            .map(Value::Float)
+            .map_err(|_| format!("expected a number, found {t:?}")),
+        ReadKind::Date
+        | ReadKind::DateTime
+        | ReadKind::LocalDateTime
+        | ReadKind::AnyDateTime
+        | ReadKind::Time => time_value(t, kind),
+        ReadKind::Array(elem) => xml_leaf(text, elem).map(|v| Value::Array(vec![v])),
+        ReadKind::Money(_) => Err(
+            "money is not read from XML text: read the amount and the currency as two fields"
+                .to_string(),
+        ),
+    }
+}
+
+/// An element as JSON, in the default shape: attributes and child elements
+/// by local name, repeated children as arrays, text alone as a string (or
+/// as `"#text"` next to attributes or children).
+pub fn element_json(source: &str) -> String {
+    use serde_json::{Map, Value as J};
+    fn insert(map: &mut Map<String, J>, key: String, v: J) {
+        match map.get_mut(&key) {
+            Some(J::Array(items)) => items.push(v),
+            Some(prev) => {
+                let first = prev.take();
+                *prev = J::Array(vec![first, v]);
+            }
+            None => {
+                map.insert(key, v);
+            }
+        }
+    }
+    fn attrs(e: &BytesStart<'_>) -> Map<String, J> {
+        let mut m = Map::new();
+        for a in e.attributes().flatten() {
+            if a.key.as_ref().starts_with("xmlns") {
+                continue;
+            }
+            let v = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map(|v| v.into_owned())
+                .unwrap_or_default();
+            m.insert(a.key.local_name().as_ref().to_string(), J::String(v));
+        }
+        m
+    }
+    fn finish(mut map: Map<String, J>, text: String) -> J {
+        let t = text.trim();
+        if map.is_empty() {
+            return J::String(t.to_string());
+        }
+        if !t.is_empty() {
+            map.insert("#text".to_string(), J::String(t.to_string()));
+        }
+        J::Object(map)
+    }
+    let mut xml = NsReader::from_str(source);
+    let mut stack: Vec<(String, Map<String, J>, String)> = Vec::new();
+    let mut result = J::Null;
+    loop {
+        match xml.read_event() {
+            Ok(Event::Start(e)) => {
+                stack.push((
+                    e.local_name().as_ref().to_string(),
+                    attrs(&e),
+                    String::new(),
+                ));
+            }
+            Ok(Event::Empty(e)) => {
+                let v = finish(attrs(&e), String::new());
+                let name = e.local_name().as_ref().to_string();
+                match stack.last_mut() {
+                    Some((_, m, _)) => insert(m, name, v),
+                    None => {
+                        result = v;
+                        break;
+                    }
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if let Some((_, _, s)) = stack.last_mut() {
+                    s.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some((_, _, s)) = stack.last_mut() {
+                    s.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, _, s)) = stack.last_mut() {
+                    if let Ok(Some(c)) = r.resolve_char_ref() {
+                        s.push(c);
+                    } else if let Some(x) = quick_xml::escape::resolve_predefined_entity(&r) {
+                        s.push_str(x);
+                    }
+                }
+            }
+            Ok(Event::End(_)) => {
+                let Some((name, m, text)) = stack.pop() else {
+                    break;
+                };
+                let v = finish(m, text);
+                match stack.last_mut() {
+                    Some((_, parent, _)) => insert(parent, name, v),
+                    None => {
+                        result = v;
+                        break;
+                    }
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    result.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        assert_eq!(line_col("ab\ncdé\nx", 0), (1, 1));
+        assert_eq!(line_col("ab\ncdé\nx", 3), (2, 1));
+        assert_eq!(line_col("ab\ncdé\nx", 8), (3, 1));
+    }
+
+    #[test]
+    fn malformed_documents_are_located() {
+        let e = check_well_formed("<a>\n  <b>1</c>\n</a>").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 7), "{e}");
+        let e = check_well_formed("<a><b>").unwrap_err();
+        assert!(e.message.contains("open element"), "{e}");
+        assert!(check_well_formed("<a/><b/>").is_err());
+        assert!(check_well_formed("<?xml version=\"1.0\"?>\n<a x=\"1\">t</a>\n").is_ok());
+    }
+
+    #[test]
+    fn default_shape_json() {
+        let j = element_json(r#"<Amt Ccy="EUR">8.85</Amt>"#);
+        assert_eq!(j, r##"{"Ccy":"EUR","#text":"8.85"}"##);
+        let j = element_json("<a><b>1</b><b>2</b><c/></a>");
+        assert_eq!(j, r#"{"b":["1","2"],"c":""}"#);
+    }
+
+    #[test]
+    fn leaves_are_typed() {
+        let d = xml_leaf(Cow::Borrowed(" 18.150 "), &ReadKind::Decimal).unwrap();
+        assert_eq!(d.to_json(), "18.150");
+        assert!(xml_leaf(Cow::Borrowed("yes"), &ReadKind::Bool).is_err());
+        assert_eq!(
+            xml_leaf(Cow::Borrowed("1"), &ReadKind::Bool),
+            Ok(Value::Bool(true))
+        );
+    }
+}
