@@ -91,11 +91,14 @@ pub fn compile_source_with(
             .and_then(|e| e.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
-        if !matches!(ext.as_str(), "tschema" | "json" | "xsd" | "wsdl" | "xml") {
+        if !matches!(
+            ext.as_str(),
+            "tschema" | "json" | "yaml" | "yml" | "xsd" | "wsdl" | "xml"
+        ) {
             diagnostics.push(
                 Diagnostic::error(Code::E0004, file, path_span, format!("cannot import `{}`: not a schema file tether reads", full.display()))
                     .label("unsupported schema format")
-                    .note("tether imports `.tschema` files, JSON Schema / OpenAPI documents (`.json`) and XML Schemas or WSDLs (`.xsd`, `.wsdl`, `.xml`)"),
+                    .note("tether imports `.tschema` files, JSON Schema / OpenAPI documents (`.json`, `.yaml`, `.yml`) and XML Schemas or WSDLs (`.xsd`, `.wsdl`, `.xml`)"),
             );
             continue;
         }
@@ -117,8 +120,13 @@ pub fn compile_source_with(
         };
         let sfile = sources.add(full.display().to_string(), schema_text.clone());
         let mut xml = None;
-        let types = if ext == "json" {
-            match schema::jsonschema::import(sfile, &schema_text, &name.name) {
+        let types = if matches!(ext.as_str(), "json" | "yaml" | "yml") {
+            let import = if ext == "json" {
+                schema::jsonschema::import
+            } else {
+                schema::jsonschema::import_yaml
+            };
+            match import(sfile, &schema_text, &name.name) {
                 Ok(im) => {
                     diagnostics.extend(im.warnings);
                     im.types

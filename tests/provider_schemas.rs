@@ -199,3 +199,39 @@ fn broken_schemas_are_diagnosed_not_hung_or_panicked() {
         .expect("E0004");
     assert!(d.message.contains("not valid JSON"), "{}", d.message);
 }
+
+const STRIPE_YAML: &str = "../shared/cases/stripe/spec3.2023-08-16.full.yaml";
+
+#[test]
+fn the_whole_stripe_yaml_spec_imports_without_a_warning() {
+    let path = std::fs::canonicalize(STRIPE_YAML).expect("the shared Stripe YAML");
+    let text = format!(
+        "import schema stripe from {:?}\n",
+        path.display().to_string()
+    );
+    let c = compile_source("import.tether", &text, None);
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+    let reg = &c.program.expect("imports").registry;
+    // Every one of the 819 component schemas that is a record or an enum.
+    assert!(reg.namespaces["stripe"].types.len() > 800);
+    // The YAML and the JSON extract describe `charge` identically.
+    let json = format!("import schema stripe from {:?}\n", stripe_path());
+    let from_json = compile_source("import.tether", &json, None);
+    let json_reg = &from_json.program.expect("imports").registry;
+    assert_eq!(
+        listing(reg, "stripe", "charge"),
+        listing(json_reg, "stripe", "charge")
+    );
+}
+
+#[test]
+fn the_stripe_contract_mapping_checks_clean_against_the_yaml_spec() {
+    let (code, _, stderr) = tether(&[
+        "check",
+        "--schema",
+        &format!("stripe={STRIPE_YAML}"),
+        "mappings/stripe/charge_to_ledger.tether",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("0 errors, 0 warnings"), "{stderr}");
+}

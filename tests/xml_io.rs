@@ -19,7 +19,10 @@ fn show(file: &str, ty: &str) -> String {
         .expect("run tether");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(!stderr.contains("warning"), "no unsupported construct: {stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "no unsupported construct: {stderr}"
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -42,9 +45,12 @@ fn camt053_types_as_tether_sees_them() {
 #[test]
 fn pain001_types_as_tether_sees_them() {
     let xsd = format!("{XSD_DIR}/pain.001.001.03.xsd");
-    let shown = ["PaymentInstructionInformation3", "CreditTransferTransactionInformation10"]
-        .map(|t| show(&xsd, t))
-        .join("\n");
+    let shown = [
+        "PaymentInstructionInformation3",
+        "CreditTransferTransactionInformation10",
+    ]
+    .map(|t| show(&xsd, t))
+    .join("\n");
     insta::assert_snapshot!(shown);
 }
 
@@ -56,7 +62,10 @@ fn salesforce_wsdl_types_as_tether_sees_them() {
     let shown = format!("{}\n{}", show(WSDL, "sObject"), head.join("\n"));
     insta::assert_snapshot!(shown);
     assert!(contact.contains("  Birthdate?: date?\n"), "{contact}");
-    assert!(contact.contains("  CreatedDate?: anydatetime?\n"), "{contact}");
+    assert!(
+        contact.contains("  CreatedDate?: anydatetime?\n"),
+        "{contact}"
+    );
 }
 
 #[test]
@@ -133,16 +142,28 @@ fn rows_stream_when_the_schema_fixes_the_order() {
     assert!(it.levels.iter().all(|l| !l.deferred), "{:?}", it.levels);
     let rows = rows_of(&plan, STATEMENTS).expect("reads");
     assert_eq!(rows.len(), 3, "{rows:?}");
-    assert!(rows[0].starts_with("BkToCstmrStmt.Stmt[0].Ntry[0] "), "{rows:?}");
-    assert!(rows[2].starts_with("BkToCstmrStmt.Stmt[1].Ntry[0] "), "{rows:?}");
-    assert!(rows[1].contains("S1") && rows[1].contains(r#", "2","#), "{rows:?}");
+    assert!(
+        rows[0].starts_with("BkToCstmrStmt.Stmt[0].Ntry[0] "),
+        "{rows:?}"
+    );
+    assert!(
+        rows[2].starts_with("BkToCstmrStmt.Stmt[1].Ntry[0] "),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].contains("S1") && rows[1].contains(r#", "2","#),
+        "{rows:?}"
+    );
 }
 
 #[test]
 fn a_value_after_the_entries_holds_the_rows_until_it_is_read() {
     let plan = camt_plan("s.AddtlStmtInf -> tail");
     let it = plan.iteration.as_ref().expect("iterates");
-    assert!(it.levels[1].deferred, "the statement's tail follows its entries");
+    assert!(
+        it.levels[1].deferred,
+        "the statement's tail follows its entries"
+    );
     let rows = rows_of(&plan, STATEMENTS).expect("reads");
     assert_eq!(rows.len(), 3);
     assert!(rows[0].contains("after the entries"), "{rows:?}");

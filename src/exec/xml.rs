@@ -562,6 +562,8 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
         self.path.push(format!("[{idx}]"));
         let elem = self.path_text();
         self.chain.push((array, elem.clone()));
+        // Rows held back from now on are this element's: a suffix.
+        let first = self.pending.len();
         let r = self.element(node, start, empty, begin, frame);
         if r.is_ok() {
             if k + 1 == it.levels.len() {
@@ -572,39 +574,37 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                 };
                 self.pending.push((row, self.chain.clone()));
             }
-            self.scope_done(it, k, &elem, frame);
+            self.scope_done(it, k, first, frame);
         }
         self.chain.pop();
         self.path.truncate(self.path.len() - 2);
         r
     }
 
-    /// The element of level `k` at `elem` has ended: its held rows get its
-    /// final values, and go out unless an enclosing scope still defers.
-    fn scope_done(&mut self, it: &IterPlan, k: usize, elem: &str, frame: &[Value<'a>]) {
+    /// The element of level `k` has ended; `pending[first..]` are the rows
+    /// built inside it. They get its final values (a row may have been built
+    /// before the element's later fields were read), and go out unless an
+    /// enclosing scope still defers.
+    fn scope_done(&mut self, it: &IterPlan, k: usize, first: usize, frame: &[Value<'a>]) {
         let level = &it.levels[k];
-        let waits = it.levels[..=k].iter().any(|l| l.deferred);
-        let mut keep = Vec::new();
-        for (mut row, chain) in std::mem::take(&mut self.pending) {
-            if !under(&row.element, elem) {
-                keep.push((row, chain));
-                continue;
-            }
-            // The element's values are final now (a held row may have been
-            // built before its later fields were read).
+        for (row, _) in &mut self.pending[first..] {
             for &s in &level.slots {
                 row.frame[s] = frame[s].clone();
             }
-            if waits {
-                keep.push((row, chain));
-            } else {
-                self.send(row, &chain);
-            }
         }
-        self.pending = keep;
-        if self.pending.is_empty() {
+        if it.levels[..=k].iter().any(|l| l.deferred) {
+            return;
+        }
+        let ready: Vec<_> = self.pending.drain(first..).collect();
+        for (row, chain) in ready {
+            self.send(row, &chain);
+        }
+        if self.pending.is_empty()
+            && let Some((_, elem)) = self.chain.last()
+        {
             // Nothing still needs the errors inside this element.
-            self.errors.retain(|e| !under(&e.path, elem));
+            let elem = elem.clone();
+            self.errors.retain(|e| !under(&e.path, &elem));
         }
     }
 

@@ -466,16 +466,19 @@ fn deferred(reg: &Registry, record: Option<RecordId>, node: &ReadNode, path: &[S
         let Some((at, field)) = def.field(name) else {
             return true;
         };
-        if !def.xml_sequence {
-            return true;
-        }
-        let later = node.fields.iter().any(|(n, child)| {
+        // The other members read here (attributes come with the start tag).
+        let mut others = node.fields.iter().filter(|(n, child)| {
             n != name
+                && reads_anything(child)
                 && def
                     .field(n)
-                    .is_none_or(|(i, f)| i > at && f.xml != crate::schema::XmlForm::Attribute)
-                && reads_anything(child)
+                    .is_none_or(|(_, f)| f.xml != crate::schema::XmlForm::Attribute)
         });
+        let later = if def.xml_sequence {
+            others.any(|(n, _)| def.field(n).is_none_or(|(i, _)| i > at))
+        } else {
+            others.next().is_some()
+        };
         if later {
             return true;
         }

@@ -35,6 +35,33 @@ pub fn import(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box
             .label("here"),
         )
     })?;
+    import_value(file, text, &root, root_name)
+}
+
+/// An OpenAPI or JSON Schema document in YAML: read into the same JSON
+/// model (YAML 1.2's JSON schema), then imported as JSON is.
+pub fn import_yaml(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box<Diagnostic>> {
+    let root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        let at = e.location().map_or(0, |l| l.index());
+        Box::new(
+            Diagnostic::error(
+                Code::E0004,
+                file,
+                Span::new(at, at),
+                format!("not valid YAML: {e}"),
+            )
+            .label("here"),
+        )
+    })?;
+    import_value(file, text, &root, root_name)
+}
+
+fn import_value(
+    file: FileId,
+    text: &str,
+    root: &Value,
+    root_name: &str,
+) -> Result<Imported, Box<Diagnostic>> {
     let Value::Object(obj) = &root else {
         return Err(Box::new(Diagnostic::error(
             Code::E0004,
@@ -84,7 +111,7 @@ pub fn import(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box
             .and_then(Value::as_str)
             .filter(|t| is_name(t))
             .unwrap_or(root_name);
-        im.named_type(name, &root, 0);
+        im.named_type(name, root, 0);
     }
     Ok(Imported {
         types: im.types,
@@ -98,12 +125,27 @@ fn is_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
-/// The byte offset of `"key":` at or after `from`, or `from` if absent.
+/// The byte offset of the key `key` (`"key":` in JSON, `key:` in YAML) at
+/// or after `from`, or `from` if absent.
 fn find_key(text: &str, from: usize, key: &str) -> usize {
-    let needle = format!("\"{key}\"");
-    text.get(from..)
-        .and_then(|rest| rest.find(&needle))
-        .map_or(from, |i| from + i + 1)
+    let rest = text.get(from..).unwrap_or("");
+    if text.trim_start().starts_with('{') {
+        return rest
+            .find(&format!("\"{key}\""))
+            .map_or(from, |i| from + i + 1);
+    }
+    // YAML: the key at the start of a line (after its indentation).
+    let needle = format!("{key}:");
+    let mut at = 0;
+    while let Some(i) = rest[at..].find(&needle) {
+        let start = at + i;
+        let line_start = rest[..start].rfind('\n').map_or(0, |n| n + 1);
+        if rest[line_start..start].trim_matches([' ', '-']).is_empty() {
+            return from + start;
+        }
+        at = start + needle.len();
+    }
+    from
 }
 
 /// serde_json's 1-based line and column to a byte offset.
