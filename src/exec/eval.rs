@@ -42,23 +42,28 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A record (or document) that could not be read at all (E1001).
+    pub fn malformed(message: String) -> Outcome {
+        Outcome::Rejected {
+            key: None,
+            errors: vec![RecordError {
+                code: Code::E1001,
+                rule: String::new(),
+                path: String::new(),
+                value: String::new(),
+                message,
+            }],
+        }
+    }
+}
+
 /// Maps one JSON record (its text) with `plan`.
 pub fn map_record(plan: &Plan, text: &str) -> Outcome {
     let mut read_errors = Vec::new();
     let input = match read_record(text, &plan.read, plan.input_slots, &mut read_errors) {
         Ok(frame) => frame,
-        Err(msg) => {
-            return Outcome::Rejected {
-                key: None,
-                errors: vec![RecordError {
-                    code: Code::E1001,
-                    rule: String::new(),
-                    path: String::new(),
-                    value: String::new(),
-                    message: format!("malformed JSON: {msg}"),
-                }],
-            };
-        }
+        Err(msg) => return Outcome::malformed(format!("malformed JSON: {msg}")),
     };
     let errors: Vec<RecordError> = read_errors
         .into_iter()

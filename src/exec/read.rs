@@ -50,16 +50,22 @@ struct NodeSeed<'s, 'a> {
     path: &'s mut Vec<String>,
 }
 
+/// `a.b[0].c` from the segments `a`, `b`, `[0]`, `c`: the path notation of
+/// read errors (and of row elements), for JSON and XML alike.
+pub(super) fn path_text(path: &[String]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        if !seg.starts_with('[') && !s.is_empty() {
+            s.push('.');
+        }
+        s.push_str(seg);
+    }
+    s
+}
+
 impl<'s, 'a> NodeSeed<'s, 'a> {
     fn path_text(&self) -> String {
-        let mut s = String::new();
-        for seg in self.path.iter() {
-            if !seg.starts_with('[') && !s.is_empty() {
-                s.push('.');
-            }
-            s.push_str(seg);
-        }
-        s
+        path_text(self.path)
     }
 
     fn error(&mut self, raw: &str, message: String) {

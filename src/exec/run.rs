@@ -7,7 +7,6 @@ use super::read::read_record;
 use super::rows::{Row, expand};
 use super::value::{minify_json, write_json_str};
 use super::{Value, xml};
-use crate::diag::Code;
 use crate::plan::Plan;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};
@@ -203,17 +202,7 @@ impl<'p, 'w> Runner<'p, 'w> {
 
     /// A record (or document) that could not be read at all.
     fn malformed(&mut self, text: &str, pos: Position, message: String) -> io::Result<()> {
-        let outcome = Outcome::Rejected {
-            key: None,
-            errors: vec![RecordError {
-                code: Code::E1001,
-                rule: String::new(),
-                path: String::new(),
-                value: String::new(),
-                message,
-            }],
-        };
-        self.outcome(outcome, text, pos)
+        self.outcome(Outcome::malformed(message), text, pos)
     }
 
     fn outcome(&mut self, outcome: Outcome, text: &str, pos: Position) -> io::Result<()> {

@@ -288,14 +288,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
     }
 
     fn path_text(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.path {
-            if !seg.starts_with('[') && !s.is_empty() {
-                s.push('.');
-            }
-            s.push_str(seg);
-        }
-        s
+        super::read::path_text(&self.path)
     }
 
     fn error(&mut self, value: &str, message: String) {
