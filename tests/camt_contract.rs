@@ -2,30 +2,18 @@
 //! run it: the CLI on an XML statement, NDJSON compared line by line with
 //! expectations written from the contract table (not blessed from output).
 
-use std::process::Command;
-
 const MAPPING: &str = "mappings/bank/camt053_to_ledger.tether";
 const CAMT_XSD: &str = "../shared/cases/iso20022/xsd/camt.053.001.02.xsd";
 const SHARED: &str = "../shared/cases/iso20022/camt053";
 
+mod common;
+
 fn tether(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .output()
-        .expect("run tether");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::tether(args)
 }
 
 fn temp(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("tether-camt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write");
-    p.display().to_string()
+    common::temp("camt", name, text)
 }
 
 /// Runs the contract mapping; (exit code, output lines, rejects lines).

@@ -2,30 +2,19 @@
 //! OpenAPI spec imported as JSON, schema drift with `--schema`, and the
 //! importer on broken schemas.
 
-use std::process::Command;
 use tether::compile::compile_source;
 use tether::schema::{Kind, Registry, TypeId};
 
 const STRIPE: &str = "../shared/cases/stripe/openapi.extract.2023-08-16.json";
 
+mod common;
+
 fn tether(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .output()
-        .expect("run tether");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::tether(args)
 }
 
 fn temp(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("tether-provider-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write");
-    p.display().to_string()
+    common::temp("provider", name, text)
 }
 
 fn stripe_path() -> String {

@@ -1249,6 +1249,24 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------------ paths
 
+    /// A source path that must name one value, not iterate (`(path)` steps
+    /// and arguments); E0212 with `message` otherwise.
+    fn resolve_one_value(
+        &mut self,
+        v: &DirView<'_>,
+        path: &ast::Path,
+        message: &str,
+    ) -> Option<Resolved> {
+        let r = self.resolve(v.source_scope, path, side_word(true))?;
+        if r.iter_at.is_some() {
+            let d =
+                Diagnostic::error(Code::E0212, self.file, path.span, message).label("`[]` here");
+            self.err(d);
+            return None;
+        }
+        Some(r)
+    }
+
     fn resolve_quiet(&mut self, side: &ScopeSide, path: &ast::Path) -> Option<Resolved> {
         let n = self.diags.len();
         let r = self.resolve(side, path, "");
@@ -1450,18 +1468,11 @@ impl<'a> Checker<'a> {
             }
             ast::Step::If(i) => self.if_step(i, flow, v),
             ast::Step::Path(p) => {
-                let r = self.resolve(v.source_scope, p, "source")?;
-                if r.iter_at.is_some() {
-                    let d = Diagnostic::error(
-                        Code::E0212,
-                        self.file,
-                        p.span,
-                        "a `(path)` step reads one value; it cannot iterate",
-                    )
-                    .label("`[]` here");
-                    self.err(d);
-                    return None;
-                }
+                let r = self.resolve_one_value(
+                    v,
+                    p,
+                    "a `(path)` step reads one value; it cannot iterate",
+                )?;
                 let path = FieldPath(prefixed(&v.source_scope.prefix, &r.names));
                 Some((TStep::Path(path), Flow::One(r.ty)))
             }
@@ -1695,18 +1706,7 @@ impl<'a> Checker<'a> {
             match a {
                 ast::Arg::Literal(l) => arg_tys.push(types::ArgTy::Literal(l.clone())),
                 ast::Arg::Path(p) => {
-                    let r = self.resolve(v.source_scope, p, side_word(true))?;
-                    if r.iter_at.is_some() {
-                        let d = Diagnostic::error(
-                            Code::E0212,
-                            self.file,
-                            p.span,
-                            "an argument cannot iterate",
-                        )
-                        .label("`[]` here");
-                        self.err(d);
-                        return None;
-                    }
+                    let r = self.resolve_one_value(v, p, "an argument cannot iterate")?;
                     arg_tys.push(types::ArgTy::Field(r.ty.clone()));
                     args.push(TArg::Path(FieldPath(prefixed(
                         &v.source_scope.prefix,

@@ -299,14 +299,7 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
             let v = string(text).ok_or_else(|| format!("expected a string, found {}", found()))?;
             match &v {
                 Value::Str(s) if values.iter().any(|x| x == s) => Ok(v),
-                Value::Str(s) => Err(format!(
-                    "{s:?} is not one of the schema's values ({})",
-                    values
-                        .iter()
-                        .map(|x| format!("{x:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                Value::Str(s) => Err(not_in_enum(s, values)),
                 _ => Ok(v),
             }
         }
@@ -370,6 +363,15 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 .map(Value::Array)
         }
     }
+}
+
+/// The message for a value outside its enum, for JSON and XML alike.
+pub(super) fn not_in_enum(value: &str, values: &[String]) -> String {
+    let listed: Vec<String> = values.iter().map(|x| format!("{x:?}")).collect();
+    format!(
+        "{value:?} is not one of the schema's values ({})",
+        listed.join(", ")
+    )
 }
 
 fn is_number(first: u8) -> bool {

@@ -22,7 +22,7 @@
 //! is written.
 
 use super::Value;
-use super::read::{ReadError, time_value};
+use super::read::{ReadError, not_in_enum, time_value};
 use super::rows::{Row, belongs, under};
 use crate::plan::{IterPlan, Plan, ReadKind, ReadNode};
 use crate::schema::XmlForm;
@@ -473,33 +473,20 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                 return self.level_element(k, &each.node, name, start, empty, begin, frame);
             }
             // An array mapped element by element: a frame per element.
-            let rows = match repeats.rows.iter().position(|(s, _)| *s == each.slot) {
-                Some(j) => j,
-                None => {
-                    repeats.rows.push((each.slot, Vec::new()));
-                    repeats.rows.len() - 1
-                }
-            };
-            let idx = repeats.rows[rows].1.len();
+            let rows = accumulator(&mut repeats.rows, each.slot);
+            let idx = rows.len();
             self.path.push(name.clone());
             self.path.push(format!("[{idx}]"));
             let mut f = vec![Value::Missing; each.slots];
             let r = self.element(&each.node, start, empty, begin, &mut f);
             self.path.truncate(self.path.len() - 2);
             r?;
-            repeats.rows[rows].1.push(f);
+            accumulator(&mut repeats.rows, each.slot).push(f);
             return Ok(());
         }
         if let Some((slot, ReadKind::Array(elem))) = &child.whole {
             // A repeated element read whole: one value per occurrence.
-            let values = match repeats.values.iter().position(|(s, _)| s == slot) {
-                Some(j) => j,
-                None => {
-                    repeats.values.push((*slot, Vec::new()));
-                    repeats.values.len() - 1
-                }
-            };
-            let idx = repeats.values[values].1.len();
+            let idx = accumulator(&mut repeats.values, *slot).len();
             let leaf = ReadNode {
                 whole: Some((0, (**elem).clone())),
                 ..ReadNode::default()
@@ -511,7 +498,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             self.path.truncate(self.path.len() - 2);
             r?;
             let v = f.pop().unwrap_or(Value::Missing);
-            repeats.values[values].1.push(v);
+            accumulator(&mut repeats.values, *slot).push(v);
             return Ok(());
         }
         self.path.push(name.clone());
@@ -625,6 +612,18 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
     }
 }
 
+/// The values gathered so far for `slot`.
+fn accumulator<T>(acc: &mut Vec<(usize, Vec<T>)>, slot: usize) -> &mut Vec<T> {
+    let i = match acc.iter().position(|(s, _)| *s == slot) {
+        Some(i) => i,
+        None => {
+            acc.push((slot, Vec::new()));
+            acc.len() - 1
+        }
+    };
+    &mut acc[i].1
+}
+
 fn append<'a>(acc: &mut Option<Cow<'a, str>>, more: Cow<'a, str>) {
     match acc {
         None => *acc = Some(more),
@@ -648,14 +647,7 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
             if values.iter().any(|v| v == t) {
                 Ok(Value::str(t.to_string()))
             } else {
-                Err(format!(
-                    "{t:?} is not one of the schema's values ({})",
-                    values
-                        .iter()
-                        .map(|x| format!("{x:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+                Err(not_in_enum(t, values))
             }
         }
         ReadKind::Currency => Currency::parse(t)

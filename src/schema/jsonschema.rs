@@ -25,15 +25,7 @@ pub struct Imported {
 pub fn import(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box<Diagnostic>> {
     let root: Value = serde_json::from_str(text).map_err(|e| {
         let at = offset_of(text, e.line(), e.column());
-        Box::new(
-            Diagnostic::error(
-                Code::E0004,
-                file,
-                Span::new(at, at),
-                format!("not valid JSON: {e}"),
-            )
-            .label("here"),
-        )
+        unreadable(file, at, format!("not valid JSON: {e}"))
     })?;
     import_value(file, text, &root, root_name)
 }
@@ -43,17 +35,14 @@ pub fn import(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box
 pub fn import_yaml(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box<Diagnostic>> {
     let root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         let at = e.location().map_or(0, |l| l.index());
-        Box::new(
-            Diagnostic::error(
-                Code::E0004,
-                file,
-                Span::new(at, at),
-                format!("not valid YAML: {e}"),
-            )
-            .label("here"),
-        )
+        unreadable(file, at, format!("not valid YAML: {e}"))
     })?;
     import_value(file, text, &root, root_name)
+}
+
+/// E0004 at the place a schema file stops being readable.
+fn unreadable(file: FileId, at: usize, message: String) -> Box<Diagnostic> {
+    Box::new(Diagnostic::error(Code::E0004, file, Span::new(at, at), message).label("here"))
 }
 
 fn import_value(
