@@ -4,7 +4,7 @@
 
 use crate::compile::{Compiled, SchemaOverride, collect_files, compile_file};
 use crate::diag::{self, Code};
-use crate::exec::{InputFormat, OutputFormat, Runner};
+use crate::exec::{InputFormat, OutputFormat, Runner, Soap};
 use crate::plan;
 use crate::syntax::Direction;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -98,10 +98,19 @@ enum InFormat {
     Xml,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum OutFormat {
     Ndjson,
     Json,
+    Xml,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SoapVersion {
+    #[value(name = "1.1")]
+    V11,
+    #[value(name = "1.2")]
+    V12,
 }
 
 pub fn main() -> ExitCode {
@@ -260,9 +269,16 @@ struct RunArgs {
     input_format: Option<InFormat>,
     #[arg(long, value_enum, default_value_t = OutFormat::Ndjson)]
     output_format: OutFormat,
+    /// With `--output-format xml`: wrap the records in a SOAP envelope.
+    #[arg(long, value_enum, value_name = "VERSION")]
+    soap: Option<SoapVersion>,
 }
 
 fn run(a: RunArgs) -> u8 {
+    if a.soap.is_some() && a.output_format != OutFormat::Xml {
+        eprintln!("error: --soap needs --output-format xml");
+        return EXIT_USAGE;
+    }
     let Some(compiled) = compile_reporting(&a.file, DiagFormat::Human, &[]) else {
         return EXIT_USAGE;
     };
@@ -325,6 +341,12 @@ fn run(a: RunArgs) -> u8 {
     let format = match a.output_format {
         OutFormat::Ndjson => OutputFormat::Ndjson,
         OutFormat::Json => OutputFormat::Json,
+        OutFormat::Xml => OutputFormat::Xml {
+            soap: a.soap.map(|v| match v {
+                SoapVersion::V11 => Soap::V11,
+                SoapVersion::V12 => Soap::V12,
+            }),
+        },
     };
     let runner = Runner::new(
         &plan,

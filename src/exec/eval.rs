@@ -32,9 +32,18 @@ impl RecordError {
     }
 }
 
+/// How an output record is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Compact JSON.
+    Json,
+    /// An XML element in the target schema's shape (no declaration).
+    Xml,
+}
+
 /// The result of mapping one record.
 pub enum Outcome {
-    /// The output record as compact JSON.
+    /// The output record, encoded.
     Mapped(String),
     Rejected {
         key: Option<String>,
@@ -58,8 +67,13 @@ impl Outcome {
     }
 }
 
-/// Maps one JSON record (its text) with `plan`.
+/// Maps one JSON record (its text) with `plan`, to JSON.
 pub fn map_record(plan: &Plan, text: &str) -> Outcome {
+    map_record_as(plan, text, Encoding::Json)
+}
+
+/// Maps one JSON record (its text) with `plan`.
+pub fn map_record_as(plan: &Plan, text: &str, encoding: Encoding) -> Outcome {
     let mut read_errors = Vec::new();
     let input = match read_record(text, &plan.read, plan.input_slots, &mut read_errors) {
         Ok(frame) => frame,
@@ -69,27 +83,57 @@ pub fn map_record(plan: &Plan, text: &str) -> Outcome {
         .into_iter()
         .map(RecordError::from_read)
         .collect();
-    evaluate(plan, &input, errors)
+    evaluate(plan, &input, errors, encoding)
 }
 
 /// Runs the rules over one record's (or row's) input slots and writes the
 /// output; `errors` are the reader's.
-pub(super) fn evaluate(plan: &Plan, input: &[Value<'_>], mut errors: Vec<RecordError>) -> Outcome {
+pub(super) fn evaluate(
+    plan: &Plan,
+    input: &[Value<'_>],
+    mut errors: Vec<RecordError>,
+    encoding: Encoding,
+) -> Outcome {
     let mut out = vec![Value::Missing; plan.output_slots];
     run_rules(plan, &plan.rules, input, &mut out, &mut errors);
     if !errors.is_empty() {
-        let key = plan.key.and_then(|k| match &input[k] {
-            Value::Missing | Value::Invalid => None,
-            v => Some(v.to_json()),
-        });
-        return Outcome::Rejected { key, errors };
+        return Outcome::Rejected {
+            key: record_key(plan, input),
+            errors,
+        };
     }
     let mut buf = String::with_capacity(256);
-    // The record itself is written even when nothing in it is present.
-    if !write_node(&plan.write, &out, &mut buf) {
-        buf.push_str("{}");
+    match encoding {
+        Encoding::Json => {
+            // The record itself is written even when nothing in it is present.
+            if !write_node(&plan.write, &out, &mut buf) {
+                buf.push_str("{}");
+            }
+        }
+        Encoding::Xml => {
+            if let Err(e) = super::xml_write::write_record(plan, &out, &mut buf) {
+                return Outcome::Rejected {
+                    key: record_key(plan, input),
+                    errors: vec![RecordError {
+                        code: Code::E1007,
+                        rule: String::new(),
+                        path: e.path,
+                        value: String::new(),
+                        message: e.message,
+                    }],
+                };
+            }
+        }
     }
     Outcome::Mapped(buf)
+}
+
+/// The record's key as JSON, for reject reports.
+fn record_key(plan: &Plan, input: &[Value<'_>]) -> Option<String> {
+    plan.key.and_then(|k| match &input[k] {
+        Value::Missing | Value::Invalid => None,
+        v => Some(v.to_json()),
+    })
 }
 
 fn run_rules<'a>(

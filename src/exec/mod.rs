@@ -10,7 +10,8 @@ mod rows;
 mod run;
 mod value;
 pub mod xml;
+mod xml_write;
 
-pub use eval::{Outcome, RecordError, map_record};
-pub use run::{InputFormat, OutputFormat, Runner, Summary};
+pub use eval::{Encoding, Outcome, RecordError, map_record};
+pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};
 pub use value::{Money, Value, minify_json, write_json_seq, write_json_str};

@@ -17,6 +17,9 @@ pub struct Row<'a> {
     /// The innermost element's path (`BkToCstmrStmt.Stmt[0].Ntry[2]`).
     pub element: String,
     pub errors: Vec<ReadError>,
+    /// The record's own input text, when the frame does not hold it (a
+    /// whole XML record), for reject reports.
+    pub source: &'a str,
 }
 
 /// The rows of a document read with element frames, in document order.
@@ -61,6 +64,7 @@ fn level<'a>(
                 frame: row,
                 element,
                 errors: errs,
+                source: "",
             });
         } else {
             level(it, k + 1, &row, f, errors, chain, out);

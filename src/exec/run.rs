@@ -2,7 +2,7 @@
 //! document (one object, or an array of records). Failing records go to the
 //! rejects output with all their errors; the rest of the batch goes on.
 
-use super::eval::{Outcome, RecordError, evaluate, map_record};
+use super::eval::{Encoding, Outcome, RecordError, evaluate, map_record_as};
 use super::read::read_record;
 use super::rows::{Row, expand};
 use super::value::{minify_json, write_json_str};
@@ -27,6 +27,46 @@ pub enum OutputFormat {
     Ndjson,
     /// One JSON array.
     Json,
+    /// One XML document: the record's element when the input is one record,
+    /// else a `<records>` element holding one element per record; inside a
+    /// SOAP envelope's `Body` when asked (the records directly).
+    Xml {
+        soap: Option<Soap>,
+    },
+}
+
+impl OutputFormat {
+    fn encoding(self) -> Encoding {
+        match self {
+            OutputFormat::Xml { .. } => Encoding::Xml,
+            _ => Encoding::Json,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Soap {
+    V11,
+    V12,
+}
+
+impl Soap {
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Soap::V11 => "http://schemas.xmlsoap.org/soap/envelope/",
+            Soap::V12 => "http://www.w3.org/2003/05/soap-envelope",
+        }
+    }
+}
+
+/// Whether the output document holds a batch of records or one record.
+/// Known once the input's shape is (NDJSON and `for` rows are batches; a
+/// JSON or XML document without `for` is one record).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Unknown,
+    One,
+    Batch,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -66,6 +106,9 @@ pub struct Runner<'p, 'w> {
     rejects: Option<&'w mut dyn Write>,
     format: OutputFormat,
     summary: Summary,
+    shape: Shape,
+    /// The document's opening has been written.
+    opened: bool,
 }
 
 impl<'p, 'w> Runner<'p, 'w> {
@@ -81,17 +124,74 @@ impl<'p, 'w> Runner<'p, 'w> {
             rejects,
             format,
             summary: Summary::default(),
+            shape: Shape::Unknown,
+            opened: false,
         }
+    }
+
+    /// Settles the output document's shape; a batch opens at once (an
+    /// empty batch is still a document), one record when it is written (a
+    /// rejected one leaves no half document).
+    fn shape(&mut self, shape: Shape) -> io::Result<()> {
+        self.shape = shape;
+        if shape == Shape::Batch {
+            self.open()?;
+        }
+        Ok(())
+    }
+
+    fn open(&mut self) -> io::Result<()> {
+        if self.opened {
+            return Ok(());
+        }
+        self.opened = true;
+        match self.format {
+            OutputFormat::Ndjson => {}
+            OutputFormat::Json => self.out.write_all(b"[")?,
+            OutputFormat::Xml { soap } => {
+                self.out
+                    .write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
+                if let Some(v) = soap {
+                    writeln!(
+                        self.out,
+                        "<soap:Envelope xmlns:soap=\"{}\"><soap:Body>",
+                        v.namespace()
+                    )?;
+                } else if self.shape == Shape::Batch {
+                    self.out.write_all(b"<records>\n")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        if !self.opened {
+            return Ok(());
+        }
+        match self.format {
+            OutputFormat::Ndjson => {}
+            OutputFormat::Json => self.out.write_all(b"]\n")?,
+            OutputFormat::Xml { soap } => {
+                if soap.is_some() {
+                    self.out.write_all(b"</soap:Body></soap:Envelope>\n")?;
+                } else if self.shape == Shape::Batch {
+                    self.out.write_all(b"</records>\n")?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Maps every record of `input`; returns the summary.
     pub fn run(mut self, input: &mut dyn BufRead, format: InputFormat) -> io::Result<Summary> {
         let started = Instant::now();
         if self.format == OutputFormat::Json {
-            self.out.write_all(b"[")?;
+            self.open()?;
         }
         match format {
             InputFormat::Ndjson => {
+                self.shape(Shape::Batch)?;
                 let mut line = String::new();
                 let mut n = 0u64;
                 loop {
@@ -111,6 +211,8 @@ impl<'p, 'w> Runner<'p, 'w> {
                 let mut text = String::new();
                 input.read_to_string(&mut text)?;
                 let trimmed = text.trim_start();
+                let batch = trimmed.starts_with('[') || self.plan.iteration.is_some();
+                self.shape(if batch { Shape::Batch } else { Shape::One })?;
                 if trimmed.starts_with('[') {
                     match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
                         Ok(items) => {
@@ -128,12 +230,12 @@ impl<'p, 'w> Runner<'p, 'w> {
             InputFormat::Xml => {
                 let mut text = String::new();
                 input.read_to_string(&mut text)?;
+                let batch = self.plan.iteration.is_some();
+                self.shape(if batch { Shape::Batch } else { Shape::One })?;
                 self.xml_document(&text)?;
             }
         }
-        if self.format == OutputFormat::Json {
-            self.out.write_all(b"]\n")?;
-        }
+        self.close()?;
         self.out.flush()?;
         if let Some(r) = self.rejects.as_mut() {
             r.flush()?;
@@ -145,7 +247,7 @@ impl<'p, 'w> Runner<'p, 'w> {
     /// One JSON record: mapped, or expanded into rows by `for` clauses.
     fn record(&mut self, text: &str, pos: Position) -> io::Result<()> {
         let Some(it) = &self.plan.iteration else {
-            let outcome = map_record(self.plan, text);
+            let outcome = map_record_as(self.plan, text, self.format.encoding());
             return self.outcome(outcome, text, pos);
         };
         let mut errors = Vec::new();
@@ -168,10 +270,10 @@ impl<'p, 'w> Runner<'p, 'w> {
         {
             Some(Value::Raw(json)) => json.to_string(),
             Some(Value::Str(xml)) => xml.to_string(),
-            _ => String::new(),
+            _ => row.source.to_string(),
         };
         let errors = row.errors.into_iter().map(RecordError::from_read).collect();
-        let outcome = evaluate(self.plan, &row.frame, errors);
+        let outcome = evaluate(self.plan, &row.frame, errors, self.format.encoding());
         let pos = if row.element.is_empty() {
             Position::Index(0)
         } else {
@@ -208,12 +310,13 @@ impl<'p, 'w> Runner<'p, 'w> {
     fn outcome(&mut self, outcome: Outcome, text: &str, pos: Position) -> io::Result<()> {
         self.summary.read += 1;
         match outcome {
-            Outcome::Mapped(json) => {
+            Outcome::Mapped(record) => {
+                self.open()?;
                 if self.format == OutputFormat::Json && self.summary.written > 0 {
                     self.out.write_all(b",")?;
                 }
-                self.out.write_all(json.as_bytes())?;
-                if self.format == OutputFormat::Ndjson {
+                self.out.write_all(record.as_bytes())?;
+                if self.format != OutputFormat::Json {
                     self.out.write_all(b"\n")?;
                 }
                 self.summary.written += 1;

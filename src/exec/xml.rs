@@ -138,6 +138,19 @@ fn check_well_formed(text: &str) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// Where the record elements are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Container {
+    /// Not found yet.
+    None,
+    /// Children of a SOAP `Body`.
+    Body,
+    /// Children of tether's `<records>`.
+    Records,
+    /// The last record has been read.
+    Done,
+}
+
 struct Doc<'a, 'p, 'e> {
     text: &'a str,
     xml: NsReader<&'a [u8]>,
@@ -164,9 +177,31 @@ struct Repeats<'a> {
 }
 
 impl<'a, 'p> Doc<'a, 'p, '_> {
+    /// Reads every record element of the document (see [`Doc::next_record`]).
     fn document(&mut self) -> Result<(), XmlError> {
-        let (start, empty, begin) = self.root()?;
-        let (ns, local) = self.resolve(&start);
+        let mut container = Container::None;
+        let mut n = 0usize;
+        while let Some((start, empty, begin)) = self.next_record(&mut container)? {
+            let label = match container {
+                Container::None => String::new(),
+                _ => format!("{}[{n}]", self.resolve(&start).1),
+            };
+            self.record(&start, empty, begin, label)?;
+            n += 1;
+        }
+        Ok(())
+    }
+
+    /// One record element: checked against the schema's namespace and
+    /// element, read, and emitted (or its rows, with `for`).
+    fn record(
+        &mut self,
+        start: &BytesStart<'a>,
+        empty: bool,
+        begin: usize,
+        label: String,
+    ) -> Result<(), XmlError> {
+        let (ns, local) = self.resolve(start);
         if let Some(expected) = &self.plan.xml_namespace
             && ns.as_deref() != Some(expected.as_str())
         {
@@ -192,18 +227,20 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
         self.ns = ns;
         let plan = self.plan;
         let mut frame = vec![Value::Missing; plan.input_slots];
-        self.element(&plan.read, &start, empty, begin, &mut frame)?;
+        self.element(&plan.read, start, empty, begin, &mut frame)?;
+        let end = self.xml.buffer_position() as usize;
         match self.iter {
             None => {
                 let errors = std::mem::take(&mut self.errors);
                 (self.emit)(Row {
                     frame,
-                    element: String::new(),
+                    element: label,
                     errors,
+                    source: self.text.get(begin..end).unwrap_or(""),
                 });
             }
             Some(it) => {
-                // The document has ended: every held row is complete.
+                // The record has ended: every held row is complete.
                 let mut level_slot = vec![false; frame.len()];
                 for l in &it.levels {
                     for &s in &l.slots {
@@ -218,20 +255,35 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                     }
                     self.send(row, &chain);
                 }
+                self.errors.clear();
+                self.index.iter_mut().for_each(|i| *i = 0);
             }
         }
         Ok(())
     }
 
-    /// The record's element: the document element, or the first element
-    /// of a SOAP envelope's body.
-    fn root(&mut self) -> Result<(BytesStart<'a>, bool, usize), XmlError> {
+    /// The next record element. A document is one record, its document
+    /// element, unless it is a batch: a SOAP envelope's `Body` (each child
+    /// a record) or the `<records>` element tether writes around a batch
+    /// (in no namespace, when the mapping does not read a document of that
+    /// name).
+    fn next_record(
+        &mut self,
+        container: &mut Container,
+    ) -> Result<Option<(BytesStart<'a>, bool, usize)>, XmlError> {
+        if *container == Container::Done {
+            return Ok(None);
+        }
         let mut in_envelope = false;
         loop {
             let before = self.xml.buffer_position() as usize;
             let (start, empty) = match self.read()? {
                 Event::Start(e) => (e, false),
                 Event::Empty(e) => (e, true),
+                Event::Eof | Event::End(_) if *container != Container::None => {
+                    *container = Container::Done;
+                    return Ok(None);
+                }
                 Event::Eof | Event::End(_) => {
                     return Err(error_at(
                         self.text,
@@ -242,11 +294,14 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                 _ => continue,
             };
             let begin = tag_at(self.text, before);
+            if *container != Container::None {
+                return Ok(Some((start, empty, begin)));
+            }
             let (ns, local) = self.resolve(&start);
             let soap = matches!(ns.as_deref(), Some(SOAP11_NS | SOAP12_NS));
             match (soap, local.as_str()) {
                 (true, "Envelope") if !in_envelope && !empty => in_envelope = true,
-                (true, "Body") if in_envelope && !empty => {}
+                (true, "Body") if in_envelope && !empty => *container = Container::Body,
                 (true, "Header") if in_envelope => {
                     if !empty {
                         self.skip(&start)?;
@@ -259,7 +314,21 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                         format!("unexpected SOAP element `{local}`"),
                     ));
                 }
-                _ => return Ok((start, empty, begin)),
+                (false, "records")
+                    if ns.is_none()
+                        && !in_envelope
+                        && self.plan.xml_root.as_deref() != Some("records") =>
+                {
+                    if empty {
+                        return Ok(None);
+                    }
+                    *container = Container::Records;
+                }
+                _ => {
+                    // A lone record: nothing follows it.
+                    *container = Container::Done;
+                    return Ok(Some((start, empty, begin)));
+                }
             }
         }
     }
@@ -551,6 +620,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                     frame: frame.clone(),
                     element: elem.clone(),
                     errors: Vec::new(),
+                    source: "",
                 };
                 self.pending.push((row, self.chain.clone()));
             }

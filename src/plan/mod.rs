@@ -32,6 +32,77 @@ pub struct Plan {
     /// the name of the document element.
     pub xml_namespace: Option<String>,
     pub xml_root: Option<String>,
+    /// How an output record is written as XML.
+    pub xml_output: XmlOutput,
+}
+
+/// The target type as an XML document: its element, its namespace, and the
+/// shapes of the records that may be written whole (a copied sub-record,
+/// an `any` value holding one).
+#[derive(Debug, Default)]
+pub struct XmlOutput {
+    /// The schema's top-level element for the target type, else the type's
+    /// own name.
+    pub element: String,
+    pub namespace: Option<String>,
+    /// Local elements are in the namespace too (XSD `elementFormDefault`).
+    pub qualified: bool,
+    pub shapes: HashMap<RecordId, Vec<XmlField>>,
+}
+
+/// One field of a record shape, in schema order.
+#[derive(Debug)]
+pub struct XmlField {
+    pub name: String,
+    pub form: crate::schema::XmlForm,
+    /// The record type of the value (or of its array's elements).
+    pub shape: Option<RecordId>,
+}
+
+impl XmlOutput {
+    fn new(reg: &Registry, target: RecordId, write: &WriteNode) -> XmlOutput {
+        let schema = reg.xml_schema_of(target);
+        let name = &reg.record(target).name;
+        let mut out = XmlOutput {
+            element: reg.xml_element_of(target).unwrap_or_else(|| {
+                name.split_once('.')
+                    .map_or(name.as_str(), |(_, l)| l)
+                    .to_string()
+            }),
+            namespace: schema.and_then(|x| x.namespace.clone()),
+            qualified: schema.is_some_and(|x| x.qualified),
+            shapes: HashMap::new(),
+        };
+        let mut todo = Vec::new();
+        write.shapes(&mut todo);
+        while let Some(r) = todo.pop() {
+            if out.shapes.contains_key(&r) {
+                continue;
+            }
+            let fields: Vec<XmlField> = reg
+                .record(r)
+                .fields
+                .iter()
+                .map(|f| XmlField {
+                    name: f.name.clone(),
+                    form: f.xml,
+                    shape: record_of(&f.ty),
+                })
+                .collect();
+            todo.extend(fields.iter().filter_map(|f| f.shape));
+            out.shapes.insert(r, fields);
+        }
+        out
+    }
+}
+
+/// The record a value of `ty` is, or holds as array elements.
+fn record_of(ty: &Type) -> Option<RecordId> {
+    match &ty.kind {
+        Kind::Record(r) => Some(*r),
+        Kind::Array(e) => record_of(e),
+        _ => None,
+    }
 }
 
 /// How a document becomes rows. Every slot is numbered in one frame: a row
@@ -144,6 +215,26 @@ pub struct WriteNode {
     pub each: Option<Box<ElemWrite>>,
     /// For ordering members: the record this node writes.
     record: Option<RecordId>,
+    /// How the member appears in XML.
+    pub xml: crate::schema::XmlForm,
+    /// The declared record type of a value written whole (or of its
+    /// array's elements): the XML writer lays a copied record out by it.
+    pub shape: Option<RecordId>,
+}
+
+impl WriteNode {
+    /// Every record shape a value written whole may need.
+    fn shapes(&self, into: &mut Vec<RecordId>) {
+        if self.whole.is_some() {
+            into.extend(self.shape);
+        }
+        for (_, child) in &self.fields {
+            child.shapes(into);
+        }
+        if let Some(e) = &self.each {
+            e.node.shapes(into);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -335,6 +426,7 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
     };
     let (mut write, output_slots) = output.finish();
     order_by_schema(reg, &mut write);
+    let xml_output = XmlOutput::new(reg, tgt_rec, &write);
     Plan {
         mapping: mapping.name.clone(),
         direction: dir,
@@ -352,6 +444,7 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
         iteration,
         xml_namespace: reg.xml_schema_of(src_rec).and_then(|x| x.namespace.clone()),
         xml_root: reg.xml_element_of(src_rec),
+        xml_output,
     }
 }
 
@@ -824,13 +917,15 @@ fn order_by_schema(reg: &Registry, node: &mut WriteNode) {
         node.fields
             .sort_by_key(|(n, _)| def.field(n).map_or(usize::MAX, |(i, _)| i));
         for (name, child) in &mut node.fields {
-            if child.record.is_none()
-                && let Some((_, f)) = def.field(name)
-            {
-                child.record = match &f.ty.kind {
-                    Kind::Record(r) => Some(*r),
-                    _ => None,
-                };
+            if let Some((_, f)) = def.field(name) {
+                if child.record.is_none() {
+                    child.record = match &f.ty.kind {
+                        Kind::Record(r) => Some(*r),
+                        _ => None,
+                    };
+                }
+                child.xml = f.xml;
+                child.shape = record_of(&f.ty);
             }
         }
     }

@@ -189,6 +189,9 @@ pub struct XmlSchema {
     pub namespace: Option<String>,
     /// Top-level `xs:element`s: (element name, type name).
     pub elements: Vec<(String, String)>,
+    /// `elementFormDefault="qualified"`: local elements are in the target
+    /// namespace too (otherwise only the top-level ones are).
+    pub qualified: bool,
 }
 
 #[derive(Clone, Debug, Default)]

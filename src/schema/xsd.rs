@@ -144,6 +144,8 @@ pub fn import(
         xml: XmlSchema {
             namespace: namespace.map(str::to_string),
             elements: im.root_elements.clone(),
+            qualified: schemas.first().and_then(|s| s.attr("elementFormDefault"))
+                == Some("qualified"),
         },
         types: im.types,
         warnings: im.warnings,
