@@ -121,12 +121,8 @@ pub fn compile_source_with(
         let sfile = sources.add(full.display().to_string(), schema_text.clone());
         let mut xml = None;
         let types = if matches!(ext.as_str(), "json" | "yaml" | "yml") {
-            let import = if ext == "json" {
-                schema::jsonschema::import
-            } else {
-                schema::jsonschema::import_yaml
-            };
-            match import(sfile, &schema_text, &name.name) {
+            let mut load = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
+            match schema::jsonschema::import(sfile, &schema_text, &name.name, &full, &mut load) {
                 Ok(im) => {
                     diagnostics.extend(im.warnings);
                     im.types

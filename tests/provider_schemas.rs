@@ -224,3 +224,106 @@ fn the_stripe_contract_mapping_checks_clean_against_the_yaml_spec() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("0 errors, 0 warnings"), "{stderr}");
 }
+
+/// `tests/fixtures/jsonschema/`, absolute (imports resolve against the
+/// mapping's folder, and these mappings are compiled from text).
+fn fixture(name: &str) -> String {
+    std::fs::canonicalize(format!("tests/fixtures/jsonschema/{name}"))
+        .expect("fixture")
+        .display()
+        .to_string()
+}
+
+fn messages(c: &tether::compile::Compiled) -> Vec<String> {
+    c.diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code.as_str(), d.message))
+        .collect()
+}
+
+#[test]
+fn references_to_other_files_import_their_types() {
+    // customer.json → common/address.json (a named schema, an alias, a
+    // JSON pointer into a property) and common/contact.json (a whole
+    // file), which refer to each other; a missing file is one warning.
+    let src = format!(
+        "import schema c from \"{}\"\n\
+         schema l {{ record E {{ street: string, country?: string, owner?: string }} }}\n\
+         mapping m: c.Customer -> l.E {{\n\
+           billing.street -> street\n\
+           country -> country\n\
+           billing.owner.home.street -> owner\n\
+         }}",
+        fixture("customer.json")
+    );
+    let c = compile_source("m.tether", &src, None);
+    let program = c
+        .program
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", messages(&c)));
+    let listed = ["Customer", "address_Address", "Contact", "Address"]
+        .map(|t| listing(&program.registry, "c", t))
+        .join("");
+    insta::assert_snapshot!(listed);
+    let warnings = messages(&c);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("W0004")
+            && warnings[0].contains("common/nowhere.json")
+            && warnings[0].contains("cannot be read"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_misspelled_field_of_a_type_from_another_file_gets_a_suggestion() {
+    let src = format!(
+        "import schema c from \"{}\"\n\
+         schema l {{ record E {{ s: string }} }}\n\
+         mapping m: c.Customer -> l.E {{ billing.stret -> s }}",
+        fixture("customer.json")
+    );
+    let c = compile_source("m.tether", &src, None);
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code.as_str() == "E0103")
+        .unwrap_or_else(|| panic!("E0103: {:?}", messages(&c)));
+    assert!(d.message.contains("stret"), "{}", d.message);
+    let text = format!("{d:?}");
+    assert!(text.contains("street"), "suggests `street`: {text}");
+}
+
+#[test]
+fn a_discriminated_union_is_a_record_of_every_variant_with_the_tag_as_an_enum() {
+    let src = format!(
+        "import schema p from \"{}\"\n\
+         schema l {{ record E {{ kind: string, bark?: string }} }}\n\
+         table kind {{ \"cat\" -> \"feline\" }}\n\
+         mapping m: p.Pet -> l.E {{ pet_type -> kind : kind\n bark -> bark }}",
+        fixture("pets.yaml")
+    );
+    let c = compile_source("m.tether", &src, None);
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code.as_str() == "E0207")
+        .unwrap_or_else(|| panic!("E0207: {:?}", messages(&c)));
+    assert!(d.message.contains("\"dog\""), "{}", d.message);
+
+    let clean = src.replace(
+        "\"cat\" -> \"feline\"",
+        "\"cat\" -> \"feline\"  \"dog\" -> \"canine\"",
+    );
+    let c = compile_source("m.tether", &clean, None);
+    let program = c
+        .program
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", messages(&c)));
+    assert!(c.diagnostics.is_empty(), "{:?}", messages(&c));
+    insta::assert_snapshot!(
+        ["Pet", "Owner"]
+            .map(|t| listing(&program.registry, "p", t))
+            .join("")
+    );
+}

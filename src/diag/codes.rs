@@ -309,7 +309,7 @@ restore it. Use a named format (`rfc3339`) or a pattern with every field.";
 
     W0004 => "schema construct not supported",
 "An imported schema (JSON Schema, OpenAPI, XSD) uses something tether cannot
-represent: a reference to another file, an unknown `type`. The warning names
+represent: a `$ref` into a file that cannot be read, an unknown `type`. The warning names
 the construct and points at it in the schema file; that one type becomes
 `any`, so values pass through unchecked. Mappings that read inside it are not
 type-checked there.";
@@ -346,7 +346,10 @@ this direction. Add the entry, or a fallback.";
 
     E1007 => "output value does not fit the target",
 "A value produced for the target (from an `any` source, or a tuple target)
-does not have the target field's type or is not one of its enum values.";
+does not have the target field's type or is not one of its enum values; or,
+with `--output-format xml`, it cannot be written as XML 1.0 (a control
+character, a member name that is not an XML name, an array inside an array).
+The record is rejected with the path; the rest of the batch is written.";
 
     E1008 => "currency, zone or money error",
 "A value is not an ISO 4217 currency code (`\"usdx\"`), a currency has no

@@ -14,6 +14,8 @@ use crate::syntax::{
     TypeExprKind,
 };
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// What an import produced: the declarations, and warnings for constructs
 /// that were degraded to `any`.
@@ -22,22 +24,124 @@ pub struct Imported {
     pub warnings: Vec<Diagnostic>,
 }
 
-pub fn import(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box<Diagnostic>> {
-    let root: Value = serde_json::from_str(text).map_err(|e| {
-        let at = offset_of(text, e.line(), e.column());
-        unreadable(file, at, format!("not valid JSON: {e}"))
-    })?;
-    import_value(file, text, &root, root_name)
+/// Reads a schema file's text (the caller decides how: the file system,
+/// or a test's table).
+pub type Loader<'l> = dyn FnMut(&Path) -> Result<String, String> + 'l;
+
+/// Imports the JSON Schema or OpenAPI document `text` (at `path`, JSON or
+/// YAML by its extension); `$ref`s to other files are read with `load`,
+/// relative to the file that holds them.
+pub fn import(
+    file: FileId,
+    text: &str,
+    root_name: &str,
+    path: &Path,
+    load: &mut Loader<'_>,
+) -> Result<Imported, Box<Diagnostic>> {
+    let root = parse(text, path).map_err(|(at, msg)| unreadable(file, at, msg))?;
+    let others = load_referenced(path, &root, load);
+    import_value(file, text, path, &root, &others, root_name)
 }
 
-/// An OpenAPI or JSON Schema document in YAML: read into the same JSON
-/// model (YAML 1.2's JSON schema), then imported as JSON is.
-pub fn import_yaml(file: FileId, text: &str, root_name: &str) -> Result<Imported, Box<Diagnostic>> {
-    let root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
-        let at = e.location().map_or(0, |l| l.index());
-        unreadable(file, at, format!("not valid YAML: {e}"))
-    })?;
-    import_value(file, text, &root, root_name)
+/// JSON, or YAML (read into the same JSON model, YAML 1.2's JSON schema)
+/// for `.yaml`/`.yml`; the error's byte offset and message.
+fn parse(text: &str, path: &Path) -> Result<Value, (usize, String)> {
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml"));
+    if yaml {
+        serde_yaml_ng::from_str(text).map_err(|e| {
+            let at = e.location().map_or(0, |l| l.index());
+            (at, format!("not valid YAML: {e}"))
+        })
+    } else {
+        serde_json::from_str(text).map_err(|e| {
+            let at = offset_of(text, e.line(), e.column());
+            (at, format!("not valid JSON: {e}"))
+        })
+    }
+}
+
+/// Another schema file a `$ref` points into: its schemas, or why it
+/// cannot be read (each `$ref` into it then degrades to `any` with a
+/// warning at the `$ref`).
+struct OtherFile {
+    /// Resolved against the folder of the file whose `$ref` names it.
+    path: PathBuf,
+    text: String,
+    root: Result<Value, String>,
+}
+
+/// Every file reachable through `$ref`s with a file part, read once each.
+fn load_referenced(path: &Path, root: &Value, load: &mut Loader<'_>) -> Vec<OtherFile> {
+    let mut out: Vec<OtherFile> = Vec::new();
+    let mut seen: Vec<PathBuf> = vec![normalize(path)];
+    let mut todo: Vec<(PathBuf, Vec<String>)> = vec![(path.to_path_buf(), file_refs(root))];
+    while let Some((from, refs)) = todo.pop() {
+        for r in refs {
+            let file_part = r.split_once('#').map_or(r.as_str(), |(f, _)| f);
+            let target = normalize(&from.parent().unwrap_or(Path::new(".")).join(file_part));
+            if seen.contains(&target) {
+                continue;
+            }
+            seen.push(target.clone());
+            let (text, root) = match load(&target) {
+                Ok(t) => {
+                    let v = parse(&t, &target).map_err(|(_, m)| m);
+                    (t, v)
+                }
+                Err(e) => (String::new(), Err(e)),
+            };
+            if let Ok(v) = &root {
+                todo.push((target.clone(), file_refs(v)));
+            }
+            out.push(OtherFile {
+                path: target,
+                text,
+                root,
+            });
+        }
+    }
+    out
+}
+
+/// `a/./b/../c.json` → `a/c.json`, without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `$ref`s of a document that name another file.
+fn file_refs(v: &Value) -> Vec<String> {
+    let mut refs = Vec::new();
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref")
+                    && !r.starts_with('#')
+                    && !r.contains("://")
+                    && !refs.contains(r)
+                {
+                    refs.push(r.clone());
+                }
+                stack.extend(o.values());
+            }
+            Value::Array(a) => stack.extend(a),
+            _ => {}
+        }
+    }
+    refs
 }
 
 /// E0004 at the place a schema file stops being readable.
@@ -48,7 +152,9 @@ fn unreadable(file: FileId, at: usize, message: String) -> Box<Diagnostic> {
 fn import_value(
     file: FileId,
     text: &str,
+    path: &Path,
     root: &Value,
+    others: &[OtherFile],
     root_name: &str,
 ) -> Result<Imported, Box<Diagnostic>> {
     let Value::Object(obj) = &root else {
@@ -59,32 +165,47 @@ fn import_value(
             "a JSON Schema or OpenAPI document is an object",
         )));
     };
-    // Every named schema, with where its key is in the text.
-    let mut defs: Vec<(&str, &Value, usize)> = Vec::new();
     let is_openapi = obj.contains_key("openapi") || obj.contains_key("swagger");
-    if is_openapi {
-        let schemas = obj
-            .get("components")
-            .and_then(|c| c.get("schemas"))
-            .and_then(Value::as_object);
-        let base = find_key(text, 0, "schemas");
-        for (name, schema) in schemas.into_iter().flatten() {
-            defs.push((name, schema, find_key(text, base, name)));
-        }
-    } else {
-        for key in ["$defs", "definitions"] {
-            if let Some(Value::Object(d)) = obj.get(key) {
-                let base = find_key(text, 0, key);
-                for (name, schema) in d {
-                    defs.push((name, schema, find_key(text, base, name)));
-                }
-            }
-        }
+    let defs = named_schemas(text, root);
+    let root_type = (!is_openapi).then(|| {
+        obj.get("title")
+            .and_then(Value::as_str)
+            .filter(|t| is_name(t))
+            .unwrap_or(root_name)
+            .to_string()
+    });
+    let mut docs = vec![SchemaDoc {
+        path: normalize(path),
+        root: Ok(root),
+        defs: defs.iter().map(|(n, s, _)| (n.to_string(), *s)).collect(),
+    }];
+    for o in others {
+        docs.push(SchemaDoc {
+            path: o.path.clone(),
+            root: o.root.as_ref().map_err(String::as_str),
+            defs: o
+                .root
+                .as_ref()
+                .map(|r| named_schemas(&o.text, r))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(n, s, _)| (n.to_string(), s))
+                .collect(),
+        });
     }
+    let mut taken: std::collections::HashSet<String> =
+        defs.iter().map(|(n, _, _)| n.to_string()).collect();
+    taken.extend(root_type.clone());
     let mut im = Importer {
         file,
         text,
-        defs: defs.iter().map(|(n, s, _)| (n.to_string(), *s)).collect(),
+        docs,
+        doc: 0,
+        ref_site: None,
+        names: HashMap::new(),
+        taken,
+        queue: Vec::new(),
+        root_type: root_type.clone(),
         aliases: Vec::new(),
         types: Vec::new(),
         warnings: Vec::new(),
@@ -94,18 +215,48 @@ fn import_value(
             im.named_type(name, schema, *at);
         }
     }
-    if !is_openapi {
-        let name = obj
-            .get("title")
-            .and_then(Value::as_str)
-            .filter(|t| is_name(t))
-            .unwrap_or(root_name);
+    if let Some(name) = &root_type {
         im.named_type(name, root, 0);
+    }
+    // Types of other files, declared as the `$ref`s reached them.
+    while let Some((doc, name, schema, site)) = im.queue.pop() {
+        im.doc = doc;
+        im.ref_site = Some(site);
+        im.named_type(&name, schema, site);
     }
     Ok(Imported {
         types: im.types,
         warnings: im.warnings,
     })
+}
+
+/// A document's named schemas (OpenAPI `components.schemas`, JSON Schema
+/// `$defs`/`definitions`), with where each key is in `text`.
+fn named_schemas<'v>(text: &str, root: &'v Value) -> Vec<(&'v str, &'v Value, usize)> {
+    let mut defs = Vec::new();
+    let Value::Object(obj) = root else {
+        return defs;
+    };
+    if obj.contains_key("openapi") || obj.contains_key("swagger") {
+        let schemas = obj
+            .get("components")
+            .and_then(|c| c.get("schemas"))
+            .and_then(Value::as_object);
+        let base = find_key(text, 0, "schemas");
+        for (name, schema) in schemas.into_iter().flatten() {
+            defs.push((name.as_str(), schema, find_key(text, base, name)));
+        }
+    } else {
+        for key in ["$defs", "definitions"] {
+            if let Some(Value::Object(d)) = obj.get(key) {
+                let base = find_key(text, 0, key);
+                for (name, schema) in d {
+                    defs.push((name.as_str(), schema, find_key(text, base, name)));
+                }
+            }
+        }
+    }
+    defs
 }
 
 fn is_name(s: &str) -> bool {
@@ -149,18 +300,52 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     text.len()
 }
 
+/// One schema document: the importing file (index 0) or a file its
+/// `$ref`s reach.
+struct SchemaDoc<'t> {
+    path: PathBuf,
+    /// The document, or why it could not be read.
+    root: Result<&'t Value, &'t str>,
+    defs: HashMap<String, &'t Value>,
+}
+
+/// What a `$ref` points at: a named schema (or a whole document) that may
+/// be declared as a type, or any other schema by JSON pointer.
+struct RefTarget<'t> {
+    doc: usize,
+    /// The named schema's name; `None` for a document's root or a pointer.
+    def: Option<String>,
+    /// A pointer that is not to a named schema (inlined where used).
+    pointer: bool,
+    schema: &'t Value,
+}
+
 struct Importer<'t> {
     file: FileId,
+    /// The importing file's text: every span points into it.
     text: &'t str,
-    /// Named schemas, for `$ref`s to aliases (inlined, not declared).
-    defs: std::collections::HashMap<String, &'t Value>,
+    docs: Vec<SchemaDoc<'t>>,
+    /// The document whose schemas are being read (its `$ref`s resolve
+    /// against it).
+    doc: usize,
+    /// Reading another file's schema: spans point at the `$ref` that
+    /// reached it (the other file has no `FileId`).
+    ref_site: Option<usize>,
+    /// Type names given to other files' schemas: (doc, name or "" for the
+    /// root) → type name.
+    names: HashMap<(usize, String), String>,
+    taken: std::collections::HashSet<String>,
+    /// Other files' schemas to declare: (doc, type name, schema, site).
+    queue: Vec<(usize, String, &'t Value, usize)>,
+    /// The importing document's own root type (JSON Schema, not OpenAPI).
+    root_type: Option<String>,
     /// The aliases being inlined, so a cycle of aliases ends.
-    aliases: Vec<String>,
+    aliases: Vec<(usize, String)>,
     types: Vec<TypeDecl>,
     warnings: Vec<Diagnostic>,
 }
 
-impl Importer<'_> {
+impl<'t> Importer<'t> {
     fn ident(&self, name: &str, at: usize) -> Ident {
         Ident {
             name: name.to_string(),
@@ -168,9 +353,15 @@ impl Importer<'_> {
         }
     }
 
+    /// Where a key is: in the importing file, or the `$ref` site.
+    fn locate(&self, from: usize, key: &str) -> usize {
+        self.ref_site
+            .unwrap_or_else(|| find_key(self.text, from, key))
+    }
+
     /// A top-level type: a record, an enum, or (for anything else) nothing —
     /// references to it then resolve to its shape through `type_expr`.
-    fn named_type(&mut self, name: &str, schema: &Value, at: usize) {
+    fn named_type(&mut self, name: &str, schema: &'t Value, at: usize) {
         let span = Span::new(at, at + name.len());
         if let Some(values) = string_enum(schema) {
             self.types.push(TypeDecl::Enum(EnumDecl {
@@ -200,26 +391,39 @@ impl Importer<'_> {
         }));
     }
 
-    /// The fields of an object schema (with `allOf` members merged).
-    fn record_body(&mut self, path: &str, schema: &Value, at: usize) -> Option<RecordBody> {
+    /// The fields of an object schema (with `allOf` members merged), or of
+    /// a `oneOf`/`anyOf` with a `discriminator`: every variant's fields,
+    /// optional, and the discriminating property, required, as an enum of
+    /// its values.
+    fn record_body(&mut self, path: &str, schema: &'t Value, at: usize) -> Option<RecordBody> {
         let obj = schema.as_object()?;
-        let mut props: Vec<(String, Value)> = Vec::new();
+        let mut props: Vec<(String, &'t Value, usize)> = Vec::new();
         let mut required: Vec<String> = Vec::new();
-        collect_object(obj, &mut props, &mut required);
+        collect_object(obj, self.doc, &mut props, &mut required);
         if let Some(Value::Array(all)) = obj.get("allOf") {
             for member in all {
-                if let Some(m) = member.as_object() {
-                    collect_object(m, &mut props, &mut required);
+                let (doc, m) = self.deref(member);
+                if let Some(m) = m.as_object() {
+                    collect_object(m, doc, &mut props, &mut required);
                 }
             }
         }
+        let tag = self.discriminator(path, obj, at, &mut props, &mut required);
         if props.is_empty() && !obj.contains_key("properties") {
             return None;
         }
         let mut fields = Vec::new();
-        for (name, prop) in props {
-            let fat = find_key(self.text, at, &name);
-            let ty = self.type_expr(&format!("{path}.{name}"), &prop, fat);
+        for (name, prop, doc) in props {
+            let fat = self.locate(at, &name);
+            let ty = match &tag {
+                Some((tag_name, ty)) if *tag_name == name => ty.clone(),
+                _ => {
+                    let outer = std::mem::replace(&mut self.doc, doc);
+                    let ty = self.type_expr(&format!("{path}.{name}"), prop, fat);
+                    self.doc = outer;
+                    ty
+                }
+            };
             fields.push(FieldDecl {
                 name: self.ident(&name, fat),
                 optional: !required.contains(&name),
@@ -239,6 +443,193 @@ impl Importer<'_> {
         })
     }
 
+    /// For a `oneOf`/`anyOf` with a `discriminator`: the variants' fields
+    /// appended to `props` (optional: each is in some variants only), and
+    /// the discriminating property with its enum type (its values are the
+    /// `mapping`'s keys, else the variants' schema names).
+    fn discriminator(
+        &mut self,
+        path: &str,
+        obj: &'t Map<String, Value>,
+        at: usize,
+        props: &mut Vec<(String, &'t Value, usize)>,
+        required: &mut Vec<String>,
+    ) -> Option<(String, TypeExpr)> {
+        let tag = obj
+            .get("discriminator")?
+            .get("propertyName")?
+            .as_str()?
+            .to_string();
+        let variants = ["oneOf", "anyOf"]
+            .iter()
+            .find_map(|k| obj.get(*k)?.as_array())?;
+        let mut values: Vec<String> = match obj["discriminator"].get("mapping") {
+            Some(Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let from_names = values.is_empty();
+        for v in variants {
+            if from_names && let Some(Value::String(r)) = v.get("$ref") {
+                values.extend(r.rsplit('/').next().map(str::to_string));
+            }
+            let (doc, target) = self.deref(v);
+            let Some(t) = target.as_object() else {
+                continue;
+            };
+            let mut ignored = Vec::new();
+            collect_object(t, doc, props, &mut ignored);
+            if let Some(Value::Array(all)) = t.get("allOf") {
+                for member in all {
+                    let (doc, m) = self.deref(member);
+                    if let Some(m) = m.as_object() {
+                        collect_object(m, doc, props, &mut ignored);
+                    }
+                }
+            }
+        }
+        if !required.contains(&tag) {
+            required.push(tag.clone());
+        }
+        if !props.iter().any(|(n, _, _)| *n == tag) {
+            props.push((tag.clone(), &Value::Null, self.doc));
+        }
+        let enum_name = format!("{path}.{tag}");
+        let span = Span::new(at, at);
+        if !values.is_empty() && !self.types.iter().any(|t| t.name().name == enum_name) {
+            self.types.push(TypeDecl::Enum(EnumDecl {
+                name: self.ident(&enum_name, at),
+                values: values
+                    .into_iter()
+                    .map(|v| StringLit { value: v, span })
+                    .collect(),
+                span,
+            }));
+        }
+        let kind = if self.types.iter().any(|t| t.name().name == enum_name) {
+            self.named(&enum_name, at)
+        } else {
+            self.named("string", at)
+        };
+        Some((
+            tag,
+            TypeExpr {
+                kind,
+                nullable: false,
+                span,
+            },
+        ))
+    }
+
+    /// A schema with its `$ref` followed (once), and the document it is in.
+    fn deref(&self, schema: &'t Value) -> (usize, &'t Value) {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => match self.resolve(r) {
+                Ok(t) => (t.doc, t.schema),
+                Err(_) => (self.doc, schema),
+            },
+            None => (self.doc, schema),
+        }
+    }
+
+    /// Resolves a `$ref` from the current document: `#/$defs/X`,
+    /// `#/components/schemas/X`, `other.json#/definitions/X`, `other.json`,
+    /// or any JSON pointer.
+    fn resolve(&self, r: &str) -> Result<RefTarget<'t>, String> {
+        let (file_part, pointer) = r.split_once('#').unwrap_or((r, ""));
+        let doc = if file_part.is_empty() {
+            self.doc
+        } else {
+            let here = &self.docs[self.doc].path;
+            let target = normalize(&here.parent().unwrap_or(Path::new(".")).join(file_part));
+            self.docs
+                .iter()
+                .position(|d| d.path == target)
+                .ok_or_else(|| format!("points into `{file_part}`, which was not found"))?
+        };
+        let d = &self.docs[doc];
+        let root = d
+            .root
+            .map_err(|why| format!("points into `{file_part}`, which cannot be read: {why}"))?;
+        if pointer.is_empty() || pointer == "/" {
+            return Ok(RefTarget {
+                doc,
+                def: None,
+                pointer: false,
+                schema: root,
+            });
+        }
+        if let Some(name) = ref_name(&format!("#{pointer}")) {
+            return match d.defs.get(name) {
+                Some(schema) => Ok(RefTarget {
+                    doc,
+                    def: Some(name.to_string()),
+                    pointer: false,
+                    schema,
+                }),
+                None => Err(format!(
+                    "names no schema of {} (`{name}`)",
+                    if doc == 0 {
+                        "this file".to_string()
+                    } else {
+                        format!("`{file_part}`")
+                    }
+                )),
+            };
+        }
+        // Any other JSON pointer (`#/properties/address`), `~1`/`~0` escaped.
+        let decoded = percent_decode(pointer);
+        root.pointer(&decoded)
+            .map(|schema| RefTarget {
+                doc,
+                def: None,
+                pointer: true,
+                schema,
+            })
+            .ok_or_else(|| "points at nothing".to_string())
+    }
+
+    /// The type name of a named schema (or root) that declares a type.
+    fn type_name(&mut self, t: &RefTarget<'t>, site: usize) -> String {
+        let key = (t.doc, t.def.clone().unwrap_or_default());
+        if t.doc == 0 {
+            return match &t.def {
+                Some(n) => n.clone(),
+                None => self.root_type.clone().unwrap_or_default(),
+            };
+        }
+        if let Some(n) = self.names.get(&key) {
+            return n.clone();
+        }
+        let stem = self.docs[t.doc]
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("schema")
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_");
+        let own = match &t.def {
+            Some(n) => n.clone(),
+            None => t
+                .schema
+                .get("title")
+                .and_then(Value::as_str)
+                .filter(|n| is_name(n))
+                .map_or_else(|| stem.clone(), str::to_string),
+        };
+        let mut name = own.clone();
+        if self.taken.contains(&name) {
+            name = format!("{stem}_{own}");
+        }
+        let mut n = 2;
+        while self.taken.contains(&name) {
+            name = format!("{stem}_{own}_{n}");
+            n += 1;
+        }
+        self.taken.insert(name.clone());
+        self.names.insert(key, name.clone());
+        self.queue.push((t.doc, name.clone(), t.schema, site));
+        name
+    }
+
     fn named(&self, name: &str, at: usize) -> TypeExprKind {
         TypeExprKind::Named {
             namespace: None,
@@ -246,7 +637,7 @@ impl Importer<'_> {
         }
     }
 
-    fn type_expr(&mut self, path: &str, schema: &Value, at: usize) -> TypeExpr {
+    fn type_expr(&mut self, path: &str, schema: &'t Value, at: usize) -> TypeExpr {
         let span = Span::new(at, at);
         let (kind, nullable) = self.kind_of(path, schema, at);
         TypeExpr {
@@ -256,7 +647,7 @@ impl Importer<'_> {
         }
     }
 
-    fn kind_of(&mut self, path: &str, schema: &Value, at: usize) -> (TypeExprKind, bool) {
+    fn kind_of(&mut self, path: &str, schema: &'t Value, at: usize) -> (TypeExprKind, bool) {
         let any = |s: &Self| s.named("any", at);
         let Some(obj) = schema.as_object() else {
             // `true` / `{}`: anything.
@@ -264,28 +655,41 @@ impl Importer<'_> {
         };
         let mut nullable = obj.get("nullable") == Some(&Value::Bool(true));
         if let Some(Value::String(r)) = obj.get("$ref") {
-            return match ref_name(r).map(|n| (n, self.defs.get(n).copied())) {
-                Some((name, Some(target))) if declares_type(target) => {
-                    (self.named(name, at), nullable)
-                }
-                Some((name, Some(target))) => {
-                    if self.aliases.iter().any(|a| a == name) {
-                        return (any(self), true);
-                    }
-                    self.aliases.push(name.to_string());
-                    let (k, n) = self.kind_of(name, target, at);
-                    self.aliases.pop();
-                    (k, nullable || n)
-                }
-                Some((name, None)) => {
-                    self.warn(at, format!("the reference {r:?} names no schema of this file (`{name}`); the type is `any`"));
-                    (any(self), true)
-                }
-                None => {
-                    self.warn(at, format!("the reference {r:?} is not supported (only local `#/components/schemas/`, `#/$defs/`, `#/definitions/`); the type is `any`"));
-                    (any(self), true)
+            let target = match self.resolve(r) {
+                Ok(t) => t,
+                Err(why) => {
+                    self.warn(at, format!("the reference {r:?} {why}; the type is `any`"));
+                    return (any(self), true);
                 }
             };
+            if !target.pointer && declares_type(target.schema) {
+                let name = self.type_name(&target, at);
+                return (self.named(&name, at), nullable);
+            }
+            // An alias (a named scalar, array or union) or a pointer into a
+            // schema: inlined, in its own document's context.
+            let key = (target.doc, r.to_string());
+            if self.aliases.contains(&key) {
+                return (any(self), true);
+            }
+            self.aliases.push(key);
+            let outer = (self.doc, self.ref_site);
+            if target.doc != self.doc {
+                self.doc = target.doc;
+                if target.doc != 0 {
+                    self.ref_site = Some(self.ref_site.unwrap_or(at));
+                }
+            }
+            let alias_path = target.def.clone().unwrap_or_else(|| path.to_string());
+            let (k, n) = self.kind_of(&alias_path, target.schema, at);
+            (self.doc, self.ref_site) = outer;
+            self.aliases.pop();
+            return (k, nullable || n);
+        }
+        if obj.contains_key("discriminator")
+            && let Some(body) = self.record_body(path, schema, at)
+        {
+            return (TypeExprKind::Record(body), nullable);
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(Value::Array(variants)) = obj.get(key) {
@@ -333,8 +737,9 @@ impl Importer<'_> {
             ["number"] => self.named("decimal", at),
             ["boolean"] => self.named("bool", at),
             ["array"] => {
-                let items = obj.get("items").cloned().unwrap_or(Value::Bool(true));
-                let inner = self.type_expr(&format!("{path}[]"), &items, at);
+                static ANYTHING: Value = Value::Bool(true);
+                let items = obj.get("items").unwrap_or(&ANYTHING);
+                let inner = self.type_expr(&format!("{path}[]"), items, at);
                 TypeExprKind::Array(Box::new(inner))
             }
             ["object"] | [] => {
@@ -374,24 +779,49 @@ impl Importer<'_> {
     }
 }
 
-/// Properties and required names of one object schema, appended.
-fn collect_object(
-    obj: &Map<String, Value>,
-    props: &mut Vec<(String, Value)>,
+/// Properties (with the document they are in) and required names of one
+/// object schema, appended; a property already there is replaced.
+fn collect_object<'t>(
+    obj: &'t Map<String, Value>,
+    doc: usize,
+    props: &mut Vec<(String, &'t Value, usize)>,
     required: &mut Vec<String>,
 ) {
     if let Some(Value::Object(p)) = obj.get("properties") {
         for (k, v) in p {
-            if let Some(existing) = props.iter_mut().find(|(n, _)| n == k) {
-                existing.1 = v.clone();
+            if let Some(existing) = props.iter_mut().find(|(n, _, _)| n == k) {
+                existing.1 = v;
+                existing.2 = doc;
             } else {
-                props.push((k.clone(), v.clone()));
+                props.push((k.clone(), v, doc));
             }
         }
     }
     if let Some(Value::Array(r)) = obj.get("required") {
         required.extend(r.iter().filter_map(Value::as_str).map(str::to_string));
     }
+}
+
+/// A JSON pointer from a URI fragment: `%25` escapes decoded (the `~0`/`~1`
+/// escapes are the pointer's own and stay).
+fn percent_decode(fragment: &str) -> String {
+    let bytes = fragment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = fragment
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| fragment.to_string())
 }
 
 /// The string values of an `enum` (or `const`) schema.
@@ -420,6 +850,7 @@ fn declares_type(schema: &Value) -> bool {
     string_enum(schema).is_some()
         || schema.as_object().is_some_and(|o| {
             o.contains_key("properties")
+                || o.contains_key("discriminator")
                 || o.get("allOf")
                     .and_then(Value::as_array)
                     .is_some_and(|a| a.len() > 1 || a.iter().any(|m| m.get("properties").is_some()))
