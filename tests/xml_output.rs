@@ -23,43 +23,32 @@ fn run_ok(args: &[&str]) -> String {
     out
 }
 
+/// `tether run` of the invoice fixture's mapping with `rest`; (exit code,
+/// stdout, stderr).
+fn invoice_status(rest: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["run", INVOICE, "--mapping", "invoice"];
+    args.extend(rest);
+    tether(&args)
+}
+
+/// [`invoice_status`], expecting success; stdout.
+fn invoice(rest: &[&str]) -> String {
+    let (code, out, err) = invoice_status(rest);
+    assert_eq!(code, Some(0), "{err}");
+    out
+}
+
 #[test]
 fn records_are_written_in_schema_order_with_attributes_text_and_escapes() {
-    let xml = run_ok(&[
-        "run",
-        INVOICE,
-        "--mapping",
-        "invoice",
-        "--input",
-        INVOICES,
-        "--output-format",
-        "xml",
-    ]);
+    let xml = invoice(&["--input", INVOICES, "--output-format", "xml"]);
     insta::assert_snapshot!(xml);
 }
 
 #[test]
 fn json_to_xml_to_json_gives_the_records_back() {
-    let xml = run_ok(&[
-        "run",
-        INVOICE,
-        "--mapping",
-        "invoice",
-        "--input",
-        INVOICES,
-        "--output-format",
-        "xml",
-    ]);
+    let xml = invoice(&["--input", INVOICES, "--output-format", "xml"]);
     let path = temp("xml_output", "invoices.xml", &xml);
-    let back = run_ok(&[
-        "run",
-        INVOICE,
-        "--mapping",
-        "invoice",
-        "--reverse",
-        "--input",
-        &path,
-    ]);
+    let back = invoice(&["--reverse", "--input", &path]);
     let given = std::fs::read_to_string(INVOICES).expect("fixture");
     assert_eq!(back, given);
 }
@@ -70,11 +59,7 @@ fn a_soap_envelope_is_written_and_read_back() {
         ("1.1", "http://schemas.xmlsoap.org/soap/envelope/"),
         ("1.2", "http://www.w3.org/2003/05/soap-envelope"),
     ] {
-        let xml = run_ok(&[
-            "run",
-            INVOICE,
-            "--mapping",
-            "invoice",
+        let xml = invoice(&[
             "--input",
             INVOICES,
             "--output-format",
@@ -90,31 +75,14 @@ fn a_soap_envelope_is_written_and_read_back() {
         );
         assert!(xml.ends_with("</soap:Body></soap:Envelope>\n"), "{xml}");
         let path = temp("xml_output", &format!("soap{version}.xml"), &xml);
-        let back = run_ok(&[
-            "run",
-            INVOICE,
-            "--mapping",
-            "invoice",
-            "--reverse",
-            "--input",
-            &path,
-        ]);
+        let back = invoice(&["--reverse", "--input", &path]);
         assert_eq!(back, std::fs::read_to_string(INVOICES).expect("fixture"));
     }
 }
 
 #[test]
 fn soap_without_xml_output_is_a_usage_error() {
-    let (code, _, err) = tether(&[
-        "run",
-        INVOICE,
-        "--mapping",
-        "invoice",
-        "--input",
-        INVOICES,
-        "--soap",
-        "1.1",
-    ]);
+    let (code, _, err) = invoice_status(&["--input", INVOICES, "--soap", "1.1"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--soap needs --output-format xml"), "{err}");
 }
@@ -132,11 +100,7 @@ fn a_value_xml_cannot_carry_rejects_its_record_only() {
         ),
     );
     let rejects = temp("xml_output", "bell.rejects", "");
-    let (code, out, _) = tether(&[
-        "run",
-        INVOICE,
-        "--mapping",
-        "invoice",
+    let (code, out, _) = invoice_status(&[
         "--input",
         &input,
         "--output-format",
@@ -170,16 +134,7 @@ fn one_rejected_record_leaves_no_half_document() {
         "one.json",
         r#"{"id":"A","number":"x","issued":"not a date","paid":true,"total":1,"currency":"EUR"}"#,
     );
-    let (code, out, _) = tether(&[
-        "run",
-        INVOICE,
-        "--mapping",
-        "invoice",
-        "--input",
-        &input,
-        "--output-format",
-        "xml",
-    ]);
+    let (code, out, _) = invoice_status(&["--input", &input, "--output-format", "xml"]);
     assert_eq!(code, Some(3));
     assert_eq!(out, "");
 }
@@ -191,16 +146,7 @@ fn one_record_in_is_one_document_out() {
         "single.json",
         r#"{"id":"A","number":"x","issued":"2026-03-01","paid":false,"total":2.50,"currency":"EUR"}"#,
     );
-    let out = run_ok(&[
-        "run",
-        INVOICE,
-        "--mapping",
-        "invoice",
-        "--input",
-        &input,
-        "--output-format",
-        "xml",
-    ]);
+    let out = invoice(&["--input", &input, "--output-format", "xml"]);
     assert_eq!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Invoice id=\"A\"><number>x</number><issued>2026-03-01</issued><paid>false</paid><total Ccy=\"EUR\">2.50</total></Invoice>\n"
