@@ -4,6 +4,7 @@
 //! Every error is collected (one broken rule does not stop the others), and
 //! each unknown name gets a "did you mean" from the names that exist there.
 
+mod inverse;
 pub mod ir;
 mod table;
 mod types;
@@ -37,6 +38,7 @@ pub fn check(
         tables: Vec::new(),
         table_index: HashMap::new(),
         table_used: Vec::new(),
+        both_way_else: std::collections::HashSet::new(),
     };
     for item in &ast.items {
         if let ast::Item::Table(t) = item {
@@ -92,6 +94,8 @@ struct Checker<'a> {
     tables: Vec<Table>,
     table_index: HashMap<String, usize>,
     table_used: Vec<bool>,
+    /// Tables with an `else` for both directions (not invertible).
+    both_way_else: std::collections::HashSet<String>,
 }
 
 /// The record each side of a rule resolves against, and the path prefix
@@ -549,30 +553,34 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         }
-        if rule.arrow.kind == ArrowKind::Both && v.dir == Direction::Forward {
-            self.warn_lossy_formats(rule);
-        }
-        if rule.arrow.kind == ArrowKind::Both
-            && let Some(p) = &rule.pipeline
-            && let Some(step) = p.steps.iter().find(|s| !self.is_table_step(s))
-        {
-            // Report once, in the forward direction.
-            if v.dir == Direction::Forward {
-                let d = Diagnostic::error(
-                    Code::E0209,
-                    self.file,
-                    step.span(),
-                    "a `<->` rule can only rename, or map through tables, for now",
-                )
-                .label("this step has no derived inverse yet")
-                .secondary(self.file, rule.arrow.span, "both ways")
-                .help("write the two directions as separate `->` and `<-` rules");
-                self.err(d);
-            }
-            // Its targets count as written: the rule is wrong, not missing.
-            self.claim_quietly(v, rule, written);
-            return None;
-        }
+        // A `<->` rule's way back is derived; a lossy step fails the rule.
+        let derived;
+        let rule = match (&rule.pipeline, rule.arrow.kind) {
+            (Some(p), ArrowKind::Both) => match self.inverse_pipeline(p) {
+                Ok(back) => {
+                    if v.dir == Direction::Forward {
+                        self.warn_table_losses(p, rule);
+                        rule
+                    } else {
+                        derived = ast::Rule {
+                            pipeline: Some(back),
+                            ..rule.clone()
+                        };
+                        &derived
+                    }
+                }
+                Err(lossy) => {
+                    // Report once, in the forward direction.
+                    if v.dir == Direction::Forward {
+                        self.lossy_step(rule, lossy);
+                    }
+                    // Its targets count as written: the rule is wrong, not missing.
+                    self.claim_quietly(v, rule, written);
+                    return None;
+                }
+            },
+            _ => rule,
+        };
         if let Some(block) = &rule.block {
             return self.block_rule(m, rule, block, v, scope, written);
         }
@@ -600,35 +608,56 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// W0003: a date format on a `<->` rule that leaves out fields the value
-    /// has, so the way back cannot restore them.
-    fn warn_lossy_formats(&mut self, rule: &ast::Rule) {
-        let Some(p) = &rule.pipeline else { return };
+    /// E0222: a `<->` rule with a step the way back cannot undo.
+    fn lossy_step(&mut self, rule: &ast::Rule, lossy: inverse::Lossy) {
+        let d = Diagnostic::error(
+            Code::E0222,
+            self.file,
+            lossy.span,
+            format!("`{}` cannot be undone on the way back", lossy.step),
+        )
+        .label(lossy.why)
+        .secondary(self.file, rule.arrow.span, "both ways: the reverse is derived from the steps")
+        .help(format!(
+            "write the way back yourself: keep `{} -> {}` with these steps and add `{} <- {}` with steps that restore the value, or map this field one way only",
+            endpoint_text(&rule.left),
+            endpoint_text(&rule.right),
+            endpoint_text(&rule.left),
+            endpoint_text(&rule.right),
+        ));
+        self.err(d);
+    }
+
+    /// W0005: the values a table on a `<->` rule does not bring back.
+    fn warn_table_losses(&mut self, p: &ast::Pipeline, rule: &ast::Rule) {
         for step in &p.steps {
+            if !self.is_table_step(step) {
+                continue;
+            }
             let ast::Step::Call(c) = step else { continue };
-            let format = match c.args.first() {
-                Some(ast::Arg::Literal(ast::Literal {
-                    kind: ast::LiteralKind::String(s),
-                    ..
-                })) => s.as_str(),
-                _ => continue,
+            let Some(&t) = self.table_index.get(&c.name.name) else {
+                continue;
             };
-            let dropped = stdlib::dropped_by_format(&c.name.name, format);
-            if dropped.is_empty() {
+            let losses = inverse::table_losses(&self.tables[t]);
+            if losses.is_empty() {
                 continue;
             }
             let d = Diagnostic::warning(
-                Code::W0003,
+                Code::W0005,
                 self.file,
                 c.span,
                 format!(
-                    "the format {format:?} drops the {} of the value, which the way back cannot restore",
-                    dropped.join(", ")
+                    "{} value{} of table `{}` do{} not round-trip",
+                    losses.len(),
+                    if losses.len() == 1 { "" } else { "s" },
+                    c.name.name,
+                    if losses.len() == 1 { "es" } else { "" }
                 ),
             )
-            .label("lossy on a `<->` rule")
-            .secondary(self.file, rule.arrow.span, "both ways")
-            .help("use a named format (\"rfc3339\") or a pattern with every field");
+            .label("one-way entries")
+            .secondary(self.file, rule.arrow.span, "used both ways")
+            .note(losses.join("\n"))
+            .note("these values map one way only; the law tests leave them out");
             self.err(d);
         }
     }
@@ -2063,6 +2092,21 @@ impl<'a> Checker<'a> {
 }
 
 use crate::exec::Value;
+
+/// An endpoint as written: `a.b`, `(a, b)`, `"web"`.
+fn endpoint_text(e: &ast::Endpoint) -> String {
+    match e {
+        ast::Endpoint::Path(p) => p.to_string(),
+        ast::Endpoint::Tuple(ps, _) => format!(
+            "({})",
+            ps.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ast::Endpoint::Literal(l) => l.display(),
+    }
+}
 
 fn type_ref_text(r: &ast::TypeRef) -> String {
     match &r.namespace {

@@ -77,6 +77,9 @@ impl Checker<'_> {
                     }
                 }
                 ast::TableEntry::Else { arrow, value, span } => {
+                    if arrow.kind == ArrowKind::Both {
+                        self.both_way_else.insert(t.name.name.clone());
+                    }
                     let slots: &mut [&mut TableMap] = match arrow.kind {
                         ArrowKind::Forward => &mut [&mut forward],
                         ArrowKind::Backward => &mut [&mut reverse],

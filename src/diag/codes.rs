@@ -33,6 +33,9 @@ macro_rules! codes {
 }
 
 impl Code {
+    /// Codes no longer reported (kept: codes are never reused).
+    pub const RETIRED: &'static [Code] = &[Code::W0003];
+
     pub fn parse(s: &str) -> Option<Code> {
         let wanted = s.trim().to_ascii_uppercase();
         Code::ALL.iter().copied().find(|c| c.as_str() == wanted)
@@ -293,6 +296,16 @@ mapping entries: camt.Document -> ledger.Entry {
 field of the mapping's source, or of another binding. Rules could not tell
 them apart; choose another name.";
 
+    E0222 => "lossy step in a two-way rule",
+"A `<->` rule's way back is derived from its steps, each undone in reverse
+order (`prefix` by `strip_prefix`, `parse_date(\"dd/MM/yyyy\")` by
+`format_date(\"dd/MM/yyyy\")`, a table by its `<-` column). This step cannot
+be undone: different values give the same result (`lower`, `trim`,
+`default`), a date pattern drops fields, `mul(0)`, a `div` that rounds, a
+constant, a condition, or a table whose `else` applies both ways. Write the
+way back yourself with a `<-` rule (`email -> Email : trim | lower` and
+`email <- Email`), or map the field one way only.";
+
     // ---------------------------------------------------------------- warnings
     W0001 => "optional target field not mapped",
 "A target field that may be absent is not written by any rule. This is only a
@@ -302,10 +315,10 @@ quietly.";
     W0002 => "unused table",
 "A table is declared but no rule uses it.";
 
-    W0003 => "lossy format on a two-way rule",
-"A `<->` rule formats a date with a pattern that drops information the value
-has (seconds, the fraction, the offset, the year...), so the way back cannot
-restore it. Use a named format (`rfc3339`) or a pattern with every field.";
+    W0003 => "lossy format on a two-way rule (retired)",
+"No longer reported: a date pattern on a `<->` rule that drops fields (the
+seconds, the offset...) is now error E0222, since the way back cannot restore
+them. The code stays so that old CI configurations keep their meaning.";
 
     W0004 => "schema construct not supported",
 "An imported schema (JSON Schema, OpenAPI, XSD) uses something tether cannot
@@ -313,6 +326,13 @@ represent: a `$ref` into a file that cannot be read, an unknown `type`. The warn
 the construct and points at it in the schema file; that one type becomes
 `any`, so values pass through unchecked. Mappings that read inside it are not
 type-checked there.";
+
+    W0005 => "values that do not round-trip",
+"A table used by a `<->` rule has one-way entries (`\"evangelist\" ->
+\"Closed - Converted\"`, `\"other\" <- \"Closed - Not Converted\"`) or a
+one-way `else`: those values map to something that maps back to another
+value. That is allowed (the entries say so); the warning lists each value
+with where it goes and comes back, and the law tests leave them out.";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",

@@ -1,0 +1,243 @@
+//! Deriving the way back of a `<->` rule (docs/design/04-directionality.md).
+//!
+//! The reverse pipeline is each step's inverse, in reverse order, built as
+//! AST with the forward steps' spans and then checked in the reverse
+//! direction like a hand-written `<-` rule. What cannot be inverted is a
+//! [`Lossy`] step, reported as E0222 by the caller.
+
+use super::Checker;
+use crate::exec::Value;
+use crate::stdlib;
+use crate::syntax as ast;
+use rust_decimal::Decimal;
+
+/// A step with no exact inverse, and why.
+pub(super) struct Lossy {
+    pub span: ast::Span,
+    pub step: String,
+    pub why: String,
+}
+
+impl Checker<'_> {
+    /// The reverse of a `<->` rule's pipeline, or its first lossy step.
+    pub(super) fn inverse_pipeline(&self, p: &ast::Pipeline) -> Result<ast::Pipeline, Lossy> {
+        let mut steps = Vec::with_capacity(p.steps.len());
+        for step in p.steps.iter().rev() {
+            steps.push(self.inverse_step(step)?);
+        }
+        Ok(ast::Pipeline {
+            steps,
+            span: p.span,
+        })
+    }
+
+    fn inverse_step(&self, step: &ast::Step) -> Result<ast::Step, Lossy> {
+        let lossy = |why: &str| Lossy {
+            span: step.span(),
+            step: step_text(step),
+            why: why.to_string(),
+        };
+        let call = match step {
+            ast::Step::Call(c) => c,
+            ast::Step::Literal(_) => {
+                return Err(lossy("a constant forgets the value it replaces"));
+            }
+            ast::Step::If(_) => {
+                return Err(lossy(
+                    "a condition has no inverse: the way back cannot tell which branch a value took",
+                ));
+            }
+            ast::Step::Path(_) => {
+                return Err(lossy("reading another field forgets the value it replaces"));
+            }
+        };
+        if self.is_table_step(step) {
+            if self.both_way_else.contains(&call.name.name) {
+                return Err(lossy(
+                    "its `else` applies both ways: every unlisted value would come back as the fallback",
+                ));
+            }
+            // The reverse plan reads the table's `<-` column.
+            return Ok(step.clone());
+        }
+        let name = call.name.name.as_str();
+        let Some(def) = stdlib::lookup(name) else {
+            // Unknown names are reported by the ordinary check.
+            return Ok(step.clone());
+        };
+        let Some(inverse) = def.inverse else {
+            return Err(lossy(&format!(
+                "`{name}` has no inverse: different values give the same result"
+            )));
+        };
+        if let Some(ast::Arg::Literal(ast::Literal {
+            kind: ast::LiteralKind::String(format),
+            ..
+        })) = call.args.first()
+        {
+            let dropped = stdlib::dropped_by_format(name, format);
+            if !dropped.is_empty() {
+                return Err(lossy(&format!(
+                    "the format {format:?} drops the {}, which the way back cannot restore",
+                    dropped.join(", ")
+                )));
+            }
+        }
+        if matches!(name, "mul" | "div") {
+            factor_invertible(name, call.args.first()).map_err(|why| lossy(&why))?;
+        }
+        // The inverse takes the same arguments (`prefix("x")` ↔
+        // `strip_prefix("x")`), or its defaults do (`to_zone("Asia/Dubai")`
+        // ↔ `to_utc`, `from_minor("KWD")` ↔ `to_minor` rounding "exact");
+        // otherwise the arguments do not say how to undo the step.
+        let params = |n: &str| -> Vec<(String, bool)> {
+            stdlib::lookup(n)
+                .and_then(|d| d.signatures().first())
+                .map(|s| {
+                    s.params
+                        .iter()
+                        .map(|p| (p.name.clone(), p.default.is_some()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (own, theirs) = (params(name), params(inverse));
+        let names = |ps: &[(String, bool)]| ps.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+        let takes_args = names(&own) == names(&theirs) && !theirs.is_empty();
+        if !takes_args && theirs.iter().any(|(_, has_default)| !has_default) {
+            let (own, theirs) = (names(&own), names(&theirs));
+            return Err(lossy(&format!(
+                "its arguments ({}) do not say how to undo it: `{inverse}` takes ({})",
+                own.join(", "),
+                theirs.join(", ")
+            )));
+        }
+        Ok(ast::Step::Call(ast::Call {
+            name: ast::Ident {
+                name: inverse.to_string(),
+                span: call.name.span,
+            },
+            args: if takes_args {
+                call.args.clone()
+            } else {
+                Vec::new()
+            },
+            has_parens: takes_args && call.has_parens,
+            span: call.span,
+        }))
+    }
+}
+
+/// `mul(x)` is undone by `div(x)` when `x` is not zero; `div(x)` by `mul(x)`
+/// when `1/x` is a finite decimal (else the division rounded).
+fn factor_invertible(name: &str, arg: Option<&ast::Arg>) -> Result<(), String> {
+    let Some(ast::Arg::Literal(ast::Literal {
+        kind: ast::LiteralKind::Number(text),
+        ..
+    })) = arg
+    else {
+        return Err(format!(
+            "`{name}` by a field cannot be proved exact both ways (the field may be zero); write the factor as a number"
+        ));
+    };
+    let Ok(x) = text.parse::<Decimal>() else {
+        return Err(format!(
+            "`{name}({text})`: the factor is not a decimal number"
+        ));
+    };
+    if x.is_zero() {
+        return Err(format!("`{name}(0)` has no inverse"));
+    }
+    if name == "div" && !terminating(x) {
+        return Err(format!(
+            "`div({text})` rounds (1/{text} has no finite decimal expansion), so `mul({text})` does not undo it"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `1/x` has a finite decimal expansion: `x`'s integer numerator,
+/// once its power of ten is removed, has no prime factor but 2 and 5.
+fn terminating(x: Decimal) -> bool {
+    let mut n = x.abs().mantissa();
+    for p in [2, 5] {
+        while n > 1 && n % p == 0 {
+            n /= p;
+        }
+    }
+    n == 1
+}
+
+/// A step as written, for messages.
+fn step_text(step: &ast::Step) -> String {
+    match step {
+        ast::Step::Call(c) if c.args.is_empty() => c.name.name.clone(),
+        ast::Step::Call(c) => {
+            let args: Vec<String> = c
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::Arg::Literal(l) => l.display(),
+                    ast::Arg::Path(p) => p.to_string(),
+                })
+                .collect();
+            format!("{}({})", c.name.name, args.join(", "))
+        }
+        ast::Step::Literal(l) => l.display(),
+        ast::Step::If(_) => "if …".to_string(),
+        ast::Step::Path(p) => format!("({})", p.to_string()),
+    }
+}
+
+/// Values that do not round-trip through a table used both ways: each as
+/// `start → there → back` (or `→ (no way back)`).
+pub(super) fn table_losses(table: &super::Table) -> Vec<String> {
+    let mut out = Vec::new();
+    let show = |v: &Value<'_>| match v {
+        Value::Str(s) => s.to_string(),
+        v => v.to_json(),
+    };
+    let lookup = |map: &super::TableMap, k: &Value<'_>| -> Option<Value<'static>> {
+        map.entries
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .or_else(|| map.fallback.clone())
+    };
+    for (map, back) in [
+        (&table.forward, &table.reverse),
+        (&table.reverse, &table.forward),
+    ] {
+        for (k, v) in &map.entries {
+            match lookup(back, v) {
+                Some(b) if &b == k => {}
+                Some(b) => out.push(format!("{} → {} → {}", show(k), show(v), show(&b))),
+                None => out.push(format!("{} → {} → (no way back)", show(k), show(v))),
+            }
+        }
+        if let Some(f) = &map.fallback {
+            out.push(format!("any other value → {}", show(f)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminating_divisors() {
+        for (x, ok) in [
+            ("100", true),
+            ("8", true),
+            ("0.5", true),
+            ("2.5", true),
+            ("3", false),
+            ("12", false),
+            ("0.3", false),
+        ] {
+            assert_eq!(terminating(x.parse().unwrap()), ok, "{x}");
+        }
+    }
+}
