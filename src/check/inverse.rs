@@ -185,7 +185,7 @@ fn step_text(step: &ast::Step) -> String {
         }
         ast::Step::Literal(l) => l.display(),
         ast::Step::If(_) => "if …".to_string(),
-        ast::Step::Path(p) => format!("({})", p.to_string()),
+        ast::Step::Path(p) => format!("({p})"),
     }
 }
 
