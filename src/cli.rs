@@ -4,7 +4,7 @@
 
 use crate::compile::{Compiled, SchemaOverride, collect_files, compile_file};
 use crate::diag::{self, Code};
-use crate::exec::{InputFormat, OutputFormat, Runner, Soap};
+use crate::exec::{Bases, InputFormat, OutputFormat, Runner, Soap};
 use crate::plan;
 use crate::syntax::Direction;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -269,6 +269,11 @@ struct RunArgs {
     input_format: Option<InFormat>,
     #[arg(long, value_enum, default_value_t = OutFormat::Ndjson)]
     output_format: OutFormat,
+    /// Existing records of the side being written (NDJSON, a JSON array or
+    /// one object): each output record is written into the one with its
+    /// key, keeping every field the mapping does not write.
+    #[arg(long, value_name = "PATH")]
+    base: Option<PathBuf>,
     /// With `--output-format xml`: wrap the records in a SOAP envelope.
     #[arg(long, value_enum, value_name = "VERSION")]
     soap: Option<SoapVersion>,
@@ -297,6 +302,23 @@ fn run(a: RunArgs) -> u8 {
             eprintln!("error: {e}");
             return EXIT_USAGE;
         }
+    };
+    let base = match &a.base {
+        None => None,
+        Some(_) if a.output_format == OutFormat::Xml => {
+            eprintln!("error: --base works with JSON output (ndjson or json)");
+            return EXIT_USAGE;
+        }
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Bases::parse(&t, &plan))
+        {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: --base {}: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        },
     };
     let input_format = match a.input_format {
         Some(InFormat::Json) => InputFormat::Json,
@@ -348,12 +370,15 @@ fn run(a: RunArgs) -> u8 {
             }),
         },
     };
-    let runner = Runner::new(
+    let mut runner = Runner::new(
         &plan,
         &mut out,
         rejects_file.as_mut().map(|w| w as &mut dyn Write),
         format,
     );
+    if let Some(b) = &base {
+        runner = runner.with_base(b);
+    }
     match runner.run(&mut input, input_format) {
         Ok(summary) => {
             eprintln!("tether: {summary}");

@@ -5,6 +5,7 @@
 //! [`run`] drives batches and the rejects output.
 
 mod eval;
+mod merge;
 mod read;
 mod rows;
 mod run;
@@ -13,5 +14,6 @@ pub mod xml;
 mod xml_write;
 
 pub use eval::{Encoding, Outcome, RecordError, map_record};
+pub use merge::Bases;
 pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};
 pub use value::{Money, Value, minify_json, write_json_seq, write_json_str};

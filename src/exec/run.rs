@@ -6,7 +6,7 @@ use super::eval::{Encoding, Outcome, RecordError, evaluate, map_record_as};
 use super::read::read_record;
 use super::rows::{Row, expand};
 use super::value::{minify_json, write_json_str};
-use super::{Value, xml};
+use super::{Bases, Value, xml};
 use crate::plan::Plan;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};
@@ -109,6 +109,8 @@ pub struct Runner<'p, 'w> {
     shape: Shape,
     /// The document's opening has been written.
     opened: bool,
+    /// Existing records the output is written into (`--base`).
+    base: Option<&'p Bases>,
 }
 
 impl<'p, 'w> Runner<'p, 'w> {
@@ -126,7 +128,14 @@ impl<'p, 'w> Runner<'p, 'w> {
             summary: Summary::default(),
             shape: Shape::Unknown,
             opened: false,
+            base: None,
         }
+    }
+
+    /// Writes each output record into its existing record (JSON outputs).
+    pub fn with_base(mut self, base: &'p Bases) -> Self {
+        self.base = Some(base);
+        self
     }
 
     /// Settles the output document's shape; a batch opens at once (an
@@ -311,6 +320,10 @@ impl<'p, 'w> Runner<'p, 'w> {
         self.summary.read += 1;
         match outcome {
             Outcome::Mapped(record) => {
+                let record = match self.base {
+                    Some(b) => b.apply(self.plan, &record),
+                    None => record,
+                };
                 self.open()?;
                 if self.format == OutputFormat::Json && self.summary.written > 0 {
                     self.out.write_all(b",")?;

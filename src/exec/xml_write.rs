@@ -5,7 +5,7 @@
 //!
 //! A value written whole (a copied sub-record, an `any` value) is JSON at
 //! this point; it is laid out by its declared record type when it has one
-//! (`Plan.xml_output.shapes`), else in the default shape the XML reader
+//! (`Plan.shapes`), else in the default shape the XML reader
 //! produces: `"@name"` members as attributes, `"#text"` as text, the rest
 //! as child elements.
 //!
@@ -14,7 +14,7 @@
 //! with the place named, rather than writing a document no parser reads.
 
 use super::Value;
-use crate::plan::{Plan, WriteNode, XmlOutput};
+use crate::plan::{Plan, Shapes, WriteNode};
 use crate::schema::{RecordId, XmlForm};
 use serde_json::Value as Json;
 use std::fmt::Write as _;
@@ -36,7 +36,7 @@ pub fn write_record(
 ) -> Result<(), XmlWriteError> {
     let out = &plan.xml_output;
     let mut w = Writer {
-        out,
+        shapes: &plan.shapes,
         buf,
         path: Vec::new(),
     };
@@ -61,7 +61,7 @@ pub fn write_record(
 }
 
 struct Writer<'o, 'b> {
-    out: &'o XmlOutput,
+    shapes: &'o Shapes,
     buf: &'b mut String,
     /// Where we are, for errors: `Document.BkToCstmrStmt.Stmt`.
     path: Vec<String>,
@@ -244,14 +244,8 @@ impl Writer<'_, '_> {
                 for (key, v, _) in layout.iter().filter(|m| m.2 == XmlForm::Element) {
                     self.path.push(key.clone());
                     check_name(key).map_err(|m| self.fail(m))?;
-                    let child_shape = shape.and_then(|r| {
-                        self.out
-                            .shapes
-                            .get(&r)?
-                            .iter()
-                            .find(|f| f.name == *key)?
-                            .shape
-                    });
+                    let child_shape = shape
+                        .and_then(|r| self.shapes.get(r)?.iter().find(|f| f.name == *key)?.shape);
                     self.json(key, "", v, child_shape)?;
                     self.path.pop();
                 }
@@ -282,11 +276,7 @@ impl Writer<'_, '_> {
         let entries: Vec<(&'j String, &'j Json)> = members.iter().collect();
         let mut used = vec![false; entries.len()];
         let mut out = Vec::with_capacity(entries.len());
-        for f in shape
-            .and_then(|r| self.out.shapes.get(&r))
-            .into_iter()
-            .flatten()
-        {
+        for f in shape.and_then(|r| self.shapes.get(r)).into_iter().flatten() {
             let bare = f.name.strip_prefix('@').unwrap_or(&f.name);
             let at = format!("@{bare}");
             let candidates: &[&str] = match f.form {

@@ -34,11 +34,14 @@ pub struct Plan {
     pub xml_root: Option<String>,
     /// How an output record is written as XML.
     pub xml_output: XmlOutput,
+    /// The record type written, and the shapes of the records it reaches.
+    pub target: RecordId,
+    pub shapes: Shapes,
+    /// The key's path in the output record (matches `--base` records).
+    pub target_key: Option<Vec<String>>,
 }
 
-/// The target type as an XML document: its element, its namespace, and the
-/// shapes of the records that may be written whole (a copied sub-record,
-/// an `any` value holding one).
+/// The target type as an XML document: its element and namespace.
 #[derive(Debug, Default)]
 pub struct XmlOutput {
     /// The schema's top-level element for the target type, else the type's
@@ -47,23 +50,13 @@ pub struct XmlOutput {
     pub namespace: Option<String>,
     /// Local elements are in the namespace too (XSD `elementFormDefault`).
     pub qualified: bool,
-    pub shapes: HashMap<RecordId, Vec<XmlField>>,
-}
-
-/// One field of a record shape, in schema order.
-#[derive(Debug)]
-pub struct XmlField {
-    pub name: String,
-    pub form: crate::schema::XmlForm,
-    /// The record type of the value (or of its array's elements).
-    pub shape: Option<RecordId>,
 }
 
 impl XmlOutput {
-    fn new(reg: &Registry, target: RecordId, write: &WriteNode) -> XmlOutput {
+    fn new(reg: &Registry, target: RecordId) -> XmlOutput {
         let schema = reg.xml_schema_of(target);
         let name = &reg.record(target).name;
-        let mut out = XmlOutput {
+        XmlOutput {
             element: reg.xml_element_of(target).unwrap_or_else(|| {
                 name.split_once('.')
                     .map_or(name.as_str(), |(_, l)| l)
@@ -71,28 +64,53 @@ impl XmlOutput {
             }),
             namespace: schema.and_then(|x| x.namespace.clone()),
             qualified: schema.is_some_and(|x| x.qualified),
-            shapes: HashMap::new(),
-        };
-        let mut todo = Vec::new();
-        write.shapes(&mut todo);
+        }
+    }
+}
+
+/// The field order and XML forms of every record the target type reaches:
+/// how whole values (a copied sub-record, an `any` value) are written as
+/// XML, and the key order when an output is merged into a base record.
+#[derive(Debug, Default)]
+pub struct Shapes {
+    pub records: HashMap<RecordId, Vec<ShapeField>>,
+}
+
+/// One field of a record shape, in schema order.
+#[derive(Debug)]
+pub struct ShapeField {
+    pub name: String,
+    pub form: crate::schema::XmlForm,
+    /// The record type of the value (or of its array's elements).
+    pub shape: Option<RecordId>,
+}
+
+impl Shapes {
+    fn reachable(reg: &Registry, from: RecordId) -> Shapes {
+        let mut records = HashMap::new();
+        let mut todo = vec![from];
         while let Some(r) = todo.pop() {
-            if out.shapes.contains_key(&r) {
+            if records.contains_key(&r) {
                 continue;
             }
-            let fields: Vec<XmlField> = reg
+            let fields: Vec<ShapeField> = reg
                 .record(r)
                 .fields
                 .iter()
-                .map(|f| XmlField {
+                .map(|f| ShapeField {
                     name: f.name.clone(),
                     form: f.xml,
                     shape: record_of(&f.ty),
                 })
                 .collect();
             todo.extend(fields.iter().filter_map(|f| f.shape));
-            out.shapes.insert(r, fields);
+            records.insert(r, fields);
         }
-        out
+        Shapes { records }
+    }
+
+    pub fn get(&self, r: RecordId) -> Option<&[ShapeField]> {
+        self.records.get(&r).map(Vec::as_slice)
     }
 }
 
@@ -220,21 +238,6 @@ pub struct WriteNode {
     /// The declared record type of a value written whole (or of its
     /// array's elements): the XML writer lays a copied record out by it.
     pub shape: Option<RecordId>,
-}
-
-impl WriteNode {
-    /// Every record shape a value written whole may need.
-    fn shapes(&self, into: &mut Vec<RecordId>) {
-        if self.whole.is_some() {
-            into.extend(self.shape);
-        }
-        for (_, child) in &self.fields {
-            child.shapes(into);
-        }
-        if let Some(e) = &self.each {
-            e.node.shapes(into);
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -426,7 +429,7 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
     };
     let (mut write, output_slots) = output.finish();
     order_by_schema(reg, &mut write);
-    let xml_output = XmlOutput::new(reg, tgt_rec, &write);
+    let xml_output = XmlOutput::new(reg, tgt_rec);
     Plan {
         mapping: mapping.name.clone(),
         direction: dir,
@@ -445,6 +448,12 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
         xml_namespace: reg.xml_schema_of(src_rec).and_then(|x| x.namespace.clone()),
         xml_root: reg.xml_element_of(src_rec),
         xml_output,
+        target: tgt_rec,
+        shapes: Shapes::reachable(reg, tgt_rec),
+        target_key: mapping.key.as_ref().map(|(l, r)| match dir {
+            Direction::Forward => r.0.clone(),
+            Direction::Reverse => l.0.clone(),
+        }),
     }
 }
 
