@@ -4,6 +4,7 @@
 use crate::check::{Expected, Program, TestCase};
 use crate::diag::SourceMap;
 use crate::exec::{Outcome, map_record};
+use crate::laws;
 use crate::plan;
 
 pub struct TestResult {
@@ -15,12 +16,29 @@ pub struct TestResult {
     pub failure: Option<String>,
 }
 
+/// The `test` blocks, then the lens laws of every mapping with `<->` rules
+/// (so an analyst's own bidirectional mapping is law-checked in CI).
 pub fn run_tests(sources: &SourceMap, program: &Program) -> Vec<TestResult> {
-    program
+    let mut results: Vec<TestResult> = program
         .tests
         .iter()
         .map(|t| run_one(sources, program, t))
-        .collect()
+        .collect();
+    for m in program
+        .mappings
+        .iter()
+        .filter(|m| laws::is_bidirectional(m))
+    {
+        for law in laws::check(program, m, laws::CASES) {
+            results.push(TestResult {
+                name: format!("law {} ({} records)", law.law, laws::CASES),
+                mapping: law.mapping,
+                location: sources.location(m.file, m.span),
+                failure: law.failure,
+            });
+        }
+    }
+    results
 }
 
 fn run_one(sources: &SourceMap, program: &Program, t: &TestCase) -> TestResult {

@@ -171,6 +171,8 @@ pub struct RuleOrigin {
     pub span: Span,
     /// The source path as written, for error reports.
     pub source_text: String,
+    /// A `<->` rule: its way back is derived, and the laws cover it.
+    pub two_way: bool,
 }
 
 pub enum TStep {

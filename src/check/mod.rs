@@ -808,6 +808,7 @@ impl<'a> Checker<'a> {
             file: self.file,
             span: rule.span,
             source_text,
+            two_way: rule.arrow.kind == ArrowKind::Both,
         }
     }
 

@@ -1,0 +1,100 @@
+//! The lens laws (issue 5): every bidirectional mapping in `mappings/`
+//! obeys them, and the law checker finds real counterexamples.
+
+mod common;
+
+use common::{temp, tether};
+use tether::compile::{collect_files, compile_file};
+use tether::laws;
+
+#[test]
+fn every_bidirectional_mapping_in_mappings_obeys_the_laws() {
+    let files = collect_files(std::path::Path::new("mappings")).expect("mappings/");
+    let mut checked = Vec::new();
+    for f in files {
+        let c = compile_file(&f, &[]).expect("readable");
+        let program = c
+            .program
+            .unwrap_or_else(|| panic!("{} compiles", f.display()));
+        for m in program
+            .mappings
+            .iter()
+            .filter(|m| laws::is_bidirectional(m))
+        {
+            for law in laws::check(&program, m, laws::CASES) {
+                assert!(
+                    law.failure.is_none(),
+                    "{} :: {} :: {}\n{}",
+                    f.display(),
+                    m.name,
+                    law.law,
+                    law.failure.unwrap_or_default()
+                );
+                checked.push(format!("{}::{}", m.name, law.law));
+            }
+        }
+    }
+    assert!(
+        checked.iter().any(|c| c.starts_with("contact::GetPut")),
+        "the HubSpot ↔ Salesforce contract is law-checked: {checked:?}"
+    );
+}
+
+const JOIN: &str = r#"
+schema a { record A { id: string, first?: string, last?: string, stage?: Stage }
+           enum Stage { "lead", "customer", "evangelist" } }
+schema b { record B { id: string, name: string, status?: Status }
+           enum Status { "Open", "Won" } }
+table st { "lead" <-> "Open"  "customer" <-> "Won"  "evangelist" -> "Won" }
+mapping m: a.A <-> b.B {
+  key id <-> id
+  (first, last) <-> name : join(" ")
+  stage <-> status : st
+}
+"#;
+
+#[test]
+fn a_join_whose_parts_contain_the_separator_breaks_get_put() {
+    let path = temp("laws", "join.tether", JOIN);
+    let (code, out, err) = tether(&["test", &path]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let failure = out
+        .lines()
+        .skip_while(|l| !l.starts_with("FAIL m :: law GetPut"))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Shrunk to a part that holds the separator; the way back rejects it.
+    assert!(failure.contains("does not map back"), "{out}");
+    assert!(failure.contains("parts for 2 targets"), "{out}");
+    assert!(
+        failure.contains(r#""first":" ""#) || failure.contains(r#""last":" ""#),
+        "{out}"
+    );
+    // The one-way table entry is not a counterexample: W0005 said so.
+    assert!(!out.contains("evangelist"), "{out}");
+}
+
+#[test]
+fn a_table_that_is_not_a_bijection_both_ways_does_not_compile() {
+    // Make `evangelist` two-way onto a value another key already maps to:
+    // the table is then ambiguous backwards, which the checker refuses.
+    let ambiguous = JOIN.replace("\"evangelist\" -> \"Won\"", "\"evangelist\" <-> \"Won\"");
+    let path = temp("laws", "ambiguous.tether", &ambiguous);
+    let (code, _, err) = tether(&["check", &path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("error[E0003]: \"Won\" is mapped twice in the `<-` direction"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_lawful_mapping_passes_all_three_laws() {
+    let lawful = JOIN.replace("(first, last) <-> name : join(\" \")", "first <-> name");
+    let lawful = lawful.replace("first?: string", "first: string");
+    let path = temp("laws", "lawful.tether", &lawful);
+    let (code, out, err) = tether(&["test", &path]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out.matches("ok   m :: law ").count(), 3, "{out}");
+}
