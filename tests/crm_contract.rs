@@ -127,3 +127,36 @@ fn the_contract_tests_pass_and_lower_on_a_two_way_rule_fails_to_compile() {
     );
     assert!(err.contains("add `properties.email <- Email`"), "{err}");
 }
+
+#[test]
+fn the_table_must_cover_both_enums_both_ways() {
+    for f in ["hubspot.tschema", "salesforce.tschema"] {
+        let text = std::fs::read_to_string(format!("mappings/crm/{f}")).expect("schema");
+        temp("crm", f, &text);
+    }
+    let mapping = std::fs::read_to_string(MAPPING).expect("mapping");
+    // Without its way back, `Closed - Not Converted` has no HubSpot stage.
+    let reverse_gap = mapping.replace(
+        "\"other\"                  <-  \"Closed - Not Converted\"\n",
+        "",
+    );
+    let path = temp("crm", "reverse_gap.tether", &reverse_gap);
+    let (code, _, err) = tether(&["check", &path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("E0207") && err.contains("\"Closed - Not Converted\""),
+        "{err}"
+    );
+    // Without `evangelist`, the forward direction is not exhaustive.
+    let forward_gap = mapping.replace(
+        "\"evangelist\"             ->  \"Closed - Converted\"\n",
+        "",
+    );
+    let path = temp("crm", "forward_gap.tether", &forward_gap);
+    let (code, _, err) = tether(&["check", &path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("E0207") && err.contains("\"evangelist\""),
+        "{err}"
+    );
+}
