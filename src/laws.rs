@@ -352,26 +352,30 @@ impl<'p> Laws<'p> {
     }
 
     fn round_trip_left(&self, fwd: &Plan, rev: &Plan, a: &Json) -> Result<(), TestCaseError> {
-        let b = forward_or_reject(fwd, a)?;
-        let back: Json = serde_json::from_str(&way_back(rev, &b)?)
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        same(
-            &normalize(project(a, &self.covered_left)),
-            &normalize(project(&back, &self.covered_left)),
-            &format!("forward gave {b}"),
-        )
+        there_and_back(fwd, rev, a, &self.covered_left)
     }
 
     fn put_get(&self, fwd: &Plan, rev: &Plan, b: &Json) -> Result<(), TestCaseError> {
-        let a = forward_or_reject(rev, b)?;
-        let again: Json = serde_json::from_str(&way_back(fwd, &a)?)
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        same(
-            &normalize(project(b, &self.covered_right)),
-            &normalize(project(&again, &self.covered_right)),
-            &format!("back gave {a}"),
-        )
+        there_and_back(rev, fwd, b, &self.covered_right)
     }
+}
+
+/// `x` mapped with `first`, then back with `second`, is `x` again on the
+/// `covered` paths.
+fn there_and_back(
+    first: &Plan,
+    second: &Plan,
+    x: &Json,
+    covered: &[Path],
+) -> Result<(), TestCaseError> {
+    let there = forward_or_reject(first, x)?;
+    let back: Json = serde_json::from_str(&way_back(second, &there)?)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    same(
+        &normalize(project(x, covered)),
+        &normalize(project(&back, covered)),
+        &format!("the first direction gave {there}"),
+    )
 }
 
 /// The first direction: a rejected record is outside the lens's domain.

@@ -878,17 +878,7 @@ impl<'a> Checker<'a> {
             }
         }
         // Resolve the source.
-        let origin_text = match v.source {
-            ast::Endpoint::Path(p) => p.to_string(),
-            ast::Endpoint::Tuple(ps, _) => format!(
-                "({})",
-                ps.iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            ast::Endpoint::Literal(l) => l.display(),
-        };
+        let origin_text = endpoint_text(v.source);
         let (source, flow, src_iter) = match v.source {
             ast::Endpoint::Literal(l) => {
                 let ty = Ty::of_literal(l);
