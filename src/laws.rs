@@ -5,6 +5,7 @@
 //! pair is the analyst's own way back (`trim | lower` one way, as is the
 //! other), lossy on purpose.
 
+use crate::check::inverse::table_losses;
 use crate::check::{DRule, Mapping, Program, Source, TArg, TStep};
 use crate::exec::{Bases, Outcome, Value, map_record};
 use crate::plan::{self, Plan};
@@ -49,8 +50,8 @@ pub fn check(program: &Program, m: &Mapping, cases: u32) -> Vec<LawResult> {
         (Err(e), _) | (_, Err(e)) => return vec![result("plans", Some(e.to_string()))],
     };
     let laws = Laws::new(program, m);
-    let left = laws.generator(&program.registry, m.left, Side::Left);
-    let right = laws.generator(&program.registry, m.right, Side::Right);
+    let left = laws.record(&program.registry, m.left, true, &mut Vec::new(), 0);
+    let right = laws.record(&program.registry, m.right, false, &mut Vec::new(), 0);
     vec![
         result(
             "GetPut: put(get(a), a) = a",
@@ -87,12 +88,6 @@ fn run(
             "could not generate records both directions accept ({why}): the mapping rejects almost every record its schema allows"
         )),
     }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Side {
-    Left,
-    Right,
 }
 
 /// What the rules say about the paths of each side.
@@ -202,16 +197,11 @@ impl<'p> Laws<'p> {
         left_is_source: bool,
     ) {
         let lost = |table: usize, dir: Direction| -> Vec<String> {
-            let t = &self.program.tables[table];
-            let (there, back) = (t.map(dir), t.map(flip(dir)));
-            there
-                .entries
-                .iter()
-                .filter(|(k, v)| {
-                    back.entries.iter().find(|(b, _)| b == v).map(|(_, kk)| kk) != Some(k)
-                })
-                .filter_map(|(k, _)| match k {
-                    Value::Str(s) => Some(s.to_string()),
+            table_losses(&self.program.tables[table])
+                .into_iter()
+                .filter(|l| l.dir == dir)
+                .filter_map(|l| match l.start {
+                    Some(Value::Str(s)) => Some(s.into_owned()),
                     _ => None,
                 })
                 .collect()
@@ -226,11 +216,8 @@ impl<'p> Laws<'p> {
         }
     }
 
-    /// Records of `record` as JSON, shaped by the schema and the rules.
-    fn generator(&self, reg: &Registry, record: RecordId, side: Side) -> BoxedStrategy<Json> {
-        self.record(reg, record, side == Side::Left, &mut Vec::new(), 0)
-    }
-
+    /// Records of `record` (of the left side when `left`) as JSON, shaped
+    /// by the schema and the rules.
     fn record(
         &self,
         reg: &Registry,
@@ -275,7 +262,7 @@ impl<'p> Laws<'p> {
     ) -> BoxedStrategy<Json> {
         if let Some((output, inverse)) = self.parsed.get(&(left, path.clone())) {
             let typed = scalar(output);
-            let inverse = (*inverse).clone_call();
+            let inverse = call_parts(inverse);
             let output = output.clone();
             return typed
                 .prop_map(move |v| apply_step(&inverse, &output, &v).unwrap_or(Json::Null))
@@ -516,27 +503,21 @@ fn normalize(v: Json) -> Json {
     }
 }
 
-trait CloneCall {
-    fn clone_call(&self) -> (usize, Vec<Value<'static>>);
-}
-
-impl CloneCall for TStep {
-    /// The transform and constant arguments of a call step.
-    fn clone_call(&self) -> (usize, Vec<Value<'static>>) {
-        match self {
-            TStep::Call {
-                transform, args, ..
-            } => (
-                *transform,
-                args.iter()
-                    .map(|a| match a {
-                        TArg::Const(v) => v.clone(),
-                        TArg::Path(_) => Value::Missing,
-                    })
-                    .collect(),
-            ),
-            _ => (usize::MAX, Vec::new()),
-        }
+/// The transform and constant arguments of a call step.
+fn call_parts(step: &TStep) -> (usize, Vec<Value<'static>>) {
+    match step {
+        TStep::Call {
+            transform, args, ..
+        } => (
+            *transform,
+            args.iter()
+                .map(|a| match a {
+                    TArg::Const(v) => v.clone(),
+                    TArg::Path(_) => Value::Missing,
+                })
+                .collect(),
+        ),
+        _ => (usize::MAX, Vec::new()),
     }
 }
 

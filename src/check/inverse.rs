@@ -8,7 +8,7 @@
 use super::Checker;
 use crate::exec::Value;
 use crate::stdlib;
-use crate::syntax as ast;
+use crate::syntax::{self as ast, Direction};
 use rust_decimal::Decimal;
 
 /// A step with no exact inverse, and why.
@@ -189,14 +189,34 @@ fn step_text(step: &ast::Step) -> String {
     }
 }
 
-/// Values that do not round-trip through a table used both ways: each as
-/// `start → there → back` (or `→ (no way back)`).
-pub(super) fn table_losses(table: &super::Table) -> Vec<String> {
-    let mut out = Vec::new();
-    let show = |v: &Value<'_>| match v {
-        Value::Str(s) => s.to_string(),
-        v => v.to_json(),
-    };
+/// A table value that does not come back: `start` goes to `there`, which
+/// maps back to `back` (another value, or nothing).
+pub struct Loss {
+    /// The direction `start` is mapped in first.
+    pub dir: Direction,
+    /// `None`: every value the table does not list (a one-way `else`).
+    pub start: Option<Value<'static>>,
+    pub there: Value<'static>,
+    pub back: Option<Value<'static>>,
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Value<'_>| match v {
+            Value::Str(s) => s.to_string(),
+            v => v.to_json(),
+        };
+        match (&self.start, &self.back) {
+            (None, _) => write!(f, "any other value → {}", show(&self.there)),
+            (Some(k), Some(b)) => write!(f, "{} → {} → {}", show(k), show(&self.there), show(b)),
+            (Some(k), None) => write!(f, "{} → {} → (no way back)", show(k), show(&self.there)),
+        }
+    }
+}
+
+/// The values of a table used both ways that do not round-trip, starting
+/// from either column.
+pub fn table_losses(table: &super::Table) -> Vec<Loss> {
     let lookup = |map: &super::TableMap, k: &Value<'_>| -> Option<Value<'static>> {
         map.entries
             .iter()
@@ -204,19 +224,30 @@ pub(super) fn table_losses(table: &super::Table) -> Vec<String> {
             .map(|(_, v)| v.clone())
             .or_else(|| map.fallback.clone())
     };
-    for (map, back) in [
-        (&table.forward, &table.reverse),
-        (&table.reverse, &table.forward),
-    ] {
+    let mut out = Vec::new();
+    for dir in [Direction::Forward, Direction::Reverse] {
+        let (map, back) = match dir {
+            Direction::Forward => (&table.forward, &table.reverse),
+            Direction::Reverse => (&table.reverse, &table.forward),
+        };
         for (k, v) in &map.entries {
-            match lookup(back, v) {
-                Some(b) if &b == k => {}
-                Some(b) => out.push(format!("{} → {} → {}", show(k), show(v), show(&b))),
-                None => out.push(format!("{} → {} → (no way back)", show(k), show(v))),
+            let b = lookup(back, v);
+            if b.as_ref() != Some(k) {
+                out.push(Loss {
+                    dir,
+                    start: Some(k.clone()),
+                    there: v.clone(),
+                    back: b,
+                });
             }
         }
         if let Some(f) = &map.fallback {
-            out.push(format!("any other value → {}", show(f)));
+            out.push(Loss {
+                dir,
+                start: None,
+                there: f.clone(),
+                back: None,
+            });
         }
     }
     out

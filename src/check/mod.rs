@@ -4,7 +4,7 @@
 //! Every error is collected (one broken rule does not stop the others), and
 //! each unknown name gets a "did you mean" from the names that exist there.
 
-mod inverse;
+pub mod inverse;
 pub mod ir;
 mod table;
 mod types;
@@ -656,7 +656,13 @@ impl<'a> Checker<'a> {
             )
             .label("one-way entries")
             .secondary(self.file, rule.arrow.span, "used both ways")
-            .note(losses.join("\n"))
+            .note(
+                losses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
             .note("these values map one way only; the law tests leave them out");
             self.err(d);
         }

@@ -189,14 +189,16 @@ impl Writer<'_, '_> {
                 );
                 Ok(true)
             }
-            scalar => {
-                let text = scalar_text(scalar).unwrap_or_default();
-                let _ = write!(self.buf, "<{name}{decl}>");
-                self.text(&text)?;
-                let _ = write!(self.buf, "</{name}>");
-                Ok(true)
-            }
+            scalar => self.text_element(name, decl, &scalar_text(scalar).unwrap_or_default()),
         }
+    }
+
+    /// `<name>text</name>`.
+    fn text_element(&mut self, name: &str, decl: &str, text: &str) -> Result<bool, XmlWriteError> {
+        let _ = write!(self.buf, "<{name}{decl}>");
+        self.text(text)?;
+        let _ = write!(self.buf, "</{name}>");
+        Ok(true)
     }
 
     /// A JSON value as element `name`, laid out by `shape` when known.
@@ -225,21 +227,15 @@ impl Writer<'_, '_> {
                 let layout = self.layout(members, shape);
                 let _ = write!(self.buf, "<{name}{decl}");
                 for (key, v, _) in layout.iter().filter(|m| m.2 == XmlForm::Attribute) {
-                    let text = match v {
-                        Json::String(s) => s.clone(),
-                        Json::Null => continue,
-                        other => other.to_string(),
-                    };
-                    self.attribute(key, &text)?;
+                    if let Some(text) = json_text(v) {
+                        self.attribute(key, &text)?;
+                    }
                 }
                 self.buf.push('>');
                 for (_, v, _) in layout.iter().filter(|m| m.2 == XmlForm::Text) {
-                    let text = match v {
-                        Json::String(s) => s.clone(),
-                        Json::Null => continue,
-                        other => other.to_string(),
-                    };
-                    self.text(&text)?;
+                    if let Some(text) = json_text(v) {
+                        self.text(&text)?;
+                    }
                 }
                 for (key, v, _) in layout.iter().filter(|m| m.2 == XmlForm::Element) {
                     self.path.push(key.clone());
@@ -252,16 +248,7 @@ impl Writer<'_, '_> {
                 let _ = write!(self.buf, "</{name}>");
                 Ok(true)
             }
-            scalar => {
-                let text = match scalar {
-                    Json::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let _ = write!(self.buf, "<{name}{decl}>");
-                self.text(&text)?;
-                let _ = write!(self.buf, "</{name}>");
-                Ok(true)
-            }
+            scalar => self.text_element(name, decl, &json_text(scalar).unwrap_or_default()),
         }
     }
 
@@ -341,6 +328,16 @@ impl Writer<'_, '_> {
             }
             v => Ok(scalar_text(v)),
         }
+    }
+}
+
+/// A JSON value as XML text: a string as it is, other values as JSON;
+/// `None` for null.
+fn json_text(v: &Json) -> Option<String> {
+    match v {
+        Json::Null => None,
+        Json::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 

@@ -399,15 +399,7 @@ impl<'t> Importer<'t> {
         let obj = schema.as_object()?;
         let mut props: Vec<(String, &'t Value, usize)> = Vec::new();
         let mut required: Vec<String> = Vec::new();
-        collect_object(obj, self.doc, &mut props, &mut required);
-        if let Some(Value::Array(all)) = obj.get("allOf") {
-            for member in all {
-                let (doc, m) = self.deref(member);
-                if let Some(m) = m.as_object() {
-                    collect_object(m, doc, &mut props, &mut required);
-                }
-            }
-        }
+        self.collect_members(obj, self.doc, &mut props, &mut required);
         let tag = self.discriminator(path, obj, at, &mut props, &mut required);
         if props.is_empty() && !obj.contains_key("properties") {
             return None;
@@ -476,16 +468,8 @@ impl<'t> Importer<'t> {
             let Some(t) = target.as_object() else {
                 continue;
             };
-            let mut ignored = Vec::new();
-            collect_object(t, doc, props, &mut ignored);
-            if let Some(Value::Array(all)) = t.get("allOf") {
-                for member in all {
-                    let (doc, m) = self.deref(member);
-                    if let Some(m) = m.as_object() {
-                        collect_object(m, doc, props, &mut ignored);
-                    }
-                }
-            }
+            // A variant's own `required` does not hold for the union.
+            self.collect_members(t, doc, props, &mut Vec::new());
         }
         if !required.contains(&tag) {
             required.push(tag.clone());
@@ -518,6 +502,26 @@ impl<'t> Importer<'t> {
                 span,
             },
         ))
+    }
+
+    /// The properties and required names of an object schema and of its
+    /// `allOf` members (each followed through its `$ref`), appended.
+    fn collect_members(
+        &self,
+        obj: &'t Map<String, Value>,
+        doc: usize,
+        props: &mut Vec<(String, &'t Value, usize)>,
+        required: &mut Vec<String>,
+    ) {
+        collect_object(obj, doc, props, required);
+        if let Some(Value::Array(all)) = obj.get("allOf") {
+            for member in all {
+                let (doc, m) = self.deref(member);
+                if let Some(m) = m.as_object() {
+                    collect_object(m, doc, props, required);
+                }
+            }
+        }
     }
 
     /// A schema with its `$ref` followed (once), and the document it is in.
