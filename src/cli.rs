@@ -277,6 +277,10 @@ struct RunArgs {
     /// With `--output-format xml`: wrap the records in a SOAP envelope.
     #[arg(long, value_enum, value_name = "VERSION")]
     soap: Option<SoapVersion>,
+    /// Threads mapping NDJSON input (output order is kept); by default the
+    /// available cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 fn run(a: RunArgs) -> u8 {
@@ -379,6 +383,11 @@ fn run(a: RunArgs) -> u8 {
     if let Some(b) = &base {
         runner = runner.with_base(b);
     }
+    let threads = match a.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    runner = runner.with_threads(threads);
     match runner.run(&mut input, input_format) {
         Ok(summary) => {
             eprintln!("tether: {summary}");

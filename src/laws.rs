@@ -513,7 +513,7 @@ fn call_parts(step: &TStep) -> (usize, Vec<Value<'static>>) {
             args.iter()
                 .map(|a| match a {
                     TArg::Const(v) => v.clone(),
-                    TArg::Path(_) => Value::Missing,
+                    TArg::Path(_, or) => or.clone().unwrap_or(Value::Missing),
                 })
                 .collect(),
         ),

@@ -178,7 +178,8 @@ fn step_text(step: &ast::Step) -> String {
                 .iter()
                 .map(|a| match a {
                     ast::Arg::Literal(l) => l.display(),
-                    ast::Arg::Path(p) => p.to_string(),
+                    ast::Arg::Path { path, or: None } => path.to_string(),
+                    ast::Arg::Path { path, or: Some(or) } => format!("{path} ?? {}", or.display()),
                 })
                 .collect();
             format!("{}({})", c.name.name, args.join(", "))

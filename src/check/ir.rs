@@ -202,7 +202,8 @@ pub enum TStep {
 
 pub enum TArg {
     Const(Value<'static>),
-    Path(FieldPath),
+    /// A field, and the constant for when it is null or missing (`?? lit`).
+    Path(FieldPath, Option<Value<'static>>),
 }
 
 pub struct Conflict {

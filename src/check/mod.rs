@@ -1576,7 +1576,7 @@ impl<'a> Checker<'a> {
                 });
             }
         }
-        if let (Some(a), Some(types::ArgTy::Field(t))) = (input, arg_tys.first())
+        if let (Some(a), Some(types::ArgTy::Field(t, _))) = (input, arg_tys.first())
             && let Kind::Money(Some(b)) = t.kind
             && a != b
         {
@@ -1731,13 +1731,13 @@ impl<'a> Checker<'a> {
         for a in &c.args {
             match a {
                 ast::Arg::Literal(l) => arg_tys.push(types::ArgTy::Literal(l.clone())),
-                ast::Arg::Path(p) => {
-                    let r = self.resolve_one_value(v, p, "an argument cannot iterate")?;
-                    arg_tys.push(types::ArgTy::Field(r.ty.clone()));
-                    args.push(TArg::Path(FieldPath(prefixed(
-                        &v.source_scope.prefix,
-                        &r.names,
-                    ))));
+                ast::Arg::Path { path, or } => {
+                    let r = self.resolve_one_value(v, path, "an argument cannot iterate")?;
+                    arg_tys.push(types::ArgTy::Field(r.ty.clone(), or.clone()));
+                    args.push(TArg::Path(
+                        FieldPath(prefixed(&v.source_scope.prefix, &r.names)),
+                        None,
+                    ));
                 }
             }
         }
@@ -1777,13 +1777,20 @@ impl<'a> Checker<'a> {
                 Ok(m) => {
                     // Constant arguments, with defaults filled in.
                     let mut consts: Vec<Option<Value>> = Vec::new();
+                    // The constants, and the `??` fallbacks: checked alike.
+                    let mut checked: Vec<Option<Value>> = Vec::new();
                     let mut final_args = Vec::new();
                     let mut field_args = args.drain(..);
                     for i in 0..sig.params.len() {
                         match c.args.get(i) {
-                            Some(ast::Arg::Path(_)) => {
+                            Some(ast::Arg::Path { .. }) => {
+                                let fallback = m.fallbacks.get(i).cloned().flatten();
                                 consts.push(None);
-                                final_args.push(field_args.next()?);
+                                checked.push(fallback.clone());
+                                final_args.push(match field_args.next()? {
+                                    TArg::Path(path, _) => TArg::Path(path, fallback),
+                                    constant => constant,
+                                });
                             }
                             _ => {
                                 let val = m
@@ -1793,12 +1800,14 @@ impl<'a> Checker<'a> {
                                     .flatten()
                                     .unwrap_or(crate::exec::Value::Null);
                                 consts.push(Some(val.clone()));
+                                checked.push(Some(val.clone()));
                                 final_args.push(TArg::Const(val));
                             }
                         }
                     }
                     if let Some(check) = def.check_args {
-                        let refs: Vec<Option<&Value>> = consts.iter().map(Option::as_ref).collect();
+                        let refs: Vec<Option<&Value>> =
+                            checked.iter().map(Option::as_ref).collect();
                         if let Err(e) = check(&refs) {
                             let span = c.args.get(e.index).map_or(c.span, ast::Arg::span);
                             let mut d = Diagnostic::error(e.code, self.file, span, e.message)

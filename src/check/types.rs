@@ -6,7 +6,7 @@ use super::ScopeSide;
 use crate::exec::Value;
 use crate::schema::{Kind, Registry, Type};
 use crate::stdlib::convert_text;
-use crate::stdlib::sig::{SigInput, SigTy, Signature};
+use crate::stdlib::sig::{SigInput, SigParam, SigTy, Signature};
 use crate::syntax::{Literal, LiteralKind};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -313,7 +313,8 @@ pub fn elem_ty(reg: &Registry, side: &ScopeSide, names: &[String], iter_at: usiz
 
 pub enum ArgTy {
     Literal(Literal),
-    Field(Ty),
+    /// A field's type, and the literal after `??` if one is given.
+    Field(Ty, Option<Literal>),
 }
 
 pub enum MatchError {
@@ -326,6 +327,22 @@ pub struct Matched {
     /// Constant values per parameter (defaults included); `None` for field
     /// arguments.
     pub const_args: Vec<Option<Value<'static>>>,
+    /// The `??` fallback of each field argument that has one.
+    pub fallbacks: Vec<Option<Value<'static>>>,
+}
+
+/// The value of a literal argument (or `??` fallback) for parameter `i`.
+fn arg_literal(
+    reg: &Registry,
+    i: usize,
+    p: &SigParam,
+    l: &Literal,
+    expected: &Kind,
+) -> Result<Value<'static>, MatchError> {
+    if matches!(l.kind, LiteralKind::Null) && !p.nullable {
+        return Err(MatchError::Arg(i, format!("`{}` may not be null", p.name)));
+    }
+    literal_value(reg, l, expected).map_err(|m| MatchError::Arg(i, m))
 }
 
 /// Matches an input flow and arguments against one signature.
@@ -378,19 +395,17 @@ pub fn match_signature(
     };
     // Arguments.
     let mut const_args = Vec::new();
+    let mut fallbacks = Vec::new();
     let mut arg_nullable = false;
     let mut arg_missing = false;
     for (i, p) in sig.params.iter().enumerate() {
         let expected_kind = sig_kind(&p.ty, &var);
         match args.get(i) {
             Some(ArgTy::Literal(l)) => {
-                if matches!(l.kind, LiteralKind::Null) && !p.nullable {
-                    return Err(MatchError::Arg(i, format!("`{}` may not be null", p.name)));
-                }
-                let v = literal_value(reg, l, &expected_kind).map_err(|m| MatchError::Arg(i, m))?;
-                const_args.push(Some(v));
+                const_args.push(Some(arg_literal(reg, i, p, l, &expected_kind)?));
+                fallbacks.push(None);
             }
-            Some(ArgTy::Field(t)) => {
+            Some(ArgTy::Field(t, or)) => {
                 if !fits(&t.kind, &p.ty, &mut var) {
                     return Err(MatchError::Arg(
                         i,
@@ -402,9 +417,15 @@ pub fn match_signature(
                         ),
                     ));
                 }
-                if !p.nullable {
-                    arg_nullable |= t.nullable;
-                    arg_missing |= t.missing;
+                match or {
+                    Some(l) => fallbacks.push(Some(arg_literal(reg, i, p, l, &expected_kind)?)),
+                    None => {
+                        if !p.nullable {
+                            arg_nullable |= t.nullable;
+                            arg_missing |= t.missing;
+                        }
+                        fallbacks.push(None);
+                    }
                 }
                 const_args.push(None);
             }
@@ -413,6 +434,7 @@ pub fn match_signature(
                 let lit = default_literal(default);
                 let v = literal_value(reg, &lit, &expected_kind).unwrap_or(Value::Null);
                 const_args.push(Some(v));
+                fallbacks.push(None);
             }
         }
     }
@@ -462,6 +484,7 @@ pub fn match_signature(
             values,
         },
         const_args,
+        fallbacks,
     })
 }
 

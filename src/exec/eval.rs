@@ -2,8 +2,7 @@
 //! straight from slots into a buffer in target order.
 
 use super::Value;
-use super::read::{ReadError, read_record};
-use super::value::write_json_str;
+use super::read::{ReadError, read_record_into};
 use crate::diag::Code;
 use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, WriteNode};
 use crate::stdlib::{Args, Fail};
@@ -74,16 +73,48 @@ pub fn map_record(plan: &Plan, text: &str) -> Outcome {
 
 /// Maps one JSON record (its text) with `plan`.
 pub fn map_record_as(plan: &Plan, text: &str, encoding: Encoding) -> Outcome {
+    let mut frames = Frames::default();
+    let mut buf = String::with_capacity(256);
+    match map_json_into(plan, text, encoding, &mut frames, &mut buf) {
+        Ok(()) => Outcome::Mapped(buf),
+        Err(rejected) => rejected,
+    }
+}
+
+/// The input and output frames of one record, kept between the records of
+/// a batch so that mapping a record allocates no frame. `'a`: the text the
+/// records borrow from.
+#[derive(Default)]
+pub(super) struct Frames<'a> {
+    pub input: Vec<Value<'a>>,
+    output: Vec<Value<'a>>,
+}
+
+/// Maps one JSON record, appending the output to `buf` (untouched when the
+/// record is rejected).
+pub(super) fn map_json_into<'a>(
+    plan: &Plan,
+    text: &'a str,
+    encoding: Encoding,
+    frames: &mut Frames<'a>,
+    buf: &mut String,
+) -> Result<(), Outcome> {
     let mut read_errors = Vec::new();
-    let input = match read_record(text, &plan.read, plan.input_slots, &mut read_errors) {
-        Ok(frame) => frame,
-        Err(msg) => return Outcome::malformed(format!("malformed JSON: {msg}")),
-    };
-    let errors: Vec<RecordError> = read_errors
+    if let Err(msg) = read_record_into(
+        text,
+        &plan.read,
+        plan.input_slots,
+        &mut frames.input,
+        &mut read_errors,
+    ) {
+        return Err(Outcome::malformed(format!("malformed JSON: {msg}")));
+    }
+    let errors = read_errors
         .into_iter()
         .map(RecordError::from_read)
         .collect();
-    evaluate(plan, &input, errors, encoding)
+    let Frames { input, output } = frames;
+    evaluate_into(plan, input, errors, encoding, output, buf)
 }
 
 /// Runs the rules over one record's (or row's) input slots and writes the
@@ -91,28 +122,47 @@ pub fn map_record_as(plan: &Plan, text: &str, encoding: Encoding) -> Outcome {
 pub(super) fn evaluate(
     plan: &Plan,
     input: &[Value<'_>],
-    mut errors: Vec<RecordError>,
+    errors: Vec<RecordError>,
     encoding: Encoding,
 ) -> Outcome {
-    let mut out = vec![Value::Missing; plan.output_slots];
-    run_rules(plan, &plan.rules, input, &mut out, &mut errors);
+    let mut buf = String::with_capacity(256);
+    match evaluate_into(plan, input, errors, encoding, &mut Vec::new(), &mut buf) {
+        Ok(()) => Outcome::Mapped(buf),
+        Err(rejected) => rejected,
+    }
+}
+
+/// [`evaluate`], appending the output to `buf` and using `out` as the
+/// output frame. On a reject `buf` is left as it was.
+fn evaluate_into<'a>(
+    plan: &Plan,
+    input: &[Value<'a>],
+    mut errors: Vec<RecordError>,
+    encoding: Encoding,
+    out: &mut Vec<Value<'a>>,
+    buf: &mut String,
+) -> Result<(), Outcome> {
+    out.clear();
+    out.resize(plan.output_slots, Value::Missing);
+    run_rules(plan, &plan.rules, input, out, &mut errors);
     if !errors.is_empty() {
-        return Outcome::Rejected {
+        return Err(Outcome::Rejected {
             key: record_key(plan, input),
             errors,
-        };
+        });
     }
-    let mut buf = String::with_capacity(256);
+    let start = buf.len();
     match encoding {
         Encoding::Json => {
             // The record itself is written even when nothing in it is present.
-            if !write_node(&plan.write, &out, &mut buf) {
+            if !write_node(&plan.write, out, buf) {
                 buf.push_str("{}");
             }
         }
         Encoding::Xml => {
-            if let Err(e) = super::xml_write::write_record(plan, &out, &mut buf) {
-                return Outcome::Rejected {
+            if let Err(e) = super::xml_write::write_record(plan, out, buf) {
+                buf.truncate(start);
+                return Err(Outcome::Rejected {
                     key: record_key(plan, input),
                     errors: vec![RecordError {
                         code: Code::E1007,
@@ -121,11 +171,11 @@ pub(super) fn evaluate(
                         value: String::new(),
                         message: e.message,
                     }],
-                };
+                });
             }
         }
     }
-    Outcome::Mapped(buf)
+    Ok(())
 }
 
 /// The record's key as JSON, for reject reports.
@@ -291,14 +341,17 @@ fn run_steps<'a>(
                 for (i, a) in args.iter().enumerate().take(4) {
                     let r: &Value<'a> = match a {
                         PlanArg::Const(c) => c,
-                        PlanArg::Slot(s) => &input[*s],
+                        PlanArg::Slot { slot, or } => match (&input[*slot], or) {
+                            (r, Some(or)) if r.is_absent() => or,
+                            (r, _) => r,
+                        },
                     };
                     // An argument field that failed to read was reported
                     // already: the step yields `Invalid`, with no second error.
                     if matches!(r, Value::Invalid)
                         || (r.is_absent()
                             && !arg_accepts_null.get(i).copied().unwrap_or(false)
-                            && matches!(a, PlanArg::Slot(_)))
+                            && matches!(a, PlanArg::Slot { .. }))
                     {
                         absent_arg = Some(r.clone());
                     }
@@ -394,13 +447,12 @@ fn write_node(node: &WriteNode, frame: &[Value<'_>], buf: &mut String) -> bool {
     let start = buf.len();
     buf.push('{');
     let mut any = false;
-    for (name, child) in &node.fields {
+    for (_, child) in &node.fields {
         let mark = buf.len();
         if any {
             buf.push(',');
         }
-        write_json_str(buf, name);
-        buf.push(':');
+        buf.push_str(&child.json_key);
         if write_node(child, frame, buf) {
             any = true;
         } else {

@@ -4,6 +4,7 @@
 //! what the plan reads), [`eval`] runs the rules and writes the output record,
 //! [`run`] drives batches and the rejects output.
 
+mod chunk;
 mod eval;
 mod merge;
 mod read;

@@ -29,43 +29,69 @@ pub fn read_record<'a>(
     slots: usize,
     errors: &mut Vec<ReadError>,
 ) -> Result<Vec<Value<'a>>, String> {
-    let mut frame = vec![Value::Missing; slots];
+    let mut frame = Vec::new();
+    read_record_into(text, node, slots, &mut frame, errors)?;
+    Ok(frame)
+}
+
+/// [`read_record`] into a frame kept from an earlier record.
+pub fn read_record_into<'a>(
+    text: &'a str,
+    node: &ReadNode,
+    slots: usize,
+    frame: &mut Vec<Value<'a>>,
+    errors: &mut Vec<ReadError>,
+) -> Result<(), String> {
+    frame.clear();
+    frame.resize(slots, Value::Missing);
     let mut path = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
     let seed = NodeSeed {
         node,
-        frame: &mut frame,
+        frame,
         errors,
         path: &mut path,
     };
     seed.deserialize(&mut de).map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(frame)
+    de.end().map_err(|e| e.to_string())
 }
 
-struct NodeSeed<'s, 'a> {
-    node: &'s ReadNode,
+/// `'p`: the plan; `'s`: this walk's borrows; `'a`: the record's text.
+struct NodeSeed<'s, 'p, 'a> {
+    node: &'p ReadNode,
     frame: &'s mut Vec<Value<'a>>,
     errors: &'s mut Vec<ReadError>,
-    path: &'s mut Vec<String>,
+    path: &'s mut Vec<Seg<'p>>,
+}
+
+/// One step of the path to the value being read: a member name borrowed
+/// from the plan, or an array index. Kept as a stack and only turned into
+/// text for an error, so a clean record allocates no path.
+#[derive(Clone, Copy)]
+enum Seg<'p> {
+    Name(&'p str),
+    Index(usize),
 }
 
 /// `a.b[0].c` from the segments `a`, `b`, `[0]`, `c`: the path notation of
 /// read errors (and of row elements), for JSON and XML alike.
-pub(super) fn path_text(path: &[String]) -> String {
+pub(super) fn path_text<'x>(path: impl IntoIterator<Item = Cow<'x, str>>) -> String {
     let mut s = String::new();
     for seg in path {
         if !seg.starts_with('[') && !s.is_empty() {
             s.push('.');
         }
-        s.push_str(seg);
+        s.push_str(&seg);
     }
     s
 }
 
-impl<'s, 'a> NodeSeed<'s, 'a> {
+impl<'s, 'p, 'a> NodeSeed<'s, 'p, 'a> {
     fn path_text(&self) -> String {
-        path_text(self.path)
+        path_text(self.path.iter().map(|seg| match *seg {
+            Seg::Name(n) => Cow::Borrowed(n),
+            Seg::Index(i) => Cow::Owned(format!("[{i}]")),
+        }))
     }
 
     fn error(&mut self, raw: &str, message: String) {
@@ -78,7 +104,7 @@ impl<'s, 'a> NodeSeed<'s, 'a> {
     }
 }
 
-impl<'de, 's> DeserializeSeed<'de> for NodeSeed<'s, 'de> {
+impl<'de, 's, 'p> DeserializeSeed<'de> for NodeSeed<'s, 'p, 'de> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(mut self, d: D) -> Result<(), D::Error> {
@@ -141,11 +167,11 @@ impl Seen {
     }
 }
 
-struct NodeVisitor<'s, 'a> {
-    seed: NodeSeed<'s, 'a>,
+struct NodeVisitor<'s, 'p, 'a> {
+    seed: NodeSeed<'s, 'p, 'a>,
 }
 
-impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
+impl<'de, 's, 'p> Visitor<'de> for NodeVisitor<'s, 'p, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,7 +181,7 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let node = self.seed.node;
         let mut seen = Seen::new(node.fields.len());
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             match node
                 .fields
                 .iter()
@@ -163,8 +189,8 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
             {
                 Some(i) => {
                     seen.set(i);
-                    let child = &node.fields[i].1;
-                    self.seed.path.push(key.into_owned());
+                    let (name, child) = &node.fields[i];
+                    self.seed.path.push(Seg::Name(name));
                     let child_seed = NodeSeed {
                         node: child,
                         frame: self.seed.frame,
@@ -185,7 +211,7 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
         }
         for (i, (name, child)) in node.fields.iter().enumerate() {
             if child.required && !seen.get(i) {
-                self.seed.path.push(name.clone());
+                self.seed.path.push(Seg::Name(name));
                 self.seed
                     .error("null", format!("the required field `{name}` is missing"));
                 self.seed.path.pop();
@@ -206,7 +232,7 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
         let mut rows = Vec::new();
         loop {
             let mut frame = vec![Value::Missing; each.slots];
-            self.seed.path.push(format!("[{}]", rows.len()));
+            self.seed.path.push(Seg::Index(rows.len()));
             let elem_seed = NodeSeed {
                 node: &each.node,
                 frame: &mut frame,
@@ -268,12 +294,38 @@ impl<'de, 's> Visitor<'de> for NodeVisitor<'s, 'de> {
 
 /// A seed for a member or element: `Option`-less wrapper so `next_value_seed`
 /// and `next_element_seed` can drive a [`NodeSeed`].
-struct ChildSeed<'s, 'a>(NodeSeed<'s, 'a>);
+struct ChildSeed<'s, 'p, 'a>(NodeSeed<'s, 'p, 'a>);
 
-impl<'de, 's> DeserializeSeed<'de> for ChildSeed<'s, 'de> {
+impl<'de, 's, 'p> DeserializeSeed<'de> for ChildSeed<'s, 'p, 'de> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         self.0.deserialize(d)
+    }
+}
+
+/// A member name, borrowed from the input unless it has escapes (serde's
+/// own `Cow<str>` always copies).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
     }
 }
 

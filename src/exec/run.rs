@@ -2,11 +2,10 @@
 //! document (one object, or an array of records). Failing records go to the
 //! rejects output with all their errors; the rest of the batch goes on.
 
-use super::eval::{Encoding, Outcome, RecordError, evaluate, map_record_as};
-use super::read::read_record;
-use super::rows::{Row, expand};
+use super::chunk::{Batch, CHUNK_BYTES, Mapper, next_chunk, parallel};
+use super::eval::{Encoding, Frames, Outcome, RecordError};
 use super::value::{minify_json, write_json_str};
-use super::{Bases, Value, xml};
+use super::{Bases, xml};
 use crate::plan::Plan;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};
@@ -36,7 +35,7 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    fn encoding(self) -> Encoding {
+    pub(super) fn encoding(self) -> Encoding {
         match self {
             OutputFormat::Xml { .. } => Encoding::Xml,
             _ => Encoding::Json,
@@ -93,7 +92,7 @@ impl std::fmt::Display for Summary {
 
 /// Where a record sits in the input, for reject reports.
 #[derive(Clone)]
-enum Position {
+pub(super) enum Position {
     Line(u64),
     Index(u64),
     /// A row: the path of its element in the document.
@@ -111,6 +110,8 @@ pub struct Runner<'p, 'w> {
     opened: bool,
     /// Existing records the output is written into (`--base`).
     base: Option<&'p Bases>,
+    /// Threads mapping NDJSON chunks (1: on the runner's own thread).
+    threads: usize,
 }
 
 impl<'p, 'w> Runner<'p, 'w> {
@@ -129,7 +130,42 @@ impl<'p, 'w> Runner<'p, 'w> {
             shape: Shape::Unknown,
             opened: false,
             base: None,
+            threads: 1,
         }
+    }
+
+    /// Maps NDJSON on `threads` threads (order kept).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    fn mapper(&self) -> Mapper<'p> {
+        Mapper {
+            plan: self.plan,
+            format: self.format,
+            base: self.base,
+            keep_rejects: self.rejects.is_some(),
+        }
+    }
+
+    /// Writes a batch: its records into the document, its rejects to the
+    /// rejects output.
+    fn emit(&mut self, batch: Batch) -> io::Result<()> {
+        if batch.written > 0 {
+            self.open()?;
+            if self.format == OutputFormat::Json && self.summary.written > 0 {
+                self.out.write_all(b",")?;
+            }
+            self.out.write_all(batch.out.as_bytes())?;
+        }
+        if let Some(r) = self.rejects.as_mut() {
+            r.write_all(batch.rejects.as_bytes())?;
+        }
+        self.summary.read += batch.read;
+        self.summary.written += batch.written;
+        self.summary.rejected += batch.rejected;
+        Ok(())
     }
 
     /// Writes each output record into its existing record (JSON outputs).
@@ -201,19 +237,20 @@ impl<'p, 'w> Runner<'p, 'w> {
         match format {
             InputFormat::Ndjson => {
                 self.shape(Shape::Batch)?;
-                let mut line = String::new();
-                let mut n = 0u64;
-                loop {
-                    line.clear();
-                    if input.read_line(&mut line)? == 0 {
-                        break;
+                let mapper = self.mapper();
+                if self.threads > 1 {
+                    parallel(mapper, self.threads, input, &mut |b| self.emit(b))?;
+                } else {
+                    let mut chunk = Vec::new();
+                    let mut next_line = 1;
+                    loop {
+                        let lines = next_chunk(input, &mut chunk)?;
+                        if lines == 0 {
+                            break;
+                        }
+                        self.emit(mapper.ndjson(&chunk, next_line))?;
+                        next_line += lines;
                     }
-                    n += 1;
-                    let text = line.trim_end_matches(['\n', '\r']);
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    self.record(text, Position::Line(n))?;
                 }
             }
             InputFormat::Json => {
@@ -222,19 +259,30 @@ impl<'p, 'w> Runner<'p, 'w> {
                 let trimmed = text.trim_start();
                 let batch = trimmed.starts_with('[') || self.plan.iteration.is_some();
                 self.shape(if batch { Shape::Batch } else { Shape::One })?;
+                let mapper = self.mapper();
+                let mut frames = Frames::default();
+                let mut batch = Batch::default();
                 if trimmed.starts_with('[') {
                     match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
                         Ok(items) => {
                             for (i, raw) in items.iter().enumerate() {
-                                self.record(raw.get(), Position::Index(i as u64))?;
+                                let pos = Position::Index(i as u64);
+                                mapper.json_record(raw.get(), pos, &mut frames, &mut batch);
+                                if batch.out.len() >= CHUNK_BYTES {
+                                    self.emit(std::mem::take(&mut batch))?;
+                                }
                             }
                         }
                         // The document is broken: one reject for all of it.
-                        Err(_) => self.record(trimmed, Position::Index(0))?,
+                        Err(_) => {
+                            mapper.json_record(trimmed, Position::Index(0), &mut frames, &mut batch)
+                        }
                     }
                 } else if !trimmed.is_empty() {
-                    self.record(trimmed.trim_end(), Position::Index(0))?;
+                    let pos = Position::Index(0);
+                    mapper.json_record(trimmed.trim_end(), pos, &mut frames, &mut batch);
                 }
+                self.emit(batch)?;
             }
             InputFormat::Xml => {
                 let mut text = String::new();
@@ -253,51 +301,17 @@ impl<'p, 'w> Runner<'p, 'w> {
         Ok(self.summary)
     }
 
-    /// One JSON record: mapped, or expanded into rows by `for` clauses.
-    fn record(&mut self, text: &str, pos: Position) -> io::Result<()> {
-        let Some(it) = &self.plan.iteration else {
-            let outcome = map_record_as(self.plan, text, self.format.encoding());
-            return self.outcome(outcome, text, pos);
-        };
-        let mut errors = Vec::new();
-        let doc = match read_record(text, &self.plan.read, self.plan.input_slots, &mut errors) {
-            Ok(doc) => doc,
-            Err(msg) => return self.malformed(text, pos, format!("malformed JSON: {msg}")),
-        };
-        for row in expand(it, doc, &errors) {
-            self.row(row)?;
-        }
-        Ok(())
-    }
-
-    fn row(&mut self, row: Row<'_>) -> io::Result<()> {
-        let source = match self
-            .plan
-            .iteration
-            .as_ref()
-            .map(|it| &row.frame[it.source_slot])
-        {
-            Some(Value::Raw(json)) => json.to_string(),
-            Some(Value::Str(xml)) => xml.to_string(),
-            _ => row.source.to_string(),
-        };
-        let errors = row.errors.into_iter().map(RecordError::from_read).collect();
-        let outcome = evaluate(self.plan, &row.frame, errors, self.format.encoding());
-        let pos = if row.element.is_empty() {
-            Position::Index(0)
-        } else {
-            Position::Element(row.element)
-        };
-        self.outcome(outcome, &source, pos)
-    }
-
-    /// One XML document: its record, or its rows as they stream past.
+    /// One XML document: its record, or its rows as they stream past
+    /// (written a batch at a time).
     fn xml_document(&mut self, text: &str) -> io::Result<()> {
-        let plan = self.plan;
+        let mapper = self.mapper();
+        let mut batch = Batch::default();
         let mut failed: Option<io::Error> = None;
-        let result = xml::read_document(text, plan, &mut |row| {
+        let result = xml::read_document(text, self.plan, &mut |row| {
+            mapper.row(row, &mut batch);
             if failed.is_none()
-                && let Err(e) = self.row(row)
+                && batch.out.len() >= CHUNK_BYTES
+                && let Err(e) = self.emit(std::mem::take(&mut batch))
             {
                 failed = Some(e);
             }
@@ -305,51 +319,22 @@ impl<'p, 'w> Runner<'p, 'w> {
         if let Some(e) = failed {
             return Err(e);
         }
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => self.malformed(text, Position::Index(0), format!("malformed XML at {e}")),
+        if let Err(e) = result {
+            let outcome = Outcome::malformed(format!("malformed XML at {e}"));
+            mapper.outcome(outcome, text, Position::Index(0), &mut batch);
         }
-    }
-
-    /// A record (or document) that could not be read at all.
-    fn malformed(&mut self, text: &str, pos: Position, message: String) -> io::Result<()> {
-        self.outcome(Outcome::malformed(message), text, pos)
-    }
-
-    fn outcome(&mut self, outcome: Outcome, text: &str, pos: Position) -> io::Result<()> {
-        self.summary.read += 1;
-        match outcome {
-            Outcome::Mapped(record) => {
-                let record = match self.base {
-                    Some(b) => b.apply(self.plan, &record),
-                    None => record,
-                };
-                self.open()?;
-                if self.format == OutputFormat::Json && self.summary.written > 0 {
-                    self.out.write_all(b",")?;
-                }
-                self.out.write_all(record.as_bytes())?;
-                if self.format != OutputFormat::Json {
-                    self.out.write_all(b"\n")?;
-                }
-                self.summary.written += 1;
-            }
-            Outcome::Rejected { key, errors } => {
-                self.summary.rejected += 1;
-                if let Some(r) = self.rejects.as_mut() {
-                    let line = reject_line(text, &errors, pos, key.as_deref());
-                    r.write_all(line.as_bytes())?;
-                    r.write_all(b"\n")?;
-                }
-            }
-        }
-        Ok(())
+        self.emit(batch)
     }
 }
 
 /// `{"record": …, "errors": […], "line": n, "key": k}`. A record that is not
 /// well-formed JSON is kept as a JSON string, byte for byte.
-fn reject_line(text: &str, errors: &[RecordError], pos: Position, key: Option<&str>) -> String {
+pub(super) fn reject_line(
+    text: &str,
+    errors: &[RecordError],
+    pos: Position,
+    key: Option<&str>,
+) -> String {
     let mut s = String::from("{\"record\":");
     if serde_json::from_str::<&RawValue>(text).is_ok() {
         s.push_str(&minify_json(text));

@@ -357,7 +357,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
     }
 
     fn path_text(&self) -> String {
-        super::read::path_text(&self.path)
+        super::read::path_text(self.path.iter().map(|s| Cow::Borrowed(s.as_str())))
     }
 
     fn error(&mut self, value: &str, message: String) {

@@ -238,6 +238,8 @@ pub struct WriteNode {
     /// The declared record type of a value written whole (or of its
     /// array's elements): the XML writer lays a copied record out by it.
     pub shape: Option<RecordId>,
+    /// `"name":` as JSON, escaped once here rather than per record.
+    pub json_key: String,
 }
 
 #[derive(Debug)]
@@ -311,7 +313,11 @@ pub enum PlanStep {
 
 pub enum PlanArg {
     Const(Value<'static>),
-    Slot(usize),
+    /// An input slot; `or`: the value used when the slot is null or missing.
+    Slot {
+        slot: usize,
+        or: Option<Value<'static>>,
+    },
 }
 
 /// A table for one direction, with a hash index for string keys.
@@ -682,7 +688,10 @@ fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<Plan
                             .iter()
                             .map(|a| match a {
                                 TArg::Const(c) => PlanArg::Const(c.clone()),
-                                TArg::Path(p) => PlanArg::Slot(input.slot(reg, p)),
+                                TArg::Path(p, or) => PlanArg::Slot {
+                                    slot: input.slot(reg, p),
+                                    or: or.clone(),
+                                },
                             })
                             .collect(),
                         accepts_null: *accepts_null,
@@ -938,7 +947,10 @@ fn order_by_schema(reg: &Registry, node: &mut WriteNode) {
             }
         }
     }
-    for (_, child) in &mut node.fields {
+    for (name, child) in &mut node.fields {
+        child.json_key.clear();
+        crate::exec::write_json_str(&mut child.json_key, name);
+        child.json_key.push(':');
         order_by_schema(reg, child);
     }
     if let Some(e) = &mut node.each {

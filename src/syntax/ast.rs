@@ -379,14 +379,23 @@ pub struct Call {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arg {
     Literal(Literal),
-    Path(Path),
+    /// A field of the record; `or`: the literal after `??`, used when the
+    /// field is null or missing.
+    Path {
+        path: Path,
+        or: Option<Literal>,
+    },
 }
 
 impl Arg {
     pub fn span(&self) -> Span {
         match self {
             Arg::Literal(l) => l.span,
-            Arg::Path(p) => p.span,
+            Arg::Path { path, or: None } => path.span,
+            Arg::Path { path, or: Some(or) } => Span {
+                start: path.span.start,
+                end: or.span.end,
+            },
         }
     }
 }

@@ -60,7 +60,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::pipeline | R::step => "a pipeline step (a transform, a table, a literal or `if`)",
         R::call => "a transform or table name",
         R::call_args => "arguments `( ... )`",
-        R::arg => "an argument (a literal or a field path)",
+        R::arg => "an argument (a literal, a field path, or `field ?? literal`)",
         R::if_step => "an `if` step",
         R::path_step => "a field in parentheses `(path)`",
         R::branch => "a branch `{ ... }`",

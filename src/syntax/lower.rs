@@ -460,9 +460,16 @@ impl Lowerer {
                 if let Some(a) = it.next() {
                     has_parens = true;
                     for arg in a.into_inner() {
-                        let inner = arg.into_inner().next()?;
+                        let mut parts = arg.into_inner();
+                        let inner = parts.next()?;
                         args.push(match inner.as_rule() {
-                            R::path => Arg::Path(self.path(inner)?),
+                            R::path => Arg::Path {
+                                path: self.path(inner)?,
+                                or: match parts.next() {
+                                    Some(lit) => Some(self.literal(lit)?),
+                                    None => None,
+                                },
+                            },
                             _ => Arg::Literal(self.literal(inner)?),
                         });
                     }

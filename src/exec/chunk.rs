@@ -1,0 +1,246 @@
+//! Mapping records in batches: the unit of work of the runner, and of its
+//! threads.
+//!
+//! A [`Batch`] is the output of a run of consecutive records: their output
+//! text, their reject lines and the counts. NDJSON input is cut into chunks
+//! of whole lines ([`next_chunk`]); each chunk is mapped into one batch
+//! ([`Mapper::ndjson`]), on the runner's thread or on a worker
+//! ([`parallel`]), and batches are written in input order. Every record of a
+//! chunk borrows from the chunk's text, so the frames and the output buffer
+//! are reused from record to record.
+
+use super::eval::{Frames, Outcome, RecordError, evaluate, map_json_into};
+use super::read::read_record;
+use super::rows::{Row, expand};
+use super::run::{OutputFormat, Position, reject_line};
+use super::{Bases, Value};
+use crate::plan::Plan;
+use std::collections::VecDeque;
+use std::io::{self, BufRead};
+use std::sync::mpsc;
+
+/// About how much input one chunk holds: large enough that handing it to a
+/// thread costs nothing next to mapping it, small enough that
+/// `2 × threads` of them in flight keep memory flat.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// The output of a run of consecutive records.
+#[derive(Default)]
+pub struct Batch {
+    /// Output records: each followed by a newline, or for a JSON array
+    /// output separated by commas.
+    pub out: String,
+    /// Reject lines, each followed by a newline.
+    pub rejects: String,
+    pub read: u64,
+    pub written: u64,
+    pub rejected: u64,
+}
+
+/// What maps records into batches; shared by every thread.
+#[derive(Clone, Copy)]
+pub struct Mapper<'p> {
+    pub plan: &'p Plan,
+    pub format: OutputFormat,
+    pub base: Option<&'p Bases>,
+    /// Whether reject lines are wanted (there is a rejects output).
+    pub keep_rejects: bool,
+}
+
+impl Mapper<'_> {
+    /// Maps a chunk of NDJSON lines; `first_line` is the number of its
+    /// first line in the whole input. A line that is not UTF-8 is a reject
+    /// of that line.
+    pub fn ndjson(&self, chunk: &[u8], first_line: u64) -> Batch {
+        let mut batch = Batch::default();
+        let mut frames = Frames::default();
+        for (number, line) in (first_line..).zip(chunk.split_inclusive(|&b| b == b'\n')) {
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            match std::str::from_utf8(line) {
+                Ok(text) if text.trim().is_empty() => {}
+                Ok(text) => self.json_record(text, Position::Line(number), &mut frames, &mut batch),
+                Err(e) => {
+                    let text = String::from_utf8_lossy(line);
+                    let outcome = Outcome::malformed(format!("the line is not UTF-8: {e}"));
+                    self.outcome(outcome, &text, Position::Line(number), &mut batch);
+                }
+            }
+        }
+        batch
+    }
+
+    /// One JSON record: mapped straight into the batch, or expanded into
+    /// rows by `for` clauses.
+    pub fn json_record<'a>(
+        &self,
+        text: &'a str,
+        pos: Position,
+        frames: &mut Frames<'a>,
+        batch: &mut Batch,
+    ) {
+        let Some(it) = &self.plan.iteration else {
+            let mark = batch.out.len();
+            if self.format == OutputFormat::Json && batch.written > 0 {
+                batch.out.push(',');
+            }
+            let record_at = batch.out.len();
+            match map_json_into(
+                self.plan,
+                text,
+                self.format.encoding(),
+                frames,
+                &mut batch.out,
+            ) {
+                Ok(()) => self.written(batch, record_at),
+                Err(rejected) => {
+                    batch.out.truncate(mark);
+                    self.outcome(rejected, text, pos, batch);
+                }
+            }
+            return;
+        };
+        let mut errors = Vec::new();
+        let doc = match read_record(text, &self.plan.read, self.plan.input_slots, &mut errors) {
+            Ok(doc) => doc,
+            Err(msg) => {
+                let outcome = Outcome::malformed(format!("malformed JSON: {msg}"));
+                return self.outcome(outcome, text, pos, batch);
+            }
+        };
+        for row in expand(it, doc, &errors) {
+            self.row(row, batch);
+        }
+    }
+
+    /// One row of a `for` mapping.
+    pub fn row(&self, row: Row<'_>, batch: &mut Batch) {
+        let source = match self
+            .plan
+            .iteration
+            .as_ref()
+            .map(|it| &row.frame[it.source_slot])
+        {
+            Some(Value::Raw(json)) => json.to_string(),
+            Some(Value::Str(xml)) => xml.to_string(),
+            _ => row.source.to_string(),
+        };
+        let errors = row.errors.into_iter().map(RecordError::from_read).collect();
+        let outcome = evaluate(self.plan, &row.frame, errors, self.format.encoding());
+        let pos = if row.element.is_empty() {
+            Position::Index(0)
+        } else {
+            Position::Element(row.element)
+        };
+        self.outcome(outcome, &source, pos, batch)
+    }
+
+    /// Adds a record's outcome to the batch.
+    pub fn outcome(&self, outcome: Outcome, text: &str, pos: Position, batch: &mut Batch) {
+        match outcome {
+            Outcome::Mapped(record) => {
+                if self.format == OutputFormat::Json && batch.written > 0 {
+                    batch.out.push(',');
+                }
+                let record_at = batch.out.len();
+                batch.out.push_str(&record);
+                self.written(batch, record_at);
+            }
+            Outcome::Rejected { key, errors } => {
+                batch.read += 1;
+                batch.rejected += 1;
+                if self.keep_rejects {
+                    batch
+                        .rejects
+                        .push_str(&reject_line(text, &errors, pos, key.as_deref()));
+                    batch.rejects.push('\n');
+                }
+            }
+        }
+    }
+}
+
+impl Mapper<'_> {
+    /// Counts the record just appended at `record_at`, writes it into its
+    /// base record (`--base`) and ends it.
+    fn written(&self, batch: &mut Batch, record_at: usize) {
+        batch.read += 1;
+        batch.written += 1;
+        if let Some(base) = self.base {
+            let merged = base.apply(self.plan, &batch.out[record_at..]);
+            batch.out.truncate(record_at);
+            batch.out.push_str(&merged);
+        }
+        if self.format != OutputFormat::Json {
+            batch.out.push('\n');
+        }
+    }
+}
+
+/// Reads the next chunk of whole lines into `buf` (cleared first); returns
+/// the number of lines, 0 at the end of the input. A line longer than a
+/// chunk is a chunk of its own.
+pub fn next_chunk(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<u64> {
+    buf.clear();
+    let mut lines = 0;
+    while buf.len() < CHUNK_BYTES {
+        if input.read_until(b'\n', buf)? == 0 {
+            break;
+        }
+        lines += 1;
+    }
+    Ok(lines)
+}
+
+/// Maps NDJSON `input` on `threads` workers and hands each batch to `emit`
+/// in input order. Chunk `i` goes to worker `i mod threads` and its batch
+/// is taken back from that worker in the same turn, so order needs no
+/// buffer; at most two chunks per worker are in flight, so memory does not
+/// grow with the input.
+pub fn parallel(
+    mapper: Mapper<'_>,
+    threads: usize,
+    input: &mut dyn BufRead,
+    emit: &mut dyn FnMut(Batch) -> io::Result<()>,
+) -> io::Result<()> {
+    let threads = threads.max(1);
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(2);
+            let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
+            scope.spawn(move || {
+                for (chunk, first_line) in chunk_rx {
+                    if batch_tx.send(mapper.ndjson(&chunk, first_line)).is_err() {
+                        break;
+                    }
+                }
+            });
+            workers.push((chunk_tx, batch_rx));
+        }
+        let lost = || io::Error::other("a mapping thread stopped unexpectedly");
+        let mut pending: VecDeque<usize> = VecDeque::new();
+        let mut next_line = 1;
+        for turn in 0.. {
+            let mut chunk = Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 3));
+            let lines = next_chunk(input, &mut chunk)?;
+            if lines == 0 {
+                break;
+            }
+            let w = turn % threads;
+            workers[w].0.send((chunk, next_line)).map_err(|_| lost())?;
+            next_line += lines;
+            pending.push_back(w);
+            if pending.len() >= 2 * threads
+                && let Some(oldest) = pending.pop_front()
+            {
+                emit(workers[oldest].1.recv().map_err(|_| lost())?)?;
+            }
+        }
+        while let Some(oldest) = pending.pop_front() {
+            emit(workers[oldest].1.recv().map_err(|_| lost())?)?;
+        }
+        // Dropping the senders ends the workers.
+        Ok(())
+    })
+}
