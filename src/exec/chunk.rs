@@ -54,8 +54,7 @@ impl Mapper<'_> {
     pub fn ndjson(&self, chunk: &[u8], first_line: u64) -> Batch {
         let mut batch = Batch::default();
         let mut frames = Frames::default();
-        for (number, line) in (first_line..).zip(chunk.split_inclusive(|&b| b == b'\n')) {
-            let line = line.strip_suffix(b"\n").unwrap_or(line);
+        for (number, line) in (first_line..).zip(lines(chunk)) {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             match std::str::from_utf8(line) {
                 Ok(text) if text.trim().is_empty() => {}
@@ -175,6 +174,22 @@ impl Mapper<'_> {
             batch.out.push('\n');
         }
     }
+}
+
+/// The lines of a chunk, without their `\n`; the last one may lack it.
+fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = chunk;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, after) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = after;
+        Some(line)
+    })
 }
 
 /// Reads the next chunk of whole lines into `buf` (cleared first); returns

@@ -328,6 +328,7 @@ fn run_steps<'a>(
         v = match step {
             PlanStep::Call {
                 apply,
+                prepared,
                 args,
                 accepts_null,
                 arg_accepts_null,
@@ -360,7 +361,10 @@ fn run_steps<'a>(
                 if let Some(absent) = absent_arg {
                     absent
                 } else {
-                    apply(v, &Args::new(&refs[..args.len().min(4)]))?
+                    apply(
+                        v,
+                        &Args::with_prepared(&refs[..args.len().min(4)], prepared),
+                    )?
                 }
             }
             PlanStep::Table(t) => {

@@ -10,7 +10,7 @@ use crate::check::{DRule, FieldPath, Mapping, Program, RuleOrigin, Source, TArg,
 use crate::exec::Value;
 use crate::schema::{Kind, RecordId, Registry, Type};
 use crate::stdlib::iso4217::Currency;
-use crate::stdlib::{self, ApplyFn};
+use crate::stdlib::{self, ApplyFn, Prepared};
 use crate::syntax::Direction;
 use std::collections::HashMap;
 
@@ -276,12 +276,12 @@ pub enum PlanSource {
 
 impl PlanSource {
     /// The input slots this source reads.
-    pub fn slots(&self) -> Vec<usize> {
+    pub fn slots(&self) -> &[usize] {
         match self {
-            PlanSource::Slot(s) => vec![*s],
-            PlanSource::Tuple(ss) => ss.clone(),
-            PlanSource::Const(_) => Vec::new(),
-            PlanSource::Gather { rows, .. } => vec![*rows],
+            PlanSource::Slot(s) => std::slice::from_ref(s),
+            PlanSource::Tuple(ss) => ss,
+            PlanSource::Const(_) => &[],
+            PlanSource::Gather { rows, .. } => std::slice::from_ref(rows),
         }
     }
 }
@@ -296,6 +296,8 @@ pub enum PlanStep {
     Call {
         name: &'static str,
         apply: ApplyFn,
+        /// The constant arguments, ready (a parsed pattern, a zone...).
+        prepared: Prepared,
         args: Vec<PlanArg>,
         accepts_null: bool,
         arg_accepts_null: Vec<bool>,
@@ -681,9 +683,17 @@ fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<Plan
                     ..
                 } => {
                     let def = stdlib::by_index(*transform)?;
+                    let consts: Vec<Option<&Value<'static>>> = args
+                        .iter()
+                        .map(|a| match a {
+                            TArg::Const(c) => Some(c),
+                            TArg::Path(..) => None,
+                        })
+                        .collect();
                     PlanStep::Call {
                         name: def.name,
                         apply: def.apply,
+                        prepared: def.prepare.map(|p| p(&consts)).unwrap_or_default(),
                         args: args
                             .iter()
                             .map(|a| match a {

@@ -182,6 +182,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: to_string,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "parse_int",
@@ -197,6 +198,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_string"),
         apply: parse_int,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "parse_decimal",
@@ -214,6 +216,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_string"),
         apply: parse_decimal,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "parse_float",
@@ -226,6 +229,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: parse_float,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "parse_bool",
@@ -241,6 +245,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_string"),
         apply: parse_bool,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "to_decimal",
@@ -255,6 +260,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_int"),
         apply: to_decimal,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "to_int",
@@ -271,6 +277,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_decimal"),
         apply: to_int,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "to_float",
@@ -282,6 +289,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: to_float,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "to_bool",
@@ -296,6 +304,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_int"),
         apply: to_bool,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "id_of",
@@ -323,5 +332,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: id_of,
         check_args: None,
+        prepare: None,
     },
 ];

@@ -100,6 +100,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: eq,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "ne",
@@ -111,6 +112,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: ne,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "lt",
@@ -122,6 +124,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: lt,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "le",
@@ -133,6 +136,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: le,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "gt",
@@ -144,6 +148,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: gt,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "ge",
@@ -155,6 +160,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: ge,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "is_null",
@@ -170,6 +176,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: is_null,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "is_missing",
@@ -184,6 +191,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: is_missing,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "is_blank",
@@ -198,6 +206,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: is_blank,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "not",
@@ -209,6 +218,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("not"),
         apply: not,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "and",
@@ -220,6 +230,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: and,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "or",
@@ -231,5 +242,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: or,
         check_args: None,
+        prepare: None,
     },
 ];

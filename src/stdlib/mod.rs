@@ -65,11 +65,37 @@ impl Fail {
 /// of the current record's slots. Borrowed, never copied per record.
 pub struct Args<'x, 'a> {
     values: &'x [&'x Value<'a>],
+    prepared: &'x Prepared,
 }
+
+/// A call's constant arguments in their ready form, made when the plan is
+/// built ([`TransformDef::prepare`]). `None` when the arguments come from
+/// fields: the transform then reads them from the values, per record.
+#[derive(Debug, Default)]
+pub enum Prepared {
+    #[default]
+    None,
+    Format(datefmt::Format),
+    Zone(chrono_tz::Tz),
+    Currency(iso4217::Currency),
+}
+
+/// Prepares a call's constants (`None` for an argument from a field).
+pub type PrepareFn = fn(&[Option<&Value<'static>>]) -> Prepared;
 
 impl<'x, 'a> Args<'x, 'a> {
     pub fn new(values: &'x [&'x Value<'a>]) -> Args<'x, 'a> {
-        Args { values }
+        Args {
+            values,
+            prepared: &Prepared::None,
+        }
+    }
+    /// Arguments whose constants were prepared with the plan.
+    pub fn with_prepared(values: &'x [&'x Value<'a>], prepared: &'x Prepared) -> Args<'x, 'a> {
+        Args { values, prepared }
+    }
+    pub fn prepared(&self) -> &'x Prepared {
+        self.prepared
     }
     pub fn get(&self, i: usize) -> &'x Value<'a> {
         self.values.get(i).copied().unwrap_or(&Value::Missing)
@@ -220,6 +246,10 @@ pub struct TransformDef {
     pub inverse: Option<&'static str>,
     pub apply: ApplyFn,
     pub check_args: Option<CheckArgsFn>,
+    /// Turns the call's constant arguments into their ready form once per
+    /// plan (a parsed date pattern, a zone, a currency), so the transform
+    /// does not parse them per record.
+    pub prepare: Option<PrepareFn>,
 }
 
 impl TransformDef {

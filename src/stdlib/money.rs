@@ -4,7 +4,7 @@
 
 use super::iso4217::Currency;
 use super::numbers::{Op, check_rounding_mode, rounding_mode};
-use super::{ArgError, Args, Category, Fail, TransformDef, const_str, ex, ext};
+use super::{ArgError, Args, Category, Fail, Prepared, TransformDef, const_str, ex, ext};
 use crate::diag::Code;
 use crate::exec::{Money, Value};
 use rust_decimal::Decimal;
@@ -27,6 +27,20 @@ fn currency_arg(v: &Value<'_>) -> Result<Currency, Fail> {
             .ok_or_else(|| money_fail(format!("{s:?} is not an ISO 4217 currency code"))),
         other => Err(Fail::wrong_type("currency code", other)),
     }
+}
+
+/// The first argument's currency: prepared with the plan when constant.
+fn first_currency(a: &Args<'_, '_>) -> Result<Currency, Fail> {
+    match a.prepared() {
+        Prepared::Currency(c) => Ok(*c),
+        _ => currency_arg(a.get(0)),
+    }
+}
+
+fn prepare_first_currency(args: &[Option<&Value<'static>>]) -> Prepared {
+    const_str(args, 0)
+        .and_then(Currency::parse)
+        .map_or(Prepared::None, Prepared::Currency)
 }
 
 fn money_of(v: &Value<'_>) -> Result<Money, Fail> {
@@ -63,7 +77,7 @@ fn currency_code<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> 
 }
 
 fn from_minor<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    let currency = currency_arg(a.get(0))?;
+    let currency = first_currency(a)?;
     let units = minor_units(currency)?;
     let minor = match v {
         Value::Int(i) => i,
@@ -111,7 +125,7 @@ fn to_minor<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
 }
 
 fn money<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    let currency = currency_arg(a.get(0))?;
+    let currency = first_currency(a)?;
     let amount = match v {
         Value::Int(i) => Decimal::from(i),
         Value::Decimal(d) => d,
@@ -229,7 +243,7 @@ fn converted(m: Money, to: Currency, rate: Decimal, mode: &str) -> Result<Value<
 
 fn convert_currency<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     let m = money_of(&v)?;
-    let to = currency_arg(a.get(0))?;
+    let to = first_currency(a)?;
     let rate = rate_of(a.get(1))?;
     converted(m, to, rate, a.str(2)?)
 }
@@ -359,6 +373,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: currency_code,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "from_minor",
@@ -384,6 +399,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_minor"),
         apply: from_minor,
         check_args: Some(check_first_currency),
+        prepare: Some(prepare_first_currency),
     },
     TransformDef {
         name: "to_minor",
@@ -416,6 +432,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("from_minor"),
         apply: to_minor,
         check_args: Some(check_to_minor),
+        prepare: None,
     },
     TransformDef {
         name: "money",
@@ -435,6 +452,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("amount_of"),
         apply: money,
         check_args: Some(check_first_currency),
+        prepare: Some(prepare_first_currency),
     },
     TransformDef {
         name: "format_amount",
@@ -466,6 +484,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: format_amount,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "amount_of",
@@ -482,6 +501,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: amount_of,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "currency_of",
@@ -498,6 +518,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: currency_of,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "round_money",
@@ -523,6 +544,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: round_money,
         check_args: Some(check_round_money),
+        prepare: None,
     },
     TransformDef {
         name: "convert_currency",
@@ -542,6 +564,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: convert_currency,
         check_args: Some(check_convert),
+        prepare: Some(prepare_first_currency),
     },
     TransformDef {
         name: "convert_with_rates",
@@ -563,6 +586,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: convert_with_rates,
         check_args: Some(check_convert_with_rates),
+        prepare: None,
     },
 ];
 

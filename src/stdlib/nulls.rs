@@ -76,6 +76,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: default,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "coalesce",
@@ -92,6 +93,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: coalesce,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "required",
@@ -107,6 +109,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: required,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "null_if_blank",
@@ -122,6 +125,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: null_if_blank,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "omit_null",
@@ -137,5 +141,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: omit_null,
         check_args: None,
+        prepare: None,
     },
 ];

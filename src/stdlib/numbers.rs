@@ -176,6 +176,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("sub"),
         apply: add,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "sub",
@@ -191,6 +192,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("add"),
         apply: sub,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "mul",
@@ -207,6 +209,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("div"),
         apply: mul,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "div",
@@ -222,6 +225,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("mul"),
         apply: div,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "neg",
@@ -233,6 +237,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("neg"),
         apply: neg,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "abs",
@@ -244,6 +249,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: abs,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "round",
@@ -262,5 +268,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: round,
         check_args: Some(check_round),
+        prepare: None,
     },
 ];

@@ -218,6 +218,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: trim,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "trim_start",
@@ -229,6 +230,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: trim_start,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "trim_end",
@@ -240,6 +242,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: trim_end,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "lower",
@@ -254,6 +257,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: lower,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "upper",
@@ -268,6 +272,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: upper,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "replace",
@@ -283,6 +288,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: replace,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "prefix",
@@ -294,6 +300,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("strip_prefix"),
         apply: prefix,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "suffix",
@@ -309,6 +316,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("strip_suffix"),
         apply: suffix,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "strip_prefix",
@@ -328,6 +336,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("prefix"),
         apply: strip_prefix,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "strip_suffix",
@@ -339,6 +348,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("suffix"),
         apply: strip_suffix,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "split",
@@ -352,6 +362,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("join"),
         apply: split,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "join",
@@ -371,6 +382,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("split"),
         apply: join,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "concat",
@@ -382,6 +394,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: concat,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "length",
@@ -396,6 +409,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: length,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "substring",
@@ -411,6 +425,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: substring,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "pad_left",
@@ -423,6 +438,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: pad_left,
         check_args: Some(check_fill),
+        prepare: None,
     },
     TransformDef {
         name: "pad_right",
@@ -434,6 +450,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: pad_right,
         check_args: Some(check_fill),
+        prepare: None,
     },
     TransformDef {
         name: "contains",
@@ -445,6 +462,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: contains,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "starts_with",
@@ -456,6 +474,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: starts_with,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "ends_with",
@@ -467,5 +486,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: ends_with,
         check_args: None,
+        prepare: None,
     },
 ];

@@ -6,12 +6,13 @@
 //! arguments taken from fields.
 
 use super::datefmt::{Format, Parsed, Target};
-use super::{ArgError, Args, Category::Dates, Fail, TransformDef, const_str, ex, ext};
+use super::{ArgError, Args, Category::Dates, Fail, Prepared, TransformDef, const_str, ex, ext};
 use crate::diag::Code;
 use crate::exec::Value;
 use chrono::offset::LocalResult;
 use chrono::{DateTime, DurationRound, FixedOffset, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
+use std::borrow::Cow;
 
 fn zone_fail(message: String) -> Fail {
     Fail {
@@ -25,14 +26,36 @@ fn zone(name: &str) -> Result<Tz, Fail> {
         .map_err(|_| zone_fail(format!("{name:?} is not an IANA time zone")))
 }
 
-fn format_arg(a: &Args<'_, '_>, target: Target, writing: bool) -> Result<Format, Fail> {
+/// The format argument: prepared with the plan when it is a constant.
+fn format_arg<'x>(
+    a: &Args<'x, '_>,
+    target: Target,
+    writing: bool,
+) -> Result<Cow<'x, Format>, Fail> {
+    if let Prepared::Format(f) = a.prepared() {
+        return Ok(Cow::Borrowed(f));
+    }
     let text = a.str(0)?;
     let f = if writing {
         Format::parse_writer(text, target)
     } else {
         Format::parse(text, target)
     };
-    f.map_err(|e| Fail::conversion(e.message))
+    f.map(Cow::Owned).map_err(|e| Fail::conversion(e.message))
+}
+
+/// The zone argument: prepared with the plan when it is a constant.
+fn zone_arg(a: &Args<'_, '_>) -> Result<Tz, Fail> {
+    match a.prepared() {
+        Prepared::Zone(tz) => Ok(*tz),
+        _ => zone(a.str(0)?),
+    }
+}
+
+fn prepare_zone(args: &[Option<&Value<'static>>]) -> Prepared {
+    const_str(args, 0)
+        .and_then(|name| name.parse::<Tz>().ok())
+        .map_or(Prepared::None, Prepared::Zone)
 }
 
 fn parse_as<'a>(v: Value<'a>, a: &Args<'_, 'a>, target: Target) -> Result<Value<'a>, Fail> {
@@ -40,7 +63,7 @@ fn parse_as<'a>(v: Value<'a>, a: &Args<'_, 'a>, target: Target) -> Result<Value<
     let parsed = match &v {
         Value::Str(s) => f.parse_value(s, target),
         // Epoch counts arrive as JSON numbers.
-        Value::Int(n) => match &f {
+        Value::Int(n) => match f.as_ref() {
             Format::Named(super::datefmt::Named::EpochSeconds) => {
                 super::datefmt::epoch(*n, false).map(Parsed::DateTime)
             }
@@ -119,23 +142,40 @@ fn check_format(
     })
 }
 
-macro_rules! format_checks {
-    ($($name:ident => $target:expr, $writing:expr;)*) => {
-        $(fn $name(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
+fn prepare_format(args: &[Option<&Value<'static>>], target: Target, writing: bool) -> Prepared {
+    let Some(text) = const_str(args, 0) else {
+        return Prepared::None;
+    };
+    let parsed = if writing {
+        Format::parse_writer(text, target)
+    } else {
+        Format::parse(text, target)
+    };
+    parsed.map_or(Prepared::None, Prepared::Format)
+}
+
+/// The check and the preparation of a format argument, per target and use
+/// (a `TransformDef` holds plain fn pointers).
+macro_rules! format_args_fns {
+    ($($check:ident, $prepare:ident => $target:expr, $writing:expr;)*) => {
+        $(fn $check(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
             check_format(args, $target, $writing)
+        }
+        fn $prepare(args: &[Option<&Value<'static>>]) -> Prepared {
+            prepare_format(args, $target, $writing)
         })*
     };
 }
 
-format_checks! {
-    check_read_datetime => Target::DateTime, false;
-    check_read_localdatetime => Target::LocalDateTime, false;
-    check_read_date => Target::Date, false;
-    check_read_time => Target::Time, false;
-    check_write_datetime => Target::DateTime, true;
-    check_write_localdatetime => Target::LocalDateTime, true;
-    check_write_date => Target::Date, true;
-    check_write_time => Target::Time, true;
+format_args_fns! {
+    check_read_datetime, prepare_read_datetime => Target::DateTime, false;
+    check_read_localdatetime, prepare_read_localdatetime => Target::LocalDateTime, false;
+    check_read_date, prepare_read_date => Target::Date, false;
+    check_read_time, prepare_read_time => Target::Time, false;
+    check_write_datetime, prepare_write_datetime => Target::DateTime, true;
+    check_write_localdatetime, prepare_write_localdatetime => Target::LocalDateTime, true;
+    check_write_date, prepare_write_date => Target::Date, true;
+    check_write_time, prepare_write_time => Target::Time, true;
 }
 
 /// Whether a format argument drops information a `target` value has; for
@@ -192,7 +232,7 @@ fn datetime_of(v: Value<'_>) -> Result<DateTime<FixedOffset>, Fail> {
 }
 
 fn to_zone<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    let tz = zone(a.str(0)?)?;
+    let tz = zone_arg(a)?;
     Ok(Value::DateTime(
         datetime_of(v)?.with_timezone(&tz).fixed_offset(),
     ))
@@ -255,7 +295,7 @@ pub fn assume(local: NaiveDateTime, tz: Tz, policy: &str) -> Result<DateTime<Fix
 }
 
 fn assume_zone<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
-    let tz = zone(a.str(0)?)?;
+    let tz = zone_arg(a)?;
     let policy = a.str(1)?;
     match v {
         Value::LocalDateTime(local) => assume(local, tz, policy).map(Value::DateTime),
@@ -398,6 +438,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("format_datetime"),
         apply: parse_datetime,
         check_args: Some(check_read_datetime),
+        prepare: Some(prepare_read_datetime),
     },
     TransformDef {
         name: "parse_localdatetime",
@@ -429,6 +470,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("format_localdatetime"),
         apply: parse_localdatetime,
         check_args: Some(check_read_localdatetime),
+        prepare: Some(prepare_read_localdatetime),
     },
     TransformDef {
         name: "parse_date",
@@ -463,6 +505,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("format_date"),
         apply: parse_date,
         check_args: Some(check_read_date),
+        prepare: Some(prepare_read_date),
     },
     TransformDef {
         name: "parse_time",
@@ -478,6 +521,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("format_time"),
         apply: parse_time,
         check_args: Some(check_read_time),
+        prepare: Some(prepare_read_time),
     },
     TransformDef {
         name: "format_datetime",
@@ -523,6 +567,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("parse_datetime"),
         apply: format_datetime,
         check_args: Some(check_write_datetime),
+        prepare: Some(prepare_write_datetime),
     },
     TransformDef {
         name: "format_localdatetime",
@@ -541,6 +586,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("parse_localdatetime"),
         apply: format_localdatetime,
         check_args: Some(check_write_localdatetime),
+        prepare: Some(prepare_write_localdatetime),
     },
     TransformDef {
         name: "format_date",
@@ -565,6 +611,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("parse_date"),
         apply: format_date,
         check_args: Some(check_write_date),
+        prepare: Some(prepare_write_date),
     },
     TransformDef {
         name: "format_time",
@@ -581,6 +628,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("parse_time"),
         apply: format_time,
         check_args: Some(check_write_time),
+        prepare: Some(prepare_write_time),
     },
     TransformDef {
         name: "to_zone",
@@ -607,6 +655,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_utc"),
         apply: to_zone,
         check_args: Some(check_zone),
+        prepare: Some(prepare_zone),
     },
     TransformDef {
         name: "to_utc",
@@ -623,6 +672,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: to_utc,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "assume_zone",
@@ -664,6 +714,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: Some("to_local"),
         apply: assume_zone,
         check_args: Some(check_assume_zone),
+        prepare: Some(prepare_zone),
     },
     TransformDef {
         name: "to_local",
@@ -684,6 +735,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: to_local,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "to_date",
@@ -705,6 +757,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: to_date,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "to_epoch_seconds",
@@ -730,6 +783,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: to_epoch_seconds,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "to_epoch_millis",
@@ -746,6 +800,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: to_epoch_millis,
         check_args: None,
+        prepare: None,
     },
     TransformDef {
         name: "trunc_time",
@@ -766,5 +821,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         inverse: None,
         apply: trunc_time,
         check_args: Some(check_unit),
+        prepare: None,
     },
 ];
