@@ -8,6 +8,7 @@ pub mod inverse;
 pub mod ir;
 mod table;
 mod types;
+mod written;
 
 pub use ir::*;
 
@@ -18,6 +19,7 @@ use crate::stdlib::iso4217::Currency;
 use crate::syntax::{self as ast, ArrowKind, Direction, Span};
 use std::collections::HashMap;
 use types::{Flow, Ty};
+use written::Written;
 
 /// Checks one parsed file against its schemas. `broken_names` are items that
 /// failed to parse: references to them are not reported again.
@@ -480,8 +482,8 @@ impl<'a> Checker<'a> {
         mut key: Option<&mut Option<(FieldPath, FieldPath)>>,
     ) -> Vec<DRule> {
         let mut out = Vec::new();
-        // Target path → span of the rule that writes it, to find duplicates.
-        let mut written: Vec<(Vec<String>, Span)> = Vec::new();
+        // The target paths written so far, to find duplicates.
+        let mut written = Written::default();
         for item in body {
             let ast::MappingItem::Rule(rule) = item else {
                 continue;
@@ -524,7 +526,9 @@ impl<'a> Checker<'a> {
             .any(|item| matches!(item, ast::MappingItem::Broken(_)));
         if complete && let Some(rec) = scope_target(scope, dir).record {
             let prefix = scope_target(scope, dir).prefix.clone();
-            self.check_coverage(m, dir, rec, &prefix, &written);
+            let none = Written::default();
+            let here = written.get(&prefix).unwrap_or(&none);
+            self.check_coverage(m, dir, rec, &prefix, here);
         }
         out
     }
@@ -535,7 +539,7 @@ impl<'a> Checker<'a> {
         rule: &ast::Rule,
         v: &DirView<'_>,
         scope: &Scope,
-        written: &mut Vec<(Vec<String>, Span)>,
+        written: &mut Written,
     ) -> Option<Vec<DRule>> {
         // A literal can only be a source.
         if let ast::Endpoint::Literal(l) = v.target {
@@ -589,12 +593,7 @@ impl<'a> Checker<'a> {
 
     /// Claims the targets of a rule that is rejected before being checked,
     /// so the scope does not also report them as unmapped.
-    fn claim_quietly(
-        &mut self,
-        v: &DirView<'_>,
-        rule: &ast::Rule,
-        written: &mut Vec<(Vec<String>, Span)>,
-    ) {
+    fn claim_quietly(&mut self, v: &DirView<'_>, rule: &ast::Rule, written: &mut Written) {
         let paths: Vec<&ast::Path> = match v.target {
             ast::Endpoint::Path(p) => vec![p],
             ast::Endpoint::Tuple(ps, _) => ps.iter().collect(),
@@ -680,7 +679,7 @@ impl<'a> Checker<'a> {
         block: &[ast::MappingItem],
         v: &DirView<'_>,
         _scope: &Scope,
-        written: &mut Vec<(Vec<String>, Span)>,
+        written: &mut Written,
     ) -> Option<Vec<DRule>> {
         let (ast::Endpoint::Path(sp), ast::Endpoint::Path(tp)) = (v.source, v.target) else {
             let d = Diagnostic::error(
@@ -819,18 +818,9 @@ impl<'a> Checker<'a> {
     }
 
     /// Records that a rule writes `path`; reports a second writer.
-    fn claim_target(
-        &mut self,
-        written: &mut Vec<(Vec<String>, Span)>,
-        path: &[String],
-        rule_span: Span,
-        at: Span,
-    ) {
-        let clash = written
-            .iter()
-            .find(|(w, _)| w.starts_with(path) || path.starts_with(w))
-            .map(|(w, s)| (w.join("."), *s));
-        if let Some((other, first)) = clash {
+    fn claim_target(&mut self, written: &mut Written, path: &[String], rule_span: Span, at: Span) {
+        if let Err((other, first)) = written.claim(path, rule_span) {
+            let other = other.join(".");
             let d = Diagnostic::error(
                 Code::E0206,
                 self.file,
@@ -848,16 +838,14 @@ impl<'a> Checker<'a> {
             .secondary(self.file, first, "first written here")
             .help("keep one rule, or combine the sources: `(a, b) -> target : coalesce`");
             self.err(d);
-            return;
         }
-        written.push((path.to_vec(), rule_span));
     }
 
     fn value_rule(
         &mut self,
         rule: &ast::Rule,
         v: &DirView<'_>,
-        written: &mut Vec<(Vec<String>, Span)>,
+        written: &mut Written,
     ) -> Option<DRule> {
         // Resolve targets.
         let target_paths: Vec<&ast::Path> = match v.target {
@@ -1196,7 +1184,7 @@ impl<'a> Checker<'a> {
         dir: Direction,
         rec: RecordId,
         prefix: &[String],
-        written: &[(Vec<String>, Span)],
+        written: &Written,
     ) {
         let header = match dir {
             Direction::Forward => &m.right,
@@ -1208,20 +1196,16 @@ impl<'a> Checker<'a> {
         for f in &record.fields {
             let mut path = prefix.to_vec();
             path.push(f.name.clone());
-            let exact = written.iter().any(|(w, _)| *w == path);
-            let below: Vec<(Vec<String>, Span)> = written
-                .iter()
-                .filter(|(w, _)| w.len() > path.len() && w.starts_with(&path))
-                .cloned()
-                .collect();
-            if exact {
-                continue;
-            }
-            if !below.is_empty() {
-                if let Kind::Record(inner) = f.ty.kind {
-                    self.check_coverage(m, dir, inner, &path, &below);
+            if let Some(member) = written.member(&f.name) {
+                if member.is_written() {
+                    continue;
                 }
-                continue;
+                if member.has_inside() {
+                    if let Kind::Record(inner) = f.ty.kind {
+                        self.check_coverage(m, dir, inner, &path, member);
+                    }
+                    continue;
+                }
             }
             if f.optional {
                 missing_optional.push(path.join("."));

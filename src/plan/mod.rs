@@ -731,6 +731,7 @@ struct InFrame {
     slots: usize,
     record: Option<RecordId>,
     elems: HashMap<Vec<String>, InFrame>,
+    members: MemberIndex,
 }
 
 impl InFrame {
@@ -740,13 +741,14 @@ impl InFrame {
             slots: 0,
             record,
             elems: HashMap::new(),
+            members: MemberIndex::default(),
         }
     }
 
     /// The slot of the value at `path`, allocating it on first use.
     fn slot(&mut self, reg: &Registry, path: &FieldPath) -> usize {
         let ty = type_at(reg, self.record, &path.0);
-        let node = descend(&mut self.node, &path.0);
+        let node = self.members.descend(&mut self.node, &path.0);
         if let Some((s, _)) = node.whole {
             return s;
         }
@@ -760,7 +762,7 @@ impl InFrame {
     /// element frame (shared by every rule iterating that array).
     fn rows(&mut self, reg: &Registry, path: &FieldPath) -> (usize, &mut InFrame) {
         let elem_record = elem_record_at(reg, self.record, &path.0);
-        let node = descend(&mut self.node, &path.0);
+        let node = self.members.descend(&mut self.node, &path.0);
         let slot = match &node.each {
             Some(e) => e.slot,
             None => {
@@ -787,7 +789,7 @@ impl InFrame {
     fn finish(mut self, reg: &Registry) -> (ReadNode, usize) {
         mark_required(reg, self.record, &mut self.node);
         for (path, elem) in std::mem::take(&mut self.elems) {
-            let node = descend(&mut self.node, &path);
+            let node = self.members.descend(&mut self.node, &path);
             let (elem_node, elem_slots) = elem.finish(reg);
             if let Some(e) = &mut node.each {
                 e.node = elem_node;
@@ -803,6 +805,7 @@ struct OutFrame {
     node: WriteNode,
     slots: usize,
     elems: HashMap<Vec<String>, OutFrame>,
+    members: MemberIndex,
 }
 
 impl OutFrame {
@@ -814,11 +817,12 @@ impl OutFrame {
             },
             slots: 0,
             elems: HashMap::new(),
+            members: MemberIndex::default(),
         }
     }
 
     fn slot(&mut self, path: &FieldPath) -> usize {
-        let node = descend(&mut self.node, &path.0);
+        let node = self.members.descend(&mut self.node, &path.0);
         if let Some(s) = node.whole {
             return s;
         }
@@ -831,7 +835,7 @@ impl OutFrame {
     /// Moves each element frame's write tree under its array's node.
     fn finish(mut self) -> (WriteNode, usize) {
         for (path, elem) in std::mem::take(&mut self.elems) {
-            let node = descend(&mut self.node, &path);
+            let node = self.members.descend(&mut self.node, &path);
             let slot = node.whole.unwrap_or(0);
             let (elem_node, elem_slots) = elem.finish();
             node.each = Some(Box::new(ElemWrite {
@@ -868,6 +872,33 @@ impl Members for ReadNode {
 impl Members for WriteNode {
     fn members(&mut self) -> &mut Vec<(String, Self)> {
         &mut self.fields
+    }
+}
+
+/// The position of each member of a tree being built, by its path: a frame
+/// adds members path by path, and finding a member among thousands of
+/// siblings must not be a scan (compiling n rules stays linear in n).
+/// Valid while members are only added through it (the trees are sorted
+/// into schema order after they are built).
+#[derive(Default)]
+struct MemberIndex(HashMap<Vec<String>, usize>);
+
+impl MemberIndex {
+    /// The node at `path` under `node`, creating the nodes on the way.
+    fn descend<'n, N: Members>(&mut self, mut node: &'n mut N, path: &[String]) -> &'n mut N {
+        for (i, name) in path.iter().enumerate() {
+            let pos = match self.0.get(&path[..=i]) {
+                Some(&pos) => pos,
+                None => {
+                    node.members().push((name.clone(), N::default()));
+                    let pos = node.members().len() - 1;
+                    self.0.insert(path[..=i].to_vec(), pos);
+                    pos
+                }
+            };
+            node = &mut node.members()[pos].1;
+        }
+        node
     }
 }
 
