@@ -5,10 +5,12 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use tether::compile::compile_source;
 use tether::exec::{Outcome, map_record};
-use tether::plan::{self, Plan};
-use tether::syntax::Direction;
+use tether::plan::Plan;
+
+#[path = "support.rs"]
+#[allow(dead_code)] // not every bench uses every helper
+mod support;
 
 const SCHEMA: &str = r#"
 schema s {
@@ -85,16 +87,7 @@ const FAMILIES: &[(&str, &str)] = &[
 
 fn plan_of(rules: &str) -> Plan {
     let src = format!("{SCHEMA}\nmapping m: s.In -> s.Out {{\n{rules}\n}}");
-    let c = compile_source("bench.tether", &src, None);
-    let errors: Vec<_> = c
-        .diagnostics
-        .iter()
-        .filter(|d| d.code.as_str().starts_with('E'))
-        .map(|d| d.message.clone())
-        .collect();
-    assert!(errors.is_empty(), "{rules}: {errors:?}");
-    let program = c.program.as_ref().expect("compiles");
-    plan::lower(program, "m", Direction::Forward).expect("plans")
+    support::plan_source(&src, "m").unwrap_or_else(|e| panic!("{rules}: {e:?}"))
 }
 
 fn families(c: &mut Criterion) {

@@ -3,10 +3,12 @@
 //! the literal when the field is null or missing, and the literal is checked
 //! like a constant.
 
-use tether::compile::compile_source;
 use tether::exec::{Outcome, map_record};
 use tether::plan;
-use tether::syntax::Direction;
+
+#[path = "../benches/support.rs"]
+#[allow(dead_code)] // not every test uses every helper
+mod support;
 
 const SCHEMA: &str = r#"
 schema s {
@@ -23,25 +25,10 @@ schema s {
 "#;
 
 fn compile(rules: &str) -> Result<plan::Plan, Vec<String>> {
-    let src = format!("{SCHEMA}\nmapping m: s.In -> s.Out {{\n{rules}\n}}");
-    let c = compile_source("args.tether", &src, None);
-    let codes = || {
-        c.diagnostics
-            .iter()
-            .filter(|d| d.code.as_str().starts_with('E'))
-            .map(|d| format!("{}: {}", d.code.as_str(), d.message))
-            .collect::<Vec<_>>()
-    };
-    let Some(program) = &c.program else {
-        return Err(codes());
-    };
-    if c.diagnostics
-        .iter()
-        .any(|d| d.code.as_str().starts_with('E'))
-    {
-        return Err(codes());
-    }
-    plan::lower(program, "m", Direction::Forward).map_err(|_| vec!["no plan".to_string()])
+    support::plan_source(
+        &format!("{SCHEMA}\nmapping m: s.In -> s.Out {{\n{rules}\n}}"),
+        "m",
+    )
 }
 
 fn map(p: &plan::Plan, record: &str) -> serde_json::Value {
