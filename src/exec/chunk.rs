@@ -9,7 +9,7 @@
 //! chunk borrows from the chunk's text, so the frames and the output buffer
 //! are reused from record to record.
 
-use super::eval::{Frames, Outcome, RecordError, evaluate, map_json_into};
+use super::eval::{Frames, Outcome, RecordError, evaluate_into, map_json_into};
 use super::read::read_record;
 use super::rows::{Row, expand};
 use super::run::{OutputFormat, Position, reject_line};
@@ -125,41 +125,47 @@ impl Mapper<'_> {
             _ => row.source.to_string(),
         };
         let errors = row.errors.into_iter().map(RecordError::from_read).collect();
-        let outcome = evaluate(self.plan, &row.frame, errors, self.format.encoding());
         let pos = if row.element.is_empty() {
             Position::Index(0)
         } else {
             Position::Element(row.element)
         };
-        self.outcome(outcome, &source, pos, batch)
+        let encoding = self.format.encoding();
+        self.append(batch, &source, pos, |out| {
+            evaluate_into(
+                self.plan,
+                &row.frame,
+                errors,
+                encoding,
+                &mut Vec::new(),
+                out,
+            )
+        })
     }
 
-    /// Adds a record's outcome to the batch.
-    pub fn outcome(&self, outcome: Outcome, text: &str, pos: Position, batch: &mut Batch) {
-        match outcome {
-            Outcome::Mapped(record) => {
-                if self.format == OutputFormat::Json && batch.written > 0 {
-                    batch.out.push(',');
-                }
-                let record_at = batch.out.len();
-                batch.out.push_str(&record);
-                self.written(batch, record_at);
-            }
-            Outcome::Rejected { key, errors } => {
-                batch.read += 1;
-                batch.rejected += 1;
-                if self.keep_rejects {
-                    batch
-                        .rejects
-                        .push_str(&reject_line(text, &errors, pos, key.as_deref()));
-                    batch.rejects.push('\n');
-                }
+    /// Appends the record `map` writes into the buffer it is given (after
+    /// the separator), or, when `map` rejects it, its reject line instead.
+    fn append(
+        &self,
+        batch: &mut Batch,
+        text: &str,
+        pos: Position,
+        map: impl FnOnce(&mut String) -> Result<(), Outcome>,
+    ) {
+        let mark = batch.out.len();
+        if self.format == OutputFormat::Json && batch.written > 0 {
+            batch.out.push(',');
+        }
+        let record_at = batch.out.len();
+        match map(&mut batch.out) {
+            Ok(()) => self.written(batch, record_at),
+            Err(rejected) => {
+                batch.out.truncate(mark);
+                self.outcome(rejected, text, pos, batch);
             }
         }
     }
-}
 
-impl Mapper<'_> {
     /// Counts the record just appended at `record_at`, writes it into its
     /// base record (`--base`) and ends it.
     fn written(&self, batch: &mut Batch, record_at: usize) {
@@ -172,6 +178,26 @@ impl Mapper<'_> {
         }
         if self.format != OutputFormat::Json {
             batch.out.push('\n');
+        }
+    }
+
+    /// Adds a record's outcome to the batch.
+    pub fn outcome(&self, outcome: Outcome, text: &str, pos: Position, batch: &mut Batch) {
+        match outcome {
+            Outcome::Mapped(record) => self.append(batch, text, pos, |out| {
+                out.push_str(&record);
+                Ok(())
+            }),
+            Outcome::Rejected { key, errors } => {
+                batch.read += 1;
+                batch.rejected += 1;
+                if self.keep_rejects {
+                    batch
+                        .rejects
+                        .push_str(&reject_line(text, &errors, pos, key.as_deref()));
+                    batch.rejects.push('\n');
+                }
+            }
         }
     }
 }

@@ -117,24 +117,10 @@ pub(super) fn map_json_into<'a>(
     evaluate_into(plan, input, errors, encoding, output, buf)
 }
 
-/// Runs the rules over one record's (or row's) input slots and writes the
-/// output; `errors` are the reader's.
-pub(super) fn evaluate(
-    plan: &Plan,
-    input: &[Value<'_>],
-    errors: Vec<RecordError>,
-    encoding: Encoding,
-) -> Outcome {
-    let mut buf = String::with_capacity(256);
-    match evaluate_into(plan, input, errors, encoding, &mut Vec::new(), &mut buf) {
-        Ok(()) => Outcome::Mapped(buf),
-        Err(rejected) => rejected,
-    }
-}
-
-/// [`evaluate`], appending the output to `buf` and using `out` as the
-/// output frame. On a reject `buf` is left as it was.
-fn evaluate_into<'a>(
+/// Runs the rules over one record's (or row's) input slots and appends the
+/// output to `buf`, using `out` as the output frame; `errors` are the
+/// reader's. On a reject `buf` is left as it was.
+pub(super) fn evaluate_into<'a>(
     plan: &Plan,
     input: &[Value<'a>],
     mut errors: Vec<RecordError>,
