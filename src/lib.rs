@@ -1,7 +1,7 @@
 //! tether: a declarative data-mapping compiler and sync runtime.
 //!
 //! The phases, one module each (see ARCHITECTURE.md):
-//! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`]; [`compile`]
+//! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`] → [`sync`]; [`compile`]
 //! drives the first three, [`cli`] is the command line.
 
 pub mod check;
@@ -13,5 +13,6 @@ pub mod laws;
 pub mod plan;
 pub mod schema;
 pub mod stdlib;
+pub mod sync;
 pub mod syntax;
 pub mod testing;

@@ -60,6 +60,8 @@ pub struct Mapping {
     /// The key paths on the left and right side.
     pub key: Option<(FieldPath, FieldPath)>,
     pub conflicts: Vec<Conflict>,
+    /// `on delete ...`; `None`: not stated (the runtime ignores deletes).
+    pub on_delete: Option<crate::syntax::DeletePolicy>,
     /// `for` clauses: one output record per element of the innermost array.
     pub iteration: Option<Iteration>,
 }
@@ -163,7 +165,7 @@ pub struct EachRule {
 }
 
 /// Where a rule came from, for runtime errors.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RuleOrigin {
     /// `file:line:col` of the rule.
     pub location: String,

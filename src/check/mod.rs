@@ -245,6 +245,7 @@ impl<'a> Checker<'a> {
             reverse: Vec::new(),
             key: None,
             conflicts: Vec::new(),
+            on_delete: None,
             iteration: None,
         };
         let fors: Vec<&ast::ForClause> = m
@@ -286,6 +287,20 @@ impl<'a> Checker<'a> {
             if let ast::MappingItem::Conflict(c) = item {
                 let conflicts = self.conflicts(m, c, &mapping);
                 mapping.conflicts.extend(conflicts);
+                for &(policy, span) in &c.on_delete {
+                    if mapping.on_delete.is_some() {
+                        self.err(
+                            Diagnostic::error(
+                                Code::E0003,
+                                self.file,
+                                span,
+                                "a second `on delete` policy",
+                            )
+                            .label("a mapping has one delete policy"),
+                        );
+                    }
+                    mapping.on_delete = Some(policy);
+                }
             }
         }
         Some(mapping)

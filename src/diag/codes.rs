@@ -377,4 +377,12 @@ minor unit (XAU), two money values have different currencies, a local time
 does not exist or exists twice in the zone (a DST gap or overlap) under the
 `error` policy, or no exchange rate is given for a currency pair. The record
 is rejected with the path and the value.";
+
+    E1009 => "record without a key, or write refused",
+"`tether sync` matches the two sides' records by the mapping's `key`: a
+record whose key field is missing or null cannot be matched, and a
+provider may refuse an operation (a validation error). Either way the
+record goes to the dead-letter store with the error, and later events for
+the same key wait behind it. Fix the record or the mapping, then
+`tether dlq replay ID` (or `discard` it).";
 }

@@ -41,6 +41,12 @@ impl SourceMap {
             .map(|f| f.source().as_str())
             .unwrap_or("")
     }
+    /// Every file's name and text, in the order they were read.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        (0..)
+            .map_while(|id| self.files.get(id).ok())
+            .map(|f| (f.name().as_str(), f.source().as_str()))
+    }
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
         let line = self.files.line_index(id, offset).unwrap_or(0);

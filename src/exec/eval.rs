@@ -313,7 +313,7 @@ fn run_steps<'a>(
         }
         v = match step {
             PlanStep::Call {
-                apply,
+                transform,
                 prepared,
                 args,
                 accepts_null,
@@ -347,7 +347,7 @@ fn run_steps<'a>(
                 if let Some(absent) = absent_arg {
                     absent
                 } else {
-                    apply(
+                    (transform.def().apply)(
                         v,
                         &Args::with_prepared(&refs[..args.len().min(4)], prepared),
                     )?

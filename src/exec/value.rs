@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 /// An amount with its currency. The amount keeps the scale it was given
 /// (`12.3` stays `12.3` until formatted or rounded).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Money {
     pub amount: Decimal,
     pub currency: Currency,
@@ -30,7 +30,9 @@ impl Money {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Serialisable for plan files (constants of a plan); an input value is
+/// never serialised this way.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value<'a> {
     Missing,
     Null,

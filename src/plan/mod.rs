@@ -6,14 +6,20 @@
 //! the target schema's field order. Nothing at run time looks a rule's field
 //! up by name.
 
+pub mod file;
+
+pub use file::{MappingPlans, PlanFile};
+
 use crate::check::{DRule, FieldPath, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
 use crate::exec::Value;
 use crate::schema::{Kind, RecordId, Registry, Type};
 use crate::stdlib::iso4217::Currency;
-use crate::stdlib::{self, ApplyFn, Prepared};
+use crate::stdlib::{self, Prepared, Transform};
+use serde::{Deserialize, Serialize};
 use crate::syntax::Direction;
 use std::collections::HashMap;
 
+#[derive(Serialize, Deserialize)]
 pub struct Plan {
     pub mapping: String,
     pub direction: Direction,
@@ -42,7 +48,7 @@ pub struct Plan {
 }
 
 /// The target type as an XML document: its element and namespace.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct XmlOutput {
     /// The schema's top-level element for the target type, else the type's
     /// own name.
@@ -71,13 +77,14 @@ impl XmlOutput {
 /// The field order and XML forms of every record the target type reaches:
 /// how whole values (a copied sub-record, an `any` value) are written as
 /// XML, and the key order when an output is merged into a base record.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Shapes {
+    #[serde(serialize_with = "sorted_map")]
     pub records: HashMap<RecordId, Vec<ShapeField>>,
 }
 
 /// One field of a record shape, in schema order.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ShapeField {
     pub name: String,
     pub form: crate::schema::XmlForm,
@@ -126,14 +133,14 @@ fn record_of(ty: &Type) -> Option<RecordId> {
 /// How a document becomes rows. Every slot is numbered in one frame: a row
 /// is the document's slots with each level's element slots laid over them,
 /// so the rules read a row exactly as they read a record.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IterPlan {
     pub levels: Vec<LevelPlan>,
     /// Holds each innermost element's own input text, for reject reports.
     pub source_slot: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct LevelPlan {
     /// The slot (in the enclosing frame) holding the element frames.
     pub rows: usize,
@@ -151,7 +158,7 @@ pub struct LevelPlan {
 }
 
 /// What to read from one JSON value.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Serialize, Deserialize)]
 pub struct ReadNode {
     /// Materialise the value itself into this slot.
     pub whole: Option<(usize, ReadKind)>,
@@ -168,7 +175,7 @@ pub struct ReadNode {
     pub xml: crate::schema::XmlForm,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ElemRead {
     pub slot: usize,
     pub node: ReadNode,
@@ -176,7 +183,7 @@ pub struct ElemRead {
 }
 
 /// How to turn a JSON value into a runtime value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ReadKind {
     Str,
     Int,
@@ -223,7 +230,7 @@ impl ReadKind {
 }
 
 /// What to write for one JSON value of the output.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Serialize, Deserialize)]
 pub struct WriteNode {
     /// The value of this slot is the whole value.
     pub whole: Option<usize>,
@@ -242,13 +249,14 @@ pub struct WriteNode {
     pub json_key: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ElemWrite {
     pub slot: usize,
     pub node: WriteNode,
     pub slots: usize,
 }
 
+#[derive(Serialize, Deserialize)]
 pub enum PlanRule {
     Value {
         source: PlanSource,
@@ -267,6 +275,7 @@ pub enum PlanRule {
     },
 }
 
+#[derive(Serialize, Deserialize)]
 pub enum PlanSource {
     Slot(usize),
     Tuple(Vec<usize>),
@@ -286,17 +295,21 @@ impl PlanSource {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct PlanTarget {
     pub slot: usize,
     pub path: String,
     pub enum_values: Option<Vec<String>>,
 }
 
+#[derive(Serialize, Deserialize)]
 pub enum PlanStep {
     Call {
-        name: &'static str,
-        apply: ApplyFn,
+        transform: Transform,
         /// The constant arguments, ready (a parsed pattern, a zone...).
+        /// Not serialised: a loaded plan prepares them again
+        /// ([`Plan::prepare`]).
+        #[serde(skip)]
         prepared: Prepared,
         args: Vec<PlanArg>,
         accepts_null: bool,
@@ -313,6 +326,7 @@ pub enum PlanStep {
     },
 }
 
+#[derive(Serialize, Deserialize)]
 pub enum PlanArg {
     Const(Value<'static>),
     /// An input slot; `or`: the value used when the slot is null or missing.
@@ -323,8 +337,10 @@ pub enum PlanArg {
 }
 
 /// A table for one direction, with a hash index for string keys.
+#[derive(Serialize, Deserialize)]
 pub struct PlanTable {
     pub name: String,
+    #[serde(serialize_with = "sorted_map")]
     pub strings: HashMap<String, Value<'static>>,
     pub others: Vec<(Value<'static>, Value<'static>)>,
     pub fallback: Option<Value<'static>>,
@@ -398,6 +414,64 @@ impl std::fmt::Display for PlanError {
             },
         }
     }
+}
+
+impl Plan {
+    /// Prepares the constant arguments of every call again: a plan read
+    /// from a plan file carries transforms by name, not their prepared
+    /// forms.
+    pub fn prepare(&mut self) {
+        fn steps(list: &mut [PlanStep]) {
+            for step in list {
+                match step {
+                    PlanStep::Call {
+                        transform,
+                        prepared,
+                        args,
+                        ..
+                    } => {
+                        let consts: Vec<Option<&Value<'static>>> = args
+                            .iter()
+                            .map(|a| match a {
+                                PlanArg::Const(c) => Some(c),
+                                PlanArg::Slot { .. } => None,
+                            })
+                            .collect();
+                        *prepared = transform.def().prepare.map(|p| p(&consts)).unwrap_or_default();
+                    }
+                    PlanStep::If {
+                        condition,
+                        then,
+                        otherwise,
+                    } => {
+                        steps(condition);
+                        steps(then);
+                        steps(otherwise);
+                    }
+                    PlanStep::Table(_) | PlanStep::Const(_) | PlanStep::Slot(_) => {}
+                }
+            }
+        }
+        fn rules(rs: &mut [PlanRule]) {
+            for r in rs {
+                match r {
+                    PlanRule::Value { steps: s, .. } => steps(s),
+                    PlanRule::Each { rules: inner, .. } => rules(inner),
+                }
+            }
+        }
+        rules(&mut self.rules);
+    }
+}
+
+/// Serialises a hash map with its keys in order, so the same plan gives the
+/// same plan file.
+fn sorted_map<K: Serialize + Ord, V: Serialize, S: serde::Serializer>(
+    map: &HashMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let sorted: std::collections::BTreeMap<&K, &V> = map.iter().collect();
+    sorted.serialize(s)
 }
 
 /// Lowers mapping `name` of a checked program for `dir`.
@@ -691,8 +765,7 @@ fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<Plan
                         })
                         .collect();
                     PlanStep::Call {
-                        name: def.name,
-                        apply: def.apply,
+                        transform: Transform(def),
                         prepared: def.prepare.map(|p| p(&consts)).unwrap_or_default(),
                         args: args
                             .iter()

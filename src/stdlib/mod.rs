@@ -302,6 +302,34 @@ pub fn index_of(name: &str) -> Option<usize> {
     BY_NAME.get(name).copied()
 }
 
+/// A transform of a plan. Plan files name it; loading looks the name up,
+/// so the table's order is not part of the format.
+#[derive(Clone, Copy)]
+pub struct Transform(pub &'static TransformDef);
+
+impl Transform {
+    pub fn def(self) -> &'static TransformDef {
+        self.0
+    }
+}
+
+impl serde::Serialize for Transform {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Transform {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Transform, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        lookup(&name).map(Transform).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "the plan uses transform `{name}`, which this tether does not have"
+            ))
+        })
+    }
+}
+
 pub fn by_index(i: usize) -> Option<&'static TransformDef> {
     DEFS.get(i).copied()
 }

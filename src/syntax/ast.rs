@@ -125,7 +125,7 @@ pub struct FieldDecl {
 /// How a field appears in an XML document. An XSD import says it; a tether
 /// schema marks it: `@Ccy: string` is an attribute, `#value: decimal` the
 /// element's text, and an unmarked field a child element.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
 pub enum XmlForm {
     #[default]
     Element,
@@ -476,7 +476,20 @@ pub fn write_json_string(out: &mut String, s: &str) {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConflictBlock {
     pub entries: Vec<ConflictEntry>,
+    /// `on delete ...` entries (more than one is an error the checker
+    /// reports).
+    pub on_delete: Vec<(DeletePolicy, Span)>,
     pub span: Span,
+}
+
+/// What a delete on one side does to the other side's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DeletePolicy {
+    Propagate,
+    /// Nothing is written: the choice that loses nothing.
+    #[default]
+    Ignore,
+    Review,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -69,6 +69,8 @@ pub(super) fn describe(expected: Rule) -> &'static str {
             "a conflict entry such as `Email prefer salesforce`"
         }
         R::conflict_default => "`default`",
+        R::conflict_delete => "`on delete propagate|ignore|review`",
+        R::delete_policy => "a delete policy (`propagate`, `ignore` or `review`)",
         R::strategy => {
             "a conflict rule (`prefer SIDE`, `newest`, `max`, `min`, `union` or `review`)"
         }

@@ -519,9 +519,19 @@ impl Lowerer {
     fn conflict(&mut self, p: P) -> Option<ConflictBlock> {
         let span = self.span(&p);
         let mut entries = Vec::new();
+        let mut on_delete = Vec::new();
         for e in p.into_inner() {
             let espan = self.span(&e);
             let inner = e.into_inner().next()?;
+            if inner.as_rule() == R::conflict_delete {
+                let policy = match inner.into_inner().next()?.as_str() {
+                    "propagate" => DeletePolicy::Propagate,
+                    "review" => DeletePolicy::Review,
+                    _ => DeletePolicy::Ignore,
+                };
+                on_delete.push((policy, espan));
+                continue;
+            }
             let is_default = inner.as_rule() == R::conflict_default;
             let mut it = inner.into_inner();
             let field = if is_default {
@@ -536,7 +546,11 @@ impl Lowerer {
                 span: espan,
             });
         }
-        Some(ConflictBlock { entries, span })
+        Some(ConflictBlock {
+            entries,
+            on_delete,
+            span,
+        })
     }
 
     fn strategy(&mut self, p: P) -> Option<Strategy> {

@@ -2,10 +2,12 @@
 //! errors (or a test failed); 2 usage or I/O error; 3 some records were
 //! rejected.
 
+mod sync;
+
 use crate::compile::{Compiled, SchemaOverride, collect_files, compile_file};
 use crate::diag::{self, Code};
 use crate::exec::{Bases, InputFormat, OutputFormat, Runner, Soap};
-use crate::plan;
+use crate::plan::PlanFile;
 use crate::syntax::Direction;
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -47,6 +49,28 @@ enum Command {
     },
     /// Run a mapping over records.
     Run(RunArgs),
+    /// Compile mappings into one plan file for `run` and `sync`.
+    Build {
+        /// `.tether` files, or directories searched recursively.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The plan file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Keep two providers' records in sync through a mapping.
+    Sync(sync::SyncArgs),
+    /// Records parked for a person by a `review` conflict rule or delete
+    /// policy.
+    Review {
+        #[command(subcommand)]
+        command: sync::ReviewCommand,
+    },
+    /// Dead letters: records that failed mapping, merge or writing.
+    Dlq {
+        #[command(subcommand)]
+        command: sync::DlqCommand,
+    },
     /// Run the `test` blocks of mapping files.
     Test {
         #[arg(required = true)]
@@ -128,6 +152,10 @@ pub fn main() -> ExitCode {
             schemas,
         } => check(&paths, format, &schemas),
         Command::Run(args) => run(args),
+        Command::Build { paths, output } => sync::build(&paths, &output),
+        Command::Sync(args) => sync::sync(&args),
+        Command::Review { command } => sync::review(&command),
+        Command::Dlq { command } => sync::dlq(&command),
         Command::Test { paths } => test(&paths),
         Command::Schema {
             command: SchemaCommand::Show { file, type_name },
@@ -172,6 +200,34 @@ fn compile_reporting(
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", path.display());
             None
+        }
+    }
+}
+
+/// The plans of a plan file, or of a mapping source compiled now (its
+/// diagnostics printed). `Err`: the exit code.
+fn load_plans(path: &Path) -> Result<PlanFile, u8> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            return Err(EXIT_USAGE);
+        }
+    };
+    if PlanFile::is_plan(&text) {
+        return PlanFile::parse(&text).map_err(|e| {
+            eprintln!("error: {}: {e}", path.display());
+            EXIT_USAGE
+        });
+    }
+    let Some(compiled) = compile_reporting(path, DiagFormat::Human, &[]) else {
+        return Err(EXIT_USAGE);
+    };
+    match &compiled.program {
+        Some(program) => Ok(PlanFile::of_program(program)),
+        None => {
+            eprintln!("error: {} has errors; nothing was run", path.display());
+            Err(EXIT_MAPPING_ERRORS)
         }
     }
 }
@@ -288,19 +344,16 @@ fn run(a: RunArgs) -> u8 {
         eprintln!("error: --soap needs --output-format xml");
         return EXIT_USAGE;
     }
-    let Some(compiled) = compile_reporting(&a.file, DiagFormat::Human, &[]) else {
-        return EXIT_USAGE;
-    };
-    let Some(program) = &compiled.program else {
-        eprintln!("error: {} has errors; nothing was run", a.file.display());
-        return EXIT_MAPPING_ERRORS;
+    let plans = match load_plans(&a.file) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let dir = if a.reverse {
         Direction::Reverse
     } else {
         Direction::Forward
     };
-    let plan = match plan::lower(program, &a.mapping, dir) {
+    let plan = match plans.mapping(&a.mapping).and_then(|m| m.plan(dir)) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -315,7 +368,7 @@ fn run(a: RunArgs) -> u8 {
         }
         Some(p) => match std::fs::read_to_string(p)
             .map_err(|e| e.to_string())
-            .and_then(|t| Bases::parse(&t, &plan))
+            .and_then(|t| Bases::parse(&t, plan))
         {
             Ok(b) => Some(b),
             Err(e) => {
@@ -375,7 +428,7 @@ fn run(a: RunArgs) -> u8 {
         },
     };
     let mut runner = Runner::new(
-        &plan,
+        plan,
         &mut out,
         rejects_file.as_mut().map(|w| w as &mut dyn Write),
         format,

@@ -1,0 +1,471 @@
+//! `tether build`, `sync`, `review` and `dlq`.
+
+use super::{
+    DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, compile_reporting,
+    files_of, load_plans,
+};
+use crate::plan::PlanFile;
+use crate::sync::engine::{Engine, Summary};
+use crate::sync::filedrop::FileDrop;
+use crate::sync::store::{SqliteStore, Store};
+use crate::sync::{Side, SyncSpec};
+use crate::syntax::Direction;
+use clap::{Args, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct SyncArgs {
+    /// A mapping source (`.tether`) or a plan file from `tether build`.
+    file: PathBuf,
+    #[arg(long)]
+    mapping: String,
+    /// The state store (SQLite), created when missing.
+    #[arg(long)]
+    state: PathBuf,
+    /// The left side's folder (`inbox/`, `outbox/`, `done/`).
+    #[arg(long, required_unless_present = "explain")]
+    left: Option<PathBuf>,
+    #[arg(long, required_unless_present = "explain")]
+    right: Option<PathBuf>,
+    /// One pass, then exit (the default).
+    #[arg(long, conflicts_with = "watch")]
+    once: bool,
+    /// Pass after pass until interrupted (a kill is safe at any moment).
+    #[arg(long)]
+    watch: bool,
+    /// Seconds between passes with `--watch`.
+    #[arg(long, default_value_t = 2)]
+    interval: u64,
+    /// How long received event ids are kept for deduplication.
+    #[arg(long, default_value_t = 7)]
+    retention_days: u32,
+    /// `human` (stderr) or `json` (one object on stdout).
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
+    format: SummaryFormat,
+    /// Print what tether knows of one record (link, base, versions,
+    /// conflict resolutions, events) instead of syncing.
+    #[arg(long, value_name = "KEY")]
+    explain: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum SummaryFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SideArg {
+    Left,
+    Right,
+}
+
+#[derive(Args)]
+pub struct StoreArgs {
+    /// The state store of `tether sync`.
+    #[arg(long)]
+    state: PathBuf,
+    #[arg(long)]
+    mapping: String,
+}
+
+#[derive(Subcommand)]
+pub enum ReviewCommand {
+    /// Parked records, with both sides' values.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Decide a parked record; the next `tether sync` applies it.
+    Resolve {
+        key: String,
+        /// The side whose value wins (for a parked delete: the deleting
+        /// side propagates the delete, the other keeps the record).
+        #[arg(long, value_enum)]
+        take: SideArg,
+        /// Only this field (by default every parked field).
+        #[arg(long)]
+        field: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DlqCommand {
+    /// Open dead letters.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// One dead letter with every error.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Merge its events again on the next sync (after fixing the mapping
+    /// or the record); events waiting behind it follow.
+    Replay {
+        id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Drop its events; events waiting behind it go on.
+    Discard {
+        id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
+    let files = match files_of(paths) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let mut compiled = Vec::new();
+    for f in &files {
+        let Some(c) = compile_reporting(f, DiagFormat::Human, &[]) else {
+            return EXIT_USAGE;
+        };
+        compiled.push(c);
+    }
+    let mut programs = Vec::new();
+    for (c, f) in compiled.iter().zip(&files) {
+        match &c.program {
+            Some(p) => programs.push((p, &c.sources)),
+            None => {
+                eprintln!("error: {} has errors; no plan was written", f.display());
+                return EXIT_MAPPING_ERRORS;
+            }
+        }
+    }
+    let text = match PlanFile::build(&programs).and_then(|p| {
+        let names = p.header.as_ref().map(|h| h.mappings.join(", "));
+        p.to_text()
+            .map(|t| (t, names.unwrap_or_default()))
+            .map_err(|e| e.to_string())
+    }) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    // Written whole then renamed: a deploy never picks up half a plan.
+    let tmp = output.with_extension("tmp");
+    if let Err(e) = std::fs::write(&tmp, &text.0).and_then(|()| std::fs::rename(&tmp, output)) {
+        eprintln!("error: cannot write {}: {e}", output.display());
+        return EXIT_USAGE;
+    }
+    eprintln!("tether: wrote {} ({})", output.display(), text.1);
+    EXIT_OK
+}
+
+fn open_store(path: &Path) -> Result<SqliteStore, u8> {
+    SqliteStore::open(path).map_err(|e| {
+        eprintln!("error: state store {}: {e}", path.display());
+        EXIT_USAGE
+    })
+}
+
+pub fn sync(a: &SyncArgs) -> u8 {
+    let plans = match load_plans(&a.file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let m = match plans.mapping(&a.mapping) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut store = match open_store(&a.state) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Some(key) = &a.explain {
+        return explain(&m.sync, &store, key);
+    }
+    let (Some(left), Some(right)) = (&a.left, &a.right) else {
+        eprintln!("error: --left and --right are required");
+        return EXIT_USAGE;
+    };
+    let providers = FileDrop::open(left).and_then(|l| Ok((l, FileDrop::open(right)?)));
+    let (mut left, mut right) = match providers {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let terminal = std::io::stderr().is_terminal() && a.format == SummaryFormat::Human;
+    let started = Instant::now();
+    let mut last = Instant::now();
+    let mut progress = |s: &Summary| {
+        if terminal && last.elapsed() >= Duration::from_secs(1) {
+            last = Instant::now();
+            eprint!(
+                "\rtether: {:.0?} read {}, created {}, updated {}, unchanged {}   ",
+                started.elapsed(),
+                s.read,
+                s.created,
+                s.updated,
+                s.unchanged
+            );
+        }
+    };
+    let mut engine = Engine {
+        spec: &m.sync,
+        forward: m.plan(Direction::Forward).ok(),
+        reverse: m.plan(Direction::Reverse).ok(),
+        store: &mut store,
+        retention_days: a.retention_days,
+        progress: Some(&mut progress),
+    };
+    let mut total = Summary::default();
+    loop {
+        match engine.pass(&mut left, &mut right) {
+            Ok(s) => {
+                if a.watch && s != Summary::default() {
+                    report(&s, a.format);
+                }
+                total.total(&s);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
+        }
+        if !a.watch {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(a.interval.max(1)));
+    }
+    if terminal {
+        eprint!("\r");
+    }
+    report(&total, a.format);
+    if total.needs_attention() {
+        EXIT_REJECTS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn report(s: &Summary, format: SummaryFormat) {
+    match format {
+        SummaryFormat::Human => eprintln!("tether: {s}"),
+        SummaryFormat::Json => match serde_json::to_string(s) {
+            Ok(t) => println!("{t}"),
+            Err(e) => eprintln!("error: {e}"),
+        },
+    }
+}
+
+fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
+    let mapping = &spec.mapping;
+    let record = match store.find_record(mapping, Side::Left, key) {
+        Ok(Some(r)) => r,
+        Ok(None) => match store.find_record(mapping, Side::Right, key) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                eprintln!("error: mapping `{mapping}` has no record with key `{key}`");
+                return EXIT_USAGE;
+            }
+            Err(e) => return store_error(&e),
+        },
+        Err(e) => return store_error(&e),
+    };
+    println!("record {} (mapping {mapping})", record.key);
+    for side in [Side::Left, Side::Right] {
+        let s = record.side(side);
+        let key = match side {
+            Side::Left => Some(record.key.as_str()),
+            Side::Right => record.right_key.as_deref(),
+        };
+        println!(
+            "  {side} ({}): key {}, {:?}, version {}",
+            spec.side_name(side),
+            key.unwrap_or("(unknown)"),
+            s.presence,
+            s.version
+                .as_ref()
+                .map_or("(none)".to_string(), |v| v.to_string())
+        );
+    }
+    if let Some(b) = &record.blocked {
+        println!("  blocked: {b:?} (see `tether dlq list` / `tether review list`)");
+    }
+    println!("  base:");
+    match &record.base {
+        None => println!("    (never synced)"),
+        Some(base) => {
+            for (field, entry) in &base.0 {
+                println!(
+                    "    {field}: left {} / right {}",
+                    entry.left.show(),
+                    entry.right.show()
+                );
+            }
+        }
+    }
+    match store.resolutions(mapping, &record.key) {
+        Ok(rs) if rs.is_empty() => println!("  conflicts: none"),
+        Ok(rs) => {
+            println!("  conflicts:");
+            for r in rs {
+                println!(
+                    "    {}: {} → {} (left {}, right {}, base {})",
+                    r.field, r.rule, r.outcome, r.left, r.right, r.base
+                );
+            }
+        }
+        Err(e) => return store_error(&e),
+    }
+    match store.events_of(mapping, &record.key) {
+        Ok(events) => {
+            println!("  events (newest first):");
+            for (seq, side, id, status) in events {
+                println!("    #{seq} {side} {id}: {status}");
+            }
+        }
+        Err(e) => return store_error(&e),
+    }
+    EXIT_OK
+}
+
+fn store_error(e: &rusqlite::Error) -> u8 {
+    eprintln!("error: state store: {e}");
+    EXIT_USAGE
+}
+
+pub fn review(c: &ReviewCommand) -> u8 {
+    match c {
+        ReviewCommand::List { store } => {
+            let s = match open_store(&store.state) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match s.reviews(&store.mapping, true) {
+                Ok(rs) => {
+                    if rs.is_empty() {
+                        eprintln!("tether: nothing to review");
+                    }
+                    for r in rs {
+                        println!("{} ({}, since {})", r.key, r.reason, r.created_at);
+                        for f in r.fields {
+                            println!("  {}: left {} | right {} | base {}", f.field, f.left, f.right, f.base);
+                        }
+                    }
+                    EXIT_OK
+                }
+                Err(e) => store_error(&e),
+            }
+        }
+        ReviewCommand::Resolve {
+            key,
+            take,
+            field,
+            store,
+        } => {
+            let mut s = match open_store(&store.state) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let side = match take {
+                SideArg::Left => Side::Left,
+                SideArg::Right => Side::Right,
+            };
+            match s.resolve_review(&store.mapping, key, side, field.as_deref()) {
+                Ok(true) => {
+                    eprintln!("tether: {key}: {side} wins; the next `tether sync` applies it");
+                    EXIT_OK
+                }
+                Ok(false) => {
+                    eprintln!("error: no open review for `{key}`{}", field.as_ref().map_or(String::new(), |f| format!(" with field `{f}`")));
+                    EXIT_USAGE
+                }
+                Err(e) => store_error(&e),
+            }
+        }
+    }
+}
+
+pub fn dlq(c: &DlqCommand) -> u8 {
+    let (store_args, id) = match c {
+        DlqCommand::List { store } => (store, None),
+        DlqCommand::Show { id, store }
+        | DlqCommand::Replay { id, store }
+        | DlqCommand::Discard { id, store } => (store, Some(*id)),
+    };
+    let mut s = match open_store(&store_args.state) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mapping = &store_args.mapping;
+    match (c, id) {
+        (DlqCommand::List { .. }, _) => match s.dead_letters(mapping, true) {
+            Ok(letters) => {
+                if letters.is_empty() {
+                    eprintln!("tether: no dead letters");
+                }
+                for d in letters {
+                    let first = d.errors.first().map_or(String::new(), |e| {
+                        format!("{} at `{}`: {}", e.code, e.path, e.message)
+                    });
+                    println!(
+                        "{}\t{}\t{}\t{} error(s)\t{first}",
+                        d.id,
+                        d.key.as_deref().unwrap_or("(no key)"),
+                        d.side,
+                        d.errors.len()
+                    );
+                }
+                EXIT_OK
+            }
+            Err(e) => store_error(&e),
+        },
+        (DlqCommand::Show { .. }, Some(id)) => match s.dead_letters(mapping, false) {
+            Ok(letters) => match letters.into_iter().find(|d| d.id == id) {
+                Some(d) => match serde_json::to_string_pretty(&d) {
+                    Ok(t) => {
+                        println!("{t}");
+                        EXIT_OK
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        EXIT_USAGE
+                    }
+                },
+                None => {
+                    eprintln!("error: no dead letter {id}");
+                    EXIT_USAGE
+                }
+            },
+            Err(e) => store_error(&e),
+        },
+        (DlqCommand::Replay { .. } | DlqCommand::Discard { .. }, Some(id)) => {
+            let replay = matches!(c, DlqCommand::Replay { .. });
+            match s.settle_dead_letter(mapping, id, replay) {
+                Ok(true) => {
+                    eprintln!(
+                        "tether: dead letter {id} {}; the next `tether sync` goes on with its key",
+                        if replay { "will be replayed" } else { "discarded" }
+                    );
+                    EXIT_OK
+                }
+                Ok(false) => {
+                    eprintln!("error: no open dead letter {id}");
+                    EXIT_USAGE
+                }
+                Err(e) => store_error(&e),
+            }
+        }
+        _ => EXIT_USAGE,
+    }
+}

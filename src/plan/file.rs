@@ -1,0 +1,200 @@
+//! Plan files: what `tether build` writes and `run`/`sync` load instead of
+//! sources. Line 1 is a header read on its own, so a plan of another format
+//! is refused by its header before its body is parsed; line 2 is the body.
+//! Loading deserialises and prepares constants: nothing is parsed or
+//! checked again.
+
+use super::{Plan, lower_mapping};
+use crate::check::Program;
+use crate::diag::SourceMap;
+use crate::sync::SyncSpec;
+use crate::syntax::Direction;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The shape of the serialised plan. Bump it whenever a serialised type
+/// changes; a tether reads plans of its own format only.
+pub const PLAN_FORMAT: u32 = 1;
+const MAGIC: &str = "tether-plan";
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Header {
+    pub format: String,
+    pub plan_format: u32,
+    pub tether_version: String,
+    /// `sha256:` over every source file's name and text, in load order.
+    pub source_hash: String,
+    pub mappings: Vec<String>,
+}
+
+/// Every mapping of a set of sources, lowered both ways.
+#[derive(Serialize, Deserialize)]
+pub struct PlanFile {
+    #[serde(skip)]
+    pub header: Option<Header>,
+    pub mappings: Vec<MappingPlans>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct MappingPlans {
+    pub name: String,
+    pub forward: Option<Plan>,
+    pub reverse: Option<Plan>,
+    pub sync: SyncSpec,
+}
+
+#[derive(Debug)]
+pub enum LoadError {
+    NotAPlan,
+    Incompatible { found: u32, tether_version: String },
+    Malformed(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::NotAPlan => f.write_str("not a tether plan file (no `tether-plan` header)"),
+            LoadError::Incompatible {
+                found,
+                tether_version,
+            } => write!(
+                f,
+                "the plan has format {found} (built by tether {tether_version}); this tether {} \
+                 reads format {PLAN_FORMAT}: rebuild it with `tether build`",
+                env!("CARGO_PKG_VERSION")
+            ),
+            LoadError::Malformed(m) => write!(f, "the plan file is damaged: {m}"),
+        }
+    }
+}
+
+impl PlanFile {
+    /// Lowers every mapping of checked programs (one per source file) in
+    /// each direction it has. Mapping names must be unique across them.
+    pub fn build(programs: &[(&Program, &SourceMap)]) -> Result<PlanFile, String> {
+        let mut mappings: Vec<MappingPlans> = Vec::new();
+        for (program, _) in programs {
+            for m in lower_program(program) {
+                if mappings.iter().any(|x| x.name == m.name) {
+                    return Err(format!("two mappings are named `{}`", m.name));
+                }
+                mappings.push(m);
+            }
+        }
+        let header = Header {
+            format: MAGIC.to_string(),
+            plan_format: PLAN_FORMAT,
+            tether_version: env!("CARGO_PKG_VERSION").to_string(),
+            source_hash: source_hash(programs.iter().map(|(_, s)| *s)),
+            mappings: mappings.iter().map(|m| m.name.clone()).collect(),
+        };
+        Ok(PlanFile {
+            header: Some(header),
+            mappings,
+        })
+    }
+
+    /// The plans of one checked program, without a header (running from
+    /// sources).
+    pub fn of_program(program: &Program) -> PlanFile {
+        PlanFile {
+            header: None,
+            mappings: lower_program(program),
+        }
+    }
+
+    pub fn to_text(&self) -> Result<String, serde_json::Error> {
+        let mut out = serde_json::to_string(&self.header)?;
+        out.push('\n');
+        out.push_str(&serde_json::to_string(self)?);
+        out.push('\n');
+        Ok(out)
+    }
+
+    /// Whether `text` starts like a plan file (so a path may be either a
+    /// plan or a mapping source).
+    pub fn is_plan(text: &str) -> bool {
+        text.starts_with("{\"format\":\"tether-plan\"")
+    }
+
+    pub fn parse(text: &str) -> Result<PlanFile, LoadError> {
+        let (head, body) = text.split_once('\n').unwrap_or((text, ""));
+        if !Self::is_plan(head) {
+            return Err(LoadError::NotAPlan);
+        }
+        let header: Header =
+            serde_json::from_str(head).map_err(|e| LoadError::Malformed(format!("header: {e}")))?;
+        if header.plan_format != PLAN_FORMAT {
+            return Err(LoadError::Incompatible {
+                found: header.plan_format,
+                tether_version: header.tether_version,
+            });
+        }
+        let mut file: PlanFile =
+            serde_json::from_str(body).map_err(|e| LoadError::Malformed(e.to_string()))?;
+        for m in &mut file.mappings {
+            m.forward.iter_mut().chain(&mut m.reverse).for_each(Plan::prepare);
+        }
+        file.header = Some(header);
+        Ok(file)
+    }
+
+    pub fn mapping(&self, name: &str) -> Result<&MappingPlans, super::PlanError> {
+        self.mappings
+            .iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| super::PlanError::UnknownMapping {
+                name: name.to_string(),
+                available: self.mappings.iter().map(|m| m.name.clone()).collect(),
+            })
+    }
+}
+
+impl MappingPlans {
+    pub fn plan(&self, dir: Direction) -> Result<&Plan, super::PlanError> {
+        match dir {
+            Direction::Forward => self.forward.as_ref(),
+            Direction::Reverse => self.reverse.as_ref(),
+        }
+        .ok_or_else(|| super::PlanError::NoSuchDirection {
+            mapping: self.name.clone(),
+            direction: dir,
+        })
+    }
+}
+
+fn lower_program(program: &Program) -> Vec<MappingPlans> {
+    program
+        .mappings
+        .iter()
+        .map(|m| MappingPlans {
+            name: m.name.clone(),
+            forward: m
+                .directions
+                .contains(&Direction::Forward)
+                .then(|| lower_mapping(program, m, Direction::Forward)),
+            reverse: (m.directions.contains(&Direction::Reverse) && m.iteration.is_none())
+                .then(|| lower_mapping(program, m, Direction::Reverse)),
+            sync: SyncSpec::of(m),
+        })
+        .collect()
+}
+
+fn source_hash<'s>(sources: impl Iterator<Item = &'s SourceMap>) -> String {
+    let mut h = Sha256::new();
+    for (name, text) in sources.flat_map(SourceMap::files) {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}

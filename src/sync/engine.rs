@@ -1,0 +1,774 @@
+//! One sync pass: send what an earlier pass left in the outbox, receive
+//! and store events, merge each changed record, send. Every step persists
+//! before the next; fail points between them let the tests crash the
+//! process at each (docs/design/06-sync-runtime.md).
+
+use super::failpoint;
+use super::json::{self, key_text};
+use super::merge::{self, SideView, WriteKind};
+use super::provider::{Item, Provider, ProviderError, RawEvent, Sent};
+use super::spec::{Side, SyncSpec};
+use super::store::{
+    Blocked, Changes, EventOp, EventStatus, LetterError, NewDeadLetter, NewEvent, Operation,
+    Presence, RecordState, Store, StoreError, StoredEvent,
+};
+use crate::exec::{Outcome, map_record};
+use crate::plan::Plan;
+use crate::plan::file::hex;
+use crate::syntax::DeletePolicy;
+use serde::Serialize;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// Records merged per transaction: one fsync per group.
+const GROUP: usize = 256;
+/// Attempts at sending one batch before the pass gives up (the rows stay
+/// in the outbox for the next pass).
+const SEND_ATTEMPTS: u32 = 4;
+
+/// What a pass did.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub read: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    /// Records merged with nothing to write: echoes of tether's own writes
+    /// and changes to unmapped fields.
+    pub unchanged: u64,
+    pub duplicate: u64,
+    pub stale: u64,
+    /// Conflicts resolved, by rule.
+    pub conflicts: BTreeMap<String, u64>,
+    pub dead_lettered: u64,
+    /// Events held behind a dead letter or a parked record.
+    pub waiting: u64,
+    pub parked: u64,
+    pub deletes_ignored: u64,
+    /// Operations sent to the providers.
+    pub sent: u64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "read {}, created {}, updated {}, deleted {}, unchanged/echo {}, duplicate {}, \
+             stale {}, conflicts {}, dead-lettered {}, waiting {}, review {}, deletes ignored {}, \
+             sent {}",
+            self.read,
+            self.created,
+            self.updated,
+            self.deleted,
+            self.unchanged,
+            self.duplicate,
+            self.stale,
+            self.conflicts.values().sum::<u64>(),
+            self.dead_lettered,
+            self.waiting,
+            self.parked,
+            self.deletes_ignored,
+            self.sent
+        )?;
+        if !self.conflicts.is_empty() {
+            let by: Vec<String> = self
+                .conflicts
+                .iter()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect();
+            write!(f, " ({})", by.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Summary {
+    fn add(&mut self, o: &Summary) {
+        self.read += o.read;
+        self.created += o.created;
+        self.updated += o.updated;
+        self.deleted += o.deleted;
+        self.unchanged += o.unchanged;
+        self.duplicate += o.duplicate;
+        self.stale += o.stale;
+        for (k, v) in &o.conflicts {
+            *self.conflicts.entry(k.clone()).or_default() += v;
+        }
+        self.dead_lettered += o.dead_lettered;
+        self.waiting += o.waiting;
+        self.parked += o.parked;
+        self.deletes_ignored += o.deletes_ignored;
+        self.sent += o.sent;
+    }
+}
+
+#[derive(Debug)]
+pub enum SyncError {
+    Store(StoreError),
+    Provider(Side, ProviderError),
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncError::Store(e) => write!(f, "state store: {e}"),
+            SyncError::Provider(side, e) => write!(f, "{side} side: {e}"),
+        }
+    }
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> SyncError {
+        SyncError::Store(e)
+    }
+}
+
+pub struct Engine<'a> {
+    pub spec: &'a SyncSpec,
+    pub forward: Option<&'a Plan>,
+    pub reverse: Option<&'a Plan>,
+    pub store: &'a mut dyn Store,
+    pub retention_days: u32,
+    /// Called with the running totals while a pass goes on.
+    pub progress: Option<&'a mut dyn FnMut(&Summary)>,
+}
+
+/// An event on its way through the merge.
+struct Pending {
+    seq: i64,
+    side: Side,
+    op: EventOp,
+    version: Option<Json>,
+    record: Json,
+}
+
+impl Engine<'_> {
+    /// One pass over both providers.
+    pub fn pass(
+        &mut self,
+        left: &mut dyn Provider,
+        right: &mut dyn Provider,
+    ) -> Result<Summary, SyncError> {
+        let mut summary = Summary::default();
+        // What an earlier pass left unsent goes first, in its order.
+        self.send(Side::Left, left, &mut summary)?;
+        self.send(Side::Right, right, &mut summary)?;
+        self.receive(Side::Left, left, &mut summary)?;
+        self.receive(Side::Right, right, &mut summary)?;
+        self.merge_received(&mut summary)?;
+        self.send(Side::Left, left, &mut summary)?;
+        self.send(Side::Right, right, &mut summary)?;
+        self.store.prune(self.retention_days)?;
+        Ok(summary)
+    }
+
+    fn receive(
+        &mut self,
+        side: Side,
+        provider: &mut dyn Provider,
+        summary: &mut Summary,
+    ) -> Result<(), SyncError> {
+        let deliveries = provider
+            .receive()
+            .map_err(|e| SyncError::Provider(side, e))?;
+        for d in deliveries {
+            let events: Vec<NewEvent> = d.items.into_iter().map(|i| self.event(side, i)).collect();
+            let fresh = self.store.insert_events(&self.spec.mapping, &events)?;
+            summary.read += events.len() as u64;
+            summary.duplicate += fresh.iter().filter(|f| !**f).count() as u64;
+            failpoint("event-stored");
+            let d = super::provider::Delivery {
+                id: d.id,
+                items: Vec::new(),
+            };
+            provider.ack(&d).map_err(|e| SyncError::Provider(side, e))?;
+        }
+        Ok(())
+    }
+
+    /// Gives a delivered item its event id (a plain record's is the hash
+    /// of its side and text), its version and its key on its side.
+    fn event(&self, side: Side, item: Item) -> NewEvent {
+        match item {
+            Item::Malformed { text, reason } => NewEvent {
+                side,
+                event_id: content_id(side, &text),
+                op: EventOp::Upsert,
+                version: None,
+                record: text,
+                side_key: None,
+                malformed: Some(reason),
+            },
+            Item::Event(RawEvent {
+                event_id,
+                op,
+                version,
+                record,
+                text,
+            }) => {
+                let version = version.or_else(|| {
+                    let (l, r) = self.spec.timestamps.as_ref()?;
+                    let path = if side == Side::Left { l } else { r };
+                    json::get(&record, path).filter(|v| !v.is_null()).cloned()
+                });
+                let side_key = self
+                    .spec
+                    .key_path(side)
+                    .and_then(|p| json::get(&record, p))
+                    .and_then(key_text);
+                NewEvent {
+                    side,
+                    event_id: event_id.unwrap_or_else(|| content_id(side, &text)),
+                    op,
+                    version,
+                    record: text,
+                    side_key,
+                    malformed: None,
+                }
+            }
+        }
+    }
+
+    fn plan(&self, side: Side) -> Option<&Plan> {
+        match side {
+            Side::Left => self.forward,
+            Side::Right => self.reverse,
+        }
+    }
+
+    /// Maps a record of `side` to the other side.
+    fn map(&self, side: Side, record: &Json) -> Result<Option<Json>, Vec<LetterError>> {
+        let Some(plan) = self.plan(side) else {
+            return Ok(None);
+        };
+        match map_record(plan, &record.to_string()) {
+            Outcome::Mapped(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                vec![letter("E1001", "", &format!("the mapped record is not JSON: {e}"))]
+            }),
+            Outcome::Rejected { errors, .. } => Err(errors
+                .into_iter()
+                .map(|e| LetterError {
+                    code: e.code.to_string(),
+                    rule: e.rule,
+                    path: e.path,
+                    value: e.value,
+                    message: e.message,
+                })
+                .collect()),
+        }
+    }
+
+    /// The record (left key) an event belongs to.
+    fn record_key(&self, e: &NewEvent, record: &Json) -> Result<Option<String>, SyncError> {
+        let Some(side_key) = &e.side_key else {
+            return Ok(None);
+        };
+        if e.side == Side::Left {
+            return Ok(Some(side_key.clone()));
+        }
+        if let Some(r) = self
+            .store
+            .find_record(&self.spec.mapping, Side::Right, side_key)?
+        {
+            return Ok(Some(r.key));
+        }
+        // Not linked yet: the key the reverse mapping gives it.
+        let key = match (self.map(Side::Right, record), self.spec.key_path(Side::Left)) {
+            (Ok(Some(rr)), Some(p)) => json::get(&rr, p).and_then(key_text),
+            _ => None,
+        };
+        Ok(Some(key.unwrap_or_else(|| side_key.clone())))
+    }
+
+    fn merge_received(&mut self, summary: &mut Summary) -> Result<(), SyncError> {
+        let mapping = self.spec.mapping.clone();
+        let received = self.store.received(&mapping)?;
+        let mut order: Vec<String> = Vec::new();
+        let mut groups: HashMap<String, Vec<Pending>> = HashMap::new();
+        let mut changes = Changes::default();
+        let mut keys_of: HashMap<(Side, String), String> = HashMap::new();
+        for StoredEvent { seq, event } in received {
+            if let Some(reason) = &event.malformed {
+                summary.dead_lettered += 1;
+                changes.statuses.push((seq, EventStatus::Dead, None));
+                changes.dead_letters.push(NewDeadLetter {
+                    key: None,
+                    side: event.side,
+                    errors: vec![letter("E1001", "", reason)],
+                    events: vec![seq],
+                });
+                continue;
+            }
+            let record: Json = serde_json::from_str(&event.record).unwrap_or(Json::Null);
+            let cached = event
+                .side_key
+                .as_ref()
+                .and_then(|k| keys_of.get(&(event.side, k.clone())))
+                .cloned();
+            let key = match cached {
+                Some(k) => Some(k),
+                None => self.record_key(&event, &record)?,
+            };
+            let Some(key) = key else {
+                summary.dead_lettered += 1;
+                let path = self
+                    .spec
+                    .key_path(event.side)
+                    .map_or("(no key)".into(), |p| p.join("."));
+                changes.statuses.push((seq, EventStatus::Dead, None));
+                changes.dead_letters.push(NewDeadLetter {
+                    key: None,
+                    side: event.side,
+                    errors: vec![LetterError {
+                        code: "E1009".into(),
+                        rule: String::new(),
+                        path: path.clone(),
+                        value: "null".into(),
+                        message: format!(
+                            "the record has no key `{path}`: records are matched by key"
+                        ),
+                    }],
+                    events: vec![seq],
+                });
+                continue;
+            };
+            if let Some(k) = &event.side_key {
+                keys_of.insert((event.side, k.clone()), key.clone());
+            }
+            if !groups.contains_key(&key) {
+                order.push(key.clone());
+            }
+            groups.entry(key).or_default().push(Pending {
+                seq,
+                side: event.side,
+                op: event.op,
+                version: event.version,
+                record,
+            });
+        }
+        for dirty in self.store.dirty_records(&mapping)? {
+            if !groups.contains_key(&dirty.key) {
+                order.push(dirty.key.clone());
+                groups.insert(dirty.key, Vec::new());
+            }
+        }
+        let mut done = 0;
+        for key in order {
+            let events = groups.remove(&key).unwrap_or_default();
+            let state = self.store.find_record(&mapping, Side::Left, &key)?;
+            self.merge_record(key, events, state, &mut changes, summary);
+            done += 1;
+            if done % GROUP == 0 {
+                self.store.commit(&mapping, std::mem::take(&mut changes))?;
+                failpoint("merge-done");
+                if let Some(p) = self.progress.as_mut() {
+                    p(summary);
+                }
+            }
+        }
+        failpoint("merge-uncommitted");
+        self.store.commit(&mapping, changes)?;
+        failpoint("merge-done");
+        Ok(())
+    }
+
+    /// Merges one record's events into `changes`.
+    fn merge_record(
+        &self,
+        key: String,
+        events: Vec<Pending>,
+        state: Option<RecordState>,
+        changes: &mut Changes,
+        summary: &mut Summary,
+    ) {
+        let mut state = state.unwrap_or_else(|| RecordState {
+            key: key.clone(),
+            ..RecordState::default()
+        });
+        let status = |changes: &mut Changes, events: &[Pending], s: EventStatus| {
+            for e in events {
+                changes.statuses.push((e.seq, s, Some(key.clone())));
+            }
+        };
+        if state.blocked.is_some() {
+            summary.waiting += events.len() as u64;
+            status(changes, &events, EventStatus::Waiting);
+            return;
+        }
+        // Stale events are dropped; each side's newest other event is its
+        // current record.
+        let mut next = state.clone();
+        let mut latest: [Option<&Pending>; 2] = [None, None];
+        let mut applied = Vec::new();
+        for e in &events {
+            let hwm = &mut next.side_mut(e.side).version;
+            if let (Some(v), Some(h)) = (&e.version, hwm.as_ref())
+                && json::version_order(v, h) == std::cmp::Ordering::Less
+            {
+                summary.stale += 1;
+                changes
+                    .statuses
+                    .push((e.seq, EventStatus::Stale, Some(key.clone())));
+                continue;
+            }
+            if e.version.is_some() {
+                *hwm = e.version.clone();
+            }
+            latest[e.side as usize] = Some(e);
+            applied.push(e);
+        }
+        if applied.is_empty() && !state.dirty {
+            changes.records.push(next);
+            return;
+        }
+        let mut deleted = None;
+        for side in [Side::Left, Side::Right] {
+            let Some(e) = latest[side as usize] else {
+                continue;
+            };
+            let s = next.side_mut(side);
+            match e.op {
+                EventOp::Upsert => {
+                    s.presence = Presence::Seen;
+                    s.record = Some(e.record.clone());
+                    if side == Side::Right {
+                        next.right_key = self
+                            .spec
+                            .key_path(Side::Right)
+                            .and_then(|p| json::get(&e.record, p))
+                            .and_then(key_text)
+                            .or(next.right_key.take());
+                    }
+                }
+                EventOp::Delete => {
+                    s.presence = Presence::Deleted;
+                    s.record = None;
+                    deleted = Some(side);
+                }
+            }
+        }
+        let applied_status = |changes: &mut Changes| {
+            for e in &applied {
+                changes
+                    .statuses
+                    .push((e.seq, EventStatus::Applied, Some(key.clone())));
+            }
+        };
+        let deleted = deleted.or_else(|| {
+            state.decisions.contains_key(DELETE).then(|| {
+                if next.left.presence == Presence::Deleted {
+                    Side::Left
+                } else {
+                    Side::Right
+                }
+            })
+        });
+        if let Some(side) = deleted {
+            self.delete(side, &mut next, changes, summary);
+            applied_status(changes);
+            changes.records.push(next);
+            return;
+        }
+        // Map both sides' current records.
+        let mut mapped: [Option<Json>; 2] = [None, None];
+        for side in [Side::Left, Side::Right] {
+            let Some(record) = next.side(side).record.as_ref() else {
+                continue;
+            };
+            match self.map(side, record) {
+                Ok(m) => mapped[side as usize] = m,
+                Err(errors) => {
+                    summary.dead_lettered += 1;
+                    state.blocked = Some(Blocked::DeadLetter);
+                    status(changes, &events, EventStatus::Dead);
+                    changes.dead_letters.push(NewDeadLetter {
+                        key: Some(key.clone()),
+                        side,
+                        errors,
+                        events: events.iter().map(|e| e.seq).collect(),
+                    });
+                    changes.records.push(state);
+                    return;
+                }
+            }
+        }
+        let input = merge::Input {
+            spec: self.spec,
+            left: SideView {
+                record: next.left.record.as_ref(),
+                mapped: mapped[0].as_ref(),
+                version: next.left.version.as_ref(),
+            },
+            right: SideView {
+                record: next.right.record.as_ref(),
+                mapped: mapped[1].as_ref(),
+                version: next.right.version.as_ref(),
+            },
+            base: next.base.as_ref(),
+            decisions: &state.decisions,
+        };
+        let outcome = merge::merge(&input);
+        for r in &outcome.resolutions {
+            *summary.conflicts.entry(r.rule.clone()).or_default() += 1;
+            changes.resolutions.push((key.clone(), r.clone()));
+        }
+        applied_status(changes);
+        next.decisions.clear();
+        next.dirty = false;
+        if !outcome.parked.is_empty() {
+            summary.parked += 1;
+            next.blocked = Some(Blocked::Review);
+            changes
+                .reviews
+                .push((key.clone(), "conflict".into(), outcome.parked));
+            changes.records.push(next);
+            return;
+        }
+        let mut wrote = false;
+        for side in [Side::Left, Side::Right] {
+            let Some(w) = outcome.write(side) else {
+                continue;
+            };
+            wrote = true;
+            let side_key = match side {
+                Side::Left => Some(next.key.clone()),
+                Side::Right => next.right_key.clone().or_else(|| {
+                    let p = self.spec.key_path(Side::Right)?;
+                    json::get(&w.after, p).and_then(key_text)
+                }),
+            }
+            .unwrap_or_else(|| next.key.clone());
+            let mut record = w.record.clone();
+            if let Some(p) = self.spec.key_path(side)
+                && let Some(k) = json::get(&w.after, p)
+            {
+                json::set(&mut record, p, k.clone());
+            }
+            let op = match w.kind {
+                WriteKind::Create => {
+                    summary.created += 1;
+                    "create"
+                }
+                WriteKind::Update => {
+                    summary.updated += 1;
+                    "update"
+                }
+            };
+            let unset: Vec<String> = w.unset.iter().map(|p| p.join(".")).collect();
+            let operation = self.operation(side, op, &side_key, next.generation, Some(record), unset);
+            changes.outbox.push((side, operation));
+            let s = next.side_mut(side);
+            s.record = Some(w.after.clone());
+            if w.kind == WriteKind::Create {
+                s.presence = Presence::Created;
+            }
+            if side == Side::Right {
+                next.right_key = Some(side_key);
+            }
+        }
+        if !wrote {
+            summary.unchanged += 1;
+        }
+        next.base = Some(outcome.base);
+        next.generation += 1;
+        changes.records.push(next);
+    }
+
+    /// A delete on `side`, by the mapping's policy.
+    fn delete(
+        &self,
+        side: Side,
+        next: &mut RecordState,
+        changes: &mut Changes,
+        summary: &mut Summary,
+    ) {
+        let decided = next.decisions.remove(DELETE);
+        next.dirty = false;
+        let policy = match decided {
+            Some(s) if s == side => DeletePolicy::Propagate,
+            Some(_) => DeletePolicy::Ignore,
+            None => self.spec.on_delete,
+        };
+        let other = side.other();
+        match policy {
+            DeletePolicy::Ignore => summary.deletes_ignored += 1,
+            DeletePolicy::Review => {
+                summary.parked += 1;
+                next.blocked = Some(Blocked::Review);
+                let state = |s: Side| {
+                    if s == side {
+                        "deleted".to_string()
+                    } else {
+                        "exists".to_string()
+                    }
+                };
+                changes.reviews.push((
+                    next.key.clone(),
+                    format!("delete on the {side} side"),
+                    vec![merge::Parked {
+                        field: DELETE.into(),
+                        left: state(Side::Left),
+                        right: state(Side::Right),
+                        base: String::new(),
+                    }],
+                ));
+            }
+            DeletePolicy::Propagate => {
+                let o = next.side_mut(other);
+                if matches!(o.presence, Presence::Seen | Presence::Created) {
+                    o.presence = Presence::Deleted;
+                    o.record = None;
+                    let key = match other {
+                        Side::Left => next.key.clone(),
+                        Side::Right => next.right_key.clone().unwrap_or_else(|| next.key.clone()),
+                    };
+                    let op = self.operation(other, "delete", &key, next.generation, None, Vec::new());
+                    changes.outbox.push((other, op));
+                    summary.deleted += 1;
+                }
+                next.base = None;
+                next.generation += 1;
+            }
+        }
+    }
+
+    /// An operation with its idempotency key: a hash of mapping, side,
+    /// key, the record's merge generation and the content, so the same
+    /// merge gives the same key and a later change back to the same
+    /// content does not.
+    fn operation(
+        &self,
+        side: Side,
+        op: &str,
+        key: &str,
+        generation: u64,
+        record: Option<Json>,
+        unset: Vec<String>,
+    ) -> Operation {
+        let mut h = Sha256::new();
+        for part in [self.spec.mapping.as_str(), side.name(), key, op] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(generation.to_le_bytes());
+        if let Some(r) = &record {
+            h.update(r.to_string().as_bytes());
+        }
+        h.update([0]);
+        h.update(unset.join("\n").as_bytes());
+        let digest = h.finalize();
+        Operation {
+            op: op.into(),
+            key: key.into(),
+            idempotency_key: format!("tk_{}", &hex(&digest)[..32]),
+            record,
+            unset,
+        }
+    }
+
+    /// Sends the side's pending operations, batch by batch, retrying
+    /// transient failures with backoff.
+    fn send(
+        &mut self,
+        side: Side,
+        provider: &mut dyn Provider,
+        summary: &mut Summary,
+    ) -> Result<(), SyncError> {
+        let mapping = self.spec.mapping.clone();
+        let pending = self.store.pending(&mapping, side)?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let unassigned: Vec<i64> = pending
+            .iter()
+            .filter(|r| r.batch.is_none())
+            .map(|r| r.seq)
+            .collect();
+        let fresh = if unassigned.is_empty() {
+            None
+        } else {
+            let b = self.store.assign_batch(&mapping, side, &unassigned)?;
+            failpoint("outbox-assigned");
+            Some(b)
+        };
+        let mut batches: BTreeMap<i64, Vec<Operation>> = BTreeMap::new();
+        for r in pending {
+            if let Some(b) = r.batch.or(fresh) {
+                batches.entry(b).or_default().push(r.operation);
+            }
+        }
+        for (batch, ops) in batches {
+            let mut attempt = 0;
+            let sent = loop {
+                attempt += 1;
+                match provider.send(batch, &ops) {
+                    Ok(s) => break s,
+                    Err(e) if e.retryable && attempt < SEND_ATTEMPTS => {
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            100 * 4u64.pow(attempt - 1),
+                        ));
+                    }
+                    Err(e) => return Err(SyncError::Provider(side, e)),
+                }
+            };
+            let refused: Vec<(&Operation, String)> = ops
+                .iter()
+                .zip(sent)
+                .filter_map(|(op, s)| match s {
+                    Sent::Refused(why) => Some((op, why)),
+                    Sent::Accepted { .. } => None,
+                })
+                .collect();
+            if !refused.is_empty() {
+                let mut changes = Changes::default();
+                for (op, why) in refused {
+                    summary.dead_lettered += 1;
+                    changes.dead_letters.push(NewDeadLetter {
+                        key: Some(op.key.clone()),
+                        side,
+                        errors: vec![letter("E1009", "", &format!("the {side} side refused {} {}: {why}", op.op, op.idempotency_key))],
+                        events: Vec::new(),
+                    });
+                }
+                self.store.commit(&mapping, changes)?;
+            }
+            self.store.mark_sent(&mapping, side, batch)?;
+            summary.sent += ops.len() as u64;
+            failpoint("ack-stored");
+        }
+        Ok(())
+    }
+}
+
+/// The decision key of a parked delete.
+const DELETE: &str = "(delete)";
+
+fn letter(code: &str, path: &str, message: &str) -> LetterError {
+    LetterError {
+        code: code.into(),
+        rule: String::new(),
+        path: path.into(),
+        value: String::new(),
+        message: message.into(),
+    }
+}
+
+fn content_id(side: Side, text: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(side.name().as_bytes());
+    h.update([0]);
+    h.update(text.as_bytes());
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+impl Summary {
+    /// Whether anything needs a person: dead letters or parked records.
+    pub fn needs_attention(&self) -> bool {
+        self.dead_lettered > 0 || self.parked > 0
+    }
+
+    pub fn total(&mut self, pass: &Summary) {
+        self.add(pass);
+    }
+}

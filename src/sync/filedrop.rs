@@ -1,0 +1,149 @@
+//! The file-drop connector: each side is a folder, as SFTP integrations
+//! with ERPs and banks are. The provider drops files into `inbox/`; tether
+//! moves each to `done/` once its events are stored, and writes operations
+//! to `outbox/` atomically (a temporary file, fsync, rename).
+
+use super::failpoint;
+use super::provider::{Delivery, Item, Provider, ProviderError, Sent, item_of, parse_item};
+use super::store::Operation;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub struct FileDrop {
+    root: PathBuf,
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> ProviderError {
+    ProviderError {
+        message: format!("{what} {}: {e}", path.display()),
+        retryable: true,
+    }
+}
+
+impl FileDrop {
+    /// A side's folder; `inbox/`, `outbox/` and `done/` are created when
+    /// missing.
+    pub fn open(root: &Path) -> Result<FileDrop, ProviderError> {
+        for sub in ["inbox", "outbox", "done"] {
+            let dir = root.join(sub);
+            fs::create_dir_all(&dir).map_err(|e| ProviderError {
+                message: format!("cannot create {}: {e}", dir.display()),
+                retryable: false,
+            })?;
+        }
+        Ok(FileDrop {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn outbox_file(&self, batch: i64) -> PathBuf {
+        self.root.join("outbox").join(format!("{batch:010}.ndjson"))
+    }
+}
+
+/// A file still being written is dropped under a name starting with `.`
+/// or ending in `.tmp`/`.part`, and renamed when complete.
+fn in_progress(name: &str) -> bool {
+    name.starts_with('.') || name.ends_with(".tmp") || name.ends_with(".part")
+}
+
+fn items_of(name: &str, text: &str) -> Vec<Item> {
+    if name.ends_with(".json") {
+        return match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Array(items)) => items
+                .into_iter()
+                .map(|v| {
+                    let t = v.to_string();
+                    item_of(v, &t)
+                })
+                .collect(),
+            Ok(v) => vec![item_of(v, text)],
+            Err(e) => vec![Item::Malformed {
+                text: text.to_string(),
+                reason: format!("malformed JSON in {name}: {e}"),
+            }],
+        };
+    }
+    if name.ends_with(".xml") {
+        return vec![Item::Malformed {
+            text: text.to_string(),
+            reason: format!(
+                "{name}: XML inbox files are not read by the sync runtime yet; \
+                 drop NDJSON or JSON"
+            ),
+        }];
+    }
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_item)
+        .collect()
+}
+
+impl Provider for FileDrop {
+    fn receive(&mut self) -> Result<Vec<Delivery>, ProviderError> {
+        let inbox = self.root.join("inbox");
+        let mut names: Vec<String> = fs::read_dir(&inbox)
+            .map_err(|e| io_error("cannot list", &inbox, e))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !in_progress(n))
+            .collect();
+        names.sort();
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let path = inbox.join(&name);
+            let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+            let items = match String::from_utf8(bytes) {
+                Ok(text) => items_of(&name, &text),
+                Err(e) => vec![Item::Malformed {
+                    text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    reason: format!("{name} is not UTF-8"),
+                }],
+            };
+            out.push(Delivery { id: name, items });
+        }
+        Ok(out)
+    }
+
+    fn ack(&mut self, delivery: &Delivery) -> Result<(), ProviderError> {
+        let from = self.root.join("inbox").join(&delivery.id);
+        let to = self.root.join("done").join(&delivery.id);
+        fs::rename(&from, &to).map_err(|e| io_error("cannot move", &from, e))
+    }
+
+    fn send(&mut self, batch: i64, ops: &[Operation]) -> Result<Vec<Sent>, ProviderError> {
+        let path = self.outbox_file(batch);
+        let tmp = self
+            .root
+            .join("outbox")
+            .join(format!(".{batch:010}.ndjson.tmp"));
+        let mut text = String::new();
+        for op in ops {
+            let line = serde_json::to_string(op).map_err(|e| ProviderError {
+                message: format!("cannot encode an operation: {e}"),
+                retryable: false,
+            })?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let mut f = fs::File::create(&tmp).map_err(|e| io_error("cannot create", &tmp, e))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| io_error("cannot write", &tmp, e))?;
+        drop(f);
+        failpoint("write-written");
+        fs::rename(&tmp, &path).map_err(|e| io_error("cannot rename", &tmp, e))?;
+        // The rename is durable once the directory is.
+        if let Ok(dir) = fs::File::open(self.root.join("outbox")) {
+            let _ = dir.sync_all();
+        }
+        failpoint("write-sent");
+        Ok(ops
+            .iter()
+            .map(|_| Sent::Accepted { native_id: None })
+            .collect())
+    }
+}

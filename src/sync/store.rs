@@ -1,0 +1,741 @@
+//! The state store: what the runtime must remember between passes and
+//! across crashes. [`Store`] is what the engine talks to; [`SqliteStore`]
+//! is the embedded default (WAL, `synchronous=FULL`: a committed
+//! transaction survives a crash or power loss).
+
+use super::merge::{Base, Parked, Resolution};
+use super::spec::Side;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::path::Path as FsPath;
+
+pub type StoreError = rusqlite::Error;
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// An event as a provider delivered it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub side: Side,
+    pub event_id: String,
+    pub op: EventOp,
+    pub version: Option<Json>,
+    /// The record as JSON text; for a malformed line, the line itself.
+    pub record: String,
+    /// The record's key on its own side, when it has one.
+    pub side_key: Option<String>,
+    /// Why the event cannot be used (a malformed line), kept for the dead
+    /// letter.
+    pub malformed: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventOp {
+    Upsert,
+    Delete,
+}
+
+/// An event as stored, with its arrival order.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: NewEvent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventStatus {
+    Applied,
+    Stale,
+    /// Behind a dead letter or a parked record of the same key.
+    Waiting,
+    /// Part of a dead letter.
+    Dead,
+    Discarded,
+    Received,
+}
+
+impl EventStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Applied => "applied",
+            EventStatus::Stale => "stale",
+            EventStatus::Waiting => "waiting",
+            EventStatus::Dead => "dead",
+            EventStatus::Discarded => "discarded",
+            EventStatus::Received => "received",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    #[default]
+    Absent,
+    /// The provider reported it.
+    Seen,
+    /// tether sent a create for it (a replay updates instead).
+    Created,
+    Deleted,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SideState {
+    pub presence: Presence,
+    /// The record as last reported, with tether's own writes applied.
+    pub record: Option<Json>,
+    /// The high-water mark of the side's event versions.
+    pub version: Option<Json>,
+    /// The provider's own id, when a transport returns one.
+    pub native_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Blocked {
+    DeadLetter,
+    Review,
+}
+
+/// Everything remembered of one record of a mapping.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RecordState {
+    /// The left side's key value.
+    pub key: String,
+    /// The right side's key value (the link).
+    pub right_key: Option<String>,
+    pub left: SideState,
+    pub right: SideState,
+    pub base: Option<Base>,
+    pub blocked: Option<Blocked>,
+    /// A person's decisions, used by the next merge.
+    pub decisions: BTreeMap<String, Side>,
+    /// Merge it on the next pass even without events (a review resolved).
+    pub dirty: bool,
+    /// Merges committed so far: part of each operation's idempotency key,
+    /// so a merge redone after a crash gives the same keys.
+    #[serde(default)]
+    pub generation: u64,
+}
+
+impl RecordState {
+    pub fn side(&self, side: Side) -> &SideState {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+    pub fn side_mut(&mut self, side: Side) -> &mut SideState {
+        match side {
+            Side::Left => &mut self.left,
+            Side::Right => &mut self.right,
+        }
+    }
+}
+
+/// An operation for a provider, persisted before it is sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    pub op: String,
+    pub key: String,
+    pub idempotency_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<Json>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub unset: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub side: Side,
+    pub batch: Option<i64>,
+    pub operation: Operation,
+}
+
+/// One error of a dead letter, as `tether dlq show` prints it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LetterError {
+    pub code: String,
+    pub rule: String,
+    pub path: String,
+    pub value: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub key: Option<String>,
+    pub side: String,
+    pub errors: Vec<LetterError>,
+    pub events: Vec<i64>,
+    pub created_at: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Review {
+    pub id: i64,
+    pub key: String,
+    pub reason: String,
+    pub fields: Vec<Parked>,
+    pub created_at: String,
+    pub status: String,
+}
+
+/// What one merge transaction writes.
+#[derive(Default)]
+pub struct Changes {
+    pub records: Vec<RecordState>,
+    /// Each event's new status, and the record (key) it belongs to.
+    pub statuses: Vec<(i64, EventStatus, Option<String>)>,
+    pub outbox: Vec<(Side, Operation)>,
+    pub resolutions: Vec<(String, Resolution)>,
+    pub dead_letters: Vec<NewDeadLetter>,
+    pub reviews: Vec<(String, String, Vec<Parked>)>,
+}
+
+pub struct NewDeadLetter {
+    pub key: Option<String>,
+    pub side: Side,
+    pub errors: Vec<LetterError>,
+    pub events: Vec<i64>,
+}
+
+/// The state the engine needs. One implementation per kind of store; the
+/// engine and the merge know nothing of SQL.
+pub trait Store {
+    /// Stores delivered events in one transaction; per event, whether it is
+    /// new (`false`: its id was already received: a duplicate).
+    fn insert_events(&mut self, mapping: &str, events: &[NewEvent]) -> Result<Vec<bool>>;
+    /// Events received and not yet merged, in arrival order.
+    fn received(&self, mapping: &str) -> Result<Vec<StoredEvent>>;
+    /// The record a side's key belongs to.
+    fn find_record(&self, mapping: &str, side: Side, key: &str) -> Result<Option<RecordState>>;
+    /// Records to merge without new events (a review resolved).
+    fn dirty_records(&self, mapping: &str) -> Result<Vec<RecordState>>;
+    /// Writes one merge group atomically.
+    fn commit(&mut self, mapping: &str, changes: Changes) -> Result<()>;
+    /// Operations not yet sent to `side`, in order.
+    fn pending(&self, mapping: &str, side: Side) -> Result<Vec<OutboxRow>>;
+    /// Gives the pending rows without a batch one batch number.
+    fn assign_batch(&mut self, mapping: &str, side: Side, rows: &[i64]) -> Result<i64>;
+    fn mark_sent(&mut self, mapping: &str, side: Side, batch: i64) -> Result<()>;
+    /// Forgets settled events received before `days` ago.
+    fn prune(&mut self, days: u32) -> Result<usize>;
+    fn resolutions(&self, mapping: &str, key: &str) -> Result<Vec<Resolution>>;
+    fn dead_letters(&self, mapping: &str, open_only: bool) -> Result<Vec<DeadLetter>>;
+    /// Puts a dead letter's events, and those waiting behind it, back to
+    /// be merged (`discard`: drops its own events instead).
+    fn settle_dead_letter(&mut self, mapping: &str, id: i64, replay: bool) -> Result<bool>;
+    fn reviews(&self, mapping: &str, open_only: bool) -> Result<Vec<Review>>;
+    /// Records a person's decision and releases the record.
+    fn resolve_review(&mut self, mapping: &str, key: &str, take: Side, field: Option<&str>)
+    -> Result<bool>;
+    /// Every event of a record, newest first, for `--explain`.
+    fn events_of(&self, mapping: &str, key: &str) -> Result<Vec<(i64, String, String, String)>>;
+}
+
+/// Numbered migrations; `PRAGMA user_version` is how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "CREATE TABLE records (
+        mapping TEXT NOT NULL, key TEXT NOT NULL, right_key TEXT,
+        blocked TEXT, dirty INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,
+        PRIMARY KEY (mapping, key));
+     CREATE INDEX records_right ON records (mapping, right_key);
+     CREATE TABLE inbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, mapping TEXT NOT NULL, side TEXT NOT NULL,
+        event_id TEXT NOT NULL, op TEXT NOT NULL, version TEXT, record TEXT NOT NULL,
+        side_key TEXT, malformed TEXT, record_key TEXT,
+        status TEXT NOT NULL, received_at TEXT NOT NULL,
+        UNIQUE (mapping, side, event_id));
+     CREATE INDEX inbox_status ON inbox (mapping, status);
+     CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, mapping TEXT NOT NULL, side TEXT NOT NULL,
+        batch INTEGER, key TEXT NOT NULL, idempotency_key TEXT NOT NULL,
+        operation TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+        sent_at TEXT);
+     CREATE INDEX outbox_pending ON outbox (mapping, side, status);
+     CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, mapping TEXT NOT NULL, key TEXT,
+        side TEXT NOT NULL, errors TEXT NOT NULL, events TEXT NOT NULL,
+        created_at TEXT NOT NULL, status TEXT NOT NULL);
+     CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, mapping TEXT NOT NULL, key TEXT NOT NULL,
+        reason TEXT NOT NULL, fields TEXT NOT NULL, created_at TEXT NOT NULL,
+        status TEXT NOT NULL);
+     CREATE TABLE resolutions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, mapping TEXT NOT NULL, key TEXT NOT NULL,
+        resolution TEXT NOT NULL, at TEXT NOT NULL);
+     CREATE INDEX resolutions_key ON resolutions (mapping, key);",
+];
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn to_text<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn from_text<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn side_of(s: &str) -> Side {
+    if s == "right" { Side::Right } else { Side::Left }
+}
+
+impl SqliteStore {
+    pub fn open(path: &FsPath) -> Result<SqliteStore> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A store that lives as long as the value (tests, dry runs).
+    pub fn in_memory() -> Result<SqliteStore> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
+        if version > MIGRATIONS.len() {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "the state store has schema version {version}, written by a newer tether \
+                 (this one knows {})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn record_row(&self, sql: &str, mapping: &str, key: &str) -> Result<Option<RecordState>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(sql, params![mapping, key], |r| r.get(0))
+            .optional()?;
+        text.map(|t| from_text(&t)).transpose()
+    }
+}
+
+fn put_record(tx: &Transaction<'_>, mapping: &str, r: &RecordState) -> Result<()> {
+    let blocked = r.blocked.as_ref().map(to_text).transpose()?;
+    tx.execute(
+        "INSERT INTO records (mapping, key, right_key, blocked, dirty, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (mapping, key) DO UPDATE SET right_key = ?3, blocked = ?4, dirty = ?5,
+         state = ?6",
+        params![mapping, r.key, r.right_key, blocked, r.dirty, to_text(r)?],
+    )?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn insert_events(&mut self, mapping: &str, events: &[NewEvent]) -> Result<Vec<bool>> {
+        let tx = self.conn.transaction()?;
+        let mut fresh = Vec::with_capacity(events.len());
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO inbox (mapping, side, event_id, op, version, record,
+                 side_key, malformed, status, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9)",
+            )?;
+            let at = now();
+            for e in events {
+                let version = e.version.as_ref().map(to_text).transpose()?;
+                let n = insert.execute(params![
+                    mapping,
+                    e.side.name(),
+                    e.event_id,
+                    to_text(&e.op)?,
+                    version,
+                    e.record,
+                    e.side_key,
+                    e.malformed,
+                    at
+                ])?;
+                fresh.push(n == 1);
+            }
+        }
+        tx.commit()?;
+        Ok(fresh)
+    }
+
+    fn received(&self, mapping: &str) -> Result<Vec<StoredEvent>> {
+        let mut q = self.conn.prepare(
+            "SELECT seq, side, event_id, op, version, record, side_key, malformed FROM inbox
+             WHERE mapping = ?1 AND status = 'received' ORDER BY seq",
+        )?;
+        let rows = q.query_map(params![mapping], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, side, event_id, op, version, record, side_key, malformed) = row?;
+            out.push(StoredEvent {
+                seq,
+                event: NewEvent {
+                    side: side_of(&side),
+                    event_id,
+                    op: from_text(&op)?,
+                    version: version.map(|v| from_text(&v)).transpose()?,
+                    record,
+                    side_key,
+                    malformed,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    fn find_record(&self, mapping: &str, side: Side, key: &str) -> Result<Option<RecordState>> {
+        match side {
+            Side::Left => self.record_row(
+                "SELECT state FROM records WHERE mapping = ?1 AND key = ?2",
+                mapping,
+                key,
+            ),
+            Side::Right => self.record_row(
+                "SELECT state FROM records WHERE mapping = ?1 AND right_key = ?2",
+                mapping,
+                key,
+            ),
+        }
+    }
+
+    fn dirty_records(&self, mapping: &str) -> Result<Vec<RecordState>> {
+        let mut q = self.conn.prepare(
+            "SELECT state FROM records WHERE mapping = ?1 AND dirty = 1 AND blocked IS NULL
+             ORDER BY key",
+        )?;
+        let rows = q.query_map(params![mapping], |r| r.get::<_, String>(0))?;
+        rows.map(|t| from_text(&t?)).collect()
+    }
+
+    fn commit(&mut self, mapping: &str, changes: Changes) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        for r in &changes.records {
+            put_record(&tx, mapping, r)?;
+        }
+        {
+            let mut status = tx.prepare(
+                "UPDATE inbox SET status = ?2, record_key = COALESCE(?3, record_key) WHERE seq = ?1",
+            )?;
+            for (seq, s, key) in &changes.statuses {
+                status.execute(params![seq, s.as_str(), key])?;
+            }
+            let mut outbox = tx.prepare(
+                "INSERT INTO outbox (mapping, side, key, idempotency_key, operation, status,
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+            )?;
+            for (side, op) in &changes.outbox {
+                outbox.execute(params![
+                    mapping,
+                    side.name(),
+                    op.key,
+                    op.idempotency_key,
+                    to_text(op)?,
+                    at
+                ])?;
+            }
+        }
+        for (key, r) in &changes.resolutions {
+            tx.execute(
+                "INSERT INTO resolutions (mapping, key, resolution, at) VALUES (?1, ?2, ?3, ?4)",
+                params![mapping, key, to_text(r)?, at],
+            )?;
+        }
+        for d in &changes.dead_letters {
+            tx.execute(
+                "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open')",
+                params![mapping, d.key, d.side.name(), to_text(&d.errors)?, to_text(&d.events)?, at],
+            )?;
+        }
+        for (key, reason, fields) in &changes.reviews {
+            tx.execute(
+                "INSERT INTO reviews (mapping, key, reason, fields, created_at, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'open')",
+                params![mapping, key, reason, to_text(fields)?, at],
+            )?;
+        }
+        tx.commit()
+    }
+
+    fn pending(&self, mapping: &str, side: Side) -> Result<Vec<OutboxRow>> {
+        let mut q = self.conn.prepare(
+            "SELECT seq, batch, operation FROM outbox
+             WHERE mapping = ?1 AND side = ?2 AND status = 'pending' ORDER BY seq",
+        )?;
+        let rows = q.query_map(params![mapping, side.name()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, batch, op) = row?;
+            out.push(OutboxRow {
+                seq,
+                side,
+                batch,
+                operation: from_text(&op)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn assign_batch(&mut self, mapping: &str, side: Side, rows: &[i64]) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let batch: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(batch), 0) + 1 FROM outbox WHERE mapping = ?1",
+            params![mapping],
+            |r| r.get(0),
+        )?;
+        {
+            let mut q = tx.prepare("UPDATE outbox SET batch = ?2 WHERE seq = ?1 AND side = ?3")?;
+            for seq in rows {
+                q.execute(params![seq, batch, side.name()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(batch)
+    }
+
+    fn mark_sent(&mut self, mapping: &str, side: Side, batch: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?4
+             WHERE mapping = ?1 AND side = ?2 AND batch = ?3",
+            params![mapping, side.name(), batch, now()],
+        )?;
+        Ok(())
+    }
+
+    fn prune(&mut self, days: u32) -> Result<usize> {
+        let cutoff = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.conn.execute(
+            "DELETE FROM inbox WHERE received_at < ?1
+             AND status IN ('applied', 'stale', 'discarded')",
+            params![cutoff],
+        )
+    }
+
+    fn resolutions(&self, mapping: &str, key: &str) -> Result<Vec<Resolution>> {
+        let mut q = self.conn.prepare(
+            "SELECT resolution FROM resolutions WHERE mapping = ?1 AND key = ?2 ORDER BY id",
+        )?;
+        let rows = q.query_map(params![mapping, key], |r| r.get::<_, String>(0))?;
+        rows.map(|t| from_text(&t?)).collect()
+    }
+
+    fn dead_letters(&self, mapping: &str, open_only: bool) -> Result<Vec<DeadLetter>> {
+        let mut q = self.conn.prepare(
+            "SELECT id, key, side, errors, events, created_at, status FROM dead_letters
+             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
+        )?;
+        let rows = q.query_map(params![mapping, open_only], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, key, side, errors, events, created_at, status) = row?;
+            out.push(DeadLetter {
+                id,
+                key,
+                side,
+                errors: from_text(&errors)?,
+                events: from_text(&events)?,
+                created_at,
+                status,
+            });
+        }
+        Ok(out)
+    }
+
+    fn settle_dead_letter(&mut self, mapping: &str, id: i64, replay: bool) -> Result<bool> {
+        let Some(letter) = self
+            .dead_letters(mapping, true)?
+            .into_iter()
+            .find(|d| d.id == id)
+        else {
+            return Ok(false);
+        };
+        let tx = self.conn.transaction()?;
+        let own = if replay { "received" } else { "discarded" };
+        for seq in &letter.events {
+            tx.execute("UPDATE inbox SET status = ?2 WHERE seq = ?1", params![seq, own])?;
+        }
+        tx.execute(
+            "UPDATE dead_letters SET status = ?2 WHERE id = ?1",
+            params![id, if replay { "replayed" } else { "discarded" }],
+        )?;
+        if let Some(key) = &letter.key {
+            release(&tx, mapping, key)?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn reviews(&self, mapping: &str, open_only: bool) -> Result<Vec<Review>> {
+        let mut q = self.conn.prepare(
+            "SELECT id, key, reason, fields, created_at, status FROM reviews
+             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
+        )?;
+        let rows = q.query_map(params![mapping, open_only], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, key, reason, fields, created_at, status) = row?;
+            out.push(Review {
+                id,
+                key,
+                reason,
+                fields: from_text(&fields)?,
+                created_at,
+                status,
+            });
+        }
+        Ok(out)
+    }
+
+    fn resolve_review(
+        &mut self,
+        mapping: &str,
+        key: &str,
+        take: Side,
+        field: Option<&str>,
+    ) -> Result<bool> {
+        let Some(review) = self
+            .reviews(mapping, true)?
+            .into_iter()
+            .find(|r| r.key == key)
+        else {
+            return Ok(false);
+        };
+        let Some(mut record) = self.find_record(mapping, Side::Left, key)? else {
+            return Ok(false);
+        };
+        let fields: Vec<&Parked> = review
+            .fields
+            .iter()
+            .filter(|p| field.is_none_or(|f| f == p.field))
+            .collect();
+        if fields.is_empty() {
+            return Ok(false);
+        }
+        for p in &fields {
+            record.decisions.insert(p.field.clone(), take);
+        }
+        let all = review
+            .fields
+            .iter()
+            .all(|p| record.decisions.contains_key(&p.field));
+        let tx = self.conn.transaction()?;
+        if all {
+            record.blocked = None;
+            record.dirty = true;
+            put_record(&tx, mapping, &record)?;
+            tx.execute(
+                "UPDATE reviews SET status = 'resolved' WHERE id = ?1",
+                params![review.id],
+            )?;
+            release(&tx, mapping, key)?;
+        } else {
+            put_record(&tx, mapping, &record)?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn events_of(&self, mapping: &str, key: &str) -> Result<Vec<(i64, String, String, String)>> {
+        let mut q = self.conn.prepare(
+            "SELECT seq, side, event_id, status FROM inbox
+             WHERE mapping = ?1 AND record_key = ?2 ORDER BY seq DESC LIMIT 50",
+        )?;
+        let rows = q.query_map(params![mapping, key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        rows.collect()
+    }
+}
+
+/// Unblocks a record: events waiting behind it go back to be merged, in
+/// their order; the record is merged on the next pass.
+fn release(tx: &Transaction<'_>, mapping: &str, key: &str) -> Result<()> {
+    let text: Option<String> = tx
+        .query_row(
+            "SELECT state FROM records WHERE mapping = ?1 AND key = ?2",
+            params![mapping, key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(text) = text {
+        let mut record: RecordState = from_text(&text)?;
+        record.blocked = None;
+        record.dirty = true;
+        put_record(tx, mapping, &record)?;
+    }
+    tx.execute(
+        "UPDATE inbox SET status = 'received' WHERE mapping = ?1 AND record_key = ?2
+         AND status = 'waiting'",
+        params![mapping, key],
+    )?;
+    Ok(())
+}
