@@ -359,7 +359,10 @@ pub fn review(c: &ReviewCommand) -> u8 {
                     for r in rs {
                         println!("{} ({}, since {})", r.key, r.reason, r.created_at);
                         for f in r.fields {
-                            println!("  {}: left {} | right {} | base {}", f.field, f.left, f.right, f.base);
+                            println!(
+                                "  {}: left {} | right {} | base {}",
+                                f.field, f.left, f.right, f.base
+                            );
                         }
                     }
                     EXIT_OK
@@ -387,7 +390,12 @@ pub fn review(c: &ReviewCommand) -> u8 {
                     EXIT_OK
                 }
                 Ok(false) => {
-                    eprintln!("error: no open review for `{key}`{}", field.as_ref().map_or(String::new(), |f| format!(" with field `{f}`")));
+                    eprintln!(
+                        "error: no open review for `{key}`{}",
+                        field
+                            .as_ref()
+                            .map_or(String::new(), |f| format!(" with field `{f}`"))
+                    );
                     EXIT_USAGE
                 }
                 Err(e) => store_error(&e),
@@ -455,7 +463,11 @@ pub fn dlq(c: &DlqCommand) -> u8 {
                 Ok(true) => {
                     eprintln!(
                         "tether: dead letter {id} {}; the next `tether sync` goes on with its key",
-                        if replay { "will be replayed" } else { "discarded" }
+                        if replay {
+                            "will be replayed"
+                        } else {
+                            "discarded"
+                        }
                     );
                     EXIT_OK
                 }

@@ -133,7 +133,10 @@ impl PlanFile {
         let mut file: PlanFile =
             serde_json::from_str(body).map_err(|e| LoadError::Malformed(e.to_string()))?;
         for m in &mut file.mappings {
-            m.forward.iter_mut().chain(&mut m.reverse).for_each(Plan::prepare);
+            m.forward
+                .iter_mut()
+                .chain(&mut m.reverse)
+                .for_each(Plan::prepare);
         }
         file.header = Some(header);
         Ok(file)
@@ -193,8 +196,10 @@ fn source_hash<'s>(sources: impl Iterator<Item = &'s SourceMap>) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -15,8 +15,8 @@ use crate::exec::Value;
 use crate::schema::{Kind, RecordId, Registry, Type};
 use crate::stdlib::iso4217::Currency;
 use crate::stdlib::{self, Prepared, Transform};
-use serde::{Deserialize, Serialize};
 use crate::syntax::Direction;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 #[derive(Serialize, Deserialize)]
@@ -437,7 +437,11 @@ impl Plan {
                                 PlanArg::Slot { .. } => None,
                             })
                             .collect();
-                        *prepared = transform.def().prepare.map(|p| p(&consts)).unwrap_or_default();
+                        *prepared = transform
+                            .def()
+                            .prepare
+                            .map(|p| p(&consts))
+                            .unwrap_or_default();
                     }
                     PlanStep::If {
                         condition,

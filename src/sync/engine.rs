@@ -244,7 +244,11 @@ impl Engine<'_> {
         };
         match map_record(plan, &record.to_string()) {
             Outcome::Mapped(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-                vec![letter("E1001", "", &format!("the mapped record is not JSON: {e}"))]
+                vec![letter(
+                    "E1001",
+                    "",
+                    &format!("the mapped record is not JSON: {e}"),
+                )]
             }),
             Outcome::Rejected { errors, .. } => Err(errors
                 .into_iter()
@@ -274,7 +278,10 @@ impl Engine<'_> {
             return Ok(Some(r.key));
         }
         // Not linked yet: the key the reverse mapping gives it.
-        let key = match (self.map(Side::Right, record), self.spec.key_path(Side::Left)) {
+        let key = match (
+            self.map(Side::Right, record),
+            self.spec.key_path(Side::Left),
+        ) {
             (Ok(Some(rr)), Some(p)) => json::get(&rr, p).and_then(key_text),
             _ => None,
         };
@@ -556,7 +563,8 @@ impl Engine<'_> {
                 }
             };
             let unset: Vec<String> = w.unset.iter().map(|p| p.join(".")).collect();
-            let operation = self.operation(side, op, &side_key, next.generation, Some(record), unset);
+            let operation =
+                self.operation(side, op, &side_key, next.generation, Some(record), unset);
             changes.outbox.push((side, operation));
             let s = next.side_mut(side);
             s.record = Some(w.after.clone());
@@ -623,7 +631,8 @@ impl Engine<'_> {
                         Side::Left => next.key.clone(),
                         Side::Right => next.right_key.clone().unwrap_or_else(|| next.key.clone()),
                     };
-                    let op = self.operation(other, "delete", &key, next.generation, None, Vec::new());
+                    let op =
+                        self.operation(other, "delete", &key, next.generation, None, Vec::new());
                     changes.outbox.push((other, op));
                     summary.deleted += 1;
                 }
@@ -727,7 +736,14 @@ impl Engine<'_> {
                     changes.dead_letters.push(NewDeadLetter {
                         key: Some(op.key.clone()),
                         side,
-                        errors: vec![letter("E1009", "", &format!("the {side} side refused {} {}: {why}", op.op, op.idempotency_key))],
+                        errors: vec![letter(
+                            "E1009",
+                            "",
+                            &format!(
+                                "the {side} side refused {} {}: {why}",
+                                op.op, op.idempotency_key
+                            ),
+                        )],
                         events: Vec::new(),
                     });
                 }

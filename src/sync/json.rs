@@ -68,7 +68,8 @@ impl Vals {
 }
 
 pub fn get<'a>(record: &'a Json, path: &[String]) -> Option<&'a Json> {
-    path.iter().try_fold(record, |v, name| v.as_object()?.get(name))
+    path.iter()
+        .try_fold(record, |v, name| v.as_object()?.get(name))
 }
 
 /// Sets `path` in `record`, creating objects on the way (a non-object in
@@ -84,7 +85,9 @@ pub fn set(record: &mut Json, path: &[String], value: Json) {
             *at = Json::Object(Map::new());
         }
         let Json::Object(m) = at else { return };
-        at = m.entry(name.clone()).or_insert_with(|| Json::Object(Map::new()));
+        at = m
+            .entry(name.clone())
+            .or_insert_with(|| Json::Object(Map::new()));
     }
     if !at.is_object() {
         *at = Json::Object(Map::new());

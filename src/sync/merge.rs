@@ -108,7 +108,10 @@ enum Take {
     Side(Side),
     /// Each side gets these values at the paths the other side's rule
     /// writes.
-    Union { left: Vals, right: Vals },
+    Union {
+        left: Vals,
+        right: Vals,
+    },
     Park,
 }
 
@@ -316,11 +319,17 @@ fn union(input: &Input<'_>, field: &MergeField) -> Option<Take> {
     };
     let to_right = field.to_right.as_deref();
     let to_left = field.to_left.as_deref();
-    let right = match (one(input.right.record, to_right), one(input.left.mapped, to_right)) {
+    let right = match (
+        one(input.right.record, to_right),
+        one(input.left.mapped, to_right),
+    ) {
         (Some(mine), Some(theirs)) => Vals(vec![Some(json::union(&mine, &theirs)?)]),
         _ => Vals::default(),
     };
-    let left = match (one(input.left.record, to_left), one(input.right.mapped, to_left)) {
+    let left = match (
+        one(input.left.record, to_left),
+        one(input.right.mapped, to_left),
+    ) {
         (Some(mine), Some(theirs)) => Vals(vec![Some(json::union(&mine, &theirs)?)]),
         _ => Vals::default(),
     };

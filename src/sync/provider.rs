@@ -18,7 +18,10 @@ pub struct Delivery {
 pub enum Item {
     Event(RawEvent),
     /// A line or document that is not a record: kept whole, with why.
-    Malformed { text: String, reason: String },
+    Malformed {
+        text: String,
+        reason: String,
+    },
 }
 
 /// An event before the engine gives it an id and a version.

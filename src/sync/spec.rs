@@ -44,9 +44,14 @@ impl std::fmt::Display for Side {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "rule")]
 pub enum Rule {
-    Prefer { side: Side, unless_blank: bool },
+    Prefer {
+        side: Side,
+        unless_blank: bool,
+    },
     /// By the records' (or fields') timestamps; `None`: by event version.
-    Newest { fields: Option<(Path, Path)> },
+    Newest {
+        fields: Option<(Path, Path)>,
+    },
     Max,
     Min,
     Union,
@@ -191,7 +196,10 @@ impl SyncSpec {
     }
 
     pub fn rule(&self, field: &MergeField) -> Rule {
-        field.rule.clone().unwrap_or_else(|| self.default_rule.clone())
+        field
+            .rule
+            .clone()
+            .unwrap_or_else(|| self.default_rule.clone())
     }
 }
 

@@ -233,8 +233,13 @@ pub trait Store {
     fn settle_dead_letter(&mut self, mapping: &str, id: i64, replay: bool) -> Result<bool>;
     fn reviews(&self, mapping: &str, open_only: bool) -> Result<Vec<Review>>;
     /// Records a person's decision and releases the record.
-    fn resolve_review(&mut self, mapping: &str, key: &str, take: Side, field: Option<&str>)
-    -> Result<bool>;
+    fn resolve_review(
+        &mut self,
+        mapping: &str,
+        key: &str,
+        take: Side,
+        field: Option<&str>,
+    ) -> Result<bool>;
     /// Every event of a record, newest first, for `--explain`.
     fn events_of(&self, mapping: &str, key: &str) -> Result<Vec<(i64, String, String, String)>>;
 }
@@ -293,7 +298,11 @@ fn from_text<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
 }
 
 fn side_of(s: &str) -> Side {
-    if s == "right" { Side::Right } else { Side::Left }
+    if s == "right" {
+        Side::Right
+    } else {
+        Side::Left
+    }
 }
 
 impl SqliteStore {
@@ -487,7 +496,14 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open')",
-                params![mapping, d.key, d.side.name(), to_text(&d.errors)?, to_text(&d.events)?, at],
+                params![
+                    mapping,
+                    d.key,
+                    d.side.name(),
+                    to_text(&d.errors)?,
+                    to_text(&d.events)?,
+                    at
+                ],
             )?;
         }
         for (key, reason, fields) in &changes.reviews {
@@ -612,7 +628,10 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction()?;
         let own = if replay { "received" } else { "discarded" };
         for seq in &letter.events {
-            tx.execute("UPDATE inbox SET status = ?2 WHERE seq = ?1", params![seq, own])?;
+            tx.execute(
+                "UPDATE inbox SET status = ?2 WHERE seq = ?1",
+                params![seq, own],
+            )?;
         }
         tx.execute(
             "UPDATE dead_letters SET status = ?2 WHERE id = ?1",

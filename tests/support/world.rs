@@ -1,0 +1,164 @@
+//! Two simulated providers and a sync engine over an in-memory state store:
+//! the scenario tests and the model-based property test drive tether
+//! through this. A simulated provider keeps its own records, delivers
+//! events, and applies tether's operations once per idempotency key.
+
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use tether::compile::compile_source;
+use tether::plan::{MappingPlans, PlanFile};
+use tether::sync::Side;
+use tether::sync::engine::{Engine, Summary};
+use tether::sync::provider::{Delivery, Provider, ProviderError, Sent, parse_item};
+use tether::sync::store::{Operation, SqliteStore};
+use tether::syntax::Direction;
+
+/// A provider in memory.
+#[derive(Default)]
+pub struct Sim {
+    /// Its own records, by key.
+    pub records: BTreeMap<String, Json>,
+    /// Deliveries waiting to be received (each: lines).
+    pub queue: VecDeque<Vec<String>>,
+    /// Every batch tether sent, in order.
+    pub batches: Vec<(i64, Vec<Operation>)>,
+    /// Idempotency keys applied, and how many times each was sent.
+    pub applied: HashMap<String, u32>,
+    /// Operations tether sent since the test last looked.
+    pub fresh: Vec<Operation>,
+}
+
+impl Sim {
+    /// Drops a delivery of lines (records or event envelopes).
+    pub fn drop_lines(&mut self, lines: &[Json]) {
+        self.queue
+            .push_back(lines.iter().map(Json::to_string).collect());
+    }
+
+    /// Takes the operations sent since the last call.
+    pub fn take(&mut self) -> Vec<Operation> {
+        std::mem::take(&mut self.fresh)
+    }
+
+    fn apply(&mut self, op: &Operation) {
+        match op.op.as_str() {
+            "delete" => {
+                self.records.remove(&op.key);
+            }
+            "create" => {
+                self.records
+                    .insert(op.key.clone(), op.record.clone().unwrap_or(Json::Null));
+            }
+            _ => {
+                let r = self
+                    .records
+                    .entry(op.key.clone())
+                    .or_insert_with(|| json!({}));
+                if let (Some(Json::Object(patch)), Json::Object(m)) = (&op.record, &mut *r) {
+                    for (k, v) in patch {
+                        m.insert(k.clone(), v.clone());
+                    }
+                    for k in &op.unset {
+                        m.shift_remove(k);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Provider for Sim {
+    fn receive(&mut self) -> Result<Vec<Delivery>, ProviderError> {
+        Ok(self
+            .queue
+            .iter()
+            .enumerate()
+            .map(|(i, lines)| Delivery {
+                id: i.to_string(),
+                items: lines.iter().map(|l| parse_item(l)).collect(),
+            })
+            .collect())
+    }
+
+    fn ack(&mut self, _: &Delivery) -> Result<(), ProviderError> {
+        self.queue.pop_front();
+        Ok(())
+    }
+
+    fn send(&mut self, batch: i64, ops: &[Operation]) -> Result<Vec<Sent>, ProviderError> {
+        self.batches.push((batch, ops.to_vec()));
+        for op in ops {
+            let n = self.applied.entry(op.idempotency_key.clone()).or_default();
+            *n += 1;
+            if *n == 1 {
+                self.apply(op);
+                self.fresh.push(op.clone());
+            }
+        }
+        Ok(ops
+            .iter()
+            .map(|_| Sent::Accepted { native_id: None })
+            .collect())
+    }
+}
+
+pub struct World {
+    pub plans: MappingPlans,
+    pub store: SqliteStore,
+    pub left: Sim,
+    pub right: Sim,
+}
+
+impl World {
+    pub fn new(source: &str, mapping: &str) -> World {
+        let compiled = compile_source("world.tether", source, None);
+        let program = compiled.program.unwrap_or_else(|| {
+            panic!(
+                "the test mapping has errors: {:?}",
+                compiled
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+            )
+        });
+        let mut file = PlanFile::of_program(&program);
+        let i = file
+            .mappings
+            .iter()
+            .position(|m| m.name == mapping)
+            .expect("the mapping");
+        World {
+            plans: file.mappings.swap_remove(i),
+            store: SqliteStore::in_memory().expect("store"),
+            left: Sim::default(),
+            right: Sim::default(),
+        }
+    }
+
+    pub fn pass(&mut self) -> Summary {
+        let mut engine = Engine {
+            spec: &self.plans.sync,
+            forward: self.plans.plan(Direction::Forward).ok(),
+            reverse: self.plans.plan(Direction::Reverse).ok(),
+            store: &mut self.store,
+            retention_days: 7,
+            progress: None,
+        };
+        engine
+            .pass(&mut self.left, &mut self.right)
+            .expect("a pass")
+    }
+
+    pub fn sim(&mut self, side: Side) -> &mut Sim {
+        match side {
+            Side::Left => &mut self.left,
+            Side::Right => &mut self.right,
+        }
+    }
+}
+
+/// An event envelope.
+pub fn event(id: &str, version: i64, record: Json) -> Json {
+    json!({"event_id": id, "version": version, "record": record})
+}
