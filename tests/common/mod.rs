@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests that drive the `tether` binary.
+//! (Each test binary uses some of them.)
+#![allow(dead_code)]
 
 use std::process::Command;
 

@@ -1,0 +1,362 @@
+//! `tether build`, `run` from a plan, and `tether sync` on folders: the
+//! README demo, a second pass writing nothing, crash safety at every fail
+//! point and under SIGKILL.
+
+mod common;
+
+use common::tether;
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CRM: &str = "mappings/crm/hubspot_salesforce.tether";
+
+/// A fresh folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tether-sync-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// Drops `lines` into a side's inbox as one NDJSON file.
+fn drop_file(side: &Path, name: &str, lines: &[Json]) {
+    let inbox = side.join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(inbox.join(name), text).expect("drop");
+}
+
+fn sync_args<'a>(
+    dir: &'a Path,
+    plan: &'a str,
+    state: &'a str,
+    left: &'a str,
+    right: &'a str,
+) -> Vec<&'a str> {
+    let _ = dir;
+    vec![
+        "sync",
+        plan,
+        "--mapping",
+        "contact",
+        "--state",
+        state,
+        "--left",
+        left,
+        "--right",
+        right,
+        "--once",
+        "--format",
+        "json",
+    ]
+}
+
+/// Every operation in a side's outbox files, by idempotency key; fails if
+/// one key was written with two different contents.
+fn outbox(side: &Path) -> BTreeMap<String, Json> {
+    let mut ops = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(side.join("outbox")) else {
+        return ops;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).expect("outbox file");
+        for line in text.lines() {
+            let op: Json = serde_json::from_str(line).expect("an operation line");
+            let key = op["idempotency_key"].as_str().expect("a key").to_string();
+            if let Some(before) = ops.insert(key.clone(), op.clone()) {
+                assert_eq!(before, op, "idempotency key {key} sent with two contents");
+            }
+        }
+    }
+    ops
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.flatten().count())
+}
+
+#[test]
+fn a_plan_runs_like_its_sources_and_an_incompatible_one_is_refused() {
+    let dir = scratch("plan");
+    let plan = dir.join("crm.tplan");
+    let (code, _, err) = tether(&["build", CRM, "-o", s(&plan)]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("wrote"));
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let header: Json = serde_json::from_str(text.lines().next().expect("header")).expect("json");
+    assert_eq!(header["format"], "tether-plan");
+    assert_eq!(header["plan_format"], 1);
+    assert_eq!(header["tether_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        header["source_hash"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("sha256:"))
+    );
+    assert_eq!(header["mappings"], json!(["contact"]));
+    // The same sources give the same plan file, byte for byte.
+    let again = dir.join("again.tplan");
+    tether(&["build", CRM, "-o", s(&again)]);
+    assert_eq!(std::fs::read(&again).expect("again"), text.as_bytes());
+
+    for reverse in [false, true] {
+        let input = if reverse {
+            "mappings/crm/salesforce_contacts.ndjson"
+        } else {
+            "mappings/crm/hubspot_contacts.ndjson"
+        };
+        let mut args = vec!["run", "--mapping", "contact", "--input", input];
+        if reverse {
+            args.push("--reverse");
+        }
+        let from_source = tether(&[&["run", CRM][..], &args[1..]].concat());
+        let mut with_plan = vec!["run", s(&plan)];
+        with_plan.extend(&args[1..]);
+        let from_plan = tether(&with_plan);
+        assert_eq!(from_plan.0, from_source.0);
+        assert_eq!(from_plan.1, from_source.1, "reverse: {reverse}");
+        assert!(!from_plan.1.is_empty());
+    }
+
+    let newer = text.replacen("\"plan_format\":1", "\"plan_format\":99", 1);
+    let newer_path = dir.join("newer.tplan");
+    std::fs::write(&newer_path, newer).expect("write");
+    let (code, _, err) = tether(&["run", s(&newer_path), "--mapping", "contact"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("format 99") && err.contains("rebuild"),
+        "{err}"
+    );
+
+    let damaged_path = dir.join("damaged.tplan");
+    std::fs::write(&damaged_path, &text[..text.len() / 2]).expect("write");
+    let (code, _, err) = tether(&["run", s(&damaged_path), "--mapping", "contact"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("damaged"), "{err}");
+}
+
+#[test]
+fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
+    let dir = scratch("demo");
+    let (hub, sf) = (dir.join("hubspot"), dir.join("salesforce"));
+    let state = dir.join("state.db");
+    for (side, file) in [
+        (&hub, "mappings/crm/hubspot_contacts.ndjson"),
+        (&sf, "mappings/crm/salesforce_contacts.ndjson"),
+    ] {
+        std::fs::create_dir_all(side.join("inbox")).expect("inbox");
+        std::fs::copy(file, side.join("inbox").join("contacts.ndjson")).expect("copy");
+    }
+    let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+    let (code, out, err) = tether(&args);
+    assert_eq!(code, Some(3), "dead letters exit 3: {err}");
+    let summary: Json = serde_json::from_str(&out).expect("a JSON summary");
+    assert_eq!(summary["read"], 9);
+    assert_eq!(summary["dead_lettered"], 2);
+    assert!(summary["updated"].as_u64() > Some(0));
+    assert_eq!(files_in(&hub.join("inbox")), 0, "inbox files move to done/");
+    assert_eq!(files_in(&hub.join("done")), 1);
+    let sent_once = outbox(&sf);
+    assert!(!sent_once.is_empty());
+
+    // The same files dropped again: every event is a duplicate.
+    for (side, file) in [
+        (&hub, "mappings/crm/hubspot_contacts.ndjson"),
+        (&sf, "mappings/crm/salesforce_contacts.ndjson"),
+    ] {
+        std::fs::copy(file, side.join("inbox").join("again.ndjson")).expect("copy");
+    }
+    let outbox_files = files_in(&sf.join("outbox")) + files_in(&hub.join("outbox"));
+    let (code, out, _) = tether(&args);
+    let summary: Json = serde_json::from_str(&out).expect("a JSON summary");
+    assert_eq!(code, Some(0));
+    assert_eq!(summary["duplicate"], 9);
+    assert_eq!(summary["sent"], 0);
+    assert_eq!(
+        files_in(&sf.join("outbox")) + files_in(&hub.join("outbox")),
+        outbox_files
+    );
+
+    // The dead letters, and what tether knows of a record.
+    let store = ["--state", s(&state), "--mapping", "contact"];
+    let (code, out, _) = tether(&[&["dlq", "list"][..], &store].concat());
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("E1003") && out.contains("properties.annualrevenue"),
+        "{out}"
+    );
+    let (code, out, _) = tether(&[&["dlq", "show", "2"][..], &store].concat());
+    assert_eq!(code, Some(0));
+    let letter: Json = serde_json::from_str(&out).expect("a dead letter as JSON");
+    assert!(
+        letter["errors"][0]["rule"]
+            .as_str()
+            .is_some_and(|r| r.contains("hubspot_salesforce.tether:"))
+    );
+    let (code, out, _) = tether(&[
+        "sync",
+        CRM,
+        "--mapping",
+        "contact",
+        "--state",
+        s(&state),
+        "--explain",
+        "52",
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("record 52") && out.contains("Status__c: prefer hubspot → left"),
+        "{out}"
+    );
+    let (code, _, err) = tether(&[&["dlq", "replay", "99"][..], &store].concat());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no open dead letter 99"));
+}
+
+/// A dataset big enough that a pass spans several merge groups: new
+/// HubSpot contacts, and Salesforce contacts for some of them with other
+/// values (conflicts).
+fn dataset(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let (hub, sf) = (dir.join("hubspot"), dir.join("salesforce"));
+    let left: Vec<Json> = (0..n)
+        .map(|i| {
+            json!({"id": i.to_string(), "properties": {
+                "email": format!(" User{i}@Example.COM "), "firstname": format!("F{i}"),
+                "lastname": format!("L{i}"), "lifecyclestage": "lead"},
+                "updatedAt": "2024-02-01T00:00:00Z"})
+        })
+        .collect();
+    let right: Vec<Json> = (0..n)
+        .step_by(7)
+        .map(|i| {
+            json!({"HubSpot_Id__c": i.to_string(), "LastName": format!("SF{i}"),
+                "Email": format!("sf{i}@example.com"), "Status__c": "Qualified",
+                "LastModifiedDate": "2024-03-01T00:00:00.000+0000"})
+        })
+        .collect();
+    let half = left.len() / 2;
+    drop_file(&hub, "a.ndjson", &left[..half]);
+    drop_file(&hub, "b.ndjson", &left[half..]);
+    drop_file(&sf, "a.ndjson", &right);
+    (hub, sf)
+}
+
+/// The operations a run that never crashed sends.
+fn clean_run(n: usize) -> (BTreeMap<String, Json>, BTreeMap<String, Json>) {
+    let dir = scratch(&format!("clean-{n}"));
+    let (hub, sf) = dataset(&dir, n);
+    let state = dir.join("state.db");
+    let (code, _, err) = tether(&sync_args(&dir, CRM, s(&state), s(&hub), s(&sf)));
+    assert_eq!(code, Some(0), "{err}");
+    (outbox(&hub), outbox(&sf))
+}
+
+#[test]
+fn a_crash_at_every_fail_point_loses_nothing_and_sends_nothing_twice() {
+    let n = 300;
+    let clean = clean_run(n);
+    assert!(clean.1.len() >= n, "every record reaches Salesforce");
+    assert!(
+        !clean.0.is_empty(),
+        "conflicts won by Salesforce reach HubSpot"
+    );
+    for point in [
+        "event-stored",
+        "merge-uncommitted",
+        "merge-done",
+        "outbox-assigned",
+        "write-written",
+        "write-sent",
+        "ack-stored",
+    ] {
+        let dir = scratch(point);
+        let (hub, sf) = dataset(&dir, n);
+        let state = dir.join("state.db");
+        let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+        let crashed = Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(&args)
+            .env("TETHER_FAILPOINT", point)
+            .output()
+            .expect("run");
+        assert!(
+            !crashed.status.success(),
+            "{point}: the fail point was reached"
+        );
+        assert!(
+            String::from_utf8_lossy(&crashed.stderr).contains(point),
+            "{point}: {}",
+            String::from_utf8_lossy(&crashed.stderr)
+        );
+        let (code, _, err) = tether(&args);
+        assert_eq!(code, Some(0), "{point}: the rerun finishes: {err}");
+        assert_eq!(
+            outbox(&hub),
+            clean.0,
+            "{point}: HubSpot got what a clean run sends"
+        );
+        assert_eq!(
+            outbox(&sf),
+            clean.1,
+            "{point}: Salesforce got what a clean run sends"
+        );
+        // Quiet after recovery.
+        let before = files_in(&sf.join("outbox")) + files_in(&hub.join("outbox"));
+        let (_, out, _) = tether(&args);
+        let summary: Json = serde_json::from_str(&out).expect("summary");
+        assert_eq!(summary["sent"], 0, "{point}");
+        assert_eq!(
+            files_in(&sf.join("outbox")) + files_in(&hub.join("outbox")),
+            before
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_mid_batch_then_rerun_applies_everything_once() {
+    let n = 3000;
+    let clean = clean_run(n);
+    let dir = scratch("sigkill");
+    let (hub, sf) = dataset(&dir, n);
+    let state = dir.join("state.db");
+    let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+    let mut kills = 0;
+    let mut finished = false;
+    for attempt in 0..40u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(15 + attempt * 25));
+        match child.try_wait().expect("wait") {
+            Some(status) => {
+                assert!(status.code().is_some_and(|c| c == 0), "{status}");
+                finished = true;
+                break;
+            }
+            None => {
+                // SIGKILL: no handler runs.
+                child.kill().expect("kill");
+                child.wait().expect("reap");
+                kills += 1;
+            }
+        }
+    }
+    assert!(finished, "a run finished within the attempts");
+    assert!(kills > 0, "at least one run was killed mid-pass");
+    let (code, _, err) = tether(&args);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(outbox(&hub), clean.0);
+    assert_eq!(outbox(&sf), clean.1);
+}
