@@ -374,7 +374,11 @@ fn union_of_arrays() {
         json!({"ref": "1", "Tags": ["a", "c"]}),
     );
     assert_eq!(to_left[0]["record"]["tags"], json!(["a", "b", "c"]));
-    assert_eq!(to_right[0]["record"]["Tags"], json!(["a", "c", "b"]));
+    assert_eq!(
+        to_right[0]["record"]["Tags"],
+        json!(["a", "b", "c"]),
+        "one array on both sides: the left's elements first"
+    );
 }
 
 #[test]

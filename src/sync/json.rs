@@ -187,9 +187,9 @@ pub fn key_text(v: &Json) -> Option<String> {
     }
 }
 
-/// Each side's elements followed by the other side's it lacks.
-pub fn union(mine: &Json, theirs: &Json) -> Option<Json> {
-    let (Json::Array(a), Json::Array(b)) = (mine, theirs) else {
+/// The first array's elements followed by the second's it lacks.
+pub fn union(first: &Json, second: &Json) -> Option<Json> {
+    let (Json::Array(a), Json::Array(b)) = (first, second) else {
         return None;
     };
     let mut out = a.clone();

@@ -319,20 +319,19 @@ fn union(input: &Input<'_>, field: &MergeField) -> Option<Take> {
     };
     let to_right = field.to_right.as_deref();
     let to_left = field.to_left.as_deref();
-    let right = match (
-        one(input.right.record, to_right),
-        one(input.left.mapped, to_right),
-    ) {
-        (Some(mine), Some(theirs)) => Vals(vec![Some(json::union(&mine, &theirs)?)]),
-        _ => Vals::default(),
+    // Left elements first on both sides, so both sides end with one array.
+    let both = |l: Option<Json>, r: Option<Json>| match (l, r) {
+        (Some(l), Some(r)) => json::union(&l, &r).map(|u| Vals(vec![Some(u)])),
+        _ => Some(Vals::default()),
     };
-    let left = match (
+    let right = both(
+        one(input.left.mapped, to_right),
+        one(input.right.record, to_right),
+    )?;
+    let left = both(
         one(input.left.record, to_left),
         one(input.right.mapped, to_left),
-    ) {
-        (Some(mine), Some(theirs)) => Vals(vec![Some(json::union(&mine, &theirs)?)]),
-        _ => Vals::default(),
-    };
+    )?;
     Some(Take::Union { left, right })
 }
 
