@@ -591,3 +591,23 @@ fn a_second_pass_over_the_same_input_writes_nothing() {
     let s = w.pass();
     assert_eq!((s.created, s.updated, s.duplicate, s.sent), (0, 0, 2, 0));
 }
+
+#[test]
+fn event_ids_are_forgotten_after_the_retention_window() {
+    let mut w = world();
+    let e = event("evt-1", 1, json!({"id": "1", "name": "Ada"}));
+    w.left.drop_lines(std::slice::from_ref(&e));
+    w.pass();
+    w.left.drop_lines(std::slice::from_ref(&e));
+    assert_eq!(w.pass().duplicate, 1, "inside the window: a duplicate");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert!(w.store.prune(0).expect("prune") >= 1);
+    w.left.drop_lines(&[e]);
+    let s = w.pass();
+    assert_eq!(s.duplicate, 0, "forgotten: received again");
+    assert_eq!(
+        (s.unchanged, s.sent),
+        (1, 0),
+        "and still a no-op: its values are the base"
+    );
+}

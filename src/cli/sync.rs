@@ -11,7 +11,7 @@ use crate::sync::store::{SqliteStore, Store};
 use crate::sync::{Side, SyncSpec};
 use crate::syntax::Direction;
 use clap::{Args, Subcommand, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -258,16 +258,22 @@ pub fn sync(a: &SyncArgs) -> u8 {
 }
 
 fn report(s: &Summary, format: SummaryFormat) {
+    // A closed pipe (`| head`) ends the output, not the process.
+    let mut out = std::io::stdout().lock();
     match format {
         SummaryFormat::Human => eprintln!("tether: {s}"),
         SummaryFormat::Json => match serde_json::to_string(s) {
-            Ok(t) => println!("{t}"),
+            Ok(t) => {
+                let _ = writeln!(out, "{t}");
+            }
             Err(e) => eprintln!("error: {e}"),
         },
     }
 }
 
 fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
+    // A closed pipe (`| head`) ends the output, not the process.
+    let mut out = std::io::stdout().lock();
     let mapping = &spec.mapping;
     let record = match store.find_record(mapping, Side::Left, key) {
         Ok(Some(r)) => r,
@@ -281,14 +287,15 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
         },
         Err(e) => return store_error(&e),
     };
-    println!("record {} (mapping {mapping})", record.key);
+    let _ = writeln!(out, "record {} (mapping {mapping})", record.key);
     for side in [Side::Left, Side::Right] {
         let s = record.side(side);
         let key = match side {
             Side::Left => Some(record.key.as_str()),
             Side::Right => record.right_key.as_deref(),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  {side} ({}): key {}, {:?}, version {}",
             spec.side_name(side),
             key.unwrap_or("(unknown)"),
@@ -299,14 +306,20 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
         );
     }
     if let Some(b) = &record.blocked {
-        println!("  blocked: {b:?} (see `tether dlq list` / `tether review list`)");
+        let _ = writeln!(
+            out,
+            "  blocked: {b:?} (see `tether dlq list` / `tether review list`)"
+        );
     }
-    println!("  base:");
+    let _ = writeln!(out, "  base:");
     match &record.base {
-        None => println!("    (never synced)"),
+        None => {
+            let _ = writeln!(out, "    (never synced)");
+        }
         Some(base) => {
             for (field, entry) in &base.0 {
-                println!(
+                let _ = writeln!(
+                    out,
                     "    {field}: left {} / right {}",
                     entry.left.show(),
                     entry.right.show()
@@ -315,11 +328,14 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
         }
     }
     match store.resolutions(mapping, &record.key) {
-        Ok(rs) if rs.is_empty() => println!("  conflicts: none"),
+        Ok(rs) if rs.is_empty() => {
+            let _ = writeln!(out, "  conflicts: none");
+        }
         Ok(rs) => {
-            println!("  conflicts:");
+            let _ = writeln!(out, "  conflicts:");
             for r in rs {
-                println!(
+                let _ = writeln!(
+                    out,
                     "    {}: {} → {} (left {}, right {}, base {})",
                     r.field, r.rule, r.outcome, r.left, r.right, r.base
                 );
@@ -329,9 +345,9 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
     }
     match store.events_of(mapping, &record.key) {
         Ok(events) => {
-            println!("  events (newest first):");
+            let _ = writeln!(out, "  events (newest first):");
             for (seq, side, id, status) in events {
-                println!("    #{seq} {side} {id}: {status}");
+                let _ = writeln!(out, "    #{seq} {side} {id}: {status}");
             }
         }
         Err(e) => return store_error(&e),
@@ -345,6 +361,8 @@ fn store_error(e: &rusqlite::Error) -> u8 {
 }
 
 pub fn review(c: &ReviewCommand) -> u8 {
+    // A closed pipe (`| head`) ends the output, not the process.
+    let mut out = std::io::stdout().lock();
     match c {
         ReviewCommand::List { store } => {
             let s = match open_store(&store.state) {
@@ -357,9 +375,10 @@ pub fn review(c: &ReviewCommand) -> u8 {
                         eprintln!("tether: nothing to review");
                     }
                     for r in rs {
-                        println!("{} ({}, since {})", r.key, r.reason, r.created_at);
+                        let _ = writeln!(out, "{} ({}, since {})", r.key, r.reason, r.created_at);
                         for f in r.fields {
-                            println!(
+                            let _ = writeln!(
+                                out,
                                 "  {}: left {} | right {} | base {}",
                                 f.field, f.left, f.right, f.base
                             );
@@ -405,6 +424,8 @@ pub fn review(c: &ReviewCommand) -> u8 {
 }
 
 pub fn dlq(c: &DlqCommand) -> u8 {
+    // A closed pipe (`| head`) ends the output, not the process.
+    let mut out = std::io::stdout().lock();
     let (store_args, id) = match c {
         DlqCommand::List { store } => (store, None),
         DlqCommand::Show { id, store }
@@ -426,7 +447,8 @@ pub fn dlq(c: &DlqCommand) -> u8 {
                     let first = d.errors.first().map_or(String::new(), |e| {
                         format!("{} at `{}`: {}", e.code, e.path, e.message)
                     });
-                    println!(
+                    let _ = writeln!(
+                        out,
                         "{}\t{}\t{}\t{} error(s)\t{first}",
                         d.id,
                         d.key.as_deref().unwrap_or("(no key)"),
@@ -442,7 +464,7 @@ pub fn dlq(c: &DlqCommand) -> u8 {
             Ok(letters) => match letters.into_iter().find(|d| d.id == id) {
                 Some(d) => match serde_json::to_string_pretty(&d) {
                     Ok(t) => {
-                        println!("{t}");
+                        let _ = writeln!(out, "{t}");
                         EXIT_OK
                     }
                     Err(e) => {

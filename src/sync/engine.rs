@@ -355,9 +355,9 @@ impl Engine<'_> {
             });
         }
         for dirty in self.store.dirty_records(&mapping)? {
-            if !groups.contains_key(&dirty.key) {
-                order.push(dirty.key.clone());
-                groups.insert(dirty.key, Vec::new());
+            if let std::collections::hash_map::Entry::Vacant(e) = groups.entry(dirty.key) {
+                order.push(e.key().clone());
+                e.insert(Vec::new());
             }
         }
         let mut done = 0;

@@ -102,6 +102,9 @@ impl Outcome {
     }
 }
 
+/// Values to set at a field's paths on one side.
+type Assignment<'s> = (&'s [Vec<String>], Vals);
+
 /// How a field resolves.
 enum Take {
     Nothing,
@@ -119,7 +122,7 @@ pub fn merge(input: &Input<'_>) -> Outcome {
     let spec = input.spec;
     let mut out = Outcome::default();
     // Values to set per side: (paths, values).
-    let mut sets: [Vec<(&[Vec<String>], Vals)>; 2] = [Vec::new(), Vec::new()];
+    let mut sets: [Vec<Assignment<'_>>; 2] = [Vec::new(), Vec::new()];
     for field in &spec.fields {
         let base = input.base.and_then(|b| b.0.get(&field.name));
         let view = |side: Side| match side {
@@ -337,7 +340,7 @@ fn union(input: &Input<'_>, field: &MergeField) -> Option<Take> {
 
 /// The write to `side` for these values, if anything differs. A side where
 /// the record does not exist gets a create of the whole mapped record.
-fn write(side: Side, input: &Input<'_>, sets: Vec<(&[Vec<String>], Vals)>) -> Option<Write> {
+fn write(side: Side, input: &Input<'_>, sets: Vec<Assignment<'_>>) -> Option<Write> {
     let (mine, theirs) = match side {
         Side::Left => (input.left, input.right),
         Side::Right => (input.right, input.left),
