@@ -360,3 +360,155 @@ fn sigkill_mid_batch_then_rerun_applies_everything_once() {
     assert_eq!(outbox(&hub), clean.0);
     assert_eq!(outbox(&sf), clean.1);
 }
+
+const XML_MAPPING: &str = r#"
+schema erp {
+  record Account {
+    Id: string
+    Name?: string?
+    Balance?: Amount?
+    Tag?: [string]?
+    Active?: bool?
+  }
+  record Amount {
+    #value?: decimal?
+    @Ccy?: string?
+  }
+}
+schema crm {
+  record Company {
+    id: string
+    name?: string?
+    balance?: decimal?
+    currency?: string?
+    tags?: [string]?
+    active?: bool?
+  }
+}
+mapping company: erp.Account <-> crm.Company {
+  key Id <-> id
+  Name <-> name
+  Balance.value <-> balance
+  Balance.Ccy <-> currency
+  Tag <-> tags
+  Active <-> active
+}
+"#;
+
+#[test]
+fn an_xml_provider_drops_documents_read_with_its_schema() {
+    let dir = scratch("xml");
+    let mapping = dir.join("erp.tether");
+    std::fs::write(&mapping, XML_MAPPING).expect("mapping");
+    let (erp, crm) = (dir.join("erp"), dir.join("crm"));
+    let state = dir.join("state.db");
+    std::fs::create_dir_all(erp.join("inbox")).expect("inbox");
+    let account = |name: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<Account xmlns="urn:erp"><Id>7</Id><Name>{name}</Name><Balance Ccy="EUR">12.50</Balance><Tag>a</Tag><Tag>b</Tag><Active>true</Active></Account>"#
+        )
+    };
+    std::fs::write(erp.join("inbox").join("1.xml"), account("Acme")).expect("drop");
+    let args = [
+        "sync",
+        s(&mapping),
+        "--mapping",
+        "company",
+        "--state",
+        s(&state),
+        "--left",
+        s(&erp),
+        "--right",
+        s(&crm),
+        "--once",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = tether(&args);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let ops: Vec<Json> = outbox(&crm).into_values().collect();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["op"], "create");
+    assert_eq!(
+        ops[0]["record"].to_string(),
+        r#"{"id":"7","name":"Acme","balance":12.50,"currency":"EUR","tags":["a","b"],"active":true}"#
+    );
+    // The same document again is a duplicate; a changed one an update.
+    std::fs::write(erp.join("inbox").join("2.xml"), account("Acme")).expect("drop");
+    std::fs::write(erp.join("inbox").join("3.xml"), account("Acme Ltd")).expect("drop");
+    std::fs::write(erp.join("inbox").join("4.xml"), "<Account><Id>8</Account>").expect("drop");
+    let (code, out, _) = tether(&args);
+    assert_eq!(code, Some(3), "the malformed document is a dead letter");
+    let summary: Json = serde_json::from_str(&out).expect("summary");
+    assert_eq!(
+        (summary["duplicate"].as_u64(), summary["updated"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let update = outbox(&crm)
+        .into_values()
+        .find(|o| o["op"] == "update")
+        .expect("an update");
+    assert_eq!(update["record"], json!({"name": "Acme Ltd", "id": "7"}));
+    let (_, out, _) = tether(&["dlq", "list", "--state", s(&state), "--mapping", "company"]);
+    assert!(
+        out.contains("E1001") && out.contains("malformed XML: line 1"),
+        "{out}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn watch_picks_up_files_dropped_later_and_a_kill_is_safe() {
+    let dir = scratch("watch");
+    let (hub, sf) = (dir.join("hubspot"), dir.join("salesforce"));
+    let state = dir.join("state.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "sync",
+            CRM,
+            "--mapping",
+            "contact",
+            "--state",
+            s(&state),
+            "--left",
+            s(&hub),
+            "--right",
+            s(&sf),
+            "--watch",
+            "--interval",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Dropped as a temporary name, then renamed: never read half-written.
+    drop_file(
+        &hub,
+        ".contacts.ndjson.part",
+        &[json!({"id": "9", "properties": {"lastname": "Ng"}})],
+    );
+    std::fs::rename(
+        hub.join("inbox").join(".contacts.ndjson.part"),
+        hub.join("inbox").join("contacts.ndjson"),
+    )
+    .expect("rename");
+    let mut created = None;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Some(op) = outbox(&sf).into_values().next() {
+            created = Some(op);
+            break;
+        }
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    let op = created.expect("the watching sync created the record");
+    assert_eq!(
+        (op["op"].as_str(), op["key"].as_str()),
+        (Some("create"), Some("9"))
+    );
+    assert_eq!(files_in(&hub.join("done")), 1);
+}

@@ -611,3 +611,78 @@ fn event_ids_are_forgotten_after_the_retention_window() {
         "and still a no-op: its values are the base"
     );
 }
+
+#[test]
+fn merge_fields_pair_the_rules_of_both_directions() {
+    let compiled = tether::compile::compile_file(
+        std::path::Path::new("mappings/crm/hubspot_salesforce.tether"),
+        &[],
+    )
+    .expect("read");
+    let program = compiled.program.expect("the CRM mapping checks");
+    let plans = tether::plan::PlanFile::of_program(&program);
+    let spec = &plans.mappings[0].sync;
+    let path = |p: &str| p.split('.').map(String::from).collect::<Vec<_>>();
+    assert_eq!(spec.key, Some((path("id"), path("HubSpot_Id__c"))));
+    let summary: Vec<(String, bool, bool, Option<String>)> = spec
+        .fields
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                f.to_right.is_some(),
+                f.to_left.is_some(),
+                f.rule.as_ref().map(|r| spec.describe(r)),
+            )
+        })
+        .collect();
+    let expect = |name: &str, right: bool, left: bool, rule: Option<&str>| {
+        (name.to_string(), right, left, rule.map(String::from))
+    };
+    assert_eq!(
+        summary,
+        [
+            // `properties.email -> Email` and `properties.email <- Email`:
+            // one field, both ways.
+            expect("Email", true, true, Some("prefer salesforce unless blank")),
+            expect("FirstName", true, true, None),
+            expect("LastName", true, true, None),
+            expect("Phone", true, true, None),
+            expect("Status__c", true, true, Some("prefer hubspot")),
+            expect("Annual_Revenue__c", true, true, None),
+            expect("HubSpot_Created__c", true, false, None),
+        ],
+        "the key rule is not a merge field"
+    );
+    assert_eq!(
+        spec.describe(&spec.default_rule),
+        "newest(updatedAt, LastModifiedDate)"
+    );
+    assert_eq!(
+        spec.timestamps,
+        Some((path("updatedAt"), path("LastModifiedDate")))
+    );
+    assert_eq!(spec.on_delete, tether::syntax::DeletePolicy::Ignore);
+}
+
+#[test]
+fn a_second_delete_policy_is_an_error() {
+    let source = MAPPING.replace(
+        "on delete propagate",
+        "on delete propagate\n    on delete ignore",
+    );
+    let compiled = tether::compile::compile_source("two.tether", &source, None);
+    assert!(compiled.program.is_none());
+    assert!(
+        compiled
+            .diagnostics
+            .iter()
+            .any(|d| d.code.to_string() == "E0003" && d.message == "a second `on delete` policy"),
+        "{:?}",
+        compiled
+            .diagnostics
+            .iter()
+            .map(|d| &d.message)
+            .collect::<Vec<_>>()
+    );
+}

@@ -184,6 +184,21 @@ pub fn sync(a: &SyncArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if m.forward.as_ref().is_some_and(|p| p.iteration.is_some()) {
+        eprintln!(
+            "error: mapping `{}` iterates (`for`): one document becomes many records, and \
+             `tether sync` keeps records one to one; use `tether run`",
+            m.name
+        );
+        return EXIT_USAGE;
+    }
+    if m.sync.key.is_none() {
+        eprintln!(
+            "error: mapping `{}` has no `key`: `tether sync` matches the two sides' records by it",
+            m.name
+        );
+        return EXIT_USAGE;
+    }
     let mut store = match open_store(&a.state) {
         Ok(s) => s,
         Err(code) => return code,

@@ -98,8 +98,8 @@ fn error_at(text: &str, offset: usize, message: impl Into<String>) -> XmlError {
     }
 }
 
-/// One pass of the parser over the whole document.
-fn check_well_formed(text: &str) -> Result<(), XmlError> {
+/// One pass of the parser over the whole document: well-formed, one root.
+pub fn check_well_formed(text: &str) -> Result<(), XmlError> {
     let mut xml = NsReader::from_str(text);
     let mut depth = 0usize;
     let mut roots = 0usize;

@@ -191,6 +191,8 @@ impl Engine<'_> {
     /// of its side and text), its version and its key on its side.
     fn event(&self, side: Side, item: Item) -> NewEvent {
         match item {
+            // Read with the side's schema view, then as any record.
+            Item::Xml(text) => self.event(side, self.xml_item(side, text)),
             Item::Malformed { text, reason } => NewEvent {
                 side,
                 event_id: content_id(side, &text),
@@ -227,6 +229,21 @@ impl Engine<'_> {
                     malformed: None,
                 }
             }
+        }
+    }
+
+    /// An XML document as the record it holds (`sync::xml`).
+    fn xml_item(&self, side: Side, text: String) -> Item {
+        let read = self.plan(side).map(|p| &p.read);
+        match super::xml::record_of(&text, read) {
+            Ok(record) => Item::Event(RawEvent {
+                event_id: None,
+                op: EventOp::Upsert,
+                version: None,
+                text: record.to_string(),
+                record,
+            }),
+            Err(reason) => Item::Malformed { text, reason },
         }
     }
 

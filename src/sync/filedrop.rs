@@ -66,13 +66,7 @@ fn items_of(name: &str, text: &str) -> Vec<Item> {
         };
     }
     if name.ends_with(".xml") {
-        return vec![Item::Malformed {
-            text: text.to_string(),
-            reason: format!(
-                "{name}: XML inbox files are not read by the sync runtime yet; \
-                 drop NDJSON or JSON"
-            ),
-        }];
+        return vec![Item::Xml(text.to_string())];
     }
     text.lines()
         .map(|l| l.trim_end_matches('\r'))

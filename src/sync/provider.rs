@@ -17,6 +17,9 @@ pub struct Delivery {
 
 pub enum Item {
     Event(RawEvent),
+    /// An XML document holding one record: the engine reads it with the
+    /// side's schema view (`sync::xml`).
+    Xml(String),
     /// A line or document that is not a record: kept whole, with why.
     Malformed {
         text: String,

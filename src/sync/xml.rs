@@ -1,0 +1,149 @@
+//! XML records for the sync runtime. The merge compares and patches JSON
+//! records; an XML document dropped by a provider becomes one, shaped and
+//! typed by the read tree of the plan that reads that side (the schema's
+//! view: attributes and child elements by local name, `Text` fields from
+//! the element's text, arrays from repeated elements, numbers and booleans
+//! typed, `xsi:nil` as null). What no plan reads is left out, as the JSON
+//! reader skips it.
+
+use crate::exec::xml::{SOAP11_NS, SOAP12_NS, check_well_formed, element_json};
+use crate::plan::{ReadKind, ReadNode};
+use crate::schema::XmlForm;
+use quick_xml::NsReader;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use serde_json::{Map, Value as Json};
+
+/// The record an XML document holds (its document element, or the first
+/// element of a SOAP body), as JSON; `read` shapes and types it.
+pub fn record_of(text: &str, read: Option<&ReadNode>) -> Result<Json, String> {
+    check_well_formed(text).map_err(|e| format!("malformed XML: {e}"))?;
+    let mut doc: Json =
+        serde_json::from_str(&element_json(text)).map_err(|e| format!("malformed XML: {e}"))?;
+    if is_soap(text) {
+        doc = doc
+            .get("Body")
+            .and_then(Json::as_object)
+            .and_then(|body| body.values().next().cloned())
+            .ok_or("the SOAP envelope has no element in its Body")?;
+    }
+    Ok(match read {
+        Some(node) => shape(&doc, node),
+        None => doc,
+    })
+}
+
+fn is_soap(text: &str) -> bool {
+    let mut xml = NsReader::from_str(text);
+    loop {
+        match xml.read_resolved_event() {
+            Ok((ns, Event::Start(e) | Event::Empty(e))) => {
+                return e.local_name().as_ref() == "Envelope"
+                    && matches!(ns, ResolveResult::Bound(n)
+                        if n.as_ref() == SOAP11_NS || n.as_ref() == SOAP12_NS);
+            }
+            Ok((_, Event::Eof)) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// `xsi:nil="true"`, as the default shape keeps it (attributes by local
+/// name).
+fn is_nil(v: &Json) -> bool {
+    v.get("nil").and_then(Json::as_str) == Some("true")
+}
+
+fn text_of(v: &Json) -> Option<&Json> {
+    match v {
+        Json::String(_) => Some(v),
+        Json::Object(m) => m.get("#text"),
+        _ => None,
+    }
+}
+
+fn shape(v: &Json, node: &ReadNode) -> Json {
+    if is_nil(v) {
+        return Json::Null;
+    }
+    if let Some(each) = &node.each {
+        let items = match v {
+            Json::Array(items) => items.iter().map(|i| shape(i, &each.node)).collect(),
+            one => vec![shape(one, &each.node)],
+        };
+        return Json::Array(items);
+    }
+    if let Some((_, kind)) = &node.whole {
+        return leaf(v, kind);
+    }
+    if node.fields.is_empty() {
+        return v.clone();
+    }
+    let mut out = Map::new();
+    for (name, child) in &node.fields {
+        let value = match child.xml {
+            XmlForm::Text => text_of(v),
+            XmlForm::Attribute | XmlForm::Element => v.get(name),
+        };
+        if let Some(value) = value {
+            out.insert(name.clone(), shape(value, child));
+        }
+    }
+    Json::Object(out)
+}
+
+/// A leaf typed by its read kind. Text that is not what the kind needs is
+/// kept as text: the plan then rejects it with its path and value.
+fn leaf(v: &Json, kind: &ReadKind) -> Json {
+    if is_nil(v) {
+        return Json::Null;
+    }
+    if let ReadKind::Array(inner) = kind {
+        return match v {
+            Json::Array(items) => Json::Array(items.iter().map(|i| leaf(i, inner)).collect()),
+            one => Json::Array(vec![leaf(one, inner)]),
+        };
+    }
+    let Some(Json::String(text)) = text_of(v) else {
+        return v.clone();
+    };
+    let t = text.trim();
+    match kind {
+        ReadKind::Int | ReadKind::Decimal | ReadKind::Float => {
+            match serde_json::from_str::<Json>(t) {
+                Ok(n @ Json::Number(_)) => n,
+                _ => Json::String(text.clone()),
+            }
+        }
+        ReadKind::Bool => match t {
+            "true" | "1" => Json::Bool(true),
+            "false" | "0" => Json::Bool(false),
+            _ => Json::String(text.clone()),
+        },
+        ReadKind::Raw => v.clone(),
+        _ => Json::String(text.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn documents_become_records() {
+        let doc = r#"<?xml version="1.0"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+  <Account xmlns="urn:x"><Id>7</Id><Name>Acme</Name></Account>
+</s:Body></s:Envelope>"#;
+        assert_eq!(
+            record_of(doc, None).unwrap(),
+            json!({"Id": "7", "Name": "Acme"})
+        );
+        assert!(
+            record_of("<a><b></a>", None)
+                .unwrap_err()
+                .starts_with("malformed XML: line 1")
+        );
+    }
+}
