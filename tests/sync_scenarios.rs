@@ -33,6 +33,7 @@ schema erp {
     Notes?: string?
     Status?: string?
     Modified?: string?
+    Archived?: bool?
   }
 }
 mapping customer: crm.Contact <-> erp.Customer {
@@ -662,7 +663,53 @@ fn merge_fields_pair_the_rules_of_both_directions() {
         spec.timestamps,
         Some((path("updatedAt"), path("LastModifiedDate")))
     );
-    assert_eq!(spec.on_delete, tether::syntax::DeletePolicy::Ignore);
+    assert_eq!(spec.on_delete, tether::syntax::DeletePolicy::Review);
+    assert_eq!(
+        spec.delete_flags,
+        [(tether::sync::Side::Left, path("archived"))]
+    );
+}
+
+#[test]
+fn an_archive_flag_is_a_delete_of_its_side() {
+    let mut w = world_with("on delete propagate", "on delete propagate when Archived");
+    synced(
+        &mut w,
+        json!({"id": "1", "name": "Ada"}),
+        json!({"ref": "1", "Name": "Ada", "Archived": false}),
+    );
+    w.right
+        .drop_lines(&[json!({"ref": "1", "Name": "Ada", "Archived": true})]);
+    let s = w.pass();
+    assert_eq!(s.deleted, 1);
+    assert_eq!(ops(&mut w, Side::Left)[0]["op"], "delete");
+}
+
+#[test]
+fn a_delete_flag_must_be_a_boolean_field() {
+    let source = MAPPING.replace("on delete propagate", "on delete propagate when Name");
+    let compiled = tether::compile::compile_source("flag.tether", &source, None);
+    assert!(compiled.program.is_none());
+    let d = compiled
+        .diagnostics
+        .iter()
+        .find(|d| d.code.to_string() == "E0201")
+        .expect("E0201");
+    assert_eq!(d.message, "`Name` is not a boolean field");
+    let source = MAPPING.replace("on delete propagate", "on delete propagate when Archivd");
+    let compiled = tether::compile::compile_source("flag.tether", &source, None);
+    assert!(
+        compiled
+            .diagnostics
+            .iter()
+            .any(|d| d.code.to_string() == "E0103"),
+        "an unknown flag field: {:?}",
+        compiled
+            .diagnostics
+            .iter()
+            .map(|d| &d.message)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]

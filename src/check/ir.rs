@@ -62,6 +62,9 @@ pub struct Mapping {
     pub conflicts: Vec<Conflict>,
     /// `on delete ...`; `None`: not stated (the runtime ignores deletes).
     pub on_delete: Option<crate::syntax::DeletePolicy>,
+    /// `on delete ... when FLAG`: boolean fields marking a record of their
+    /// side deleted.
+    pub delete_flags: Vec<(Direction, FieldPath)>,
     /// `for` clauses: one output record per element of the innermost array.
     pub iteration: Option<Iteration>,
 }

@@ -246,6 +246,7 @@ impl<'a> Checker<'a> {
             key: None,
             conflicts: Vec::new(),
             on_delete: None,
+            delete_flags: Vec::new(),
             iteration: None,
         };
         let fors: Vec<&ast::ForClause> = m
@@ -287,19 +288,20 @@ impl<'a> Checker<'a> {
             if let ast::MappingItem::Conflict(c) = item {
                 let conflicts = self.conflicts(m, c, &mapping);
                 mapping.conflicts.extend(conflicts);
-                for &(policy, span) in &c.on_delete {
+                for d in &c.on_delete {
                     if mapping.on_delete.is_some() {
                         self.err(
                             Diagnostic::error(
                                 Code::E0003,
                                 self.file,
-                                span,
+                                d.span,
                                 "a second `on delete` policy",
                             )
                             .label("a mapping has one delete policy"),
                         );
                     }
-                    mapping.on_delete = Some(policy);
+                    mapping.on_delete = Some(d.policy);
+                    mapping.delete_flags = self.delete_flags(&mapping, &d.flags);
                 }
             }
         }
@@ -1958,6 +1960,44 @@ impl<'a> Checker<'a> {
                 ast::Strategy::Review => Strategy::Review,
             };
             out.push(Conflict { field, strategy });
+        }
+        out
+    }
+
+    /// `on delete ... when FLAG, ...`: each flag is a boolean field of the
+    /// left or the right record.
+    fn delete_flags(
+        &mut self,
+        mapping: &Mapping,
+        flags: &[ast::Path],
+    ) -> Vec<(Direction, FieldPath)> {
+        let mut out = Vec::new();
+        for p in flags {
+            let sides = [
+                (Direction::Forward, side_scope(mapping.left)),
+                (Direction::Reverse, side_scope(mapping.right)),
+            ];
+            let found = sides
+                .iter()
+                .find_map(|(dir, scope)| self.resolve_quiet(scope, p).map(|r| (*dir, r)));
+            let Some((dir, r)) = found else {
+                self.resolve(&side_scope(mapping.left), p, "");
+                continue;
+            };
+            if r.ty.kind != Kind::Bool {
+                self.err(
+                    Diagnostic::error(
+                        Code::E0201,
+                        self.file,
+                        p.span,
+                        format!("`{p}` is not a boolean field"),
+                    )
+                    .label(format!("this is `{}`", r.ty.display(&self.reg)))
+                    .note("a delete flag marks a record deleted when it is `true`"),
+                );
+                continue;
+            }
+            out.push((dir, FieldPath(r.names)));
         }
         out
     }

@@ -219,6 +219,11 @@ impl Engine<'_> {
                     .key_path(side)
                     .and_then(|p| json::get(&record, p))
                     .and_then(key_text);
+                let op = if self.spec.flagged_deleted(side, &record) {
+                    EventOp::Delete
+                } else {
+                    op
+                };
                 NewEvent {
                     side,
                     event_id: event_id.unwrap_or_else(|| content_id(side, &text)),

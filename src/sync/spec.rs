@@ -111,6 +111,9 @@ pub struct SyncSpec {
     /// The `default` conflict rule; `newest` when the mapping states none.
     pub default_rule: Rule,
     pub on_delete: DeletePolicy,
+    /// Boolean fields that mark a record of their side deleted
+    /// (`on delete ... when archived`).
+    pub delete_flags: Vec<(Side, Path)>,
     /// Record-level timestamps (the default `newest(a, b)` rule's paths):
     /// the version of a plain record that arrives without one.
     pub timestamps: Option<(Path, Path)>,
@@ -164,6 +167,17 @@ impl SyncSpec {
             fields,
             default_rule,
             on_delete: mapping.on_delete.unwrap_or_default(),
+            delete_flags: mapping
+                .delete_flags
+                .iter()
+                .map(|(dir, p)| {
+                    let side = match dir {
+                        Direction::Forward => Side::Left,
+                        Direction::Reverse => Side::Right,
+                    };
+                    (side, p.0.clone())
+                })
+                .collect(),
             timestamps,
         }
     }
@@ -174,6 +188,13 @@ impl SyncSpec {
             Side::Left => &self.left_side,
             Side::Right => &self.right_side,
         }
+    }
+
+    /// Whether a record of `side` is flagged deleted (archived).
+    pub fn flagged_deleted(&self, side: Side, record: &serde_json::Value) -> bool {
+        self.delete_flags.iter().any(|(s, p)| {
+            *s == side && super::json::get(record, p) == Some(&serde_json::Value::Bool(true))
+        })
     }
 
     pub fn key_path(&self, side: Side) -> Option<&Path> {

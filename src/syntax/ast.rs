@@ -478,7 +478,16 @@ pub struct ConflictBlock {
     pub entries: Vec<ConflictEntry>,
     /// `on delete ...` entries (more than one is an error the checker
     /// reports).
-    pub on_delete: Vec<(DeletePolicy, Span)>,
+    pub on_delete: Vec<OnDelete>,
+    pub span: Span,
+}
+
+/// `on delete propagate when archived, IsDeleted`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnDelete {
+    pub policy: DeletePolicy,
+    /// Boolean fields (of either side) that mark a record deleted.
+    pub flags: Vec<Path>,
     pub span: Span,
 }
 

@@ -524,12 +524,21 @@ impl Lowerer {
             let espan = self.span(&e);
             let inner = e.into_inner().next()?;
             if inner.as_rule() == R::conflict_delete {
-                let policy = match inner.into_inner().next()?.as_str() {
+                let mut it = inner.into_inner();
+                let policy = match it.next()?.as_str() {
                     "propagate" => DeletePolicy::Propagate,
                     "review" => DeletePolicy::Review,
                     _ => DeletePolicy::Ignore,
                 };
-                on_delete.push((policy, espan));
+                let mut flags = Vec::new();
+                for p in it.filter(|p| p.as_rule() == R::path) {
+                    flags.push(self.path(p)?);
+                }
+                on_delete.push(OnDelete {
+                    policy,
+                    flags,
+                    span: espan,
+                });
                 continue;
             }
             let is_default = inner.as_rule() == R::conflict_default;
