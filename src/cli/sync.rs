@@ -249,7 +249,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);
                 }
-                total.total(&s);
+                total.add(&s);
             }
             Err(e) => {
                 eprintln!("error: {e}");

@@ -84,7 +84,8 @@ impl std::fmt::Display for Summary {
 }
 
 impl Summary {
-    fn add(&mut self, o: &Summary) {
+    /// Adds another pass's counts (`--watch` totals).
+    pub fn add(&mut self, o: &Summary) {
         self.read += o.read;
         self.created += o.created;
         self.updated += o.updated;
@@ -804,9 +805,5 @@ impl Summary {
     /// Whether anything needs a person: dead letters or parked records.
     pub fn needs_attention(&self) -> bool {
         self.dead_lettered > 0 || self.parked > 0
-    }
-
-    pub fn total(&mut self, pass: &Summary) {
-        self.add(pass);
     }
 }

@@ -404,34 +404,23 @@ impl Store for SqliteStore {
              WHERE mapping = ?1 AND status = 'received' ORDER BY seq",
         )?;
         let rows = q.query_map(params![mapping], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, side, event_id, op, version, record, side_key, malformed) = row?;
-            out.push(StoredEvent {
-                seq,
+            Ok(StoredEvent {
+                seq: r.get(0)?,
                 event: NewEvent {
-                    side: side_of(&side),
-                    event_id,
-                    op: from_text(&op)?,
-                    version: version.map(|v| from_text(&v)).transpose()?,
-                    record,
-                    side_key,
-                    malformed,
+                    side: side_of(&r.get::<_, String>(1)?),
+                    event_id: r.get(2)?,
+                    op: from_text(&r.get::<_, String>(3)?)?,
+                    version: r
+                        .get::<_, Option<String>>(4)?
+                        .map(|v| from_text(&v))
+                        .transpose()?,
+                    record: r.get(5)?,
+                    side_key: r.get(6)?,
+                    malformed: r.get(7)?,
                 },
-            });
-        }
-        Ok(out)
+            })
+        })?;
+        rows.collect()
     }
 
     fn find_record(&self, mapping: &str, side: Side, key: &str) -> Result<Option<RecordState>> {
@@ -522,23 +511,14 @@ impl Store for SqliteStore {
              WHERE mapping = ?1 AND side = ?2 AND status = 'pending' ORDER BY seq",
         )?;
         let rows = q.query_map(params![mapping, side.name()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, batch, op) = row?;
-            out.push(OutboxRow {
-                seq,
+            Ok(OutboxRow {
+                seq: r.get(0)?,
                 side,
-                batch,
-                operation: from_text(&op)?,
-            });
-        }
-        Ok(out)
+                batch: r.get(1)?,
+                operation: from_text(&r.get::<_, String>(2)?)?,
+            })
+        })?;
+        rows.collect()
     }
 
     fn assign_batch(&mut self, mapping: &str, side: Side, rows: &[i64]) -> Result<i64> {
@@ -591,30 +571,17 @@ impl Store for SqliteStore {
              WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
         )?;
         let rows = q.query_map(params![mapping, open_only], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-            ))
+            Ok(DeadLetter {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                side: r.get(2)?,
+                errors: from_text(&r.get::<_, String>(3)?)?,
+                events: from_text(&r.get::<_, String>(4)?)?,
+                created_at: r.get(5)?,
+                status: r.get(6)?,
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, key, side, errors, events, created_at, status) = row?;
-            out.push(DeadLetter {
-                id,
-                key,
-                side,
-                errors: from_text(&errors)?,
-                events: from_text(&events)?,
-                created_at,
-                status,
-            });
-        }
-        Ok(out)
+        rows.collect()
     }
 
     fn settle_dead_letter(&mut self, mapping: &str, id: i64, replay: bool) -> Result<bool> {
@@ -650,28 +617,16 @@ impl Store for SqliteStore {
              WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
         )?;
         let rows = q.query_map(params![mapping, open_only], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
+            Ok(Review {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                reason: r.get(2)?,
+                fields: from_text(&r.get::<_, String>(3)?)?,
+                created_at: r.get(4)?,
+                status: r.get(5)?,
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, key, reason, fields, created_at, status) = row?;
-            out.push(Review {
-                id,
-                key,
-                reason,
-                fields: from_text(&fields)?,
-                created_at,
-                status,
-            });
-        }
-        Ok(out)
+        rows.collect()
     }
 
     fn resolve_review(
