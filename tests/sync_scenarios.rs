@@ -733,3 +733,63 @@ fn a_second_delete_policy_is_an_error() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn transient_send_failures_are_retried_and_a_failed_send_keeps_its_rows() {
+    let mut w = world();
+    w.right.failures = 2;
+    w.left.drop_lines(&[json!({"id": "1", "name": "Ada"})]);
+    let s = w.pass();
+    assert_eq!((s.created, s.sent), (1, 1), "sent on the third attempt");
+    // Down for good: the pass fails, the operation stays in the outbox...
+    w.right.failures = 100;
+    w.left.drop_lines(&[json!({"id": "1", "name": "Ada B"})]);
+    let err = w.try_pass().expect_err("the right side is down");
+    assert!(err.to_string().contains("503"), "{err}");
+    let pending = w.store.pending("customer", Side::Right).expect("pending");
+    assert_eq!(pending.len(), 1);
+    // ...and goes out, with the same idempotency key, when it is back.
+    w.right.failures = 0;
+    let s = w.pass();
+    assert_eq!(s.sent, 1);
+    let sent = ops(&mut w, Side::Right);
+    assert_eq!(
+        sent[1]["idempotency_key"],
+        json!(pending[0].operation.idempotency_key)
+    );
+}
+
+#[test]
+fn a_refused_write_is_a_dead_letter_its_record_waits_and_replay_sends_it_again() {
+    let mut w = world();
+    w.right.refuse_if = Some("BAD".into());
+    w.left.drop_lines(&[
+        json!({"id": "1", "name": "BAD"}),
+        json!({"id": "2", "name": "Bob"}),
+    ]);
+    let s = w.pass();
+    assert_eq!((s.dead_lettered, s.sent), (1, 2));
+    assert_eq!(w.right.records.len(), 1, "the other record went through");
+    assert_eq!(ops(&mut w, Side::Right).len(), 1);
+    let letters = w.store.dead_letters("customer", true).expect("letters");
+    assert_eq!(letters[0].key.as_deref(), Some("1"));
+    assert!(letters[0].errors[0].message.contains("400 Bad Request"));
+    let refused = letters[0]
+        .operation
+        .clone()
+        .expect("the refused write is kept");
+    w.left
+        .drop_lines(&[json!({"id": "1", "name": "BAD", "email": "a@x.com"})]);
+    assert_eq!(w.pass().waiting, 1, "later events wait behind the refusal");
+    // The provider is fixed; replay sends the same write again, then the
+    // waiting event follows.
+    w.right.refuse_if = None;
+    w.store
+        .settle_dead_letter("customer", letters[0].id, true)
+        .expect("replay");
+    w.pass();
+    let sent = ops(&mut w, Side::Right);
+    assert_eq!(sent[0]["idempotency_key"], json!(refused.idempotency_key));
+    assert_eq!(sent[0]["op"], "create");
+    assert_eq!(sent[1]["record"]["Email"], "a@x.com");
+}

@@ -240,6 +240,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
         reverse: m.plan(Direction::Reverse).ok(),
         store: &mut store,
         retention_days: a.retention_days,
+        retry_base: Duration::from_millis(100),
         progress: Some(&mut progress),
     };
     let mut total = Summary::default();

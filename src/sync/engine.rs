@@ -131,6 +131,8 @@ pub struct Engine<'a> {
     pub reverse: Option<&'a Plan>,
     pub store: &'a mut dyn Store,
     pub retention_days: u32,
+    /// The first wait before a send is retried; each next wait is 4×.
+    pub retry_base: std::time::Duration,
     /// Called with the running totals while a pass goes on.
     pub progress: Option<&'a mut dyn FnMut(&Summary)>,
 }
@@ -327,6 +329,7 @@ impl Engine<'_> {
                     side: event.side,
                     errors: vec![letter("E1001", "", reason)],
                     events: vec![seq],
+                    operation: None,
                 });
                 continue;
             }
@@ -360,6 +363,7 @@ impl Engine<'_> {
                         ),
                     }],
                     events: vec![seq],
+                    operation: None,
                 });
                 continue;
             };
@@ -511,12 +515,17 @@ impl Engine<'_> {
                 Err(errors) => {
                     summary.dead_lettered += 1;
                     state.blocked = Some(Blocked::DeadLetter);
-                    status(changes, &events, EventStatus::Dead);
+                    for e in &applied {
+                        changes
+                            .statuses
+                            .push((e.seq, EventStatus::Dead, Some(key.clone())));
+                    }
                     changes.dead_letters.push(NewDeadLetter {
                         key: Some(key.clone()),
                         side,
                         errors,
-                        events: events.iter().map(|e| e.seq).collect(),
+                        events: applied.iter().map(|e| e.seq).collect(),
+                        operation: None,
                     });
                     changes.records.push(state);
                     return;
@@ -737,39 +746,50 @@ impl Engine<'_> {
                 match provider.send(batch, &ops) {
                     Ok(s) => break s,
                     Err(e) if e.retryable && attempt < SEND_ATTEMPTS => {
-                        std::thread::sleep(std::time::Duration::from_millis(
-                            100 * 4u64.pow(attempt - 1),
-                        ));
+                        std::thread::sleep(self.retry_base * 4u32.pow(attempt - 1));
                     }
                     Err(e) => return Err(SyncError::Provider(side, e)),
                 }
             };
-            let refused: Vec<(&Operation, String)> = ops
-                .iter()
-                .zip(sent)
-                .filter_map(|(op, s)| match s {
-                    Sent::Refused(why) => Some((op, why)),
-                    Sent::Accepted { .. } => None,
-                })
-                .collect();
-            if !refused.is_empty() {
-                let mut changes = Changes::default();
-                for (op, why) in refused {
-                    summary.dead_lettered += 1;
-                    changes.dead_letters.push(NewDeadLetter {
-                        key: Some(op.key.clone()),
-                        side,
-                        errors: vec![letter(
-                            "E1009",
-                            "",
-                            &format!(
-                                "the {side} side refused {} {}: {why}",
-                                op.op, op.idempotency_key
-                            ),
-                        )],
-                        events: Vec::new(),
-                    });
+            let mut changes = Changes::default();
+            for (op, outcome) in ops.iter().zip(sent) {
+                match outcome {
+                    Sent::Accepted { native_id: None } => {}
+                    Sent::Accepted {
+                        native_id: Some(id),
+                    } => {
+                        if let Some(mut r) = self.store.find_record(&mapping, side, &op.key)? {
+                            r.side_mut(side).native_id = Some(id);
+                            changes.records.push(r);
+                        }
+                    }
+                    Sent::Refused(why) => {
+                        summary.dead_lettered += 1;
+                        // The record waits behind its refused write.
+                        let record = self.store.find_record(&mapping, side, &op.key)?;
+                        let key = record.as_ref().map_or(op.key.clone(), |r| r.key.clone());
+                        if let Some(mut r) = record {
+                            r.blocked = Some(Blocked::DeadLetter);
+                            changes.records.push(r);
+                        }
+                        changes.dead_letters.push(NewDeadLetter {
+                            key: Some(key),
+                            side,
+                            errors: vec![letter(
+                                "E1009",
+                                "",
+                                &format!(
+                                    "the {side} side refused {} {}: {why}",
+                                    op.op, op.idempotency_key
+                                ),
+                            )],
+                            events: Vec::new(),
+                            operation: Some(op.clone()),
+                        });
+                    }
                 }
+            }
+            if !changes.records.is_empty() || !changes.dead_letters.is_empty() {
                 self.store.commit(&mapping, changes)?;
             }
             self.store.mark_sent(&mapping, side, batch)?;

@@ -172,6 +172,8 @@ pub struct DeadLetter {
     pub side: String,
     pub errors: Vec<LetterError>,
     pub events: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
     pub created_at: String,
     pub status: String,
 }
@@ -203,6 +205,8 @@ pub struct NewDeadLetter {
     pub side: Side,
     pub errors: Vec<LetterError>,
     pub events: Vec<i64>,
+    /// A write the provider refused: replaying the letter sends it again.
+    pub operation: Option<Operation>,
 }
 
 /// The state the engine needs. One implementation per kind of store; the
@@ -277,6 +281,8 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY AUTOINCREMENT, mapping TEXT NOT NULL, key TEXT NOT NULL,
         resolution TEXT NOT NULL, at TEXT NOT NULL);
      CREATE INDEX resolutions_key ON resolutions (mapping, key);",
+    // 2: dead letters keep a refused write, to send it again on replay.
+    "ALTER TABLE dead_letters ADD COLUMN operation TEXT;",
 ];
 
 pub struct SqliteStore {
@@ -483,15 +489,16 @@ impl Store for SqliteStore {
         }
         for d in &changes.dead_letters {
             tx.execute(
-                "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open')",
+                "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status,
+                 operation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7)",
                 params![
                     mapping,
                     d.key,
                     d.side.name(),
                     to_text(&d.errors)?,
                     to_text(&d.events)?,
-                    at
+                    at,
+                    d.operation.as_ref().map(to_text).transpose()?
                 ],
             )?;
         }
@@ -567,7 +574,7 @@ impl Store for SqliteStore {
 
     fn dead_letters(&self, mapping: &str, open_only: bool) -> Result<Vec<DeadLetter>> {
         let mut q = self.conn.prepare(
-            "SELECT id, key, side, errors, events, created_at, status FROM dead_letters
+            "SELECT id, key, side, errors, events, created_at, status, operation FROM dead_letters
              WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
         )?;
         let rows = q.query_map(params![mapping, open_only], |r| {
@@ -579,6 +586,10 @@ impl Store for SqliteStore {
                 events: from_text(&r.get::<_, String>(4)?)?,
                 created_at: r.get(5)?,
                 status: r.get(6)?,
+                operation: r
+                    .get::<_, Option<String>>(7)?
+                    .map(|t| from_text(&t))
+                    .transpose()?,
             })
         })?;
         rows.collect()
@@ -598,6 +609,20 @@ impl Store for SqliteStore {
             tx.execute(
                 "UPDATE inbox SET status = ?2 WHERE seq = ?1",
                 params![seq, own],
+            )?;
+        }
+        if let (true, Some(op)) = (replay, &letter.operation) {
+            tx.execute(
+                "INSERT INTO outbox (mapping, side, key, idempotency_key, operation, status,
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+                params![
+                    mapping,
+                    letter.side,
+                    op.key,
+                    op.idempotency_key,
+                    to_text(op)?,
+                    now()
+                ],
             )?;
         }
         tx.execute(
@@ -712,4 +737,41 @@ fn release(tx: &Transaction<'_>, mapping: &str, key: &str) -> Result<()> {
         params![mapping, key],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(s: &SqliteStore) -> i64 {
+        s.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_store_of_an_older_schema_is_migrated_in_order() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status)
+             VALUES ('m', 'k', 'left', '[]', '[]', 'then', 'open')",
+            [],
+        )
+        .unwrap();
+        let store = SqliteStore::init(conn).unwrap();
+        assert_eq!(version(&store), MIGRATIONS.len() as i64);
+        let letters = store.dead_letters("m", true).unwrap();
+        assert_eq!(letters.len(), 1, "rows written before the migration stay");
+        assert_eq!(letters[0].operation, None);
+    }
+
+    #[test]
+    fn a_store_written_by_a_newer_tether_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = SqliteStore::init(conn).err().unwrap();
+        assert!(err.to_string().contains("newer tether"), "{err}");
+    }
 }

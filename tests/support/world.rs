@@ -26,6 +26,10 @@ pub struct Sim {
     pub applied: HashMap<String, u32>,
     /// Operations tether sent since the test last looked.
     pub fresh: Vec<Operation>,
+    /// Refuses operations whose record's JSON text contains this.
+    pub refuse_if: Option<String>,
+    /// How many sends fail (transiently) before one goes through.
+    pub failures: u32,
 }
 
 impl Sim {
@@ -86,8 +90,34 @@ impl Provider for Sim {
     }
 
     fn send(&mut self, batch: i64, ops: &[Operation]) -> Result<Vec<Sent>, ProviderError> {
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err(ProviderError {
+                message: "503 Service Unavailable".into(),
+                retryable: true,
+            });
+        }
         self.batches.push((batch, ops.to_vec()));
-        for op in ops {
+        let refused = |op: &Operation| {
+            let text = op.record.as_ref().map(Json::to_string).unwrap_or_default();
+            self.refuse_if
+                .as_ref()
+                .is_some_and(|r| text.contains(r.as_str()))
+        };
+        let outcomes: Vec<Sent> = ops
+            .iter()
+            .map(|op| {
+                if refused(op) {
+                    Sent::Refused("400 Bad Request: invalid Name".into())
+                } else {
+                    Sent::Accepted { native_id: None }
+                }
+            })
+            .collect();
+        for (op, outcome) in ops.iter().zip(&outcomes) {
+            if matches!(outcome, Sent::Refused(_)) {
+                continue;
+            }
             let n = self.applied.entry(op.idempotency_key.clone()).or_default();
             *n += 1;
             if *n == 1 {
@@ -95,10 +125,7 @@ impl Provider for Sim {
                 self.fresh.push(op.clone());
             }
         }
-        Ok(ops
-            .iter()
-            .map(|_| Sent::Accepted { native_id: None })
-            .collect())
+        Ok(outcomes)
     }
 }
 
@@ -137,17 +164,20 @@ impl World {
     }
 
     pub fn pass(&mut self) -> Summary {
+        self.try_pass().expect("a pass")
+    }
+
+    pub fn try_pass(&mut self) -> Result<Summary, tether::sync::engine::SyncError> {
         let mut engine = Engine {
             spec: &self.plans.sync,
             forward: self.plans.plan(Direction::Forward).ok(),
             reverse: self.plans.plan(Direction::Reverse).ok(),
             store: &mut self.store,
             retention_days: 7,
+            retry_base: std::time::Duration::from_millis(1),
             progress: None,
         };
-        engine
-            .pass(&mut self.left, &mut self.right)
-            .expect("a pass")
+        engine.pass(&mut self.left, &mut self.right)
     }
 
     pub fn sim(&mut self, side: Side) -> &mut Sim {
