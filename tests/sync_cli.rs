@@ -168,12 +168,12 @@ fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
     let sent_once = outbox(&sf);
     assert!(!sent_once.is_empty());
 
-    // The same files dropped again: every event is a duplicate.
+    // The same files uploaded again: every event is a duplicate.
     for (side, file) in [
         (&hub, "mappings/crm/hubspot_contacts.ndjson"),
         (&sf, "mappings/crm/salesforce_contacts.ndjson"),
     ] {
-        std::fs::copy(file, side.join("inbox").join("again.ndjson")).expect("copy");
+        std::fs::copy(file, side.join("inbox").join("contacts.ndjson")).expect("copy");
     }
     let outbox_files = files_in(&sf.join("outbox")) + files_in(&hub.join("outbox"));
     let (code, out, _) = tether(&args);
@@ -184,6 +184,24 @@ fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
     assert_eq!(
         files_in(&sf.join("outbox")) + files_in(&hub.join("outbox")),
         outbox_files
+    );
+    assert_eq!(files_in(&hub.join("done")), 2, "the earlier upload is kept");
+    // The same records in a new file: merged again, and nothing to write
+    // (the two dead-lettered records wait behind their letters).
+    std::fs::copy(
+        "mappings/crm/hubspot_contacts.ndjson",
+        hub.join("inbox").join("later.ndjson"),
+    )
+    .expect("copy");
+    let (_, out, _) = tether(&args);
+    let summary: Json = serde_json::from_str(&out).expect("a JSON summary");
+    assert_eq!(
+        (
+            summary["unchanged"].as_u64(),
+            summary["waiting"].as_u64(),
+            summary["sent"].as_u64()
+        ),
+        (Some(3), Some(2), Some(0))
     );
 
     // The dead letters, and what tether knows of a record.
@@ -434,7 +452,7 @@ fn an_xml_provider_drops_documents_read_with_its_schema() {
         ops[0]["record"].to_string(),
         r#"{"id":"7","name":"Acme","balance":12.50,"currency":"EUR","tags":["a","b"],"active":true}"#
     );
-    // The same document again is a duplicate; a changed one an update.
+    // The same document in a new file, then a changed one: one update.
     std::fs::write(erp.join("inbox").join("2.xml"), account("Acme")).expect("drop");
     std::fs::write(erp.join("inbox").join("3.xml"), account("Acme Ltd")).expect("drop");
     std::fs::write(erp.join("inbox").join("4.xml"), "<Account><Id>8</Account>").expect("drop");
@@ -442,8 +460,13 @@ fn an_xml_provider_drops_documents_read_with_its_schema() {
     assert_eq!(code, Some(3), "the malformed document is a dead letter");
     let summary: Json = serde_json::from_str(&out).expect("summary");
     assert_eq!(
-        (summary["duplicate"].as_u64(), summary["updated"].as_u64()),
-        (Some(1), Some(1))
+        (
+            summary["read"].as_u64(),
+            summary["updated"].as_u64(),
+            summary["dead_lettered"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1)),
+        "the two documents of record 7 merge into one update"
     );
     let update = outbox(&crm)
         .into_values()

@@ -176,7 +176,12 @@ impl Engine<'_> {
             .receive()
             .map_err(|e| SyncError::Provider(side, e))?;
         for d in deliveries {
-            let events: Vec<NewEvent> = d.items.into_iter().map(|i| self.event(side, i)).collect();
+            let events: Vec<NewEvent> = d
+                .items
+                .into_iter()
+                .enumerate()
+                .map(|(n, i)| self.event(side, i, &Position(&d.id, n)))
+                .collect();
             let fresh = self.store.insert_events(&self.spec.mapping, &events)?;
             summary.read += events.len() as u64;
             summary.duplicate += fresh.iter().filter(|f| !**f).count() as u64;
@@ -190,15 +195,15 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Gives a delivered item its event id (a plain record's is the hash
-    /// of its side and text), its version and its key on its side.
-    fn event(&self, side: Side, item: Item) -> NewEvent {
+    /// Gives a delivered item its event id (a plain record's: see
+    /// [`Position::event_id`]), its version and its key on its side.
+    fn event(&self, side: Side, item: Item, at: &Position<'_>) -> NewEvent {
         match item {
             // Read with the side's schema view, then as any record.
-            Item::Xml(text) => self.event(side, self.xml_item(side, text)),
+            Item::Xml(text) => self.event(side, self.xml_item(side, text), at),
             Item::Malformed { text, reason } => NewEvent {
                 side,
-                event_id: content_id(side, &text),
+                event_id: at.event_id(side, &text),
                 op: EventOp::Upsert,
                 version: None,
                 record: text,
@@ -229,7 +234,7 @@ impl Engine<'_> {
                 };
                 NewEvent {
                     side,
-                    event_id: event_id.unwrap_or_else(|| content_id(side, &text)),
+                    event_id: event_id.unwrap_or_else(|| at.event_id(side, &text)),
                     op,
                     version,
                     record: text,
@@ -813,12 +818,26 @@ fn letter(code: &str, path: &str, message: &str) -> LetterError {
     }
 }
 
-fn content_id(side: Side, text: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(side.name().as_bytes());
-    h.update([0]);
-    h.update(text.as_bytes());
-    format!("sha256:{}", hex(&h.finalize()))
+/// Where an item was delivered: the delivery (a file name) and its place
+/// in it.
+struct Position<'a>(&'a str, usize);
+
+impl Position<'_> {
+    /// The id of an event the provider gave none: a hash of the side, the
+    /// delivery, the place in it and the text. The same delivery read again
+    /// after a crash gives the same ids (deduplicated); the same content
+    /// delivered later is a new event (a record changed back, A → B → A,
+    /// is not lost), and merging it again is a no-op.
+    fn event_id(&self, side: Side, text: &str) -> String {
+        let mut h = Sha256::new();
+        for part in [side.name(), self.0] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update((self.1 as u64).to_le_bytes());
+        h.update(text.as_bytes());
+        format!("sha256:{}", hex(&h.finalize()))
+    }
 }
 
 impl Summary {

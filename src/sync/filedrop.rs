@@ -104,7 +104,15 @@ impl Provider for FileDrop {
 
     fn ack(&mut self, delivery: &Delivery) -> Result<(), ProviderError> {
         let from = self.root.join("inbox").join(&delivery.id);
-        let to = self.root.join("done").join(&delivery.id);
+        // A file of the same name done before (a provider re-uploading)
+        // is kept: this one gets the next free suffix.
+        let done = self.root.join("done");
+        let mut to = done.join(&delivery.id);
+        let mut n = 1;
+        while to.exists() {
+            to = done.join(format!("{}.{n}", delivery.id));
+            n += 1;
+        }
         fs::rename(&from, &to).map_err(|e| io_error("cannot move", &from, e))
     }
 

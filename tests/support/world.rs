@@ -18,8 +18,10 @@ use tether::syntax::Direction;
 pub struct Sim {
     /// Its own records, by key.
     pub records: BTreeMap<String, Json>,
-    /// Deliveries waiting to be received (each: lines).
-    pub queue: VecDeque<Vec<String>>,
+    /// Deliveries waiting to be received: an id (a file name), lines.
+    pub queue: VecDeque<(String, Vec<String>)>,
+    /// Deliveries dropped so far, to name the next one.
+    pub dropped: u64,
     /// Every batch tether sent, in order.
     pub batches: Vec<(i64, Vec<Operation>)>,
     /// Idempotency keys applied, and how many times each was sent.
@@ -35,8 +37,14 @@ pub struct Sim {
 impl Sim {
     /// Drops a delivery of lines (records or event envelopes).
     pub fn drop_lines(&mut self, lines: &[Json]) {
+        self.drop_text(lines.iter().map(Json::to_string).collect());
+    }
+
+    /// Drops a delivery of raw lines.
+    pub fn drop_text(&mut self, lines: Vec<String>) {
+        self.dropped += 1;
         self.queue
-            .push_back(lines.iter().map(Json::to_string).collect());
+            .push_back((format!("{:06}.ndjson", self.dropped), lines));
     }
 
     /// Takes the operations sent since the last call.
@@ -76,9 +84,8 @@ impl Provider for Sim {
         Ok(self
             .queue
             .iter()
-            .enumerate()
-            .map(|(i, lines)| Delivery {
-                id: i.to_string(),
+            .map(|(id, lines)| Delivery {
+                id: id.clone(),
                 items: lines.iter().map(|l| parse_item(l)).collect(),
             })
             .collect())
