@@ -161,7 +161,7 @@ fn a_plain_record_delivered_again_is_a_no_op_and_a_change_back_is_not_lost() {
     let mut w = world();
     let a = json!({"id": "1", "name": "Ada"});
     let b = json!({"id": "1", "name": "Bea"});
-    w.left.drop_lines(&[a.clone()]);
+    w.left.drop_lines(std::slice::from_ref(&a));
     w.pass();
     // The same content again: merged, nothing to write.
     w.left.drop_lines(&[a.clone()]);
