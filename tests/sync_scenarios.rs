@@ -164,7 +164,7 @@ fn a_plain_record_delivered_again_is_a_no_op_and_a_change_back_is_not_lost() {
     w.left.drop_lines(std::slice::from_ref(&a));
     w.pass();
     // The same content again: merged, nothing to write.
-    w.left.drop_lines(&[a.clone()]);
+    w.left.drop_lines(std::slice::from_ref(&a));
     let s = w.pass();
     assert_eq!((s.unchanged, s.sent), (1, 0));
     // A → B → A: the change back is applied, not taken for a duplicate.
