@@ -526,8 +526,42 @@ fn watch_picks_up_files_dropped_later_and_a_kill_is_safe() {
             break;
         }
     }
+    // A second sync on the same state is refused while this one runs...
+    let (code, _, err) = tether(&[
+        "sync",
+        CRM,
+        "--mapping",
+        "contact",
+        "--state",
+        s(&state),
+        "--left",
+        s(&hub),
+        "--right",
+        s(&sf),
+        "--once",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("another `tether sync` is using"), "{err}");
+    // ...but reading the store is not.
+    let (code, _, _) = tether(&["dlq", "list", "--state", s(&state), "--mapping", "contact"]);
+    assert_eq!(code, Some(0));
     child.kill().expect("kill");
     child.wait().expect("reap");
+    // Killed, its lock is gone.
+    let (code, _, err) = tether(&[
+        "sync",
+        CRM,
+        "--mapping",
+        "contact",
+        "--state",
+        s(&state),
+        "--left",
+        s(&hub),
+        "--right",
+        s(&sf),
+        "--once",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
     let op = created.expect("the watching sync created the record");
     assert_eq!(
         (op["op"].as_str(), op["key"].as_str()),

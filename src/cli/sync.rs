@@ -206,6 +206,11 @@ pub fn sync(a: &SyncArgs) -> u8 {
     if let Some(key) = &a.explain {
         return explain(&m.sync, &store, key);
     }
+    // One sync at a time per state store: two would read the same inboxes.
+    let _lock = match lock(&a.state) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let (Some(left), Some(right)) = (&a.left, &a.right) else {
         eprintln!("error: --left and --right are required");
         return EXIT_USAGE;
@@ -252,6 +257,10 @@ pub fn sync(a: &SyncArgs) -> u8 {
                 }
                 total.add(&s);
             }
+            // Watching, a failed pass (a provider down, a full disk) is
+            // retried at the next interval: nothing was lost, what was not
+            // sent is still in the outbox.
+            Err(e) if a.watch => eprintln!("tether: pass failed, retrying: {e}"),
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_USAGE;
@@ -270,6 +279,38 @@ pub fn sync(a: &SyncArgs) -> u8 {
         EXIT_REJECTS
     } else {
         EXIT_OK
+    }
+}
+
+/// An exclusive advisory lock on `STATE.lock`, held while the process
+/// runs (the OS releases it when the process dies, even by `kill -9`).
+fn lock(state: &Path) -> Result<std::fs::File, u8> {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            eprintln!("error: cannot open {}: {e}", path.display());
+            EXIT_USAGE
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "error: another `tether sync` is using {} (lock {})",
+                state.display(),
+                path.display()
+            );
+            Err(EXIT_USAGE)
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            eprintln!("error: cannot lock {}: {e}", path.display());
+            Err(EXIT_USAGE)
+        }
     }
 }
 
