@@ -425,41 +425,128 @@ impl Engine<'_> {
             key: key.clone(),
             ..RecordState::default()
         });
-        let status = |changes: &mut Changes, events: &[Pending], s: EventStatus| {
-            for e in events {
-                changes.statuses.push((e.seq, s, Some(key.clone())));
-            }
-        };
         if state.blocked.is_some() {
             summary.waiting += events.len() as u64;
-            status(changes, &events, EventStatus::Waiting);
+            let all: Vec<i64> = events.iter().map(|e| e.seq).collect();
+            mark(changes, &key, &all, EventStatus::Waiting);
             return;
         }
-        // Stale events are dropped; each side's newest other event is its
-        // current record.
         let mut next = state.clone();
+        let (taken, deleted) = self.take_events(&key, &events, &mut next, changes, summary);
+        let applied: Vec<i64> = taken.iter().map(|e| e.seq).collect();
+        if applied.is_empty() && !state.dirty {
+            changes.records.push(next);
+            return;
+        }
+        // A delete now, or a parked delete a person decided.
+        let deleted = deleted.or_else(|| {
+            state.decisions.contains_key(DELETE).then(|| {
+                if next.left.presence == Presence::Deleted {
+                    Side::Left
+                } else {
+                    Side::Right
+                }
+            })
+        });
+        if let Some(side) = deleted {
+            self.delete(side, &mut next, changes, summary);
+            mark(changes, &key, &applied, EventStatus::Applied);
+            changes.records.push(next);
+            return;
+        }
+        let mut mapped: [Option<Json>; 2] = [None, None];
+        for side in [Side::Left, Side::Right] {
+            let Some(record) = next.side(side).record.as_ref() else {
+                continue;
+            };
+            match self.map(side, record) {
+                Ok(m) => mapped[side as usize] = m,
+                Err(errors) => {
+                    // The record as it was, blocked: its events and the
+                    // ones after them wait for a replay or a discard.
+                    summary.dead_lettered += 1;
+                    state.blocked = Some(Blocked::DeadLetter);
+                    mark(changes, &key, &applied, EventStatus::Dead);
+                    changes.dead_letters.push(NewDeadLetter {
+                        key: Some(key.clone()),
+                        side,
+                        errors,
+                        events: applied,
+                        operation: None,
+                    });
+                    changes.records.push(state);
+                    return;
+                }
+            }
+        }
+        let view = |side: Side| SideView {
+            record: next.side(side).record.as_ref(),
+            mapped: mapped[side as usize].as_ref(),
+            version: next.side(side).version.as_ref(),
+        };
+        let outcome = merge::merge(&merge::Input {
+            spec: self.spec,
+            left: view(Side::Left),
+            right: view(Side::Right),
+            base: next.base.as_ref(),
+            decisions: &state.decisions,
+        });
+        for r in &outcome.resolutions {
+            *summary.conflicts.entry(r.rule.clone()).or_default() += 1;
+            changes.resolutions.push((key.clone(), r.clone()));
+        }
+        mark(changes, &key, &applied, EventStatus::Applied);
+        next.decisions.clear();
+        next.dirty = false;
+        if !outcome.parked.is_empty() {
+            summary.parked += 1;
+            next.blocked = Some(Blocked::Review);
+            changes
+                .reviews
+                .push((key, "conflict".into(), outcome.parked));
+            changes.records.push(next);
+            return;
+        }
+        if outcome.left.is_none() && outcome.right.is_none() {
+            summary.unchanged += 1;
+        }
+        for side in [Side::Left, Side::Right] {
+            if let Some(w) = outcome.write(side) {
+                self.write(side, w, &mut next, changes, summary);
+            }
+        }
+        next.base = Some(outcome.base);
+        next.generation += 1;
+        changes.records.push(next);
+    }
+
+    /// Drops stale events (older than the side's high-water mark) and makes
+    /// each side's newest other event its current record. The events taken,
+    /// and the side whose newest event is a delete.
+    fn take_events<'e>(
+        &self,
+        key: &str,
+        events: &'e [Pending],
+        next: &mut RecordState,
+        changes: &mut Changes,
+        summary: &mut Summary,
+    ) -> (Vec<&'e Pending>, Option<Side>) {
         let mut latest: [Option<&Pending>; 2] = [None, None];
-        let mut applied = Vec::new();
-        for e in &events {
+        let mut taken = Vec::new();
+        for e in events {
             let hwm = &mut next.side_mut(e.side).version;
             if let (Some(v), Some(h)) = (&e.version, hwm.as_ref())
                 && json::version_order(v, h) == std::cmp::Ordering::Less
             {
                 summary.stale += 1;
-                changes
-                    .statuses
-                    .push((e.seq, EventStatus::Stale, Some(key.clone())));
+                mark(changes, key, &[e.seq], EventStatus::Stale);
                 continue;
             }
             if e.version.is_some() {
                 *hwm = e.version.clone();
             }
             latest[e.side as usize] = Some(e);
-            applied.push(e);
-        }
-        if applied.is_empty() && !state.dirty {
-            changes.records.push(next);
-            return;
+            taken.push(e);
         }
         let mut deleted = None;
         for side in [Side::Left, Side::Right] {
@@ -487,137 +574,55 @@ impl Engine<'_> {
                 }
             }
         }
-        let applied_status = |changes: &mut Changes| {
-            for e in &applied {
-                changes
-                    .statuses
-                    .push((e.seq, EventStatus::Applied, Some(key.clone())));
+        (taken, deleted)
+    }
+
+    /// Puts a write to `side` in the outbox, and applies it to the side's
+    /// known record (so its echo compares equal).
+    fn write(
+        &self,
+        side: Side,
+        w: &merge::Write,
+        next: &mut RecordState,
+        changes: &mut Changes,
+        summary: &mut Summary,
+    ) {
+        let side_key = match side {
+            Side::Left => Some(next.key.clone()),
+            Side::Right => next.right_key.clone().or_else(|| {
+                let p = self.spec.key_path(Side::Right)?;
+                json::get(&w.after, p).and_then(key_text)
+            }),
+        }
+        .unwrap_or_else(|| next.key.clone());
+        // An update names the record by its key too.
+        let mut record = w.record.clone();
+        if let Some(p) = self.spec.key_path(side)
+            && let Some(k) = json::get(&w.after, p)
+        {
+            json::set(&mut record, p, k.clone());
+        }
+        let op = match w.kind {
+            WriteKind::Create => {
+                summary.created += 1;
+                "create"
+            }
+            WriteKind::Update => {
+                summary.updated += 1;
+                "update"
             }
         };
-        let deleted = deleted.or_else(|| {
-            state.decisions.contains_key(DELETE).then(|| {
-                if next.left.presence == Presence::Deleted {
-                    Side::Left
-                } else {
-                    Side::Right
-                }
-            })
-        });
-        if let Some(side) = deleted {
-            self.delete(side, &mut next, changes, summary);
-            applied_status(changes);
-            changes.records.push(next);
-            return;
+        let unset: Vec<String> = w.unset.iter().map(|p| p.join(".")).collect();
+        let operation = self.operation(side, op, &side_key, next.generation, Some(record), unset);
+        changes.outbox.push((side, operation));
+        let s = next.side_mut(side);
+        s.record = Some(w.after.clone());
+        if w.kind == WriteKind::Create {
+            s.presence = Presence::Created;
         }
-        // Map both sides' current records.
-        let mut mapped: [Option<Json>; 2] = [None, None];
-        for side in [Side::Left, Side::Right] {
-            let Some(record) = next.side(side).record.as_ref() else {
-                continue;
-            };
-            match self.map(side, record) {
-                Ok(m) => mapped[side as usize] = m,
-                Err(errors) => {
-                    summary.dead_lettered += 1;
-                    state.blocked = Some(Blocked::DeadLetter);
-                    for e in &applied {
-                        changes
-                            .statuses
-                            .push((e.seq, EventStatus::Dead, Some(key.clone())));
-                    }
-                    changes.dead_letters.push(NewDeadLetter {
-                        key: Some(key.clone()),
-                        side,
-                        errors,
-                        events: applied.iter().map(|e| e.seq).collect(),
-                        operation: None,
-                    });
-                    changes.records.push(state);
-                    return;
-                }
-            }
+        if side == Side::Right {
+            next.right_key = Some(side_key);
         }
-        let input = merge::Input {
-            spec: self.spec,
-            left: SideView {
-                record: next.left.record.as_ref(),
-                mapped: mapped[0].as_ref(),
-                version: next.left.version.as_ref(),
-            },
-            right: SideView {
-                record: next.right.record.as_ref(),
-                mapped: mapped[1].as_ref(),
-                version: next.right.version.as_ref(),
-            },
-            base: next.base.as_ref(),
-            decisions: &state.decisions,
-        };
-        let outcome = merge::merge(&input);
-        for r in &outcome.resolutions {
-            *summary.conflicts.entry(r.rule.clone()).or_default() += 1;
-            changes.resolutions.push((key.clone(), r.clone()));
-        }
-        applied_status(changes);
-        next.decisions.clear();
-        next.dirty = false;
-        if !outcome.parked.is_empty() {
-            summary.parked += 1;
-            next.blocked = Some(Blocked::Review);
-            changes
-                .reviews
-                .push((key.clone(), "conflict".into(), outcome.parked));
-            changes.records.push(next);
-            return;
-        }
-        let mut wrote = false;
-        for side in [Side::Left, Side::Right] {
-            let Some(w) = outcome.write(side) else {
-                continue;
-            };
-            wrote = true;
-            let side_key = match side {
-                Side::Left => Some(next.key.clone()),
-                Side::Right => next.right_key.clone().or_else(|| {
-                    let p = self.spec.key_path(Side::Right)?;
-                    json::get(&w.after, p).and_then(key_text)
-                }),
-            }
-            .unwrap_or_else(|| next.key.clone());
-            let mut record = w.record.clone();
-            if let Some(p) = self.spec.key_path(side)
-                && let Some(k) = json::get(&w.after, p)
-            {
-                json::set(&mut record, p, k.clone());
-            }
-            let op = match w.kind {
-                WriteKind::Create => {
-                    summary.created += 1;
-                    "create"
-                }
-                WriteKind::Update => {
-                    summary.updated += 1;
-                    "update"
-                }
-            };
-            let unset: Vec<String> = w.unset.iter().map(|p| p.join(".")).collect();
-            let operation =
-                self.operation(side, op, &side_key, next.generation, Some(record), unset);
-            changes.outbox.push((side, operation));
-            let s = next.side_mut(side);
-            s.record = Some(w.after.clone());
-            if w.kind == WriteKind::Create {
-                s.presence = Presence::Created;
-            }
-            if side == Side::Right {
-                next.right_key = Some(side_key);
-            }
-        }
-        if !wrote {
-            summary.unchanged += 1;
-        }
-        next.base = Some(outcome.base);
-        next.generation += 1;
-        changes.records.push(next);
     }
 
     /// A delete on `side`, by the mapping's policy.
@@ -802,6 +807,13 @@ impl Engine<'_> {
             failpoint("ack-stored");
         }
         Ok(())
+    }
+}
+
+/// Sets the status of events of the record `key`.
+fn mark(changes: &mut Changes, key: &str, seqs: &[i64], status: EventStatus) {
+    for seq in seqs {
+        changes.statuses.push((*seq, status, Some(key.to_string())));
     }
 }
 
