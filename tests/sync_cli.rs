@@ -569,3 +569,75 @@ fn watch_picks_up_files_dropped_later_and_a_kill_is_safe() {
     );
     assert_eq!(files_in(&hub.join("done")), 1);
 }
+
+#[test]
+fn every_bundled_mapping_runs_the_same_from_a_plan() {
+    let dir = scratch("all-plans");
+    // Two bundled mappings are named `contact`: one plan cannot hold both.
+    let (code, _, err) = tether(&["build", "mappings/", "-o", s(&dir.join("x.tplan"))]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("two mappings are named `contact`"), "{err}");
+    assert!(err.contains("contact_bench.tether") && err.contains("hubspot_salesforce.tether"));
+    let plan = dir.join("many.tplan");
+    let (code, _, err) = tether(&[
+        "build",
+        "mappings/leads",
+        "mappings/orders",
+        "mappings/stripe",
+        "mappings/bank",
+        "-o",
+        s(&plan),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let bench_plan = dir.join("bench.tplan");
+    tether(&["build", "mappings/bench", "-o", s(&bench_plan)]);
+    let runs: &[(&str, &str, &[&str])] = &[
+        (
+            "mappings/leads/web_lead_to_crm.tether",
+            "lead",
+            &["--input", "mappings/leads/leads.ndjson"],
+        ),
+        (
+            "mappings/orders/shop_order_to_erp.tether",
+            "sales_order",
+            &[
+                "--input",
+                "mappings/orders/orders.json",
+                "--output-format",
+                "json",
+            ],
+        ),
+        (
+            "mappings/stripe/charge_to_ledger.tether",
+            "charge_to_ledger",
+            &["--input", "mappings/stripe/charges.ndjson"],
+        ),
+        (
+            "mappings/bank/camt053_to_ledger.tether",
+            "statement_entries",
+            &[
+                "--input",
+                "mappings/bank/statement.xml",
+                "--output-format",
+                "xml",
+            ],
+        ),
+        (
+            "mappings/bench/contact_bench.tether",
+            "contact",
+            &["--input", "mappings/bench/contacts.ndjson"],
+        ),
+    ];
+    for (source, mapping, args) in runs {
+        let run = |file: &str| tether(&[&["run", file, "--mapping", mapping][..], args].concat());
+        let plan = if source.contains("bench") {
+            &bench_plan
+        } else {
+            &plan
+        };
+        let (from_source, from_plan) = (run(source), run(s(plan)));
+        assert!(!from_source.1.is_empty(), "{source}");
+        assert_eq!(from_plan.0, from_source.0, "{source}");
+        assert_eq!(from_plan.1, from_source.1, "{source}: the same output");
+    }
+}

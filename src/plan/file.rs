@@ -73,12 +73,20 @@ impl PlanFile {
     /// each direction it has. Mapping names must be unique across them.
     pub fn build(programs: &[(&Program, &SourceMap)]) -> Result<PlanFile, String> {
         let mut mappings: Vec<MappingPlans> = Vec::new();
-        for (program, _) in programs {
+        // Which file each mapping came from, for a clash.
+        let mut files: Vec<&str> = Vec::new();
+        for (program, sources) in programs {
+            let file = sources.files().next().map_or("?", |(name, _)| name);
             for m in lower_program(program) {
-                if mappings.iter().any(|x| x.name == m.name) {
-                    return Err(format!("two mappings are named `{}`", m.name));
+                if let Some(i) = mappings.iter().position(|x| x.name == m.name) {
+                    return Err(format!(
+                        "two mappings are named `{}` ({} and {file}); a plan names each \
+                         mapping once: build them into separate plans",
+                        m.name, files[i]
+                    ));
                 }
                 mappings.push(m);
+                files.push(file);
             }
         }
         let header = Header {
