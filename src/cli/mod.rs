@@ -162,7 +162,7 @@ pub fn main() -> ExitCode {
         } => schema_show(&file, type_name.as_deref()),
         Command::Explain { code, all_markdown } => explain(code.as_deref(), all_markdown),
         Command::Stdlib { .. } => {
-            print!("{}", crate::stdlib::markdown());
+            let _ = io::stdout().write_all(crate::stdlib::markdown().as_bytes());
             EXIT_OK
         }
     })
@@ -464,6 +464,8 @@ fn run(a: RunArgs) -> u8 {
 }
 
 fn test(paths: &[PathBuf]) -> u8 {
+    // A closed pipe (`| head`) ends the output, not the process.
+    let mut out = io::stdout().lock();
     let files = match files_of(paths) {
         Ok(f) => f,
         Err(code) => return code,
@@ -481,19 +483,19 @@ fn test(paths: &[PathBuf]) -> u8 {
             match &r.failure {
                 None => {
                     passed += 1;
-                    println!("ok   {} :: {}", r.mapping, r.name);
+                    let _ = writeln!(out, "ok   {} :: {}", r.mapping, r.name);
                 }
                 Some(why) => {
                     failed += 1;
-                    println!("FAIL {} :: {} ({})", r.mapping, r.name, r.location);
+                    let _ = writeln!(out, "FAIL {} :: {} ({})", r.mapping, r.name, r.location);
                     for line in why.lines() {
-                        println!("     {line}");
+                        let _ = writeln!(out, "     {line}");
                     }
                 }
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    let _ = writeln!(out, "{passed} passed, {failed} failed");
     if broken > 0 {
         eprintln!("{broken} file{} did not compile", plural(broken));
     }
@@ -505,6 +507,8 @@ fn test(paths: &[PathBuf]) -> u8 {
 }
 
 fn schema_show(file: &Path, type_name: Option<&str>) -> u8 {
+    // A closed pipe (`| head`) ends the output, not the process.
+    let mut out = io::stdout().lock();
     let full = match std::fs::canonicalize(file) {
         Ok(p) => p,
         Err(e) => {
@@ -535,12 +539,12 @@ fn schema_show(file: &Path, type_name: Option<&str>) -> u8 {
     let reg = &program.registry;
     match type_name {
         None => {
-            print!("{}", crate::schema::show::list(reg, &ns));
+            let _ = write!(out, "{}", crate::schema::show::list(reg, &ns));
             EXIT_OK
         }
         Some(t) => match crate::schema::show::show(reg, &ns, t) {
             Some(text) => {
-                print!("{text}");
+                let _ = write!(out, "{text}");
                 EXIT_OK
             }
             None => {
@@ -560,8 +564,10 @@ fn schema_show(file: &Path, type_name: Option<&str>) -> u8 {
 }
 
 fn explain(code: Option<&str>, all_markdown: bool) -> u8 {
+    // A closed pipe (`| head`) ends the output, not the process.
+    let mut out = io::stdout().lock();
     if all_markdown {
-        print!("{}", diag::errors_markdown());
+        let _ = write!(out, "{}", diag::errors_markdown());
         return EXIT_OK;
     }
     let Some(text) = code else {
@@ -570,7 +576,7 @@ fn explain(code: Option<&str>, all_markdown: bool) -> u8 {
     };
     match Code::parse(text) {
         Some(c) => {
-            println!("{c}: {}\n\n{}", c.title(), c.explanation());
+            let _ = writeln!(out, "{c}: {}\n\n{}", c.title(), c.explanation());
             EXIT_OK
         }
         None => {
