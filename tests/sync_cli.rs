@@ -641,3 +641,57 @@ fn every_bundled_mapping_runs_the_same_from_a_plan() {
         assert_eq!(from_plan.1, from_source.1, "{source}: the same output");
     }
 }
+
+#[test]
+fn an_archived_contact_waits_for_review_then_a_person_propagates_it() {
+    let dir = scratch("review");
+    let (hub, sf) = (dir.join("hubspot"), dir.join("salesforce"));
+    let state = dir.join("state.db");
+    let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+    let contact = |archived: bool| json!({"id": "77", "properties": {"lastname": "Ng"}, "archived": archived});
+    drop_file(&hub, "1.ndjson", &[contact(false)]);
+    assert_eq!(tether(&args).0, Some(0));
+    drop_file(&hub, "2.ndjson", &[contact(true)]);
+    let (code, out, _) = tether(&args);
+    assert_eq!(code, Some(3), "a parked record needs a person");
+    let summary: Json = serde_json::from_str(&out).expect("summary");
+    assert_eq!(summary["parked"], 1);
+    let store = ["--state", s(&state), "--mapping", "contact"];
+    let (code, out, _) = tether(&[&["review", "list"][..], &store].concat());
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("77 (delete on the left side")
+            && out.contains("(delete): left deleted | right exists"),
+        "{out}"
+    );
+    let (code, _, err) =
+        tether(&[&["review", "resolve", "78", "--take", "left"][..], &store].concat());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no open review for `78`"), "{err}");
+    let (code, _, _) =
+        tether(&[&["review", "resolve", "77", "--take", "left"][..], &store].concat());
+    assert_eq!(code, Some(0));
+    let (code, out, _) = tether(&args);
+    assert_eq!(code, Some(0));
+    let summary: Json = serde_json::from_str(&out).expect("summary");
+    assert_eq!(summary["deleted"], 1);
+    let delete = outbox(&sf)
+        .into_values()
+        .find(|o| o["op"] == "delete")
+        .expect("a delete for Salesforce");
+    assert_eq!(delete["key"], "77");
+    let (_, out, _) = tether(&[&["review", "list"][..], &store].concat());
+    assert!(out.is_empty(), "{out}");
+    let (code, _, err) = tether(&[
+        "sync",
+        CRM,
+        "--mapping",
+        "contact",
+        "--state",
+        s(&state),
+        "--explain",
+        "nope",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no record with key `nope`"), "{err}");
+}
