@@ -32,14 +32,9 @@ fn drop_file(side: &Path, name: &str, lines: &[Json]) {
     std::fs::write(inbox.join(name), text).expect("drop");
 }
 
-fn sync_args<'a>(
-    dir: &'a Path,
-    plan: &'a str,
-    state: &'a str,
-    left: &'a str,
-    right: &'a str,
-) -> Vec<&'a str> {
-    let _ = dir;
+/// `tether sync --once` with a JSON summary, in batches of 50 operations
+/// (several outbox files, so a crash can land between two sends).
+fn sync_args<'a>(plan: &'a str, state: &'a str, left: &'a str, right: &'a str) -> Vec<&'a str> {
     vec![
         "sync",
         plan,
@@ -54,6 +49,8 @@ fn sync_args<'a>(
         "--once",
         "--format",
         "json",
+        "--batch-size",
+        "50",
     ]
 }
 
@@ -156,7 +153,7 @@ fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
         std::fs::create_dir_all(side.join("inbox")).expect("inbox");
         std::fs::copy(file, side.join("inbox").join("contacts.ndjson")).expect("copy");
     }
-    let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+    let args = sync_args(CRM, s(&state), s(&hub), s(&sf));
     let (code, out, err) = tether(&args);
     assert_eq!(code, Some(3), "dead letters exit 3: {err}");
     let summary: Json = serde_json::from_str(&out).expect("a JSON summary");
@@ -273,7 +270,7 @@ fn clean_run(n: usize) -> (BTreeMap<String, Json>, BTreeMap<String, Json>) {
     let dir = scratch(&format!("clean-{n}"));
     let (hub, sf) = dataset(&dir, n);
     let state = dir.join("state.db");
-    let (code, _, err) = tether(&sync_args(&dir, CRM, s(&state), s(&hub), s(&sf)));
+    let (code, _, err) = tether(&sync_args(CRM, s(&state), s(&hub), s(&sf)));
     assert_eq!(code, Some(0), "{err}");
     (outbox(&hub), outbox(&sf))
 }
@@ -299,7 +296,7 @@ fn a_crash_at_every_fail_point_loses_nothing_and_sends_nothing_twice() {
         let dir = scratch(point);
         let (hub, sf) = dataset(&dir, n);
         let state = dir.join("state.db");
-        let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+        let args = sync_args(CRM, s(&state), s(&hub), s(&sf));
         let crashed = Command::new(env!("CARGO_BIN_EXE_tether"))
             .args(&args)
             .env("TETHER_FAILPOINT", point)
@@ -346,7 +343,7 @@ fn sigkill_mid_batch_then_rerun_applies_everything_once() {
     let dir = scratch("sigkill");
     let (hub, sf) = dataset(&dir, n);
     let state = dir.join("state.db");
-    let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+    let args = sync_args(CRM, s(&state), s(&hub), s(&sf));
     let mut kills = 0;
     let mut finished = false;
     for attempt in 0..40u64 {
@@ -647,7 +644,7 @@ fn an_archived_contact_waits_for_review_then_a_person_propagates_it() {
     let dir = scratch("review");
     let (hub, sf) = (dir.join("hubspot"), dir.join("salesforce"));
     let state = dir.join("state.db");
-    let args = sync_args(&dir, CRM, s(&state), s(&hub), s(&sf));
+    let args = sync_args(CRM, s(&state), s(&hub), s(&sf));
     let contact = |archived: bool| json!({"id": "77", "properties": {"lastname": "Ng"}, "archived": archived});
     drop_file(&hub, "1.ndjson", &[contact(false)]);
     assert_eq!(tether(&args).0, Some(0));

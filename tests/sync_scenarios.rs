@@ -757,7 +757,10 @@ fn transient_send_failures_are_retried_and_a_failed_send_keeps_its_rows() {
     w.left.drop_lines(&[json!({"id": "1", "name": "Ada B"})]);
     let err = w.try_pass().expect_err("the right side is down");
     assert!(err.to_string().contains("503"), "{err}");
-    let pending = w.store.pending("customer", Side::Right).expect("pending");
+    let pending = w
+        .store
+        .pending("customer", Side::Right, 100)
+        .expect("pending");
     assert_eq!(pending.len(), 1);
     // ...and goes out, with the same idempotency key, when it is back.
     w.right.failures = 0;

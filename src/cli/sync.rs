@@ -38,6 +38,10 @@ pub struct SyncArgs {
     /// Seconds between passes with `--watch`.
     #[arg(long, default_value_t = 2)]
     interval: u64,
+    /// Operations per batch (per outbox file).
+    #[arg(long, value_name = "N", default_value_t = crate::sync::engine::SEND_BATCH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    batch_size: usize,
     /// How long received event ids are kept for deduplication.
     #[arg(long, default_value_t = 7)]
     retention_days: u32,
@@ -246,6 +250,8 @@ pub fn sync(a: &SyncArgs) -> u8 {
         store: &mut store,
         retention_days: a.retention_days,
         retry_base: Duration::from_millis(100),
+        page: crate::sync::engine::PAGE,
+        send_batch: a.batch_size,
         progress: Some(&mut progress),
     };
     let mut total = Summary::default();

@@ -10,7 +10,7 @@ use super::provider::{Item, Provider, ProviderError, RawEvent, Sent};
 use super::spec::{Side, SyncSpec};
 use super::store::{
     Blocked, Changes, EventOp, EventStatus, LetterError, NewDeadLetter, NewEvent, Operation,
-    Presence, RecordState, Store, StoreError, StoredEvent,
+    OutboxRow, Presence, RecordState, Store, StoreError, StoredEvent,
 };
 use crate::exec::{Outcome, map_record};
 use crate::plan::Plan;
@@ -23,6 +23,15 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Records merged per transaction: one fsync per group.
 const GROUP: usize = 256;
+/// Events stored per transaction while a delivery is read.
+const RECEIVE_CHUNK: usize = 4096;
+/// Records whose received events are merged per page by default: memory
+/// stays flat whatever the backlog, and a record's events are always
+/// merged together.
+pub const PAGE: usize = 10_000;
+/// Operations per batch by default (one outbox file of the file
+/// connector).
+pub const SEND_BATCH: usize = 5000;
 /// Attempts at sending one batch before the pass gives up (the rows stay
 /// in the outbox for the next pass).
 const SEND_ATTEMPTS: u32 = 4;
@@ -133,6 +142,10 @@ pub struct Engine<'a> {
     pub retention_days: u32,
     /// The first wait before a send is retried; each next wait is 4×.
     pub retry_base: std::time::Duration,
+    /// Records merged per page ([`PAGE`]).
+    pub page: usize,
+    /// Operations sent per batch ([`SEND_BATCH`]).
+    pub send_batch: usize,
     /// Called with the running totals while a pass goes on.
     pub progress: Option<&'a mut dyn FnMut(&Summary)>,
 }
@@ -166,41 +179,44 @@ impl Engine<'_> {
         Ok(summary)
     }
 
+    /// Stores the side's waiting deliveries, each in chunks of
+    /// [`RECEIVE_CHUNK`] events (one transaction each), then acknowledges
+    /// it. A crash in between reads the delivery again: its events keep
+    /// their ids and are duplicates.
     fn receive(
         &mut self,
         side: Side,
         provider: &mut dyn Provider,
         summary: &mut Summary,
     ) -> Result<(), SyncError> {
-        let deliveries = provider
-            .receive()
-            .map_err(|e| SyncError::Provider(side, e))?;
-        for d in deliveries {
-            let events: Vec<NewEvent> = d
-                .items
-                .into_iter()
-                .enumerate()
-                .map(|(n, i)| self.event(side, i, &Position(&d.id, n)))
-                .collect();
-            let fresh = self.store.insert_events(&self.spec.mapping, &events)?;
-            summary.read += events.len() as u64;
-            summary.duplicate += fresh.iter().filter(|f| !**f).count() as u64;
+        let fail = |e| SyncError::Provider(side, e);
+        for id in provider.pending().map_err(fail)? {
+            let mut items = provider.open(&id).map_err(fail)?.enumerate();
+            loop {
+                let mut events = Vec::with_capacity(RECEIVE_CHUNK);
+                for (n, item) in items.by_ref().take(RECEIVE_CHUNK) {
+                    events.push(self.event(side, item.map_err(fail)?, &Position(&id, n))?);
+                }
+                if events.is_empty() {
+                    break;
+                }
+                let fresh = self.store.insert_events(&self.spec.mapping, &events)?;
+                summary.read += events.len() as u64;
+                summary.duplicate += fresh.iter().filter(|f| !**f).count() as u64;
+            }
+            drop(items);
             failpoint("event-stored");
-            let d = super::provider::Delivery {
-                id: d.id,
-                items: Vec::new(),
-            };
-            provider.ack(&d).map_err(|e| SyncError::Provider(side, e))?;
+            provider.ack(&id).map_err(fail)?;
         }
         Ok(())
     }
 
     /// Gives a delivered item its event id (a plain record's: see
     /// [`Position::event_id`]), its version and its key on its side.
-    fn event(&self, side: Side, item: Item, at: &Position<'_>) -> NewEvent {
-        match item {
+    fn event(&self, side: Side, item: Item, at: &Position<'_>) -> Result<NewEvent, SyncError> {
+        Ok(match item {
             // Read with the side's schema view, then as any record.
-            Item::Xml(text) => self.event(side, self.xml_item(side, text), at),
+            Item::Xml(text) => return self.event(side, self.xml_item(side, text), at),
             Item::Malformed { text, reason } => NewEvent {
                 side,
                 event_id: at.event_id(side, &text),
@@ -209,6 +225,7 @@ impl Engine<'_> {
                 record: text,
                 side_key: None,
                 malformed: Some(reason),
+                record_key: None,
             },
             Item::Event(RawEvent {
                 event_id,
@@ -232,6 +249,7 @@ impl Engine<'_> {
                 } else {
                     op
                 };
+                let record_key = self.record_key(side, side_key.as_deref(), &record)?;
                 NewEvent {
                     side,
                     event_id: event_id.unwrap_or_else(|| at.event_id(side, &text)),
@@ -240,9 +258,10 @@ impl Engine<'_> {
                     record: text,
                     side_key,
                     malformed: None,
+                    record_key,
                 }
             }
-        }
+        })
     }
 
     /// An XML document as the record it holds (`sync::xml`).
@@ -293,13 +312,20 @@ impl Engine<'_> {
         }
     }
 
-    /// The record (left key) an event belongs to.
-    fn record_key(&self, e: &NewEvent, record: &Json) -> Result<Option<String>, SyncError> {
-        let Some(side_key) = &e.side_key else {
+    /// The record (left key) an event belongs to: a left record's own key;
+    /// a right record's linked record, else the key its reverse mapping
+    /// gives it.
+    fn record_key(
+        &self,
+        side: Side,
+        side_key: Option<&str>,
+        record: &Json,
+    ) -> Result<Option<String>, SyncError> {
+        let Some(side_key) = side_key else {
             return Ok(None);
         };
-        if e.side == Side::Left {
-            return Ok(Some(side_key.clone()));
+        if side == Side::Left {
+            return Ok(Some(side_key.to_string()));
         }
         if let Some(r) = self
             .store
@@ -307,7 +333,6 @@ impl Engine<'_> {
         {
             return Ok(Some(r.key));
         }
-        // Not linked yet: the key the reverse mapping gives it.
         let key = match (
             self.map(Side::Right, record),
             self.spec.key_path(Side::Left),
@@ -315,16 +340,42 @@ impl Engine<'_> {
             (Ok(Some(rr)), Some(p)) => json::get(&rr, p).and_then(key_text),
             _ => None,
         };
-        Ok(Some(key.unwrap_or_else(|| side_key.clone())))
+        Ok(Some(key.unwrap_or_else(|| side_key.to_string())))
     }
 
+    /// Merges every received event, page by page in arrival order, then
+    /// the records released without new events.
     fn merge_received(&mut self, summary: &mut Summary) -> Result<(), SyncError> {
         let mapping = self.spec.mapping.clone();
-        let received = self.store.received(&mapping)?;
+        let mut last_first = None;
+        loop {
+            let page = self.store.received(&mapping, self.page.max(1))?;
+            let Some(first) = page.first().map(|e| e.seq) else {
+                break;
+            };
+            // Every event of a page leaves `received`; a page starting where
+            // the last one did would mean it did not: stop rather than spin.
+            if last_first == Some(first) {
+                break;
+            }
+            last_first = Some(first);
+            self.merge_page(page, summary)?;
+        }
+        self.merge_page(Vec::new(), summary)
+    }
+
+    /// Merges one page of events, grouped by record (and, on the last
+    /// call, the dirty records).
+    fn merge_page(
+        &mut self,
+        received: Vec<StoredEvent>,
+        summary: &mut Summary,
+    ) -> Result<(), SyncError> {
+        let mapping = self.spec.mapping.clone();
+        let last_page = received.is_empty();
         let mut order: Vec<String> = Vec::new();
         let mut groups: HashMap<String, Vec<Pending>> = HashMap::new();
         let mut changes = Changes::default();
-        let mut keys_of: HashMap<(Side, String), String> = HashMap::new();
         for StoredEvent { seq, event } in received {
             if let Some(reason) = &event.malformed {
                 summary.dead_lettered += 1;
@@ -339,16 +390,7 @@ impl Engine<'_> {
                 continue;
             }
             let record: Json = serde_json::from_str(&event.record).unwrap_or(Json::Null);
-            let cached = event
-                .side_key
-                .as_ref()
-                .and_then(|k| keys_of.get(&(event.side, k.clone())))
-                .cloned();
-            let key = match cached {
-                Some(k) => Some(k),
-                None => self.record_key(&event, &record)?,
-            };
-            let Some(key) = key else {
+            let Some(key) = event.record_key else {
                 summary.dead_lettered += 1;
                 let path = self
                     .spec
@@ -372,9 +414,6 @@ impl Engine<'_> {
                 });
                 continue;
             };
-            if let Some(k) = &event.side_key {
-                keys_of.insert((event.side, k.clone()), key.clone());
-            }
             if !groups.contains_key(&key) {
                 order.push(key.clone());
             }
@@ -386,7 +425,12 @@ impl Engine<'_> {
                 record,
             });
         }
-        for dirty in self.store.dirty_records(&mapping)? {
+        let dirty = if last_page {
+            self.store.dirty_records(&mapping)?
+        } else {
+            Vec::new()
+        };
+        for dirty in dirty {
             if let std::collections::hash_map::Entry::Vacant(e) = groups.entry(dirty.key) {
                 order.push(e.key().clone());
                 e.insert(Vec::new());
@@ -718,8 +762,8 @@ impl Engine<'_> {
         }
     }
 
-    /// Sends the side's pending operations, batch by batch, retrying
-    /// transient failures with backoff.
+    /// Sends the side's pending operations, in batches of `send_batch`,
+    /// retrying transient failures with backoff.
     fn send(
         &mut self,
         side: Side,
@@ -727,29 +771,33 @@ impl Engine<'_> {
         summary: &mut Summary,
     ) -> Result<(), SyncError> {
         let mapping = self.spec.mapping.clone();
-        let pending = self.store.pending(&mapping, side)?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let unassigned: Vec<i64> = pending
-            .iter()
-            .filter(|r| r.batch.is_none())
-            .map(|r| r.seq)
-            .collect();
-        let fresh = if unassigned.is_empty() {
-            None
-        } else {
-            let b = self.store.assign_batch(&mapping, side, &unassigned)?;
-            failpoint("outbox-assigned");
-            Some(b)
-        };
-        let mut batches: BTreeMap<i64, Vec<Operation>> = BTreeMap::new();
-        for r in pending {
-            if let Some(b) = r.batch.or(fresh) {
-                batches.entry(b).or_default().push(r.operation);
-            }
-        }
-        for (batch, ops) in batches {
+        loop {
+            let pending = self.store.pending(&mapping, side, self.send_batch.max(1))?;
+            let Some(first) = pending.first() else {
+                return Ok(());
+            };
+            // A batch numbered before a crash goes again as it was (the
+            // same file, the same keys); new rows get the next number.
+            let (batch, ops): (i64, Vec<Operation>) = match first.batch {
+                Some(b) => (
+                    b,
+                    pending
+                        .into_iter()
+                        .filter(|r| r.batch == Some(b))
+                        .map(|r| r.operation)
+                        .collect(),
+                ),
+                None => {
+                    let fresh: Vec<OutboxRow> = pending
+                        .into_iter()
+                        .take_while(|r| r.batch.is_none())
+                        .collect();
+                    let seqs: Vec<i64> = fresh.iter().map(|r| r.seq).collect();
+                    let b = self.store.assign_batch(&mapping, side, &seqs)?;
+                    failpoint("outbox-assigned");
+                    (b, fresh.into_iter().map(|r| r.operation).collect())
+                }
+            };
             let mut attempt = 0;
             let sent = loop {
                 attempt += 1;
@@ -806,7 +854,6 @@ impl Engine<'_> {
             summary.sent += ops.len() as u64;
             failpoint("ack-stored");
         }
-        Ok(())
     }
 }
 

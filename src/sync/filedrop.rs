@@ -4,10 +4,10 @@
 //! to `outbox/` atomically (a temporary file, fsync, rename).
 
 use super::failpoint;
-use super::provider::{Delivery, Item, Provider, ProviderError, Sent, item_of, parse_item};
+use super::provider::{Item, Items, Provider, ProviderError, Sent, item_of, parse_item};
 use super::store::Operation;
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 pub struct FileDrop {
@@ -48,35 +48,64 @@ fn in_progress(name: &str) -> bool {
     name.starts_with('.') || name.ends_with(".tmp") || name.ends_with(".part")
 }
 
-fn items_of(name: &str, text: &str) -> Vec<Item> {
-    if name.ends_with(".json") {
-        return match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Array(items)) => items
-                .into_iter()
-                .map(|v| {
-                    let t = v.to_string();
-                    item_of(v, &t)
-                })
-                .collect(),
-            Ok(v) => vec![item_of(v, text)],
-            Err(e) => vec![Item::Malformed {
-                text: text.to_string(),
-                reason: format!("malformed JSON in {name}: {e}"),
-            }],
-        };
-    }
+/// The items of a document file: an XML document is one record; a JSON
+/// file is a record, an event, or an array of them.
+fn document_items(name: &str, text: &str) -> Vec<Item> {
     if name.ends_with(".xml") {
         return vec![Item::Xml(text.to_string())];
     }
-    text.lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty())
-        .map(parse_item)
-        .collect()
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .map(|v| {
+                let t = v.to_string();
+                item_of(v, &t)
+            })
+            .collect(),
+        Ok(v) => vec![item_of(v, text)],
+        Err(e) => vec![Item::Malformed {
+            text: text.to_string(),
+            reason: format!("malformed JSON in {name}: {e}"),
+        }],
+    }
+}
+
+/// The lines of an NDJSON file, read as they are consumed; a line that is
+/// not UTF-8 is a malformed item of its own.
+struct NdjsonLines {
+    reader: BufReader<fs::File>,
+    path: PathBuf,
+    line: Vec<u8>,
+}
+
+impl Iterator for NdjsonLines {
+    type Item = Result<Item, ProviderError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.line.clear();
+            match self.reader.read_until(b'\n', &mut self.line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err(io_error("cannot read", &self.path, e))),
+            }
+            let line = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let item = match std::str::from_utf8(line) {
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => parse_item(text),
+                Err(e) => Item::Malformed {
+                    text: String::from_utf8_lossy(line).into_owned(),
+                    reason: format!("the line is not UTF-8: {e}"),
+                },
+            };
+            return Some(Ok(item));
+        }
+    }
 }
 
 impl Provider for FileDrop {
-    fn receive(&mut self) -> Result<Vec<Delivery>, ProviderError> {
+    fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
         let inbox = self.root.join("inbox");
         let mut names: Vec<String> = fs::read_dir(&inbox)
             .map_err(|e| io_error("cannot list", &inbox, e))?
@@ -86,31 +115,40 @@ impl Provider for FileDrop {
             .filter(|n| !in_progress(n))
             .collect();
         names.sort();
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            let path = inbox.join(&name);
+        Ok(names)
+    }
+
+    fn open(&mut self, name: &str) -> Result<Items<'_>, ProviderError> {
+        let path = self.root.join("inbox").join(name);
+        if name.ends_with(".json") || name.ends_with(".xml") {
+            // A document is one unit: read whole.
             let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
             let items = match String::from_utf8(bytes) {
-                Ok(text) => items_of(&name, &text),
+                Ok(text) => document_items(name, &text),
                 Err(e) => vec![Item::Malformed {
                     text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
                     reason: format!("{name} is not UTF-8"),
                 }],
             };
-            out.push(Delivery { id: name, items });
+            return Ok(Box::new(items.into_iter().map(Ok)));
         }
-        Ok(out)
+        let file = fs::File::open(&path).map_err(|e| io_error("cannot read", &path, e))?;
+        Ok(Box::new(NdjsonLines {
+            reader: BufReader::with_capacity(1 << 16, file),
+            path,
+            line: Vec::new(),
+        }))
     }
 
-    fn ack(&mut self, delivery: &Delivery) -> Result<(), ProviderError> {
-        let from = self.root.join("inbox").join(&delivery.id);
+    fn ack(&mut self, delivery: &str) -> Result<(), ProviderError> {
+        let from = self.root.join("inbox").join(delivery);
         // A file of the same name done before (a provider re-uploading)
         // is kept: this one gets the next free suffix.
         let done = self.root.join("done");
-        let mut to = done.join(&delivery.id);
+        let mut to = done.join(delivery);
         let mut n = 1;
         while to.exists() {
-            to = done.join(format!("{}.{n}", delivery.id));
+            to = done.join(format!("{delivery}.{n}"));
             n += 1;
         }
         fs::rename(&from, &to).map_err(|e| io_error("cannot move", &from, e))

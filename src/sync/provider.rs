@@ -7,13 +7,11 @@
 use super::store::{EventOp, Operation};
 use serde_json::Value as Json;
 
-/// Something a provider delivered at once (a file, a webhook request, a
-/// page of a poll): acknowledged as a whole once its events are stored.
-pub struct Delivery {
-    /// The transport's name for it (a file name), for messages and `ack`.
-    pub id: String,
-    pub items: Vec<Item>,
-}
+/// The items of one delivery (a file, a webhook request, a page of a
+/// poll), read as the engine consumes them, so a large delivery is never
+/// held whole. A read error stops the delivery (it is not acknowledged,
+/// and is read again by the next pass).
+pub type Items<'a> = Box<dyn Iterator<Item = Result<Item, ProviderError>> + 'a>;
 
 pub enum Item {
     Event(RawEvent),
@@ -64,10 +62,12 @@ impl std::fmt::Display for ProviderError {
 }
 
 pub trait Provider {
-    /// Deliveries waiting, oldest first.
-    fn receive(&mut self) -> Result<Vec<Delivery>, ProviderError>;
+    /// The deliveries waiting, oldest first, by name (nothing read yet).
+    fn pending(&mut self) -> Result<Vec<String>, ProviderError>;
+    /// Reads one delivery.
+    fn open(&mut self, delivery: &str) -> Result<Items<'_>, ProviderError>;
     /// The delivery's events are stored: it need not be delivered again.
-    fn ack(&mut self, delivery: &Delivery) -> Result<(), ProviderError>;
+    fn ack(&mut self, delivery: &str) -> Result<(), ProviderError>;
     /// Sends one batch of operations. `batch` numbers it; sending the same
     /// batch again (after a crash) must not apply anything twice: each
     /// operation carries its idempotency key.

@@ -25,6 +25,9 @@ pub struct NewEvent {
     pub record: String,
     /// The record's key on its own side, when it has one.
     pub side_key: Option<String>,
+    /// The record (its left key) the event belongs to; `None` when it has
+    /// no key or is malformed.
+    pub record_key: Option<String>,
     /// Why the event cannot be used (a malformed line), kept for the dead
     /// letter.
     pub malformed: Option<String>,
@@ -215,8 +218,10 @@ pub trait Store {
     /// Stores delivered events in one transaction; per event, whether it is
     /// new (`false`: its id was already received: a duplicate).
     fn insert_events(&mut self, mapping: &str, events: &[NewEvent]) -> Result<Vec<bool>>;
-    /// Events received and not yet merged, in arrival order.
-    fn received(&self, mapping: &str) -> Result<Vec<StoredEvent>>;
+    /// Events received and not yet merged, in arrival order: every such
+    /// event of the records of the first `records` events, so a record's
+    /// events are merged together.
+    fn received(&self, mapping: &str, records: usize) -> Result<Vec<StoredEvent>>;
     /// The record a side's key belongs to.
     fn find_record(&self, mapping: &str, side: Side, key: &str) -> Result<Option<RecordState>>;
     /// Records to merge without new events (a review resolved).
@@ -224,7 +229,8 @@ pub trait Store {
     /// Writes one merge group atomically.
     fn commit(&mut self, mapping: &str, changes: Changes) -> Result<()>;
     /// Operations not yet sent to `side`, in order.
-    fn pending(&self, mapping: &str, side: Side) -> Result<Vec<OutboxRow>>;
+    /// At most `limit` of them.
+    fn pending(&self, mapping: &str, side: Side, limit: usize) -> Result<Vec<OutboxRow>>;
     /// Gives the pending rows without a batch one batch number.
     fn assign_batch(&mut self, mapping: &str, side: Side, rows: &[i64]) -> Result<i64>;
     fn mark_sent(&mut self, mapping: &str, side: Side, batch: i64) -> Result<()>;
@@ -283,6 +289,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX resolutions_key ON resolutions (mapping, key);",
     // 2: dead letters keep a refused write, to send it again on replay.
     "ALTER TABLE dead_letters ADD COLUMN operation TEXT;",
+    // 3: received events are paged by record.
+    "CREATE INDEX inbox_record ON inbox (mapping, status, record_key, seq);",
 ];
 
 pub struct SqliteStore {
@@ -380,8 +388,8 @@ impl Store for SqliteStore {
         {
             let mut insert = tx.prepare(
                 "INSERT OR IGNORE INTO inbox (mapping, side, event_id, op, version, record,
-                 side_key, malformed, status, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9)",
+                 side_key, malformed, record_key, status, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10)",
             )?;
             let at = now();
             for e in events {
@@ -395,6 +403,7 @@ impl Store for SqliteStore {
                     e.record,
                     e.side_key,
                     e.malformed,
+                    e.record_key,
                     at
                 ])?;
                 fresh.push(n == 1);
@@ -404,29 +413,54 @@ impl Store for SqliteStore {
         Ok(fresh)
     }
 
-    fn received(&self, mapping: &str) -> Result<Vec<StoredEvent>> {
-        let mut q = self.conn.prepare(
-            "SELECT seq, side, event_id, op, version, record, side_key, malformed FROM inbox
-             WHERE mapping = ?1 AND status = 'received' ORDER BY seq",
+    fn received(&self, mapping: &str, records: usize) -> Result<Vec<StoredEvent>> {
+        // The records of the first events in arrival order, then every
+        // received event of each (index lookups: a page costs what it
+        // reads, not the size of the backlog).
+        let limit = i64::try_from(records).unwrap_or(i64::MAX);
+        let mut first = self.conn.prepare_cached(
+            "SELECT record_key FROM inbox WHERE mapping = ?1 AND status = 'received'
+             ORDER BY seq LIMIT ?2",
         )?;
-        let rows = q.query_map(params![mapping], |r| {
-            Ok(StoredEvent {
-                seq: r.get(0)?,
-                event: NewEvent {
-                    side: side_of(&r.get::<_, String>(1)?),
-                    event_id: r.get(2)?,
-                    op: from_text(&r.get::<_, String>(3)?)?,
-                    version: r
-                        .get::<_, Option<String>>(4)?
-                        .map(|v| from_text(&v))
-                        .transpose()?,
-                    record: r.get(5)?,
-                    side_key: r.get(6)?,
-                    malformed: r.get(7)?,
-                },
-            })
-        })?;
-        rows.collect()
+        let mut keys: Vec<Option<String>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for k in first.query_map(params![mapping, limit], |r| r.get::<_, Option<String>>(0))? {
+            let k = k?;
+            if seen.insert(k.clone()) {
+                keys.push(k);
+            }
+        }
+        let mut of_key = self.conn.prepare_cached(
+            "SELECT seq, side, event_id, op, version, record, side_key, malformed, record_key
+             FROM inbox WHERE mapping = ?1 AND status = 'received' AND record_key IS ?2
+             ORDER BY seq",
+        )?;
+        let mut out = Vec::new();
+        for key in &keys {
+            let rows = of_key.query_map(params![mapping, key], |r| {
+                Ok(StoredEvent {
+                    seq: r.get(0)?,
+                    event: NewEvent {
+                        side: side_of(&r.get::<_, String>(1)?),
+                        event_id: r.get(2)?,
+                        op: from_text(&r.get::<_, String>(3)?)?,
+                        version: r
+                            .get::<_, Option<String>>(4)?
+                            .map(|v| from_text(&v))
+                            .transpose()?,
+                        record: r.get(5)?,
+                        side_key: r.get(6)?,
+                        malformed: r.get(7)?,
+                        record_key: r.get(8)?,
+                    },
+                })
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_by_key(|e| e.seq);
+        Ok(out)
     }
 
     fn find_record(&self, mapping: &str, side: Side, key: &str) -> Result<Option<RecordState>> {
@@ -512,12 +546,13 @@ impl Store for SqliteStore {
         tx.commit()
     }
 
-    fn pending(&self, mapping: &str, side: Side) -> Result<Vec<OutboxRow>> {
+    fn pending(&self, mapping: &str, side: Side, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut q = self.conn.prepare(
             "SELECT seq, batch, operation FROM outbox
-             WHERE mapping = ?1 AND side = ?2 AND status = 'pending' ORDER BY seq",
+             WHERE mapping = ?1 AND side = ?2 AND status = 'pending' ORDER BY seq LIMIT ?3",
         )?;
-        let rows = q.query_map(params![mapping, side.name()], |r| {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = q.query_map(params![mapping, side.name(), limit], |r| {
             Ok(OutboxRow {
                 seq: r.get(0)?,
                 side,

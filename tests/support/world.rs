@@ -9,7 +9,7 @@ use tether::compile::compile_source;
 use tether::plan::{MappingPlans, PlanFile};
 use tether::sync::Side;
 use tether::sync::engine::{Engine, Summary};
-use tether::sync::provider::{Delivery, Provider, ProviderError, Sent, parse_item};
+use tether::sync::provider::{Items, Provider, ProviderError, Sent, parse_item};
 use tether::sync::store::{Operation, SqliteStore};
 use tether::syntax::Direction;
 
@@ -80,19 +80,22 @@ impl Sim {
 }
 
 impl Provider for Sim {
-    fn receive(&mut self) -> Result<Vec<Delivery>, ProviderError> {
-        Ok(self
-            .queue
-            .iter()
-            .map(|(id, lines)| Delivery {
-                id: id.clone(),
-                items: lines.iter().map(|l| parse_item(l)).collect(),
-            })
-            .collect())
+    fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
+        Ok(self.queue.iter().map(|(id, _)| id.clone()).collect())
     }
 
-    fn ack(&mut self, _: &Delivery) -> Result<(), ProviderError> {
-        self.queue.pop_front();
+    fn open(&mut self, delivery: &str) -> Result<Items<'_>, ProviderError> {
+        let lines = self
+            .queue
+            .iter()
+            .find(|(id, _)| id == delivery)
+            .map(|(_, lines)| lines.clone())
+            .unwrap_or_default();
+        Ok(Box::new(lines.into_iter().map(|l| Ok(parse_item(&l)))))
+    }
+
+    fn ack(&mut self, delivery: &str) -> Result<(), ProviderError> {
+        self.queue.retain(|(id, _)| id != delivery);
         Ok(())
     }
 
@@ -182,6 +185,9 @@ impl World {
             store: &mut self.store,
             retention_days: 7,
             retry_base: std::time::Duration::from_millis(1),
+            // Small pages: the tests go through the paging too.
+            page: 3,
+            send_batch: 2,
             progress: None,
         };
         engine.pass(&mut self.left, &mut self.right)
