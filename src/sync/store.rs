@@ -291,6 +291,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE dead_letters ADD COLUMN operation TEXT;",
     // 3: received events are paged by record.
     "CREATE INDEX inbox_record ON inbox (mapping, status, record_key, seq);",
+    // 4: outbox batches are numbered and acknowledged by index.
+    "CREATE INDEX outbox_batch ON outbox (mapping, batch);",
 ];
 
 pub struct SqliteStore {
@@ -363,7 +365,8 @@ impl SqliteStore {
     fn record_row(&self, sql: &str, mapping: &str, key: &str) -> Result<Option<RecordState>> {
         let text: Option<String> = self
             .conn
-            .query_row(sql, params![mapping, key], |r| r.get(0))
+            .prepare_cached(sql)?
+            .query_row(params![mapping, key], |r| r.get(0))
             .optional()?;
         text.map(|t| from_text(&t)).transpose()
     }
@@ -371,13 +374,20 @@ impl SqliteStore {
 
 fn put_record(tx: &Transaction<'_>, mapping: &str, r: &RecordState) -> Result<()> {
     let blocked = r.blocked.as_ref().map(to_text).transpose()?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO records (mapping, key, right_key, blocked, dirty, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (mapping, key) DO UPDATE SET right_key = ?3, blocked = ?4, dirty = ?5,
          state = ?6",
-        params![mapping, r.key, r.right_key, blocked, r.dirty, to_text(r)?],
-    )?;
+    )?
+    .execute(params![
+        mapping,
+        r.key,
+        r.right_key,
+        blocked,
+        r.dirty,
+        to_text(r)?
+    ])?;
     Ok(())
 }
 
@@ -386,7 +396,7 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction()?;
         let mut fresh = Vec::with_capacity(events.len());
         {
-            let mut insert = tx.prepare(
+            let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO inbox (mapping, side, event_id, op, version, record,
                  side_key, malformed, record_key, status, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10)",
@@ -494,13 +504,13 @@ impl Store for SqliteStore {
             put_record(&tx, mapping, r)?;
         }
         {
-            let mut status = tx.prepare(
+            let mut status = tx.prepare_cached(
                 "UPDATE inbox SET status = ?2, record_key = COALESCE(?3, record_key) WHERE seq = ?1",
             )?;
             for (seq, s, key) in &changes.statuses {
                 status.execute(params![seq, s.as_str(), key])?;
             }
-            let mut outbox = tx.prepare(
+            let mut outbox = tx.prepare_cached(
                 "INSERT INTO outbox (mapping, side, key, idempotency_key, operation, status,
                  created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
             )?;
@@ -516,10 +526,10 @@ impl Store for SqliteStore {
             }
         }
         for (key, r) in &changes.resolutions {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO resolutions (mapping, key, resolution, at) VALUES (?1, ?2, ?3, ?4)",
-                params![mapping, key, to_text(r)?, at],
-            )?;
+            )?
+            .execute(params![mapping, key, to_text(r)?, at])?;
         }
         for d in &changes.dead_letters {
             tx.execute(
