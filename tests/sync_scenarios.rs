@@ -34,10 +34,12 @@ schema erp {
     Status?: string?
     Modified?: string?
     Archived?: bool?
+    Id?: string?
   }
 }
 mapping customer: crm.Contact <-> erp.Customer {
   key id <-> ref
+  ids id <-> Id
   name <-> Name
   email -> Email : trim | lower
   email <- Email
@@ -121,6 +123,46 @@ fn a_create_is_linked_so_a_replayed_change_updates_instead() {
     let sent = ops(&mut w, Side::Right);
     assert_eq!(sent[0]["op"], "update");
     assert_eq!(sent[0]["record"], json!({"Name": "Ada L.", "ref": "1"}));
+}
+
+#[test]
+fn a_record_created_on_the_other_side_gets_its_id_linked() {
+    let mut w = world();
+    w.left.drop_lines(&[json!({"id": "1", "name": "Ada"})]);
+    w.pass();
+    let create = &ops(&mut w, Side::Right)[0];
+    assert_eq!(create["op"], "create");
+    assert!(
+        create.get("id").is_none(),
+        "the right side has not given it an id yet"
+    );
+    // The right side reports the record it created, with its own id.
+    w.right
+        .drop_lines(&[json!({"ref": "1", "Id": "003XYZ", "Name": "Ada"})]);
+    assert_eq!(w.pass().unchanged, 1);
+    let record = w
+        .store
+        .find_record("customer", Side::Left, "1")
+        .expect("store")
+        .expect("the record");
+    assert_eq!(record.right.native_id.as_deref(), Some("003XYZ"));
+    assert_eq!(record.left.native_id.as_deref(), Some("1"));
+    // Writes to it now name it by that id.
+    w.left.drop_lines(&[json!({"id": "1", "name": "Ada L."})]);
+    w.pass();
+    let update = &ops(&mut w, Side::Right)[0];
+    assert_eq!(
+        (update["op"].as_str(), update["id"].as_str()),
+        (Some("update"), Some("003XYZ"))
+    );
+    // A right record reported by its key and id later is the same record.
+    w.right
+        .drop_lines(&[json!({"ref": "1", "Id": "003XYZ", "Name": "Ada R."})]);
+    w.pass();
+    assert_eq!(
+        ops(&mut w, Side::Left)[0]["record"],
+        json!({"name": "Ada R.", "id": "1"})
+    );
 }
 
 #[test]
@@ -806,4 +848,18 @@ fn a_refused_write_is_a_dead_letter_its_record_waits_and_replay_sends_it_again()
     assert_eq!(sent[0]["idempotency_key"], json!(refused.idempotency_key));
     assert_eq!(sent[0]["op"], "create");
     assert_eq!(sent[1]["record"]["Email"], "a@x.com");
+}
+
+#[test]
+fn an_ids_field_must_exist_on_its_side() {
+    let source = MAPPING.replace("ids id <-> Id", "ids id <-> Idd");
+    let compiled = tether::compile::compile_source("ids.tether", &source, None);
+    assert!(compiled.program.is_none());
+    let d = compiled
+        .diagnostics
+        .iter()
+        .find(|d| d.code.to_string() == "E0103")
+        .expect("E0103");
+    assert!(d.message.contains("Idd"), "{}", d.message);
+    assert_eq!(d.help.as_deref(), Some("did you mean `Id`?"));
 }

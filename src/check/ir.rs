@@ -65,6 +65,8 @@ pub struct Mapping {
     /// `on delete ... when FLAG`: boolean fields marking a record of their
     /// side deleted.
     pub delete_flags: Vec<(Direction, FieldPath)>,
+    /// `ids id <-> Id`: the fields each provider identifies its records by.
+    pub ids: Option<(FieldPath, FieldPath)>,
     /// `for` clauses: one output record per element of the innermost array.
     pub iteration: Option<Iteration>,
 }

@@ -247,6 +247,7 @@ impl<'a> Checker<'a> {
             conflicts: Vec::new(),
             on_delete: None,
             delete_flags: Vec::new(),
+            ids: None,
             iteration: None,
         };
         let fors: Vec<&ast::ForClause> = m
@@ -285,6 +286,19 @@ impl<'a> Checker<'a> {
         self.check_arrows(m, &m.body);
         self.nested_fors(&m.body);
         for item in &m.body {
+            if let ast::MappingItem::Ids { left, right, span } = item {
+                if mapping.ids.is_some() {
+                    self.err(
+                        Diagnostic::error(Code::E0003, self.file, *span, "a second `ids` clause")
+                            .label("a mapping has one pair of id fields"),
+                    );
+                }
+                let l = self.resolve(&side_scope(mapping.left), left, "left");
+                let r = self.resolve(&side_scope(mapping.right), right, "right");
+                if let (Some(l), Some(r)) = (l, r) {
+                    mapping.ids = Some((FieldPath(l.names), FieldPath(r.names)));
+                }
+            }
             if let ast::MappingItem::Conflict(c) = item {
                 let conflicts = self.conflicts(m, c, &mapping);
                 mapping.conflicts.extend(conflicts);
@@ -2227,8 +2241,9 @@ fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
                 || ends(&r.right)
                 || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
         }
-        ast::MappingItem::Conflict(_) | ast::MappingItem::Broken(_) | ast::MappingItem::For(_) => {
-            false
-        }
+        ast::MappingItem::Conflict(_)
+        | ast::MappingItem::Broken(_)
+        | ast::MappingItem::For(_)
+        | ast::MappingItem::Ids { .. } => false,
     })
 }

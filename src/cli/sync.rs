@@ -357,9 +357,13 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
             Side::Left => Some(record.key.as_str()),
             Side::Right => record.right_key.as_deref(),
         };
+        let id = s
+            .native_id
+            .as_ref()
+            .map_or(String::new(), |id| format!(", id {id}"));
         let _ = writeln!(
             out,
-            "  {side} ({}): key {}, {:?}, version {}",
+            "  {side} ({}): key {}{id}, {:?}, version {}",
             spec.side_name(side),
             key.unwrap_or("(unknown)"),
             s.presence,

@@ -602,6 +602,9 @@ impl Engine<'_> {
                 EventOp::Upsert => {
                     s.presence = Presence::Seen;
                     s.record = Some(e.record.clone());
+                    if let Some(id) = self.spec.native_id(side, &e.record) {
+                        s.native_id = Some(id);
+                    }
                     if side == Side::Right {
                         next.right_key = self
                             .spec
@@ -657,7 +660,9 @@ impl Engine<'_> {
             }
         };
         let unset: Vec<String> = w.unset.iter().map(|p| p.join(".")).collect();
-        let operation = self.operation(side, op, &side_key, next.generation, Some(record), unset);
+        let mut operation =
+            self.operation(side, op, &side_key, next.generation, Some(record), unset);
+        operation.id = next.side(side).native_id.clone();
         changes.outbox.push((side, operation));
         let s = next.side_mut(side);
         s.record = Some(w.after.clone());
@@ -717,8 +722,9 @@ impl Engine<'_> {
                         Side::Left => next.key.clone(),
                         Side::Right => next.right_key.clone().unwrap_or_else(|| next.key.clone()),
                     };
-                    let op =
+                    let mut op =
                         self.operation(other, "delete", &key, next.generation, None, Vec::new());
+                    op.id = next.side(other).native_id.clone();
                     changes.outbox.push((other, op));
                     summary.deleted += 1;
                 }
@@ -757,6 +763,7 @@ impl Engine<'_> {
             op: op.into(),
             key: key.into(),
             idempotency_key: format!("tk_{}", &hex(&digest)[..32]),
+            id: None,
             record,
             unset,
         }

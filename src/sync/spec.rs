@@ -107,6 +107,8 @@ pub struct SyncSpec {
     pub right_side: String,
     /// The key on each side; `None` when the mapping has no `key`.
     pub key: Option<(Path, Path)>,
+    /// `ids id <-> Id`: the field each provider identifies its records by.
+    pub ids: Option<(Path, Path)>,
     pub fields: Vec<MergeField>,
     /// The `default` conflict rule; `newest` when the mapping states none.
     pub default_rule: Rule,
@@ -164,6 +166,10 @@ impl SyncSpec {
             left_side: mapping.left_side.clone(),
             right_side: mapping.right_side.clone(),
             key,
+            ids: mapping
+                .ids
+                .as_ref()
+                .map(|(l, r)| (l.0.clone(), r.0.clone())),
             fields,
             default_rule,
             on_delete: mapping.on_delete.unwrap_or_default(),
@@ -195,6 +201,13 @@ impl SyncSpec {
         self.delete_flags.iter().any(|(s, p)| {
             *s == side && super::json::get(record, p) == Some(&serde_json::Value::Bool(true))
         })
+    }
+
+    /// A record's own id on its side (`ids`), as text.
+    pub fn native_id(&self, side: Side, record: &serde_json::Value) -> Option<String> {
+        let (l, r) = self.ids.as_ref()?;
+        let path = if side == Side::Left { l } else { r };
+        super::json::get(record, path).and_then(super::json::key_text)
     }
 
     pub fn key_path(&self, side: Side) -> Option<&Path> {

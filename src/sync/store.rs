@@ -143,6 +143,10 @@ impl RecordState {
 pub struct Operation {
     pub op: String,
     pub key: String,
+    /// The provider's own id of the record, when tether knows it (`ids`,
+    /// or returned by a create): receivers can address the record by it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
     pub idempotency_key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<Json>,

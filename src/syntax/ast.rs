@@ -265,6 +265,12 @@ pub enum MappingItem {
     /// `for entry at n in stmt.Ntry[]`: iterate, one output record each.
     For(ForClause),
     Conflict(ConflictBlock),
+    /// `ids id <-> Id`: each side's own record id field.
+    Ids {
+        left: Path,
+        right: Path,
+        span: Span,
+    },
     /// A rule that parsed but could not be lowered (its error is already
     /// reported). Kept so the checker knows the scope is incomplete and does
     /// not add "not mapped" errors that fixing this rule would clear.

@@ -341,6 +341,16 @@ impl Lowerer {
                 R::for_clause => self.for_clause(i).map(MappingItem::For),
                 R::rule => self.rule(i, false).map(MappingItem::Rule),
                 R::conflict_block => self.conflict(i).map(MappingItem::Conflict),
+                R::ids_clause => {
+                    let mut it = i.into_inner().filter(|x| x.as_rule() == R::path);
+                    match (it.next(), it.next()) {
+                        (Some(l), Some(r)) => self
+                            .path(l)
+                            .zip(self.path(r))
+                            .map(|(left, right)| MappingItem::Ids { left, right, span }),
+                        _ => None,
+                    }
+                }
                 _ => {
                     self.bug(&i, "a rule");
                     None
