@@ -524,7 +524,7 @@ fn watch_picks_up_files_dropped_later_and_a_kill_is_safe() {
         }
     }
     // A second sync on the same state is refused while this one runs...
-    let (code, _, err) = tether(&[
+    let once = [
         "sync",
         CRM,
         "--mapping",
@@ -536,7 +536,8 @@ fn watch_picks_up_files_dropped_later_and_a_kill_is_safe() {
         "--right",
         s(&sf),
         "--once",
-    ]);
+    ];
+    let (code, _, err) = tether(&once);
     assert_eq!(code, Some(2));
     assert!(err.contains("another `tether sync` is using"), "{err}");
     // ...but reading the store is not.
@@ -545,19 +546,7 @@ fn watch_picks_up_files_dropped_later_and_a_kill_is_safe() {
     child.kill().expect("kill");
     child.wait().expect("reap");
     // Killed, its lock is gone.
-    let (code, _, err) = tether(&[
-        "sync",
-        CRM,
-        "--mapping",
-        "contact",
-        "--state",
-        s(&state),
-        "--left",
-        s(&hub),
-        "--right",
-        s(&sf),
-        "--once",
-    ]);
+    let (code, _, err) = tether(&once);
     assert_eq!(code, Some(0), "{err}");
     let op = created.expect("the watching sync created the record");
     assert_eq!(
