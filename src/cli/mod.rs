@@ -25,7 +25,7 @@ pub const EXIT_REJECTS: u8 = 3;
 #[command(
     name = "tether",
     version,
-    about = "Declarative data mappings between APIs: check, run and test them."
+    about = "Declarative data mappings between APIs: check, run, test and sync them."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 pub struct SyncArgs {
     /// A mapping source (`.tether`) or a plan file from `tether build`.
     file: PathBuf,
+    /// The mapping to sync (a plan file may hold several).
     #[arg(long)]
     mapping: String,
     /// The state store (SQLite), created when missing.
@@ -27,6 +28,7 @@ pub struct SyncArgs {
     /// The left side's folder (`inbox/`, `outbox/`, `done/`).
     #[arg(long, required_unless_present = "explain")]
     left: Option<PathBuf>,
+    /// The right side's folder.
     #[arg(long, required_unless_present = "explain")]
     right: Option<PathBuf>,
     /// One pass, then exit (the default).
@@ -36,14 +38,14 @@ pub struct SyncArgs {
     #[arg(long)]
     watch: bool,
     /// Seconds between passes with `--watch`.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     interval: u64,
     /// Operations per batch (per outbox file).
     #[arg(long, value_name = "N", default_value_t = crate::sync::engine::SEND_BATCH,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batch_size: usize,
     /// How long received event ids are kept for deduplication.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
     retention_days: u32,
     /// `human` (stderr) or `json` (one object on stdout).
     #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
@@ -71,6 +73,7 @@ pub struct StoreArgs {
     /// The state store of `tether sync`.
     #[arg(long)]
     state: PathBuf,
+    /// The mapping it syncs.
     #[arg(long)]
     mapping: String,
 }
