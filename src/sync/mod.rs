@@ -11,6 +11,7 @@ pub mod merge;
 pub mod provider;
 pub mod spec;
 pub mod store;
+pub mod summary;
 pub mod xml;
 
 pub use spec::{MergeField, Path, Rule, Side, SyncSpec};
