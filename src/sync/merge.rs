@@ -105,9 +105,8 @@ impl Outcome {
 /// Values to set at a field's paths on one side.
 type Assignment<'s> = (&'s [Vec<String>], Vals);
 
-/// How a field resolves.
+/// Which value a changed field takes.
 enum Take {
-    Nothing,
     Side(Side),
     /// Each side gets these values at the paths the other side's rule
     /// writes.
@@ -141,10 +140,10 @@ pub fn merge(input: &Input<'_>) -> Outcome {
         };
         let (lchg, rchg) = (changed(Side::Left), changed(Side::Right));
         let take = match (lchg, rchg) {
-            (false, false) => Take::Nothing,
-            (true, false) => Take::Side(Side::Left),
-            (false, true) => Take::Side(Side::Right),
-            (true, true) if agree(input, field) => Take::Nothing,
+            (false, false) => None,
+            (true, false) => Some(Take::Side(Side::Left)),
+            (false, true) => Some(Take::Side(Side::Right)),
+            (true, true) if agree(input, field) => None,
             (true, true) => {
                 let (take, rule) = match input.decisions.get(&field.name) {
                     Some(side) => (Take::Side(*side), "review (resolved by a person)".into()),
@@ -160,7 +159,7 @@ pub fn merge(input: &Input<'_>) -> Outcome {
                 let outcome = match &take {
                     Take::Side(s) => s.name(),
                     Take::Union { .. } => "union",
-                    Take::Park | Take::Nothing => "review",
+                    Take::Park => "review",
                 };
                 out.resolutions.push(Resolution {
                     field: field.name.clone(),
@@ -178,18 +177,18 @@ pub fn merge(input: &Input<'_>) -> Outcome {
                         base: base_text,
                     });
                 }
-                take
+                Some(take)
             }
         };
         match take {
-            Take::Nothing | Take::Park => {}
-            Take::Side(from) => {
+            None | Some(Take::Park) => {}
+            Some(Take::Side(from)) => {
                 let to = from.other();
                 if let (Some(paths), Some(mapped)) = (field.written_on(to), view(from).mapped) {
                     sets[to as usize].push((paths, Vals::at(mapped, paths)));
                 }
             }
-            Take::Union { left, right } => {
+            Some(Take::Union { left, right }) => {
                 if let Some(paths) = field.to_left.as_deref() {
                     sets[Side::Left as usize].push((paths, left));
                 }
