@@ -190,7 +190,8 @@ fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
         hub.join("inbox").join("later.ndjson"),
     )
     .expect("copy");
-    let (_, out, _) = tether(&args);
+    let (code, out, _) = tether(&args);
+    assert_eq!(code, Some(3), "events wait behind open dead letters");
     let summary: Json = serde_json::from_str(&out).expect("a JSON summary");
     assert_eq!(
         (

@@ -60,9 +60,10 @@ impl std::fmt::Display for Summary {
 }
 
 impl Summary {
-    /// Whether anything needs a person: dead letters or parked records.
+    /// Whether anything needs a person: dead letters, parked records, or
+    /// events waiting behind earlier ones.
     pub fn needs_attention(&self) -> bool {
-        self.dead_lettered > 0 || self.parked > 0
+        self.dead_lettered > 0 || self.parked > 0 || self.waiting > 0
     }
 
     /// Adds another pass's counts (`--watch` totals).
