@@ -236,6 +236,16 @@ proptest! {
             for (k, n) in &sim.applied {
                 prop_assert_eq!(*n, 1, "operation {} sent {} times", k, n);
             }
+            // And no record was created twice under two keys.
+            let mut creates = std::collections::BTreeMap::new();
+            for op in sim.batches.iter().flat_map(|(_, ops)| ops) {
+                if op.op == "create" {
+                    *creates.entry(op.key.clone()).or_insert(0) += 1;
+                }
+            }
+            for (key, n) in creates {
+                prop_assert_eq!(n, 1, "record {} created {} times", key, n);
+            }
         }
     }
 }

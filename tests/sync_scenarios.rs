@@ -362,6 +362,12 @@ fn newest_by_record_timestamps() {
             "2024-05-01T02:00:00.000+0000",
             "right",
         ),
+        // A tie goes left, whatever the arrival order.
+        (
+            "2024-05-01T00:00:00Z",
+            "2024-05-01T00:00:00.000+0000",
+            "left",
+        ),
     ] {
         let mut w = world();
         synced(
@@ -385,6 +391,27 @@ fn newest_by_record_timestamps() {
             }
         }
     }
+}
+
+#[test]
+fn newest_without_timestamps_compares_the_events_versions() {
+    let mut w = world_with("default newest(updated, Modified)", "default newest");
+    synced(
+        &mut w,
+        json!({"id": "1", "status": "a"}),
+        json!({"ref": "1", "Status": "a"}),
+    );
+    w.left
+        .drop_lines(&[event("l2", 7, json!({"id": "1", "status": "l"}))]);
+    w.right
+        .drop_lines(&[event("r2", 9, json!({"ref": "1", "Status": "r"}))]);
+    w.pass();
+    assert_eq!(
+        ops(&mut w, Side::Left)[0]["record"]["status"],
+        "r",
+        "version 9 beats 7"
+    );
+    assert!(ops(&mut w, Side::Right).is_empty());
 }
 
 #[test]
