@@ -230,7 +230,9 @@ fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
     ]);
     assert_eq!(code, Some(0));
     assert!(
-        out.contains("record 52") && out.contains("Status__c: prefer hubspot → left"),
+        out.contains("record 52")
+            && out.contains("Status__c: prefer hubspot → left")
+            && out.contains(r#"record: {"HubSpot_Id__c":"52""#),
         "{out}"
     );
     let (code, _, err) = tether(&[&["dlq", "replay", "99"][..], &store].concat());

@@ -374,6 +374,9 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
                 .as_ref()
                 .map_or("(none)".to_string(), |v| v.to_string())
         );
+        if let Some(r) = &s.record {
+            let _ = writeln!(out, "    record: {r}");
+        }
     }
     if let Some(b) = &record.blocked {
         let _ = writeln!(
