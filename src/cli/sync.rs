@@ -237,12 +237,13 @@ pub fn sync(a: &SyncArgs) -> u8 {
         if terminal && last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
             eprint!(
-                "\rtether: {:.0?} read {}, created {}, updated {}, unchanged {}   ",
+                "\rtether: {:.0?} read {}, created {}, updated {}, unchanged {}, sent {}   ",
                 started.elapsed(),
                 s.read,
                 s.created,
                 s.updated,
-                s.unchanged
+                s.unchanged,
+                s.sent
             );
         }
     };

@@ -126,6 +126,7 @@ impl Engine<'_> {
                 let fresh = self.store.insert_events(&self.spec.mapping, &events)?;
                 summary.read += events.len() as u64;
                 summary.duplicate += fresh.iter().filter(|f| !**f).count() as u64;
+                self.progress(summary);
             }
             drop(items);
             failpoint("event-stored");
@@ -199,6 +200,13 @@ impl Engine<'_> {
                 record,
             }),
             Err(reason) => Item::Malformed { text, reason },
+        }
+    }
+
+    /// Tells the caller how the pass is going (a progress line).
+    fn progress(&mut self, summary: &Summary) {
+        if let Some(p) = self.progress.as_mut() {
+            p(summary);
         }
     }
 
@@ -368,9 +376,7 @@ impl Engine<'_> {
             if done % GROUP == 0 {
                 self.store.commit(&mapping, std::mem::take(&mut changes))?;
                 failpoint("merge-done");
-                if let Some(p) = self.progress.as_mut() {
-                    p(summary);
-                }
+                self.progress(summary);
             }
         }
         failpoint("merge-uncommitted");
@@ -783,6 +789,7 @@ impl Engine<'_> {
             self.store.mark_sent(&mapping, side, batch)?;
             summary.sent += ops.len() as u64;
             failpoint("ack-stored");
+            self.progress(summary);
         }
     }
 }
