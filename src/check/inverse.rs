@@ -3,7 +3,7 @@
 //! The reverse pipeline is each step's inverse, in reverse order, built as
 //! AST with the forward steps' spans and then checked in the reverse
 //! direction like a hand-written `<-` rule. What cannot be inverted is a
-//! [`Lossy`] step, reported as E0222 by the caller.
+//! `Lossy` step, reported as E0222 by the caller.
 
 use super::Checker;
 use crate::exec::Value;

@@ -1,8 +1,8 @@
 //! Phase 5: running a plan over records.
 //!
-//! [`read`] fills a record's input slots from its JSON text (projection: only
-//! what the plan reads), [`eval`] runs the rules and writes the output record,
-//! [`run`] drives batches and the rejects output.
+//! `read` fills a record's input slots from its JSON text (projection: only
+//! what the plan reads), `eval` runs the rules and writes the output record,
+//! `run` drives batches and the rejects output.
 
 mod chunk;
 mod eval;

@@ -3,7 +3,7 @@
 //! The file is first cut into top-level items (at brace depth 0, outside
 //! strings and comments), and each item is parsed on its own: a syntax error
 //! in one item never hides the errors of the next. pest's "expected rule"
-//! sets are turned into words in [`errors`].
+//! sets are turned into words in `errors`.
 
 pub mod ast;
 mod errors;
