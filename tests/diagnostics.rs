@@ -49,6 +49,21 @@ snap!(
     "mapping m: a.In -> b.Out {\n  emial -> Email\n  name -> Name : default(\"x\")\n}"
 );
 snap!(
+    e0003_second_delete_policy,
+    "E0003",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  conflict {\n    on delete propagate\n    on delete ignore\n  }\n}"
+);
+snap!(
+    e0201_delete_flag_not_boolean,
+    "E0201",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  conflict {\n    on delete review when email\n  }\n}"
+);
+snap!(
+    e0103_unknown_ids_field,
+    "E0103",
+    "mapping m: a.In -> b.Out {\n  ids email <-> Emial\n  email -> Email\n  name -> Name : default(\"x\")\n}"
+);
+snap!(
     e0105_unknown_transform,
     "E0105",
     "mapping m: a.In -> b.Out {\n  email -> Email : lowercase\n  name -> Name : default(\"x\")\n}"
