@@ -64,6 +64,19 @@ snap!(
     "mapping m: a.In -> b.Out {\n  ids email <-> Emial\n  email -> Email\n  name -> Name : default(\"x\")\n}"
 );
 snap!(
+    e0204_element_wise_array_from_an_optional_array,
+    "E0204",
+    "schema c {\n  record Src { tags?: [Tag]? }\n  record Tag { name: string }\n  record Dst { Names: [string] }\n}\nmapping m: c.Src -> c.Dst {\n  tags[].name -> Names[]\n}"
+);
+
+#[test]
+fn an_element_wise_array_into_an_optional_array_checks() {
+    let body = "schema c {\n  record Src { tags?: [Tag]? }\n  record Tag { name: string }\n  record Dst { Names?: [string]? }\n}\nmapping m: c.Src -> c.Dst {\n  tags[].name -> Names[]\n}";
+    let rendered = render(body);
+    assert!(!rendered.contains("error"), "{rendered}");
+}
+
+snap!(
     e0105_unknown_transform,
     "E0105",
     "mapping m: a.In -> b.Out {\n  email -> Email : lowercase\n  name -> Name : default(\"x\")\n}"

@@ -977,6 +977,18 @@ impl<'a> Checker<'a> {
                     Flow::One(types::elem_ty(&self.reg, v.source_scope, &names, iter_at));
                 let (steps, out) = self.pipeline(rule.pipeline.as_ref(), elem_flow, v)?;
                 let checked = self.assign(&out, &elem_target, false, tp.span, rule)?;
+                // The array itself: absent or null when the source array is.
+                let (missing, nullable) =
+                    types::presence(&self.reg, v.source_scope, &names[..iter_at]);
+                let array = Ty {
+                    kind: Kind::Any,
+                    nullable,
+                    missing,
+                    values: None,
+                };
+                if let Some(f) = &tr.field {
+                    self.null_checks(&array, &f.ty, f.optional, tp.span, rule)?;
+                }
                 let inner = DRule::Value(ValueRule {
                     source: Source::Path(FieldPath(names[iter_at..].to_vec())),
                     steps,

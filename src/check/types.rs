@@ -271,6 +271,27 @@ pub fn join(a: &Ty, b: &Ty) -> Option<Ty> {
     })
 }
 
+/// Whether the value at `names` (a path of record fields from the scope's
+/// record) may be missing (a field on the way is optional) or null (a
+/// field on the way is nullable).
+pub fn presence(reg: &Registry, side: &ScopeSide, names: &[String]) -> (bool, bool) {
+    let (mut missing, mut nullable) = (false, false);
+    let mut rec = side.record;
+    for n in names {
+        let Some(r) = rec else { break };
+        let Some((_, f)) = reg.record(r).field(n) else {
+            break;
+        };
+        missing |= f.optional;
+        nullable |= f.ty.nullable;
+        rec = match &f.ty.kind {
+            Kind::Record(r) => Some(*r),
+            _ => None,
+        };
+    }
+    (missing, nullable)
+}
+
 /// The type of the elements reached by `names[iter_at..]` inside the array
 /// at `names[..iter_at]`.
 pub fn elem_ty(reg: &Registry, side: &ScopeSide, names: &[String], iter_at: usize) -> Ty {
