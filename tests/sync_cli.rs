@@ -382,6 +382,8 @@ schema erp {
     Balance?: Amount?
     Tag?: [string]?
     Active?: bool?
+    Changed?: string?
+    Archived?: bool?
   }
   record Amount {
     #value?: decimal?
@@ -396,6 +398,7 @@ schema crm {
     currency?: string?
     tags?: [string]?
     active?: bool?
+    changed?: string?
   }
 }
 mapping company: erp.Account <-> crm.Company {
@@ -405,6 +408,10 @@ mapping company: erp.Account <-> crm.Company {
   Balance.Ccy <-> currency
   Tag <-> tags
   Active <-> active
+  conflict {
+    default newest(Changed, changed)
+    on delete propagate when Archived
+  }
 }
 "#;
 
@@ -472,6 +479,32 @@ fn an_xml_provider_drops_documents_read_with_its_schema() {
     assert!(
         out.contains("E1001") && out.contains("malformed XML: line 1"),
         "{out}"
+    );
+
+    // Fields only the runtime reads come from the document too: the
+    // timestamp (an older document is stale) and the archive flag.
+    let stamped = |name: &str, changed: &str, archived: bool| {
+        format!(
+            r#"<Account xmlns="urn:erp"><Id>7</Id><Name>{name}</Name><Changed>{changed}</Changed><Archived>{archived}</Archived></Account>"#
+        )
+    };
+    let drop_xml = |file: &str, text: String| {
+        std::fs::write(erp.join("inbox").join(file), text).expect("drop");
+    };
+    drop_xml("5.xml", stamped("New", "2024-05-02T00:00:00Z", false));
+    tether(&args);
+    drop_xml("6.xml", stamped("Old", "2024-05-01T00:00:00Z", false));
+    let (_, out, _) = tether(&args);
+    let summary: Json = serde_json::from_str(&out).expect("summary");
+    assert_eq!(summary["stale"], 1, "{summary}");
+    drop_xml("7.xml", stamped("New", "2024-05-03T00:00:00Z", true));
+    let (_, out, _) = tether(&args);
+    let summary: Json = serde_json::from_str(&out).expect("summary");
+    assert_eq!(summary["deleted"], 1, "{summary}");
+    assert!(
+        outbox(&crm)
+            .values()
+            .any(|o| o["op"] == "delete" && o["key"] == "7")
     );
 }
 

@@ -196,11 +196,33 @@ impl SyncSpec {
         }
     }
 
-    /// Whether a record of `side` is flagged deleted (archived).
+    /// Whether a record of `side` is flagged deleted (archived): the flag
+    /// is `true` (or, from an XML document, the text `true`).
     pub fn flagged_deleted(&self, side: Side, record: &serde_json::Value) -> bool {
+        use serde_json::Value;
         self.delete_flags.iter().any(|(s, p)| {
-            *s == side && super::json::get(record, p) == Some(&serde_json::Value::Bool(true))
+            *s == side
+                && match super::json::get(record, p) {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::String(t)) => t.trim() == "true",
+                    _ => false,
+                }
         })
+    }
+
+    /// The paths of a `side` record the runtime reads besides the plans:
+    /// the record timestamp, the delete flags and the id.
+    pub fn own_paths(&self, side: Side) -> Vec<&[String]> {
+        let mut out: Vec<&[String]> = Vec::new();
+        for (l, r) in [&self.timestamps, &self.ids].into_iter().flatten() {
+            out.push(if side == Side::Left { l } else { r });
+        }
+        for (s, p) in &self.delete_flags {
+            if *s == side {
+                out.push(p);
+            }
+        }
+        out
     }
 
     /// A record's own id on its side (`ids`), as text.

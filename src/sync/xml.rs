@@ -15,8 +15,10 @@ use quick_xml::name::ResolveResult;
 use serde_json::{Map, Value as Json};
 
 /// The record an XML document holds (its document element, or the first
-/// element of a SOAP body), as JSON; `read` shapes and types it.
-pub fn record_of(text: &str, read: Option<&ReadNode>) -> Result<Json, String> {
+/// element of a SOAP body), as JSON; `read` shapes and types it. `keep`:
+/// paths the sync runtime reads besides the plan (timestamps, delete
+/// flags, ids), kept as text when the plan does not read them.
+pub fn record_of(text: &str, read: Option<&ReadNode>, keep: &[&[String]]) -> Result<Json, String> {
     check_well_formed(text).map_err(|e| format!("malformed XML: {e}"))?;
     let mut doc: Json =
         serde_json::from_str(&element_json(text)).map_err(|e| format!("malformed XML: {e}"))?;
@@ -27,10 +29,18 @@ pub fn record_of(text: &str, read: Option<&ReadNode>) -> Result<Json, String> {
             .and_then(|body| body.values().next().cloned())
             .ok_or("the SOAP envelope has no element in its Body")?;
     }
-    Ok(match read {
-        Some(node) => shape(&doc, node),
-        None => doc,
-    })
+    let Some(node) = read else {
+        return Ok(doc);
+    };
+    let mut record = shape(&doc, node);
+    for path in keep {
+        if super::json::get(&record, path).is_none()
+            && let Some(v) = super::json::get(&doc, path).and_then(text_of)
+        {
+            super::json::set(&mut record, path, v.clone());
+        }
+    }
+    Ok(record)
 }
 
 fn is_soap(text: &str) -> bool {
@@ -137,11 +147,11 @@ mod tests {
   <Account xmlns="urn:x"><Id>7</Id><Name>Acme</Name></Account>
 </s:Body></s:Envelope>"#;
         assert_eq!(
-            record_of(doc, None).unwrap(),
+            record_of(doc, None, &[]).unwrap(),
             json!({"Id": "7", "Name": "Acme"})
         );
         assert!(
-            record_of("<a><b></a>", None)
+            record_of("<a><b></a>", None, &[])
                 .unwrap_err()
                 .starts_with("malformed XML: line 1")
         );
