@@ -9,7 +9,6 @@ use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
 use crate::sync::store::{SqliteStore, Store};
 use crate::sync::{Side, SyncSpec};
-use crate::syntax::Direction;
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -247,17 +246,10 @@ pub fn sync(a: &SyncArgs) -> u8 {
             );
         }
     };
-    let mut engine = Engine {
-        spec: &m.sync,
-        forward: m.plan(Direction::Forward).ok(),
-        reverse: m.plan(Direction::Reverse).ok(),
-        store: &mut store,
-        retention_days: a.retention_days,
-        retry_base: Duration::from_millis(100),
-        page: crate::sync::engine::PAGE,
-        send_batch: a.batch_size,
-        progress: Some(&mut progress),
-    };
+    let mut engine = Engine::new(m, &mut store);
+    engine.retention_days = a.retention_days;
+    engine.send_batch = a.batch_size;
+    engine.progress = Some(&mut progress);
     let mut total = Summary::default();
     loop {
         match engine.pass(&mut left, &mut right) {

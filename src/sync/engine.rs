@@ -14,9 +14,10 @@ use super::store::{
 };
 pub use super::summary::Summary;
 use crate::exec::{Outcome, map_record};
-use crate::plan::Plan;
 use crate::plan::file::hex;
+use crate::plan::{MappingPlans, Plan};
 use crate::syntax::DeletePolicy;
+use crate::syntax::Direction;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -71,6 +72,25 @@ pub struct Engine<'a> {
     pub send_batch: usize,
     /// Called with the running totals while a pass goes on.
     pub progress: Option<&'a mut dyn FnMut(&Summary)>,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine for one mapping's plans, with the default settings
+    /// (7-day retention, 100 ms first retry, pages of [`PAGE`] records,
+    /// batches of [`SEND_BATCH`] operations, no progress reports).
+    pub fn new(plans: &'a MappingPlans, store: &'a mut dyn Store) -> Engine<'a> {
+        Engine {
+            spec: &plans.sync,
+            forward: plans.plan(Direction::Forward).ok(),
+            reverse: plans.plan(Direction::Reverse).ok(),
+            store,
+            retention_days: 7,
+            retry_base: std::time::Duration::from_millis(100),
+            page: PAGE,
+            send_batch: SEND_BATCH,
+            progress: None,
+        }
+    }
 }
 
 /// An event on its way through the merge.

@@ -11,7 +11,6 @@ use tether::sync::Side;
 use tether::sync::engine::{Engine, Summary};
 use tether::sync::provider::{Items, Provider, ProviderError, Sent, parse_item};
 use tether::sync::store::{Operation, SqliteStore};
-use tether::syntax::Direction;
 
 /// A provider in memory.
 #[derive(Default)]
@@ -178,18 +177,11 @@ impl World {
     }
 
     pub fn try_pass(&mut self) -> Result<Summary, tether::sync::engine::SyncError> {
-        let mut engine = Engine {
-            spec: &self.plans.sync,
-            forward: self.plans.plan(Direction::Forward).ok(),
-            reverse: self.plans.plan(Direction::Reverse).ok(),
-            store: &mut self.store,
-            retention_days: 7,
-            retry_base: std::time::Duration::from_millis(1),
-            // Small pages: the tests go through the paging too.
-            page: 3,
-            send_batch: 2,
-            progress: None,
-        };
+        let mut engine = Engine::new(&self.plans, &mut self.store);
+        engine.retry_base = std::time::Duration::from_millis(1);
+        // Small pages and batches: the tests go through the paging too.
+        engine.page = 3;
+        engine.send_batch = 2;
         engine.pass(&mut self.left, &mut self.right)
     }
 
