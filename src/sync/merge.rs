@@ -344,9 +344,10 @@ fn write(side: Side, input: &Input<'_>, sets: Vec<Assignment<'_>>) -> Option<Wri
         Side::Left => (input.left, input.right),
         Side::Right => (input.right, input.left),
     };
+    // Not on this side (never, or deleted): a create of the other side's
+    // whole record, mapped (there is one only when the other side has it).
     let Some(current) = mine.record else {
         let mapped = theirs.mapped?;
-        theirs.record?;
         return Some(Write {
             kind: WriteKind::Create,
             record: mapped.clone(),
