@@ -201,6 +201,20 @@ fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
         ),
         (Some(3), Some(2), Some(0))
     );
+    // Salesforce applies the updates and reports the contacts back, with
+    // its own ids and new modification dates: echoes, nothing to write.
+    std::fs::copy(
+        "mappings/crm/salesforce_echo.ndjson",
+        sf.join("inbox").join("echo.ndjson"),
+    )
+    .expect("copy");
+    let (_, out, _) = tether(&args);
+    let summary: Json = serde_json::from_str(&out).expect("a JSON summary");
+    assert_eq!(
+        (summary["unchanged"].as_u64(), summary["sent"].as_u64()),
+        (Some(3), Some(0)),
+        "{summary}"
+    );
 
     // The dead letters, and what tether knows of a record.
     let store = ["--state", s(&state), "--mapping", "contact"];
@@ -232,7 +246,8 @@ fn the_demo_syncs_and_a_second_pass_on_the_same_input_writes_nothing() {
     assert!(
         out.contains("record 52")
             && out.contains("Status__c: prefer hubspot → left")
-            && out.contains(r#"record: {"HubSpot_Id__c":"52""#),
+            && out.contains("right (salesforce): key 52, id 0035e00000LaYlAAAR")
+            && out.contains(r#""HubSpot_Id__c":"52""#),
         "{out}"
     );
     let (code, _, err) = tether(&[&["dlq", "replay", "99"][..], &store].concat());
