@@ -124,6 +124,24 @@ fn a_plan_runs_like_its_sources_and_an_incompatible_one_is_refused() {
         assert!(!from_plan.1.is_empty());
     }
 
+    // A plan needs none of its sources: run where they do not exist.
+    let input = std::fs::canonicalize("mappings/crm/hubspot_contacts.ndjson").expect("input");
+    let elsewhere = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "run",
+            "crm.tplan",
+            "--mapping",
+            "contact",
+            "--input",
+            s(&input),
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("run");
+    let from_source = tether(&["run", CRM, "--mapping", "contact", "--input", s(&input)]);
+    assert_eq!(elsewhere.status.code(), from_source.0);
+    assert_eq!(String::from_utf8_lossy(&elsewhere.stdout), from_source.1);
+
     let newer = text.replacen("\"plan_format\":1", "\"plan_format\":99", 1);
     let newer_path = dir.join("newer.tplan");
     std::fs::write(&newer_path, newer).expect("write");
