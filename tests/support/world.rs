@@ -90,7 +90,13 @@ impl Provider for Sim {
             .find(|(id, _)| id == delivery)
             .map(|(_, lines)| lines.clone())
             .unwrap_or_default();
-        Ok(Box::new(lines.into_iter().map(|l| Ok(parse_item(&l)))))
+        // Blank lines are skipped, as the file connector skips them.
+        Ok(Box::new(
+            lines
+                .into_iter()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| Ok(parse_item(&l))),
+        ))
     }
 
     fn ack(&mut self, delivery: &str) -> Result<(), ProviderError> {
