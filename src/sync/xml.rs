@@ -138,7 +138,19 @@ fn leaf(v: &Json, kind: &ReadKind) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        /// Whatever a provider drops, reading it is a record or an error.
+        #[test]
+        fn any_text_is_a_record_or_an_error(text in "(<[a-z]{1,3}( a=\"[^\"]{0,4}\")?>|</[a-z]{1,3}>|[^<]{0,6}|<[a-z]/>){0,12}") {
+            match record_of(&text, None, &[]) {
+                Ok(v) => prop_assert!(v.is_object() || v.is_string(), "{v}"),
+                Err(e) => prop_assert!(e.starts_with("malformed XML") || e.contains("SOAP"), "{e}"),
+            }
+        }
+    }
 
     #[test]
     fn documents_become_records() {
