@@ -890,3 +890,59 @@ fn an_ids_field_must_exist_on_its_side() {
     assert!(d.message.contains("Idd"), "{}", d.message);
     assert_eq!(d.help.as_deref(), Some("did you mean `Id`?"));
 }
+
+#[test]
+fn a_review_of_several_fields_is_released_when_every_field_is_decided() {
+    let mut w = world_with("Tags  union", "Tags  review");
+    synced(
+        &mut w,
+        json!({"id": "1", "notes": "n", "tags": ["a"]}),
+        json!({"ref": "1", "Notes": "n", "Tags": ["a"]}),
+    );
+    conflict(
+        &mut w,
+        json!({"id": "1", "notes": "L", "tags": ["l"]}),
+        json!({"ref": "1", "Notes": "R", "Tags": ["r"]}),
+    );
+    let parked = &w.store.reviews("customer", true).expect("reviews")[0];
+    let mut fields: Vec<&str> = parked.fields.iter().map(|f| f.field.as_str()).collect();
+    fields.sort();
+    assert_eq!(fields, ["Notes", "Tags"]);
+    assert!(
+        w.store
+            .resolve_review("customer", "1", Side::Left, Some("Notes"))
+            .expect("resolve")
+    );
+    assert_eq!(
+        w.store.reviews("customer", true).expect("reviews").len(),
+        1,
+        "Tags is open"
+    );
+    w.pass();
+    assert!(ops(&mut w, Side::Right).is_empty(), "still parked");
+    assert!(
+        !w.store
+            .resolve_review("customer", "1", Side::Left, Some("Nope"))
+            .expect("resolve"),
+        "no such parked field"
+    );
+    w.store
+        .resolve_review("customer", "1", Side::Right, Some("Tags"))
+        .expect("resolve");
+    w.pass();
+    let to_right = ops(&mut w, Side::Right);
+    let to_left = ops(&mut w, Side::Left);
+    assert_eq!(to_right[0]["record"]["Notes"], "L");
+    assert_eq!(to_left[0]["record"]["tags"], json!(["r"]));
+    let rules: Vec<String> = w
+        .store
+        .resolutions("customer", "1")
+        .expect("resolutions")
+        .into_iter()
+        .map(|r| r.rule)
+        .collect();
+    assert!(
+        rules.iter().any(|r| r == "review (resolved by a person)"),
+        "{rules:?}"
+    );
+}
