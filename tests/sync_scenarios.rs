@@ -946,3 +946,20 @@ fn a_review_of_several_fields_is_released_when_every_field_is_decided() {
         "{rules:?}"
     );
 }
+
+#[test]
+fn a_delete_meeting_a_change_in_the_same_pass_follows_the_delete_policy() {
+    let mut w = world();
+    synced(
+        &mut w,
+        json!({"id": "1", "name": "Ada"}),
+        json!({"ref": "1", "Name": "Ada"}),
+    );
+    w.left.drop_lines(&[json!({"id": "1", "name": "Ada L"})]);
+    w.right
+        .drop_lines(&[json!({"op": "delete", "event_id": "d", "record": {"ref": "1"}})]);
+    let s = w.pass();
+    assert_eq!(s.deleted, 1);
+    assert_eq!(ops(&mut w, Side::Left)[0]["op"], "delete");
+    assert!(ops(&mut w, Side::Right).is_empty());
+}
