@@ -429,20 +429,7 @@ impl Plan {
                         prepared,
                         args,
                         ..
-                    } => {
-                        let consts: Vec<Option<&Value<'static>>> = args
-                            .iter()
-                            .map(|a| match a {
-                                PlanArg::Const(c) => Some(c),
-                                PlanArg::Slot { .. } => None,
-                            })
-                            .collect();
-                        *prepared = transform
-                            .def()
-                            .prepare
-                            .map(|p| p(&consts))
-                            .unwrap_or_default();
-                    }
+                    } => *prepared = prepare_call(*transform, args),
                     PlanStep::If {
                         condition,
                         then,
@@ -466,6 +453,23 @@ impl Plan {
         }
         rules(&mut self.rules);
     }
+}
+
+/// A call's constant arguments in their ready form (a parsed pattern, a
+/// zone): when a plan is lowered, and again when one is loaded.
+fn prepare_call(transform: Transform, args: &[PlanArg]) -> Prepared {
+    let consts: Vec<Option<&Value<'static>>> = args
+        .iter()
+        .map(|a| match a {
+            PlanArg::Const(c) => Some(c),
+            PlanArg::Slot { .. } => None,
+        })
+        .collect();
+    transform
+        .def()
+        .prepare
+        .map(|p| p(&consts))
+        .unwrap_or_default()
 }
 
 /// Serialises a hash map with its keys in order, so the same plan gives the
@@ -760,27 +764,21 @@ fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<Plan
                     arg_accepts_null,
                     ..
                 } => {
-                    let def = stdlib::by_index(*transform)?;
-                    let consts: Vec<Option<&Value<'static>>> = args
+                    let transform = Transform(stdlib::by_index(*transform)?);
+                    let args: Vec<PlanArg> = args
                         .iter()
                         .map(|a| match a {
-                            TArg::Const(c) => Some(c),
-                            TArg::Path(..) => None,
+                            TArg::Const(c) => PlanArg::Const(c.clone()),
+                            TArg::Path(p, or) => PlanArg::Slot {
+                                slot: input.slot(reg, p),
+                                or: or.clone(),
+                            },
                         })
                         .collect();
                     PlanStep::Call {
-                        transform: Transform(def),
-                        prepared: def.prepare.map(|p| p(&consts)).unwrap_or_default(),
-                        args: args
-                            .iter()
-                            .map(|a| match a {
-                                TArg::Const(c) => PlanArg::Const(c.clone()),
-                                TArg::Path(p, or) => PlanArg::Slot {
-                                    slot: input.slot(reg, p),
-                                    or: or.clone(),
-                                },
-                            })
-                            .collect(),
+                        transform,
+                        prepared: prepare_call(transform, &args),
+                        args,
                         accepts_null: *accepts_null,
                         arg_accepts_null: arg_accepts_null.clone(),
                     }
