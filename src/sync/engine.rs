@@ -4,7 +4,7 @@
 //! process at each (docs/design/06-sync-runtime.md).
 
 use super::failpoint;
-use super::json::{self, key_text};
+use super::json;
 use super::merge::{self, SideView, WriteKind};
 use super::provider::{Item, Provider, ProviderError, RawEvent, Sent};
 use super::spec::{Side, SyncSpec};
@@ -183,11 +183,7 @@ impl Engine<'_> {
                     let path = if side == Side::Left { l } else { r };
                     json::get(&record, path).filter(|v| !v.is_null()).cloned()
                 });
-                let side_key = self
-                    .spec
-                    .key_path(side)
-                    .and_then(|p| json::get(&record, p))
-                    .and_then(key_text);
+                let side_key = self.spec.key_of(side, &record);
                 let op = if self.spec.flagged_deleted(side, &record) {
                     EventOp::Delete
                 } else {
@@ -284,11 +280,8 @@ impl Engine<'_> {
         {
             return Ok(Some(r.key));
         }
-        let key = match (
-            self.map(Side::Right, record),
-            self.spec.key_path(Side::Left),
-        ) {
-            (Ok(Some(rr)), Some(p)) => json::get(&rr, p).and_then(key_text),
+        let key = match self.map(Side::Right, record) {
+            Ok(Some(rr)) => self.spec.key_of(Side::Left, &rr),
             _ => None,
         };
         Ok(Some(key.unwrap_or_else(|| side_key.to_string())))
@@ -557,9 +550,7 @@ impl Engine<'_> {
                     if side == Side::Right {
                         next.right_key = self
                             .spec
-                            .key_path(Side::Right)
-                            .and_then(|p| json::get(&e.record, p))
-                            .and_then(key_text)
+                            .key_of(Side::Right, &e.record)
                             .or(next.right_key.take());
                     }
                 }
@@ -585,10 +576,10 @@ impl Engine<'_> {
     ) {
         let side_key = match side {
             Side::Left => Some(next.key.clone()),
-            Side::Right => next.right_key.clone().or_else(|| {
-                let p = self.spec.key_path(Side::Right)?;
-                json::get(&w.after, p).and_then(key_text)
-            }),
+            Side::Right => next
+                .right_key
+                .clone()
+                .or_else(|| self.spec.key_of(Side::Right, &w.after)),
         }
         .unwrap_or_else(|| next.key.clone());
         // An update names the record by its key too.

@@ -225,11 +225,14 @@ impl SyncSpec {
         out
     }
 
+    /// A record's key on its side, as text.
+    pub fn key_of(&self, side: Side, record: &serde_json::Value) -> Option<String> {
+        text_at(record, self.key.as_ref()?, side)
+    }
+
     /// A record's own id on its side (`ids`), as text.
     pub fn native_id(&self, side: Side, record: &serde_json::Value) -> Option<String> {
-        let (l, r) = self.ids.as_ref()?;
-        let path = if side == Side::Left { l } else { r };
-        super::json::get(record, path).and_then(super::json::key_text)
+        text_at(record, self.ids.as_ref()?, side)
     }
 
     pub fn key_path(&self, side: Side) -> Option<&Path> {
@@ -283,6 +286,12 @@ impl MergeField {
             Side::Right => self.to_right.as_deref(),
         }
     }
+}
+
+/// The text of a record's value at its side's path of a pair.
+fn text_at(record: &serde_json::Value, (l, r): &(Path, Path), side: Side) -> Option<String> {
+    let path = if side == Side::Left { l } else { r };
+    super::json::get(record, path).and_then(super::json::key_text)
 }
 
 /// One top-level rule of one direction: the paths it reads and writes.
