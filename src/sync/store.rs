@@ -366,6 +366,51 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Dead letters, open ones only or all, one by id or every one.
+    fn letters(&self, mapping: &str, open_only: bool, id: Option<i64>) -> Result<Vec<DeadLetter>> {
+        let mut q = self.conn.prepare(
+            "SELECT id, key, side, errors, events, created_at, status, operation FROM dead_letters
+             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR id = ?3)
+             ORDER BY id",
+        )?;
+        let rows = q.query_map(params![mapping, open_only, id], |r| {
+            Ok(DeadLetter {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                side: r.get(2)?,
+                errors: from_text(&r.get::<_, String>(3)?)?,
+                events: from_text(&r.get::<_, String>(4)?)?,
+                created_at: r.get(5)?,
+                status: r.get(6)?,
+                operation: r
+                    .get::<_, Option<String>>(7)?
+                    .map(|t| from_text(&t))
+                    .transpose()?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Reviews, open ones only or all, of one record or every one.
+    fn parked(&self, mapping: &str, open_only: bool, key: Option<&str>) -> Result<Vec<Review>> {
+        let mut q = self.conn.prepare(
+            "SELECT id, key, reason, fields, created_at, status FROM reviews
+             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR key = ?3)
+             ORDER BY id",
+        )?;
+        let rows = q.query_map(params![mapping, open_only, key], |r| {
+            Ok(Review {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                reason: r.get(2)?,
+                fields: from_text(&r.get::<_, String>(3)?)?,
+                created_at: r.get(4)?,
+                status: r.get(5)?,
+            })
+        })?;
+        rows.collect()
+    }
+
     fn record_row(&self, sql: &str, mapping: &str, key: &str) -> Result<Option<RecordState>> {
         let text: Option<String> = self
             .conn
@@ -622,34 +667,11 @@ impl Store for SqliteStore {
     }
 
     fn dead_letters(&self, mapping: &str, open_only: bool) -> Result<Vec<DeadLetter>> {
-        let mut q = self.conn.prepare(
-            "SELECT id, key, side, errors, events, created_at, status, operation FROM dead_letters
-             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
-        )?;
-        let rows = q.query_map(params![mapping, open_only], |r| {
-            Ok(DeadLetter {
-                id: r.get(0)?,
-                key: r.get(1)?,
-                side: r.get(2)?,
-                errors: from_text(&r.get::<_, String>(3)?)?,
-                events: from_text(&r.get::<_, String>(4)?)?,
-                created_at: r.get(5)?,
-                status: r.get(6)?,
-                operation: r
-                    .get::<_, Option<String>>(7)?
-                    .map(|t| from_text(&t))
-                    .transpose()?,
-            })
-        })?;
-        rows.collect()
+        self.letters(mapping, open_only, None)
     }
 
     fn settle_dead_letter(&mut self, mapping: &str, id: i64, replay: bool) -> Result<bool> {
-        let Some(letter) = self
-            .dead_letters(mapping, true)?
-            .into_iter()
-            .find(|d| d.id == id)
-        else {
+        let Some(letter) = self.letters(mapping, true, Some(id))?.pop() else {
             return Ok(false);
         };
         let tx = self.conn.transaction()?;
@@ -686,21 +708,7 @@ impl Store for SqliteStore {
     }
 
     fn reviews(&self, mapping: &str, open_only: bool) -> Result<Vec<Review>> {
-        let mut q = self.conn.prepare(
-            "SELECT id, key, reason, fields, created_at, status FROM reviews
-             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id",
-        )?;
-        let rows = q.query_map(params![mapping, open_only], |r| {
-            Ok(Review {
-                id: r.get(0)?,
-                key: r.get(1)?,
-                reason: r.get(2)?,
-                fields: from_text(&r.get::<_, String>(3)?)?,
-                created_at: r.get(4)?,
-                status: r.get(5)?,
-            })
-        })?;
-        rows.collect()
+        self.parked(mapping, open_only, None)
     }
 
     fn resolve_review(
@@ -710,11 +718,7 @@ impl Store for SqliteStore {
         take: Side,
         field: Option<&str>,
     ) -> Result<bool> {
-        let Some(review) = self
-            .reviews(mapping, true)?
-            .into_iter()
-            .find(|r| r.key == key)
-        else {
+        let Some(review) = self.parked(mapping, true, Some(key))?.pop() else {
             return Ok(false);
         };
         let Some(mut record) = self.find_record(mapping, Side::Left, key)? else {
