@@ -207,10 +207,20 @@ provider adds a status, this is the error that makes CI fail.";
 values.";
 
     E0209 => "direction not allowed",
-"The rule's arrow does not fit: a `<-` or `<->` rule in a one-way (`->`)
-mapping, a literal on the receiving side, or a `<->` rule with a transform
-pipeline (only renames are invertible for now; write separate `->` and `<-`
-rules).";
+"The rule's arrow does not fit: a rule flowing a way the mapping's header
+does not (a `<-` or `<->` rule in a `->` mapping, a `->` or `<->` rule in a
+`<-` mapping), or a literal on the receiving side.
+
+```
+mapping lead: web.Form -> crm.Contact {
+  email <- Email          // error: the mapping goes left to right only
+  \"web\" <- LeadSource     // error: a literal cannot receive a value
+}
+```
+
+Write the header as `web.Form <-> crm.Contact` to map both ways. A `<->`
+rule may have a pipeline: its way back is derived from the steps' inverses;
+a step that cannot be undone is E0222, not this error.";
 
     E0210 => "arity mismatch",
 "The number of sources or targets does not fit: a tuple source needs a
