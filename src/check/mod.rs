@@ -39,7 +39,6 @@ pub fn check(
         broken: broken_names,
         tables: Vec::new(),
         table_index: HashMap::new(),
-        table_used: Vec::new(),
         both_way_else: std::collections::HashSet::new(),
     };
     for item in &ast.items {
@@ -95,7 +94,6 @@ struct Checker<'a> {
     broken: &'a [String],
     tables: Vec<Table>,
     table_index: HashMap<String, usize>,
-    table_used: Vec<bool>,
     /// Tables with an `else` for both directions (not invertible).
     both_way_else: std::collections::HashSet<String>,
 }
@@ -1709,7 +1707,6 @@ impl<'a> Checker<'a> {
         flow: Flow,
         dir: Direction,
     ) -> Option<(TStep, Flow)> {
-        self.table_used[t] = true;
         if c.has_parens {
             let d = Diagnostic::error(
                 Code::E0202,
@@ -2141,24 +2138,6 @@ impl<'a> Checker<'a> {
             given: t.given.to_json(),
             expect,
         })
-    }
-
-    fn warn_unused_tables(&mut self, file: &ast::File) {
-        for item in &file.items {
-            if let ast::Item::Table(t) = item
-                && let Some(&i) = self.table_index.get(&t.name.name)
-                && !self.table_used[i]
-            {
-                let d = Diagnostic::warning(
-                    Code::W0002,
-                    self.file,
-                    t.name.span,
-                    format!("table `{}` is never used", t.name.name),
-                )
-                .label("declared here");
-                self.err(d);
-            }
-        }
     }
 }
 

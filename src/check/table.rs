@@ -6,7 +6,9 @@ use super::{Checker, Table, TableMap};
 use crate::diag::{Code, Diagnostic};
 use crate::exec::Value;
 use crate::schema::Kind;
+use crate::stdlib;
 use crate::syntax::{self as ast, ArrowKind, Direction};
+use std::collections::HashSet;
 
 /// The kind a table literal stands for: strings, ints, decimals, bools.
 fn literal_kind(l: &ast::Literal) -> Kind {
@@ -14,6 +16,33 @@ fn literal_kind(l: &ast::Literal) -> Kind {
 }
 
 impl Checker<'_> {
+    /// W0002 for tables no rule names. A table is used when a pipeline
+    /// names it, whether or not that rule checked: a mistake earlier in the
+    /// rule must not also make its table look unused.
+    pub(super) fn warn_unused_tables(&mut self, file: &ast::File) {
+        let mut named = HashSet::new();
+        for item in &file.items {
+            if let ast::Item::Mapping(m) = item {
+                names_called_in(&m.body, &mut named);
+            }
+        }
+        for item in &file.items {
+            if let ast::Item::Table(t) = item
+                && self.table_index.contains_key(&t.name.name)
+                && !(named.contains(t.name.name.as_str()) && stdlib::lookup(&t.name.name).is_none())
+            {
+                let d = Diagnostic::warning(
+                    Code::W0002,
+                    self.file,
+                    t.name.span,
+                    format!("table `{}` is never used", t.name.name),
+                )
+                .label("declared here");
+                self.err(d);
+            }
+        }
+    }
+
     pub(super) fn declare_table(&mut self, t: &ast::TableDecl) {
         if let Some(&prev) = self.table_index.get(&t.name.name) {
             let _ = prev;
@@ -113,7 +142,6 @@ impl Checker<'_> {
             forward,
             reverse,
         });
-        self.table_used.push(false);
     }
 
     fn table_literal(&self, l: &ast::Literal) -> Value<'static> {
@@ -277,6 +305,42 @@ impl Checker<'_> {
             missing: input.missing,
             values,
         })
+    }
+}
+
+/// The names of every step called in the rules of `body`, at any depth.
+fn names_called_in<'a>(body: &'a [ast::MappingItem], out: &mut HashSet<&'a str>) {
+    for item in body {
+        if let ast::MappingItem::Rule(r) = item {
+            if let Some(p) = &r.pipeline {
+                names_called_in_pipeline(p, out);
+            }
+            if let Some(b) = &r.block {
+                names_called_in(b, out);
+            }
+        }
+    }
+}
+
+fn names_called_in_pipeline<'a>(p: &'a ast::Pipeline, out: &mut HashSet<&'a str>) {
+    for step in &p.steps {
+        match step {
+            ast::Step::Call(c) => {
+                out.insert(c.name.name.as_str());
+            }
+            ast::Step::If(i) => names_called_in_if(i, out),
+            ast::Step::Literal(_) | ast::Step::Path(_) => {}
+        }
+    }
+}
+
+fn names_called_in_if<'a>(i: &'a ast::IfStep, out: &mut HashSet<&'a str>) {
+    names_called_in_pipeline(&i.condition, out);
+    names_called_in_pipeline(&i.then, out);
+    match i.otherwise.as_deref() {
+        Some(ast::ElseBranch::Pipeline(p)) => names_called_in_pipeline(p, out),
+        Some(ast::ElseBranch::If(inner)) => names_called_in_if(inner, out),
+        None => {}
     }
 }
 
