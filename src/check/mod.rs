@@ -1859,8 +1859,10 @@ impl<'a> Checker<'a> {
                         Flow::One(output),
                     ));
                 }
+                // An argument error says more than an input error: the
+                // input fitted that signature, so the argument is the fault.
                 Err(e) => {
-                    if first_err.is_none() {
+                    if first_err.is_none() || matches!(first_err, Some(types::MatchError::Input)) {
                         first_err = Some(e);
                     }
                 }
@@ -1886,6 +1888,36 @@ impl<'a> Checker<'a> {
                 )
                 .label("this argument")
                 .note(format!("signature: {}", sig_list()))
+            }
+            Some(types::MatchError::FieldArg {
+                index,
+                param,
+                expected,
+                found,
+            }) => {
+                let span = c.args.get(index).map_or(c.span, ast::Arg::span);
+                let hint = types::conversion_hint(&found, &expected);
+                let (expected, found) = (
+                    self.reg.display_kind(&expected),
+                    self.reg.display_kind(&found),
+                );
+                let mut d = Diagnostic::error(
+                    Code::E0202,
+                    self.file,
+                    span,
+                    format!(
+                        "argument {} of `{}` (`{param}`) is `{found}`; on `{}` it must be `{expected}`",
+                        index + 1,
+                        def.name,
+                        flow.display(&self.reg)
+                    ),
+                )
+                .label(format!("`{param}`: `{found}` here, `{expected}` wanted"))
+                .note(format!("signature: {}", sig_list()));
+                if let Some(h) = hint {
+                    d = d.help(h);
+                }
+                d
             }
             None => Diagnostic::error(
                 Code::E0202,
