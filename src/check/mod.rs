@@ -13,7 +13,7 @@ mod written;
 pub use ir::*;
 
 use crate::diag::{Code, Diagnostic, FileId, SourceMap, did_you_mean};
-use crate::schema::{Field, Kind, RecordDef, RecordId, Registry, Type};
+use crate::schema::{Field, Kind, RecordDef, RecordId, Registry, Type, XmlForm};
 use crate::stdlib;
 use crate::stdlib::iso4217::Currency;
 use crate::syntax::{self as ast, ArrowKind, Direction, Span};
@@ -1392,11 +1392,21 @@ impl<'a> Checker<'a> {
                 let record_name = record.name.clone();
                 let candidates: Vec<String> = record.field_names().map(str::to_string).collect();
                 let origin = record.origin;
+                // `#text` where the element's text is declared `#value`.
+                let same_form = (seg.xml != XmlForm::Element)
+                    .then(|| record.fields.iter().find(|f| f.xml == seg.xml))
+                    .flatten()
+                    .map(|f| format!("{}{}", xml_mark(seg.xml), f.name));
                 let mut d = Diagnostic::error(
                     Code::E0103,
                     self.file,
                     seg.span,
-                    format!("`{record_name}` has no field `{}`", seg.name),
+                    format!(
+                        "`{record_name}` has no {} `{}{}`",
+                        xml_form_word(seg.xml),
+                        xml_mark(seg.xml),
+                        seg.name
+                    ),
                 )
                 .label(format!(
                     "unknown {}field",
@@ -1414,12 +1424,48 @@ impl<'a> Checker<'a> {
                         format!("`{record_name}` is declared here"),
                     );
                 }
+                if let Some(name) = same_form {
+                    d = d.help(format!(
+                        "the {} of `{record_name}` is `{name}`",
+                        xml_form_word(seg.xml)
+                    ));
+                }
                 if d.help.is_none() && candidates.len() <= 12 {
                     d = d.note(format!("`{record_name}` has: {}", candidates.join(", ")));
                 }
                 self.err(d);
                 return None;
             };
+            if seg.xml != XmlForm::Element && f.xml != seg.xml {
+                let d = Diagnostic::error(
+                    Code::E0103,
+                    self.file,
+                    seg.span,
+                    format!(
+                        "`{}` has no {} `{}{}`",
+                        record.name,
+                        xml_form_word(seg.xml),
+                        xml_mark(seg.xml),
+                        seg.name
+                    ),
+                )
+                .label(format!(
+                    "`{}` is {}",
+                    seg.name,
+                    match f.xml {
+                        XmlForm::Element => "a child element",
+                        XmlForm::Attribute => "an attribute",
+                        XmlForm::Text => "the element's text",
+                    }
+                ))
+                .help(format!(
+                    "write `{}{}`",
+                    xml_mark(f.xml),
+                    seg.name
+                ));
+                self.err(d);
+                return None;
+            }
             let f = f.clone();
             // Under a parent that is null there is no field at all: the
             // value is missing, not null.
@@ -2250,14 +2296,39 @@ fn arity_text(sigs: &[crate::stdlib::sig::Signature]) -> String {
     }
 }
 
+/// `@` for an attribute, `#` for an element's text.
+fn xml_mark(form: XmlForm) -> &'static str {
+    match form {
+        XmlForm::Element => "",
+        XmlForm::Attribute => "@",
+        XmlForm::Text => "#",
+    }
+}
+
+fn xml_form_word(form: XmlForm) -> &'static str {
+    match form {
+        XmlForm::Element => "field",
+        XmlForm::Attribute => "attribute",
+        XmlForm::Text => "element text",
+    }
+}
+
+/// Two paths naming the same fields (`Amt.@Ccy` and `Amt.Ccy` do).
+fn same_fields(a: &ast::Path, b: &ast::Path) -> bool {
+    a.segments.len() == b.segments.len()
+        && a.segments
+            .iter()
+            .zip(&b.segments)
+            .all(|(x, y)| x.name == y.name && x.iter == y.iter)
+}
+
 /// Whether any rule (at any depth) has `path` as one of its endpoints.
 fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
-    let text = path.to_string();
     body.iter().any(|item| match item {
         ast::MappingItem::Rule(r) => {
             let ends = |e: &ast::Endpoint| match e {
-                ast::Endpoint::Path(p) => p.to_string() == text,
-                ast::Endpoint::Tuple(ps, _) => ps.iter().any(|p| p.to_string() == text),
+                ast::Endpoint::Path(p) => same_fields(p, path),
+                ast::Endpoint::Tuple(ps, _) => ps.iter().any(|p| same_fields(p, path)),
                 ast::Endpoint::Literal(_) => false,
             };
             ends(&r.left)
