@@ -323,6 +323,16 @@ snap!(
     &sync_case("    default newest(flag, Flag)")
 );
 snap!(
+    e0214_newest_by_timestamps_of_two_kinds,
+    "E0214",
+    &sync_case("    default newest(v, At)")
+);
+snap!(
+    e0214_default_max_on_fields_that_do_not_order,
+    "E0214",
+    &sync_case("    default max\n    Note prefer left\n    Stage prefer left\n    Flag prefer left")
+);
+snap!(
     e0003_conflict_rule_for_a_field_twice,
     "E0003",
     &sync_case("    Score max\n    score min")

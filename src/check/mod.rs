@@ -4,6 +4,7 @@
 //! Every error is collected (one broken rule does not stop the others), and
 //! each unknown name gets a "did you mean" from the names that exist there.
 
+mod conflict;
 pub mod inverse;
 pub mod ir;
 mod table;
@@ -298,8 +299,6 @@ impl<'a> Checker<'a> {
                 }
             }
             if let ast::MappingItem::Conflict(c) = item {
-                let conflicts = self.conflicts(m, c, &mapping);
-                mapping.conflicts.extend(conflicts);
                 for d in &c.on_delete {
                     if mapping.on_delete.is_some() {
                         self.err(
@@ -317,6 +316,15 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        let blocks: Vec<&ast::ConflictBlock> = m
+            .body
+            .iter()
+            .filter_map(|i| match i {
+                ast::MappingItem::Conflict(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        mapping.conflicts = self.conflicts(m, &blocks, &mapping);
         Some(mapping)
     }
 
@@ -1978,92 +1986,6 @@ impl<'a> Checker<'a> {
     }
 
     // ------------------------------------------------------------ conflicts
-
-    fn conflicts(
-        &mut self,
-        m: &ast::MappingDecl,
-        block: &ast::ConflictBlock,
-        mapping: &Mapping,
-    ) -> Vec<Conflict> {
-        let mut out = Vec::new();
-        let mut seen_default = false;
-        let left_side = side_scope(mapping.left);
-        let right_side = side_scope(mapping.right);
-        for e in &block.entries {
-            let field = match &e.field {
-                None => {
-                    if seen_default {
-                        self.err(
-                            Diagnostic::error(
-                                Code::E0003,
-                                self.file,
-                                e.span,
-                                "a second `default` conflict rule",
-                            )
-                            .label("only one default"),
-                        );
-                    }
-                    seen_default = true;
-                    None
-                }
-                Some(p) => {
-                    let r = self
-                        .resolve_quiet(&right_side, p)
-                        .or_else(|| self.resolve_quiet(&left_side, p));
-                    match r {
-                        Some(r) if mapped_anywhere(&m.body, p) => Some(FieldPath(r.names)),
-                        Some(_) => {
-                            let d = Diagnostic::error(
-                                Code::E0214,
-                                self.file,
-                                p.span,
-                                format!("`{p}` is not mapped by any rule"),
-                            )
-                            .label("a conflict rule needs a mapped field");
-                            self.err(d);
-                            continue;
-                        }
-                        None => {
-                            // Report against the right side, with its names.
-                            self.resolve(&right_side, p, "");
-                            continue;
-                        }
-                    }
-                }
-            };
-            let strategy = match &e.strategy {
-                ast::Strategy::Prefer { side, unless_blank } => match self.side(mapping, side) {
-                    Some(dir) => Strategy::Prefer {
-                        side: dir,
-                        unless_blank: *unless_blank,
-                    },
-                    None => continue,
-                },
-                ast::Strategy::Newest { fields } => {
-                    let fields = match fields {
-                        Some((a, b)) => {
-                            let ra = self.resolve(&left_side, a, "left");
-                            let rb = self.resolve(&right_side, b, "right");
-                            match (ra, rb) {
-                                (Some(ra), Some(rb)) => {
-                                    Some((FieldPath(ra.names), FieldPath(rb.names)))
-                                }
-                                _ => continue,
-                            }
-                        }
-                        None => None,
-                    };
-                    Strategy::Newest { fields }
-                }
-                ast::Strategy::Max => Strategy::Max,
-                ast::Strategy::Min => Strategy::Min,
-                ast::Strategy::Union => Strategy::Union,
-                ast::Strategy::Review => Strategy::Review,
-            };
-            out.push(Conflict { field, strategy });
-        }
-        out
-    }
 
     /// `on delete ... when FLAG, ...`: each flag is a boolean field of the
     /// left or the right record.

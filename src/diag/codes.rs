@@ -344,6 +344,38 @@ one-way `else`: those values map to something that maps back to another
 value. That is allowed (the entries say so); the warning lists each value
 with where it goes and comes back, and the law tests leave them out.";
 
+    W0006 => "timestamp compared as text",
+"A `newest(a, b)` conflict rule names a `string` field as a timestamp. The
+sync merge compares two values as instants when both read as RFC 3339
+date-times (`2024-01-15T10:30:00Z`, or with a `+0000` offset as Salesforce
+writes them); any other text is compared as text, which is not time order
+(`\"15/01/2024\"` sorts after `\"01/02/2024\"`).
+
+```
+conflict {
+  default newest(updatedAt, LastModified)   // warning: `LastModified` is a string
+}
+```
+
+Declare the field `datetime` (or `int`, for versions and epoch numbers) in
+its schema. Fields that are not timestamps at all (a bool, an array) are
+E0214.";
+
+    W0007 => "table key outside the source enum",
+"A table applied to an enum value has a key that is not one of the enum's
+values: the entry can never match, and with an `else` nothing else says so
+(a typo such as `\"opne\"` quietly falls to the fallback).
+
+```
+enum Status { \"new\", \"open\", \"closed\" }
+table stage { \"new\" -> \"OPEN\"  \"opne\" -> \"OPEN\"  else -> \"DONE\" }
+status -> Stage : stage   // warning: \"opne\" is not a value of `Status`
+```
+
+The warning is given where the table is used on the enum, with the nearest
+value of the enum. Fix the key, or remove the entry if the provider no
+longer sends that value.";
+
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",
 "A record of the input is not well-formed JSON, or an XML document is not
