@@ -40,6 +40,8 @@ pub fn check(
         broken: broken_names,
         tables: Vec::new(),
         table_index: HashMap::new(),
+        table_keys: Vec::new(),
+        warned_keys: std::collections::HashSet::new(),
         both_way_else: std::collections::HashSet::new(),
     };
     for item in &ast.items {
@@ -95,6 +97,10 @@ struct Checker<'a> {
     broken: &'a [String],
     tables: Vec<Table>,
     table_index: HashMap<String, usize>,
+    /// Where each table's keys are written, per direction.
+    table_keys: Vec<table::KeySpans>,
+    /// (table, direction, enum) whose dead keys were reported (W0007).
+    warned_keys: std::collections::HashSet<(usize, Direction, crate::schema::EnumId)>,
     /// Tables with an `else` for both directions (not invertible).
     both_way_else: std::collections::HashSet<String>,
 }

@@ -10,6 +10,22 @@ use crate::stdlib;
 use crate::syntax::{self as ast, ArrowKind, Direction};
 use std::collections::HashSet;
 
+/// Where each entry's key is written, parallel to `TableMap::entries`.
+#[derive(Default)]
+pub(super) struct KeySpans {
+    forward: Vec<ast::Span>,
+    reverse: Vec<ast::Span>,
+}
+
+impl KeySpans {
+    fn of(&self, dir: Direction) -> &[ast::Span] {
+        match dir {
+            Direction::Forward => &self.forward,
+            Direction::Reverse => &self.reverse,
+        }
+    }
+}
+
 /// The kind a table literal stands for: strings, ints, decimals, bools.
 fn literal_kind(l: &ast::Literal) -> Kind {
     Ty::of_literal(l).kind
@@ -58,6 +74,7 @@ impl Checker<'_> {
         }
         let mut forward = TableMap::default();
         let mut reverse = TableMap::default();
+        let mut spans = KeySpans::default();
         // For duplicate detection: key text → span, per direction.
         let mut fwd_keys: Vec<(String, ast::Span)> = Vec::new();
         let mut rev_keys: Vec<(String, ast::Span)> = Vec::new();
@@ -77,6 +94,7 @@ impl Checker<'_> {
                             forward
                                 .entries
                                 .push((self.table_literal(k), self.table_literal(value)));
+                            spans.forward.push(k.span);
                         }
                     }
                     if arrow.kind != ArrowKind::Forward {
@@ -102,6 +120,7 @@ impl Checker<'_> {
                             reverse
                                 .entries
                                 .push((self.table_literal(value), self.table_literal(k)));
+                            spans.reverse.push(value.span);
                         }
                     }
                 }
@@ -142,6 +161,7 @@ impl Checker<'_> {
             forward,
             reverse,
         });
+        self.table_keys.push(spans);
     }
 
     fn table_literal(&self, l: &ast::Literal) -> Value<'static> {
@@ -203,6 +223,10 @@ impl Checker<'_> {
             self.err(d);
             return None;
         }
+        if let Kind::Enum(e) = input.kind {
+            self.warn_keys_outside_enum(t, dir, e, c);
+        }
+        let map = self.tables[t].map(dir);
         // Exhaustiveness over an enum input.
         if map.fallback.is_none() {
             let possible: Option<(String, Vec<String>)> = match &input.kind {
@@ -258,6 +282,7 @@ impl Checker<'_> {
             }
         }
         // The output: the kind of the values, and (strings) their set.
+        let maps_null = map.entries.iter().any(|(k, _)| matches!(k, Value::Null));
         let mut outs: Vec<&Value> = map.entries.iter().map(|(_, v)| v).collect();
         if let Some(f) = &map.fallback {
             outs.push(f);
@@ -299,9 +324,11 @@ impl Checker<'_> {
         } else {
             None
         };
+        // A null input passes through unless a `null` key maps it; a
+        // missing one stays missing.
         Some(Ty {
             kind,
-            nullable: input.nullable || produces_null,
+            nullable: (input.nullable && !maps_null) || produces_null,
             missing: input.missing,
             values,
         })
@@ -341,6 +368,65 @@ fn names_called_in_if<'a>(i: &'a ast::IfStep, out: &mut HashSet<&'a str>) {
         Some(ast::ElseBranch::Pipeline(p)) => names_called_in_pipeline(p, out),
         Some(ast::ElseBranch::If(inner)) => names_called_in_if(inner, out),
         None => {}
+    }
+}
+
+impl Checker<'_> {
+    /// W0007: string keys of table `t` (in `dir`) that are not values of
+    /// the enum it is applied to: they never match, and an `else` hides it.
+    /// Once per table, direction and enum.
+    fn warn_keys_outside_enum(
+        &mut self,
+        t: usize,
+        dir: Direction,
+        e: crate::schema::EnumId,
+        c: &ast::Call,
+    ) {
+        if !self.warned_keys.insert((t, dir, e)) {
+            return;
+        }
+        let def = self.reg.enum_def(e).clone();
+        let table = &self.tables[t];
+        let dead: Vec<(String, ast::Span)> = table
+            .map(dir)
+            .entries
+            .iter()
+            .zip(self.table_keys[t].of(dir))
+            .filter_map(|((k, _), span)| match k {
+                Value::Str(s) if !def.values.iter().any(|v| v == s.as_ref()) => {
+                    Some((s.to_string(), *span))
+                }
+                _ => None,
+            })
+            .collect();
+        let name = table.name.clone();
+        for (key, span) in dead {
+            let mut d = Diagnostic::warning(
+                Code::W0007,
+                self.file,
+                span,
+                format!("\"{key}\" is not a value of `{}`: this entry never matches", def.name),
+            )
+            .label("dead key")
+            .secondary(
+                self.file,
+                c.span,
+                format!("table `{name}` is applied to `{}` here", def.name),
+            );
+            d = match crate::diag::did_you_mean(&key, def.values.iter().map(String::as_str)) {
+                Some(near) => d.help(format!("did you mean \"{near}\"?")),
+                None => d.note(format!(
+                    "`{}` has: {}",
+                    def.name,
+                    def.values
+                        .iter()
+                        .map(|v| format!("\"{v}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            };
+            self.err(d);
+        }
     }
 }
 
