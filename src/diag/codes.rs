@@ -241,9 +241,27 @@ place requires, or is not one of an enum's values.";
 `is_null`, `eq(...)`, `gt(...)`, ...).";
 
     E0214 => "invalid conflict rule",
-"A `conflict` entry names a field that no rule maps both ways, a side that is
-not one of the mapping's sides, or uses a rule that does not fit the field's
-type (`max`/`min` need numbers or dates, `union` needs arrays).";
+"A `conflict` entry names a field that no rule maps, or uses a rule that
+does not fit the types of the field and of the fields the rules map it with
+on the other side, as the sync merge applies it: `max`/`min` need one
+ordered type on both sides (numbers, dates, times, date-times, text, bools;
+not arrays, records, enums, currency codes or money), `union` needs arrays
+with elements of one kind on both sides, and `newest(a, b)` needs
+timestamps of one kind (date-times or dates on both sides, or integers on
+both). A `default` of `max`, `min` or `union` must fit every field without
+its own rule.
+
+```
+tags  <-> Tags            // [string] on both sides
+v -> V : to_string        // int on the left, string on the right
+conflict {
+  Tags max                // error: arrays do not order
+  V max                   // error: `V` (string) and `v` (int) order differently
+}
+```
+
+Resolve such a field with `prefer SIDE`, `newest` or `review`, or give both
+sides' fields types that fit.";
 
     E0215 => "test does not fit its mapping",
 "A `test` block's `given` or `expect` side is not one of the mapping's sides,
