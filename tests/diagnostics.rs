@@ -292,21 +292,13 @@ fn sync_case(conflict: &str) -> String {
     )
 }
 
-snap!(
-    e0214_max_on_an_array,
-    "E0214",
-    &sync_case("    Tags max")
-);
+snap!(e0214_max_on_an_array, "E0214", &sync_case("    Tags max"));
 snap!(
     e0214_union_on_an_enum,
     "E0214",
     &sync_case("    Stage union")
 );
-snap!(
-    e0214_max_on_money,
-    "E0214",
-    &sync_case("    Price max")
-);
+snap!(e0214_max_on_money, "E0214", &sync_case("    Price max"));
 snap!(
     e0214_max_on_a_number_written_as_text,
     "E0214",
@@ -330,7 +322,9 @@ snap!(
 snap!(
     e0214_default_max_on_fields_that_do_not_order,
     "E0214",
-    &sync_case("    default max\n    Note prefer left\n    Stage prefer left\n    Flag prefer left")
+    &sync_case(
+        "    default max\n    Note prefer left\n    Stage prefer left\n    Flag prefer left"
+    )
 );
 snap!(
     e0003_conflict_rule_for_a_field_twice,

@@ -22,6 +22,12 @@ use crate::schema::{Kind, RecordId, Type};
 use crate::syntax::{self as ast, Direction, Span};
 use std::collections::{HashMap, HashSet};
 
+/// Field paths on one side, as names.
+type Paths = Vec<Vec<String>>;
+
+/// Each field that has a conflict rule, with the entry's span and path text.
+type GovernedBy = HashMap<(Side, Vec<String>), (Span, String)>;
+
 /// Which of the mapping's two records a path is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Side {
@@ -51,8 +57,8 @@ struct Governed {
 /// One top-level rule as the fields it joins: what the sync runtime merges
 /// as one field (`sync::spec::MergeField`).
 struct Link {
-    left: Vec<Vec<String>>,
-    right: Vec<Vec<String>>,
+    left: Paths,
+    right: Paths,
     span: Span,
 }
 
@@ -122,7 +128,12 @@ impl Links {
     /// the first rule that does.
     fn partners(&self, side: Side, path: &[String]) -> Vec<(Vec<String>, Span)> {
         let mut out: Vec<(Vec<String>, Span)> = Vec::new();
-        for &i in self.by_path.get(&(side, path.to_vec())).into_iter().flatten() {
+        for &i in self
+            .by_path
+            .get(&(side, path.to_vec()))
+            .into_iter()
+            .flatten()
+        {
             let link = &self.all[i];
             for p in link.paths(side.other()) {
                 if !out.iter().any(|(q, _)| q == p) {
@@ -234,8 +245,12 @@ fn fit(strategy: &Strategy, fields: &[Governed]) -> Result<(), Misfit> {
                     },
                     Err(why) => {
                         let why = match why {
-                            Unordered::Money => "money does not order: two amounts compare only in one currency, which the merge does not check",
-                            Unordered::Enum => "an enum's values would order as text, not as declared",
+                            Unordered::Money => {
+                                "money does not order: two amounts compare only in one currency, which the merge does not check"
+                            }
+                            Unordered::Enum => {
+                                "an enum's values would order as text, not as declared"
+                            }
                             Unordered::Code => "currency codes do not order",
                             Unordered::Composite => "arrays, maps and records do not order",
                         };
@@ -316,7 +331,7 @@ impl Checker<'_> {
         let mut out = Vec::new();
         let mut default: Option<(Span, Strategy)> = None;
         // Every field an entry governs, with the entry that governs it.
-        let mut governed_by: HashMap<(Side, Vec<String>), (Span, String)> = HashMap::new();
+        let mut governed_by: GovernedBy = HashMap::new();
         let left_side = side_scope(mapping.left);
         let right_side = side_scope(mapping.right);
         for e in blocks.iter().flat_map(|b| &b.entries) {
@@ -366,7 +381,11 @@ impl Checker<'_> {
             let mut fields = vec![Governed {
                 side,
                 path: r.names.clone(),
-                ty: Some(r.field.as_ref().map_or_else(|| r.ty.as_type(), |f| f.ty.clone())),
+                ty: Some(
+                    r.field
+                        .as_ref()
+                        .map_or_else(|| r.ty.as_type(), |f| f.ty.clone()),
+                ),
                 rule: None,
             }];
             for (path, span) in links.partners(side, &r.names) {
@@ -402,7 +421,7 @@ impl Checker<'_> {
     /// E0003 when one of `fields` already has a rule; records them otherwise.
     fn duplicate(
         &mut self,
-        governed_by: &mut HashMap<(Side, Vec<String>), (Span, String)>,
+        governed_by: &mut GovernedBy,
         fields: &[Governed],
         p: &ast::Path,
     ) -> bool {
@@ -447,7 +466,8 @@ impl Checker<'_> {
     ) {
         let word = strategy_word(strategy);
         let shown = |cx: &Self, f: &Governed| {
-            f.ty.as_ref().map_or("any".to_string(), |t| cx.reg.display(t))
+            f.ty.as_ref()
+                .map_or("any".to_string(), |t| cx.reg.display(t))
         };
         let d = match misfit {
             Misfit::Type(i, why) => {
@@ -457,7 +477,10 @@ impl Checker<'_> {
                     Code::E0214,
                     self.file,
                     at,
-                    format!("`{word}` does not fit `{}`, which is `{ty}`", f.path.join(".")),
+                    format!(
+                        "`{word}` does not fit `{}`, which is `{ty}`",
+                        f.path.join(".")
+                    ),
                 )
                 .label(if i == 0 {
                     format!("`{ty}`")
@@ -499,15 +522,18 @@ impl Checker<'_> {
         &mut self,
         mapping: &Mapping,
         links: &Links,
-        governed_by: &HashMap<(Side, Vec<String>), (Span, String)>,
+        governed_by: &GovernedBy,
         span: Span,
         strategy: &Strategy,
     ) {
         if !matches!(strategy, Strategy::Max | Strategy::Min | Strategy::Union) {
             return;
         }
-        let key = mapping.key.as_ref().map(|(l, r)| (vec![l.0.clone()], vec![r.0.clone()]));
-        let mut seen: HashSet<(Vec<Vec<String>>, Vec<Vec<String>>)> = HashSet::new();
+        let key = mapping
+            .key
+            .as_ref()
+            .map(|(l, r)| (vec![l.0.clone()], vec![r.0.clone()]));
+        let mut seen: HashSet<(Paths, Paths)> = HashSet::new();
         let mut misfits: Vec<String> = Vec::new();
         for link in &links.all {
             let (mut l, mut r) = (link.left.clone(), link.right.clone());
@@ -516,24 +542,26 @@ impl Checker<'_> {
             if key.as_ref().is_some_and(|(kl, kr)| *kl == l && *kr == r) {
                 continue;
             }
-            let own_rule = [(Side::Left, &l), (Side::Right, &r)]
-                .iter()
-                .any(|(s, ps)| ps.iter().any(|p| governed_by.contains_key(&(*s, p.clone()))));
+            let own_rule = [(Side::Left, &l), (Side::Right, &r)].iter().any(|(s, ps)| {
+                ps.iter()
+                    .any(|p| governed_by.contains_key(&(*s, p.clone())))
+            });
             if own_rule || !seen.insert((l.clone(), r.clone())) {
                 continue;
             }
-            let fields: Vec<Governed> = [(Side::Left, mapping.left, &l), (Side::Right, mapping.right, &r)]
-                .into_iter()
-                .flat_map(|(side, rec, ps)| {
-                    ps.iter().map(move |p| (side, rec, p.clone()))
-                })
-                .map(|(side, rec, path)| Governed {
-                    ty: type_at(self, rec, &path),
-                    side,
-                    path,
-                    rule: Some(link.span),
-                })
-                .collect();
+            let fields: Vec<Governed> = [
+                (Side::Left, mapping.left, &l),
+                (Side::Right, mapping.right, &r),
+            ]
+            .into_iter()
+            .flat_map(|(side, rec, ps)| ps.iter().map(move |p| (side, rec, p.clone())))
+            .map(|(side, rec, path)| Governed {
+                ty: type_at(self, rec, &path),
+                side,
+                path,
+                rule: Some(link.span),
+            })
+            .collect();
             if fit(strategy, &fields).is_err() {
                 let named = if r.is_empty() { &l } else { &r };
                 misfits.push(

@@ -1472,11 +1472,7 @@ impl<'a> Checker<'a> {
                         XmlForm::Text => "the element's text",
                     }
                 ))
-                .help(format!(
-                    "write `{}{}`",
-                    xml_mark(f.xml),
-                    seg.name
-                ));
+                .help(format!("write `{}{}`", xml_mark(f.xml), seg.name));
                 self.err(d);
                 return None;
             }

@@ -405,7 +405,10 @@ impl Checker<'_> {
                 Code::W0007,
                 self.file,
                 span,
-                format!("\"{key}\" is not a value of `{}`: this entry never matches", def.name),
+                format!(
+                    "\"{key}\" is not a value of `{}`: this entry never matches",
+                    def.name
+                ),
             )
             .label("dead key")
             .secondary(
