@@ -280,6 +280,139 @@ snap!(
     "import schema shop from \"tests/fixtures/dangling_ref.json\"\nmapping m: shop.order -> b.Out {\n  id -> Email\n  id -> Name\n}"
 );
 
+// ---------------------------------------------------------------- issue 15
+
+/// Two providers with fields of every kind a conflict rule cares about.
+const SYNC_SCHEMAS: &str = "schema l {\n  record C { id: string, score?: int?, tags?: [string]?, note?: string?, stage?: St?, at?: datetime?, flag?: bool?, price?: money<USD>?, v?: int? }\n  enum St { \"new\", \"won\" }\n}\nschema r {\n  record C { Id: string, Score?: int?, Tags?: [string]?, Note?: string?, Stage?: St?, At?: datetime?, Flag?: bool?, Price?: money<USD>?, V?: string?, Changed?: string? }\n  enum St { \"new\", \"won\" }\n}\n";
+
+/// `mapping m: l.C <-> r.C` with one-to-one rules and this conflict block.
+fn sync_case(conflict: &str) -> String {
+    format!(
+        "{SYNC_SCHEMAS}mapping m: l.C <-> r.C {{\n  key id <-> Id\n  score <-> Score\n  tags <-> Tags\n  note <-> Note\n  stage <-> Stage\n  at <-> At\n  flag <-> Flag\n  price <-> Price\n  v -> V : to_string\n  v <- V : parse_int\n  conflict {{\n{conflict}\n  }}\n}}"
+    )
+}
+
+snap!(e0214_max_on_an_array, "E0214", &sync_case("    Tags max"));
+snap!(
+    e0214_union_on_an_enum,
+    "E0214",
+    &sync_case("    Stage union")
+);
+snap!(e0214_max_on_money, "E0214", &sync_case("    Price max"));
+snap!(
+    e0214_max_on_a_number_written_as_text,
+    "E0214",
+    &sync_case("    V max")
+);
+snap!(
+    e0214_union_on_a_string_and_an_array,
+    "E0214",
+    "schema l { record C { id: string, tags?: [string]? } }\nschema r { record C { Id: string, Tags?: string? } }\nmapping m: l.C <-> r.C {\n  key id <-> Id\n  tags -> Tags : join(\",\")\n  tags <- Tags : split(\",\")\n  conflict {\n    Tags union\n  }\n}"
+);
+snap!(
+    e0214_newest_by_a_field_that_is_not_a_timestamp,
+    "E0214",
+    &sync_case("    default newest(flag, Flag)")
+);
+snap!(
+    e0214_newest_by_timestamps_of_two_kinds,
+    "E0214",
+    &sync_case("    default newest(v, At)")
+);
+snap!(
+    e0214_default_max_on_fields_that_do_not_order,
+    "E0214",
+    &sync_case(
+        "    default max\n    Note prefer left\n    Stage prefer left\n    Flag prefer left"
+    )
+);
+snap!(
+    e0003_conflict_rule_for_a_field_twice,
+    "E0003",
+    &sync_case("    Score max\n    score min")
+);
+snap!(
+    w0006_timestamps_compared_as_text,
+    "W0006",
+    &sync_case("    default newest(at, Changed)")
+);
+
+#[test]
+fn conflict_rules_that_fit_their_fields_check() {
+    let rendered = render(&sync_case(
+        "    default newest(at, At)\n    Score max\n    at min\n    Flag max\n    Tags union\n    Note prefer right unless blank\n    Stage prefer left\n    Price review\n    V prefer left unless blank",
+    ));
+    assert!(!rendered.contains("error"), "{rendered}");
+    assert!(!rendered.contains("W0006"), "{rendered}");
+}
+
+snap!(
+    w0007_table_key_outside_the_source_enum,
+    "W0007",
+    "table st { \"new\" -> \"OPEN\"  \"opne\" -> \"OPEN\"  else -> \"DONE\" }\nmapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  status -> Stage : st\n}"
+);
+
+#[test]
+fn a_null_table_key_maps_null_so_the_target_is_never_null() {
+    let body = "schema c {\n  record L { s?: St? }\n  record R { S?: string }\n  enum St { \"a\", \"b\" }\n}\ntable t { \"a\" -> \"A\"  \"b\" -> \"B\"  null -> \"none\" }\nmapping m: c.L -> c.R {\n  s -> S : t\n}";
+    let rendered = render(body);
+    assert!(!rendered.contains("error"), "{rendered}");
+    assert!(!rendered.contains("W0007"), "{rendered}");
+}
+
+#[test]
+fn a_table_used_by_a_rule_that_fails_is_not_unused() {
+    let rendered = render(
+        "table st { \"new\" -> \"OPEN\"  else -> \"DONE\" }\nmapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  status -> Stage : lowr | st\n}",
+    );
+    assert!(rendered.contains("[E0105]"), "{rendered}");
+    assert!(!rendered.contains("W0002"), "{rendered}");
+}
+
+snap!(
+    e0202_field_argument_of_the_wrong_type,
+    "E0202",
+    "schema c {\n  record In { price: money<USD>, a2: decimal }\n  record Out { total: money<USD> }\n}\nmapping m: c.In -> c.Out {\n  price -> total : add(a2)\n}"
+);
+
+#[test]
+fn e0209_explanation_agrees_with_two_way_pipelines() {
+    // A `<->` rule with an invertible pipeline is allowed ...
+    let rendered = render(
+        "schema c {\n  record L { id: string }\n  record R { Id: string }\n}\nmapping m: c.L <-> c.R {\n  id <-> Id : prefix(\"hs:\")\n}",
+    );
+    assert!(!rendered.contains("error"), "{rendered}");
+    // ... so E0209 must not say it is refused.
+    let text = Code::E0209.explanation();
+    assert!(!text.contains("only renames"), "{text}");
+    assert!(text.contains("E0222"), "{text}");
+}
+
+const XML_SCHEMAS: &str = "schema x {\n  record Entry { Amt: Amount, Ref?: string }\n  record Amount { #value: decimal, @Ccy: string, Note?: string }\n}\nschema o { record Out { amount: decimal, currency: string, note?: string } }\n";
+
+#[test]
+fn xml_attribute_and_text_paths_are_written_as_declared() {
+    let rendered = render(&format!(
+        "{XML_SCHEMAS}mapping m: x.Entry -> o.Out {{\n  Amt.#value -> amount\n  Amt.@Ccy -> currency\n  Amt.Note -> note\n}}"
+    ));
+    assert!(!rendered.contains("error"), "{rendered}");
+}
+
+snap!(
+    e0103_attribute_marker_on_a_child_element,
+    "E0103",
+    &format!(
+        "{XML_SCHEMAS}mapping m: x.Entry -> o.Out {{\n  Amt.#value -> amount\n  Amt.@Ccy -> currency\n  Amt.@Note -> note\n}}"
+    )
+);
+snap!(
+    e0103_text_marker_with_another_name,
+    "E0103",
+    &format!(
+        "{XML_SCHEMAS}mapping m: x.Entry -> o.Out {{\n  Amt.#text -> amount\n  Amt.@Ccy -> currency\n}}"
+    )
+);
+
 /// Every compile-time code (E0xxx, W0xxx) has a snapshot above; runtime
 /// codes (E1xxx) are covered by the CLI and stdlib tests.
 #[test]

@@ -219,6 +219,7 @@ pub struct Conflict {
     pub strategy: Strategy,
 }
 
+#[derive(Clone)]
 pub enum Strategy {
     Prefer {
         side: Direction,

@@ -4,6 +4,7 @@
 //! Every error is collected (one broken rule does not stop the others), and
 //! each unknown name gets a "did you mean" from the names that exist there.
 
+mod conflict;
 pub mod inverse;
 pub mod ir;
 mod table;
@@ -13,7 +14,7 @@ mod written;
 pub use ir::*;
 
 use crate::diag::{Code, Diagnostic, FileId, SourceMap, did_you_mean};
-use crate::schema::{Field, Kind, RecordDef, RecordId, Registry, Type};
+use crate::schema::{Field, Kind, RecordDef, RecordId, Registry, Type, XmlForm};
 use crate::stdlib;
 use crate::stdlib::iso4217::Currency;
 use crate::syntax::{self as ast, ArrowKind, Direction, Span};
@@ -39,7 +40,8 @@ pub fn check(
         broken: broken_names,
         tables: Vec::new(),
         table_index: HashMap::new(),
-        table_used: Vec::new(),
+        table_keys: Vec::new(),
+        warned_keys: std::collections::HashSet::new(),
         both_way_else: std::collections::HashSet::new(),
     };
     for item in &ast.items {
@@ -95,7 +97,10 @@ struct Checker<'a> {
     broken: &'a [String],
     tables: Vec<Table>,
     table_index: HashMap<String, usize>,
-    table_used: Vec<bool>,
+    /// Where each table's keys are written, per direction.
+    table_keys: Vec<table::KeySpans>,
+    /// (table, direction, enum) whose dead keys were reported (W0007).
+    warned_keys: std::collections::HashSet<(usize, Direction, crate::schema::EnumId)>,
     /// Tables with an `else` for both directions (not invertible).
     both_way_else: std::collections::HashSet<String>,
 }
@@ -300,8 +305,6 @@ impl<'a> Checker<'a> {
                 }
             }
             if let ast::MappingItem::Conflict(c) = item {
-                let conflicts = self.conflicts(m, c, &mapping);
-                mapping.conflicts.extend(conflicts);
                 for d in &c.on_delete {
                     if mapping.on_delete.is_some() {
                         self.err(
@@ -319,6 +322,15 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        let blocks: Vec<&ast::ConflictBlock> = m
+            .body
+            .iter()
+            .filter_map(|i| match i {
+                ast::MappingItem::Conflict(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        mapping.conflicts = self.conflicts(m, &blocks, &mapping);
         Some(mapping)
     }
 
@@ -1394,11 +1406,21 @@ impl<'a> Checker<'a> {
                 let record_name = record.name.clone();
                 let candidates: Vec<String> = record.field_names().map(str::to_string).collect();
                 let origin = record.origin;
+                // `#text` where the element's text is declared `#value`.
+                let same_form = (seg.xml != XmlForm::Element)
+                    .then(|| record.fields.iter().find(|f| f.xml == seg.xml))
+                    .flatten()
+                    .map(|f| format!("{}{}", xml_mark(seg.xml), f.name));
                 let mut d = Diagnostic::error(
                     Code::E0103,
                     self.file,
                     seg.span,
-                    format!("`{record_name}` has no field `{}`", seg.name),
+                    format!(
+                        "`{record_name}` has no {} `{}{}`",
+                        xml_form_word(seg.xml),
+                        xml_mark(seg.xml),
+                        seg.name
+                    ),
                 )
                 .label(format!(
                     "unknown {}field",
@@ -1416,12 +1438,44 @@ impl<'a> Checker<'a> {
                         format!("`{record_name}` is declared here"),
                     );
                 }
+                if let Some(name) = same_form {
+                    d = d.help(format!(
+                        "the {} of `{record_name}` is `{name}`",
+                        xml_form_word(seg.xml)
+                    ));
+                }
                 if d.help.is_none() && candidates.len() <= 12 {
                     d = d.note(format!("`{record_name}` has: {}", candidates.join(", ")));
                 }
                 self.err(d);
                 return None;
             };
+            if seg.xml != XmlForm::Element && f.xml != seg.xml {
+                let d = Diagnostic::error(
+                    Code::E0103,
+                    self.file,
+                    seg.span,
+                    format!(
+                        "`{}` has no {} `{}{}`",
+                        record.name,
+                        xml_form_word(seg.xml),
+                        xml_mark(seg.xml),
+                        seg.name
+                    ),
+                )
+                .label(format!(
+                    "`{}` is {}",
+                    seg.name,
+                    match f.xml {
+                        XmlForm::Element => "a child element",
+                        XmlForm::Attribute => "an attribute",
+                        XmlForm::Text => "the element's text",
+                    }
+                ))
+                .help(format!("write `{}{}`", xml_mark(f.xml), seg.name));
+                self.err(d);
+                return None;
+            }
             let f = f.clone();
             // Under a parent that is null there is no field at all: the
             // value is missing, not null.
@@ -1709,7 +1763,6 @@ impl<'a> Checker<'a> {
         flow: Flow,
         dir: Direction,
     ) -> Option<(TStep, Flow)> {
-        self.table_used[t] = true;
         if c.has_parens {
             let d = Diagnostic::error(
                 Code::E0202,
@@ -1862,8 +1915,10 @@ impl<'a> Checker<'a> {
                         Flow::One(output),
                     ));
                 }
+                // An argument error says more than an input error: the
+                // input fitted that signature, so the argument is the fault.
                 Err(e) => {
-                    if first_err.is_none() {
+                    if first_err.is_none() || matches!(first_err, Some(types::MatchError::Input)) {
                         first_err = Some(e);
                     }
                 }
@@ -1890,6 +1945,36 @@ impl<'a> Checker<'a> {
                 .label("this argument")
                 .note(format!("signature: {}", sig_list()))
             }
+            Some(types::MatchError::FieldArg {
+                index,
+                param,
+                expected,
+                found,
+            }) => {
+                let span = c.args.get(index).map_or(c.span, ast::Arg::span);
+                let hint = types::conversion_hint(&found, &expected);
+                let (expected, found) = (
+                    self.reg.display_kind(&expected),
+                    self.reg.display_kind(&found),
+                );
+                let mut d = Diagnostic::error(
+                    Code::E0202,
+                    self.file,
+                    span,
+                    format!(
+                        "argument {} of `{}` (`{param}`) is `{found}`; on `{}` it must be `{expected}`",
+                        index + 1,
+                        def.name,
+                        flow.display(&self.reg)
+                    ),
+                )
+                .label(format!("`{param}`: `{found}` here, `{expected}` wanted"))
+                .note(format!("signature: {}", sig_list()));
+                if let Some(h) = hint {
+                    d = d.help(h);
+                }
+                d
+            }
             None => Diagnostic::error(
                 Code::E0202,
                 self.file,
@@ -1903,92 +1988,6 @@ impl<'a> Checker<'a> {
     }
 
     // ------------------------------------------------------------ conflicts
-
-    fn conflicts(
-        &mut self,
-        m: &ast::MappingDecl,
-        block: &ast::ConflictBlock,
-        mapping: &Mapping,
-    ) -> Vec<Conflict> {
-        let mut out = Vec::new();
-        let mut seen_default = false;
-        let left_side = side_scope(mapping.left);
-        let right_side = side_scope(mapping.right);
-        for e in &block.entries {
-            let field = match &e.field {
-                None => {
-                    if seen_default {
-                        self.err(
-                            Diagnostic::error(
-                                Code::E0003,
-                                self.file,
-                                e.span,
-                                "a second `default` conflict rule",
-                            )
-                            .label("only one default"),
-                        );
-                    }
-                    seen_default = true;
-                    None
-                }
-                Some(p) => {
-                    let r = self
-                        .resolve_quiet(&right_side, p)
-                        .or_else(|| self.resolve_quiet(&left_side, p));
-                    match r {
-                        Some(r) if mapped_anywhere(&m.body, p) => Some(FieldPath(r.names)),
-                        Some(_) => {
-                            let d = Diagnostic::error(
-                                Code::E0214,
-                                self.file,
-                                p.span,
-                                format!("`{p}` is not mapped by any rule"),
-                            )
-                            .label("a conflict rule needs a mapped field");
-                            self.err(d);
-                            continue;
-                        }
-                        None => {
-                            // Report against the right side, with its names.
-                            self.resolve(&right_side, p, "");
-                            continue;
-                        }
-                    }
-                }
-            };
-            let strategy = match &e.strategy {
-                ast::Strategy::Prefer { side, unless_blank } => match self.side(mapping, side) {
-                    Some(dir) => Strategy::Prefer {
-                        side: dir,
-                        unless_blank: *unless_blank,
-                    },
-                    None => continue,
-                },
-                ast::Strategy::Newest { fields } => {
-                    let fields = match fields {
-                        Some((a, b)) => {
-                            let ra = self.resolve(&left_side, a, "left");
-                            let rb = self.resolve(&right_side, b, "right");
-                            match (ra, rb) {
-                                (Some(ra), Some(rb)) => {
-                                    Some((FieldPath(ra.names), FieldPath(rb.names)))
-                                }
-                                _ => continue,
-                            }
-                        }
-                        None => None,
-                    };
-                    Strategy::Newest { fields }
-                }
-                ast::Strategy::Max => Strategy::Max,
-                ast::Strategy::Min => Strategy::Min,
-                ast::Strategy::Union => Strategy::Union,
-                ast::Strategy::Review => Strategy::Review,
-            };
-            out.push(Conflict { field, strategy });
-        }
-        out
-    }
 
     /// `on delete ... when FLAG, ...`: each flag is a boolean field of the
     /// left or the right record.
@@ -2142,24 +2141,6 @@ impl<'a> Checker<'a> {
             expect,
         })
     }
-
-    fn warn_unused_tables(&mut self, file: &ast::File) {
-        for item in &file.items {
-            if let ast::Item::Table(t) = item
-                && let Some(&i) = self.table_index.get(&t.name.name)
-                && !self.table_used[i]
-            {
-                let d = Diagnostic::warning(
-                    Code::W0002,
-                    self.file,
-                    t.name.span,
-                    format!("table `{}` is never used", t.name.name),
-                )
-                .label("declared here");
-                self.err(d);
-            }
-        }
-    }
 }
 
 use crate::exec::Value;
@@ -2239,14 +2220,39 @@ fn arity_text(sigs: &[crate::stdlib::sig::Signature]) -> String {
     }
 }
 
+/// `@` for an attribute, `#` for an element's text.
+fn xml_mark(form: XmlForm) -> &'static str {
+    match form {
+        XmlForm::Element => "",
+        XmlForm::Attribute => "@",
+        XmlForm::Text => "#",
+    }
+}
+
+fn xml_form_word(form: XmlForm) -> &'static str {
+    match form {
+        XmlForm::Element => "field",
+        XmlForm::Attribute => "attribute",
+        XmlForm::Text => "element text",
+    }
+}
+
+/// Two paths naming the same fields (`Amt.@Ccy` and `Amt.Ccy` do).
+fn same_fields(a: &ast::Path, b: &ast::Path) -> bool {
+    a.segments.len() == b.segments.len()
+        && a.segments
+            .iter()
+            .zip(&b.segments)
+            .all(|(x, y)| x.name == y.name && x.iter == y.iter)
+}
+
 /// Whether any rule (at any depth) has `path` as one of its endpoints.
 fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
-    let text = path.to_string();
     body.iter().any(|item| match item {
         ast::MappingItem::Rule(r) => {
             let ends = |e: &ast::Endpoint| match e {
-                ast::Endpoint::Path(p) => p.to_string() == text,
-                ast::Endpoint::Tuple(ps, _) => ps.iter().any(|p| p.to_string() == text),
+                ast::Endpoint::Path(p) => same_fields(p, path),
+                ast::Endpoint::Tuple(ps, _) => ps.iter().any(|p| same_fields(p, path)),
                 ast::Endpoint::Literal(_) => false,
             };
             ends(&r.left)

@@ -6,7 +6,25 @@ use super::{Checker, Table, TableMap};
 use crate::diag::{Code, Diagnostic};
 use crate::exec::Value;
 use crate::schema::Kind;
+use crate::stdlib;
 use crate::syntax::{self as ast, ArrowKind, Direction};
+use std::collections::HashSet;
+
+/// Where each entry's key is written, parallel to `TableMap::entries`.
+#[derive(Default)]
+pub(super) struct KeySpans {
+    forward: Vec<ast::Span>,
+    reverse: Vec<ast::Span>,
+}
+
+impl KeySpans {
+    fn of(&self, dir: Direction) -> &[ast::Span] {
+        match dir {
+            Direction::Forward => &self.forward,
+            Direction::Reverse => &self.reverse,
+        }
+    }
+}
 
 /// The kind a table literal stands for: strings, ints, decimals, bools.
 fn literal_kind(l: &ast::Literal) -> Kind {
@@ -14,6 +32,33 @@ fn literal_kind(l: &ast::Literal) -> Kind {
 }
 
 impl Checker<'_> {
+    /// W0002 for tables no rule names. A table is used when a pipeline
+    /// names it, whether or not that rule checked: a mistake earlier in the
+    /// rule must not also make its table look unused.
+    pub(super) fn warn_unused_tables(&mut self, file: &ast::File) {
+        let mut named = HashSet::new();
+        for item in &file.items {
+            if let ast::Item::Mapping(m) = item {
+                names_called_in(&m.body, &mut named);
+            }
+        }
+        for item in &file.items {
+            if let ast::Item::Table(t) = item
+                && self.table_index.contains_key(&t.name.name)
+                && !(named.contains(t.name.name.as_str()) && stdlib::lookup(&t.name.name).is_none())
+            {
+                let d = Diagnostic::warning(
+                    Code::W0002,
+                    self.file,
+                    t.name.span,
+                    format!("table `{}` is never used", t.name.name),
+                )
+                .label("declared here");
+                self.err(d);
+            }
+        }
+    }
+
     pub(super) fn declare_table(&mut self, t: &ast::TableDecl) {
         if let Some(&prev) = self.table_index.get(&t.name.name) {
             let _ = prev;
@@ -29,6 +74,7 @@ impl Checker<'_> {
         }
         let mut forward = TableMap::default();
         let mut reverse = TableMap::default();
+        let mut spans = KeySpans::default();
         // For duplicate detection: key text → span, per direction.
         let mut fwd_keys: Vec<(String, ast::Span)> = Vec::new();
         let mut rev_keys: Vec<(String, ast::Span)> = Vec::new();
@@ -48,6 +94,7 @@ impl Checker<'_> {
                             forward
                                 .entries
                                 .push((self.table_literal(k), self.table_literal(value)));
+                            spans.forward.push(k.span);
                         }
                     }
                     if arrow.kind != ArrowKind::Forward {
@@ -73,6 +120,7 @@ impl Checker<'_> {
                             reverse
                                 .entries
                                 .push((self.table_literal(value), self.table_literal(k)));
+                            spans.reverse.push(value.span);
                         }
                     }
                 }
@@ -113,7 +161,7 @@ impl Checker<'_> {
             forward,
             reverse,
         });
-        self.table_used.push(false);
+        self.table_keys.push(spans);
     }
 
     fn table_literal(&self, l: &ast::Literal) -> Value<'static> {
@@ -175,6 +223,10 @@ impl Checker<'_> {
             self.err(d);
             return None;
         }
+        if let Kind::Enum(e) = input.kind {
+            self.warn_keys_outside_enum(t, dir, e, c);
+        }
+        let map = self.tables[t].map(dir);
         // Exhaustiveness over an enum input.
         if map.fallback.is_none() {
             let possible: Option<(String, Vec<String>)> = match &input.kind {
@@ -230,6 +282,7 @@ impl Checker<'_> {
             }
         }
         // The output: the kind of the values, and (strings) their set.
+        let maps_null = map.entries.iter().any(|(k, _)| matches!(k, Value::Null));
         let mut outs: Vec<&Value> = map.entries.iter().map(|(_, v)| v).collect();
         if let Some(f) = &map.fallback {
             outs.push(f);
@@ -271,12 +324,112 @@ impl Checker<'_> {
         } else {
             None
         };
+        // A null input passes through unless a `null` key maps it; a
+        // missing one stays missing.
         Some(Ty {
             kind,
-            nullable: input.nullable || produces_null,
+            nullable: (input.nullable && !maps_null) || produces_null,
             missing: input.missing,
             values,
         })
+    }
+}
+
+/// The names of every step called in the rules of `body`, at any depth.
+fn names_called_in<'a>(body: &'a [ast::MappingItem], out: &mut HashSet<&'a str>) {
+    for item in body {
+        if let ast::MappingItem::Rule(r) = item {
+            if let Some(p) = &r.pipeline {
+                names_called_in_pipeline(p, out);
+            }
+            if let Some(b) = &r.block {
+                names_called_in(b, out);
+            }
+        }
+    }
+}
+
+fn names_called_in_pipeline<'a>(p: &'a ast::Pipeline, out: &mut HashSet<&'a str>) {
+    for step in &p.steps {
+        match step {
+            ast::Step::Call(c) => {
+                out.insert(c.name.name.as_str());
+            }
+            ast::Step::If(i) => names_called_in_if(i, out),
+            ast::Step::Literal(_) | ast::Step::Path(_) => {}
+        }
+    }
+}
+
+fn names_called_in_if<'a>(i: &'a ast::IfStep, out: &mut HashSet<&'a str>) {
+    names_called_in_pipeline(&i.condition, out);
+    names_called_in_pipeline(&i.then, out);
+    match i.otherwise.as_deref() {
+        Some(ast::ElseBranch::Pipeline(p)) => names_called_in_pipeline(p, out),
+        Some(ast::ElseBranch::If(inner)) => names_called_in_if(inner, out),
+        None => {}
+    }
+}
+
+impl Checker<'_> {
+    /// W0007: string keys of table `t` (in `dir`) that are not values of
+    /// the enum it is applied to: they never match, and an `else` hides it.
+    /// Once per table, direction and enum.
+    fn warn_keys_outside_enum(
+        &mut self,
+        t: usize,
+        dir: Direction,
+        e: crate::schema::EnumId,
+        c: &ast::Call,
+    ) {
+        if !self.warned_keys.insert((t, dir, e)) {
+            return;
+        }
+        let def = self.reg.enum_def(e).clone();
+        let table = &self.tables[t];
+        let dead: Vec<(String, ast::Span)> = table
+            .map(dir)
+            .entries
+            .iter()
+            .zip(self.table_keys[t].of(dir))
+            .filter_map(|((k, _), span)| match k {
+                Value::Str(s) if !def.values.iter().any(|v| v == s.as_ref()) => {
+                    Some((s.to_string(), *span))
+                }
+                _ => None,
+            })
+            .collect();
+        let name = table.name.clone();
+        for (key, span) in dead {
+            let mut d = Diagnostic::warning(
+                Code::W0007,
+                self.file,
+                span,
+                format!(
+                    "\"{key}\" is not a value of `{}`: this entry never matches",
+                    def.name
+                ),
+            )
+            .label("dead key")
+            .secondary(
+                self.file,
+                c.span,
+                format!("table `{name}` is applied to `{}` here", def.name),
+            );
+            d = match crate::diag::did_you_mean(&key, def.values.iter().map(String::as_str)) {
+                Some(near) => d.help(format!("did you mean \"{near}\"?")),
+                None => d.note(format!(
+                    "`{}` has: {}",
+                    def.name,
+                    def.values
+                        .iter()
+                        .map(|v| format!("\"{v}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            };
+            self.err(d);
+        }
     }
 }
 

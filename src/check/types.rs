@@ -239,6 +239,9 @@ pub fn conversion_hint(from: &Kind, to: &Kind) -> Option<String> {
         }
         (Kind::Decimal, Kind::Int) => "convert it: `: round(0) | to_int` (say how to round)",
         (Kind::Int, Kind::Bool) => "convert it: `: to_bool`",
+        (Kind::Int | Kind::Decimal, Kind::Money(_)) => {
+            "give the amount its currency: `money(\"USD\")`, or `money(currency_field)`"
+        }
         (Kind::Array(_), Kind::String) => "join the elements: `: join(\",\")`",
         _ => return None,
     };
@@ -339,8 +342,17 @@ pub enum ArgTy {
 }
 
 pub enum MatchError {
+    /// The piped value does not fit the signature's input.
     Input,
+    /// A literal argument (or `??` fallback) does not fit its parameter.
     Arg(usize, String),
+    /// A field argument's type does not fit its parameter (the input fits).
+    FieldArg {
+        index: usize,
+        param: String,
+        expected: Kind,
+        found: Kind,
+    },
 }
 
 pub struct Matched {
@@ -428,15 +440,12 @@ pub fn match_signature(
             }
             Some(ArgTy::Field(t, or)) => {
                 if !fits(&t.kind, &p.ty, &mut var) {
-                    return Err(MatchError::Arg(
-                        i,
-                        format!(
-                            "`{}` must be `{}`, the field is `{}`",
-                            p.name,
-                            reg.display_kind(&expected_kind),
-                            reg.display_kind(&t.kind)
-                        ),
-                    ));
+                    return Err(MatchError::FieldArg {
+                        index: i,
+                        param: p.name.clone(),
+                        expected: expected_kind,
+                        found: t.kind.clone(),
+                    });
                 }
                 match or {
                     Some(l) => fallbacks.push(Some(arg_literal(reg, i, p, l, &expected_kind)?)),

@@ -207,10 +207,20 @@ provider adds a status, this is the error that makes CI fail.";
 values.";
 
     E0209 => "direction not allowed",
-"The rule's arrow does not fit: a `<-` or `<->` rule in a one-way (`->`)
-mapping, a literal on the receiving side, or a `<->` rule with a transform
-pipeline (only renames are invertible for now; write separate `->` and `<-`
-rules).";
+"The rule's arrow does not fit: a rule flowing a way the mapping's header
+does not (a `<-` or `<->` rule in a `->` mapping, a `->` or `<->` rule in a
+`<-` mapping), or a literal on the receiving side.
+
+```
+mapping lead: web.Form -> crm.Contact {
+  email <- Email          // error: the mapping goes left to right only
+  \"web\" <- LeadSource     // error: a literal cannot receive a value
+}
+```
+
+Write the header as `web.Form <-> crm.Contact` to map both ways. A `<->`
+rule may have a pipeline: its way back is derived from the steps' inverses;
+a step that cannot be undone is E0222, not this error.";
 
     E0210 => "arity mismatch",
 "The number of sources or targets does not fit: a tuple source needs a
@@ -231,9 +241,27 @@ place requires, or is not one of an enum's values.";
 `is_null`, `eq(...)`, `gt(...)`, ...).";
 
     E0214 => "invalid conflict rule",
-"A `conflict` entry names a field that no rule maps both ways, a side that is
-not one of the mapping's sides, or uses a rule that does not fit the field's
-type (`max`/`min` need numbers or dates, `union` needs arrays).";
+"A `conflict` entry names a field that no rule maps, or uses a rule that
+does not fit the types of the field and of the fields the rules map it with
+on the other side, as the sync merge applies it: `max`/`min` need one
+ordered type on both sides (numbers, dates, times, date-times, text, bools;
+not arrays, records, enums, currency codes or money), `union` needs arrays
+with elements of one kind on both sides, and `newest(a, b)` needs
+timestamps of one kind (date-times or dates on both sides, or integers on
+both). A `default` of `max`, `min` or `union` must fit every field without
+its own rule.
+
+```
+tags  <-> Tags            // [string] on both sides
+v -> V : to_string        // int on the left, string on the right
+conflict {
+  Tags max                // error: arrays do not order
+  V max                   // error: `V` (string) and `v` (int) order differently
+}
+```
+
+Resolve such a field with `prefer SIDE`, `newest` or `review`, or give both
+sides' fields types that fit.";
 
     E0215 => "test does not fit its mapping",
 "A `test` block's `given` or `expect` side is not one of the mapping's sides,
@@ -333,6 +361,38 @@ type-checked there.";
 one-way `else`: those values map to something that maps back to another
 value. That is allowed (the entries say so); the warning lists each value
 with where it goes and comes back, and the law tests leave them out.";
+
+    W0006 => "timestamp compared as text",
+"A `newest(a, b)` conflict rule names a `string` field as a timestamp. The
+sync merge compares two values as instants when both read as RFC 3339
+date-times (`2024-01-15T10:30:00Z`, or with a `+0000` offset as Salesforce
+writes them); any other text is compared as text, which is not time order
+(`\"15/01/2024\"` sorts after `\"01/02/2024\"`).
+
+```
+conflict {
+  default newest(updatedAt, LastModified)   // warning: `LastModified` is a string
+}
+```
+
+Declare the field `datetime` (or `int`, for versions and epoch numbers) in
+its schema. Fields that are not timestamps at all (a bool, an array) are
+E0214.";
+
+    W0007 => "table key outside the source enum",
+"A table applied to an enum value has a key that is not one of the enum's
+values: the entry can never match, and with an `else` nothing else says so
+(a typo such as `\"opne\"` quietly falls to the fallback).
+
+```
+enum Status { \"new\", \"open\", \"closed\" }
+table stage { \"new\" -> \"OPEN\"  \"opne\" -> \"OPEN\"  else -> \"DONE\" }
+status -> Stage : stage   // warning: \"opne\" is not a value of `Status`
+```
+
+The warning is given where the table is used on the enum, with the nearest
+value of the enum. Fix the key, or remove the entry if the provider no
+longer sends that value.";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",

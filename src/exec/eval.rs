@@ -354,11 +354,18 @@ fn run_steps<'a>(
                 }
             }
             PlanStep::Table(t) => {
-                if v.is_absent() {
-                    continue;
-                }
                 let table = &plan.tables[*t];
-                match table.lookup(&v) {
+                // Missing stays missing; null passes through unless the
+                // table has a `null` key (never to its `else`).
+                let found = match &v {
+                    Value::Missing => continue,
+                    Value::Null => match table.null_entry() {
+                        Some(found) => Some(found),
+                        None => continue,
+                    },
+                    _ => table.lookup(&v),
+                };
+                match found {
                     Some(found) => found.clone(),
                     None => {
                         return Err(Fail {

@@ -366,6 +366,14 @@ impl PlanTable {
         }
     }
 
+    /// The value of a `null` key, if the table has one.
+    pub fn null_entry(&self) -> Option<&Value<'static>> {
+        self.others
+            .iter()
+            .find(|(k, _)| matches!(k, Value::Null))
+            .map(|(_, v)| v)
+    }
+
     pub fn lookup(&self, key: &Value<'_>) -> Option<&Value<'static>> {
         let found = match key {
             Value::Str(s) => self.strings.get(s.as_ref()),

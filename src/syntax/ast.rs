@@ -330,6 +330,11 @@ impl fmt::Display for Path {
             if i > 0 {
                 f.write_str(".")?;
             }
+            f.write_str(match s.xml {
+                XmlForm::Element => "",
+                XmlForm::Attribute => "@",
+                XmlForm::Text => "#",
+            })?;
             f.write_str(&s.name)?;
             if s.iter {
                 f.write_str("[]")?;
@@ -342,6 +347,9 @@ impl fmt::Display for Path {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Segment {
     pub name: String,
+    /// `@Ccy`, `#value`: the field must have this XML form; `Element`
+    /// (no mark) takes a field of any form.
+    pub xml: XmlForm,
     /// `name[]`: iterate over the elements of this array.
     pub iter: bool,
     pub span: Span,

@@ -438,11 +438,20 @@ impl Lowerer {
         let mut segments = Vec::new();
         for s in p.into_inner() {
             let sspan = self.span(&s);
-            let mut it = s.into_inner();
+            let mut it = s.into_inner().peekable();
+            let xml = match it.peek().map(|p| (p.as_rule(), p.as_str())) {
+                Some((R::xml_form, "@")) => XmlForm::Attribute,
+                Some((R::xml_form, _)) => XmlForm::Text,
+                _ => XmlForm::Element,
+            };
+            if xml != XmlForm::Element {
+                it.next();
+            }
             let name = self.name(it.next()?)?;
             let iter = it.next().is_some();
             segments.push(Segment {
                 name: name.name,
+                xml,
                 iter,
                 span: sspan,
             });
