@@ -414,6 +414,7 @@ impl<'a> Checker<'a> {
                     },
                     description: None,
                     xml: Default::default(),
+                    access: Default::default(),
                 };
                 if let Err(prev) = row.push(field) {
                     let d = Diagnostic::error(
