@@ -160,3 +160,40 @@ fn the_table_must_cover_both_enums_both_ways() {
         "{err}"
     );
 }
+
+/// Issue 15: Salesforce requires `LastName` to *write* a contact; a record
+/// *read* from Salesforce (a query that did not select it, a partial
+/// webhook) may lack it. HubSpot's `lastname` is optional, so the reverse
+/// run leaves it out instead of rejecting the record.
+#[test]
+fn reverse_omits_lastname_for_a_salesforce_record_without_lastname() {
+    let input = temp(
+        "crm",
+        "no_lastname.ndjson",
+        "{\"HubSpot_Id__c\":\"70\",\"FirstName\":\"Ann\"}\n{\"HubSpot_Id__c\":\"71\",\"LastName\":\"Ng\"}\n",
+    );
+    let (code, lines, err) = run(&["--reverse", "--input", &input]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        lines,
+        [
+            r#"{"id":"70","properties":{"firstname":"Ann"}}"#,
+            r#"{"id":"71","properties":{"lastname":"Ng"}}"#,
+        ]
+    );
+}
+
+/// What the mapping cannot do without is still checked on read: HubSpot's
+/// `id` is required and fed by the key `HubSpot_Id__c`, so a Salesforce
+/// record without it is rejected (E1002) with the path.
+#[test]
+fn reverse_rejects_a_salesforce_record_without_the_key() {
+    let input = temp("crm", "no_key.ndjson", "{\"LastName\":\"Ng\"}\n");
+    let rejects = temp("crm", "no_key.rejects", "");
+    let (code, lines, _) = run(&["--reverse", "--input", &input, "--rejects", &rejects]);
+    assert_eq!(code, Some(3));
+    assert!(lines.is_empty(), "{lines:?}");
+    let rejected = std::fs::read_to_string(&rejects).expect("rejects");
+    assert!(rejected.contains(r#""code":"E1002""#), "{rejected}");
+    assert!(rejected.contains(r#""path":"HubSpot_Id__c""#), "{rejected}");
+}

@@ -44,3 +44,153 @@ fn a_tether_schema_marks_read_only_and_write_only_fields() {
         "record Account {\n  readonly id: string\n  writeonly @password?: string\n  readonly: bool\n  writeonly \"x-y\": int\n}\n"
     );
 }
+
+// ------------------------------------------------------------ on read
+
+use tether::compile::compile_source;
+use tether::exec::{Outcome, map_record};
+use tether::plan;
+use tether::syntax::Direction;
+
+/// A source whose every field is required, and targets of each kind.
+const SCHEMAS: &str = r#"
+schema src {
+  record In {
+    id: string, name: string, nick: string, dir: string, amount: int,
+    billing: { street: string, city: string }
+    lines: [{ sku: string }]
+  }
+}
+schema dst {
+  record Out {
+    Id: string, Name: string, Nick?: string, Amount?: int,
+    Street?: string, City?: string, Bill?: { Street?: string }
+    Skus?: [string]
+  }
+}
+"#;
+
+/// Maps `record` with mapping `m` of `body` (over [`SCHEMAS`]): the output,
+/// or each error's code and path.
+fn map(body: &str, record: &str) -> Result<String, Vec<String>> {
+    let c = compile_source("m.tether", &format!("{SCHEMAS}{body}"), None);
+    let program = c
+        .program
+        .unwrap_or_else(|| panic!("compiles: {:?}", c.diagnostics));
+    let plan = plan::lower(&program, "m", Direction::Forward).expect("plan");
+    match map_record(&plan, record) {
+        Outcome::Mapped(out) => Ok(out),
+        Outcome::Rejected { errors, .. } => Err(errors
+            .iter()
+            .map(|e| format!("{} {}", e.code.as_str(), e.path))
+            .collect()),
+    }
+}
+
+const RULES: &str =
+    "mapping m: src.In -> dst.Out {\n  key id -> Id\n  name -> Name\n  nick -> Nick\n}";
+
+#[test]
+fn a_declared_field_feeding_an_optional_target_may_be_missing_on_read() {
+    assert_eq!(
+        map(RULES, r#"{"id":"1","name":"Ann"}"#),
+        Ok(r#"{"Id":"1","Name":"Ann"}"#.to_string())
+    );
+}
+
+#[test]
+fn a_declared_field_feeding_a_required_target_is_still_checked_on_read() {
+    assert_eq!(
+        map(RULES, r#"{"id":"1","nick":"A"}"#),
+        Err(vec!["E1002 name".to_string()])
+    );
+    // The key too, whatever its target.
+    assert_eq!(
+        map(RULES, r#"{"name":"Ann"}"#),
+        Err(vec!["E1002 id".to_string()])
+    );
+}
+
+#[test]
+fn a_default_stands_in_for_a_missing_declared_field() {
+    let body =
+        "mapping m: src.In -> dst.Out {\n  key id -> Id\n  name -> Name : default(\"Unknown\")\n}";
+    assert_eq!(
+        map(body, r#"{"id":"1"}"#),
+        Ok(r#"{"Id":"1","Name":"Unknown"}"#.to_string())
+    );
+    let fallback = "mapping m: src.In -> dst.Out {\n  key id -> Id\n  name -> Name : if is_missing { (nick) }\n}";
+    assert_eq!(
+        map(fallback, r#"{"id":"1","nick":"A"}"#),
+        Ok(r#"{"Id":"1","Name":"A"}"#.to_string())
+    );
+    // The fallback field is read by a step: without it the record is
+    // rejected, not mapped with a guess.
+    assert_eq!(
+        map(fallback, r#"{"id":"1"}"#),
+        Err(vec!["E1002 nick".to_string()])
+    );
+}
+
+#[test]
+fn a_field_a_condition_reads_is_checked_even_for_an_optional_target() {
+    // A missing `dir` would quietly keep the sign: it is an error instead.
+    let body = "mapping m: src.In -> dst.Out {\n  key id -> Id\n  \"x\" -> Name\n  amount -> Amount : if (dir) | eq(\"DBIT\") { neg }\n}";
+    assert_eq!(
+        map(body, r#"{"id":"1","amount":5,"dir":"DBIT"}"#),
+        Ok(r#"{"Id":"1","Name":"x","Amount":-5}"#.to_string())
+    );
+    assert_eq!(
+        map(body, r#"{"id":"1","amount":5}"#),
+        Err(vec!["E1002 dir".to_string()])
+    );
+    // The value itself may be missing: the target is left out.
+    assert_eq!(
+        map(body, r#"{"id":"1","dir":"CRDT"}"#),
+        Ok(r#"{"Id":"1","Name":"x"}"#.to_string())
+    );
+}
+
+#[test]
+fn a_record_block_needs_its_source_only_when_its_target_is_required() {
+    let optional = "mapping m: src.In -> dst.Out {\n  key id -> Id\n  \"x\" -> Name\n  billing -> Bill { street -> Street }\n}";
+    assert_eq!(
+        map(optional, r#"{"id":"1"}"#),
+        Ok(r#"{"Id":"1","Name":"x"}"#.to_string())
+    );
+    // `billing.street` into an optional target: the street may be missing,
+    // the city alone is mapped.
+    let flat = "mapping m: src.In -> dst.Out {\n  key id -> Id\n  \"x\" -> Name\n  billing.street -> Street\n  billing.city -> City\n}";
+    assert_eq!(
+        map(flat, r#"{"id":"1","billing":{"city":"Dubai"}}"#),
+        Ok(r#"{"Id":"1","Name":"x","City":"Dubai"}"#.to_string())
+    );
+    // Into a required record: the block writes nothing without its source.
+    let schemas = "schema r {\n  record In { id: string, billing: { street?: string } }\n  record Out { Id: string, Bill: { Street?: string } }\n}\n";
+    let required = format!(
+        "{schemas}mapping m: r.In -> r.Out {{\n  key id -> Id\n  billing -> Bill {{ street -> Street }}\n}}"
+    );
+    assert_eq!(
+        map(&required, r#"{"id":"1","billing":{"street":"A"}}"#),
+        Ok(r#"{"Id":"1","Bill":{"Street":"A"}}"#.to_string())
+    );
+    assert_eq!(
+        map(&required, r#"{"id":"1"}"#),
+        Err(vec!["E1002 billing".to_string()])
+    );
+}
+
+#[test]
+fn an_element_of_an_array_is_required_in_it() {
+    let body = "mapping m: src.In -> dst.Out {\n  key id -> Id\n  \"x\" -> Name\n  lines[].sku -> Skus[]\n}";
+    // The array feeds an optional target: it may be missing.
+    assert_eq!(
+        map(body, r#"{"id":"1"}"#),
+        Ok(r#"{"Id":"1","Name":"x"}"#.to_string())
+    );
+    // An element without its sku cannot be an element of `Skus`.
+    assert_eq!(
+        map(body, r#"{"id":"1","lines":[{"sku":"A"},{}]}"#),
+        Err(vec!["E1002 lines[1].sku".to_string()])
+    );
+}

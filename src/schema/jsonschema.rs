@@ -10,8 +10,8 @@
 
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::syntax::{
-    Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl, TypeExpr,
-    TypeExprKind,
+    Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl,
+    TypeExpr, TypeExprKind,
 };
 use serde_json::{Map, Value};
 use std::collections::HashMap;

@@ -75,7 +75,10 @@ fn record(reg: &Registry, id: super::RecordId, strip: &str, depth: usize, out: &
             XmlForm::Text => "#",
         };
         // `readonly Id: string`, as a tether schema writes it.
-        let access = f.access.keyword().map_or(String::new(), |k| format!("{k} "));
+        let access = f
+            .access
+            .keyword()
+            .map_or(String::new(), |k| format!("{k} "));
         let name = format!("{access}{mark}{name}");
         let note = "";
         // Inline records (named after their field) are shown in place.
