@@ -194,3 +194,123 @@ fn an_element_of_an_array_is_required_in_it() {
         Err(vec!["E1002 lines[1].sku".to_string()])
     );
 }
+
+#[test]
+fn a_document_without_the_array_a_for_iterates_is_rejected_not_empty() {
+    let body = "mapping m: src.In -> dst.Out {\n  for l in lines[]\n  id -> Id\n  l.sku -> Name\n}";
+    let c = compile_source("m.tether", &format!("{SCHEMAS}{body}"), None);
+    assert!(!c.has_errors(), "{:?}", c.diagnostics);
+    let mapping = temp("presence", "for.tether", &format!("{SCHEMAS}{body}"));
+    let input = temp(
+        "presence",
+        "for.ndjson",
+        "{\"id\":\"1\",\"lines\":[{\"sku\":\"A\"}]}\n{\"id\":\"2\"}\n",
+    );
+    let rejects = temp("presence", "for.rejects", "");
+    let (code, out, _) = tether(&[
+        "run",
+        &mapping,
+        "--mapping",
+        "m",
+        "--input",
+        &input,
+        "--rejects",
+        &rejects,
+    ]);
+    assert_eq!(code, Some(3));
+    assert_eq!(out, "{\"Id\":\"1\",\"Name\":\"A\"}\n");
+    let rejected = std::fs::read_to_string(&rejects).expect("rejects");
+    assert!(
+        rejected.contains(r#""code":"E1002""#) && rejected.contains(r#""path":"lines""#),
+        "{rejected}"
+    );
+}
+
+#[test]
+fn xml_records_are_read_by_the_same_rule() {
+    // `nick` and `@lang` are declared; only `Name` (required) needs its
+    // source.
+    let mapping = temp(
+        "presence",
+        "xml.tether",
+        "schema x {\n  record Person { @id: string, @lang: string, name: string, nick: string }\n  record Out { Id: string, Name: string, Nick?: string, Lang?: string }\n}\nmapping m: x.Person -> x.Out {\n  key id -> Id\n  name -> Name\n  nick -> Nick\n  lang -> Lang\n}\n",
+    );
+    let complete = temp(
+        "presence",
+        "complete.xml",
+        "<Person id=\"1\" lang=\"en\"><name>Ann</name><nick>A</nick></Person>",
+    );
+    let (code, out, err) = tether(&["run", &mapping, "--mapping", "m", "--input", &complete]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out,
+        "{\"Id\":\"1\",\"Name\":\"Ann\",\"Nick\":\"A\",\"Lang\":\"en\"}\n"
+    );
+    let partial = temp(
+        "presence",
+        "partial.xml",
+        "<Person id=\"2\"><name>Bo</name></Person>",
+    );
+    let (code, out, err) = tether(&["run", &mapping, "--mapping", "m", "--input", &partial]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "{\"Id\":\"2\",\"Name\":\"Bo\"}\n");
+    let nameless = temp(
+        "presence",
+        "nameless.xml",
+        "<Person id=\"3\"><nick>C</nick></Person>",
+    );
+    let rejects = temp("presence", "xml.rejects", "");
+    let (code, out, _) = tether(&[
+        "run",
+        &mapping,
+        "--mapping",
+        "m",
+        "--input",
+        &nameless,
+        "--rejects",
+        &rejects,
+    ]);
+    assert_eq!(code, Some(3));
+    assert_eq!(out, "");
+    let rejected = std::fs::read_to_string(&rejects).expect("rejects");
+    assert!(
+        rejected.contains(r#""code":"E1002""#) && rejected.contains(r#""path":"name""#),
+        "{rejected}"
+    );
+}
+
+#[test]
+fn an_xml_document_without_the_elements_a_for_iterates_is_rejected_not_empty() {
+    let mapping = temp(
+        "presence",
+        "xml_for.tether",
+        "schema x {\n  record Doc { id: string, line: [Line] }\n  record Line { sku: string }\n  record Out { Id: string, Sku: string }\n}\nmapping m: x.Doc -> x.Out {\n  for l in line[]\n  id -> Id\n  l.sku -> Sku\n}\n",
+    );
+    let lines = temp(
+        "presence",
+        "lines.xml",
+        "<Doc><id>1</id><line><sku>A</sku></line></Doc>",
+    );
+    let (code, out, err) = tether(&["run", &mapping, "--mapping", "m", "--input", &lines]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "{\"Id\":\"1\",\"Sku\":\"A\"}\n");
+    let none = temp("presence", "no_lines.xml", "<Doc><id>2</id></Doc>");
+    let rejects = temp("presence", "xml_for.rejects", "");
+    let (code, out, _) = tether(&[
+        "run",
+        &mapping,
+        "--mapping",
+        "m",
+        "--input",
+        &none,
+        "--rejects",
+        &rejects,
+    ]);
+    assert_eq!(code, Some(3));
+    assert_eq!(out, "");
+    let rejected = std::fs::read_to_string(&rejects).expect("rejects");
+    assert!(
+        rejected.contains(r#""code":"E1002""#) && rejected.contains(r#""path":"line""#),
+        "{rejected}"
+    );
+}
