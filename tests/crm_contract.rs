@@ -197,3 +197,28 @@ fn reverse_rejects_a_salesforce_record_without_the_key() {
     assert!(rejected.contains(r#""code":"E1002""#), "{rejected}");
     assert!(rejected.contains(r#""path":"HubSpot_Id__c""#), "{rejected}");
 }
+
+/// Salesforce sets `LastModifiedDate` itself: the schema says `readonly`,
+/// so a rule writing it does not compile, and leaving it unmapped is no
+/// warning.
+#[test]
+fn salesforce_system_fields_are_read_only() {
+    for f in ["hubspot.tschema", "salesforce.tschema"] {
+        let text = std::fs::read_to_string(format!("mappings/crm/{f}")).expect("schema");
+        temp("crm", f, &text);
+    }
+    let (code, _, err) = tether(&["check", MAPPING]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("LastModifiedDate"), "{err}");
+    let mapping = std::fs::read_to_string(MAPPING).expect("mapping").replace(
+        "  properties.phone          <-> Phone\n",
+        "  properties.phone          <-> Phone\n  updatedAt -> LastModifiedDate\n",
+    );
+    let path = temp("crm", "writes_read_only.tether", &mapping);
+    let (code, _, err) = tether(&["check", &path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("error[E0224]: `LastModifiedDate` is read-only"),
+        "{err}"
+    );
+}
