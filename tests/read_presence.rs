@@ -314,3 +314,35 @@ fn an_xml_document_without_the_elements_a_for_iterates_is_rejected_not_empty() {
         "{rejected}"
     );
 }
+
+#[test]
+fn what_a_record_read_holds_at_a_path() {
+    use tether::schema::{ReadPresence, TypeId};
+    let src = "schema s {\n  record R { a: string, b?: string, n: N?, m: N, writeonly w: string, readonly r: string }\n  record N { x: string }\n}\n";
+    let c = compile_source("s.tether", src, None);
+    let program = c.program.expect("compiles");
+    let reg = &program.registry;
+    let Some(TypeId::Record(r)) = reg.lookup("s", "R") else {
+        panic!("R")
+    };
+    let at = |p: &[&str]| {
+        let path: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+        reg.read_presence(r, &path)
+    };
+    assert_eq!(at(&["a"]), ReadPresence::Declared);
+    assert_eq!(
+        at(&["r"]),
+        ReadPresence::Declared,
+        "read-only: sent when read"
+    );
+    assert_eq!(at(&["b"]), ReadPresence::Optional);
+    assert_eq!(at(&["m", "x"]), ReadPresence::Declared);
+    assert_eq!(at(&["n"]), ReadPresence::Declared, "present, maybe null");
+    assert_eq!(
+        at(&["n", "x"]),
+        ReadPresence::Optional,
+        "under a null parent"
+    );
+    assert_eq!(at(&["w"]), ReadPresence::Never);
+    assert_eq!(at(&["nowhere"]), ReadPresence::Optional);
+}
