@@ -160,3 +160,65 @@ fn the_table_must_cover_both_enums_both_ways() {
         "{err}"
     );
 }
+
+/// Issue 15: Salesforce requires `LastName` to *write* a contact; a record
+/// *read* from Salesforce (a query that did not select it, a partial
+/// webhook) may lack it. HubSpot's `lastname` is optional, so the reverse
+/// run leaves it out instead of rejecting the record.
+#[test]
+fn reverse_omits_lastname_for_a_salesforce_record_without_lastname() {
+    let input = temp(
+        "crm",
+        "no_lastname.ndjson",
+        "{\"HubSpot_Id__c\":\"70\",\"FirstName\":\"Ann\"}\n{\"HubSpot_Id__c\":\"71\",\"LastName\":\"Ng\"}\n",
+    );
+    let (code, lines, err) = run(&["--reverse", "--input", &input]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        lines,
+        [
+            r#"{"id":"70","properties":{"firstname":"Ann"}}"#,
+            r#"{"id":"71","properties":{"lastname":"Ng"}}"#,
+        ]
+    );
+}
+
+/// What the mapping cannot do without is still checked on read: HubSpot's
+/// `id` is required and fed by the key `HubSpot_Id__c`, so a Salesforce
+/// record without it is rejected (E1002) with the path.
+#[test]
+fn reverse_rejects_a_salesforce_record_without_the_key() {
+    let input = temp("crm", "no_key.ndjson", "{\"LastName\":\"Ng\"}\n");
+    let rejects = temp("crm", "no_key.rejects", "");
+    let (code, lines, _) = run(&["--reverse", "--input", &input, "--rejects", &rejects]);
+    assert_eq!(code, Some(3));
+    assert!(lines.is_empty(), "{lines:?}");
+    let rejected = std::fs::read_to_string(&rejects).expect("rejects");
+    assert!(rejected.contains(r#""code":"E1002""#), "{rejected}");
+    assert!(rejected.contains(r#""path":"HubSpot_Id__c""#), "{rejected}");
+}
+
+/// Salesforce sets `LastModifiedDate` itself: the schema says `readonly`,
+/// so a rule writing it does not compile, and leaving it unmapped is no
+/// warning.
+#[test]
+fn salesforce_system_fields_are_read_only() {
+    for f in ["hubspot.tschema", "salesforce.tschema"] {
+        let text = std::fs::read_to_string(format!("mappings/crm/{f}")).expect("schema");
+        temp("crm", f, &text);
+    }
+    let (code, _, err) = tether(&["check", MAPPING]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("LastModifiedDate"), "{err}");
+    let mapping = std::fs::read_to_string(MAPPING).expect("mapping").replace(
+        "  properties.phone          <-> Phone\n",
+        "  properties.phone          <-> Phone\n  updatedAt -> LastModifiedDate\n",
+    );
+    let path = temp("crm", "writes_read_only.tether", &mapping);
+    let (code, _, err) = tether(&["check", &path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("error[E0224]: `LastModifiedDate` is read-only"),
+        "{err}"
+    );
+}

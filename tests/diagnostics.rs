@@ -275,6 +275,32 @@ snap!(
 );
 
 snap!(
+    e0223_reading_a_write_only_field,
+    "E0223",
+    "schema c {\n  record L { login: string, writeonly password: string }\n  record R { Login: string, Secret: string }\n}\nmapping m: c.L <-> c.R {\n  login <-> Login\n  password <-> Secret\n}"
+);
+snap!(
+    e0224_writing_a_read_only_field,
+    "E0224",
+    "schema c {\n  record L { id: string, created?: string }\n  record R { readonly Id: string, readonly CreatedAt?: string, Ref: string }\n}\nmapping m: c.L -> c.R {\n  key id -> Ref\n  created -> CreatedAt\n}"
+);
+
+#[test]
+fn a_read_only_field_is_never_unmapped_and_may_be_the_key() {
+    // `Id` is read-only and required: no E0205 for leaving it out, and the
+    // key may name it (it says which record is meant).
+    let body = "schema c {\n  record L { id: string }\n  record R { readonly Id: string, readonly At?: string }\n}\nmapping m: c.L <-> c.R {\n  key id <-> Id\n}";
+    let rendered = render(body);
+    assert!(!rendered.contains("E0224"), "{rendered}");
+    let unkeyed = "schema c {\n  record L { id?: string }\n  record R { readonly Id: string, Ref?: string }\n}\nmapping m: c.L -> c.R {\n  id -> Ref\n}";
+    let rendered = render(unkeyed);
+    assert!(
+        !rendered.contains("error") && !rendered.contains("W0001"),
+        "{rendered}"
+    );
+}
+
+snap!(
     w0004_unsupported_schema_construct,
     "W0004",
     "import schema shop from \"tests/fixtures/dangling_ref.json\"\nmapping m: shop.order -> b.Out {\n  id -> Email\n  id -> Name\n}"

@@ -140,6 +140,10 @@ pub struct ValueRule {
     pub steps: Vec<TStep>,
     pub targets: Vec<Target>,
     pub origin: RuleOrigin,
+    /// Source paths a record read must carry for this rule: those the
+    /// schema declares required are checked on read (E1002); a declared
+    /// field the rule does not need may be missing (`check::presence`).
+    pub requires: Vec<FieldPath>,
 }
 
 pub struct Target {
@@ -167,6 +171,9 @@ pub struct EachRule {
     pub target: FieldPath,
     pub inner: Vec<DRule>,
     pub origin: RuleOrigin,
+    /// As [`ValueRule::requires`], in the enclosing frame (the array itself
+    /// when its target is required).
+    pub requires: Vec<FieldPath>,
 }
 
 /// Where a rule came from, for runtime errors.

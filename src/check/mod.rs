@@ -7,6 +7,7 @@
 mod conflict;
 pub mod inverse;
 pub mod ir;
+mod presence;
 mod table;
 mod types;
 mod written;
@@ -14,7 +15,7 @@ mod written;
 pub use ir::*;
 
 use crate::diag::{Code, Diagnostic, FileId, SourceMap, did_you_mean};
-use crate::schema::{Field, Kind, RecordDef, RecordId, Registry, Type, XmlForm};
+use crate::schema::{Access, Field, Kind, RecordDef, RecordId, Registry, Type, XmlForm};
 use crate::stdlib;
 use crate::stdlib::iso4217::Currency;
 use crate::syntax::{self as ast, ArrowKind, Direction, Span};
@@ -120,6 +121,9 @@ struct ScopeSide {
     prefix: Vec<String>,
     /// The type of the scope's own value (for empty paths).
     own: Type,
+    /// Source paths every rule of the scope relies on: a record block's
+    /// source whose target is required (`check::presence`).
+    requires: Vec<FieldPath>,
 }
 
 /// A path resolved against a record: the field names, the type at the end,
@@ -131,6 +135,10 @@ struct Resolved {
     iter_at: Option<usize>,
     /// For a path ending in a field: that field's declaration.
     field: Option<Field>,
+    /// The first write-only field on the path (never read).
+    write_only: Option<String>,
+    /// The first read-only field on the path (never written).
+    read_only: Option<String>,
 }
 
 /// One side's view of a rule in one direction.
@@ -273,11 +281,13 @@ impl<'a> Checker<'a> {
                 record: Some(source),
                 prefix: Vec::new(),
                 own: Type::new(Kind::Record(source)),
+                requires: Vec::new(),
             },
             right: ScopeSide {
                 record: Some(right),
                 prefix: Vec::new(),
                 own: Type::new(Kind::Record(right)),
+                requires: Vec::new(),
             },
         };
         for dir in &directions {
@@ -400,6 +410,7 @@ impl<'a> Checker<'a> {
                 record: start,
                 prefix: Vec::new(),
                 own: Type::new(Kind::Any),
+                requires: Vec::new(),
             };
             let path = ast::Path {
                 segments: rel.to_vec(),
@@ -426,6 +437,7 @@ impl<'a> Checker<'a> {
                     },
                     description: None,
                     xml: Default::default(),
+                    access: Default::default(),
                 };
                 if let Err(prev) = row.push(field) {
                     let d = Diagnostic::error(
@@ -744,7 +756,17 @@ impl<'a> Checker<'a> {
             rule.span,
             v.target.span(),
         );
+        self.writable(&tgt, rule, tp.span)?;
         let src = self.resolve(v.source_scope, sp, side_word(true))?;
+        self.readable(&src, sp.span)?;
+        // A required target needs its source there: without it the block
+        // writes nothing.
+        let target_required = tgt.field.as_ref().is_some_and(|f| !f.optional);
+        let src_path = FieldPath(prefixed(&v.source_scope.prefix, &src.names));
+        let mut requires = v.source_scope.requires.clone();
+        if target_required {
+            requires.push(src_path.clone());
+        }
         let src_iter =
             sp.segments.last().is_some_and(|s| s.iter) && src.iter_at == Some(src.names.len());
         let tgt_iter =
@@ -771,15 +793,18 @@ impl<'a> Checker<'a> {
         };
         if src_iter {
             let (src_elem, tgt_elem) = (src.ty.clone(), tgt.ty.clone());
+            // Each element is a frame of its own.
             let src_side = ScopeSide {
                 record: side_of(&src),
                 prefix: Vec::new(),
                 own: src_elem.as_type(),
+                requires: Vec::new(),
             };
             let tgt_side = ScopeSide {
                 record: side_of(&tgt),
                 prefix: Vec::new(),
                 own: tgt_elem.as_type(),
+                requires: Vec::new(),
             };
             if src_side.record.is_none() || tgt_side.record.is_none() {
                 let d = Diagnostic::error(
@@ -805,10 +830,11 @@ impl<'a> Checker<'a> {
             };
             let inner = self.rules_in_scope(m, block, &inner_scope, v.dir, None);
             Some(vec![DRule::Each(EachRule {
-                source: FieldPath(prefixed(&v.source_scope.prefix, &src.names)),
+                source: src_path,
                 target: FieldPath(prefixed(&v.target_scope.prefix, &tgt.names)),
                 inner,
                 origin,
+                requires,
             })])
         } else {
             // Record to record: the inner rules are ordinary rules with both
@@ -826,13 +852,15 @@ impl<'a> Checker<'a> {
             };
             let src_side = ScopeSide {
                 record: Some(src_rec),
-                prefix: prefixed(&v.source_scope.prefix, &src.names),
+                prefix: src_path.0,
                 own: src.ty.as_type(),
+                requires,
             };
             let tgt_side = ScopeSide {
                 record: Some(tgt_rec),
                 prefix: prefixed(&v.target_scope.prefix, &tgt.names),
                 own: tgt.ty.as_type(),
+                requires: Vec::new(),
             };
             let inner_scope = match v.dir {
                 Direction::Forward => Scope {
@@ -909,6 +937,7 @@ impl<'a> Checker<'a> {
                         rule.span,
                         tp.span,
                     );
+                    ok &= self.writable(&r, rule, tp.span).is_some();
                     targets.push((tp, r));
                 }
                 None => ok = false,
@@ -932,6 +961,7 @@ impl<'a> Checker<'a> {
             }
             ast::Endpoint::Path(p) => {
                 let r = self.resolve(v.source_scope, p, side_word(true))?;
+                self.readable(&r, p.span)?;
                 let iter = r.iter_at;
                 let ty = r.ty.clone();
                 (
@@ -944,7 +974,9 @@ impl<'a> Checker<'a> {
                 let mut paths = Vec::new();
                 let mut tys = Vec::new();
                 for p in ps {
-                    let r = self.resolve(v.source_scope, p, side_word(true));
+                    let r = self
+                        .resolve(v.source_scope, p, side_word(true))
+                        .filter(|r| self.readable(r, p.span).is_some());
                     match r {
                         Some(r) if r.iter_at.is_some() => {
                             let d = Diagnostic::error(
@@ -987,8 +1019,12 @@ impl<'a> Checker<'a> {
                 };
                 let elem_flow =
                     Flow::One(types::elem_ty(&self.reg, v.source_scope, &names, iter_at));
-                let (steps, out) = self.pipeline(rule.pipeline.as_ref(), elem_flow, v)?;
+                let (steps, out) = self.pipeline(rule.pipeline.as_ref(), elem_flow.clone(), v)?;
                 let checked = self.assign(&out, &elem_target, false, tp.span, rule)?;
+                let elem_source = Source::Path(FieldPath(names[iter_at..].to_vec()));
+                // An element is always required in its array.
+                let elem_requires =
+                    self.requires_of(rule, v, &elem_source, &elem_flow, &steps, true);
                 // The array itself: absent or null when the source array is.
                 let (missing, nullable) =
                     types::presence(&self.reg, v.source_scope, &names[..iter_at]);
@@ -1002,7 +1038,7 @@ impl<'a> Checker<'a> {
                     self.null_checks(&array, &f.ty, f.optional, tp.span, rule)?;
                 }
                 let inner = DRule::Value(ValueRule {
-                    source: Source::Path(FieldPath(names[iter_at..].to_vec())),
+                    source: elem_source,
                     steps,
                     targets: vec![Target {
                         path: FieldPath(Vec::new()),
@@ -1010,12 +1046,19 @@ impl<'a> Checker<'a> {
                         enum_values: checked,
                     }],
                     origin: origin.clone(),
+                    requires: elem_requires,
                 });
+                let array_path = FieldPath(prefixed(&v.source_scope.prefix, &names[..iter_at]));
+                let mut requires = v.source_scope.requires.clone();
+                if tr.field.as_ref().is_some_and(|f| !f.optional) {
+                    requires.push(array_path.clone());
+                }
                 return Some(DRule::Each(EachRule {
-                    source: FieldPath(prefixed(&v.source_scope.prefix, &names[..iter_at])),
+                    source: array_path,
                     target: FieldPath(prefixed(&v.target_scope.prefix, &tr.names)),
                     inner: vec![inner],
                     origin,
+                    requires,
                 }));
             }
             if target_iter {
@@ -1069,11 +1112,15 @@ impl<'a> Checker<'a> {
         targets: Vec<(&&ast::Path, Resolved)>,
         origin: RuleOrigin,
     ) -> Option<DRule> {
-        let (steps, out) = self.pipeline(rule.pipeline.as_ref(), flow, v)?;
+        let (steps, out) = self.pipeline(rule.pipeline.as_ref(), flow.clone(), v)?;
         let mut checked_targets = Vec::new();
+        // The parts of a tuple target may always be missing (E0204 unless
+        // optional): only a single target can need the source.
+        let mut target_required = false;
         if targets.len() == 1 {
             let (tp, r) = &targets[0];
             let optional = r.field.as_ref().is_some_and(|f| f.optional);
+            target_required = !optional;
             let ty = target_type(r);
             let enum_values = self.assign(&out, &ty, optional, tp.span, rule)?;
             checked_targets.push(Target {
@@ -1119,11 +1166,14 @@ impl<'a> Checker<'a> {
                 });
             }
         }
+        let mut requires = v.source_scope.requires.clone();
+        requires.extend(self.requires_of(rule, v, &source, &flow, &steps, target_required));
         Some(DRule::Value(ValueRule {
             source,
             steps,
             targets: checked_targets,
             origin,
+            requires,
         }))
     }
 
@@ -1249,6 +1299,10 @@ impl<'a> Checker<'a> {
         let mut missing_optional = Vec::new();
         let record = self.reg.record(rec).clone();
         for f in &record.fields {
+            // The provider sets a read-only field; a write leaves it out.
+            if f.access == Access::ReadOnly {
+                continue;
+            }
             let mut path = prefix.to_vec();
             path.push(f.name.clone());
             if let Some(member) = written.member(&f.name) {
@@ -1329,6 +1383,7 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         }
+        self.readable(&r, path.span)?;
         Some(r)
     }
 
@@ -1364,6 +1419,7 @@ impl<'a> Checker<'a> {
         let mut field_decl: Option<Field> = None;
         let mut missing = false;
         let mut nullable = false;
+        let (mut write_only, mut read_only) = (None, None);
         for (i, seg) in path.segments.iter().enumerate() {
             if i > 0 {
                 // Step into the previous field's record.
@@ -1477,6 +1533,11 @@ impl<'a> Checker<'a> {
                 return None;
             }
             let f = f.clone();
+            match f.access {
+                Access::WriteOnly => write_only = write_only.or(Some(f.name.clone())),
+                Access::ReadOnly => read_only = read_only.or(Some(f.name.clone())),
+                Access::ReadWrite => {}
+            }
             // Under a parent that is null there is no field at all: the
             // value is missing, not null.
             missing |= f.optional || nullable;
@@ -1534,6 +1595,8 @@ impl<'a> Checker<'a> {
             },
             iter_at,
             field: field_decl,
+            write_only,
+            read_only,
         })
     }
 
@@ -2192,6 +2255,7 @@ fn side_scope(rec: RecordId) -> ScopeSide {
         record: Some(rec),
         prefix: Vec::new(),
         own: Type::new(Kind::Record(rec)),
+        requires: Vec::new(),
     }
 }
 

@@ -334,6 +334,20 @@ constant, a condition, or a table whose `else` applies both ways. Write the
 way back yourself with a `<-` rule (`email -> Email : trim | lower` and
 `email <- Email`), or map the field one way only.";
 
+    E0223 => "source path through a write-only field",
+"A rule reads a field its schema marks write-only (JSON Schema / OpenAPI
+`writeOnly: true`, `writeonly password: string` in a tether schema): the
+provider accepts it but never sends it back, so a record read never has it.
+Map it the other way only (`password <- Password`), or read another field.";
+
+    E0224 => "rule writes a read-only field",
+"A rule writes a field its schema marks read-only (JSON Schema / OpenAPI
+`readOnly: true`, `readonly id: string` in a tether schema): the provider
+sets it (an id, a creation time) and a write must not carry it. Map it the
+other way only (`created <- createdAt`), or leave it out of this direction.
+A read-only field is never reported as unmapped (E0205, W0001), and a `key`
+rule may name one: the key says which record is meant.";
+
     // ---------------------------------------------------------------- warnings
     W0001 => "optional target field not mapped",
 "A target field that may be absent is not written by any rule. This is only a
@@ -405,7 +419,13 @@ malformed XML document is rejected whole: none of its rows is written.";
     E1002 => "input value has the wrong type",
 "A value of an input record does not have the type its schema declares (a
 string where a decimal is expected, a fraction where an int is expected, a
-value outside the enum). The record is rejected with the path and the value.";
+value outside the enum), or a field the mapping cannot do without is absent.
+A record read may lack a field its schema requires (a query that did not
+select it, a webhook with only the changed fields): that is an error only
+where the field is needed, as the key, an array a `for` iterates, a field a
+step or argument reads, or the source of a required target that nothing in
+its pipeline (`default`, `if is_missing`) stands in for. Elsewhere its
+target is left out. The record is rejected with the path and the value.";
 
     E1003 => "conversion failed",
 "A transform could not convert the value (`parse_decimal` on `\"12,5\"`,

@@ -107,7 +107,16 @@ impl Mapper<'_> {
                 return self.outcome(outcome, text, pos, batch);
             }
         };
-        for row in expand(it, doc, &errors) {
+        let rows = expand(it, doc, &errors);
+        if rows.is_empty() && !errors.is_empty() {
+            // No row to carry the errors (the array a `for` iterates is
+            // missing or unreadable): the document is rejected with them,
+            // not dropped.
+            let errors = errors.into_iter().map(RecordError::from_read).collect();
+            let outcome = Outcome::Rejected { key: None, errors };
+            return self.outcome(outcome, text, pos, batch);
+        }
+        for row in rows {
             self.row(row, batch);
         }
     }

@@ -76,6 +76,7 @@ pub fn read_document<'a>(
         pending: Vec::new(),
         emit,
         ns: None,
+        sent: 0,
     };
     doc.document()
 }
@@ -167,6 +168,8 @@ struct Doc<'a, 'p, 'e> {
     emit: &'e mut dyn FnMut(Row<'a>),
     /// The document element's namespace.
     ns: Option<String>,
+    /// Rows sent for the record being read.
+    sent: usize,
 }
 
 /// Accumulated values of repeated children, stored when the parent ends.
@@ -225,6 +228,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             ));
         }
         self.ns = ns;
+        self.sent = 0;
         let plan = self.plan;
         let mut frame = vec![Value::Missing; plan.input_slots];
         self.element(&plan.read, start, empty, begin, &mut frame)?;
@@ -254,6 +258,17 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                         }
                     }
                     self.send(row, &chain);
+                }
+                if self.sent == 0 && !self.errors.is_empty() {
+                    // No row carries the record's errors (the array a `for`
+                    // iterates is missing or unreadable): the record is
+                    // rejected with them, not dropped.
+                    (self.emit)(Row {
+                        frame,
+                        element: label,
+                        errors: std::mem::take(&mut self.errors),
+                        source: self.text.get(begin..end).unwrap_or(""),
+                    });
                 }
                 self.errors.clear();
                 self.index.iter_mut().for_each(|i| *i = 0);
@@ -665,6 +680,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             .filter(|e| belongs(&e.path, chain))
             .cloned()
             .collect();
+        self.sent += 1;
         (self.emit)(row);
     }
 

@@ -12,7 +12,7 @@ pub use file::{MappingPlans, PlanFile};
 
 use crate::check::{DRule, FieldPath, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
 use crate::exec::Value;
-use crate::schema::{Kind, RecordId, Registry, Type};
+use crate::schema::{Kind, ReadPresence, RecordId, Registry, Type};
 use crate::stdlib::iso4217::Currency;
 use crate::stdlib::{self, Prepared, Transform};
 use crate::syntax::Direction;
@@ -166,8 +166,10 @@ pub struct ReadNode {
     pub fields: Vec<(String, ReadNode)>,
     /// Iterate the array: each element is read into a fresh frame.
     pub each: Option<Box<ElemRead>>,
-    /// The schema requires this member: its absence is an input error,
-    /// not a missing value.
+    /// The mapping cannot do without this member, and its schema declares
+    /// it: its absence is an input error (E1002), not a missing value. A
+    /// declared member the mapping can do without is not marked: a record
+    /// read may lack it (`check::presence`).
     pub required: bool,
     /// Keep the value's own input text in this slot (for reject reports).
     pub source_text: Option<usize>,
@@ -515,6 +517,8 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
     let rules = lower_rules(reg, mapping.rules(dir), &mut input, &mut output);
     let key = mapping.key.as_ref().map(|(l, r)| {
         let path = if dir == Direction::Forward { l } else { r };
+        // Records are matched by it: a record read without it is an error.
+        input.require(reg, path);
         input.slot(reg, path)
     });
     let (read, input_slots) = input.finish(reg);
@@ -611,6 +615,7 @@ fn unnest(
     for k in (0..levels.len()).rev() {
         let mut node = nodes.pop().unwrap_or_default();
         if let Some(child) = inner.take() {
+            require_path(reg, records[k], &mut node, &it.levels[k + 1].array.0);
             let at = descend(&mut node, &it.levels[k + 1].array.0);
             at.each = Some(Box::new(ElemRead {
                 slot: levels[k + 1].rows,
@@ -628,7 +633,11 @@ fn unnest(
             slots,
         }));
     }
-    mark_required(reg, Some(source), &mut doc);
+    // A document without the array it iterates is an error, not zero rows.
+    if let Some(l) = it.levels.first() {
+        require_path(reg, Some(source), &mut doc, &l.array.0);
+    }
+    mark_xml_forms(reg, Some(source), &mut doc);
     (
         doc,
         slots,
@@ -715,6 +724,9 @@ fn lower_rules(
         .iter()
         .map(|r| match r {
             DRule::Value(v) => {
+                for p in &v.requires {
+                    input.require(reg, p);
+                }
                 let source = match &v.source {
                     Source::Path(p) => PlanSource::Slot(input.slot(reg, p)),
                     Source::Tuple(ps) => {
@@ -745,6 +757,9 @@ fn lower_rules(
                 }
             }
             DRule::Each(e) => {
+                for p in &e.requires {
+                    input.require(reg, p);
+                }
                 let (rows, elem_in) = input.rows(reg, &e.source);
                 let (out, elem_out) = output.rows(reg, &e.target);
                 let rules = lower_rules(reg, &e.inner, elem_in, elem_out);
@@ -841,6 +856,20 @@ impl InFrame {
         s
     }
 
+    /// Marks the members on `path` required when its schema declares them
+    /// (a path through an optional field may be missing anyway).
+    fn require(&mut self, reg: &Registry, path: &FieldPath) {
+        let Some(rec) = self.record else { return };
+        if path.0.is_empty() || reg.read_presence(rec, &path.0) != ReadPresence::Declared {
+            return;
+        }
+        for end in 1..=path.0.len() {
+            self.members
+                .descend(&mut self.node, &path.0[..end])
+                .required = true;
+        }
+    }
+
     /// The slot holding the element frames of the array at `path`, and the
     /// element frame (shared by every rule iterating that array).
     fn rows(&mut self, reg: &Registry, path: &FieldPath) -> (usize, &mut InFrame) {
@@ -870,7 +899,7 @@ impl InFrame {
 impl InFrame {
     /// Moves each element frame's read tree under its array's node.
     fn finish(mut self, reg: &Registry) -> (ReadNode, usize) {
-        mark_required(reg, self.record, &mut self.node);
+        mark_xml_forms(reg, self.record, &mut self.node);
         for (path, elem) in std::mem::take(&mut self.elems) {
             let node = self.members.descend(&mut self.node, &path);
             let (elem_node, elem_slots) = elem.finish(reg);
@@ -1034,20 +1063,30 @@ fn type_at(reg: &Registry, record: Option<RecordId>, path: &[String]) -> Type {
     ty
 }
 
-/// Marks the members the schema requires, and their XML forms, down the
-/// record types.
-fn mark_required(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode) {
+/// [`InFrame::require`] for a tree built outside a frame (the levels of a
+/// `for`): few members, found by name.
+fn require_path(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode, path: &[String]) {
+    let Some(rec) = record else { return };
+    if path.is_empty() || reg.read_presence(rec, path) != ReadPresence::Declared {
+        return;
+    }
+    for end in 1..=path.len() {
+        descend(node, &path[..end]).required = true;
+    }
+}
+
+/// Marks the members' XML forms, down the record types.
+fn mark_xml_forms(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode) {
     let Some(rec) = record else { return };
     let def = reg.record(rec);
     for (name, child) in &mut node.fields {
         if let Some((_, f)) = def.field(name) {
-            child.required = !f.optional;
             child.xml = f.xml;
             let inner = match &f.ty.kind {
                 Kind::Record(r) => Some(*r),
                 _ => None,
             };
-            mark_required(reg, inner, child);
+            mark_xml_forms(reg, inner, child);
         }
     }
 }

@@ -165,6 +165,7 @@ impl Ctx<'_> {
                 },
                 description: f.description.clone(),
                 xml: f.xml,
+                access: f.access,
             };
             let rec_name = self.reg.record(id).name.clone();
             if let Err(prev) = self.reg.records[id.0 as usize].push(field) {

@@ -10,8 +10,8 @@
 
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::syntax::{
-    EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl, TypeExpr,
-    TypeExprKind,
+    Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl,
+    TypeExpr, TypeExprKind,
 };
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -426,6 +426,7 @@ impl<'t> Importer<'t> {
                     .and_then(Value::as_str)
                     .map(str::to_string),
                 xml: Default::default(),
+                access: access_of(prop),
             });
         }
         Some(RecordBody {
@@ -867,4 +868,15 @@ fn ref_name(r: &str) -> Option<&str> {
         .iter()
         .find_map(|p| r.strip_prefix(p))
         .filter(|n| !n.contains('/'))
+}
+
+/// `readOnly` / `writeOnly` of a property (both at once say nothing tether
+/// can honour, so the field is read and written).
+fn access_of(prop: &Value) -> Access {
+    let flag = |k: &str| prop.get(k).and_then(Value::as_bool).unwrap_or(false);
+    match (flag("readOnly"), flag("writeOnly")) {
+        (true, false) => Access::ReadOnly,
+        (false, true) => Access::WriteOnly,
+        _ => Access::ReadWrite,
+    }
 }

@@ -10,7 +10,7 @@ pub mod jsonschema;
 pub mod show;
 pub mod xsd;
 
-pub use crate::syntax::XmlForm;
+pub use crate::syntax::{Access, XmlForm};
 pub use build::build_registry;
 
 use crate::diag::FileId;
@@ -107,12 +107,34 @@ pub struct Origin {
 pub struct Field {
     pub name: String,
     pub ty: Type,
-    /// The key may be absent.
+    /// The key may be absent. This is what a *write* must carry; a record
+    /// *read* may lack a required field too (see [`ReadPresence`]).
     pub optional: bool,
     pub origin: Origin,
     pub description: Option<String>,
     /// How the field appears in XML.
     pub xml: XmlForm,
+    /// Read, written, or both.
+    pub access: Access,
+}
+
+/// What a record *read* from a provider holds at a path, as its schema
+/// says. Requiredness is per direction: `required` is what a write must
+/// carry, while a record read (a query that did not select the field, a
+/// webhook with only the changed fields) may lack it. So a declared field
+/// is checked on read only where a mapping cannot do without it (the plan
+/// marks those, `ReadNode::required`); elsewhere a missing one is a missing
+/// value like any other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadPresence {
+    /// Every field on the way is required and readable, under no nullable
+    /// parent: a complete record has it.
+    Declared,
+    /// A field on the way is optional, or under a parent that may be null,
+    /// or inside `any`/a map: the value may be missing.
+    Optional,
+    /// A field on the way is write-only: a record read never has it.
+    Never,
 }
 
 #[derive(Clone, Debug)]
@@ -224,6 +246,32 @@ impl Registry {
             .iter()
             .find(|(_, t)| t == local)
             .map(|(e, _)| e.clone())
+    }
+
+    /// What a record of `record` read from its provider holds at `path`.
+    pub fn read_presence(&self, record: RecordId, path: &[String]) -> ReadPresence {
+        let mut rec = Some(record);
+        let mut presence = ReadPresence::Declared;
+        for (i, name) in path.iter().enumerate() {
+            let Some((_, f)) = rec.and_then(|r| self.record(r).field(name)) else {
+                return ReadPresence::Optional;
+            };
+            if f.access == Access::WriteOnly {
+                return ReadPresence::Never;
+            }
+            if f.optional {
+                presence = ReadPresence::Optional;
+            }
+            // Under a null parent there is no field at all.
+            if f.ty.nullable && i + 1 < path.len() {
+                presence = ReadPresence::Optional;
+            }
+            rec = match &f.ty.kind {
+                Kind::Record(r) => Some(*r),
+                _ => None,
+            };
+        }
+        presence
     }
 
     pub fn lookup(&self, namespace: &str, name: &str) -> Option<TypeId> {

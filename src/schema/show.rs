@@ -74,7 +74,12 @@ fn record(reg: &Registry, id: super::RecordId, strip: &str, depth: usize, out: &
             XmlForm::Attribute => "@",
             XmlForm::Text => "#",
         };
-        let name = format!("{mark}{name}");
+        // `readonly Id: string`, as a tether schema writes it.
+        let access = f
+            .access
+            .keyword()
+            .map_or(String::new(), |k| format!("{k} "));
+        let name = format!("{access}{mark}{name}");
         let note = "";
         // Inline records (named after their field) are shown in place.
         let inline = match inner_record(&f.ty.kind) {

@@ -802,6 +802,8 @@ impl<'s> Importer<'s> {
             span,
             description,
             xml,
+            // XML Schema has no read-only or write-only fields.
+            access: Default::default(),
         }
     }
 

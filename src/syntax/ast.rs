@@ -120,6 +120,34 @@ pub struct FieldDecl {
     pub description: Option<String>,
     /// How the field appears in XML.
     pub xml: XmlForm,
+    /// Whether the field is read, written, or both (`readonly`, `writeonly`).
+    pub access: Access,
+}
+
+/// Which ways a field travels between tether and its provider. A tether
+/// schema marks it (`readonly Id: string`, `writeonly password: string`);
+/// JSON Schema and OpenAPI say `readOnly` / `writeOnly`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
+pub enum Access {
+    /// Read from the provider and written to it.
+    #[default]
+    ReadWrite,
+    /// Set by the provider (an id, a timestamp): present when read, never
+    /// written.
+    ReadOnly,
+    /// Written, never sent back (a password): never present when read.
+    WriteOnly,
+}
+
+impl Access {
+    /// The word a tether schema writes before the field, if any.
+    pub fn keyword(self) -> Option<&'static str> {
+        match self {
+            Access::ReadWrite => None,
+            Access::ReadOnly => Some("readonly"),
+            Access::WriteOnly => Some("writeonly"),
+        }
+    }
 }
 
 /// How a field appears in an XML document. An XSD import says it; a tether

@@ -44,6 +44,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::record_body => "a record body `{ field: type, ... }`",
         R::field_decl => "a field declaration `name: type`",
         R::optional_mark => "`?`",
+        R::field_access => "`readonly` or `writeonly`",
         R::xml_form => "`@` (an XML attribute) or `#` (an element's text)",
         R::type_expr => "a type (`string`, `decimal`, `[T]`, `map<T>`, a record name...)",
         R::nullable_mark => "`?`",

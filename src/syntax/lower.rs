@@ -128,6 +128,14 @@ impl Lowerer {
         for f in p.into_inner() {
             let fspan = self.span(&f);
             let mut it = f.into_inner().peekable();
+            let access = match it.peek().map(|p| (p.as_rule(), p.as_str())) {
+                Some((R::field_access, "readonly")) => Access::ReadOnly,
+                Some((R::field_access, _)) => Access::WriteOnly,
+                _ => Access::ReadWrite,
+            };
+            if access != Access::ReadWrite {
+                it.next();
+            }
             let xml = match it.peek().map(|p| (p.as_rule(), p.as_str())) {
                 Some((R::xml_form, "@")) => XmlForm::Attribute,
                 Some((R::xml_form, _)) => XmlForm::Text,
@@ -150,6 +158,7 @@ impl Lowerer {
                 span: fspan,
                 description: None,
                 xml,
+                access,
                 name,
             });
         }
