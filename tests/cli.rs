@@ -253,3 +253,67 @@ fn example_outputs_match_their_goldens() {
         assert_eq!(got, want, "{file}: output differs from {golden}");
     }
 }
+
+/// `-` is a stream, never a file named `-`: rejects go to standard error
+/// (standard output carries the mapped records), a plan to standard output.
+#[test]
+fn a_dash_for_rejects_or_a_plan_means_a_standard_stream() {
+    let dir = tmp("dash");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = std::fs::canonicalize("mappings/leads/web_lead_to_crm.tether").unwrap();
+    let input = std::fs::canonicalize("mappings/leads/leads.ndjson").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .current_dir(&dir)
+        .args(["run", source.to_str().unwrap(), "--mapping", "lead"])
+        .args(["--input", input.to_str().unwrap(), "--rejects", "-"])
+        .output()
+        .expect("run tether");
+    assert_eq!(run.status.code(), Some(3));
+    assert!(!dir.join("-").exists(), "no file named `-`");
+    let err = String::from_utf8_lossy(&run.stderr);
+    let rejects: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rejects.len(), 3, "{err}");
+    assert_eq!(rejects[0]["errors"][0]["path"], "budget");
+    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 3);
+
+    let build = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .current_dir(&dir)
+        .args(["build", source.to_str().unwrap(), "-o", "-"])
+        .output()
+        .expect("run tether");
+    assert_eq!(build.status.code(), Some(0));
+    assert!(!dir.join("-").exists(), "no file named `-`");
+    let plan = String::from_utf8_lossy(&build.stdout);
+    let plan_file = dir.join("lead.tplan");
+    std::fs::write(&plan_file, plan.as_bytes()).unwrap();
+    let from_plan = tether(&[
+        "run",
+        plan_file.to_str().unwrap(),
+        "--mapping",
+        "lead",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(from_plan.status.code(), Some(3), "the plan runs");
+    assert_eq!(from_plan.stdout, run.stdout);
+}
+
+/// The state store is a database file: `-` is refused, not created.
+#[test]
+fn a_dash_for_the_state_store_is_refused() {
+    let dir = tmp("dash-state");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .current_dir(&dir)
+        .args(["dlq", "list", "--state", "-", "--mapping", "contact"])
+        .output()
+        .expect("run tether");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.join("-").exists(), "no file named `-`");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--state needs a file"), "{err}");
+}

@@ -54,7 +54,7 @@ enum Command {
         /// `.tether` files, or directories searched recursively.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// The plan file to write.
+        /// The plan file to write, or `-` for standard output.
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -315,9 +315,10 @@ struct RunArgs {
     /// Output file, or `-` for standard output.
     #[arg(long, default_value = "-")]
     output: String,
-    /// Where rejected records go (NDJSON), with their errors.
+    /// Where rejected records go (NDJSON), with their errors; `-` for
+    /// standard error.
     #[arg(long)]
-    rejects: Option<PathBuf>,
+    rejects: Option<String>,
     /// `json`, `ndjson` or `xml`; by default from the input file's
     /// extension (`.json` is a JSON document, `.xml` an XML document,
     /// anything else NDJSON).
@@ -407,15 +408,17 @@ fn run(a: RunArgs) -> u8 {
             }
         }
     };
-    let mut rejects_file = match &a.rejects {
+    // `-`: standard error, since standard output carries the records.
+    let mut rejects_out: Option<Box<dyn Write>> = match a.rejects.as_deref() {
+        None => None,
+        Some("-") => Some(Box::new(io::stderr())),
         Some(p) => match File::create(p) {
-            Ok(f) => Some(BufWriter::new(f)),
+            Ok(f) => Some(Box::new(BufWriter::new(f))),
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", p.display());
+                eprintln!("error: cannot write {p}: {e}");
                 return EXIT_USAGE;
             }
         },
-        None => None,
     };
     let format = match a.output_format {
         OutFormat::Ndjson => OutputFormat::Ndjson,
@@ -430,7 +433,7 @@ fn run(a: RunArgs) -> u8 {
     let mut runner = Runner::new(
         plan,
         &mut out,
-        rejects_file.as_mut().map(|w| w as &mut dyn Write),
+        rejects_out.as_mut().map(|w| w as &mut dyn Write),
         format,
     );
     if let Some(b) = &base {

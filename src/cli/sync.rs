@@ -161,6 +161,15 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if output == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(text.0.as_bytes()).and_then(|()| out.flush()) {
+            eprintln!("error: cannot write the plan to standard output: {e}");
+            return EXIT_USAGE;
+        }
+        eprintln!("tether: wrote the plan to standard output ({})", text.1);
+        return EXIT_OK;
+    }
     // Written whole then renamed: a deploy never picks up half a plan.
     let tmp = output.with_extension("tmp");
     if let Err(e) = std::fs::write(&tmp, &text.0).and_then(|()| std::fs::rename(&tmp, output)) {
@@ -172,6 +181,11 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
 }
 
 fn open_store(path: &Path) -> Result<SqliteStore, u8> {
+    // A store outlives the process: a stream cannot hold one.
+    if path == Path::new("-") {
+        eprintln!("error: --state needs a file (the SQLite state store), not `-`");
+        return Err(EXIT_USAGE);
+    }
     SqliteStore::open(path).map_err(|e| {
         eprintln!("error: state store {}: {e}", path.display());
         EXIT_USAGE
