@@ -47,8 +47,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     retention_days: u32,
     /// `human` (stderr) or `json` (one object on stdout).
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
-    format: SummaryFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -56,7 +56,7 @@ pub struct SyncArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
-enum SummaryFormat {
+pub enum ReportFormat {
     Human,
     Json,
 }
@@ -103,6 +103,10 @@ pub enum ReviewCommand {
 pub enum DlqCommand {
     /// Open dead letters.
     List {
+        /// `human` (a line each) or `json` (one dead letter per line, as
+        /// `dlq show` prints it).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -243,7 +247,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let terminal = std::io::stderr().is_terminal() && a.format == SummaryFormat::Human;
+    let terminal = std::io::stderr().is_terminal() && a.format == ReportFormat::Human;
     let started = Instant::now();
     let mut last = Instant::now();
     let mut progress = |s: &Summary| {
@@ -330,12 +334,12 @@ fn lock(state: &Path) -> Result<std::fs::File, u8> {
     }
 }
 
-fn report(s: &Summary, format: SummaryFormat) {
+fn report(s: &Summary, format: ReportFormat) {
     // A closed pipe (`| head`) ends the output, not the process.
     let mut out = std::io::stdout().lock();
     match format {
-        SummaryFormat::Human => eprintln!("tether: {s}"),
-        SummaryFormat::Json => match serde_json::to_string(s) {
+        ReportFormat::Human => eprintln!("tether: {s}"),
+        ReportFormat::Json => match serde_json::to_string(s) {
             Ok(t) => {
                 let _ = writeln!(out, "{t}");
             }
@@ -507,7 +511,7 @@ pub fn dlq(c: &DlqCommand) -> u8 {
     // A closed pipe (`| head`) ends the output, not the process.
     let mut out = std::io::stdout().lock();
     let (store_args, id) = match c {
-        DlqCommand::List { store } => (store, None),
+        DlqCommand::List { store, .. } => (store, None),
         DlqCommand::Show { id, store }
         | DlqCommand::Replay { id, store }
         | DlqCommand::Discard { id, store } => (store, Some(*id)),
@@ -518,10 +522,24 @@ pub fn dlq(c: &DlqCommand) -> u8 {
     };
     let mapping = &store_args.mapping;
     match (c, id) {
-        (DlqCommand::List { .. }, _) => match s.dead_letters(mapping, true) {
+        (DlqCommand::List { format, .. }, _) => match s.dead_letters(mapping, true) {
             Ok(letters) => {
                 if letters.is_empty() {
                     eprintln!("tether: no dead letters");
+                }
+                if *format == ReportFormat::Json {
+                    for d in letters {
+                        match serde_json::to_string(&d) {
+                            Ok(t) => {
+                                let _ = writeln!(out, "{t}");
+                            }
+                            Err(e) => {
+                                eprintln!("error: {e}");
+                                return EXIT_USAGE;
+                            }
+                        }
+                    }
+                    return EXIT_OK;
                 }
                 for d in letters {
                     let first = d.errors.first().map_or(String::new(), |e| {
@@ -540,8 +558,8 @@ pub fn dlq(c: &DlqCommand) -> u8 {
             }
             Err(e) => store_error(&e),
         },
-        (DlqCommand::Show { .. }, Some(id)) => match s.dead_letters(mapping, false) {
-            Ok(letters) => match letters.into_iter().find(|d| d.id == id) {
+        (DlqCommand::Show { .. }, Some(id)) => match s.dead_letter(mapping, id) {
+            Ok(letter) => match letter {
                 Some(d) => match serde_json::to_string_pretty(&d) {
                     Ok(t) => {
                         let _ = writeln!(out, "{t}");

@@ -126,6 +126,9 @@ mod tests {
         let mut sorted_labels = labels.clone();
         sorted_labels.sort_unstable();
         assert_eq!(sorted_labels, sorted_keys, "{line}");
-        assert!(line.contains("parked 7") && line.contains("dead_lettered 5"), "{line}");
+        assert!(
+            line.contains("parked 7") && line.contains("dead_lettered 5"),
+            "{line}"
+        );
     }
 }
