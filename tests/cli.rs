@@ -317,3 +317,56 @@ fn a_dash_for_the_state_store_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--state needs a file"), "{err}");
 }
+
+const TWO_MAPPINGS: &str = r#"
+schema a { record In { email: string } }
+schema b { record Out { Email: string, Phone?: string } }
+schema c { record Other { Email: string, Fax?: string } }
+mapping first: a.In -> b.Out {
+  email -> Email
+}
+mapping second: a.In -> c.Other {
+  email -> Email
+}
+"#;
+
+/// `run` shows the warnings of the mapping it runs (not of every mapping in
+/// the file), `--quiet` none; errors anywhere still stop the run.
+#[test]
+fn run_shows_only_the_warnings_of_its_mapping_and_quiet_none() {
+    let f = tmp("two_mappings.tether");
+    std::fs::write(&f, TWO_MAPPINGS).unwrap();
+    let input = tmp("two_mappings.ndjson");
+    std::fs::write(&input, "{\"email\":\"a@b.c\"}\n").unwrap();
+    let run = |extra: &[&str]| {
+        let file = f.to_str().unwrap();
+        let input = input.to_str().unwrap();
+        let args = [
+            &["run", file, "--mapping", "first", "--input", input][..],
+            extra,
+        ]
+        .concat();
+        let out = tether(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("`Phone`"), "the warning of `first`: {err}");
+    assert!(!err.contains("`Fax`"), "not the warning of `second`: {err}");
+    let (code, err) = run(&["--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    assert!(err.contains("read 1 record"), "the summary stays: {err}");
+
+    let broken = TWO_MAPPINGS.replace(
+        "mapping second: a.In -> c.Other {\n  email",
+        "mapping second: a.In -> c.Other {\n  emial",
+    );
+    std::fs::write(&f, broken).unwrap();
+    let (code, err) = run(&["--quiet"]);
+    assert_eq!(code, Some(1), "the file must check clean: {err}");
+    assert!(err.contains("error[E0103]"), "{err}");
+}

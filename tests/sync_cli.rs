@@ -758,8 +758,14 @@ fn a_dead_letter_shows_the_errors_run_rejects_the_record_with() {
     let bad = json!({"id": "55", "properties": {"lastname": "Ng", "annualrevenue": "1.5 million"}});
     drop_file(&hub, "1.ndjson", std::slice::from_ref(&bad));
     std::fs::create_dir_all(sf.join("inbox")).expect("inbox");
-    let (code, _, _) = tether(&sync_args(CRM, s(&state), s(&hub), s(&sf)));
-    assert_eq!(code, Some(3), "the record is dead-lettered");
+    let quiet = [
+        &sync_args(CRM, s(&state), s(&hub), s(&sf))[..],
+        &["--quiet"],
+    ]
+    .concat();
+    let (code, _, err) = tether(&quiet);
+    assert_eq!(code, Some(3), "the record is dead-lettered: {err}");
+    assert!(!err.contains("warning"), "--quiet: {err}");
 
     let input = dir.join("bad.ndjson");
     std::fs::write(&input, format!("{bad}\n")).expect("input");

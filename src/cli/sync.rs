@@ -1,7 +1,7 @@
 //! `tether build`, `sync`, `review` and `dlq`.
 
 use super::{
-    DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, compile_reporting,
+    DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, Shown, compile_reporting,
     files_of, load_plans,
 };
 use crate::plan::PlanFile;
@@ -49,6 +49,9 @@ pub struct SyncArgs {
     /// `human` (stderr) or `json` (one object on stdout).
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
+    /// No warnings (errors are still printed).
+    #[arg(short, long)]
+    quiet: bool,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -138,7 +141,7 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
     };
     let mut compiled = Vec::new();
     for f in &files {
-        let Some(c) = compile_reporting(f, DiagFormat::Human, &[]) else {
+        let Some(c) = compile_reporting(f, DiagFormat::Human, &[], Shown::All) else {
             return EXIT_USAGE;
         };
         compiled.push(c);
@@ -197,7 +200,11 @@ fn open_store(path: &Path) -> Result<SqliteStore, u8> {
 }
 
 pub fn sync(a: &SyncArgs) -> u8 {
-    let plans = match load_plans(&a.file) {
+    let shown = Shown::OfMapping {
+        name: &a.mapping,
+        quiet: a.quiet,
+    };
+    let plans = match load_plans(&a.file, shown) {
         Ok(p) => p,
         Err(code) => return code,
     };
