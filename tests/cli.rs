@@ -28,12 +28,10 @@ mapping m: a.In -> b.Out {
 #[test]
 fn check_passes_on_the_bundled_examples() {
     let out = tether(&["check", "mappings"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Fields the examples leave out on purpose are declared `unmapped`.
+    assert!(!err.contains("W0001"), "{err}");
 }
 
 #[test]
@@ -252,4 +250,121 @@ fn example_outputs_match_their_goldens() {
             .expect("golden file (TETHER_BLESS=1 to write)");
         assert_eq!(got, want, "{file}: output differs from {golden}");
     }
+}
+
+/// `-` is a stream, never a file named `-`: rejects go to standard error
+/// (standard output carries the mapped records), a plan to standard output.
+#[test]
+fn a_dash_for_rejects_or_a_plan_means_a_standard_stream() {
+    let dir = tmp("dash");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = std::fs::canonicalize("mappings/leads/web_lead_to_crm.tether").unwrap();
+    let input = std::fs::canonicalize("mappings/leads/leads.ndjson").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .current_dir(&dir)
+        .args(["run", source.to_str().unwrap(), "--mapping", "lead"])
+        .args(["--input", input.to_str().unwrap(), "--rejects", "-"])
+        .output()
+        .expect("run tether");
+    assert_eq!(run.status.code(), Some(3));
+    assert!(!dir.join("-").exists(), "no file named `-`");
+    let err = String::from_utf8_lossy(&run.stderr);
+    let rejects: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rejects.len(), 3, "{err}");
+    assert_eq!(rejects[0]["errors"][0]["path"], "budget");
+    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 3);
+
+    let build = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .current_dir(&dir)
+        .args(["build", source.to_str().unwrap(), "-o", "-"])
+        .output()
+        .expect("run tether");
+    assert_eq!(build.status.code(), Some(0));
+    assert!(!dir.join("-").exists(), "no file named `-`");
+    let plan = String::from_utf8_lossy(&build.stdout);
+    let plan_file = dir.join("lead.tplan");
+    std::fs::write(&plan_file, plan.as_bytes()).unwrap();
+    let from_plan = tether(&[
+        "run",
+        plan_file.to_str().unwrap(),
+        "--mapping",
+        "lead",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(from_plan.status.code(), Some(3), "the plan runs");
+    assert_eq!(from_plan.stdout, run.stdout);
+}
+
+/// The state store is a database file: `-` is refused, not created.
+#[test]
+fn a_dash_for_the_state_store_is_refused() {
+    let dir = tmp("dash-state");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .current_dir(&dir)
+        .args(["dlq", "list", "--state", "-", "--mapping", "contact"])
+        .output()
+        .expect("run tether");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.join("-").exists(), "no file named `-`");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--state needs a file"), "{err}");
+}
+
+const TWO_MAPPINGS: &str = r#"
+schema a { record In { email: string } }
+schema b { record Out { Email: string, Phone?: string } }
+schema c { record Other { Email: string, Fax?: string } }
+mapping first: a.In -> b.Out {
+  email -> Email
+}
+mapping second: a.In -> c.Other {
+  email -> Email
+}
+"#;
+
+/// `run` shows the warnings of the mapping it runs (not of every mapping in
+/// the file), `--quiet` none; errors anywhere still stop the run.
+#[test]
+fn run_shows_only_the_warnings_of_its_mapping_and_quiet_none() {
+    let f = tmp("two_mappings.tether");
+    std::fs::write(&f, TWO_MAPPINGS).unwrap();
+    let input = tmp("two_mappings.ndjson");
+    std::fs::write(&input, "{\"email\":\"a@b.c\"}\n").unwrap();
+    let run = |extra: &[&str]| {
+        let file = f.to_str().unwrap();
+        let input = input.to_str().unwrap();
+        let args = [
+            &["run", file, "--mapping", "first", "--input", input][..],
+            extra,
+        ]
+        .concat();
+        let out = tether(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("`Phone`"), "the warning of `first`: {err}");
+    assert!(!err.contains("`Fax`"), "not the warning of `second`: {err}");
+    let (code, err) = run(&["--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    assert!(err.contains("read 1 record"), "the summary stays: {err}");
+
+    let broken = TWO_MAPPINGS.replace(
+        "mapping second: a.In -> c.Other {\n  email",
+        "mapping second: a.In -> c.Other {\n  emial",
+    );
+    std::fs::write(&f, broken).unwrap();
+    let (code, err) = run(&["--quiet"]);
+    assert_eq!(code, Some(1), "the file must check clean: {err}");
+    assert!(err.contains("error[E0103]"), "{err}");
 }

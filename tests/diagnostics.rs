@@ -212,6 +212,72 @@ snap!(
     "W0001",
     "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}"
 );
+
+// ---- `unmapped`: optional target fields left out on purpose
+
+snap!(
+    w0001_names_only_fields_not_declared_unmapped,
+    "W0001",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  unmapped Amount, Stage\n}"
+);
+
+#[test]
+fn optional_fields_declared_unmapped_are_not_warned_about() {
+    let rendered = render(
+        "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  unmapped Amount, Stage, Label\n}",
+    );
+    assert_eq!(rendered, "");
+}
+
+#[test]
+fn unmapped_names_the_side_of_a_two_way_mapping_and_works_in_element_blocks() {
+    let rendered = render(
+        "schema l { record L { id: string, note?: string, lines?: [LL]? }\n  record LL { sku: string, memo?: string } }\n\
+         schema r { record R { Id: string, Note?: string, Lines?: [RL]? }\n  record RL { Sku: string, Memo?: string } }\n\
+         mapping m: l.L <-> r.R {\n  id <-> Id\n  lines[] <-> Lines[] {\n    sku <-> Sku\n    unmapped right: Memo\n    unmapped l: memo\n  }\n  unmapped r: Note\n  unmapped left: note\n}",
+    );
+    assert_eq!(rendered, "");
+}
+
+#[test]
+fn a_field_named_unmapped_is_still_mapped_by_a_rule() {
+    let rendered = render(
+        "schema c {\n  record S { unmapped: string }\n  record T { Out: string }\n}\nmapping m: c.S -> c.T {\n  unmapped -> Out\n}",
+    );
+    assert_eq!(rendered, "");
+}
+
+snap!(
+    e0103_unknown_field_declared_unmapped,
+    "E0103",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  unmapped Amount, Stage, Lable\n}"
+);
+snap!(
+    e0233_required_field_declared_unmapped,
+    "E0233",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  unmapped Name, Amount, Stage, Label\n}"
+);
+snap!(
+    e0234_unmapped_without_a_side_in_a_two_way_mapping,
+    "E0234",
+    "schema c {\n  record L { id: string, note?: string }\n  record R { Id: string, Note?: string }\n}\nmapping m: c.L <-> c.R {\n  id <-> Id\n  unmapped Note\n}"
+);
+snap!(
+    e0234_unmapped_on_the_side_a_mapping_reads,
+    "E0234",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  unmapped Amount, Stage, Label\n  unmapped a: name\n}"
+);
+snap!(
+    e0234_unmapped_through_an_array,
+    "E0234",
+    "schema c {\n  record S { id: string }\n  record T { Id: string, Lines?: [Line] }\n  record Line { Sku?: string }\n}\nmapping m: c.S -> c.T {\n  id -> Id\n  unmapped Lines[].Sku\n}"
+);
+snap!(
+    w0008_field_declared_unmapped_is_mapped,
+    "W0008",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  email -> Label\n  unmapped Amount, Stage, Label\n}"
+);
+
 snap!(
     w0002_unused_table,
     "W0002",

@@ -745,3 +745,56 @@ fn an_archived_contact_waits_for_review_then_a_person_propagates_it() {
     assert_eq!(code, Some(2));
     assert!(err.contains("no record with key `nope`"), "{err}");
 }
+
+/// A record that fails its mapping has one error format everywhere: the
+/// rejects of `run` and the dead letter of `sync` (`dlq show`, `dlq list
+/// --format json`) carry the same errors, the value as JSON (not JSON in a
+/// string) and `null` for what has none.
+#[test]
+fn a_dead_letter_shows_the_errors_run_rejects_the_record_with() {
+    let dir = scratch("dlq-format");
+    let (hub, sf) = (dir.join("hubspot"), dir.join("salesforce"));
+    let state = dir.join("state.db");
+    let bad = json!({"id": "55", "properties": {"lastname": "Ng", "annualrevenue": "1.5 million"}});
+    drop_file(&hub, "1.ndjson", std::slice::from_ref(&bad));
+    std::fs::create_dir_all(sf.join("inbox")).expect("inbox");
+    let quiet = [
+        &sync_args(CRM, s(&state), s(&hub), s(&sf))[..],
+        &["--quiet"],
+    ]
+    .concat();
+    let (code, _, err) = tether(&quiet);
+    assert_eq!(code, Some(3), "the record is dead-lettered: {err}");
+    assert!(!err.contains("warning"), "--quiet: {err}");
+
+    let input = dir.join("bad.ndjson");
+    std::fs::write(&input, format!("{bad}\n")).expect("input");
+    let (code, _, err) = tether(&[
+        "run",
+        CRM,
+        "--mapping",
+        "contact",
+        "--input",
+        s(&input),
+        "--rejects",
+        "-",
+    ]);
+    assert_eq!(code, Some(3));
+    let reject: Json = err
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("a reject line");
+
+    let store = ["--state", s(&state), "--mapping", "contact"];
+    let (code, out, _) = tether(&[&["dlq", "list", "--format", "json"][..], &store].concat());
+    assert_eq!(code, Some(0));
+    let listed: Json = serde_json::from_str(out.trim()).expect("one letter per line");
+    assert_eq!(listed["errors"], reject["errors"], "dlq list: {out}");
+    let id = listed["id"].to_string();
+    let (code, out, _) = tether(&[&["dlq", "show", id.as_str()][..], &store].concat());
+    assert_eq!(code, Some(0));
+    let shown: Json = serde_json::from_str(&out).expect("a letter");
+    assert_eq!(shown["errors"], reject["errors"], "dlq show: {out}");
+    assert_eq!(shown["errors"][0]["value"], "1.5 million");
+    assert_eq!(shown["key"], "55");
+}

@@ -585,7 +585,7 @@ fn a_record_that_fails_mapping_is_dead_lettered_and_later_events_wait() {
     let letters = w.store.dead_letters("customer", true).expect("letters");
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].key.as_deref(), Some("1"));
-    assert_eq!(letters[0].errors[0].code, "E1002");
+    assert_eq!(letters[0].errors[0].code.as_str(), "E1002");
     assert_eq!(letters[0].errors[0].path, "score");
     assert_eq!(letters[0].errors[0].value, "\"lots\"");
     // A later, good event for the same key does not overtake it.
@@ -653,9 +653,9 @@ fn a_record_without_a_key_or_not_json_is_dead_lettered() {
     let s = w.pass();
     assert_eq!(s.dead_lettered, 2);
     let letters = w.store.dead_letters("customer", true).expect("letters");
-    assert_eq!(letters[0].errors[0].code, "E1009");
+    assert_eq!(letters[0].errors[0].code.as_str(), "E1009");
     assert!(letters[0].errors[0].message.contains("no key `id`"));
-    assert_eq!(letters[1].errors[0].code, "E1001");
+    assert_eq!(letters[1].errors[0].code.as_str(), "E1001");
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod ir;
 mod presence;
 mod table;
 mod types;
+mod unmapped;
 mod written;
 
 pub use ir::*;
@@ -239,12 +240,6 @@ impl<'a> Checker<'a> {
             ArrowKind::Backward => vec![Direction::Reverse],
             ArrowKind::Both => vec![Direction::Forward, Direction::Reverse],
         };
-        let side_name = |r: &ast::TypeRef| {
-            r.namespace
-                .as_ref()
-                .map(|n| n.name.clone())
-                .unwrap_or_default()
-        };
         let mut mapping = Mapping {
             name: m.name.name.clone(),
             file: self.file,
@@ -300,6 +295,7 @@ impl<'a> Checker<'a> {
         // Rules whose arrow the header does not allow.
         self.check_arrows(m, &m.body);
         self.nested_fors(&m.body);
+        self.check_unmapped_sides(m, &mapping, &m.body);
         for item in &m.body {
             if let ast::MappingItem::Ids { left, right, span } = item {
                 if mapping.ids.is_some() {
@@ -576,6 +572,7 @@ impl<'a> Checker<'a> {
                 out.extend(checked);
             }
         }
+        let declared = self.declared_unmapped(m, body, scope, dir, &written);
         let complete = !body
             .iter()
             .any(|item| matches!(item, ast::MappingItem::Broken(_)));
@@ -583,7 +580,7 @@ impl<'a> Checker<'a> {
             let prefix = scope_target(scope, dir).prefix.clone();
             let none = Written::default();
             let here = written.get(&prefix).unwrap_or(&none);
-            self.check_coverage(m, dir, rec, &prefix, here);
+            self.check_coverage(m, dir, rec, &prefix, here, &declared);
         }
         out
     }
@@ -1282,7 +1279,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Required fields of the target record (in this direction) that no
-    /// rule writes; a warning for optional ones.
+    /// rule writes; a warning for optional ones not `declared` unmapped.
     fn check_coverage(
         &mut self,
         m: &ast::MappingDecl,
@@ -1290,6 +1287,7 @@ impl<'a> Checker<'a> {
         rec: RecordId,
         prefix: &[String],
         written: &Written,
+        declared: &unmapped::Declared,
     ) {
         let header = match dir {
             Direction::Forward => &m.right,
@@ -1311,10 +1309,13 @@ impl<'a> Checker<'a> {
                 }
                 if member.has_inside() {
                     if let Kind::Record(inner) = f.ty.kind {
-                        self.check_coverage(m, dir, inner, &path, member);
+                        self.check_coverage(m, dir, inner, &path, member, declared);
                     }
                     continue;
                 }
+            }
+            if declared.contains(&path) {
+                continue;
             }
             if f.optional {
                 missing_optional.push(path.join("."));
@@ -2093,12 +2094,9 @@ impl<'a> Checker<'a> {
     /// A side name: the schema name of either type, or `left`/`right`.
     fn side(&mut self, mapping: &Mapping, side: &ast::Ident) -> Option<Direction> {
         let same = mapping.left_side == mapping.right_side;
-        match side.name.as_str() {
-            "left" => return Some(Direction::Forward),
-            "right" => return Some(Direction::Reverse),
-            n if !same && n == mapping.left_side => return Some(Direction::Forward),
-            n if !same && n == mapping.right_side => return Some(Direction::Reverse),
-            _ => {}
+        let named = named_side(&mapping.left_side, &mapping.right_side, &side.name);
+        if named.is_some() {
+            return named;
         }
         let mut names = vec!["left", "right"];
         if !same {
@@ -2223,6 +2221,30 @@ fn endpoint_text(e: &ast::Endpoint) -> String {
     }
 }
 
+/// The schema name a side goes by in a mapping (`hubspot` of
+/// `hubspot.Contact`), as `given`, `conflict` and `unmapped` name it.
+fn side_name(r: &ast::TypeRef) -> String {
+    r.namespace
+        .as_ref()
+        .map(|n| n.name.clone())
+        .unwrap_or_default()
+}
+
+/// The side `name` names in a mapping whose sides go by `left` and `right`:
+/// `Forward` for the left side (the one data flows from in the forward
+/// direction), `Reverse` for the right. Schema names count only when they
+/// differ.
+fn named_side(left: &str, right: &str, name: &str) -> Option<Direction> {
+    let distinct = left != right;
+    match name {
+        "left" => Some(Direction::Forward),
+        "right" => Some(Direction::Reverse),
+        n if distinct && n == left => Some(Direction::Forward),
+        n if distinct && n == right => Some(Direction::Reverse),
+        _ => None,
+    }
+}
+
 fn type_ref_text(r: &ast::TypeRef) -> String {
     match &r.namespace {
         Some(n) => format!("{}.{}", n.name, r.name.name),
@@ -2324,6 +2346,7 @@ fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
                 || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
         }
         ast::MappingItem::Conflict(_)
+        | ast::MappingItem::Unmapped(_)
         | ast::MappingItem::Broken(_)
         | ast::MappingItem::For(_)
         | ast::MappingItem::Ids { .. } => false,

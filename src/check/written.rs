@@ -62,6 +62,13 @@ impl Written {
             .try_fold(self, |node, name| node.below.get(name))
     }
 
+    /// The span of the rule writing this place, or else of the first rule
+    /// writing inside it.
+    pub fn first_rule(&self) -> Option<Span> {
+        self.at
+            .or_else(|| self.first_inside().map(|(_, span)| span))
+    }
+
     /// Whether a rule writes this place itself.
     pub fn is_written(&self) -> bool {
         self.at.is_some()

@@ -5,7 +5,7 @@
 mod sync;
 
 use crate::compile::{Compiled, SchemaOverride, collect_files, compile_file};
-use crate::diag::{self, Code};
+use crate::diag::{self, Code, Diagnostic};
 use crate::exec::{Bases, InputFormat, OutputFormat, Runner, Soap};
 use crate::plan::PlanFile;
 use crate::syntax::Direction;
@@ -54,7 +54,7 @@ enum Command {
         /// `.tether` files, or directories searched recursively.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// The plan file to write.
+        /// The plan file to write, or `-` for standard output.
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -177,20 +177,62 @@ fn stderr() -> StandardStream {
     StandardStream::stderr(choice)
 }
 
-/// Compiles one file and prints its diagnostics; `None` on an I/O error.
+/// Which diagnostics a command prints.
+#[derive(Clone, Copy)]
+enum Shown<'a> {
+    /// Every one: `check`, `build`, `test` answer for the whole file.
+    All,
+    /// `run` and `sync` run one mapping: errors anywhere (the file must
+    /// check clean), warnings only of that mapping, and none when `quiet`.
+    OfMapping { name: &'a str, quiet: bool },
+}
+
+impl Shown<'_> {
+    /// The diagnostics of `c` to print.
+    fn select(self, c: &Compiled) -> Vec<Diagnostic> {
+        let Shown::OfMapping { name, quiet } = self else {
+            return c.diagnostics.clone();
+        };
+        // A warning is the mapping's when it points inside the mapping's
+        // text; without a program (errors) only errors are shown.
+        let inside = c
+            .program
+            .as_ref()
+            .and_then(|p| p.mapping(name))
+            .filter(|_| !quiet)
+            .map(|m| (m.file, m.span));
+        c.diagnostics
+            .iter()
+            .filter(|d| {
+                d.is_error()
+                    || inside.is_some_and(|(file, span)| {
+                        d.primary.file == file
+                            && span.start <= d.primary.span.start
+                            && d.primary.span.end <= span.end
+                    })
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Compiles one file and prints its diagnostics (those `shown` selects);
+/// `None` on an I/O error.
 fn compile_reporting(
     path: &Path,
     format: DiagFormat,
     overrides: &[SchemaOverride],
+    shown: Shown<'_>,
 ) -> Option<Compiled> {
     match compile_file(path, overrides) {
         Ok(c) => {
+            let diagnostics = shown.select(&c);
             match format {
-                DiagFormat::Human => diag::render_to(&mut stderr(), &c.sources, &c.diagnostics),
+                DiagFormat::Human => diag::render_to(&mut stderr(), &c.sources, &diagnostics),
                 DiagFormat::Json => {
                     let stdout = io::stdout();
                     let mut lock = stdout.lock();
-                    for d in &c.diagnostics {
+                    for d in &diagnostics {
                         let _ = writeln!(lock, "{}", diag::to_json_line(&c.sources, d));
                     }
                 }
@@ -204,9 +246,9 @@ fn compile_reporting(
     }
 }
 
-/// The plans of a plan file, or of a mapping source compiled now (its
-/// diagnostics printed). `Err`: the exit code.
-fn load_plans(path: &Path) -> Result<PlanFile, u8> {
+/// The plans of a plan file, or of a mapping source compiled now (the
+/// diagnostics `shown` selects printed). `Err`: the exit code.
+fn load_plans(path: &Path, shown: Shown<'_>) -> Result<PlanFile, u8> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -220,7 +262,7 @@ fn load_plans(path: &Path) -> Result<PlanFile, u8> {
             EXIT_USAGE
         });
     }
-    let Some(compiled) = compile_reporting(path, DiagFormat::Human, &[]) else {
+    let Some(compiled) = compile_reporting(path, DiagFormat::Human, &[], shown) else {
         return Err(EXIT_USAGE);
     };
     match &compiled.program {
@@ -268,7 +310,7 @@ fn check(paths: &[PathBuf], format: DiagFormat, overrides: &[SchemaOverride]) ->
     };
     let (mut errors, mut warnings, mut io_failed) = (0usize, 0usize, false);
     for f in &files {
-        match compile_reporting(f, format, overrides) {
+        match compile_reporting(f, format, overrides, Shown::All) {
             Some(c) => {
                 errors += c.diagnostics.iter().filter(|d| d.is_error()).count();
                 warnings +=
@@ -315,9 +357,10 @@ struct RunArgs {
     /// Output file, or `-` for standard output.
     #[arg(long, default_value = "-")]
     output: String,
-    /// Where rejected records go (NDJSON), with their errors.
+    /// Where rejected records go (NDJSON), with their errors; `-` for
+    /// standard error.
     #[arg(long)]
-    rejects: Option<PathBuf>,
+    rejects: Option<String>,
     /// `json`, `ndjson` or `xml`; by default from the input file's
     /// extension (`.json` is a JSON document, `.xml` an XML document,
     /// anything else NDJSON).
@@ -333,6 +376,9 @@ struct RunArgs {
     /// With `--output-format xml`: wrap the records in a SOAP envelope.
     #[arg(long, value_enum, value_name = "VERSION")]
     soap: Option<SoapVersion>,
+    /// No warnings (errors are still printed).
+    #[arg(short, long)]
+    quiet: bool,
     /// Threads mapping NDJSON input (output order is kept); by default the
     /// available cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -344,7 +390,11 @@ fn run(a: RunArgs) -> u8 {
         eprintln!("error: --soap needs --output-format xml");
         return EXIT_USAGE;
     }
-    let plans = match load_plans(&a.file) {
+    let shown = Shown::OfMapping {
+        name: &a.mapping,
+        quiet: a.quiet,
+    };
+    let plans = match load_plans(&a.file, shown) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -407,15 +457,17 @@ fn run(a: RunArgs) -> u8 {
             }
         }
     };
-    let mut rejects_file = match &a.rejects {
+    // `-`: standard error, since standard output carries the records.
+    let mut rejects_out: Option<Box<dyn Write>> = match a.rejects.as_deref() {
+        None => None,
+        Some("-") => Some(Box::new(io::stderr())),
         Some(p) => match File::create(p) {
-            Ok(f) => Some(BufWriter::new(f)),
+            Ok(f) => Some(Box::new(BufWriter::new(f))),
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", p.display());
+                eprintln!("error: cannot write {p}: {e}");
                 return EXIT_USAGE;
             }
         },
-        None => None,
     };
     let format = match a.output_format {
         OutFormat::Ndjson => OutputFormat::Ndjson,
@@ -430,7 +482,7 @@ fn run(a: RunArgs) -> u8 {
     let mut runner = Runner::new(
         plan,
         &mut out,
-        rejects_file.as_mut().map(|w| w as &mut dyn Write),
+        rejects_out.as_mut().map(|w| w as &mut dyn Write),
         format,
     );
     if let Some(b) = &base {
@@ -472,7 +524,7 @@ fn test(paths: &[PathBuf]) -> u8 {
     };
     let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
     for f in &files {
-        let Some(c) = compile_reporting(f, DiagFormat::Human, &[]) else {
+        let Some(c) = compile_reporting(f, DiagFormat::Human, &[], Shown::All) else {
             return EXIT_USAGE;
         };
         let Some(program) = &c.program else {

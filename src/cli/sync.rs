@@ -1,7 +1,7 @@
 //! `tether build`, `sync`, `review` and `dlq`.
 
 use super::{
-    DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, compile_reporting,
+    DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, Shown, compile_reporting,
     files_of, load_plans,
 };
 use crate::plan::PlanFile;
@@ -47,8 +47,11 @@ pub struct SyncArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     retention_days: u32,
     /// `human` (stderr) or `json` (one object on stdout).
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
-    format: SummaryFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+    /// No warnings (errors are still printed).
+    #[arg(short, long)]
+    quiet: bool,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -56,7 +59,7 @@ pub struct SyncArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
-enum SummaryFormat {
+pub enum ReportFormat {
     Human,
     Json,
 }
@@ -103,6 +106,10 @@ pub enum ReviewCommand {
 pub enum DlqCommand {
     /// Open dead letters.
     List {
+        /// `human` (a line each) or `json` (one dead letter per line, as
+        /// `dlq show` prints it).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -134,7 +141,7 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
     };
     let mut compiled = Vec::new();
     for f in &files {
-        let Some(c) = compile_reporting(f, DiagFormat::Human, &[]) else {
+        let Some(c) = compile_reporting(f, DiagFormat::Human, &[], Shown::All) else {
             return EXIT_USAGE;
         };
         compiled.push(c);
@@ -161,6 +168,15 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if output == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(text.0.as_bytes()).and_then(|()| out.flush()) {
+            eprintln!("error: cannot write the plan to standard output: {e}");
+            return EXIT_USAGE;
+        }
+        eprintln!("tether: wrote the plan to standard output ({})", text.1);
+        return EXIT_OK;
+    }
     // Written whole then renamed: a deploy never picks up half a plan.
     let tmp = output.with_extension("tmp");
     if let Err(e) = std::fs::write(&tmp, &text.0).and_then(|()| std::fs::rename(&tmp, output)) {
@@ -172,6 +188,11 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
 }
 
 fn open_store(path: &Path) -> Result<SqliteStore, u8> {
+    // A store outlives the process: a stream cannot hold one.
+    if path == Path::new("-") {
+        eprintln!("error: --state needs a file (the SQLite state store), not `-`");
+        return Err(EXIT_USAGE);
+    }
     SqliteStore::open(path).map_err(|e| {
         eprintln!("error: state store {}: {e}", path.display());
         EXIT_USAGE
@@ -179,7 +200,11 @@ fn open_store(path: &Path) -> Result<SqliteStore, u8> {
 }
 
 pub fn sync(a: &SyncArgs) -> u8 {
-    let plans = match load_plans(&a.file) {
+    let shown = Shown::OfMapping {
+        name: &a.mapping,
+        quiet: a.quiet,
+    };
+    let plans = match load_plans(&a.file, shown) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -229,7 +254,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let terminal = std::io::stderr().is_terminal() && a.format == SummaryFormat::Human;
+    let terminal = std::io::stderr().is_terminal() && a.format == ReportFormat::Human;
     let started = Instant::now();
     let mut last = Instant::now();
     let mut progress = |s: &Summary| {
@@ -316,12 +341,12 @@ fn lock(state: &Path) -> Result<std::fs::File, u8> {
     }
 }
 
-fn report(s: &Summary, format: SummaryFormat) {
+fn report(s: &Summary, format: ReportFormat) {
     // A closed pipe (`| head`) ends the output, not the process.
     let mut out = std::io::stdout().lock();
     match format {
-        SummaryFormat::Human => eprintln!("tether: {s}"),
-        SummaryFormat::Json => match serde_json::to_string(s) {
+        ReportFormat::Human => eprintln!("tether: {s}"),
+        ReportFormat::Json => match serde_json::to_string(s) {
             Ok(t) => {
                 let _ = writeln!(out, "{t}");
             }
@@ -493,7 +518,7 @@ pub fn dlq(c: &DlqCommand) -> u8 {
     // A closed pipe (`| head`) ends the output, not the process.
     let mut out = std::io::stdout().lock();
     let (store_args, id) = match c {
-        DlqCommand::List { store } => (store, None),
+        DlqCommand::List { store, .. } => (store, None),
         DlqCommand::Show { id, store }
         | DlqCommand::Replay { id, store }
         | DlqCommand::Discard { id, store } => (store, Some(*id)),
@@ -504,10 +529,24 @@ pub fn dlq(c: &DlqCommand) -> u8 {
     };
     let mapping = &store_args.mapping;
     match (c, id) {
-        (DlqCommand::List { .. }, _) => match s.dead_letters(mapping, true) {
+        (DlqCommand::List { format, .. }, _) => match s.dead_letters(mapping, true) {
             Ok(letters) => {
                 if letters.is_empty() {
                     eprintln!("tether: no dead letters");
+                }
+                if *format == ReportFormat::Json {
+                    for d in letters {
+                        match serde_json::to_string(&d) {
+                            Ok(t) => {
+                                let _ = writeln!(out, "{t}");
+                            }
+                            Err(e) => {
+                                eprintln!("error: {e}");
+                                return EXIT_USAGE;
+                            }
+                        }
+                    }
+                    return EXIT_OK;
                 }
                 for d in letters {
                     let first = d.errors.first().map_or(String::new(), |e| {
@@ -526,8 +565,8 @@ pub fn dlq(c: &DlqCommand) -> u8 {
             }
             Err(e) => store_error(&e),
         },
-        (DlqCommand::Show { .. }, Some(id)) => match s.dead_letters(mapping, false) {
-            Ok(letters) => match letters.into_iter().find(|d| d.id == id) {
+        (DlqCommand::Show { .. }, Some(id)) => match s.dead_letter(mapping, id) {
+            Ok(letter) => match letter {
                 Some(d) => match serde_json::to_string_pretty(&d) {
                     Ok(t) => {
                         let _ = writeln!(out, "{t}");

@@ -135,8 +135,9 @@ email -> Email : lowercase   // error: did you mean `lower`?
 "A `test` block names a mapping that the file does not declare.";
 
     E0107 => "unknown side",
-"A side name (in `given`, `expect` or a `conflict` rule) is neither the schema
-name of one of the mapping's two types nor `left`/`right`.
+"A side name (in `given`, `expect`, a `conflict` rule or `unmapped`) is
+neither the schema name of one of the mapping's two types nor
+`left`/`right`.
 
 ```
 mapping contact: hubspot.Contact <-> salesforce.Contact { ... }
@@ -348,11 +349,40 @@ other way only (`created <- createdAt`), or leave it out of this direction.
 A read-only field is never reported as unmapped (E0205, W0001), and a `key`
 rule may name one: the key says which record is meant.";
 
+    E0233 => "required field declared unmapped",
+"An `unmapped` declaration names a field the target requires. Leaving it out
+cannot satisfy the schema: every record written would lack it. Map it, give
+it a constant (`\"web\" -> LeadSource`), or make it optional in the schema.
+
+```
+mapping m: web.Form -> crm.Contact {
+  email -> Email
+  unmapped LastName, Fax    // error: `LastName` is required
+}
+```";
+
+    E0234 => "invalid `unmapped` declaration",
+"An `unmapped` declaration cannot say which fields it leaves out: in a `<->`
+mapping it does not name the side (`unmapped salesforce: Id`: both sides
+are targets), it names the side the mapping only reads, or a path goes
+through an array (declare the element's fields inside the element block:
+`lines[] -> Lines[] { ... unmapped Note }`) or into a `map`/`any` value
+(whose members are never reported unmapped).
+
+```
+mapping contact: hubspot.Contact <-> salesforce.Contact {
+  unmapped Id                      // error: which side's `Id`?
+  unmapped salesforce: Id          // ok
+}
+```";
+
     // ---------------------------------------------------------------- warnings
     W0001 => "optional target field not mapped",
 "A target field that may be absent is not written by any rule. This is only a
 warning: it is often intended, but a field forgotten here is data lost
-quietly.";
+quietly. Say so in the mapping when it is intended: `unmapped Fax, Title`
+(in a one-way mapping), `unmapped salesforce: Id` (one side of a `<->`
+mapping); the warning then names only the fields nobody decided about.";
 
     W0002 => "unused table",
 "A table is declared but no rule uses it.";
@@ -407,6 +437,11 @@ status -> Stage : stage   // warning: \"opne\" is not a value of `Status`
 The warning is given where the table is used on the enum, with the nearest
 value of the enum. Fix the key, or remove the entry if the provider no
 longer sends that value.";
+
+    W0008 => "field declared unmapped is mapped",
+"An `unmapped` declaration names a field that a rule writes: the declaration
+is stale (the rule wins; the field is mapped). Remove the field from
+`unmapped`.";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",

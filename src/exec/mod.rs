@@ -8,6 +8,7 @@ mod chunk;
 mod eval;
 mod merge;
 mod read;
+mod reject;
 mod rows;
 mod run;
 mod value;

@@ -341,32 +341,8 @@ pub(super) fn reject_line(
     } else {
         write_json_str(&mut s, text);
     }
-    s.push_str(",\"errors\":[");
-    for (i, e) in errors.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str("{\"code\":");
-        write_json_str(&mut s, e.code.as_str());
-        s.push_str(",\"rule\":");
-        if e.rule.is_empty() {
-            s.push_str("null");
-        } else {
-            write_json_str(&mut s, &e.rule);
-        }
-        s.push_str(",\"path\":");
-        write_json_str(&mut s, &e.path);
-        s.push_str(",\"value\":");
-        if e.value.is_empty() {
-            s.push_str("null");
-        } else {
-            s.push_str(&e.value);
-        }
-        s.push_str(",\"message\":");
-        write_json_str(&mut s, &e.message);
-        s.push('}');
-    }
-    s.push(']');
+    s.push_str(",\"errors\":");
+    s.push_str(&super::reject::errors_json(errors));
     match pos {
         Position::Line(n) => s.push_str(&format!(",\"line\":{n}")),
         Position::Index(i) => s.push_str(&format!(",\"index\":{i}")),

@@ -9,11 +9,12 @@ use super::merge::{self, SideView, WriteKind};
 use super::provider::{Item, Provider, ProviderError, RawEvent, Sent};
 use super::spec::{Side, SyncSpec};
 use super::store::{
-    Blocked, Changes, EventOp, EventStatus, LetterError, NewDeadLetter, NewEvent, Operation,
-    OutboxRow, Presence, RecordState, Store, StoreError, StoredEvent,
+    Blocked, Changes, EventOp, EventStatus, NewDeadLetter, NewEvent, Operation, OutboxRow,
+    Presence, RecordState, Store, StoreError, StoredEvent,
 };
 pub use super::summary::Summary;
-use crate::exec::{Outcome, map_record};
+use crate::diag::Code;
+use crate::exec::{Outcome, RecordError, map_record};
 use crate::plan::file::hex;
 use crate::plan::{MappingPlans, Plan};
 use crate::syntax::DeletePolicy;
@@ -234,28 +235,19 @@ impl Engine<'_> {
     }
 
     /// Maps a record of `side` to the other side.
-    fn map(&self, side: Side, record: &Json) -> Result<Option<Json>, Vec<LetterError>> {
+    fn map(&self, side: Side, record: &Json) -> Result<Option<Json>, Vec<RecordError>> {
         let Some(plan) = self.plan(side) else {
             return Ok(None);
         };
         match map_record(plan, &record.to_string()) {
             Outcome::Mapped(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
                 vec![letter(
-                    "E1001",
+                    Code::E1001,
                     "",
                     &format!("the mapped record is not JSON: {e}"),
                 )]
             }),
-            Outcome::Rejected { errors, .. } => Err(errors
-                .into_iter()
-                .map(|e| LetterError {
-                    code: e.code.to_string(),
-                    rule: e.rule,
-                    path: e.path,
-                    value: e.value,
-                    message: e.message,
-                })
-                .collect()),
+            Outcome::Rejected { errors, .. } => Err(errors),
         }
     }
 
@@ -327,7 +319,7 @@ impl Engine<'_> {
                 changes.dead_letters.push(NewDeadLetter {
                     key: None,
                     side: event.side,
-                    errors: vec![letter("E1001", "", reason)],
+                    errors: vec![letter(Code::E1001, "", reason)],
                     events: vec![seq],
                     operation: None,
                 });
@@ -344,8 +336,8 @@ impl Engine<'_> {
                 changes.dead_letters.push(NewDeadLetter {
                     key: None,
                     side: event.side,
-                    errors: vec![LetterError {
-                        code: "E1009".into(),
+                    errors: vec![RecordError {
+                        code: Code::E1009,
                         rule: String::new(),
                         path: path.clone(),
                         value: "null".into(),
@@ -781,7 +773,7 @@ impl Engine<'_> {
                             key: Some(key),
                             side,
                             errors: vec![letter(
-                                "E1009",
+                                Code::E1009,
                                 "",
                                 &format!(
                                     "the {side} side refused {} {}: {why}",
@@ -815,9 +807,9 @@ fn mark(changes: &mut Changes, key: &str, seqs: &[i64], status: EventStatus) {
 /// The decision key of a parked delete.
 const DELETE: &str = "(delete)";
 
-fn letter(code: &str, path: &str, message: &str) -> LetterError {
-    LetterError {
-        code: code.into(),
+fn letter(code: Code, path: &str, message: &str) -> RecordError {
+    RecordError {
+        code,
         rule: String::new(),
         path: path.into(),
         value: String::new(),

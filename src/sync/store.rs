@@ -5,6 +5,7 @@
 
 use super::merge::{Base, Parked, Resolution};
 use super::spec::Side;
+use crate::exec::RecordError;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -162,22 +163,13 @@ pub struct OutboxRow {
     pub operation: Operation,
 }
 
-/// One error of a dead letter, as `tether dlq show` prints it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LetterError {
-    pub code: String,
-    pub rule: String,
-    pub path: String,
-    pub value: String,
-    pub message: String,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeadLetter {
     pub id: i64,
     pub key: Option<String>,
     pub side: String,
-    pub errors: Vec<LetterError>,
+    /// In the form of `tether run`'s rejects (`exec/reject.rs`).
+    pub errors: Vec<RecordError>,
     pub events: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
@@ -210,7 +202,8 @@ pub struct Changes {
 pub struct NewDeadLetter {
     pub key: Option<String>,
     pub side: Side,
-    pub errors: Vec<LetterError>,
+    /// In the form of `tether run`'s rejects (`exec/reject.rs`).
+    pub errors: Vec<RecordError>,
     pub events: Vec<i64>,
     /// A write the provider refused: replaying the letter sends it again.
     pub operation: Option<Operation>,
@@ -242,6 +235,8 @@ pub trait Store {
     fn prune(&mut self, days: u32) -> Result<usize>;
     fn resolutions(&self, mapping: &str, key: &str) -> Result<Vec<Resolution>>;
     fn dead_letters(&self, mapping: &str, open_only: bool) -> Result<Vec<DeadLetter>>;
+    /// One dead letter, open or settled.
+    fn dead_letter(&self, mapping: &str, id: i64) -> Result<Option<DeadLetter>>;
     /// Puts a dead letter's events, and those waiting behind it, back to
     /// be merged (`discard`: drops its own events instead).
     fn settle_dead_letter(&mut self, mapping: &str, id: i64, replay: bool) -> Result<bool>;
@@ -258,10 +253,18 @@ pub trait Store {
     fn events_of(&self, mapping: &str, key: &str) -> Result<Vec<(i64, String, String, String)>>;
 }
 
+/// One step of the store's schema.
+enum Migration {
+    Sql(&'static str),
+    /// Stored values rewritten in Rust (their JSON form changed).
+    Rewrite(fn(&Transaction<'_>) -> Result<()>),
+}
+
 /// Numbered migrations; `PRAGMA user_version` is how many have run.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: the first schema.
-    "CREATE TABLE records (
+    Migration::Sql(
+        "CREATE TABLE records (
         mapping TEXT NOT NULL, key TEXT NOT NULL, right_key TEXT,
         blocked TEXT, dirty INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,
         PRIMARY KEY (mapping, key));
@@ -291,13 +294,60 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY AUTOINCREMENT, mapping TEXT NOT NULL, key TEXT NOT NULL,
         resolution TEXT NOT NULL, at TEXT NOT NULL);
      CREATE INDEX resolutions_key ON resolutions (mapping, key);",
+    ),
     // 2: dead letters keep a refused write, to send it again on replay.
-    "ALTER TABLE dead_letters ADD COLUMN operation TEXT;",
+    Migration::Sql("ALTER TABLE dead_letters ADD COLUMN operation TEXT;"),
     // 3: received events are paged by record.
-    "CREATE INDEX inbox_record ON inbox (mapping, status, record_key, seq);",
+    Migration::Sql("CREATE INDEX inbox_record ON inbox (mapping, status, record_key, seq);"),
     // 4: outbox batches are numbered and acknowledged by index.
-    "CREATE INDEX outbox_batch ON outbox (mapping, batch);",
+    Migration::Sql("CREATE INDEX outbox_batch ON outbox (mapping, batch);"),
+    // 5: dead letters' errors in the form of `run`'s rejects.
+    Migration::Rewrite(letter_errors_as_rejects),
 ];
+
+/// A dead letter's error as stores before migration 5 kept it: the value
+/// as JSON text inside a string, `""` for no rule or no value.
+#[derive(Deserialize)]
+struct LegacyLetterError {
+    code: String,
+    rule: String,
+    path: String,
+    value: String,
+    message: String,
+}
+
+/// Migration 5: rewrites every dead letter's errors from the legacy form
+/// into [`RecordError`]'s (the value as JSON, `null` for what is absent).
+fn letter_errors_as_rejects(tx: &Transaction<'_>) -> Result<()> {
+    let letters: Vec<(i64, String)> = tx
+        .prepare("SELECT id, errors FROM dead_letters")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_>>()?;
+    let mut update = tx.prepare("UPDATE dead_letters SET errors = ?2 WHERE id = ?1")?;
+    for (id, text) in letters {
+        let legacy: Vec<LegacyLetterError> = from_text(&text)?;
+        let errors = legacy
+            .into_iter()
+            .map(|e| {
+                let code = crate::diag::Code::parse(&e.code).ok_or_else(|| {
+                    rusqlite::Error::InvalidParameterName(format!(
+                        "dead letter {id} has an unknown error code `{}`",
+                        e.code
+                    ))
+                })?;
+                Ok(RecordError {
+                    code,
+                    rule: e.rule,
+                    path: e.path,
+                    value: e.value,
+                    message: e.message,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        update.execute(params![id, to_text(&errors)?])?;
+    }
+    Ok(())
+}
 
 pub struct SqliteStore {
     conn: Connection,
@@ -357,9 +407,12 @@ impl SqliteStore {
                 MIGRATIONS.len()
             )));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
+            match step {
+                Migration::Sql(sql) => tx.execute_batch(sql)?,
+                Migration::Rewrite(rewrite) => rewrite(&tx)?,
+            }
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
         }
@@ -670,6 +723,10 @@ impl Store for SqliteStore {
         self.letters(mapping, open_only, None)
     }
 
+    fn dead_letter(&self, mapping: &str, id: i64) -> Result<Option<DeadLetter>> {
+        Ok(self.letters(mapping, false, Some(id))?.pop())
+    }
+
     fn settle_dead_letter(&mut self, mapping: &str, id: i64, replay: bool) -> Result<bool> {
         let Some(letter) = self.letters(mapping, true, Some(id))?.pop() else {
             return Ok(false);
@@ -805,7 +862,10 @@ mod tests {
     #[test]
     fn a_store_of_an_older_schema_is_migrated_in_order() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        let Migration::Sql(first) = MIGRATIONS[0] else {
+            panic!("the first migration creates the tables")
+        };
+        conn.execute_batch(first).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         conn.execute(
             "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status)
@@ -818,6 +878,38 @@ mod tests {
         let letters = store.dead_letters("m", true).unwrap();
         assert_eq!(letters.len(), 1, "rows written before the migration stay");
         assert_eq!(letters[0].operation, None);
+    }
+
+    /// Before migration 5 a dead letter kept the value as JSON text in a
+    /// string and `""` for no rule; it reads as `run`'s rejects do.
+    #[test]
+    fn dead_letters_stored_in_the_legacy_form_read_as_rejects() {
+        let conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..4] {
+            let Migration::Sql(sql) = step else {
+                panic!("migrations 1-4 are SQL")
+            };
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let legacy = r#"[{"code":"E1003","rule":"m.tether:5:3","path":"amount","value":"\"1.5 million\"","message":"not a decimal"},{"code":"E1009","rule":"","path":"id","value":"","message":"no key"}]"#;
+        conn.execute(
+            "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status)
+             VALUES ('m', 'k', 'left', ?1, '[]', 'then', 'open')",
+            [legacy],
+        )
+        .unwrap();
+        let store = SqliteStore::init(conn).unwrap();
+        let letters = store.dead_letters("m", true).unwrap();
+        let shown = serde_json::to_value(&letters[0].errors).unwrap();
+        assert_eq!(
+            shown,
+            serde_json::json!([
+                {"code": "E1003", "rule": "m.tether:5:3", "path": "amount",
+                 "value": "1.5 million", "message": "not a decimal"},
+                {"code": "E1009", "rule": null, "path": "id", "value": null, "message": "no key"},
+            ])
+        );
     }
 
     #[test]

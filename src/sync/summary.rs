@@ -26,27 +26,37 @@ pub struct Summary {
     pub sent: u64,
 }
 
+impl Summary {
+    /// Every count with its name, in the order the human line shows them.
+    /// The names are the JSON object's keys: one name per count, whichever
+    /// format an operator reads.
+    fn counts(&self) -> [(&'static str, u64); 13] {
+        [
+            ("read", self.read),
+            ("created", self.created),
+            ("updated", self.updated),
+            ("deleted", self.deleted),
+            ("unchanged", self.unchanged),
+            ("duplicate", self.duplicate),
+            ("stale", self.stale),
+            ("conflicts", self.conflicts.values().sum::<u64>()),
+            ("dead_lettered", self.dead_lettered),
+            ("waiting", self.waiting),
+            ("parked", self.parked),
+            ("deletes_ignored", self.deletes_ignored),
+            ("sent", self.sent),
+        ]
+    }
+}
+
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "read {}, created {}, updated {}, deleted {}, unchanged/echo {}, duplicate {}, \
-             stale {}, conflicts {}, dead-lettered {}, waiting {}, review {}, deletes ignored {}, \
-             sent {}",
-            self.read,
-            self.created,
-            self.updated,
-            self.deleted,
-            self.unchanged,
-            self.duplicate,
-            self.stale,
-            self.conflicts.values().sum::<u64>(),
-            self.dead_lettered,
-            self.waiting,
-            self.parked,
-            self.deletes_ignored,
-            self.sent
-        )?;
+        for (i, (name, n)) in self.counts().iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{name} {n}")?;
+        }
         if !self.conflicts.is_empty() {
             let by: Vec<String> = self
                 .conflicts
@@ -83,5 +93,42 @@ impl Summary {
         self.parked += o.parked;
         self.deletes_ignored += o.deletes_ignored;
         self.sent += o.sent;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The human line and the JSON object name every count the same way,
+    /// so an operator reading one can grep the other.
+    #[test]
+    fn the_human_summary_names_each_count_as_the_json_does() {
+        let s = Summary {
+            parked: 7,
+            dead_lettered: 5,
+            ..Summary::default()
+        };
+        let json = serde_json::to_value(&s).expect("json");
+        let keys: Vec<&str> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let line = s.to_string();
+        let labels: Vec<&str> = line
+            .split(", ")
+            .filter_map(|count| count.rsplit_once(' ').map(|(label, _)| label))
+            .collect();
+        let mut sorted_keys = keys.clone();
+        sorted_keys.sort_unstable();
+        let mut sorted_labels = labels.clone();
+        sorted_labels.sort_unstable();
+        assert_eq!(sorted_labels, sorted_keys, "{line}");
+        assert!(
+            line.contains("parked 7") && line.contains("dead_lettered 5"),
+            "{line}"
+        );
     }
 }

@@ -299,10 +299,23 @@ pub enum MappingItem {
         right: Path,
         span: Span,
     },
+    /// `unmapped salesforce: Id, LastModifiedDate`: optional target fields
+    /// left out on purpose.
+    Unmapped(UnmappedDecl),
     /// A rule that parsed but could not be lowered (its error is already
     /// reported). Kept so the checker knows the scope is incomplete and does
     /// not add "not mapped" errors that fixing this rule would clear.
     Broken(Span),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnmappedDecl {
+    /// The side whose fields these are (a schema name, `left`, `right`);
+    /// `None`: the target of a one-way mapping.
+    pub side: Option<Ident>,
+    /// Target paths, relative to the scope (an element block's element).
+    pub paths: Vec<Path>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

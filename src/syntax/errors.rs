@@ -25,6 +25,8 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::kw_when => "`when`",
         R::kw_ids => "`ids`",
         R::ids_clause => "`ids LEFT <-> RIGHT`",
+        R::kw_unmapped => "`unmapped`",
+        R::unmapped_clause => "`unmapped Field, ...` (optional target fields left out)",
         R::kw_in => "`in`",
         R::for_clause => "an iteration `for NAME in path[]`",
         R::literal | R::literal_source | R::literal_step => {

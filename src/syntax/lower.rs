@@ -350,6 +350,7 @@ impl Lowerer {
                 R::for_clause => self.for_clause(i).map(MappingItem::For),
                 R::rule => self.rule(i, false).map(MappingItem::Rule),
                 R::conflict_block => self.conflict(i).map(MappingItem::Conflict),
+                R::unmapped_clause => self.unmapped(i).map(MappingItem::Unmapped),
                 R::ids_clause => {
                     let mut it = i.into_inner().filter(|x| x.as_rule() == R::path);
                     match (it.next(), it.next()) {
@@ -368,6 +369,21 @@ impl Lowerer {
             items.push(item.unwrap_or(MappingItem::Broken(span)));
         }
         items
+    }
+
+    fn unmapped(&mut self, p: P) -> Option<UnmappedDecl> {
+        let span = self.span(&p);
+        let mut side = None;
+        let mut paths = Vec::new();
+        for part in p.into_inner() {
+            match part.as_rule() {
+                R::kw_unmapped => {}
+                R::ident => side = Some(self.ident(part)),
+                R::path => paths.push(self.path(part)?),
+                _ => self.bug(&part, "`unmapped`"),
+            }
+        }
+        Some(UnmappedDecl { side, paths, span })
     }
 
     fn for_clause(&mut self, p: P) -> Option<ForClause> {
