@@ -1,5 +1,5 @@
 //! The contact benchmark's contract (`mappings/bench/contact_bench.tether`,
-//! `../shared/bench/README.md`): tether's output is byte for byte the
+//! `benches/contact.md`): tether's output is byte for byte the
 //! hand-written reference's (`benches/reference/contact.rs`) on generated
 //! contacts, edge records have the outputs written out by hand from the
 //! contract table, and `--threads` changes nothing but the speed.

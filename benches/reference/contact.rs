@@ -4,7 +4,7 @@
 //! measured against (`benches/contact_reference.rs`) and the reference its
 //! output is compared with (`tests/bench_contact.rs`).
 //!
-//! It keeps the contract of `../shared/bench/README.md` exactly: money in
+//! It keeps the contract of `benches/contact.md` exactly: money in
 //! `rust_decimal` (never f64), the time zone looked up with chrono-tz. The
 //! output keeps key order and `2500.00` only because tether's serde_json
 //! features (`preserve_order`, `arbitrary_precision`) are on; a standalone
