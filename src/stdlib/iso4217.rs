@@ -181,7 +181,8 @@ mod tests {
 
     #[test]
     fn iso4217_table_matches_the_published_list() {
-        let xml = std::fs::read_to_string(LIST_ONE).expect("the ISO 4217 list in tests/data/currency");
+        let xml =
+            std::fs::read_to_string(LIST_ONE).expect("the ISO 4217 list in tests/data/currency");
         let generated = table_from_list_one(&xml);
         if std::env::var_os("TETHER_BLESS").is_some() {
             let table = concat!(env!("CARGO_MANIFEST_DIR"), "/src/stdlib/iso4217.tsv");
