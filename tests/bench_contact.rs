@@ -135,7 +135,10 @@ fn the_reference_is_its_own_crate_with_serde_json_default_features() {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    assert!(lines.contains(&"[workspace]"), "not a member of tether's build");
+    assert!(
+        lines.contains(&"[workspace]"),
+        "not a member of tether's build"
+    );
     let section = |header: &str| -> Vec<&str> {
         lines
             .iter()
