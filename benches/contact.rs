@@ -1,7 +1,10 @@
 //! The contact benchmark in process, per record and in one run: tether's
 //! plan over the bundled sample (one thread), the hand-written
-//! `serde_json::Value` program, and parse + serialise alone. The
-//! whole-process comparison, with data generation, memory and the other
+//! `serde_json::Value` program, and parse + serialise alone. Compiled into
+//! tether's bench, the reference has tether's serde_json features
+//! (`preserve_order`, `arbitrary_precision`): these are the feature-matched
+//! rows. The whole-process comparison, with the reference built alone with
+//! serde_json's default features, data generation, memory and the other
 //! tools, is `benches/run`. `cargo bench --bench contact`.
 
 #[path = "reference/contact.rs"]

@@ -1,5 +1,5 @@
 //! The contact benchmark's contract (`mappings/bench/contact_bench.tether`,
-//! `../shared/bench/README.md`): tether's output is byte for byte the
+//! `benches/contact.md`): tether's output is byte for byte the
 //! hand-written reference's (`benches/reference/contact.rs`) on generated
 //! contacts, edge records have the outputs written out by hand from the
 //! contract table, and `--threads` changes nothing but the speed.
@@ -117,4 +117,50 @@ fn threads_must_be_at_least_one() {
     let (code, _, stderr) = run("mappings/bench/contacts_edge.ndjson", &["--threads", "0"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--threads"), "{stderr}");
+}
+
+/// The reference is measured as a program written without tether would be
+/// (issue 15): a crate and workspace of its own, with serde_json's default
+/// features, not the ones tether turns on (`preserve_order` and
+/// `arbitrary_precision` make a `Value` slower to build). Those are only
+/// behind its `tether-json` feature, the second row of `benches/run`; this
+/// file compiles the same `contact.rs` with tether's features, and both
+/// builds must write the same bytes.
+#[test]
+fn the_reference_is_its_own_crate_with_serde_json_default_features() {
+    let manifest =
+        std::fs::read_to_string("benches/reference/Cargo.toml").expect("the reference's manifest");
+    let lines: Vec<&str> = manifest
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(
+        lines.contains(&"[workspace]"),
+        "not a member of tether's build"
+    );
+    let section = |header: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .skip_while(|l| **l != header)
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .copied()
+            .collect()
+    };
+    let dependencies = section("[dependencies]");
+    let serde_json = dependencies
+        .iter()
+        .find(|l| l.starts_with("serde_json"))
+        .expect("serde_json is a dependency");
+    for not_default in ["preserve_order", "arbitrary_precision", "default-features"] {
+        assert!(!serde_json.contains(not_default), "{serde_json}");
+    }
+    let features = section("[features]");
+    assert!(
+        features.iter().any(|l| l.starts_with("tether-json")
+            && l.contains("serde_json/preserve_order")
+            && l.contains("serde_json/arbitrary_precision")),
+        "{features:?}"
+    );
 }

@@ -3,8 +3,8 @@
 //! expectations written from the contract table (not blessed from output).
 
 const MAPPING: &str = "mappings/bank/camt053_to_ledger.tether";
-const CAMT_XSD: &str = "../shared/cases/iso20022/xsd/camt.053.001.02.xsd";
-const SHARED: &str = "../shared/cases/iso20022/camt053";
+const CAMT_XSD: &str = "tests/data/iso20022/xsd/camt.053.001.02.xsd";
+const GENKGO: &str = "tests/data/iso20022/camt053";
 
 mod common;
 
@@ -62,8 +62,8 @@ fn bundled_statement_follows_the_contract() {
 }
 
 #[test]
-fn shared_genkgo_statements_follow_the_contract() {
-    let (code, out, _) = run(&format!("{SHARED}/genkgo.camt053.v2.multi.statement.xml"));
+fn genkgo_statements_follow_the_contract() {
+    let (code, out, _) = run(&format!("{GENKGO}/genkgo.camt053.v2.multi.statement.xml"));
     assert_eq!(
         out,
         [
@@ -72,7 +72,7 @@ fn shared_genkgo_statements_follow_the_contract() {
         ]
     );
     assert_eq!(code, Some(0));
-    let (code, out, _) = run(&format!("{SHARED}/genkgo.camt053.v2.minimal.xml"));
+    let (code, out, _) = run(&format!("{GENKGO}/genkgo.camt053.v2.minimal.xml"));
     assert_eq!(code, Some(0));
     assert_eq!(out.len(), 1, "{out:?}");
 }

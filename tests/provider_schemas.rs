@@ -5,7 +5,7 @@
 use tether::compile::compile_source;
 use tether::schema::{Kind, Registry, TypeId};
 
-const STRIPE: &str = "../shared/cases/stripe/openapi.extract.2023-08-16.json";
+const STRIPE: &str = "tests/data/stripe/openapi.extract.2023-08-16.json";
 
 mod common;
 
@@ -19,7 +19,7 @@ fn temp(name: &str, text: &str) -> String {
 
 fn stripe_path() -> String {
     std::fs::canonicalize(STRIPE)
-        .expect("the shared Stripe spec")
+        .expect("the Stripe spec in tests/data")
         .display()
         .to_string()
 }
@@ -189,11 +189,11 @@ fn broken_schemas_are_diagnosed_not_hung_or_panicked() {
     assert!(d.message.contains("not valid JSON"), "{}", d.message);
 }
 
-const STRIPE_YAML: &str = "../shared/cases/stripe/spec3.2023-08-16.full.yaml";
+const STRIPE_YAML: &str = "tests/data/stripe/spec3.2023-08-16.full.yaml";
 
 #[test]
 fn the_whole_stripe_yaml_spec_imports_without_a_warning() {
-    let path = std::fs::canonicalize(STRIPE_YAML).expect("the shared Stripe YAML");
+    let path = std::fs::canonicalize(STRIPE_YAML).expect("the Stripe YAML in tests/data");
     let text = format!(
         "import schema stripe from {:?}\n",
         path.display().to_string()

@@ -82,7 +82,7 @@ fn bundled_samples_follow_the_contract() {
 #[test]
 fn the_stripe_api_example_charge_follows_the_contract() {
     // The example is pretty-printed JSON: read as one record.
-    let (code, stdout, rejects) = run("../shared/cases/stripe/examples/charge.json");
+    let (code, stdout, rejects) = run("tests/data/stripe/examples/charge.json");
     assert_eq!(code, Some(0), "rejects: {rejects}");
     assert_eq!(
         stdout.trim_end(),

@@ -9,8 +9,8 @@ use tether::exec::xml::read_document;
 use tether::plan;
 use tether::syntax::Direction;
 
-const XSD_DIR: &str = "../shared/cases/iso20022/xsd";
-const WSDL: &str = "../shared/cases/salesforce/wsdl/enterprise.v27.wsdl.xml";
+const XSD_DIR: &str = "tests/data/iso20022/xsd";
+const WSDL: &str = "tests/data/salesforce/wsdl/enterprise.v27.wsdl.xml";
 
 fn show(file: &str, ty: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_tether"))
@@ -69,7 +69,7 @@ fn salesforce_wsdl_types_as_tether_sees_them() {
 }
 
 #[test]
-fn every_shared_xml_schema_imports_without_a_warning() {
+fn every_bundled_xml_schema_imports_without_a_warning() {
     for f in [
         "camt.053.001.02.xsd",
         "camt.053.001.08.xsd",

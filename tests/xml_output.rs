@@ -153,7 +153,7 @@ fn one_record_in_is_one_document_out() {
     );
 }
 
-const CAMT_XSD: &str = "../shared/cases/iso20022/xsd/camt.053.001.02.xsd";
+const CAMT_XSD: &str = "tests/data/iso20022/xsd/camt.053.001.02.xsd";
 
 /// A whole camt.053 statement copied (`BkToCstmrStmt -> BkToCstmrStmt`),
 /// and the same statement as JSON: written as XML by the XSD's layout
@@ -173,7 +173,7 @@ fn camt053_documents_read_write_read_equal() {
             xsd.display().to_string()
         ),
     );
-    let mut samples: Vec<String> = std::fs::read_dir("../shared/cases/iso20022/camt053")
+    let mut samples: Vec<String> = std::fs::read_dir("tests/data/iso20022/camt053")
         .expect("samples")
         .filter_map(|e| Some(e.ok()?.path().display().to_string()))
         .filter(|p| p.ends_with(".xml"))

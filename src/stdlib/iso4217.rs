@@ -1,8 +1,9 @@
 //! The ISO 4217 currency table, compiled into the binary.
 //!
 //! `iso4217.tsv` is generated from ISO 4217 List One (published 2026-01-01);
-//! a test compares it with the published XML in `../shared/cases/currency/`
-//! and `TETHER_BLESS=1` rewrites it. One line per code:
+//! a test compares it with the published XML, kept in the repository as
+//! `tests/data/currency/list_one.Pblshd-2026-01-01.xml` (origin and license
+//! in its SOURCE.md), and `TETHER_BLESS=1` rewrites it. One line per code:
 //! `CODE<TAB>NUMERIC<TAB>MINOR-UNITS-or-"-"<TAB>NAME`.
 
 use crate::diag::{Code, Diagnostic, FileId};
@@ -124,7 +125,12 @@ mod tests {
     use quick_xml::events::Event;
     use std::collections::BTreeMap;
 
-    const LIST_ONE: &str = "../shared/cases/currency/iso4217/list_one.Pblshd-2026-01-01.xml";
+    /// The published list, in the crate (never beside it: a clone of the
+    /// repository runs this test alone).
+    const LIST_ONE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/currency/list_one.Pblshd-2026-01-01.xml"
+    );
 
     /// The table text as generated from the published list.
     fn table_from_list_one(xml: &str) -> String {
@@ -175,10 +181,12 @@ mod tests {
 
     #[test]
     fn iso4217_table_matches_the_published_list() {
-        let xml = std::fs::read_to_string(LIST_ONE).expect("the shared ISO 4217 list");
+        let xml =
+            std::fs::read_to_string(LIST_ONE).expect("the ISO 4217 list in tests/data/currency");
         let generated = table_from_list_one(&xml);
         if std::env::var_os("TETHER_BLESS").is_some() {
-            std::fs::write("src/stdlib/iso4217.tsv", &generated).expect("write the table");
+            let table = concat!(env!("CARGO_MANIFEST_DIR"), "/src/stdlib/iso4217.tsv");
+            std::fs::write(table, &generated).expect("write the table");
             return;
         }
         assert!(

@@ -1,11 +1,13 @@
 //! The hand-written baseline of the contact benchmark, as a program:
 //! `contact_reference [--identity] FILE` reads NDJSON contacts and writes the
-//! transformed records to stdout, one a line (see `benches/reference/contact.rs`).
+//! transformed records to stdout, one a line (see `contact.rs`).
 //! `--identity` parses and serialises each line without transforming it: the
-//! cost of building a DOM at all. Built by `benches/run`, as an example target
-//! so it needs no harness: `cargo build --release --example contact_reference`.
+//! cost of building a DOM at all.
+//!
+//! Its own crate, not a target of tether's, so that it gets serde_json's
+//! default features as a program written alone would, not the ones tether
+//! turns on (`benches/run` builds it both ways: `--features tether-json`).
 
-#[path = "reference/contact.rs"]
 mod contact;
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -33,22 +35,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let value: serde_json::Value = serde_json::from_str(&line)?;
-        let result = if identity {
-            Ok(value)
+        let written = if identity {
+            serde_json::to_writer(&mut out, &value)
         } else {
-            contact::transform(&value)
+            match contact::transform(&value) {
+                Ok(contact) => serde_json::to_writer(&mut out, &contact),
+                Err(e) => {
+                    eprintln!("{e}");
+                    failed += 1;
+                    continue;
+                }
+            }
         };
-        match result {
-            Ok(v) => {
-                serde_json::to_writer(&mut out, &v)?;
-                out.write_all(b"\n")?;
-                ok += 1;
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                failed += 1;
-            }
-        }
+        written?;
+        out.write_all(b"\n")?;
+        ok += 1;
     }
     out.flush()?;
     eprintln!("contact_reference: wrote {ok}, failed {failed}");
