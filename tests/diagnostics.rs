@@ -264,6 +264,11 @@ snap!(
     "schema c {\n  record L { email: string }\n  record R { Email: string }\n}\nmapping m: c.L <-> c.R {\n  email <-> Email : trim | lower\n}"
 );
 snap!(
+    e0222_to_string_of_a_date_in_a_two_way_rule,
+    "E0222",
+    "schema c {\n  record L { on: date }\n  record R { On: string }\n}\nmapping m: c.L <-> c.R {\n  on <-> On : to_string\n}"
+);
+snap!(
     e0222_division_that_rounds,
     "E0222",
     "schema c {\n  record L { n: decimal }\n  record R { n: decimal }\n}\nmapping m: c.L <-> c.R {\n  n <-> n : div(3)\n}"

@@ -41,6 +41,7 @@ pub fn check(
         table_index: HashMap::new(),
         table_used: Vec::new(),
         both_way_else: std::collections::HashSet::new(),
+        forward_inputs: HashMap::new(),
     };
     for item in &ast.items {
         if let ast::Item::Table(t) = item {
@@ -98,6 +99,10 @@ struct Checker<'a> {
     table_used: Vec<bool>,
     /// Tables with an `else` for both directions (not invertible).
     both_way_else: std::collections::HashSet<String>,
+    /// The type each call of a forward pipeline takes, by the call's span:
+    /// a `<->` rule's way back is chosen by it (`to_string` on an int is
+    /// undone by `parse_int`, on a decimal by `parse_decimal`).
+    forward_inputs: HashMap<Span, Kind>,
 }
 
 /// The record each side of a rule resolves against, and the path prefix
@@ -591,24 +596,34 @@ impl<'a> Checker<'a> {
         // A `<->` rule's way back is derived; a lossy step fails the rule.
         let derived;
         let rule = match (&rule.pipeline, rule.arrow.kind) {
+            // The forward direction is checked first: it types the steps,
+            // and a step's inverse may depend on the type it takes.
+            (Some(p), ArrowKind::Both) if v.dir == Direction::Forward => {
+                let checked = self.checked_rule(m, rule, v, scope, written);
+                return match self.inverse_pipeline(p) {
+                    Ok(_) => {
+                        self.warn_table_losses(p, rule);
+                        checked
+                    }
+                    Err(lossy) => {
+                        // Reported once, here. A rule that did not check
+                        // has had its error; its types are unknown.
+                        if checked.is_some() {
+                            self.lossy_step(rule, lossy);
+                        }
+                        None
+                    }
+                };
+            }
             (Some(p), ArrowKind::Both) => match self.inverse_pipeline(p) {
                 Ok(back) => {
-                    if v.dir == Direction::Forward {
-                        self.warn_table_losses(p, rule);
-                        rule
-                    } else {
-                        derived = ast::Rule {
-                            pipeline: Some(back),
-                            ..rule.clone()
-                        };
-                        &derived
-                    }
+                    derived = ast::Rule {
+                        pipeline: Some(back),
+                        ..rule.clone()
+                    };
+                    &derived
                 }
-                Err(lossy) => {
-                    // Report once, in the forward direction.
-                    if v.dir == Direction::Forward {
-                        self.lossy_step(rule, lossy);
-                    }
+                Err(_) => {
                     // Its targets count as written: the rule is wrong, not missing.
                     self.claim_quietly(v, rule, written);
                     return None;
@@ -616,6 +631,18 @@ impl<'a> Checker<'a> {
             },
             _ => rule,
         };
+        self.checked_rule(m, rule, v, scope, written)
+    }
+
+    /// A rule as written (or as derived), checked in one direction.
+    fn checked_rule(
+        &mut self,
+        m: &ast::MappingDecl,
+        rule: &ast::Rule,
+        v: &DirView<'_>,
+        scope: &Scope,
+        written: &mut Written,
+    ) -> Option<Vec<DRule>> {
         if let Some(block) = &rule.block {
             return self.block_rule(m, rule, block, v, scope, written);
         }
@@ -1752,6 +1779,11 @@ impl<'a> Checker<'a> {
     ) -> Option<(TStep, Flow)> {
         let def = stdlib::by_index(def_index)?;
         let sigs = def.signatures();
+        if v.dir == Direction::Forward
+            && let Flow::One(input) = &flow
+        {
+            self.forward_inputs.insert(c.span, input.kind.clone());
+        }
         // Resolve field arguments on the source side.
         let mut arg_tys: Vec<types::ArgTy> = Vec::new();
         let mut args: Vec<TArg> = Vec::new();
