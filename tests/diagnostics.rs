@@ -285,6 +285,29 @@ snap!(
     "import schema shop from \"tests/fixtures/dangling_ref.json\"\nmapping m: shop.order -> b.Out {\n  id -> Email\n  id -> Name\n}"
 );
 
+// A test has one `given`, then one `expect` per record the mapping
+// produces: the errors say so where the test goes wrong.
+snap!(
+    e0001_second_given_in_a_test,
+    "E0001",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"two inputs\" {\n  given a { email: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n  given a { email: \"y\" }\n  expect b { Email: \"y\", Name: \"x\" }\n}"
+);
+snap!(
+    e0001_expect_before_given_in_a_test,
+    "E0001",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"backwards\" {\n  expect b { Email: \"x\", Name: \"x\" }\n  given a { email: \"x\" }\n}"
+);
+snap!(
+    e0001_test_without_expect,
+    "E0001",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"nothing expected\" {\n  given a { email: \"x\" }\n}"
+);
+snap!(
+    e0226_several_expects_for_a_mapping_without_for,
+    "E0226",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"two records from one\" {\n  given a { email: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n}"
+);
+
 /// Every compile-time code (E0xxx, W0xxx) has a snapshot above; runtime
 /// codes (E1xxx) are covered by the CLI and stdlib tests.
 #[test]

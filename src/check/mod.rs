@@ -2127,7 +2127,51 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         }
-        let expect = match &t.expect {
+        if mapping.iteration.is_none()
+            && let Some(second) = t.expects.get(1)
+        {
+            let d = Diagnostic::error(
+                Code::E0226,
+                self.file,
+                second.span(),
+                format!(
+                    "`{}` produces one record from each input, but this test expects {}",
+                    mapping.name,
+                    t.expects.len()
+                ),
+            )
+            .label("a second expected record")
+            .note("only a mapping with `for` produces several records from one `given`")
+            .help("write one test per input record");
+            self.err(d);
+            return None;
+        }
+        // Every expectation is checked, so each mistake is reported.
+        let checked: Vec<Option<Expected>> = t
+            .expects
+            .iter()
+            .map(|e| self.expectation(mapping, given_dir, e))
+            .collect();
+        let expect = checked.into_iter().collect::<Option<Vec<_>>>()?;
+        Some(TestCase {
+            mapping: index,
+            name: t.name.value.clone(),
+            file: self.file,
+            span: t.span,
+            direction,
+            given: t.given.to_json(),
+            expect,
+        })
+    }
+
+    /// One `expect` of a test: the other side's record, or a reject.
+    fn expectation(
+        &mut self,
+        mapping: &Mapping,
+        given_dir: Direction,
+        e: &ast::Expectation,
+    ) -> Option<Expected> {
+        Some(match e {
             ast::Expectation::Record { side, record } => {
                 let dir = self.side(mapping, side)?;
                 if dir == given_dir {
@@ -2163,15 +2207,6 @@ impl<'a> Checker<'a> {
                 }
                 Expected::Reject(pairs)
             }
-        };
-        Some(TestCase {
-            mapping: index,
-            name: t.name.value.clone(),
-            file: self.file,
-            span: t.span,
-            direction,
-            given: t.given.to_json(),
-            expect,
         })
     }
 

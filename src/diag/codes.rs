@@ -306,6 +306,19 @@ constant, a condition, or a table whose `else` applies both ways. Write the
 way back yourself with a `<-` rule (`email -> Email : trim | lower` and
 `email <- Email`), or map the field one way only.";
 
+    E0226 => "more expected records than the mapping produces",
+"A test has several `expect` blocks, but its mapping produces one record from
+each input: only a mapping with `for` produces one record per element. Write
+one test per input record, or check that the test names the mapping you meant.
+
+```
+test order_lines \"two lines, two records\" {
+  given shop { number: \"A1\", lines: [ { sku: \"ab\" }, { sku: \"cd\" } ] }
+  expect erp { OrderRef: \"A1\", Sku: \"AB\" }   // for a mapping with
+  expect erp { OrderRef: \"A1\", Sku: \"CD\" }   // `for l in lines[]`
+}
+```";
+
     // ---------------------------------------------------------------- warnings
     W0001 => "optional target field not mapped",
 "A target field that may be absent is not written by any rule. This is only a
