@@ -165,13 +165,7 @@ impl<'p> Laws<'p> {
 
     /// Records covered paths, one-way targets, table exclusions and the
     /// domains of the rules of `dir` (sources in `src`, targets in `tgt`).
-    fn walk(
-        &mut self,
-        rules: &'p [DRule],
-        src: &[String],
-        tgt: &[String],
-        dir: Direction,
-    ) {
+    fn walk(&mut self, rules: &'p [DRule], src: &[String], tgt: &[String], dir: Direction) {
         let left_is_source = dir == Direction::Forward;
         for r in rules {
             match r {
@@ -232,6 +226,7 @@ impl<'p> Laws<'p> {
         };
         if let Some(steps) = steps
             && let Some(ty) = type_at(&self.program.registry, side, source)
+            && sig_of(&ty.kind).is_some()
         {
             self.through.insert(
                 (!left_is_source, target.clone()),
@@ -687,7 +682,7 @@ fn normalize(v: Json) -> Json {
 /// A generated value (of kind `kind`) run through `steps`; `None` when a
 /// step fails.
 fn run_steps(steps: &[Step], kind: &Kind, input: &Json) -> Option<Json> {
-    let mut value = typed_value(&sig_of(kind), input)?;
+    let mut value = typed_value(&sig_of(kind)?, input)?;
     for step in steps {
         value = match step {
             Step::Call(transform, args) => {
@@ -706,9 +701,10 @@ fn run_steps(steps: &[Step], kind: &Kind, input: &Json) -> Option<Json> {
     serde_json::from_str(&value.to_json()).ok()
 }
 
-/// The signature type of a scalar kind (strings for enums and the rest).
-fn sig_of(kind: &Kind) -> SigTy {
-    match kind {
+/// The signature type of a scalar kind whose generated JSON
+/// [`typed_value`] reads; `None` for money, records, arrays, maps, `any`.
+fn sig_of(kind: &Kind) -> Option<SigTy> {
+    Some(match kind {
         Kind::Int => SigTy::Int,
         Kind::Decimal => SigTy::Decimal,
         Kind::Float => SigTy::Float,
@@ -717,8 +713,11 @@ fn sig_of(kind: &Kind) -> SigTy {
         Kind::DateTime | Kind::AnyDateTime => SigTy::DateTime,
         Kind::LocalDateTime => SigTy::LocalDateTime,
         Kind::Time => SigTy::Time,
-        _ => SigTy::String,
-    }
+        Kind::String | Kind::Enum(_) | Kind::Currency => SigTy::String,
+        Kind::Money(_) | Kind::Record(_) | Kind::Array(_) | Kind::Map(_) | Kind::Any => {
+            return None;
+        }
+    })
 }
 
 /// Whether a step can reject a value of its input type.
@@ -739,7 +738,11 @@ fn can_fail(step: &TStep) -> bool {
 /// elements) in `record`.
 fn type_at(reg: &Registry, record: RecordId, path: &[String]) -> Option<Type> {
     let (first, rest) = path.split_first()?;
-    let field = reg.record(record).fields.iter().find(|f| &f.name == first)?;
+    let field = reg
+        .record(record)
+        .fields
+        .iter()
+        .find(|f| &f.name == first)?;
     let mut ty = field.ty.clone();
     let mut rest = rest;
     while let Some(("[]", tail)) = rest.split_first().map(|(h, t)| (h.as_str(), t)) {

@@ -138,10 +138,27 @@ mapping m: a.A <-> b.B {
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(out.matches("ok   m :: law ").count(), 3, "{out}");
     // The way back reads what the forward direction writes, scale kept.
-    let input = temp("laws", "one_rule_b.json", r#"{"No":"S-42","Total":"1.50","Vip":"true"}"#);
-    let (code, out, err) = tether(&["run", &path, "--mapping", "m", "--reverse", "--input", &input]);
+    let input = temp(
+        "laws",
+        "one_rule_b.json",
+        r#"{"No":"S-42","Total":"1.50","Vip":"true"}"#,
+    );
+    let (code, out, err) = tether(&[
+        "run",
+        &path,
+        "--mapping",
+        "m",
+        "--reverse",
+        "--input",
+        &input,
+    ]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains(r#""id":42"#) && out.contains(r#""total":1.50"#) && out.contains(r#""vip":true"#), "{out}");
+    assert!(
+        out.contains(r#""id":42"#)
+            && out.contains(r#""total":1.50"#)
+            && out.contains(r#""vip":true"#),
+        "{out}"
+    );
 }
 
 #[test]

@@ -45,7 +45,10 @@ fn every_record_of_a_for_mapping_is_compared_in_order() {
         ),
     );
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("ok   order_rows :: two lines, two rows"), "{out}");
+    assert!(
+        out.contains("ok   order_rows :: two lines, two rows"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -88,8 +91,14 @@ fn a_count_that_differs_is_reported_with_a_diff_of_each_record() {
         out.contains("expected 3 records, the mapping produced 2"),
         "{out}"
     );
-    assert!(out.contains("-  \"Qty\": 4") && out.contains("+  \"Qty\": 3"), "{out}");
-    assert!(out.contains("record 3 of 3: expected, but not produced"), "{out}");
+    assert!(
+        out.contains("-  \"Qty\": 4") && out.contains("+  \"Qty\": 3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("record 3 of 3: expected, but not produced"),
+        "{out}"
+    );
     assert!(out.contains("\"Sku\": \"EF\""), "{out}");
 }
 

@@ -117,7 +117,14 @@ pub fn map_document(plan: &Plan, text: &str) -> Vec<Outcome> {
         .map(|row| {
             let errors = row.errors.into_iter().map(RecordError::from_read).collect();
             let mut out = String::new();
-            match evaluate_into(plan, &row.frame, errors, Encoding::Json, &mut Vec::new(), &mut out) {
+            match evaluate_into(
+                plan,
+                &row.frame,
+                errors,
+                Encoding::Json,
+                &mut Vec::new(),
+                &mut out,
+            ) {
                 Ok(()) => Outcome::Mapped(out),
                 Err(rejected) => rejected,
             }
