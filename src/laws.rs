@@ -6,16 +6,18 @@
 //! other), lossy on purpose.
 
 use crate::check::inverse::table_losses;
-use crate::check::{DRule, Mapping, Program, Source, TArg, TStep};
+use crate::check::{DRule, Mapping, Program, Source, TArg, TStep, TableMap};
 use crate::exec::{Bases, Outcome, Value, map_record};
 use crate::plan::{self, Plan};
 use crate::schema::{Kind, RecordId, Registry, Type};
 use crate::stdlib::{self, Args, sig::SigTy};
-use crate::syntax::{Direction, Span};
+use crate::syntax::Direction;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use serde_json::{Map, Value as Json};
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Records tried per law.
 pub const CASES: u32 = 64;
@@ -55,39 +57,66 @@ pub fn check(program: &Program, m: &Mapping, cases: u32) -> Vec<LawResult> {
     vec![
         result(
             "GetPut: put(get(a), a) = a",
-            run(cases, left.clone(), |a| laws.get_put(&fwd, &rev, a)),
+            laws.run(cases, left.clone(), true, |a| laws.get_put(&fwd, &rev, a)),
         ),
         result(
             "round trip: back(get(a)) = a on the covered fields",
-            run(cases, left, |a| laws.round_trip_left(&fwd, &rev, a)),
+            laws.run(cases, left, true, |a| laws.round_trip_left(&fwd, &rev, a)),
         ),
         result(
             "PutGet: get(back(b)) = b on the covered fields",
-            run(cases, right, |b| laws.put_get(&fwd, &rev, b)),
+            laws.run(cases, right, false, |b| laws.put_get(&fwd, &rev, b)),
         ),
     ]
 }
 
-fn run(
-    cases: u32,
-    strategy: BoxedStrategy<Json>,
-    test: impl Fn(&Json) -> Result<(), TestCaseError>,
-) -> Option<String> {
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_global_rejects: cases * 16,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    match runner.run(&strategy, |v| test(&v)) {
-        Ok(()) => None,
-        Err(TestError::Fail(why, record)) => Some(format!("{why}\n  record: {record}")),
-        Err(TestError::Abort(why)) => Some(format!(
-            "could not generate records both directions accept ({why}): the mapping rejects almost every record its schema allows"
-        )),
+/// Why records were rejected by the first direction, by rule, code and
+/// path, with one example message each.
+#[derive(Default)]
+struct Rejections {
+    counts: HashMap<String, (u32, String)>,
+}
+
+impl Rejections {
+    fn add(&mut self, reason: &str) {
+        let (head, example) = reason.split_once('\n').unwrap_or((reason, ""));
+        let entry = self
+            .counts
+            .entry(head.to_string())
+            .or_insert_with(|| (0, example.to_string()));
+        entry.0 += 1;
     }
+
+    /// The most frequent reason (ties: the first in text order, so the
+    /// message is deterministic).
+    fn most_frequent(&self) -> Option<(&str, u32, &str)> {
+        self.counts
+            .iter()
+            .max_by(|a, b| a.1.0.cmp(&b.1.0).then_with(|| b.0.cmp(a.0)))
+            .map(|(head, (n, example))| (head.as_str(), *n, example.as_str()))
+    }
+
+    fn total(&self) -> u32 {
+        self.counts.values().map(|(n, _)| n).sum()
+    }
+}
+
+/// A field generated through the rule that writes it the other way.
+struct Through {
+    /// The other side's field the value starts from, and its type.
+    source: Path,
+    ty: Type,
+    steps: Arc<Vec<Step>>,
+    /// The field as written in messages (`No`), and the rule's location.
+    field: String,
+    rule: String,
+}
+
+/// A step a generated value can be run through: a call with constant
+/// arguments, or a table in one direction.
+enum Step {
+    Call(usize, Vec<Value<'static>>),
+    Table(TableMap),
 }
 
 /// What the rules say about the paths of each side.
@@ -100,8 +129,14 @@ struct Laws<'p> {
     one_way_left: Vec<Path>,
     /// Enum values a table does not bring back, per path.
     excluded: HashMap<(bool, Path), Vec<String>>,
-    /// A string a rule parses: generated as the inverse step's output.
-    parsed: HashMap<(bool, Path), (SigTy, &'p TStep)>,
+    /// Paths a rule reads with a step that can fail: only part of their
+    /// type is in the rule's domain (`strip_prefix("S-") | parse_int`).
+    narrowed: HashSet<(bool, Path)>,
+    /// Paths a rule of the other direction writes from a field with steps
+    /// that can be run on generated values.
+    through: HashMap<(bool, Path), Through>,
+    /// The records of the left and right sides.
+    sides: (RecordId, RecordId),
 }
 
 fn origin_of(r: &DRule) -> &crate::check::RuleOrigin {
@@ -119,35 +154,25 @@ impl<'p> Laws<'p> {
             covered_right: Vec::new(),
             one_way_left: Vec::new(),
             excluded: HashMap::new(),
-            parsed: HashMap::new(),
+            narrowed: HashSet::new(),
+            through: HashMap::new(),
+            sides: (m.left, m.right),
         };
-        // The reverse rules by span, to find a forward rule's way back.
-        let mut back: HashMap<Span, &'p DRule> = HashMap::new();
-        collect_by_span(&m.reverse, &mut back);
-        laws.walk(&m.forward, &[], &[], Direction::Forward, &back);
-        let mut fwd: HashMap<Span, &'p DRule> = HashMap::new();
-        collect_by_span(&m.forward, &mut fwd);
-        laws.walk(&m.reverse, &[], &[], Direction::Reverse, &fwd);
+        laws.walk(&m.forward, &[], &[], Direction::Forward);
+        laws.walk(&m.reverse, &[], &[], Direction::Reverse);
         laws
     }
 
-    /// Records covered paths, one-way targets, table exclusions and parsed
-    /// strings of the rules of `dir` (sources in `src`, targets in `tgt`).
-    fn walk(
-        &mut self,
-        rules: &'p [DRule],
-        src: &[String],
-        tgt: &[String],
-        dir: Direction,
-        other: &HashMap<Span, &'p DRule>,
-    ) {
+    /// Records covered paths, one-way targets, table exclusions and the
+    /// domains of the rules of `dir` (sources in `src`, targets in `tgt`).
+    fn walk(&mut self, rules: &'p [DRule], src: &[String], tgt: &[String], dir: Direction) {
         let left_is_source = dir == Direction::Forward;
         for r in rules {
             match r {
                 DRule::Each(e) => {
                     let s = join(src, &e.source.0, true);
                     let t = join(tgt, &e.target.0, true);
-                    self.walk(&e.inner, &s, &t, dir, other);
+                    self.walk(&e.inner, &s, &t, dir);
                 }
                 DRule::Value(v) => {
                     let sources: Vec<Path> = match &v.source {
@@ -160,6 +185,7 @@ impl<'p> Laws<'p> {
                         .iter()
                         .map(|t| join(tgt, &t.path.0, false))
                         .collect();
+                    self.domain(v, &sources, &targets, left_is_source);
                     if !v.origin.two_way {
                         if dir == Direction::Reverse {
                             self.one_way_left.extend(targets);
@@ -171,20 +197,133 @@ impl<'p> Laws<'p> {
                         self.covered_right.extend(targets.iter().cloned());
                     }
                     self.table_exclusions(v, &sources, &targets, left_is_source);
-                    if let ([source], Some(TStep::Call { transform, .. })) =
-                        (sources.as_slice(), v.steps.first())
-                        && let Some(def) = stdlib::by_index(*transform)
-                        && def.fallible
-                        && let Some(DRule::Value(way_back)) = other.get(&v.origin.span)
-                        && let Some(last @ TStep::Call { .. }) = way_back.steps.last()
-                        && let Some(sig) = def.signatures().first()
-                    {
-                        self.parsed
-                            .insert((left_is_source, source.clone()), (sig.output.clone(), last));
-                    }
                 }
             }
         }
+    }
+
+    /// Notes what a one-field rule says about the domains of its fields:
+    /// its source is narrowed when a step can fail, and its target can be
+    /// generated through it when its steps can run on generated values.
+    fn domain(
+        &mut self,
+        v: &crate::check::ValueRule,
+        sources: &[Path],
+        targets: &[Path],
+        left_is_source: bool,
+    ) {
+        let ([source], [target]) = (sources, targets) else {
+            return;
+        };
+        if v.steps.iter().any(can_fail) {
+            self.narrowed.insert((left_is_source, source.clone()));
+        }
+        let steps: Option<Vec<Step>> = v.steps.iter().map(|s| self.runnable(s)).collect();
+        let side = if left_is_source {
+            self.sides.0
+        } else {
+            self.sides.1
+        };
+        if let Some(steps) = steps
+            && let Some(ty) = type_at(&self.program.registry, side, source)
+            && sig_of(&ty.kind).is_some()
+        {
+            self.through.insert(
+                (!left_is_source, target.clone()),
+                Through {
+                    source: source.clone(),
+                    ty,
+                    steps: Arc::new(steps),
+                    field: target.join("."),
+                    rule: v.origin.location.clone(),
+                },
+            );
+        }
+    }
+
+    /// A step as it can run outside a plan: only constants as arguments.
+    fn runnable(&self, step: &TStep) -> Option<Step> {
+        match step {
+            TStep::Call {
+                transform, args, ..
+            } => {
+                let consts = args
+                    .iter()
+                    .map(|a| match a {
+                        TArg::Const(v) => Some(v.clone()),
+                        TArg::Path(..) => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some(Step::Call(*transform, consts))
+            }
+            TStep::Table { table, dir, .. } => {
+                let t = self.program.tables.get(*table)?;
+                let map = match dir {
+                    Direction::Forward => &t.forward,
+                    Direction::Reverse => &t.reverse,
+                };
+                Some(Step::Table(TableMap {
+                    entries: map.entries.clone(),
+                    fallback: map.fallback.clone(),
+                }))
+            }
+            _ => None,
+        }
+    }
+
+    /// Runs the first direction's test, counting why records are rejected;
+    /// when too few are accepted, says which rule rejects them (never
+    /// proptest's own words).
+    fn run(
+        &self,
+        cases: u32,
+        strategy: BoxedStrategy<Json>,
+        left: bool,
+        test: impl Fn(&Json) -> Result<(), TestCaseError>,
+    ) -> Option<String> {
+        let config = Config {
+            cases,
+            failure_persistence: None,
+            max_global_rejects: cases * 16,
+            ..Config::default()
+        };
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+        let rejections = RefCell::new(Rejections::default());
+        let outcome = runner.run(&strategy, |v| {
+            let r = test(&v);
+            if let Err(TestCaseError::Reject(why)) = &r {
+                rejections.borrow_mut().add(why.message());
+            }
+            r
+        });
+        match outcome {
+            Ok(()) => None,
+            Err(TestError::Fail(why, record)) => Some(format!("{why}\n  record: {record}")),
+            Err(TestError::Abort(_)) => Some(self.abort_message(&rejections.borrow(), left)),
+        }
+    }
+
+    /// Why too few generated records could be tried.
+    fn abort_message(&self, rejections: &Rejections, left: bool) -> String {
+        let side = if left { "left" } else { "right" };
+        if let Some((head, n, example)) = rejections.most_frequent() {
+            return format!(
+                "could not generate enough {side} records the mapping accepts: {} of the generated records were rejected, {n} of them by {head}\n  e.g. {example}\n  (fields are generated from their types; a field read with steps that can fail is generated through the rule that writes it the other way, when that rule's steps are transforms and tables with constant arguments)",
+                rejections.total()
+            );
+        }
+        let mut fields: Vec<String> = self
+            .through
+            .iter()
+            .filter(|((l, _), _)| *l == left)
+            .map(|(_, t)| format!("`{}` (through the rule at {})", t.field, t.rule))
+            .collect();
+        fields.sort();
+        format!(
+            "could not generate {side} records: values generated for {} fail the steps that make them",
+            fields.join(", ")
+        )
     }
 
     /// A table first in the pipeline narrows its source's values, last its
@@ -260,14 +399,49 @@ impl<'p> Laws<'p> {
         path: &mut Path,
         depth: usize,
     ) -> BoxedStrategy<Json> {
-        if let Some((output, inverse)) = self.parsed.get(&(left, path.clone())) {
-            let typed = scalar(output);
-            let inverse = call_parts(inverse);
-            let output = output.clone();
-            return typed
-                .prop_map(move |v| apply_step(&inverse, &output, &v).unwrap_or(Json::Null))
-                .boxed();
+        let key = (left, path.clone());
+        if self.narrowed.contains(&key)
+            && let Some(through) = self.through.get(&key)
+        {
+            return self.generated_through(reg, through, !left, depth);
         }
+        self.schema_value(reg, ty, left, path, depth)
+    }
+
+    /// Values of the other side's field, run through the rule that writes
+    /// this one: in the domain of the rule that reads it.
+    fn generated_through(
+        &self,
+        reg: &Registry,
+        through: &Through,
+        other_left: bool,
+        depth: usize,
+    ) -> BoxedStrategy<Json> {
+        let ty = Type {
+            nullable: false,
+            ..through.ty.clone()
+        };
+        let mut path = through.source.clone();
+        let start = self.schema_value(reg, &ty, other_left, &mut path, depth);
+        let steps = Arc::clone(&through.steps);
+        let kind = ty.kind.clone();
+        start
+            .prop_filter_map(
+                format!("`{}` through the rule at {}", through.field, through.rule),
+                move |v| run_steps(&steps, &kind, &v),
+            )
+            .boxed()
+    }
+
+    /// Values of `ty` as the schema allows them.
+    fn schema_value(
+        &self,
+        reg: &Registry,
+        ty: &Type,
+        left: bool,
+        path: &mut Path,
+        depth: usize,
+    ) -> BoxedStrategy<Json> {
         match &ty.kind {
             Kind::Enum(e) => {
                 let excluded = self.excluded.get(&(left, path.clone()));
@@ -369,7 +543,18 @@ fn there_and_back(
 fn forward_or_reject(plan: &Plan, record: &Json) -> Result<String, TestCaseError> {
     match map_record(plan, &record.to_string()) {
         Outcome::Mapped(out) => Ok(out),
-        Outcome::Rejected { .. } => Err(TestCaseError::reject("the first direction rejects it")),
+        Outcome::Rejected { errors, .. } => Err(TestCaseError::reject(match errors.first() {
+            // First line: what is counted; second: an example.
+            Some(e) if e.rule.is_empty() => format!(
+                "reading the record: {} at `{}`\n{}: {}",
+                e.code, e.path, e.value, e.message
+            ),
+            Some(e) => format!(
+                "the rule at {}: {} at `{}`\n{}: {}",
+                e.rule, e.code, e.path, e.value, e.message
+            ),
+            None => "the first direction\n".to_string(),
+        })),
     }
 }
 
@@ -411,15 +596,6 @@ fn join(prefix: &[String], rest: &[String], each: bool) -> Path {
         p.push("[]".into());
     }
     p
-}
-
-fn collect_by_span<'p>(rules: &'p [DRule], into: &mut HashMap<Span, &'p DRule>) {
-    for r in rules {
-        into.insert(origin_of(r).span, r);
-        if let DRule::Each(e) = r {
-            collect_by_span(&e.inner, into);
-        }
-    }
 }
 
 /// Only the members at `paths` (whole values at their ends).
@@ -503,31 +679,84 @@ fn normalize(v: Json) -> Json {
     }
 }
 
-/// The transform and constant arguments of a call step.
-fn call_parts(step: &TStep) -> (usize, Vec<Value<'static>>) {
+/// A generated value (of kind `kind`) run through `steps`; `None` when a
+/// step fails.
+fn run_steps(steps: &[Step], kind: &Kind, input: &Json) -> Option<Json> {
+    let mut value = typed_value(&sig_of(kind)?, input)?;
+    for step in steps {
+        value = match step {
+            Step::Call(transform, args) => {
+                let def = stdlib::by_index(*transform)?;
+                let refs: Vec<&Value<'_>> = args.iter().collect();
+                (def.apply)(value, &Args::new(&refs)).ok()?
+            }
+            Step::Table(map) => map
+                .entries
+                .iter()
+                .find(|(k, _)| *k == value)
+                .map(|(_, v)| v.clone())
+                .or_else(|| map.fallback.clone())?,
+        };
+    }
+    serde_json::from_str(&value.to_json()).ok()
+}
+
+/// The signature type of a scalar kind whose generated JSON
+/// [`typed_value`] reads; `None` for money, records, arrays, maps, `any`.
+fn sig_of(kind: &Kind) -> Option<SigTy> {
+    Some(match kind {
+        Kind::Int => SigTy::Int,
+        Kind::Decimal => SigTy::Decimal,
+        Kind::Float => SigTy::Float,
+        Kind::Bool => SigTy::Bool,
+        Kind::Date => SigTy::Date,
+        Kind::DateTime | Kind::AnyDateTime => SigTy::DateTime,
+        Kind::LocalDateTime => SigTy::LocalDateTime,
+        Kind::Time => SigTy::Time,
+        Kind::String | Kind::Enum(_) | Kind::Currency => SigTy::String,
+        Kind::Money(_) | Kind::Record(_) | Kind::Array(_) | Kind::Map(_) | Kind::Any => {
+            return None;
+        }
+    })
+}
+
+/// Whether a step can reject a value of its input type.
+fn can_fail(step: &TStep) -> bool {
     match step {
-        TStep::Call {
-            transform, args, ..
-        } => (
-            *transform,
-            args.iter()
-                .map(|a| match a {
-                    TArg::Const(v) => v.clone(),
-                    TArg::Path(_, or) => or.clone().unwrap_or(Value::Missing),
-                })
-                .collect(),
-        ),
-        _ => (usize::MAX, Vec::new()),
+        TStep::Call { transform, .. } => stdlib::by_index(*transform).is_some_and(|d| d.fallible),
+        TStep::Table { .. } => true,
+        TStep::If {
+            condition,
+            then,
+            otherwise,
+        } => condition.iter().chain(then).chain(otherwise).any(can_fail),
+        TStep::Const(_) | TStep::Path(_) => false,
     }
 }
 
-/// Runs a call step on a generated value of type `ty`; its output as JSON.
-fn apply_step(step: &(usize, Vec<Value<'static>>), ty: &SigTy, input: &Json) -> Option<Json> {
-    let def = stdlib::by_index(step.0)?;
-    let value = typed_value(ty, input)?;
-    let refs: Vec<&Value<'_>> = step.1.iter().collect();
-    let out = (def.apply)(value, &Args::new(&refs)).ok()?;
-    serde_json::from_str(&out.to_json()).ok()
+/// The type of the field at `path` (`"[]"` steps into an array's
+/// elements) in `record`.
+fn type_at(reg: &Registry, record: RecordId, path: &[String]) -> Option<Type> {
+    let (first, rest) = path.split_first()?;
+    let field = reg
+        .record(record)
+        .fields
+        .iter()
+        .find(|f| &f.name == first)?;
+    let mut ty = field.ty.clone();
+    let mut rest = rest;
+    while let Some(("[]", tail)) = rest.split_first().map(|(h, t)| (h.as_str(), t)) {
+        ty = match ty.kind {
+            Kind::Array(e) => *e,
+            _ => return None,
+        };
+        rest = tail;
+    }
+    match (&ty.kind, rest.is_empty()) {
+        (_, true) => Some(ty),
+        (Kind::Record(r), false) => type_at(reg, *r, rest),
+        _ => None,
+    }
 }
 
 /// A generated JSON scalar as the runtime value of type `ty`.

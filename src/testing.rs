@@ -3,7 +3,7 @@
 
 use crate::check::{Expected, Program, TestCase};
 use crate::diag::SourceMap;
-use crate::exec::{Outcome, map_record};
+use crate::exec::{Outcome, map_document};
 use crate::laws;
 use crate::plan;
 
@@ -45,13 +45,81 @@ fn run_one(sources: &SourceMap, program: &Program, t: &TestCase) -> TestResult {
     let mapping = &program.mappings[t.mapping];
     let failure = match plan::lower(program, &mapping.name, t.direction) {
         Err(e) => Some(e.to_string()),
-        Ok(p) => compare(&t.expect, map_record(&p, &t.given)),
+        Ok(p) => compare_all(&t.expect, map_document(&p, &t.given)),
     };
     TestResult {
         name: t.name.clone(),
         mapping: mapping.name.clone(),
         location: sources.location(t.file, t.span),
         failure,
+    }
+}
+
+/// The expected records against the produced ones, in order (a `for`
+/// mapping produces one per element). Counts that differ are said first;
+/// then each record that does not match, numbered when there are several.
+fn compare_all(expected: &[Expected], produced: Vec<Outcome>) -> Option<String> {
+    let total = expected.len().max(produced.len());
+    let mut report = String::new();
+    if expected.len() != produced.len() {
+        let got = match produced.len() {
+            0 => "none".to_string(),
+            n => n.to_string(),
+        };
+        report.push_str(&format!(
+            "expected {} record{}, the mapping produced {got}\n",
+            expected.len(),
+            if expected.len() == 1 { "" } else { "s" }
+        ));
+    }
+    // "record 2 of 3: " when there are several; nothing when one.
+    let numbered = |i: usize, sep: &str| match total {
+        1 => String::new(),
+        _ => format!("record {} of {total}:{sep}", i + 1),
+    };
+    let mut produced = produced.into_iter();
+    for i in 0..total {
+        let failure = match (expected.get(i), produced.next()) {
+            (Some(want), Some(got)) => compare(want, got).map(|f| numbered(i, "\n") + &f),
+            (Some(want), None) => Some(format!(
+                "{}expected, but not produced:\n{}",
+                numbered(i, " "),
+                expected_text(want)
+            )),
+            (None, Some(got)) => Some(format!(
+                "{}produced, but not expected:\n{}",
+                numbered(i, " "),
+                outcome_text(&got)
+            )),
+            (None, None) => None,
+        };
+        report.extend(failure);
+    }
+    (!report.is_empty()).then_some(report)
+}
+
+/// An expectation, for a record that was not produced.
+fn expected_text(e: &Expected) -> String {
+    match e {
+        Expected::Record(want) => format!("{}\n", pretty(&parse(want))),
+        Expected::Reject(pairs) => {
+            let members: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}: {v:?}")).collect();
+            format!("a reject {{ {} }}\n", members.join(", "))
+        }
+    }
+}
+
+/// An outcome nobody expected.
+fn outcome_text(o: &Outcome) -> String {
+    match o {
+        Outcome::Mapped(got) => format!("{}\n", pretty(&parse(got))),
+        Outcome::Rejected { errors, .. } => {
+            let mut s = String::from("a reject:\n");
+            for e in errors {
+                s.push_str(&format!("  {} at `{}`: {}\n", e.code, e.path, e.message));
+            }
+            s
+        }
     }
 }
 

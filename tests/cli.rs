@@ -224,6 +224,22 @@ test m "wrong" { given a { x: "q" } expect b { y: "q" } }"#,
     assert!(out.contains("0 passed, 1 failed"));
 }
 
+#[test]
+fn test_command_on_a_file_that_does_not_compile_prints_its_errors_and_no_count() {
+    let f = tmp("broken_test.tether");
+    std::fs::write(&f, MISSPELLED).unwrap();
+    let out = tether(&["test", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("error[E0103]"), "{stderr}");
+    assert!(stderr.contains("1 file did not compile"), "{stderr}");
+    // No tests ran: a count of none would read as a pass at a glance.
+    assert!(!stdout.contains("passed"), "{stdout}");
+}
+
 /// Goldens: the bundled examples' outputs, byte for byte.
 #[test]
 fn example_outputs_match_their_goldens() {

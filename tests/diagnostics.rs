@@ -330,6 +330,11 @@ snap!(
     "schema c {\n  record L { email: string }\n  record R { Email: string }\n}\nmapping m: c.L <-> c.R {\n  email <-> Email : trim | lower\n}"
 );
 snap!(
+    e0222_to_string_of_a_date_in_a_two_way_rule,
+    "E0222",
+    "schema c {\n  record L { on: date }\n  record R { On: string }\n}\nmapping m: c.L <-> c.R {\n  on <-> On : to_string\n}"
+);
+snap!(
     e0222_division_that_rounds,
     "E0222",
     "schema c {\n  record L { n: decimal }\n  record R { n: decimal }\n}\nmapping m: c.L <-> c.R {\n  n <-> n : div(3)\n}"
@@ -503,6 +508,28 @@ snap!(
     &format!(
         "{XML_SCHEMAS}mapping m: x.Entry -> o.Out {{\n  Amt.#text -> amount\n  Amt.@Ccy -> currency\n}}"
     )
+
+// A test has one `given`, then one `expect` per record the mapping
+// produces: the errors say so where the test goes wrong.
+snap!(
+    e0001_second_given_in_a_test,
+    "E0001",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"two inputs\" {\n  given a { email: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n  given a { email: \"y\" }\n  expect b { Email: \"y\", Name: \"x\" }\n}"
+);
+snap!(
+    e0001_expect_before_given_in_a_test,
+    "E0001",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"backwards\" {\n  expect b { Email: \"x\", Name: \"x\" }\n  given a { email: \"x\" }\n}"
+);
+snap!(
+    e0001_test_without_expect,
+    "E0001",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"nothing expected\" {\n  given a { email: \"x\" }\n}"
+);
+snap!(
+    e0226_several_expects_for_a_mapping_without_for,
+    "E0226",
+    "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"two records from one\" {\n  given a { email: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n}"
 );
 
 /// Every compile-time code (E0xxx, W0xxx) has a snapshot above; runtime

@@ -98,3 +98,90 @@ fn a_lawful_mapping_passes_all_three_laws() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(out.matches("ok   m :: law ").count(), 3, "{out}");
 }
+
+/// A numeric id shown with a prefix (issue 15): `S-42` on the right is `42`
+/// on the left. The right side's `No` must be generated in the domain of
+/// `strip_prefix("S-") | parse_int`, not as any string.
+const NUMERIC_KEY_PAIR: &str = r#"
+schema a { record A { id: int, name: string } }
+schema b { record B { No: string, Name: string } }
+mapping m: a.A <-> b.B {
+  key id -> No : to_string | prefix("S-")
+  id <- No : strip_prefix("S-") | parse_int
+  name <-> Name
+}
+"#;
+
+#[test]
+fn a_numeric_key_with_a_prefix_written_both_ways_obeys_the_laws() {
+    let path = temp("laws", "numeric_key_pair.tether", NUMERIC_KEY_PAIR);
+    let (code, out, err) = tether(&["test", &path]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out.matches("ok   m :: law ").count(), 3, "{out}");
+}
+
+#[test]
+fn to_string_of_an_int_a_decimal_or_a_bool_is_undone_in_a_two_way_rule() {
+    let one_rule = r#"
+schema a { record A { id: int, total: decimal, vip: bool } }
+schema b { record B { No: string, Total: string, Vip: string } }
+mapping m: a.A <-> b.B {
+  key id <-> No : to_string | prefix("S-")
+  total <-> Total : to_string
+  vip <-> Vip : to_string
+}
+"#;
+    let path = temp("laws", "numeric_key_one_rule.tether", one_rule);
+    let (code, out, err) = tether(&["check", &path]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = tether(&["test", &path]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out.matches("ok   m :: law ").count(), 3, "{out}");
+    // The way back reads what the forward direction writes, scale kept.
+    let input = temp(
+        "laws",
+        "one_rule_b.json",
+        r#"{"No":"S-42","Total":"1.50","Vip":"true"}"#,
+    );
+    let (code, out, err) = tether(&[
+        "run",
+        &path,
+        "--mapping",
+        "m",
+        "--reverse",
+        "--input",
+        &input,
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(r#""id":42"#)
+            && out.contains(r#""total":1.50"#)
+            && out.contains(r#""vip":true"#),
+        "{out}"
+    );
+}
+
+#[test]
+fn records_the_generator_cannot_bring_into_a_rules_domain_are_explained() {
+    // `No` is written from two fields (`prefix(name)`): no value of one
+    // field can be run through it, so `No` is generated as any string, and
+    // `strip_prefix("S-")` rejects nearly all of them.
+    let unreachable = NUMERIC_KEY_PAIR.replace("prefix(\"S-\")\n", "prefix(name)\n");
+    let path = temp("laws", "unreachable.tether", &unreachable);
+    let (code, out, err) = tether(&["test", &path]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let put_get = out
+        .lines()
+        .skip_while(|l| !l.starts_with("FAIL m :: law PutGet"))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        put_get.contains("could not generate enough right records the mapping accepts")
+            && put_get.contains("by the rule at ")
+            && put_get.contains(":6:3: E1003 at `No`")
+            && put_get.contains("does not start with \"S-\""),
+        "{out}"
+    );
+    assert!(!out.contains("global rejects"), "{out}");
+}

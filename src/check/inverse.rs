@@ -7,6 +7,7 @@
 
 use super::Checker;
 use crate::exec::Value;
+use crate::schema::Kind;
 use crate::stdlib;
 use crate::syntax::{self as ast, Direction};
 use rust_decimal::Decimal;
@@ -65,10 +66,8 @@ impl Checker<'_> {
             // Unknown names are reported by the ordinary check.
             return Ok(step.clone());
         };
-        let Some(inverse) = def.inverse else {
-            return Err(lossy(&format!(
-                "`{name}` has no inverse: different values give the same result"
-            )));
+        let Some(inverse) = def.inverse.or_else(|| self.paired_inverse(name, call.span)) else {
+            return Err(lossy(&self.no_inverse_why(name, call.span)));
         };
         if let Some(ast::Arg::Literal(ast::Literal {
             kind: ast::LiteralKind::String(format),
@@ -126,6 +125,72 @@ impl Checker<'_> {
             span: call.span,
         }))
     }
+
+    /// The inverse of a transform that declares none, for the type its
+    /// forward call takes: a transform that declares *it* as its inverse
+    /// and gives back that type. `parse_int` is undone by `to_string`, so
+    /// `to_string` on an int is undone by `parse_int` (on a decimal by
+    /// `parse_decimal`, on a bool by `parse_bool`).
+    fn paired_inverse(&self, name: &str, call: ast::Span) -> Option<&'static str> {
+        let input = self.forward_inputs.get(&call)?;
+        paired_with(name)
+            .find(|(_, gives)| gives == input)
+            .map(|(def, _)| def.name)
+    }
+
+    /// Why a transform with no inverse of its own cannot be undone here.
+    fn no_inverse_why(&self, name: &str, call: ast::Span) -> String {
+        let undone: Vec<String> = paired_with(name)
+            .map(|(def, gives)| format!("{} by `{}`", kind_word(&gives), def.name))
+            .collect();
+        match self.forward_inputs.get(&call) {
+            Some(input) if !undone.is_empty() => format!(
+                "`{name}` of {} has no inverse; it is undone only for {}",
+                kind_word(input),
+                undone.join(", ")
+            ),
+            _ => format!("`{name}` has no inverse: different values give the same result"),
+        }
+    }
+}
+
+/// The transforms that declare `name` as their inverse, each with the kind
+/// it gives back.
+fn paired_with(name: &str) -> impl Iterator<Item = (&'static stdlib::TransformDef, Kind)> + '_ {
+    stdlib::all()
+        .iter()
+        .copied()
+        .filter(move |d| d.inverse == Some(name))
+        .flat_map(|d| {
+            d.signatures()
+                .iter()
+                .map(move |s| (d, super::types::sig_kind(&s.output, &None)))
+        })
+}
+
+/// `an int`, `a decimal`: a scalar kind in a sentence.
+fn kind_word(kind: &Kind) -> String {
+    let word = match kind {
+        Kind::Int => "int",
+        Kind::Decimal => "decimal",
+        Kind::Float => "float",
+        Kind::Bool => "bool",
+        Kind::String => "string",
+        Kind::Date => "date",
+        Kind::DateTime | Kind::AnyDateTime => "datetime",
+        Kind::LocalDateTime => "localdatetime",
+        Kind::Time => "time",
+        Kind::Currency => "currency",
+        Kind::Money(_) => "money",
+        Kind::Enum(_) => "enum",
+        _ => "value",
+    };
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {word}")
 }
 
 /// `mul(x)` is undone by `div(x)` when `x` is not zero; `div(x)` by `mul(x)`

@@ -249,7 +249,8 @@ pub struct TestCase {
     pub direction: Direction,
     /// The given record as JSON text.
     pub given: String,
-    pub expect: Expected,
+    /// One per record the mapping produces from `given`, in order.
+    pub expect: Vec<Expected>,
 }
 
 pub enum Expected {

@@ -45,6 +45,7 @@ pub fn check(
         table_keys: Vec::new(),
         warned_keys: std::collections::HashSet::new(),
         both_way_else: std::collections::HashSet::new(),
+        forward_inputs: HashMap::new(),
     };
     for item in &ast.items {
         if let ast::Item::Table(t) = item {
@@ -105,6 +106,10 @@ struct Checker<'a> {
     warned_keys: std::collections::HashSet<(usize, Direction, crate::schema::EnumId)>,
     /// Tables with an `else` for both directions (not invertible).
     both_way_else: std::collections::HashSet<String>,
+    /// The type each call of a forward pipeline takes, by the call's span:
+    /// a `<->` rule's way back is chosen by it (`to_string` on an int is
+    /// undone by `parse_int`, on a decimal by `parse_decimal`).
+    forward_inputs: HashMap<Span, Kind>,
 }
 
 /// The record each side of a rule resolves against, and the path prefix
@@ -612,24 +617,34 @@ impl<'a> Checker<'a> {
         // A `<->` rule's way back is derived; a lossy step fails the rule.
         let derived;
         let rule = match (&rule.pipeline, rule.arrow.kind) {
+            // The forward direction is checked first: it types the steps,
+            // and a step's inverse may depend on the type it takes.
+            (Some(p), ArrowKind::Both) if v.dir == Direction::Forward => {
+                let checked = self.checked_rule(m, rule, v, scope, written);
+                return match self.inverse_pipeline(p) {
+                    Ok(_) => {
+                        self.warn_table_losses(p, rule);
+                        checked
+                    }
+                    Err(lossy) => {
+                        // Reported once, here. A rule that did not check
+                        // has had its error; its types are unknown.
+                        if checked.is_some() {
+                            self.lossy_step(rule, lossy);
+                        }
+                        None
+                    }
+                };
+            }
             (Some(p), ArrowKind::Both) => match self.inverse_pipeline(p) {
                 Ok(back) => {
-                    if v.dir == Direction::Forward {
-                        self.warn_table_losses(p, rule);
-                        rule
-                    } else {
-                        derived = ast::Rule {
-                            pipeline: Some(back),
-                            ..rule.clone()
-                        };
-                        &derived
-                    }
+                    derived = ast::Rule {
+                        pipeline: Some(back),
+                        ..rule.clone()
+                    };
+                    &derived
                 }
-                Err(lossy) => {
-                    // Report once, in the forward direction.
-                    if v.dir == Direction::Forward {
-                        self.lossy_step(rule, lossy);
-                    }
+                Err(_) => {
                     // Its targets count as written: the rule is wrong, not missing.
                     self.claim_quietly(v, rule, written);
                     return None;
@@ -637,6 +652,18 @@ impl<'a> Checker<'a> {
             },
             _ => rule,
         };
+        self.checked_rule(m, rule, v, scope, written)
+    }
+
+    /// A rule as written (or as derived), checked in one direction.
+    fn checked_rule(
+        &mut self,
+        m: &ast::MappingDecl,
+        rule: &ast::Rule,
+        v: &DirView<'_>,
+        scope: &Scope,
+        written: &mut Written,
+    ) -> Option<Vec<DRule>> {
         if let Some(block) = &rule.block {
             return self.block_rule(m, rule, block, v, scope, written);
         }
@@ -1869,6 +1896,11 @@ impl<'a> Checker<'a> {
     ) -> Option<(TStep, Flow)> {
         let def = stdlib::by_index(def_index)?;
         let sigs = def.signatures();
+        if v.dir == Direction::Forward
+            && let Flow::One(input) = &flow
+        {
+            self.forward_inputs.insert(c.span, input.kind.clone());
+        }
         // Resolve field arguments on the source side.
         let mut arg_tys: Vec<types::ArgTy> = Vec::new();
         let mut args: Vec<TArg> = Vec::new();
@@ -2155,7 +2187,51 @@ impl<'a> Checker<'a> {
             self.err(d);
             return None;
         }
-        let expect = match &t.expect {
+        if mapping.iteration.is_none()
+            && let Some(second) = t.expects.get(1)
+        {
+            let d = Diagnostic::error(
+                Code::E0226,
+                self.file,
+                second.span(),
+                format!(
+                    "`{}` produces one record from each input, but this test expects {}",
+                    mapping.name,
+                    t.expects.len()
+                ),
+            )
+            .label("a second expected record")
+            .note("only a mapping with `for` produces several records from one `given`")
+            .help("write one test per input record");
+            self.err(d);
+            return None;
+        }
+        // Every expectation is checked, so each mistake is reported.
+        let checked: Vec<Option<Expected>> = t
+            .expects
+            .iter()
+            .map(|e| self.expectation(mapping, given_dir, e))
+            .collect();
+        let expect = checked.into_iter().collect::<Option<Vec<_>>>()?;
+        Some(TestCase {
+            mapping: index,
+            name: t.name.value.clone(),
+            file: self.file,
+            span: t.span,
+            direction,
+            given: t.given.to_json(),
+            expect,
+        })
+    }
+
+    /// One `expect` of a test: the other side's record, or a reject.
+    fn expectation(
+        &mut self,
+        mapping: &Mapping,
+        given_dir: Direction,
+        e: &ast::Expectation,
+    ) -> Option<Expected> {
+        Some(match e {
             ast::Expectation::Record { side, record } => {
                 let dir = self.side(mapping, side)?;
                 if dir == given_dir {
@@ -2191,15 +2267,6 @@ impl<'a> Checker<'a> {
                 }
                 Expected::Reject(pairs)
             }
-        };
-        Some(TestCase {
-            mapping: index,
-            name: t.name.value.clone(),
-            file: self.file,
-            span: t.span,
-            direction,
-            given: t.given.to_json(),
-            expect,
         })
     }
 }

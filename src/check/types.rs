@@ -575,7 +575,8 @@ fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
     }
 }
 
-fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
+/// The kind a signature type stands for (`T` as bound by `var`).
+pub(super) fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
     match t {
         SigTy::String => Kind::String,
         SigTy::Int => Kind::Int,

@@ -547,7 +547,11 @@ fn test(paths: &[PathBuf]) -> u8 {
             }
         }
     }
-    let _ = writeln!(out, "{passed} passed, {failed} failed");
+    // When nothing ran because nothing compiled, the errors are the whole
+    // answer: "0 passed, 0 failed" would read as a pass at a glance.
+    if broken == 0 || passed + failed > 0 {
+        let _ = writeln!(out, "{passed} passed, {failed} failed");
+    }
     if broken > 0 {
         eprintln!("{broken} file{} did not compile", plural(broken));
     }

@@ -373,6 +373,17 @@ through an array (declare the element's fields inside the element block:
 mapping contact: hubspot.Contact <-> salesforce.Contact {
   unmapped Id                      // error: which side's `Id`?
   unmapped salesforce: Id          // ok
+
+    E0226 => "more expected records than the mapping produces",
+"A test has several `expect` blocks, but its mapping produces one record from
+each input: only a mapping with `for` produces one record per element. Write
+one test per input record, or check that the test names the mapping you meant.
+
+```
+test order_lines \"two lines, two records\" {
+  given shop { number: \"A1\", lines: [ { sku: \"ab\" }, { sku: \"cd\" } ] }
+  expect erp { OrderRef: \"A1\", Sku: \"AB\" }   // for a mapping with
+  expect erp { OrderRef: \"A1\", Sku: \"CD\" }   // `for l in lines[]`
 }
 ```";
 

@@ -17,5 +17,6 @@ mod xml_write;
 
 pub use eval::{Encoding, Outcome, RecordError, map_record};
 pub use merge::Bases;
+pub use rows::map_document;
 pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};
 pub use value::{Money, Value, minify_json, write_json_seq, write_json_str};

@@ -8,8 +8,9 @@
 //! errors inside its own elements, or in the scopes that enclose it.
 
 use super::Value;
-use super::read::ReadError;
-use crate::plan::IterPlan;
+use super::eval::{Encoding, Outcome, RecordError, evaluate_into, map_record};
+use super::read::{ReadError, read_record};
+use crate::plan::{IterPlan, Plan};
 
 /// One row ready to evaluate.
 pub struct Row<'a> {
@@ -97,6 +98,38 @@ pub fn belongs(path: &str, chain: &[(String, String)]) -> bool {
 pub fn under(path: &str, elem: &str) -> bool {
     path.strip_prefix(elem)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// The outcomes of one JSON document, in document order: its record, or
+/// for a mapping with `for` clauses one per row (what `tether test`
+/// compares with its `expect` blocks).
+pub fn map_document(plan: &Plan, text: &str) -> Vec<Outcome> {
+    let Some(it) = &plan.iteration else {
+        return vec![map_record(plan, text)];
+    };
+    let mut errors = Vec::new();
+    let doc = match read_record(text, &plan.read, plan.input_slots, &mut errors) {
+        Ok(doc) => doc,
+        Err(msg) => return vec![Outcome::malformed(format!("malformed JSON: {msg}"))],
+    };
+    expand(it, doc, &errors)
+        .into_iter()
+        .map(|row| {
+            let errors = row.errors.into_iter().map(RecordError::from_read).collect();
+            let mut out = String::new();
+            match evaluate_into(
+                plan,
+                &row.frame,
+                errors,
+                Encoding::Json,
+                &mut Vec::new(),
+                &mut out,
+            ) {
+                Ok(()) => Outcome::Mapped(out),
+                Err(rejected) => rejected,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

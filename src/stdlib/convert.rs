@@ -174,7 +174,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["to_string: scalar -> string"],
         fallible: false,
         doc: "The value as text: decimals exactly as held (`1.50` stays `1.50`), booleans as \
-              `true`/`false`, dates in ISO 8601.",
+              `true`/`false`, dates in ISO 8601. In a `<->` rule it is undone by the \
+              transform that declares it as its inverse and gives back the type it took: \
+              `parse_int` for an int, `parse_decimal` for a decimal (scale kept), \
+              `parse_bool` for a bool; on other types it has no inverse.",
         examples: &[
             ex("to_string", "1.50", r#""1.50""#),
             ex("to_string", "true", r#""true""#),

@@ -242,7 +242,10 @@ pub struct TransformDef {
     pub fallible: bool,
     pub doc: &'static str,
     pub examples: &'static [Example],
-    /// The transform that undoes this one, when there is one.
+    /// The transform that undoes this one, when there is one. The pair
+    /// also works the other way for a transform that declares no inverse:
+    /// `parse_int` names `to_string`, so `to_string` on an int is undone by
+    /// `parse_int` (check/inverse.rs chooses by the type the call takes).
     pub inverse: Option<&'static str>,
     pub apply: ApplyFn,
     pub check_args: Option<CheckArgsFn>,

@@ -582,7 +582,9 @@ pub struct TestDecl {
     pub name: StringLit,
     pub given_side: Ident,
     pub given: Literal,
-    pub expect: Expectation,
+    /// One per record the mapping produces from `given`, in order (several
+    /// only for a mapping with `for`); never empty.
+    pub expects: Vec<Expectation>,
     pub span: Span,
 }
 
@@ -598,4 +600,14 @@ pub enum Expectation {
         matching: Option<Literal>,
         span: Span,
     },
+}
+
+impl Expectation {
+    /// Where the expectation is written (its record, or `reject`).
+    pub fn span(&self) -> Span {
+        match self {
+            Expectation::Record { side, record } => side.span.to(record.span),
+            Expectation::Reject { span, .. } => *span,
+        }
+    }
 }

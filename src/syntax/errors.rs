@@ -86,6 +86,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::max_rule | R::min_rule | R::union_rule | R::review_rule => "a conflict rule",
         R::test_decl => "a test `test MAPPING \"name\" { given ... expect ... }`",
         R::test_given => "`given SIDE { ... }`",
+        R::test_part => "`given SIDE { ... }` or `expect ...`",
         R::test_expect => "`expect SIDE { ... }` or `expect reject`",
         R::expect_reject => "`reject`",
         R::expect_record => "`SIDE { ... }`",

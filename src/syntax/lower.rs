@@ -642,11 +642,76 @@ impl Lowerer {
         let mut it = p.into_inner();
         let mapping = self.ident(it.next()?);
         let name = self.string(it.next()?)?;
-        let mut given = it.next()?.into_inner();
-        let given_side = self.ident(given.next()?);
-        let given_record = self.literal(given.next()?)?;
-        let expect_pair = it.next()?.into_inner().next()?;
-        let expect = match expect_pair.as_rule() {
+        let head = span.to(name.span);
+        // The grammar takes the parts in any order and number; their shape
+        // (one `given`, then the `expect`s) is checked here, in words.
+        let mut given: Option<(Ident, Literal, Span)> = None;
+        let mut expects: Vec<Expectation> = Vec::new();
+        let mut well_formed = true;
+        for part in it {
+            match part.as_rule() {
+                R::test_given => {
+                    let start = self.span(&part);
+                    let mut g = part.into_inner();
+                    let side = self.ident(g.next()?);
+                    let record = self.literal(g.next()?)?;
+                    // `given SIDE`: the record itself may be long.
+                    let at = Span::new(start.start as usize, side.span.end as usize);
+                    if let Some((_, _, first)) = &given {
+                        self.diagnostics.push(
+                            Diagnostic::error(Code::E0001, self.file, at, "a second `given` in one test")
+                                .label("a test maps one input")
+                                .secondary(self.file, *first, "the test's input")
+                                .help("write another test for another input; a mapping with `for` makes several records from one `given`: write one `expect` for each"),
+                        );
+                        well_formed = false;
+                    } else if let Some(first) = expects.first() {
+                        self.diagnostics.push(
+                            Diagnostic::error(Code::E0001, self.file, at, "`given` after `expect`")
+                                .label("the input comes first")
+                                .secondary(self.file, first.span(), "an expected record before the input")
+                                .help("write `given SIDE { ... }` first, then one `expect` per record the mapping produces"),
+                        );
+                        well_formed = false;
+                    }
+                    given.get_or_insert((side, record, at));
+                }
+                _ => expects.push(self.expectation(part)?),
+            }
+        }
+        let Some((given_side, given, given_at)) = given else {
+            self.diagnostics.push(
+                Diagnostic::error(Code::E0001, self.file, head, "a test without `given`")
+                    .label("no input record")
+                    .help("write `given SIDE { ... }` first, then one `expect` per record the mapping produces"),
+            );
+            return None;
+        };
+        if expects.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::error(Code::E0001, self.file, given_at, "a test without `expect`")
+                    .label("nothing is compared with what this input gives")
+                    .help("after `given`, write `expect SIDE { ... }` for each record the mapping produces, or `expect reject { ... }`"),
+            );
+            return None;
+        }
+        if !well_formed {
+            return None;
+        }
+        Some(TestDecl {
+            mapping,
+            name,
+            given_side,
+            given,
+            expects,
+            span,
+        })
+    }
+
+    /// `expect SIDE { ... }` or `expect reject { ... }`.
+    fn expectation(&mut self, p: P) -> Option<Expectation> {
+        let expect_pair = p.into_inner().next()?;
+        Some(match expect_pair.as_rule() {
             R::expect_reject => {
                 let espan = self.span(&expect_pair);
                 let matching = match expect_pair.into_inner().next() {
@@ -664,14 +729,6 @@ impl Lowerer {
                 let record = self.literal(e.next()?)?;
                 Expectation::Record { side, record }
             }
-        };
-        Some(TestDecl {
-            mapping,
-            name,
-            given_side,
-            given: given_record,
-            expect,
-            span,
         })
     }
 }
