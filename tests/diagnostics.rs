@@ -224,6 +224,11 @@ snap!(
     "schema c {\n  record In { amount: int }\n  record Out { total: money<KWD>, fee: money<KWX> }\n}\nmapping m: c.In -> c.Out {\n  amount -> total : from_minor(\"KWD\")\n  amount -> fee : from_minor(\"kwdd\")\n}"
 );
 snap!(
+    e0216_withdrawn_currency,
+    "E0216",
+    "schema c {\n  record In { amount: int }\n  record Out { total: money<HRK>, fee: money<EUR>, old: money }\n}\nmapping m: c.In -> c.Out {\n  amount -> total : from_minor(\"EUR\")\n  amount -> fee : from_minor(\"hrk\")\n  amount -> old : money(\"YUM\")\n}"
+);
+snap!(
     e0217_unknown_zone,
     "E0217",
     "schema c {\n  record In { created: int }\n  record Out { at: datetime }\n}\nmapping m: c.In -> c.Out {\n  created -> at : parse_datetime(\"epoch_seconds\") | to_zone(\"Asia/Dubia\")\n}"

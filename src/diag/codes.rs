@@ -243,10 +243,14 @@ or both name the same side.";
 "A currency code written in the mapping (a literal, an argument such as
 `from_minor(\"KWX\")`, or a type `money<KWX>`) is not in the ISO 4217 table
 compiled into tether (List One, published 2026-01-01). Codes are
-case-insensitive; withdrawn codes (BGN, ANG, CUC, ...) are not accepted.
+case-insensitive; withdrawn codes (BGN, ANG, CUC, ...) are not accepted, and
+the error says when a code was withdrawn and what its country uses now
+(from ISO 4217 List Three, also compiled in). At run time, a record whose
+field holds a withdrawn code is rejected (E1002, E1008) with the same words.
 
 ```
 amount -> Amount : from_minor(\"KWX\")   // error: did you mean `KWD`?
+amount -> Amount : from_minor(\"HRK\")   // error: withdrawn in 2023-01; CROATIA now uses EUR
 ```";
 
     E0217 => "unknown time zone",
@@ -333,6 +337,25 @@ type-checked there.";
 one-way `else`: those values map to something that maps back to another
 value. That is allowed (the entries say so); the warning lists each value
 with where it goes and comes back, and the law tests leave them out.";
+
+    W0009 => "argument probably not what was meant",
+"A constant argument is valid but reads like a common mistake, so the rule
+would quietly produce something else than intended:
+
+* a date pattern that puts minutes where a month belongs (`yyyy-mm-dd`: `mm`
+  is minutes, the month is `MM`), a month among the time fields
+  (`HH:MM`), or a fraction of a second without seconds (`HH:mm:SS`: `S` is a
+  fraction, seconds are `ss`);
+* a time zone name that the IANA database keeps for old systems and that
+  has no daylight saving time: `EST` is UTC-05:00 all year (it is
+  `America/Panama`), not New York's time; `MST` is `America/Phoenix`.
+
+```
+at -> Day : format_datetime(\"yyyy-mm-dd\")   // warning: did you mean `yyyy-MM-dd`?
+at -> At  : to_zone(\"EST\")                  // warning: `America/New_York` has DST
+```
+
+Write what was meant; the warning does not stop `check` or `build`.";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",
