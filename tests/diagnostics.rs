@@ -36,6 +36,20 @@ macro_rules! snap {
             insta::assert_snapshot!(rendered);
         }
     };
+    // The same, and the output must say `$says` (the hint under test).
+    ($name:ident, $code:literal, $body:expr, says $says:literal) => {
+        #[test]
+        fn $name() {
+            let rendered = render($body);
+            assert!(
+                rendered.contains(&format!("[{}]", $code)) && rendered.contains($says),
+                "expected {} saying {:?} in:\n{rendered}",
+                $code,
+                $says
+            );
+            insta::assert_snapshot!(rendered);
+        }
+    };
 }
 
 snap!(
@@ -85,6 +99,12 @@ snap!(
     e0201_type_mismatch,
     "E0201",
     "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  amount -> Amount : trim\n}"
+);
+snap!(
+    e0201_string_into_currency_suggests_currency_code,
+    "E0201",
+    "schema c {\n  record In { cur: string, at: datetime, price: decimal }\n  record Out { Cur: currency, Day: date, Price: money<USD>, Epoch: int }\n}\nmapping m: c.In -> c.Out {\n  cur -> Cur\n  at -> Day\n  price -> Price\n  at -> Epoch\n}",
+    says "`: currency_code`"
 );
 snap!(
     e0204_may_be_missing,

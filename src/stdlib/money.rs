@@ -69,11 +69,12 @@ fn check_currency(args: &[Option<&Value<'static>>], i: usize) -> Result<(), ArgE
             None => e,
         });
     }
-    Err(
-        ArgError::new(i, format!("unknown currency {code:?}: not an ISO 4217 code"))
-            .code(Code::E0216)
-            .suggest(&code.to_ascii_uppercase(), Currency::all_codes()),
+    Err(ArgError::new(
+        i,
+        format!("unknown currency {code:?}: not an ISO 4217 code"),
     )
+    .code(Code::E0216)
+    .suggest(&code.to_ascii_uppercase(), Currency::all_codes()))
 }
 
 fn check_first_currency(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
@@ -286,8 +287,8 @@ impl Rates {
         }
         let f: File = serde_json::from_str(text)
             .map_err(|e| format!("not a rates file {{\"base\": ..., \"rates\": {{...}}}}: {e}"))?;
-        let base = Currency::parse(&f.base)
-            .ok_or_else(|| format!("base: {}", not_a_currency(&f.base)))?;
+        let base =
+            Currency::parse(&f.base).ok_or_else(|| format!("base: {}", not_a_currency(&f.base)))?;
         let mut rates = HashMap::new();
         for (code, v) in f.rates {
             let c = Currency::parse(&code).ok_or_else(|| not_a_currency(&code))?;

@@ -201,10 +201,12 @@ mod tests {
         }
         let now_of_entity = |entity: &str| {
             let key = entity_key(entity);
-            now_of.get(&key).or_else(|| match by_base.get(base_name(&key))?.as_slice() {
-                [only] => now_of.get(*only),
-                _ => None,
-            })
+            now_of
+                .get(&key)
+                .or_else(|| match by_base.get(base_name(&key))?.as_slice() {
+                    [only] => now_of.get(*only),
+                    _ => None,
+                })
         };
         // The latest withdrawal of each code no longer current.
         let mut latest: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
@@ -287,7 +289,10 @@ mod tests {
         let list_three = list_three_entries(&data("table_a2.historic.xml"));
         assert!(list_three.len() > 150, "{}", list_three.len());
         let missing: Vec<_> = list_three.difference(&in_csv).collect();
-        assert!(missing.is_empty(), "List Three entries not in the CSV: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "List Three entries not in the CSV: {missing:?}"
+        );
         // ... and its current codes are the compiled List One.
         let current: BTreeSet<&str> = rows
             .iter()
@@ -295,7 +300,10 @@ mod tests {
             .map(|r| r.code.as_str())
             .collect();
         let compiled: BTreeSet<&str> = Currency::all_codes().collect();
-        assert_eq!(current, compiled, "codes-all.csv is not List One 2026-01-01");
+        assert_eq!(
+            current, compiled,
+            "codes-all.csv is not List One 2026-01-01"
+        );
 
         let generated = table_from_codes_all(&rows);
         if std::env::var_os("TETHER_BLESS").is_some() {
@@ -315,15 +323,24 @@ mod tests {
             said(" hrk").as_deref(),
             Some("HRK (Kuna) was withdrawn from ISO 4217 in 2023-01; CROATIA now uses EUR")
         );
-        assert_eq!(withdrawn("BGN").and_then(Withdrawn::replacement), Some("EUR"));
-        assert_eq!(withdrawn("CUC").and_then(Withdrawn::replacement), Some("CUP"));
+        assert_eq!(
+            withdrawn("BGN").and_then(Withdrawn::replacement),
+            Some("EUR")
+        );
+        assert_eq!(
+            withdrawn("CUC").and_then(Withdrawn::replacement),
+            Some("CUP")
+        );
         // Withdrawn from two countries on the same day.
         let ang = withdrawn("ANG").map(|w| (w.withdrawn, w.entities.len(), w.replacement()));
         assert_eq!(ang, Some(("2025-03", 2, Some("XCG"))));
         // The latest of several withdrawals (RUR left the CIS states first).
         assert_eq!(withdrawn("RUR").map(|w| w.withdrawn), Some("2004-01"));
         // Spelled `RUSSIAN FEDERATION (THE)` in List One.
-        assert_eq!(withdrawn("RUR").and_then(Withdrawn::replacement), Some("RUB"));
+        assert_eq!(
+            withdrawn("RUR").and_then(Withdrawn::replacement),
+            Some("RUB")
+        );
         // A country that no longer exists has no replacement.
         assert!(withdrawn("YUM").is_some_and(|w| w.now.is_empty()));
         assert!(withdrawn("USD").is_none());
@@ -333,7 +350,11 @@ mod tests {
     #[test]
     fn no_withdrawn_code_is_current() {
         for w in TABLE.iter() {
-            assert!(Currency::parse(w.code).is_none(), "{} is in List One", w.code);
+            assert!(
+                Currency::parse(w.code).is_none(),
+                "{} is in List One",
+                w.code
+            );
             for now in &w.now {
                 assert!(Currency::parse(now).is_some(), "{}: {now}", w.code);
             }
