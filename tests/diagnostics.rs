@@ -254,6 +254,18 @@ snap!(
     "schema c {\n  record In { created: int }\n  record Out { at: datetime }\n}\nmapping m: c.In -> c.Out {\n  created -> at : parse_datetime(\"epoch_seconds\") | to_zone(\"Asia/Dubia\")\n}"
 );
 snap!(
+    e0217_zone_abbreviations_and_offsets,
+    "E0217",
+    "schema c {\n  record In { at: datetime }\n  record Out { a: datetime, b: datetime, c: datetime, d: datetime }\n}\nmapping m: c.In -> c.Out {\n  at -> a : to_zone(\"GST\")\n  at -> b : to_zone(\"IST\")\n  at -> c : to_zone(\"+04:00\")\n  at -> d : to_zone(\"UTC+05:30\")\n}",
+    says "did you mean \"Asia/Dubai\" (Gulf Standard Time)?"
+);
+snap!(
+    w0009_zone_without_daylight_saving,
+    "W0009",
+    "schema c {\n  record In { at: localdatetime }\n  record Out { a: datetime }\n}\nmapping m: c.In -> c.Out {\n  at -> a : assume_zone(\"EST\")\n}",
+    says "America/New_York"
+);
+snap!(
     e0218_invalid_date_pattern,
     "E0218",
     "schema c {\n  record In { d: string }\n  record Out { d: date }\n}\nmapping m: c.In -> c.Out {\n  d -> d : parse_date(\"dd/MM/yyyyy\")\n}"

@@ -256,10 +256,17 @@ amount -> Amount : from_minor(\"HRK\")   // error: withdrawn in 2023-01; CROATIA
     E0217 => "unknown time zone",
 "A time zone argument is not an IANA zone name (the database is compiled
 into tether; no system tzdata is read). Names are case-sensitive, as in the
-IANA database: `Asia/Dubai`, `Europe/London`, `UTC`.
+IANA database: `Asia/Dubai`, `Europe/London`, `UTC`. Abbreviations are
+not accepted, since they are ambiguous (`IST`: India, Israel, Ireland) and
+do not say when daylight saving applies; the error suggests the zone and
+lists the other meanings. Offsets are not zones: `+04:00` suggests
+`Etc/GMT-4` (a fixed UTC+04:00; the IANA sign is inverted), an offset that
+is not whole hours suggests a place.
 
 ```
 created -> Created : to_zone(\"Asia/Dubia\")   // error: did you mean `Asia/Dubai`?
+created -> Created : to_zone(\"GST\")          // error: did you mean `Asia/Dubai` (Gulf Standard Time)?
+created -> Created : to_zone(\"+04:00\")       // error: did you mean `Etc/GMT-4`?
 ```";
 
     E0218 => "invalid date format",

@@ -24,6 +24,7 @@ mod numbers;
 pub mod sig;
 mod strings;
 mod temporal;
+mod zones;
 
 use crate::diag::{Code, Severity};
 use crate::exec::Value;

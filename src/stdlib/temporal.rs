@@ -6,6 +6,7 @@
 //! arguments taken from fields.
 
 use super::datefmt::{Format, Parsed, Target};
+use super::zones;
 use super::{ArgError, Args, Category::Dates, Fail, Prepared, TransformDef, const_str, ex, ext};
 use crate::diag::Code;
 use crate::exec::Value;
@@ -22,8 +23,13 @@ fn zone_fail(message: String) -> Fail {
 }
 
 fn zone(name: &str) -> Result<Tz, Fail> {
-    name.parse::<Tz>()
-        .map_err(|_| zone_fail(format!("{name:?} is not an IANA time zone")))
+    name.parse::<Tz>().map_err(|_| {
+        let hint = zones::advice(name)
+            .and_then(|a| a.help)
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
+        zone_fail(format!("{name:?} is not an IANA time zone{hint}"))
+    })
 }
 
 /// The format argument: prepared with the plan when it is a constant.
@@ -195,16 +201,32 @@ pub fn dropped_by_format(transform: &str, format: &str) -> Vec<&'static str> {
 
 // ------------------------------------------------------------------ zones
 
+/// A zone constant must be an IANA name (E0217). An abbreviation or an
+/// offset gets the zone it probably meant; an IANA name that is a fixed
+/// offset where its abbreviation usually has daylight saving (`EST`) is a
+/// warning (W0009).
 fn check_zone(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
     let Some(name) = const_str(args, 0) else {
         return Ok(());
     };
-    if name.parse::<Tz>().is_ok() {
-        return Ok(());
+    let with_advice = |e: ArgError, advice: zones::ZoneAdvice| {
+        let e = advice.notes.into_iter().fold(e, ArgError::note);
+        match advice.help {
+            Some(h) => e.help(h),
+            None => e,
+        }
+    };
+    if let Ok(tz) = name.parse::<Tz>() {
+        return match zones::fixed_abbreviation(name, tz) {
+            Some((message, advice)) => Err(with_advice(ArgError::suspicious(0, message), advice)),
+            None => Ok(()),
+        };
     }
-    Err(ArgError::new(0, format!("unknown time zone {name:?}"))
-        .code(Code::E0217)
-        .suggest(name, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())))
+    let e = ArgError::new(0, format!("unknown time zone {name:?}")).code(Code::E0217);
+    Err(match zones::advice(name) {
+        Some(advice) => with_advice(e, advice),
+        None => e.suggest(name, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())),
+    })
 }
 
 const DST_POLICIES: &[&str] = &["error", "earlier", "later"];
@@ -637,7 +659,8 @@ pub(super) static DEFS: &[TransformDef] = &[
         fallible: false,
         doc: "The same instant with the offset of an IANA zone at that instant (DST \
               included). The zone database is compiled in; an unknown zone is a compile error \
-              (E0217).",
+              (E0217), which suggests the zone an abbreviation stands for (`GST`: \
+              `Asia/Dubai`) and the fixed-offset name of an offset (`+04:00`: `Etc/GMT-4`).",
         examples: &[
             ext(
                 r#"to_zone("Asia/Dubai")"#,
@@ -824,3 +847,24 @@ pub(super) static DEFS: &[TransformDef] = &[
         prepare: None,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zone_from_a_field_gets_the_same_advice() {
+        let said = |name: &str| zone(name).err().map(|f| f.message);
+        assert_eq!(
+            said("GST").as_deref(),
+            Some(
+                "\"GST\" is not an IANA time zone; did you mean \"Asia/Dubai\" (Gulf Standard Time)?"
+            )
+        );
+        assert_eq!(
+            said("Asia/Dubia").as_deref(),
+            Some("\"Asia/Dubia\" is not an IANA time zone")
+        );
+        assert!(said("Asia/Dubai").is_none());
+    }
+}
