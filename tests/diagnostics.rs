@@ -271,6 +271,18 @@ snap!(
     "schema c {\n  record In { d: string }\n  record Out { d: date }\n}\nmapping m: c.In -> c.Out {\n  d -> d : parse_date(\"dd/MM/yyyyy\")\n}"
 );
 snap!(
+    e0218_format_names_and_confused_pattern_letters,
+    "E0218",
+    "schema c {\n  record In { s: string, t: time }\n  record Out { a: datetime, b: date, c: datetime, d: date, e: string }\n}\nmapping m: c.In -> c.Out {\n  s -> a : parse_datetime(\"iso\")\n  s -> b : parse_date(\"yyyy-mm-dd\")\n  s -> c : parse_datetime(\"rfc\")\n  s -> d : parse_date(\"YYYY-MM-DD\")\n  t -> e : format_time(\"HH:mm:ss.sss\")\n}",
+    says "`mm` is the minute; the month is `MM`"
+);
+snap!(
+    w0009_pattern_probably_not_meant,
+    "W0009",
+    "schema c {\n  record In { at: datetime, t: string }\n  record Out { day: string, at: time }\n}\nmapping m: c.In -> c.Out {\n  at -> day : format_datetime(\"yyyy-mm-dd\")\n  t -> at : parse_time(\"HH:mm:SS\")\n}",
+    says "did you mean \"yyyy-MM-dd\"?"
+);
+snap!(
     e0219_money_across_currencies,
     "E0219",
     "schema c {\n  record In { price: money<USD>, fee: money<EUR> }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  price -> total : add(fee)\n}"

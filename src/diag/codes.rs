@@ -276,7 +276,11 @@ created -> Created : to_zone(\"+04:00\")       // error: did you mean `Etc/GMT-4
 letter, a letter repeated more times than it has forms (`MMMMMM`), a field
 given twice, `hh` without `a`, or a pattern that cannot produce the type
 (`parse_date` needs `y`, `M` and `d`; `parse_datetime` needs an offset
-`XXX`/`Z`). The message points at the offending letter.
+`XXX`/`Z`). The message points at the offending letter. A word near a named
+format gets it suggested (`iso`: `iso8601`; `rfc`: the four RFC formats),
+and letters commonly confused get a note and the pattern meant (`mm` is
+the minute, `MM` the month; `DD` is the day of the year, `dd` of the month;
+`YYYY` is the week-based year, `yyyy` the calendar year).
 
 ```
 d -> D : parse_date(\"dd/MM/yyyyy\")   // error: `y` has no form of 5 letters
@@ -352,7 +356,9 @@ would quietly produce something else than intended:
 * a date pattern that puts minutes where a month belongs (`yyyy-mm-dd`: `mm`
   is minutes, the month is `MM`), a month among the time fields
   (`HH:MM`), or a fraction of a second without seconds (`HH:mm:SS`: `S` is a
-  fraction, seconds are `ss`);
+  fraction, seconds are `ss`). The same confusions, and `D` (day of the
+  year), `Y` (week-based year), `hh` without `a`, in a pattern that is not
+  valid are notes on its error, E0218;
 * a time zone name that the IANA database keeps for old systems and that
   has no daylight saving time: `EST` is UTC-05:00 all year (it is
   `America/Panama`), not New York's time; `MST` is `America/Phoenix`.

@@ -175,6 +175,13 @@ impl ArgError {
         self.help = Some(help.into());
         self
     }
+    /// The help, when there is one (a suggestion that may not exist).
+    pub fn help_opt(mut self, help: Option<String>) -> ArgError {
+        if help.is_some() {
+            self.help = help;
+        }
+        self
+    }
     /// Suggests the candidate nearest to `wrong`, if one is close.
     pub fn suggest<'c>(
         mut self,

@@ -5,7 +5,7 @@
 //! they are literals (E0217, E0218, E0202); the runtime checks again for
 //! arguments taken from fields.
 
-use super::datefmt::{Format, Parsed, Target};
+use super::datefmt::{self, Format, Parsed, Target};
 use super::zones;
 use super::{ArgError, Args, Category::Dates, Fail, Prepared, TransformDef, const_str, ex, ext};
 use crate::diag::Code;
@@ -139,13 +139,37 @@ fn check_format(
     } else {
         Format::parse(text, target)
     };
-    parsed.map(|_| ()).map_err(|e| {
-        let at = match text.get(e.offset..) {
-            Some(rest) if e.offset > 0 => format!(" (at `{rest}`)"),
-            _ => String::new(),
-        };
-        ArgError::new(0, format!("{}{at}", e.message)).code(Code::E0218)
-    })
+    let e = match parsed {
+        // Valid, but perhaps not what was meant: `yyyy-mm-dd` writes the
+        // minute where the month belongs (W0009).
+        Ok(_) => {
+            return match datefmt::suspicious_pattern(text, target, writing) {
+                Some(advice) => Err(advice
+                    .notes
+                    .into_iter()
+                    .fold(
+                        ArgError::suspicious(
+                            0,
+                            format!("the pattern {text:?} is probably not what was meant"),
+                        ),
+                        ArgError::note,
+                    )
+                    .help_opt(advice.meant.map(|m| format!("did you mean {m:?}?")))),
+                None => Ok(()),
+            };
+        }
+        Err(e) => e,
+    };
+    let at = match text.get(e.offset..) {
+        Some(rest) if e.offset > 0 => format!(" (at `{rest}`)"),
+        _ => String::new(),
+    };
+    let refused = ArgError::new(0, format!("{}{at}", e.message)).code(Code::E0218);
+    Err(e
+        .notes
+        .into_iter()
+        .fold(refused, ArgError::note)
+        .help_opt(e.help))
 }
 
 fn prepare_format(args: &[Option<&Value<'static>>], target: Target, writing: bool) -> Prepared {
@@ -210,11 +234,11 @@ fn check_zone(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
         return Ok(());
     };
     let with_advice = |e: ArgError, advice: zones::ZoneAdvice| {
-        let e = advice.notes.into_iter().fold(e, ArgError::note);
-        match advice.help {
-            Some(h) => e.help(h),
-            None => e,
-        }
+        advice
+            .notes
+            .into_iter()
+            .fold(e, ArgError::note)
+            .help_opt(advice.help)
     };
     if let Ok(tz) = name.parse::<Tz>() {
         return match zones::fixed_abbreviation(name, tz) {
