@@ -47,7 +47,10 @@ fn format_arg<'x>(
     } else {
         Format::parse(text, target)
     };
-    f.map(Cow::Owned).map_err(|e| Fail::conversion(e.message))
+    f.map(Cow::Owned).map_err(|e| match e.help {
+        Some(help) => Fail::conversion(format!("{}; {help}", e.message)),
+        None => Fail::conversion(e.message),
+    })
 }
 
 /// The zone argument: prepared with the plan when it is a constant.
@@ -875,6 +878,21 @@ pub(super) static DEFS: &[TransformDef] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_format_from_a_field_gets_the_same_advice() {
+        let text = Value::str("iso");
+        let values = [&text];
+        let fail = parse_as(
+            Value::str("2024-01-01T00:00:00Z"),
+            &Args::new(&values),
+            Target::DateTime,
+        )
+        .err()
+        .map(|f| f.message)
+        .unwrap_or_default();
+        assert!(fail.ends_with("; did you mean \"iso8601\"?"), "{fail}");
+    }
 
     #[test]
     fn a_zone_from_a_field_gets_the_same_advice() {
