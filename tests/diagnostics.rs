@@ -36,6 +36,20 @@ macro_rules! snap {
             insta::assert_snapshot!(rendered);
         }
     };
+    // The same, and the output must say `$says` (the hint under test).
+    ($name:ident, $code:literal, $body:expr, says $says:literal) => {
+        #[test]
+        fn $name() {
+            let rendered = render($body);
+            assert!(
+                rendered.contains(&format!("[{}]", $code)) && rendered.contains($says),
+                "expected {} saying {:?} in:\n{rendered}",
+                $code,
+                $says
+            );
+            insta::assert_snapshot!(rendered);
+        }
+    };
 }
 
 snap!(
@@ -85,6 +99,12 @@ snap!(
     e0201_type_mismatch,
     "E0201",
     "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n  amount -> Amount : trim\n}"
+);
+snap!(
+    e0201_string_into_currency_suggests_currency_code,
+    "E0201",
+    "schema c {\n  record In { cur: string, at: datetime, price: decimal }\n  record Out { Cur: currency, Day: date, Price: money<USD>, Epoch: int }\n}\nmapping m: c.In -> c.Out {\n  cur -> Cur\n  at -> Day\n  price -> Price\n  at -> Epoch\n}",
+    says "`: currency_code`"
 );
 snap!(
     e0204_may_be_missing,
@@ -290,14 +310,43 @@ snap!(
     "schema c {\n  record In { amount: int }\n  record Out { total: money<KWD>, fee: money<KWX> }\n}\nmapping m: c.In -> c.Out {\n  amount -> total : from_minor(\"KWD\")\n  amount -> fee : from_minor(\"kwdd\")\n}"
 );
 snap!(
+    e0216_withdrawn_currency,
+    "E0216",
+    "schema c {\n  record In { amount: int }\n  record Out { total: money<HRK>, fee: money<EUR>, old: money }\n}\nmapping m: c.In -> c.Out {\n  amount -> total : from_minor(\"EUR\")\n  amount -> fee : from_minor(\"hrk\")\n  amount -> old : money(\"YUM\")\n}"
+);
+snap!(
     e0217_unknown_zone,
     "E0217",
     "schema c {\n  record In { created: int }\n  record Out { at: datetime }\n}\nmapping m: c.In -> c.Out {\n  created -> at : parse_datetime(\"epoch_seconds\") | to_zone(\"Asia/Dubia\")\n}"
 );
 snap!(
+    e0217_zone_abbreviations_and_offsets,
+    "E0217",
+    "schema c {\n  record In { at: datetime }\n  record Out { a: datetime, b: datetime, c: datetime, d: datetime }\n}\nmapping m: c.In -> c.Out {\n  at -> a : to_zone(\"GST\")\n  at -> b : to_zone(\"IST\")\n  at -> c : to_zone(\"+04:00\")\n  at -> d : to_zone(\"UTC+05:30\")\n}",
+    says "did you mean \"Asia/Dubai\" (Gulf Standard Time)?"
+);
+snap!(
+    w0009_zone_without_daylight_saving,
+    "W0009",
+    "schema c {\n  record In { at: localdatetime }\n  record Out { a: datetime }\n}\nmapping m: c.In -> c.Out {\n  at -> a : assume_zone(\"EST\")\n}",
+    says "America/New_York"
+);
+snap!(
     e0218_invalid_date_pattern,
     "E0218",
     "schema c {\n  record In { d: string }\n  record Out { d: date }\n}\nmapping m: c.In -> c.Out {\n  d -> d : parse_date(\"dd/MM/yyyyy\")\n}"
+);
+snap!(
+    e0218_format_names_and_confused_pattern_letters,
+    "E0218",
+    "schema c {\n  record In { s: string, t: time }\n  record Out { a: datetime, b: date, c: datetime, d: date, e: string }\n}\nmapping m: c.In -> c.Out {\n  s -> a : parse_datetime(\"iso\")\n  s -> b : parse_date(\"yyyy-mm-dd\")\n  s -> c : parse_datetime(\"rfc\")\n  s -> d : parse_date(\"YYYY-MM-DD\")\n  t -> e : format_time(\"HH:mm:ss.sss\")\n}",
+    says "`mm` is the minute; the month is `MM`"
+);
+snap!(
+    w0009_pattern_probably_not_meant,
+    "W0009",
+    "schema c {\n  record In { at: datetime, t: string }\n  record Out { day: string, at: time }\n}\nmapping m: c.In -> c.Out {\n  at -> day : format_datetime(\"yyyy-mm-dd\")\n  t -> at : parse_time(\"HH:mm:SS\")\n}",
+    says "did you mean \"yyyy-MM-dd\"?"
 );
 snap!(
     e0219_money_across_currencies,

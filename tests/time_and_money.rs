@@ -285,3 +285,44 @@ proptest! {
         }
     }
 }
+
+/// A withdrawn code in a record says when it was withdrawn and what its
+/// country uses now, whether a transform or the reader finds it.
+#[test]
+fn a_withdrawn_currency_in_a_record_says_so() {
+    let said = "withdrawn from ISO 4217 in 2023-01; CROATIA now uses EUR";
+    for (in_type, pipeline) in [
+        ("string", "currency_code"),
+        ("string", "from_minor_of_field"),
+        ("currency", "to_string"),
+        ("money", "amount_of"),
+    ] {
+        let input = match in_type {
+            "money" => r#"{"amount":"1.00","currency":"HRK"}"#,
+            _ => r#""hrk""#,
+        };
+        let result = if pipeline == "from_minor_of_field" {
+            map_minor_of_field_currency("hrk")
+        } else {
+            map_one(in_type, input, pipeline)
+        };
+        let err = result.expect_err(pipeline);
+        assert!(err.contains(said), "{in_type} | {pipeline}: {err}");
+    }
+    let err = map_one("string", r#""usdx""#, "currency_code").expect_err("usdx");
+    assert!(err.ends_with("is not an ISO 4217 currency code"), "{err}");
+}
+
+/// `from_minor(cur)` with the currency taken from a field of the record.
+fn map_minor_of_field_currency(currency: &str) -> Result<String, String> {
+    let src = "schema s { record In { n: int, cur: string } record Out { v?: any? } }\nmapping m: s.In -> s.Out { n -> v : from_minor(cur) }";
+    let c = compile_source("t.tether", src, None);
+    let program = c.program.as_ref().ok_or("does not compile")?;
+    let p = plan::lower(program, "m", Direction::Forward).map_err(|_| "no plan".to_string())?;
+    match map_record(&p, &format!("{{\"n\":1,\"cur\":\"{currency}\"}}")) {
+        Outcome::Mapped(out) => Ok(out),
+        Outcome::Rejected { errors, .. } => {
+            Err(format!("{}: {}", errors[0].code, errors[0].message))
+        }
+    }
+}

@@ -1986,13 +1986,19 @@ impl<'a> Checker<'a> {
                             checked.iter().map(Option::as_ref).collect();
                         if let Err(e) = check(&refs) {
                             let span = c.args.get(e.index).map_or(c.span, ast::Arg::span);
+                            let refused = e.severity == crate::diag::Severity::Error;
                             let mut d = Diagnostic::error(e.code, self.file, span, e.message)
                                 .label("this argument");
-                            if let Some(h) = e.help {
-                                d = d.help(h);
+                            d.severity = e.severity;
+                            d.notes = e.notes;
+                            d.help = e.help;
+                            // A suspicious argument is reported; the step
+                            // is still checked and planned.
+                            if refused {
+                                self.err(d);
+                                return None;
                             }
-                            self.err(d);
-                            return None;
+                            self.diags.push(d);
                         }
                     }
                     let mut output = m.output;

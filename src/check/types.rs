@@ -224,8 +224,73 @@ pub fn enum_values_text(reg: &Registry, ty: &Type) -> String {
     }
 }
 
-/// What to write to convert `from` into `to`, when there is a standard way.
+/// What to write to convert `from` into `to`: a hand-written hint where
+/// the choice needs a word of explanation, otherwise the standard
+/// transforms that take exactly `from` and give `to` (`currency_code` for a
+/// string written into a `currency`, `to_date` for a `datetime` into a
+/// `date`), so every transform added to the library is suggested too.
 pub fn conversion_hint(from: &Kind, to: &Kind) -> Option<String> {
+    if let Some(h) = explained_conversion(from, to) {
+        return Some(h.to_string());
+    }
+    let steps: Vec<String> = converting_steps(from, to)
+        .into_iter()
+        .map(|s| format!("`: {s}`"))
+        .collect();
+    match steps.as_slice() {
+        [] => None,
+        [one] => Some(format!("convert it: {one}")),
+        many => Some(format!("convert it with one of {}", many.join(", "))),
+    }
+}
+
+/// Calls of the standard transforms whose signature takes `from` (not a
+/// generic `T`, `any` or `scalar`) and gives `to`, with their required
+/// arguments named: `money(currency)`, or the target's own currency when
+/// it has one (`money("USD")`).
+fn converting_steps(from: &Kind, to: &Kind) -> Vec<String> {
+    let mut steps: Vec<String> = Vec::new();
+    for def in crate::stdlib::all() {
+        for sig in def.signatures() {
+            let SigInput::One { ty, .. } = &sig.input else {
+                continue;
+            };
+            let concrete = !matches!(
+                ty,
+                SigTy::Any | SigTy::Scalar | SigTy::Var | SigTy::Array(_)
+            );
+            let output = sig_kind(&sig.output, &None);
+            let gives = match (&output, to) {
+                (Kind::Money(None), Kind::Money(_)) => true,
+                (out, to) => out == to,
+            };
+            if !concrete || sig_kind(ty, &None) != *from || !gives {
+                continue;
+            }
+            let required: Vec<String> = sig
+                .params
+                .iter()
+                .filter(|p| p.default.is_none())
+                .map(|p| match (&p.ty, to) {
+                    (SigTy::Currency, Kind::Money(Some(c))) => format!("\"{c}\""),
+                    _ => p.name.clone(),
+                })
+                .collect();
+            let call = if required.is_empty() {
+                def.name.to_string()
+            } else {
+                format!("{}({})", def.name, required.join(", "))
+            };
+            if !steps.contains(&call) {
+                steps.push(call);
+            }
+        }
+    }
+    steps
+}
+
+/// The conversions whose hint says more than the transform's name.
+fn explained_conversion(from: &Kind, to: &Kind) -> Option<&'static str> {
     let h = match (from, to) {
         (Kind::String, Kind::Decimal) => "parse it: `: parse_decimal`",
         (Kind::String, Kind::Int) => "parse it: `: parse_int`",
@@ -245,7 +310,7 @@ pub fn conversion_hint(from: &Kind, to: &Kind) -> Option<String> {
         (Kind::Array(_), Kind::String) => "join the elements: `: join(\",\")`",
         _ => return None,
     };
-    Some(h.to_string())
+    Some(h)
 }
 
 /// The type both branches of an `if` can be seen as.
@@ -608,5 +673,32 @@ pub fn input_hint(flow: &Flow, name: &str) -> String {
             (Kind::Int | Kind::Decimal, _) => "format the number first: `to_string`".to_string(),
             _ => "see docs/stdlib.md for the transforms of each type".to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_are_found_in_the_standard_library() {
+        assert_eq!(
+            converting_steps(&Kind::String, &Kind::Currency),
+            ["currency_code"]
+        );
+        assert_eq!(
+            converting_steps(&Kind::Int, &Kind::Money(None)),
+            ["from_minor(currency)", "money(currency)"]
+        );
+        assert_eq!(
+            converting_steps(&Kind::Money(None), &Kind::Currency),
+            ["currency_of"]
+        );
+        assert!(converting_steps(&Kind::Bool, &Kind::Date).is_empty());
+        // A hand-written hint wins where the choice needs explaining.
+        assert_eq!(
+            conversion_hint(&Kind::Decimal, &Kind::Int).as_deref(),
+            Some("convert it: `: round(0) | to_int` (say how to round)")
+        );
     }
 }

@@ -272,19 +272,30 @@ or both name the same side.";
 "A currency code written in the mapping (a literal, an argument such as
 `from_minor(\"KWX\")`, or a type `money<KWX>`) is not in the ISO 4217 table
 compiled into tether (List One, published 2026-01-01). Codes are
-case-insensitive; withdrawn codes (BGN, ANG, CUC, ...) are not accepted.
+case-insensitive; withdrawn codes (BGN, ANG, CUC, ...) are not accepted, and
+the error says when a code was withdrawn and what its country uses now
+(from ISO 4217 List Three, also compiled in). At run time, a record whose
+field holds a withdrawn code is rejected (E1002, E1008) with the same words.
 
 ```
 amount -> Amount : from_minor(\"KWX\")   // error: did you mean `KWD`?
+amount -> Amount : from_minor(\"HRK\")   // error: withdrawn in 2023-01; CROATIA now uses EUR
 ```";
 
     E0217 => "unknown time zone",
 "A time zone argument is not an IANA zone name (the database is compiled
 into tether; no system tzdata is read). Names are case-sensitive, as in the
-IANA database: `Asia/Dubai`, `Europe/London`, `UTC`.
+IANA database: `Asia/Dubai`, `Europe/London`, `UTC`. Abbreviations are
+not accepted, since they are ambiguous (`IST`: India, Israel, Ireland) and
+do not say when daylight saving applies; the error suggests the zone and
+lists the other meanings. Offsets are not zones: `+04:00` suggests
+`Etc/GMT-4` (a fixed UTC+04:00; the IANA sign is inverted), an offset that
+is not whole hours suggests a place.
 
 ```
 created -> Created : to_zone(\"Asia/Dubia\")   // error: did you mean `Asia/Dubai`?
+created -> Created : to_zone(\"GST\")          // error: did you mean `Asia/Dubai` (Gulf Standard Time)?
+created -> Created : to_zone(\"+04:00\")       // error: did you mean `Etc/GMT-4`?
 ```";
 
     E0218 => "invalid date format",
@@ -294,7 +305,11 @@ created -> Created : to_zone(\"Asia/Dubia\")   // error: did you mean `Asia/Duba
 letter, a letter repeated more times than it has forms (`MMMMMM`), a field
 given twice, `hh` without `a`, or a pattern that cannot produce the type
 (`parse_date` needs `y`, `M` and `d`; `parse_datetime` needs an offset
-`XXX`/`Z`). The message points at the offending letter.
+`XXX`/`Z`). The message points at the offending letter. A word near a named
+format gets it suggested (`iso`: `iso8601`; `rfc`: the four RFC formats),
+and letters commonly confused get a note and the pattern meant (`mm` is
+the minute, `MM` the month; `DD` is the day of the year, `dd` of the month;
+`YYYY` is the week-based year, `yyyy` the calendar year).
 
 ```
 d -> D : parse_date(\"dd/MM/yyyyy\")   // error: `y` has no form of 5 letters
@@ -453,6 +468,27 @@ longer sends that value.";
 "An `unmapped` declaration names a field that a rule writes: the declaration
 is stale (the rule wins; the field is mapped). Remove the field from
 `unmapped`.";
+
+    W0009 => "argument probably not what was meant",
+"A constant argument is valid but reads like a common mistake, so the rule
+would quietly produce something else than intended:
+
+* a date pattern that puts minutes where a month belongs (`yyyy-mm-dd`: `mm`
+  is minutes, the month is `MM`), a month among the time fields
+  (`HH:MM`), or a fraction of a second without seconds (`HH:mm:SS`: `S` is a
+  fraction, seconds are `ss`). The same confusions, and `D` (day of the
+  year), `Y` (week-based year), `hh` without `a`, in a pattern that is not
+  valid are notes on its error, E0218;
+* a time zone name that the IANA database keeps for old systems and that
+  has no daylight saving time: `EST` is UTC-05:00 all year (it is
+  `America/Panama`), not New York's time; `MST` is `America/Phoenix`.
+
+```
+at -> Day : format_datetime(\"yyyy-mm-dd\")   // warning: did you mean `yyyy-MM-dd`?
+at -> At  : to_zone(\"EST\")                  // warning: `America/New_York` has DST
+```
+
+Write what was meant; the warning does not stop `check` or `build`.";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",

@@ -7,7 +7,7 @@ use super::Value;
 use super::value::{Money, minify_json};
 use crate::plan::{ReadKind, ReadNode};
 use crate::stdlib::convert_text;
-use crate::stdlib::iso4217::Currency;
+use crate::stdlib::iso4217::{Currency, not_a_currency};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -361,7 +361,7 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
             let Value::Str(s) = &v else { return Ok(v) };
             Currency::parse(s)
                 .map(|c| Value::str(c.code()))
-                .ok_or_else(|| format!("{s:?} is not an ISO 4217 currency code"))
+                .ok_or_else(|| not_a_currency(s))
         }
         ReadKind::Money(fixed) => money_value(text, *fixed),
         ReadKind::Bool => match text {
@@ -452,8 +452,7 @@ fn money_value<'a>(text: &str, fixed: Option<Currency>) -> Result<Value<'a>, Str
     let raw: Raw<'_> = serde_json::from_str(text).map_err(|_| {
         format!("expected money as {{\"amount\": \"12.34\", \"currency\": \"USD\"}}, found {text}")
     })?;
-    let currency = Currency::parse(&raw.currency)
-        .ok_or_else(|| format!("{:?} is not an ISO 4217 currency code", raw.currency))?;
+    let currency = Currency::parse(&raw.currency).ok_or_else(|| not_a_currency(&raw.currency))?;
     if let Some(f) = fixed
         && f != currency
     {

@@ -27,7 +27,7 @@ use super::rows::{Row, belongs, under};
 use crate::plan::{IterPlan, Plan, ReadKind, ReadNode};
 use crate::schema::XmlForm;
 use crate::stdlib::convert_text;
-use crate::stdlib::iso4217::Currency;
+use crate::stdlib::iso4217::{Currency, not_a_currency};
 use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
@@ -738,7 +738,7 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
         }
         ReadKind::Currency => Currency::parse(t)
             .map(|c| Value::str(c.code()))
-            .ok_or_else(|| format!("{t:?} is not an ISO 4217 currency code")),
+            .ok_or_else(|| not_a_currency(t)),
         ReadKind::Bool => match t {
             "true" | "1" => Ok(Value::Bool(true)),
             "false" | "0" => Ok(Value::Bool(false)),

@@ -71,11 +71,27 @@ pub enum Format {
     Pattern(Pattern),
 }
 
-/// A format text that is not valid, with the byte offset of the fault.
+/// A format text that is not valid, with the byte offset of the fault and
+/// what it probably meant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FormatError {
     pub offset: usize,
     pub message: String,
+    /// Why the text is probably a mistake: "`mm` is the minute".
+    pub notes: Vec<String>,
+    /// The format meant: `did you mean "iso8601"?`.
+    pub help: Option<String>,
+}
+
+impl FormatError {
+    fn new(offset: usize, message: String) -> FormatError {
+        FormatError {
+            offset,
+            message,
+            notes: Vec::new(),
+            help: None,
+        }
+    }
 }
 
 impl Format {
@@ -105,26 +121,48 @@ impl Format {
                 | Named::MsJson => target == Target::DateTime,
             };
             if !ok {
-                return Err(FormatError {
-                    offset: 0,
-                    message: format!(
+                return Err(FormatError::new(
+                    0,
+                    format!(
                         "the format `{lower}` is for date-times with an offset, not a {}",
                         target.name()
                     ),
-                });
+                ));
             }
             return Ok(Format::Named(*named));
         }
-        if !text.chars().any(|c| c.is_ascii_alphabetic()) || lower.contains('_') {
-            return Err(FormatError {
-                offset: 0,
-                message: format!(
+        let names = named_suggestions(text);
+        let not_a_name = || {
+            let mut e = FormatError::new(
+                0,
+                format!(
                     "`{text}` is neither a named format ({}) nor a pattern",
                     NAMED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
                 ),
-            });
+            );
+            e.help = did_you_mean_text(&names);
+            e
+        };
+        if !text.chars().any(|c| c.is_ascii_alphabetic()) || lower.contains('_') {
+            return Err(not_a_name());
         }
-        Pattern::parse(text, target, usage).map(Format::Pattern)
+        Pattern::parse(text, target, usage)
+            .map(Format::Pattern)
+            .map_err(|e| {
+                // A word near a name (`iso`, `rfc`, `ISO-8601`) was meant
+                // as a name, not as pattern letters.
+                if !names.is_empty() {
+                    return not_a_name();
+                }
+                match pattern_advice(text, target, usage) {
+                    Some(advice) => FormatError {
+                        notes: advice.notes,
+                        help: advice.meant.map(|m| format!("did you mean {m:?}?")),
+                        ..e
+                    },
+                    None => e,
+                }
+            })
     }
 
     /// Fields of a `target` value this format does not keep (empty for the
@@ -134,6 +172,160 @@ impl Format {
             Format::Named(_) => Vec::new(),
             Format::Pattern(p) => p.dropped(target),
         }
+    }
+}
+
+// ------------------------------------------------------------------ advice
+
+/// The named formats `text` may have meant: the same name in other case or
+/// separators (`ISO-8601`, `epochMillis`), the names it begins (`iso` →
+/// `iso8601`; `rfc` → the four RFC formats), or a close typo.
+fn named_suggestions(text: &str) -> Vec<&'static str> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = squash(text);
+    if wanted.len() < 2 {
+        return Vec::new();
+    }
+    let names = || NAMED.iter().map(|(n, _)| *n);
+    let same: Vec<&str> = names().filter(|n| squash(n) == wanted).collect();
+    if !same.is_empty() {
+        return same;
+    }
+    let begun: Vec<&str> = names().filter(|n| squash(n).starts_with(&wanted)).collect();
+    if !begun.is_empty() {
+        return begun;
+    }
+    crate::diag::did_you_mean(text, names())
+        .into_iter()
+        .collect()
+}
+
+fn did_you_mean_text(names: &[&str]) -> Option<String> {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    match quoted.as_slice() {
+        [] => None,
+        [one] => Some(format!("did you mean {one}?")),
+        many => Some(format!("did you mean one of {}?", many.join(", "))),
+    }
+}
+
+/// Why a pattern is probably not what was meant, and the pattern that was,
+/// when that one is valid for the same use.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatternAdvice {
+    pub notes: Vec<String>,
+    pub meant: Option<String>,
+}
+
+/// Letters of date fields and of time fields, to tell where a run sits.
+const DATE_LETTERS: &[char] = &['y', 'd', 'E'];
+const TIME_LETTERS: &[char] = &['H', 'h', 's', 'S', 'a'];
+
+/// The common confusions of LDML letters, in a pattern valid or not: `mm`
+/// (minute) among date fields, `MM` (month) among time fields, `D` (day of
+/// the year), `Y` (week-based year), `SS` (fraction) where seconds belong,
+/// `ss.sss`, `hh` (12-hour) without `a`.
+fn pattern_advice(text: &str, target: Target, usage: Use) -> Option<PatternAdvice> {
+    let runs: Vec<(char, usize, usize)> = lex(text)
+        .ok()?
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Letters { letter, width, at } => Some((letter, width, at)),
+            Token::Literal(_) => None,
+        })
+        .collect();
+    let has = |l: char| runs.iter().any(|r| r.0 == l);
+    let mut notes = Vec::new();
+    // (byte offset, width, replacement letter, replacement width)
+    let mut fixes: Vec<(usize, usize, char, usize)> = Vec::new();
+    for (i, &(letter, width, at)) in runs.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| runs[p].0);
+        let next = runs.get(i + 1).map(|r| r.0);
+        let near = |set: &[char]| [prev, next].iter().flatten().any(|l| set.contains(l));
+        let run = letter.to_string().repeat(width);
+        let (fix, note) = match letter {
+            'm' if near(DATE_LETTERS) && !near(TIME_LETTERS) => (
+                ('M', width),
+                format!(
+                    "`{run}` is the minute; the month is `{}`",
+                    "M".repeat(width)
+                ),
+            ),
+            'M' if near(TIME_LETTERS) && !near(DATE_LETTERS) => (
+                ('m', width.min(2)),
+                format!(
+                    "`{run}` is the month; the minute is `{}`",
+                    "m".repeat(width.min(2))
+                ),
+            ),
+            'D' => (
+                ('d', width.min(2)),
+                format!(
+                    "`{run}` is the day of the year; the day of the month is `{}`",
+                    "d".repeat(width.min(2))
+                ),
+            ),
+            'Y' => (
+                ('y', width),
+                format!(
+                    "`{run}` is the week-based year, which differs from the calendar year in the days around New Year; the year is `{}`",
+                    "y".repeat(width)
+                ),
+            ),
+            'S' if prev == Some('m') && !has('s') => (
+                ('s', width.min(2)),
+                format!(
+                    "`{run}` is a fraction of a second; the second is `{}`",
+                    "s".repeat(width.min(2))
+                ),
+            ),
+            's' if prev == Some('s') => (
+                ('S', width),
+                format!(
+                    "`{run}` reads the second again; a fraction of a second is `{}`",
+                    "S".repeat(width)
+                ),
+            ),
+            'h' if !has('a') => (
+                ('H', width),
+                format!(
+                    "`{run}` is the hour on a 12-hour clock and needs `a` (AM/PM); the hour 0-23 is `{}`",
+                    "H".repeat(width)
+                ),
+            ),
+            _ => continue,
+        };
+        notes.push(note);
+        fixes.push((at, width, fix.0, fix.1));
+    }
+    if notes.is_empty() {
+        return None;
+    }
+    let mut meant = String::new();
+    let mut from = 0;
+    for (at, width, letter, new_width) in &fixes {
+        meant.push_str(text.get(from..*at)?);
+        meant.extend(std::iter::repeat_n(*letter, *new_width));
+        from = at + width;
+    }
+    meant.push_str(text.get(from..)?);
+    let meant = Pattern::parse(&meant, target, usage).ok().map(|_| meant);
+    Some(PatternAdvice { notes, meant })
+}
+
+/// The advice on a pattern that is valid but reads like a common mistake
+/// (`format_datetime("yyyy-mm-dd")` writes the minute as the month): for
+/// warning W0009. `None` for named formats and patterns without one.
+pub fn suspicious_pattern(text: &str, target: Target, writing: bool) -> Option<PatternAdvice> {
+    let usage = if writing { Use::Write } else { Use::Read };
+    match Format::parse_for(text, target, usage) {
+        Ok(Format::Pattern(_)) => pattern_advice(text, target, usage),
+        _ => None,
     }
 }
 
@@ -227,52 +419,93 @@ const WEEKDAYS: [&str; 7] = [
     "Sunday",
 ];
 
-impl Pattern {
-    fn parse(text: &str, target: Target, usage: Use) -> Result<Pattern, FormatError> {
-        let err = |offset: usize, message: String| FormatError { offset, message };
-        let mut items: Vec<Item> = Vec::new();
-        let chars: Vec<(usize, char)> = text.char_indices().collect();
-        let mut i = 0;
-        let mut literal = String::new();
-        while i < chars.len() {
-            let (at, c) = chars[i];
-            if c == '\'' {
-                // `''` is a quote; `'text'` is literal text.
-                if chars.get(i + 1).map(|x| x.1) == Some('\'') {
-                    literal.push('\'');
-                    i += 2;
-                    continue;
-                }
-                let mut j = i + 1;
-                loop {
-                    match chars.get(j) {
-                        None => return Err(err(at, "unterminated quoted text".into())),
-                        Some((_, '\'')) if chars.get(j + 1).map(|x| x.1) == Some('\'') => {
-                            literal.push('\'');
-                            j += 2;
-                        }
-                        Some((_, '\'')) => break,
-                        Some((_, ch)) => {
-                            literal.push(*ch);
-                            j += 1;
-                        }
+/// A pattern cut into literal text and runs of one letter (`yyyy`).
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Literal(String),
+    Letters {
+        letter: char,
+        /// Letter count: `yyyy` → 4.
+        width: usize,
+        /// Byte offset in the pattern text.
+        at: usize,
+    },
+}
+
+/// Cuts a pattern into tokens: `'text'` is literal (`''` a quote), other
+/// characters that are not ASCII letters are literal, bidi marks are
+/// dropped.
+fn lex(text: &str) -> Result<Vec<Token>, FormatError> {
+    let mut tokens = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    let mut literal = String::new();
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        if c == '\'' {
+            // `''` is a quote; `'text'` is literal text.
+            if chars.get(i + 1).map(|x| x.1) == Some('\'') {
+                literal.push('\'');
+                i += 2;
+                continue;
+            }
+            let mut j = i + 1;
+            loop {
+                match chars.get(j) {
+                    None => return Err(FormatError::new(at, "unterminated quoted text".into())),
+                    Some((_, '\'')) if chars.get(j + 1).map(|x| x.1) == Some('\'') => {
+                        literal.push('\'');
+                        j += 2;
+                    }
+                    Some((_, '\'')) => break,
+                    Some((_, ch)) => {
+                        literal.push(*ch);
+                        j += 1;
                     }
                 }
-                i = j + 1;
-                continue;
             }
-            if !c.is_ascii_alphabetic() {
-                if !is_bidi_mark(c) {
-                    literal.push(c);
+            i = j + 1;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            if !is_bidi_mark(c) {
+                literal.push(c);
+            }
+            i += 1;
+            continue;
+        }
+        let mut width = 1;
+        while chars.get(i + width).map(|x| x.1) == Some(c) {
+            width += 1;
+        }
+        i += width;
+        if !literal.is_empty() {
+            tokens.push(Token::Literal(std::mem::take(&mut literal)));
+        }
+        tokens.push(Token::Letters {
+            letter: c,
+            width,
+            at,
+        });
+    }
+    if !literal.is_empty() {
+        tokens.push(Token::Literal(literal));
+    }
+    Ok(tokens)
+}
+
+impl Pattern {
+    fn parse(text: &str, target: Target, usage: Use) -> Result<Pattern, FormatError> {
+        let err = FormatError::new;
+        let mut items: Vec<Item> = Vec::new();
+        for token in lex(text)? {
+            let (c, width, at) = match token {
+                Token::Literal(l) => {
+                    items.push(Item::Literal(l));
+                    continue;
                 }
-                i += 1;
-                continue;
-            }
-            let mut width = 1;
-            while chars.get(i + width).map(|x| x.1) == Some(c) {
-                width += 1;
-            }
-            i += width;
+                Token::Letters { letter, width, at } => (letter, width, at),
+            };
             let bad_width = || err(at, format!("`{c}` has no form of {width} letters"));
             let (field, offset) = match c {
                 'y' if width <= 4 => (Field::Year, None),
@@ -329,9 +562,6 @@ impl Pattern {
                     ));
                 }
             };
-            if !literal.is_empty() {
-                items.push(Item::Literal(std::mem::take(&mut literal)));
-            }
             if items
                 .iter()
                 .any(|it| matches!(it, Item::Field { field: f, .. } if same_slot(*f, field)))
@@ -362,9 +592,6 @@ impl Pattern {
                 at,
             });
         }
-        if !literal.is_empty() {
-            items.push(Item::Literal(literal));
-        }
         let p = Pattern { items };
         p.validate(text, target, usage)?;
         Ok(p)
@@ -377,7 +604,7 @@ impl Pattern {
     }
 
     fn validate(&self, text: &str, target: Target, usage: Use) -> Result<(), FormatError> {
-        let err = |message: String| FormatError { offset: 0, message };
+        let err = |message: String| FormatError::new(0, message);
         let at_of = |f: Field| {
             self.items
                 .iter()
@@ -396,10 +623,7 @@ impl Pattern {
             } else {
                 (Field::AmPm, "`a` (AM/PM) needs `h` (1-12)")
             };
-            return Err(FormatError {
-                offset: at_of(f),
-                message: msg.into(),
-            });
+            return Err(FormatError::new(at_of(f), msg.into()));
         }
         let has_date = self.has(Field::Year)
             || self.has(Field::Month)
@@ -1287,6 +1511,76 @@ mod tests {
             f.write_value(&Parsed::LocalDateTime(d)).unwrap(),
             "Fri, 1 Mar 2024 12:05 AM"
         );
+    }
+
+    #[test]
+    fn near_names_suggest_the_named_formats() {
+        let help = |t: &str| {
+            Format::parse(t, Target::DateTime)
+                .err()
+                .and_then(|e| e.help)
+        };
+        assert_eq!(help("iso").as_deref(), Some("did you mean \"iso8601\"?"));
+        assert_eq!(
+            help("ISO 8601").as_deref(),
+            Some("did you mean \"iso8601\"?")
+        );
+        assert_eq!(
+            help("epochMillis").as_deref(),
+            Some("did you mean \"epoch_millis\"?")
+        );
+        assert_eq!(
+            help("epoch").as_deref(),
+            Some("did you mean one of \"epoch_seconds\", \"epoch_millis\"?")
+        );
+        assert_eq!(
+            help("rfc2282").as_deref(),
+            Some("did you mean \"rfc2822\"?")
+        );
+        // A broken pattern is not taken for a name.
+        assert_eq!(help("dd/MM/yyyyy"), None);
+    }
+
+    #[test]
+    fn confused_letters_are_explained_with_the_pattern_meant() {
+        let advice = |t: &str, target, usage| pattern_advice(t, target, usage);
+        for (pattern, target, usage, meant) in [
+            ("yyyy-mm-dd", Target::Date, Use::Read, "yyyy-MM-dd"),
+            ("mm/dd/yyyy", Target::Date, Use::Read, "MM/dd/yyyy"),
+            ("HH:MM", Target::Time, Use::Write, "HH:mm"),
+            ("YYYY-MM-DD", Target::Date, Use::Read, "yyyy-MM-dd"),
+            ("HH:mm:SS", Target::Time, Use::Read, "HH:mm:ss"),
+            ("HH:mm:ss.sss", Target::Time, Use::Write, "HH:mm:ss.SSS"),
+            (
+                "dd/MM/yyyy hh:mm",
+                Target::LocalDateTime,
+                Use::Read,
+                "dd/MM/yyyy HH:mm",
+            ),
+        ] {
+            let a = advice(pattern, target, usage).unwrap_or_else(|| panic!("{pattern}"));
+            assert_eq!(a.meant.as_deref(), Some(meant), "{pattern}: {:?}", a.notes);
+        }
+        let mm = advice("yyyy-mm-dd", Target::Date, Use::Read).map(|a| a.notes);
+        assert_eq!(
+            mm,
+            Some(vec!["`mm` is the minute; the month is `MM`".to_string()])
+        );
+        // Patterns as meant have no advice; minutes next to hours are minutes.
+        for fine in [
+            "yyyy-MM-dd HH:mm",
+            "HH:mm dd/MM",
+            "h:mm a",
+            "ss.SSS",
+            "yyyyMMddHHmm",
+        ] {
+            assert_eq!(advice(fine, Target::DateTime, Use::Write), None, "{fine}");
+        }
+        // Valid patterns with a confusion are reported as suspicious.
+        assert!(suspicious_pattern("yyyy-mm-dd", Target::DateTime, true).is_some());
+        assert!(suspicious_pattern("HH:mm:SS", Target::Time, false).is_some());
+        assert!(suspicious_pattern("yyyy-MM-dd", Target::DateTime, true).is_none());
+        assert!(suspicious_pattern("iso8601", Target::DateTime, true).is_none());
     }
 
     #[test]

@@ -12,6 +12,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::LazyLock;
 
+mod withdrawn;
+pub use withdrawn::{Withdrawn, withdrawn};
+
 const TABLE_TEXT: &str = include_str!("iso4217.tsv");
 
 pub struct CurrencyInfo {
@@ -105,8 +108,23 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
-/// E0216 for a code written in a mapping or schema, with the nearest codes.
+/// E0216 for a code written in a mapping or schema: a withdrawn code says
+/// when and what replaced it; another gets the nearest codes.
 pub fn unknown_currency(file: FileId, span: Span, code: &str) -> Diagnostic {
+    if let Some(w) = withdrawn(code) {
+        let d = Diagnostic::error(
+            Code::E0216,
+            file,
+            span,
+            format!("withdrawn currency `{code}`"),
+        )
+        .label("no longer an ISO 4217 code")
+        .note(w.to_string());
+        return match w.replacement() {
+            Some(now) => d.help(format!("use `{now}`")),
+            None => d,
+        };
+    }
     Diagnostic::error(
         Code::E0216,
         file,
@@ -116,6 +134,15 @@ pub fn unknown_currency(file: FileId, span: Span, code: &str) -> Diagnostic {
     .label("not an ISO 4217 code")
     .suggest(&code.to_ascii_uppercase(), Currency::all_codes())
     .note("codes of ISO 4217 List One (2026-01-01); case does not matter")
+}
+
+/// Why a value is not a currency, for a rejected record: a withdrawn code
+/// says when and what replaced it.
+pub fn not_a_currency(code: &str) -> String {
+    match withdrawn(code) {
+        Some(w) => format!("{code:?} is not an ISO 4217 currency code any more: {w}"),
+        None => format!("{code:?} is not an ISO 4217 currency code"),
+    }
 }
 
 #[cfg(test)]

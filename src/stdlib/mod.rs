@@ -24,8 +24,9 @@ mod numbers;
 pub mod sig;
 mod strings;
 mod temporal;
+mod zones;
 
-use crate::diag::Code;
+use crate::diag::{Code, Severity};
 use crate::exec::Value;
 use sig::Signature;
 use std::collections::HashMap;
@@ -127,12 +128,18 @@ pub type ApplyFn = for<'x, 'a> fn(Value<'a>, &Args<'x, 'a>) -> Result<Value<'a>,
 /// is a field.
 pub type CheckArgsFn = fn(&[Option<&Value<'static>>]) -> Result<(), ArgError>;
 
-/// Why a constant argument is refused at check time.
+/// Why a constant argument is refused at check time, or (as a warning)
+/// why it is accepted but probably not what was meant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ArgError {
     pub index: usize,
     pub code: Code,
+    /// `Warning` for an argument that is valid but suspicious (W0009): the
+    /// checker reports it and goes on.
+    pub severity: Severity,
     pub message: String,
+    /// Facts that explain the message: "`mm` is minutes".
+    pub notes: Vec<String>,
     /// A suggestion: "did you mean `Asia/Dubai`?".
     pub help: Option<String>,
 }
@@ -143,12 +150,36 @@ impl ArgError {
         ArgError {
             index,
             code: Code::E0202,
+            severity: Severity::Error,
             message: message.into(),
+            notes: Vec::new(),
             help: None,
+        }
+    }
+    /// A valid argument that is probably a mistake (W0009).
+    pub fn suspicious(index: usize, message: impl Into<String>) -> ArgError {
+        ArgError {
+            severity: Severity::Warning,
+            ..ArgError::new(index, message).code(Code::W0009)
         }
     }
     pub fn code(mut self, code: Code) -> ArgError {
         self.code = code;
+        self
+    }
+    pub fn note(mut self, note: impl Into<String>) -> ArgError {
+        self.notes.push(note.into());
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> ArgError {
+        self.help = Some(help.into());
+        self
+    }
+    /// The help, when there is one (a suggestion that may not exist).
+    pub fn help_opt(mut self, help: Option<String>) -> ArgError {
+        if help.is_some() {
+            self.help = help;
+        }
         self
     }
     /// Suggests the candidate nearest to `wrong`, if one is close.

@@ -2,7 +2,7 @@
 //! currency its minor units; amounts are `rust_decimal`, never `f64`; a
 //! conversion that would lose digits fails unless a rounding mode is given.
 
-use super::iso4217::Currency;
+use super::iso4217::{Currency, not_a_currency, withdrawn};
 use super::numbers::{Op, check_rounding_mode, rounding_mode};
 use super::{ArgError, Args, Category, Fail, Prepared, TransformDef, const_str, ex, ext};
 use crate::diag::Code;
@@ -23,8 +23,7 @@ fn money_fail(message: String) -> Fail {
 
 fn currency_arg(v: &Value<'_>) -> Result<Currency, Fail> {
     match v {
-        Value::Str(s) => Currency::parse(s)
-            .ok_or_else(|| money_fail(format!("{s:?} is not an ISO 4217 currency code"))),
+        Value::Str(s) => Currency::parse(s).ok_or_else(|| money_fail(not_a_currency(s))),
         other => Err(Fail::wrong_type("currency code", other)),
     }
 }
@@ -55,17 +54,27 @@ fn minor_units(c: Currency) -> Result<u32, Fail> {
         .ok_or_else(|| money_fail(format!("{c} ({}) has no minor unit", c.info().name)))
 }
 
-/// A constant currency argument `i` must be an ISO 4217 code (E0216).
+/// A constant currency argument `i` must be an ISO 4217 code (E0216); a
+/// withdrawn one says when and what replaced it.
 fn check_currency(args: &[Option<&Value<'static>>], i: usize) -> Result<(), ArgError> {
-    match const_str(args, i) {
-        Some(code) if Currency::parse(code).is_none() => Err(ArgError::new(
-            i,
-            format!("unknown currency {code:?}: not an ISO 4217 code"),
-        )
-        .code(Code::E0216)
-        .suggest(&code.to_ascii_uppercase(), Currency::all_codes())),
-        _ => Ok(()),
+    let Some(code) = const_str(args, i).filter(|c| Currency::parse(c).is_none()) else {
+        return Ok(());
+    };
+    if let Some(w) = withdrawn(code) {
+        let e = ArgError::new(i, format!("withdrawn currency {code:?}"))
+            .code(Code::E0216)
+            .note(w.to_string());
+        return Err(match w.replacement() {
+            Some(now) => e.help(format!("use \"{now}\"")),
+            None => e,
+        });
     }
+    Err(ArgError::new(
+        i,
+        format!("unknown currency {code:?}: not an ISO 4217 code"),
+    )
+    .code(Code::E0216)
+    .suggest(&code.to_ascii_uppercase(), Currency::all_codes()))
 }
 
 fn check_first_currency(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
@@ -278,12 +287,11 @@ impl Rates {
         }
         let f: File = serde_json::from_str(text)
             .map_err(|e| format!("not a rates file {{\"base\": ..., \"rates\": {{...}}}}: {e}"))?;
-        let base = Currency::parse(&f.base)
-            .ok_or_else(|| format!("base {:?} is not an ISO 4217 code", f.base))?;
+        let base =
+            Currency::parse(&f.base).ok_or_else(|| format!("base: {}", not_a_currency(&f.base)))?;
         let mut rates = HashMap::new();
         for (code, v) in f.rates {
-            let c = Currency::parse(&code)
-                .ok_or_else(|| format!("{code:?} is not an ISO 4217 code"))?;
+            let c = Currency::parse(&code).ok_or_else(|| not_a_currency(&code))?;
             let text = match &v {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Number(n) => n.to_string(),
@@ -365,10 +373,12 @@ pub(super) static DEFS: &[TransformDef] = &[
         fallible: true,
         doc: "Checks an ISO 4217 currency code (List One, 2026-01-01, compiled in), in any \
               case and with surrounding spaces, and writes it upper case. Withdrawn codes are \
-              errors.",
+              errors that say when the code was withdrawn and what its country uses now \
+              (`HRK`: 2023-01, EUR).",
         examples: &[
             ex("currency_code", r#""kwd""#, r#""KWD""#),
             ex("currency_code", r#""usdx""#, "error E1008"),
+            ex("currency_code", r#""HRK""#, "error E1008"),
         ],
         inverse: None,
         apply: currency_code,

@@ -5,7 +5,8 @@
 //! they are literals (E0217, E0218, E0202); the runtime checks again for
 //! arguments taken from fields.
 
-use super::datefmt::{Format, Parsed, Target};
+use super::datefmt::{self, Format, Parsed, Target};
+use super::zones;
 use super::{ArgError, Args, Category::Dates, Fail, Prepared, TransformDef, const_str, ex, ext};
 use crate::diag::Code;
 use crate::exec::Value;
@@ -22,8 +23,13 @@ fn zone_fail(message: String) -> Fail {
 }
 
 fn zone(name: &str) -> Result<Tz, Fail> {
-    name.parse::<Tz>()
-        .map_err(|_| zone_fail(format!("{name:?} is not an IANA time zone")))
+    name.parse::<Tz>().map_err(|_| {
+        let hint = zones::advice(name)
+            .and_then(|a| a.help)
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
+        zone_fail(format!("{name:?} is not an IANA time zone{hint}"))
+    })
 }
 
 /// The format argument: prepared with the plan when it is a constant.
@@ -41,7 +47,10 @@ fn format_arg<'x>(
     } else {
         Format::parse(text, target)
     };
-    f.map(Cow::Owned).map_err(|e| Fail::conversion(e.message))
+    f.map(Cow::Owned).map_err(|e| match e.help {
+        Some(help) => Fail::conversion(format!("{}; {help}", e.message)),
+        None => Fail::conversion(e.message),
+    })
 }
 
 /// The zone argument: prepared with the plan when it is a constant.
@@ -133,13 +142,37 @@ fn check_format(
     } else {
         Format::parse(text, target)
     };
-    parsed.map(|_| ()).map_err(|e| {
-        let at = match text.get(e.offset..) {
-            Some(rest) if e.offset > 0 => format!(" (at `{rest}`)"),
-            _ => String::new(),
-        };
-        ArgError::new(0, format!("{}{at}", e.message)).code(Code::E0218)
-    })
+    let e = match parsed {
+        // Valid, but perhaps not what was meant: `yyyy-mm-dd` writes the
+        // minute where the month belongs (W0009).
+        Ok(_) => {
+            return match datefmt::suspicious_pattern(text, target, writing) {
+                Some(advice) => Err(advice
+                    .notes
+                    .into_iter()
+                    .fold(
+                        ArgError::suspicious(
+                            0,
+                            format!("the pattern {text:?} is probably not what was meant"),
+                        ),
+                        ArgError::note,
+                    )
+                    .help_opt(advice.meant.map(|m| format!("did you mean {m:?}?")))),
+                None => Ok(()),
+            };
+        }
+        Err(e) => e,
+    };
+    let at = match text.get(e.offset..) {
+        Some(rest) if e.offset > 0 => format!(" (at `{rest}`)"),
+        _ => String::new(),
+    };
+    let refused = ArgError::new(0, format!("{}{at}", e.message)).code(Code::E0218);
+    Err(e
+        .notes
+        .into_iter()
+        .fold(refused, ArgError::note)
+        .help_opt(e.help))
 }
 
 fn prepare_format(args: &[Option<&Value<'static>>], target: Target, writing: bool) -> Prepared {
@@ -195,16 +228,32 @@ pub fn dropped_by_format(transform: &str, format: &str) -> Vec<&'static str> {
 
 // ------------------------------------------------------------------ zones
 
+/// A zone constant must be an IANA name (E0217). An abbreviation or an
+/// offset gets the zone it probably meant; an IANA name that is a fixed
+/// offset where its abbreviation usually has daylight saving (`EST`) is a
+/// warning (W0009).
 fn check_zone(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
     let Some(name) = const_str(args, 0) else {
         return Ok(());
     };
-    if name.parse::<Tz>().is_ok() {
-        return Ok(());
+    let with_advice = |e: ArgError, advice: zones::ZoneAdvice| {
+        advice
+            .notes
+            .into_iter()
+            .fold(e, ArgError::note)
+            .help_opt(advice.help)
+    };
+    if let Ok(tz) = name.parse::<Tz>() {
+        return match zones::fixed_abbreviation(name, tz) {
+            Some((message, advice)) => Err(with_advice(ArgError::suspicious(0, message), advice)),
+            None => Ok(()),
+        };
     }
-    Err(ArgError::new(0, format!("unknown time zone {name:?}"))
-        .code(Code::E0217)
-        .suggest(name, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())))
+    let e = ArgError::new(0, format!("unknown time zone {name:?}")).code(Code::E0217);
+    Err(match zones::advice(name) {
+        Some(advice) => with_advice(e, advice),
+        None => e.suggest(name, chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())),
+    })
 }
 
 const DST_POLICIES: &[&str] = &["error", "earlier", "later"];
@@ -637,7 +686,8 @@ pub(super) static DEFS: &[TransformDef] = &[
         fallible: false,
         doc: "The same instant with the offset of an IANA zone at that instant (DST \
               included). The zone database is compiled in; an unknown zone is a compile error \
-              (E0217).",
+              (E0217), which suggests the zone an abbreviation stands for (`GST`: \
+              `Asia/Dubai`) and the fixed-offset name of an offset (`+04:00`: `Etc/GMT-4`).",
         examples: &[
             ext(
                 r#"to_zone("Asia/Dubai")"#,
@@ -824,3 +874,39 @@ pub(super) static DEFS: &[TransformDef] = &[
         prepare: None,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_from_a_field_gets_the_same_advice() {
+        let text = Value::str("iso");
+        let values = [&text];
+        let fail = parse_as(
+            Value::str("2024-01-01T00:00:00Z"),
+            &Args::new(&values),
+            Target::DateTime,
+        )
+        .err()
+        .map(|f| f.message)
+        .unwrap_or_default();
+        assert!(fail.ends_with("; did you mean \"iso8601\"?"), "{fail}");
+    }
+
+    #[test]
+    fn a_zone_from_a_field_gets_the_same_advice() {
+        let said = |name: &str| zone(name).err().map(|f| f.message);
+        assert_eq!(
+            said("GST").as_deref(),
+            Some(
+                "\"GST\" is not an IANA time zone; did you mean \"Asia/Dubai\" (Gulf Standard Time)?"
+            )
+        );
+        assert_eq!(
+            said("Asia/Dubia").as_deref(),
+            Some("\"Asia/Dubia\" is not an IANA time zone")
+        );
+        assert!(said("Asia/Dubai").is_none());
+    }
+}
