@@ -557,6 +557,7 @@ snap!(
     &format!(
         "{XML_SCHEMAS}mapping m: x.Entry -> o.Out {{\n  Amt.#text -> amount\n  Amt.@Ccy -> currency\n}}"
     )
+);
 
 // A test has one `given`, then one `expect` per record the mapping
 // produces: the errors say so where the test goes wrong.

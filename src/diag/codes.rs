@@ -388,6 +388,8 @@ through an array (declare the element's fields inside the element block:
 mapping contact: hubspot.Contact <-> salesforce.Contact {
   unmapped Id                      // error: which side's `Id`?
   unmapped salesforce: Id          // ok
+}
+```";
 
     E0226 => "more expected records than the mapping produces",
 "A test has several `expect` blocks, but its mapping produces one record from
