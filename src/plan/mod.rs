@@ -7,6 +7,7 @@
 //! up by name.
 
 pub mod file;
+mod validate;
 
 pub use file::{MappingPlans, PlanFile};
 
