@@ -1,0 +1,89 @@
+//! What a run writes is exact: a join of only missing values stays missing,
+//! money fits its currency, reject paths carry element indexes, counts
+//! count inputs, declared types hold.
+
+use std::io::Cursor;
+use tether::compile::compile_source;
+use tether::exec::{InputFormat, OutputFormat, Runner, Summary};
+use tether::plan;
+use tether::syntax::Direction;
+
+/// The output lines, the reject lines (as JSON) and the summary of running
+/// mapping `m` of `src` over `input`.
+struct Ran {
+    out: Vec<serde_json::Value>,
+    rejects: Vec<serde_json::Value>,
+    summary: Summary,
+}
+
+fn run(src: &str, input: &str, format: InputFormat) -> Ran {
+    let c = compile_source("t.tether", src, None);
+    let program = c.program.as_ref().unwrap_or_else(|| {
+        panic!(
+            "does not compile: {:?}",
+            c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+        )
+    });
+    let p = plan::lower(program, "m", Direction::Forward).expect("plan");
+    let (mut out, mut rejects) = (Vec::new(), Vec::new());
+    let summary = Runner::new(&p, &mut out, Some(&mut rejects), OutputFormat::Ndjson)
+        .run(&mut Cursor::new(input.as_bytes()), format)
+        .expect("run");
+    let lines = |b: &[u8]| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(b)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect()
+    };
+    Ran {
+        out: lines(&out),
+        rejects: lines(&rejects),
+        summary,
+    }
+}
+
+fn diagnostics(src: &str) -> Vec<String> {
+    compile_source("t.tether", src, None)
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}: {}", d.code.as_str(), d.message))
+        .collect()
+}
+
+const JOIN: &str = r#"
+schema a { record In { first?: string?, last?: string? } }
+schema b { record Out { name?: string } }
+mapping m: a.In -> b.Out {
+  (first, last) -> name : join(" ")
+}
+"#;
+
+#[test]
+fn a_join_of_only_missing_values_leaves_the_target_out() {
+    let ran = run(
+        JOIN,
+        "{}\n{\"first\":null,\"last\":null}\n{\"first\":\"Ana\"}\n{\"last\":\"Silva\",\"first\":null}\n",
+        InputFormat::Ndjson,
+    );
+    let names: Vec<String> = ran.out.iter().map(|o| o.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            r#"{}"#,
+            r#"{"name":""}"#,
+            r#"{"name":"Ana"}"#,
+            r#"{"name":"Silva"}"#
+        ]
+    );
+}
+
+#[test]
+fn a_join_of_optional_sources_into_a_required_target_is_a_check_error() {
+    let src = JOIN.replace("name?: string", "name: string");
+    let d = diagnostics(&src);
+    assert!(d.iter().any(|d| d.starts_with("E0204")), "{d:?}");
+    // One source always present: the join is always present.
+    let one = src.replace("first?: string?", "first: string?");
+    let d = diagnostics(&one);
+    assert!(!d.iter().any(|d| d.starts_with("E0204")), "{d:?}");
+}
