@@ -87,3 +87,54 @@ fn a_join_of_optional_sources_into_a_required_target_is_a_check_error() {
     let d = diagnostics(&one);
     assert!(!d.iter().any(|d| d.starts_with("E0204")), "{d:?}");
 }
+
+const NESTED: &str = r#"
+schema a {
+  record Sub { v: string }
+  record Line { price: string, subs?: [Sub] }
+  record Order { id: string, lines: [Line] }
+}
+schema b {
+  record OSub { n: decimal }
+  record Item { amount: decimal, parts?: [OSub] }
+  record Out { id: string, items: [Item] }
+}
+mapping m: a.Order -> b.Out {
+  key id -> id
+  lines[] -> items[] {
+    price -> amount : parse_decimal
+    subs[] -> parts[] {
+      v -> n : parse_decimal
+    }
+  }
+}
+"#;
+
+fn error_paths(ran: &Ran) -> Vec<String> {
+    ran.rejects
+        .iter()
+        .flat_map(|r| r["errors"].as_array().cloned().unwrap_or_default())
+        .map(|e| e["path"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn reject_paths_in_element_blocks_carry_their_indexes() {
+    let json = r#"{"id":"1","lines":[{"price":"1.5"},{"price":"x","subs":[{"v":"2"},{"v":"y"}]}]}"#;
+    let ran = run(NESTED, json, InputFormat::Ndjson);
+    assert_eq!(
+        error_paths(&ran),
+        ["lines[1].price", "lines[1].subs[1].v"],
+        "{:?}",
+        ran.rejects
+    );
+    let xml = "<Order><id>1</id><lines><price>1.5</price></lines>\
+               <lines><price>x</price><subs><v>2</v></subs><subs><v>y</v></subs></lines></Order>";
+    let ran = run(NESTED, xml, InputFormat::Xml);
+    assert_eq!(
+        error_paths(&ran),
+        ["lines[1].price", "lines[1].subs[1].v"],
+        "{:?}",
+        ran.rejects
+    );
+}

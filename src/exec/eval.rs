@@ -6,6 +6,7 @@ use super::read::{ReadError, read_record_into};
 use crate::diag::Code;
 use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, WriteNode};
 use crate::stdlib::{Args, Fail};
+use std::fmt::Write as _;
 
 /// One error of one record, as written to the rejects output.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +131,7 @@ pub(super) fn evaluate_into<'a>(
 ) -> Result<(), Outcome> {
     out.clear();
     out.resize(plan.output_slots, Value::Missing);
-    run_rules(plan, &plan.rules, input, out, &mut errors);
+    run_rules(plan, &plan.rules, input, out, &mut errors, &mut Vec::new());
     if !errors.is_empty() {
         return Err(Outcome::Rejected {
             key: record_key(plan, input),
@@ -172,12 +173,37 @@ fn record_key(plan: &Plan, input: &[Value<'_>]) -> Option<String> {
     })
 }
 
-fn run_rules<'a>(
-    plan: &Plan,
-    rules: &[PlanRule],
+/// The elements being mapped by `Each` rules, outermost first: the array's
+/// path and the element's index. Turned into text only for an error.
+type Elements<'p> = Vec<(&'p str, usize)>;
+
+/// `lines[1].subs[0].price`: a rule's source path inside the elements it
+/// is mapping, as the reader's paths say it.
+fn path_in(at: &Elements<'_>, source: &str) -> String {
+    if at.is_empty() {
+        return source.to_string();
+    }
+    let mut s = String::new();
+    for (array, i) in at {
+        if !s.is_empty() {
+            s.push('.');
+        }
+        let _ = write!(s, "{array}[{i}]");
+    }
+    if !source.is_empty() {
+        s.push('.');
+        s.push_str(source);
+    }
+    s
+}
+
+fn run_rules<'a, 'p>(
+    plan: &'p Plan,
+    rules: &'p [PlanRule],
     input: &[Value<'a>],
     out: &mut [Value<'a>],
     errors: &mut Vec<RecordError>,
+    at: &mut Elements<'p>,
 ) {
     for rule in rules {
         match rule {
@@ -220,7 +246,7 @@ fn run_rules<'a>(
                     errors.push(RecordError {
                         code: f.code,
                         rule: origin.location.clone(),
-                        path: origin.source_text.clone(),
+                        path: path_in(at, &origin.source_text),
                         value: shown,
                         message: f.message,
                     });
@@ -238,6 +264,7 @@ fn run_rules<'a>(
             }
             PlanRule::Each {
                 rows,
+                path,
                 out: out_slot,
                 out_slots,
                 rules,
@@ -246,9 +273,11 @@ fn run_rules<'a>(
                 out[*out_slot] = match &input[*rows] {
                     Value::Rows(frames) => {
                         let mut results = Vec::with_capacity(frames.len());
-                        for frame in frames {
+                        for (i, frame) in frames.iter().enumerate() {
                             let mut elem_out = vec![Value::Missing; *out_slots];
-                            run_rules(plan, rules, frame, &mut elem_out, errors);
+                            at.push((path, i));
+                            run_rules(plan, rules, frame, &mut elem_out, errors, at);
+                            at.pop();
                             results.push(elem_out);
                         }
                         Value::Rows(results)

@@ -268,6 +268,9 @@ pub enum PlanRule {
     Each {
         /// Input slot holding the element frames.
         rows: usize,
+        /// The array's path from the enclosing frame (`lines`), with which
+        /// errors inside an element name it (`lines[1].price`).
+        path: String,
         /// Output slot receiving the element frames.
         out: usize,
         out_slots: usize,
@@ -743,6 +746,7 @@ fn lower_rules(
                 let rules = lower_rules(reg, &e.inner, elem_in, elem_out);
                 PlanRule::Each {
                     rows,
+                    path: e.source.0.join("."),
                     out,
                     out_slots: elem_out.slots,
                     rules,
