@@ -138,3 +138,51 @@ fn reject_paths_in_element_blocks_carry_their_indexes() {
         ran.rejects
     );
 }
+
+const ROWS: &str = r#"
+schema a {
+  record Line { price: string }
+  record Order { id: string, lines: [Line] }
+}
+schema b { record Row { order: string, amount: decimal } }
+mapping m: a.Order -> b.Row {
+  for l in lines[]
+  id -> order
+  l.price -> amount : parse_decimal
+}
+"#;
+
+#[test]
+fn a_for_run_counts_documents_read_and_rows_apart() {
+    let docs = "{\"id\":\"1\",\"lines\":[{\"price\":\"1\"},{\"price\":\"x\"},{\"price\":\"3\"}]}\n\
+                {\"id\":\"2\",\"lines\":[{\"price\":\"4\"}]}\n\
+                not json\n";
+    let ran = run(ROWS, docs, InputFormat::Ndjson);
+    let s = &ran.summary;
+    assert_eq!(
+        (s.read, s.rows, s.written, s.rejected),
+        (3, 4, 3, 2),
+        "{s:?}"
+    );
+    let shown = s.to_string();
+    assert!(
+        shown.starts_with("read 3 records (4 rows), wrote 3, rejected 2"),
+        "{shown}"
+    );
+
+    let plain = run(JOIN, "{}\n{}\n", InputFormat::Ndjson).summary;
+    assert_eq!((plain.read, plain.rows, plain.written), (2, 0, 2));
+    assert!(plain.to_string().starts_with("read 2 records, wrote 2"));
+}
+
+#[test]
+fn a_for_run_over_xml_counts_the_document_once() {
+    let xml =
+        "<Order><id>1</id><lines><price>1</price></lines><lines><price>2</price></lines></Order>";
+    let s = run(ROWS, xml, InputFormat::Xml).summary;
+    assert_eq!(
+        (s.read, s.rows, s.written, s.rejected),
+        (1, 2, 2, 0),
+        "{s:?}"
+    );
+}

@@ -57,12 +57,13 @@ impl std::fmt::Display for XmlError {
 }
 
 /// Reads one XML document: calls `emit` once for a plain mapping (the
-/// document is the record, `element` empty), or once per row.
+/// document is the record, `element` empty), or once per row. Ok: the
+/// number of record elements read (one, or a batch's).
 pub fn read_document<'a>(
     text: &'a str,
     plan: &Plan,
     emit: &mut dyn FnMut(Row<'a>),
-) -> Result<(), XmlError> {
+) -> Result<usize, XmlError> {
     check_well_formed(text)?;
     let mut doc = Doc {
         text,
@@ -177,8 +178,9 @@ struct Repeats<'a> {
 }
 
 impl<'a, 'p> Doc<'a, 'p, '_> {
-    /// Reads every record element of the document (see [`Doc::next_record`]).
-    fn document(&mut self) -> Result<(), XmlError> {
+    /// Reads every record element of the document (see [`Doc::next_record`]);
+    /// how many there were.
+    fn document(&mut self) -> Result<usize, XmlError> {
         let mut container = Container::None;
         let mut n = 0usize;
         while let Some((start, empty, begin)) = self.next_record(&mut container)? {
@@ -189,7 +191,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             self.record(&start, empty, begin, label)?;
             n += 1;
         }
-        Ok(())
+        Ok(n)
     }
 
     /// One record element: checked against the schema's namespace and
