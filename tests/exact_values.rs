@@ -186,3 +186,75 @@ fn a_for_run_over_xml_counts_the_document_once() {
         "{s:?}"
     );
 }
+
+#[test]
+fn money_with_more_decimals_than_its_currency_is_rejected_with_a_rounding_hint() {
+    let input = "{\"id\":\"a\",\"price\":{\"amount\":\"1.01\",\"currency\":\"USD\"},\"qty\":2.5}\n\
+                 {\"id\":\"b\",\"price\":{\"amount\":\"1.20\",\"currency\":\"USD\"},\"qty\":2.5}\n\
+                 {\"id\":\"c\",\"price\":{\"amount\":\"1.001\",\"currency\":\"KWD\"},\"qty\":3}\n";
+    let ran = run(MONEY_MUL, input, InputFormat::Ndjson);
+    // 1.01 × 2.5 = 2.525 USD: a cent and a half.
+    assert_eq!(ran.rejects.len(), 1, "{:?}", ran.rejects);
+    let e = &ran.rejects[0]["errors"][0];
+    assert_eq!(e["code"], "E1010");
+    assert_eq!(e["path"], "price");
+    let message = e["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("2.525")
+            && message.contains("USD")
+            && message.contains("2 decimals")
+            && message.contains("round_money"),
+        "{message}"
+    );
+    assert_eq!(ran.rejects[0]["key"], "a");
+    // 1.20 × 2.5 = 3.000: exact in cents, written as 3.00; KWD keeps 3.003.
+    let totals: Vec<String> = ran.out.iter().map(|o| o["total"].to_string()).collect();
+    assert_eq!(
+        totals,
+        [
+            r#"{"amount":"3.00","currency":"USD"}"#,
+            r#"{"amount":"3.003","currency":"KWD"}"#
+        ]
+    );
+}
+
+#[test]
+fn money_read_with_more_decimals_than_its_currency_is_rejected_on_write() {
+    let ran = run(
+        MONEY_COPY,
+        "{\"price\":{\"amount\":\"3.005\",\"currency\":\"USD\"}}\n{\"price\":{\"amount\":\"3.5\",\"currency\":\"JPY\"}}\n{\"price\":{\"amount\":\"3.10\",\"currency\":\"USD\"}}\n",
+        InputFormat::Ndjson,
+    );
+    let codes: Vec<&str> = ran
+        .rejects
+        .iter()
+        .map(|r| r["errors"][0]["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(codes, ["E1010", "E1010"]);
+    assert_eq!(ran.out.len(), 1);
+    // Rounded in the rule, it is written.
+    let rounded = MONEY_COPY.replace("price -> total", "price -> total : round_money");
+    let ran = run(
+        &rounded,
+        "{\"price\":{\"amount\":\"3.005\",\"currency\":\"USD\"}}\n",
+        InputFormat::Ndjson,
+    );
+    assert_eq!(ran.out[0]["total"]["amount"], "3.00");
+}
+
+const MONEY_MUL: &str = r#"
+schema a { record In { id: string, price: money, qty: decimal } }
+schema b { record Out { id: string, total?: money } }
+mapping m: a.In -> b.Out {
+  key id -> id
+  price -> total : mul(qty)
+}
+"#;
+
+const MONEY_COPY: &str = r#"
+schema a { record In { price: money } }
+schema b { record Out { total: money } }
+mapping m: a.In -> b.Out {
+  price -> total
+}
+"#;

@@ -1,10 +1,10 @@
 //! Evaluating a plan's rules over one record's slots, and writing the output
 //! straight from slots into a buffer in target order.
 
-use super::Value;
 use super::read::{ReadError, read_record_into};
+use super::{Money, Value};
 use crate::diag::Code;
-use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, WriteNode};
+use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, TargetCheck, WriteNode};
 use crate::stdlib::{Args, Fail};
 use std::fmt::Write as _;
 
@@ -294,20 +294,8 @@ fn assign<'a>(
     targets: &[crate::plan::PlanTarget],
     out: &mut [Value<'a>],
 ) -> Result<(), Fail> {
-    let check = |v: &Value<'_>, t: &crate::plan::PlanTarget| -> Result<(), Fail> {
-        if let (Some(allowed), Value::Str(s)) = (&t.enum_values, v)
-            && !allowed.iter().any(|a| a == s)
-        {
-            return Err(Fail {
-                code: Code::E1007,
-                message: format!("{s:?} is not one of the values `{}` allows", t.path),
-            });
-        }
-        Ok(())
-    };
     if let [t] = targets {
-        check(&v, t)?;
-        out[t.slot] = v;
+        out[t.slot] = fit(v, t)?;
         return Ok(());
     }
     let parts = match v {
@@ -324,10 +312,60 @@ fn assign<'a>(
     let mut parts = parts.into_iter();
     for t in targets {
         let p = parts.next().unwrap_or(Value::Missing);
-        check(&p, t)?;
-        out[t.slot] = p;
+        out[t.slot] = fit(p, t)?;
     }
     Ok(())
+}
+
+/// The value as target `t` takes it, or why it cannot.
+fn fit<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail> {
+    match (&t.check, v) {
+        (TargetCheck::None, v) => Ok(v),
+        (TargetCheck::OneOf(allowed), Value::Str(s)) if !allowed.iter().any(|a| *a == s) => {
+            Err(Fail {
+                code: Code::E1007,
+                message: format!("{s:?} is not one of the values `{}` allows", t.path),
+            })
+        }
+        (TargetCheck::MinorUnits, Value::Money(m)) => in_minor_units(m, &t.path).map(Value::Money),
+        (TargetCheck::MinorUnits, Value::Array(items)) => items
+            .into_iter()
+            .map(|i| fit(i, t))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        (_, v) => Ok(v),
+    }
+}
+
+/// Money as a `money` target holds it: at most the currency's decimals.
+/// Trailing zeros beyond them go (`3.000` USD is `3.00`: nothing is lost);
+/// a digit beyond them rejects the record, since dropping it would be a
+/// rounding nobody wrote.
+fn in_minor_units(m: Money, target: &str) -> Result<Money, Fail> {
+    let Some(units) = m.currency.minor_units() else {
+        return Ok(m);
+    };
+    if m.amount.scale() <= units {
+        return Ok(m);
+    }
+    let exact = m.amount.normalize();
+    if exact.scale() > units {
+        return Err(Fail {
+            code: Code::E1010,
+            message: format!(
+                "{} {} for `{target}` has {} decimals; {} has {units} decimal{}: round it in \
+                 the rule with `round_money` (half-even) or `round_money(\"half_up\")`",
+                m.amount,
+                m.currency,
+                exact.scale(),
+                m.currency,
+                if units == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    let mut amount = exact;
+    amount.rescale(units);
+    Ok(Money { amount, ..m })
 }
 
 fn run_steps<'a>(

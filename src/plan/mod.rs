@@ -303,7 +303,31 @@ impl PlanSource {
 pub struct PlanTarget {
     pub slot: usize,
     pub path: String,
-    pub enum_values: Option<Vec<String>>,
+    pub check: TargetCheck,
+}
+
+/// What a value written to a target must be, checked per record: what the
+/// checker proves of types, a value can still break.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum TargetCheck {
+    None,
+    /// One of the target enum's values (a string from an `any` source).
+    OneOf(Vec<String>),
+    /// A `money` target: no more decimals than the currency has (money
+    /// arithmetic keeps every digit until a rule rounds).
+    MinorUnits,
+}
+
+impl TargetCheck {
+    fn of(enum_values: Option<&Vec<String>>, ty: &Type) -> TargetCheck {
+        let money = |k: &Kind| matches!(k, Kind::Money(_));
+        match (enum_values, &ty.kind) {
+            (Some(values), _) => TargetCheck::OneOf(values.clone()),
+            (None, k) if money(k) => TargetCheck::MinorUnits,
+            (None, Kind::Array(e)) if money(&e.kind) => TargetCheck::MinorUnits,
+            _ => TargetCheck::None,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -730,7 +754,10 @@ fn lower_rules(
                     .map(|t| PlanTarget {
                         slot: output.slot(&t.path),
                         path: t.path.to_string(),
-                        enum_values: t.enum_values.clone(),
+                        check: TargetCheck::of(
+                            t.enum_values.as_ref(),
+                            &type_at(reg, output.node.record, &t.path.0),
+                        ),
                     })
                     .collect();
                 PlanRule::Value {
