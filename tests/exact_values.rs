@@ -258,3 +258,96 @@ mapping m: a.In -> b.Out {
   price -> total
 }
 "#;
+
+const MAPS: &str = r#"
+schema a { record In { id: string, tags: map<string>, counts?: map<int?>, name?: string } }
+schema b { record Out { id: string, tags?: map<string>?, counts?: map<int?>, name?: string? } }
+mapping m: a.In -> b.Out {
+  key id -> id
+  tags -> tags
+  counts -> counts
+  name -> name
+}
+"#;
+
+fn rejected_errors(ran: &Ran) -> Vec<(String, String)> {
+    ran.rejects
+        .iter()
+        .flat_map(|r| r["errors"].as_array().cloned().unwrap_or_default())
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap_or("?").to_string(),
+                e["code"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn declared_map_value_types_and_non_nullable_fields_hold() {
+    let input = [
+        r#"{"id":"1","tags":null}"#,
+        r#"{"id":"2","tags":{"a":"x","b":1,"c":null}}"#,
+        r#"{"id":"3","tags":{},"counts":{"n":1,"m":null,"o":"2"}}"#,
+        r#"{"id":"4","tags":{"a":"x"},"name":null}"#,
+        r#"{"id":"5","tags":{"a":"x"},"counts":{"n":1,"m":null}}"#,
+    ]
+    .join("\n");
+    let ran = run(MAPS, &input, InputFormat::Ndjson);
+    let errors = rejected_errors(&ran);
+    let expected: Vec<(String, String)> = [
+        ("tags", "E1002"),
+        ("tags.b", "E1002"),
+        ("tags.c", "E1002"),
+        ("counts.o", "E1002"),
+        ("name", "E1002"),
+    ]
+    .iter()
+    .map(|(p, c)| (p.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(errors, expected, "{:?}", ran.rejects);
+    assert_eq!(
+        ran.out.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        [r#"{"id":"5","tags":{"a":"x"},"counts":{"n":1,"m":null}}"#]
+    );
+    let message = ran.rejects[1]["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        message.contains("expected a string, found a number"),
+        "{message}"
+    );
+    let message = ran.rejects[0]["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        message.contains("null") && message.contains("not nullable"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_xsi_nil_where_the_type_is_not_nullable_is_rejected() {
+    let src = r#"
+schema a { record In { id: string, name?: string, note?: string? } }
+schema b { record Out { id: string, name?: string?, note?: string? } }
+mapping m: a.In -> b.Out {
+  id -> id
+  name -> name
+  note -> note
+}
+"#;
+    let nil = |field: &str| {
+        format!(
+            "<In xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><id>1</id><{field} xsi:nil=\"true\"/></In>"
+        )
+    };
+    let ran = run(src, &nil("name"), InputFormat::Xml);
+    assert_eq!(
+        rejected_errors(&ran),
+        [("name".to_string(), "E1002".to_string())]
+    );
+    let ran = run(src, &nil("note"), InputFormat::Xml);
+    assert_eq!(ran.out.len(), 1, "{:?}", ran.rejects);
+    assert_eq!(ran.out[0]["note"], serde_json::Value::Null);
+}

@@ -483,15 +483,27 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             frame[s] = Value::str(self.text.get(begin..end).unwrap_or(""));
         }
         if nil {
+            let value = if node.not_null {
+                self.errors.push(ReadError {
+                    path: self.path_text(),
+                    value: "null".into(),
+                    message: super::read::NOT_NULL.to_string(),
+                });
+                Value::Invalid
+            } else {
+                Value::Null
+            };
             if let Some((s, _)) = &node.whole {
-                frame[*s] = Value::Null;
+                frame[*s] = value;
             }
             return Ok(());
         }
         let text = text.unwrap_or(Cow::Borrowed(""));
         if let Some((s, kind)) = &node.whole {
             frame[*s] = match kind {
-                ReadKind::Raw => Value::Raw(Cow::Owned(element_json(
+                // An XML map is its children by name; their text is not
+                // typed here.
+                ReadKind::Raw | ReadKind::Map { .. } => Value::Raw(Cow::Owned(element_json(
                     self.text.get(begin..end).unwrap_or(""),
                 ))),
                 kind => match xml_leaf(text.clone(), kind) {
@@ -714,7 +726,7 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
     let t = text.trim();
     match kind {
         ReadKind::Str => Ok(Value::Str(text)),
-        ReadKind::Raw => Ok(Value::Str(text)),
+        ReadKind::Raw | ReadKind::Map { .. } => Ok(Value::Str(text)),
         ReadKind::Enum(values) => {
             if values.iter().any(|v| v == t) {
                 Ok(Value::str(t.to_string()))

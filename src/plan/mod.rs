@@ -170,6 +170,9 @@ pub struct ReadNode {
     /// The schema requires this member: its absence is an input error,
     /// not a missing value.
     pub required: bool,
+    /// The schema declares the value not nullable: a `null` (or
+    /// `xsi:nil`) is an input error, not a null value.
+    pub not_null: bool,
     /// Keep the value's own input text in this slot (for reject reports).
     pub source_text: Option<usize>,
     /// How the member appears in XML.
@@ -206,6 +209,13 @@ pub enum ReadKind {
     Currency,
     /// `{"amount": ..., "currency": ...}`, in this currency when given.
     Money(Option<Currency>),
+    /// A JSON object whose member values are of one kind (`map<T>`), kept
+    /// as its JSON text once every value is checked.
+    Map {
+        values: Box<ReadKind>,
+        /// Whether a value may be null (`map<T?>`).
+        nullable: bool,
+    },
 }
 
 impl ReadKind {
@@ -224,7 +234,11 @@ impl ReadKind {
             Kind::AnyDateTime => ReadKind::AnyDateTime,
             Kind::Time => ReadKind::Time,
             Kind::Array(e) => ReadKind::Array(Box::new(ReadKind::of(reg, e))),
-            Kind::Any | Kind::Map(_) | Kind::Record(_) => ReadKind::Raw,
+            Kind::Map(v) => ReadKind::Map {
+                values: Box::new(ReadKind::of(reg, v)),
+                nullable: v.nullable || v.kind == Kind::Any,
+            },
+            Kind::Any | Kind::Record(_) => ReadKind::Raw,
             Kind::Money(c) => ReadKind::Money(*c),
         }
     }
@@ -1066,6 +1080,7 @@ fn mark_required(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode) 
     for (name, child) in &mut node.fields {
         if let Some((_, f)) = def.field(name) {
             child.required = !f.optional;
+            child.not_null = !f.ty.nullable && f.ty.kind != Kind::Any;
             child.xml = f.xml;
             let inner = match &f.ty.kind {
                 Kind::Record(r) => Some(*r),
