@@ -455,13 +455,7 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
     if first == b'n' {
         return Ok(Value::Null);
     }
-    let found = || match first {
-        b'"' => "a string",
-        b't' | b'f' => "a bool",
-        b'{' => "an object",
-        b'[' => "an array",
-        _ => "a number",
-    };
+    let found = || found_kind(text);
     match kind {
         ReadKind::Raw => Ok(Value::Raw(minify_json(text))),
         ReadKind::Str => {
