@@ -558,6 +558,12 @@ pub fn match_signature(
             in_missing || arg_missing,
         )
     };
+    // `join` and `concat` of a tuple skip absent values, and are missing
+    // only when every value is (stdlib `join`).
+    let missing = match (name, flow) {
+        ("join" | "concat", Flow::Tuple(ts)) => missing || ts.iter().all(|t| t.missing),
+        _ => missing,
+    };
     // Values known through the step: only for steps that keep their input.
     let values = match (name, flow) {
         ("default", Flow::One(t)) => match (&t.values, const_args.first()) {

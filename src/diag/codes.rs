@@ -549,4 +549,18 @@ provider may refuse an operation (a validation error). Either way the
 record goes to the dead-letter store with the error, and later events for
 the same key wait behind it. Fix the record or the mapping, then
 `tether dlq replay ID` (or `discard` it).";
+
+    E1010 => "money with more decimals than its currency",
+"A value written to a `money` target has more decimals than its currency
+has minor units (ISO 4217: USD 2, KWD 3, JPY 0). Money arithmetic keeps
+every digit (`mul`, `div`, `add` of amounts), and a money field of the
+input may carry more; tether never rounds silently, so the record is
+rejected with the value, the currency and the target. Round in the rule:
+
+```
+(price, qty) -> total : mul(qty) | round_money            // half-even
+(price, qty) -> total : mul(qty) | round_money(\"half_up\")
+```
+
+Trailing zeros are not decimals: `3.000` USD is written `3.00`.";
 }

@@ -32,7 +32,12 @@ pub struct Batch {
     pub out: String,
     /// Reject lines, each followed by a newline.
     pub rejects: String,
+    /// Input records: lines, array items, documents.
     pub read: u64,
+    /// Rows a `for` mapping produced from them (0 without `for`).
+    pub rows: u64,
+    /// Output records and rejects: of records, or of rows and documents
+    /// that could not be read.
     pub written: u64,
     pub rejected: u64,
 }
@@ -99,6 +104,8 @@ impl Mapper<'_> {
             }
             return;
         };
+        // A document is one record read, whatever rows it holds.
+        batch.read += 1;
         let mut errors = Vec::new();
         let doc = match read_record(text, &self.plan.read, self.plan.input_slots, &mut errors) {
             Ok(doc) => doc,
@@ -121,8 +128,11 @@ impl Mapper<'_> {
         }
     }
 
-    /// One row of a `for` mapping.
+    /// One row of a `for` mapping (or one record of an XML batch).
     pub fn row(&self, row: Row<'_>, batch: &mut Batch) {
+        if self.plan.iteration.is_some() {
+            batch.rows += 1;
+        }
         let source = match self
             .plan
             .iteration
@@ -178,7 +188,7 @@ impl Mapper<'_> {
     /// Counts the record just appended at `record_at`, writes it into its
     /// base record (`--base`) and ends it.
     fn written(&self, batch: &mut Batch, record_at: usize) {
-        batch.read += 1;
+        batch.read += self.reads_per_record();
         batch.written += 1;
         if let Some(base) = self.base {
             let merged = base.apply(self.plan, &batch.out[record_at..]);
@@ -190,6 +200,13 @@ impl Mapper<'_> {
         }
     }
 
+    /// What an output record or reject adds to the records read: one
+    /// without `for`; none with it, where the documents are counted as
+    /// they are read (a document gives any number of rows).
+    fn reads_per_record(&self) -> u64 {
+        u64::from(self.plan.iteration.is_none())
+    }
+
     /// Adds a record's outcome to the batch.
     pub fn outcome(&self, outcome: Outcome, text: &str, pos: Position, batch: &mut Batch) {
         match outcome {
@@ -198,7 +215,7 @@ impl Mapper<'_> {
                 Ok(())
             }),
             Outcome::Rejected { key, errors } => {
-                batch.read += 1;
+                batch.read += self.reads_per_record();
                 batch.rejected += 1;
                 if self.keep_rejects {
                     batch

@@ -1,11 +1,12 @@
 //! Evaluating a plan's rules over one record's slots, and writing the output
 //! straight from slots into a buffer in target order.
 
-use super::Value;
 use super::read::{ReadError, read_record_into};
+use super::{Money, Value};
 use crate::diag::Code;
-use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, WriteNode};
+use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, TargetCheck, WriteNode};
 use crate::stdlib::{Args, Fail};
+use std::fmt::Write as _;
 
 /// One error of one record, as written to the rejects output.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +131,7 @@ pub(super) fn evaluate_into<'a>(
 ) -> Result<(), Outcome> {
     out.clear();
     out.resize(plan.output_slots, Value::Missing);
-    run_rules(plan, &plan.rules, input, out, &mut errors);
+    run_rules(plan, &plan.rules, input, out, &mut errors, &mut Vec::new());
     if !errors.is_empty() {
         return Err(Outcome::Rejected {
             key: record_key(plan, input),
@@ -172,12 +173,37 @@ fn record_key(plan: &Plan, input: &[Value<'_>]) -> Option<String> {
     })
 }
 
-fn run_rules<'a>(
-    plan: &Plan,
-    rules: &[PlanRule],
+/// The elements being mapped by `Each` rules, outermost first: the array's
+/// path and the element's index. Turned into text only for an error.
+type Elements<'p> = Vec<(&'p str, usize)>;
+
+/// `lines[1].subs[0].price`: a rule's source path inside the elements it
+/// is mapping, as the reader's paths say it.
+fn path_in(at: &Elements<'_>, source: &str) -> String {
+    if at.is_empty() {
+        return source.to_string();
+    }
+    let mut s = String::new();
+    for (array, i) in at {
+        if !s.is_empty() {
+            s.push('.');
+        }
+        let _ = write!(s, "{array}[{i}]");
+    }
+    if !source.is_empty() {
+        s.push('.');
+        s.push_str(source);
+    }
+    s
+}
+
+fn run_rules<'a, 'p>(
+    plan: &'p Plan,
+    rules: &'p [PlanRule],
     input: &[Value<'a>],
     out: &mut [Value<'a>],
     errors: &mut Vec<RecordError>,
+    at: &mut Elements<'p>,
 ) {
     for rule in rules {
         match rule {
@@ -220,7 +246,7 @@ fn run_rules<'a>(
                     errors.push(RecordError {
                         code: f.code,
                         rule: origin.location.clone(),
-                        path: origin.source_text.clone(),
+                        path: path_in(at, &origin.source_text),
                         value: shown,
                         message: f.message,
                     });
@@ -238,6 +264,7 @@ fn run_rules<'a>(
             }
             PlanRule::Each {
                 rows,
+                path,
                 out: out_slot,
                 out_slots,
                 rules,
@@ -246,9 +273,11 @@ fn run_rules<'a>(
                 out[*out_slot] = match &input[*rows] {
                     Value::Rows(frames) => {
                         let mut results = Vec::with_capacity(frames.len());
-                        for frame in frames {
+                        for (i, frame) in frames.iter().enumerate() {
                             let mut elem_out = vec![Value::Missing; *out_slots];
-                            run_rules(plan, rules, frame, &mut elem_out, errors);
+                            at.push((path, i));
+                            run_rules(plan, rules, frame, &mut elem_out, errors, at);
+                            at.pop();
                             results.push(elem_out);
                         }
                         Value::Rows(results)
@@ -265,20 +294,8 @@ fn assign<'a>(
     targets: &[crate::plan::PlanTarget],
     out: &mut [Value<'a>],
 ) -> Result<(), Fail> {
-    let check = |v: &Value<'_>, t: &crate::plan::PlanTarget| -> Result<(), Fail> {
-        if let (Some(allowed), Value::Str(s)) = (&t.enum_values, v)
-            && !allowed.iter().any(|a| a == s)
-        {
-            return Err(Fail {
-                code: Code::E1007,
-                message: format!("{s:?} is not one of the values `{}` allows", t.path),
-            });
-        }
-        Ok(())
-    };
     if let [t] = targets {
-        check(&v, t)?;
-        out[t.slot] = v;
+        out[t.slot] = fit(v, t)?;
         return Ok(());
     }
     let parts = match v {
@@ -295,10 +312,60 @@ fn assign<'a>(
     let mut parts = parts.into_iter();
     for t in targets {
         let p = parts.next().unwrap_or(Value::Missing);
-        check(&p, t)?;
-        out[t.slot] = p;
+        out[t.slot] = fit(p, t)?;
     }
     Ok(())
+}
+
+/// The value as target `t` takes it, or why it cannot.
+fn fit<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail> {
+    match (&t.check, v) {
+        (TargetCheck::None, v) => Ok(v),
+        (TargetCheck::OneOf(allowed), Value::Str(s)) if !allowed.iter().any(|a| *a == s) => {
+            Err(Fail {
+                code: Code::E1007,
+                message: format!("{s:?} is not one of the values `{}` allows", t.path),
+            })
+        }
+        (TargetCheck::MinorUnits, Value::Money(m)) => in_minor_units(m, &t.path).map(Value::Money),
+        (TargetCheck::MinorUnits, Value::Array(items)) => items
+            .into_iter()
+            .map(|i| fit(i, t))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        (_, v) => Ok(v),
+    }
+}
+
+/// Money as a `money` target holds it: at most the currency's decimals.
+/// Trailing zeros beyond them go (`3.000` USD is `3.00`: nothing is lost);
+/// a digit beyond them rejects the record, since dropping it would be a
+/// rounding nobody wrote.
+fn in_minor_units(m: Money, target: &str) -> Result<Money, Fail> {
+    let Some(units) = m.currency.minor_units() else {
+        return Ok(m);
+    };
+    if m.amount.scale() <= units {
+        return Ok(m);
+    }
+    let exact = m.amount.normalize();
+    if exact.scale() > units {
+        return Err(Fail {
+            code: Code::E1010,
+            message: format!(
+                "{} {} for `{target}` has {} decimals; {} has {units} decimal{}: round it in \
+                 the rule with `round_money` (half-even) or `round_money(\"half_up\")`",
+                m.amount,
+                m.currency,
+                exact.scale(),
+                m.currency,
+                if units == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    let mut amount = exact;
+    amount.rescale(units);
+    Ok(Money { amount, ..m })
 }
 
 fn run_steps<'a>(

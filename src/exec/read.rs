@@ -102,6 +102,112 @@ impl<'s, 'p, 'a> NodeSeed<'s, 'p, 'a> {
             message,
         });
     }
+
+    /// A null where the schema declares the value not nullable.
+    fn not_null_error(&mut self) {
+        self.error("null", NOT_NULL.to_string());
+    }
+
+    /// A `map<T>` value: every member's value checked as a `T` (each wrong
+    /// one an error at `path.key`), then kept as its JSON text. Err: the
+    /// value is not an object at all.
+    fn map(
+        &mut self,
+        text: &'a str,
+        values: &ReadKind,
+        nullable: bool,
+    ) -> Result<Value<'a>, String> {
+        let problems = map_problems(text, values, nullable)?;
+        if problems.is_empty() {
+            return leaf(text, &ReadKind::Raw);
+        }
+        let at = self.path_text();
+        for p in problems {
+            self.errors.push(ReadError {
+                path: if at.is_empty() {
+                    p.key
+                } else {
+                    format!("{at}.{}", p.key)
+                },
+                value: p.value,
+                message: p.message,
+            });
+        }
+        Ok(Value::Invalid)
+    }
+}
+
+/// A member of a `map<T>` whose value is not a `T`.
+struct MapProblem {
+    key: String,
+    /// The value as JSON text.
+    value: String,
+    message: String,
+}
+
+/// The members of the JSON object `text` whose values are not of kind
+/// `values` (or are null when values may not be). Err: `text` is not an
+/// object (nor null).
+fn map_problems(text: &str, values: &ReadKind, nullable: bool) -> Result<Vec<MapProblem>, String> {
+    if text == "null" {
+        return Ok(Vec::new());
+    }
+    let MapMembers(members) = serde_json::from_str(text)
+        .map_err(|_| format!("expected an object (a map), found {}", found_kind(text)))?;
+    Ok(members
+        .into_iter()
+        .filter_map(|(Key(key), raw)| {
+            let raw = raw.get();
+            let message = match leaf(raw, values) {
+                Ok(Value::Null) if !nullable => NOT_NULL.to_string(),
+                Ok(_) => return None,
+                Err(msg) => msg,
+            };
+            Some(MapProblem {
+                key: key.into_owned(),
+                value: minify_json(raw).into_owned(),
+                message,
+            })
+        })
+        .collect())
+}
+
+/// The message for a null the schema does not allow, for JSON and XML alike.
+pub(super) const NOT_NULL: &str =
+    "null, but the schema declares this value not nullable (`T?` allows null)";
+
+/// The kind of JSON value `text` is, for messages.
+fn found_kind(text: &str) -> &'static str {
+    match text.as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a bool",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
+    }
+}
+
+/// The members of a JSON object in their order, values as raw text.
+struct MapMembers<'de>(Vec<(Key<'de>, &'de RawValue)>);
+
+impl<'de> de::Deserialize<'de> for MapMembers<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = MapMembers<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    members.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(MapMembers(members))
+            }
+        }
+        d.deserialize_map(MembersVisitor)
+    }
 }
 
 impl<'de, 's, 'p> DeserializeSeed<'de> for NodeSeed<'s, 'p, 'de> {
@@ -118,8 +224,19 @@ impl<'de, 's, 'p> DeserializeSeed<'de> for NodeSeed<'s, 'p, 'de> {
         if let Some(s) = self.node.source_text {
             self.frame[s] = Value::Raw(minify_json(text));
         }
+        if text == "null" && self.node.not_null {
+            self.not_null_error();
+            if let Some((slot, _)) = &self.node.whole {
+                self.frame[*slot] = Value::Invalid;
+            }
+            return Ok(());
+        }
         if let Some((slot, kind)) = &self.node.whole {
-            match leaf(text, kind) {
+            let value = match kind {
+                ReadKind::Map { values, nullable } => self.map(text, values, *nullable),
+                kind => leaf(text, kind),
+            };
+            match value {
                 Ok(v) => self.frame[*slot] = v,
                 Err(msg) => {
                     self.error(text, msg);
@@ -252,7 +369,10 @@ impl<'de, 's, 'p> Visitor<'de> for NodeVisitor<'s, 'p, 'de> {
 
     /// A null record: every field read under it stays missing (there is no
     /// field under a null, so a target fed from one is left out).
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        if self.seed.node.not_null {
+            self.seed.not_null_error();
+        }
         Ok(())
     }
 
@@ -335,13 +455,7 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
     if first == b'n' {
         return Ok(Value::Null);
     }
-    let found = || match first {
-        b'"' => "a string",
-        b't' | b'f' => "a bool",
-        b'{' => "an object",
-        b'[' => "an array",
-        _ => "a number",
-    };
+    let found = || found_kind(text);
     match kind {
         ReadKind::Raw => Ok(Value::Raw(minify_json(text))),
         ReadKind::Str => {
@@ -364,6 +478,12 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 .ok_or_else(|| not_a_currency(s))
         }
         ReadKind::Money(fixed) => money_value(text, *fixed),
+        ReadKind::Map { values, nullable } => {
+            match map_problems(text, values, *nullable)?.first() {
+                None => Ok(Value::Raw(minify_json(text))),
+                Some(p) => Err(format!("at key {:?}: {}", p.key, p.message)),
+            }
+        }
         ReadKind::Bool => match text {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),

@@ -70,7 +70,12 @@ enum Shape {
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
+    /// Input records read: NDJSON lines, array items, documents (a `for`
+    /// mapping's documents, not its rows).
     pub read: u64,
+    /// Rows a `for` mapping produced (0 without `for`).
+    pub rows: u64,
+    /// Output records (rows, with `for`) and rejects.
     pub written: u64,
     pub rejected: u64,
     pub elapsed: Duration,
@@ -78,11 +83,14 @@ pub struct Summary {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        write!(f, "read {} record{}", self.read, plural(self.read))?;
+        if self.rows > 0 {
+            write!(f, " ({} row{})", self.rows, plural(self.rows))?;
+        }
         write!(
             f,
-            "read {} record{}, wrote {}, rejected {} in {:.3} s",
-            self.read,
-            if self.read == 1 { "" } else { "s" },
+            ", wrote {}, rejected {} in {:.3} s",
             self.written,
             self.rejected,
             self.elapsed.as_secs_f64()
@@ -163,6 +171,7 @@ impl<'p, 'w> Runner<'p, 'w> {
             r.write_all(batch.rejects.as_bytes())?;
         }
         self.summary.read += batch.read;
+        self.summary.rows += batch.rows;
         self.summary.written += batch.written;
         self.summary.rejected += batch.rejected;
         Ok(())
@@ -319,9 +328,19 @@ impl<'p, 'w> Runner<'p, 'w> {
         if let Some(e) = failed {
             return Err(e);
         }
-        if let Err(e) = result {
-            let outcome = Outcome::malformed(format!("malformed XML at {e}"));
-            mapper.outcome(outcome, text, Position::Index(0), &mut batch);
+        let iterating = self.plan.iteration.is_some();
+        match result {
+            // Each record element of the document was read once, however
+            // many rows it gave (records without `for` count as mapped).
+            Ok(records) if iterating => batch.read += records as u64,
+            Ok(_) => {}
+            Err(e) => {
+                if iterating {
+                    batch.read += 1;
+                }
+                let outcome = Outcome::malformed(format!("malformed XML at {e}"));
+                mapper.outcome(outcome, text, Position::Index(0), &mut batch);
+            }
         }
         self.emit(batch)
     }

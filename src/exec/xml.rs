@@ -57,12 +57,13 @@ impl std::fmt::Display for XmlError {
 }
 
 /// Reads one XML document: calls `emit` once for a plain mapping (the
-/// document is the record, `element` empty), or once per row.
+/// document is the record, `element` empty), or once per row. Ok: the
+/// number of record elements read (one, or a batch's).
 pub fn read_document<'a>(
     text: &'a str,
     plan: &Plan,
     emit: &mut dyn FnMut(Row<'a>),
-) -> Result<(), XmlError> {
+) -> Result<usize, XmlError> {
     check_well_formed(text)?;
     let mut doc = Doc {
         text,
@@ -180,8 +181,9 @@ struct Repeats<'a> {
 }
 
 impl<'a, 'p> Doc<'a, 'p, '_> {
-    /// Reads every record element of the document (see [`Doc::next_record`]).
-    fn document(&mut self) -> Result<(), XmlError> {
+    /// Reads every record element of the document (see [`Doc::next_record`]);
+    /// how many there were.
+    fn document(&mut self) -> Result<usize, XmlError> {
         let mut container = Container::None;
         let mut n = 0usize;
         while let Some((start, empty, begin)) = self.next_record(&mut container)? {
@@ -192,7 +194,7 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             self.record(&start, empty, begin, label)?;
             n += 1;
         }
-        Ok(())
+        Ok(n)
     }
 
     /// One record element: checked against the schema's namespace and
@@ -496,15 +498,27 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             frame[s] = Value::str(self.text.get(begin..end).unwrap_or(""));
         }
         if nil {
+            let value = if node.not_null {
+                self.errors.push(ReadError {
+                    path: self.path_text(),
+                    value: "null".into(),
+                    message: super::read::NOT_NULL.to_string(),
+                });
+                Value::Invalid
+            } else {
+                Value::Null
+            };
             if let Some((s, _)) = &node.whole {
-                frame[*s] = Value::Null;
+                frame[*s] = value;
             }
             return Ok(());
         }
         let text = text.unwrap_or(Cow::Borrowed(""));
         if let Some((s, kind)) = &node.whole {
             frame[*s] = match kind {
-                ReadKind::Raw => Value::Raw(Cow::Owned(element_json(
+                // An XML map is its children by name; their text is not
+                // typed here.
+                ReadKind::Raw | ReadKind::Map { .. } => Value::Raw(Cow::Owned(element_json(
                     self.text.get(begin..end).unwrap_or(""),
                 ))),
                 kind => match xml_leaf(text.clone(), kind) {
@@ -728,7 +742,7 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
     let t = text.trim();
     match kind {
         ReadKind::Str => Ok(Value::Str(text)),
-        ReadKind::Raw => Ok(Value::Str(text)),
+        ReadKind::Raw | ReadKind::Map { .. } => Ok(Value::Str(text)),
         ReadKind::Enum(values) => {
             if values.iter().any(|v| v == t) {
                 Ok(Value::str(t.to_string()))

@@ -1,8 +1,10 @@
 //! Plan files: what `tether build` writes and `run`/`sync` load instead of
 //! sources. Line 1 is a header read on its own, so a plan of another format
 //! is refused by its header before its body is parsed; line 2 is the body.
-//! Loading deserialises and prepares constants: nothing is parsed or
-//! checked again.
+//! Loading checks the body against the header's hash, deserialises it,
+//! validates its structure ([`super::validate`]: a plan whose hash was
+//! forged too is refused, never run into a panic) and prepares constants:
+//! no mapping source is parsed or checked again.
 
 use super::{Plan, lower_mapping};
 use crate::check::Program;
@@ -14,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 /// The shape of the serialised plan. Bump it whenever a serialised type
 /// changes; a tether reads plans of its own format only.
-pub const PLAN_FORMAT: u32 = 1;
+pub const PLAN_FORMAT: u32 = 2;
 const MAGIC: &str = "tether-plan";
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -24,6 +26,9 @@ pub struct Header {
     pub tether_version: String,
     /// `sha256:` over every source file's name and text, in load order.
     pub source_hash: String,
+    /// `sha256:` over the body line (without its newline): a body altered
+    /// after `tether build` is refused. Written by [`PlanFile::to_text`].
+    pub body_hash: String,
     pub mappings: Vec<String>,
 }
 
@@ -46,7 +51,12 @@ pub struct MappingPlans {
 #[derive(Debug)]
 pub enum LoadError {
     NotAPlan,
-    Incompatible { found: u32, tether_version: String },
+    Incompatible {
+        found: u32,
+        tether_version: String,
+    },
+    /// The body does not have the hash the header gives.
+    Altered,
     Malformed(String),
 }
 
@@ -63,7 +73,14 @@ impl std::fmt::Display for LoadError {
                  reads format {PLAN_FORMAT}: rebuild it with `tether build`",
                 env!("CARGO_PKG_VERSION")
             ),
-            LoadError::Malformed(m) => write!(f, "the plan file is damaged: {m}"),
+            LoadError::Altered => f.write_str(
+                "the plan file is damaged: its body does not match the hash in its header \
+                 (it was changed after `tether build`): rebuild it with `tether build`",
+            ),
+            LoadError::Malformed(m) => write!(
+                f,
+                "the plan file is damaged: {m}; rebuild it with `tether build`"
+            ),
         }
     }
 }
@@ -94,6 +111,7 @@ impl PlanFile {
             plan_format: PLAN_FORMAT,
             tether_version: env!("CARGO_PKG_VERSION").to_string(),
             source_hash: source_hash(programs.iter().map(|(_, s)| *s)),
+            body_hash: String::new(),
             mappings: mappings.iter().map(|m| m.name.clone()).collect(),
         };
         Ok(PlanFile {
@@ -111,10 +129,16 @@ impl PlanFile {
         }
     }
 
+    /// The file's text: the header (with the body's hash) and the body.
     pub fn to_text(&self) -> Result<String, serde_json::Error> {
-        let mut out = serde_json::to_string(&self.header)?;
+        let body = serde_json::to_string(self)?;
+        let header = self.header.clone().map(|h| Header {
+            body_hash: body_hash(&body),
+            ..h
+        });
+        let mut out = serde_json::to_string(&header)?;
         out.push('\n');
-        out.push_str(&serde_json::to_string(self)?);
+        out.push_str(&body);
         out.push('\n');
         Ok(out)
     }
@@ -138,8 +162,21 @@ impl PlanFile {
                 tether_version: header.tether_version,
             });
         }
+        let body = body.strip_suffix('\n').unwrap_or(body);
+        if body_hash(body) != header.body_hash {
+            return Err(LoadError::Altered);
+        }
         let mut file: PlanFile =
             serde_json::from_str(body).map_err(|e| LoadError::Malformed(e.to_string()))?;
+        for m in &file.mappings {
+            for (dir, plan) in [("forward", &m.forward), ("reverse", &m.reverse)] {
+                if let Some(plan) = plan {
+                    super::validate::plan(plan, body.len()).map_err(|e| {
+                        LoadError::Malformed(format!("mapping `{}` ({dir}): {e}", m.name))
+                    })?;
+                }
+            }
+        }
         for m in &mut file.mappings {
             m.forward
                 .iter_mut()
@@ -189,6 +226,11 @@ fn lower_program(program: &Program) -> Vec<MappingPlans> {
             sync: SyncSpec::of(m),
         })
         .collect()
+}
+
+/// `sha256:` and the hex digest of a plan body.
+pub fn body_hash(body: &str) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(body.as_bytes())))
 }
 
 fn source_hash<'s>(sources: impl Iterator<Item = &'s SourceMap>) -> String {

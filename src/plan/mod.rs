@@ -7,6 +7,7 @@
 //! up by name.
 
 pub mod file;
+mod validate;
 
 pub use file::{MappingPlans, PlanFile};
 
@@ -171,6 +172,9 @@ pub struct ReadNode {
     /// declared member the mapping can do without is not marked: a record
     /// read may lack it (`check::presence`).
     pub required: bool,
+    /// The schema declares the value not nullable: a `null` (or
+    /// `xsi:nil`) is an input error, not a null value.
+    pub not_null: bool,
     /// Keep the value's own input text in this slot (for reject reports).
     pub source_text: Option<usize>,
     /// How the member appears in XML.
@@ -207,6 +211,13 @@ pub enum ReadKind {
     Currency,
     /// `{"amount": ..., "currency": ...}`, in this currency when given.
     Money(Option<Currency>),
+    /// A JSON object whose member values are of one kind (`map<T>`), kept
+    /// as its JSON text once every value is checked.
+    Map {
+        values: Box<ReadKind>,
+        /// Whether a value may be null (`map<T?>`).
+        nullable: bool,
+    },
 }
 
 impl ReadKind {
@@ -225,7 +236,11 @@ impl ReadKind {
             Kind::AnyDateTime => ReadKind::AnyDateTime,
             Kind::Time => ReadKind::Time,
             Kind::Array(e) => ReadKind::Array(Box::new(ReadKind::of(reg, e))),
-            Kind::Any | Kind::Map(_) | Kind::Record(_) => ReadKind::Raw,
+            Kind::Map(v) => ReadKind::Map {
+                values: Box::new(ReadKind::of(reg, v)),
+                nullable: v.nullable || v.kind == Kind::Any,
+            },
+            Kind::Any | Kind::Record(_) => ReadKind::Raw,
             Kind::Money(c) => ReadKind::Money(*c),
         }
     }
@@ -269,6 +284,9 @@ pub enum PlanRule {
     Each {
         /// Input slot holding the element frames.
         rows: usize,
+        /// The array's path from the enclosing frame (`lines`), with which
+        /// errors inside an element name it (`lines[1].price`).
+        path: String,
         /// Output slot receiving the element frames.
         out: usize,
         out_slots: usize,
@@ -301,7 +319,31 @@ impl PlanSource {
 pub struct PlanTarget {
     pub slot: usize,
     pub path: String,
-    pub enum_values: Option<Vec<String>>,
+    pub check: TargetCheck,
+}
+
+/// What a value written to a target must be, checked per record: what the
+/// checker proves of types, a value can still break.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum TargetCheck {
+    None,
+    /// One of the target enum's values (a string from an `any` source).
+    OneOf(Vec<String>),
+    /// A `money` target: no more decimals than the currency has (money
+    /// arithmetic keeps every digit until a rule rounds).
+    MinorUnits,
+}
+
+impl TargetCheck {
+    fn of(enum_values: Option<&Vec<String>>, ty: &Type) -> TargetCheck {
+        let money = |k: &Kind| matches!(k, Kind::Money(_));
+        match (enum_values, &ty.kind) {
+            (Some(values), _) => TargetCheck::OneOf(values.clone()),
+            (None, k) if money(k) => TargetCheck::MinorUnits,
+            (None, Kind::Array(e)) if money(&e.kind) => TargetCheck::MinorUnits,
+            _ => TargetCheck::None,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -746,7 +788,10 @@ fn lower_rules(
                     .map(|t| PlanTarget {
                         slot: output.slot(&t.path),
                         path: t.path.to_string(),
-                        enum_values: t.enum_values.clone(),
+                        check: TargetCheck::of(
+                            t.enum_values.as_ref(),
+                            &type_at(reg, output.node.record, &t.path.0),
+                        ),
                     })
                     .collect();
                 PlanRule::Value {
@@ -765,6 +810,7 @@ fn lower_rules(
                 let rules = lower_rules(reg, &e.inner, elem_in, elem_out);
                 PlanRule::Each {
                     rows,
+                    path: e.source.0.join("."),
                     out,
                     out_slots: elem_out.slots,
                     rules,
@@ -1081,6 +1127,7 @@ fn mark_xml_forms(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode)
     let def = reg.record(rec);
     for (name, child) in &mut node.fields {
         if let Some((_, f)) = def.field(name) {
+            child.not_null = !f.ty.nullable && f.ty.kind != Kind::Any;
             child.xml = f.xml;
             let inner = match &f.ty.kind {
                 Kind::Record(r) => Some(*r),

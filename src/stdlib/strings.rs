@@ -92,11 +92,17 @@ fn split<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
 
 /// Joins the present elements of an array or tuple; null and missing
 /// elements are skipped (so a missing middle name leaves no double space).
+/// When every element is missing the result is missing: the record said
+/// nothing, so the target is left out rather than written `""`. A null
+/// element is a value the record gave, so nulls alone join to `""`.
 fn join<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     let sep = a.str(0)?;
     let Value::Array(items) = v else {
         return Err(Fail::wrong_type("array", &v));
     };
+    if !items.is_empty() && items.iter().all(|i| matches!(i, Value::Missing)) {
+        return Ok(Value::Missing);
+    }
     let mut out = String::new();
     let mut first = true;
     for item in &items {
@@ -370,7 +376,9 @@ pub(super) static DEFS: &[TransformDef] = &[
         signatures: &["join(separator: string = \"\"): [string?] -> string"],
         fallible: false,
         doc: "Joins an array of strings (or a tuple of string sources) with `separator`. \
-              Null and missing elements are skipped.",
+              Null and missing elements are skipped. When every source of a tuple is \
+              missing the result is missing (the target is left out); nulls alone, or an \
+              empty array, join to `\"\"`.",
         examples: &[
             ex(
                 r#"join(" ")"#,
@@ -389,7 +397,8 @@ pub(super) static DEFS: &[TransformDef] = &[
         category: Strings,
         signatures: &["concat: (string?...) -> string"],
         fallible: false,
-        doc: "Concatenates the present values of a tuple: `(street, number) -> Line : concat`.",
+        doc: "Concatenates the present values of a tuple: `(street, number) -> Line : concat`. \
+              Like `join`, a tuple whose values are all missing gives a missing result.",
         examples: &[ex("concat", r#"["INV-", "0042"]"#, r#""INV-0042""#)],
         inverse: None,
         apply: concat,
