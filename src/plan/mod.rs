@@ -507,16 +507,21 @@ impl Plan {
     }
 }
 
-/// A call's constant arguments in their ready form (a parsed pattern, a
-/// zone): when a plan is lowered, and again when one is loaded.
-fn prepare_call(transform: Transform, args: &[PlanArg]) -> Prepared {
-    let consts: Vec<Option<&Value<'static>>> = args
-        .iter()
+/// A call's arguments as its transform's argument checks see them: the
+/// constants, and `None` where a value comes from a slot.
+pub(crate) fn const_args(args: &[PlanArg]) -> Vec<Option<&Value<'static>>> {
+    args.iter()
         .map(|a| match a {
             PlanArg::Const(c) => Some(c),
             PlanArg::Slot { .. } => None,
         })
-        .collect();
+        .collect()
+}
+
+/// A call's constant arguments in their ready form (a parsed pattern, a
+/// zone): when a plan is lowered, and again when one is loaded.
+fn prepare_call(transform: Transform, args: &[PlanArg]) -> Prepared {
+    let consts = const_args(args);
     transform
         .def()
         .prepare

@@ -275,13 +275,7 @@ impl Validator<'_> {
                     }
                     // The constants must pass the checks `tether check`
                     // made (a width, a zone, a rounding mode).
-                    let consts: Vec<Option<&Value<'static>>> = args
-                        .iter()
-                        .map(|a| match a {
-                            PlanArg::Const(c) => Some(c),
-                            PlanArg::Slot { .. } => None,
-                        })
-                        .collect();
+                    let consts = super::const_args(args);
                     if let Some(check) = def.check_args
                         && let Err(e) = check(&consts)
                     {
