@@ -7,6 +7,9 @@
 //! * one optional step makes it may-be-missing;
 //! * the leaf type is the last step's type, wrapped in an array per `[]`.
 
+mod common;
+
+use common::{temp, tether};
 use proptest::prelude::*;
 use std::path::Path;
 use tether::compile::compile_source;
@@ -205,6 +208,29 @@ fn a_required_gathered_path_is_still_checked_on_read() {
         ),
         Err(vec!["E1002 refunds".to_string()])
     );
+}
+
+// ------------------------------------------- end to end
+
+#[test]
+fn check_and_run_take_both_paths_from_the_command_line() {
+    let mapping = "tests/data/paths/orders.tether";
+    let (code, out, err) = tether(&["check", mapping]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains("0 errors, 0 warnings"), "{out}{err}");
+    let input = temp("path_types", "orders.ndjson", &format!("{ORDER}\n"));
+    let (code, out, err) = tether(&[
+        "run",
+        mapping,
+        "--mapping",
+        "summary",
+        "--input",
+        &input,
+        "--output",
+        "-",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "{\"Id\":\"o1\",\"Values\":[5,null],\"Refunds\":2}\n");
 }
 
 // ------------------------------------------- laws over generated paths
