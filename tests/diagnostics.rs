@@ -82,6 +82,12 @@ snap!(
     "E0204",
     "schema c {\n  record Src { tags?: [Tag]? }\n  record Tag { name: string }\n  record Dst { Names: [string] }\n}\nmapping m: c.Src -> c.Dst {\n  tags[].name -> Names[]\n}"
 );
+snap!(
+    e0204_gathered_elements_may_be_null,
+    "E0204",
+    "schema c {\n  record Src { units: [Unit] }\n  record Unit { amount?: Amount }\n  record Amount { value: int }\n  record Dst { Values: [int] }\n}\nmapping m: c.Src -> c.Dst {\n  units[].amount.value -> Values\n}",
+    says "elements"
+);
 
 #[test]
 fn an_element_wise_array_into_an_optional_array_checks() {

@@ -1041,8 +1041,8 @@ impl<'a> Checker<'a> {
                     kind: tr.ty.kind.clone(),
                     nullable: tr.ty.nullable,
                 };
-                let elem_flow =
-                    Flow::One(types::elem_ty(&self.reg, v.source_scope, &names, iter_at));
+                let path = types::path_ty(&self.reg, v.source_scope, &names, Some(iter_at));
+                let elem_flow = Flow::One(path.leaf_ty());
                 let (steps, out) = self.pipeline(rule.pipeline.as_ref(), elem_flow.clone(), v)?;
                 let checked = self.assign(&out, &elem_target, false, tp.span, rule)?;
                 let elem_source = Source::Path(FieldPath(names[iter_at..].to_vec()));
@@ -1050,12 +1050,11 @@ impl<'a> Checker<'a> {
                 let elem_requires =
                     self.requires_of(rule, v, &elem_source, &elem_flow, &steps, true);
                 // The array itself: absent or null when the source array is.
-                let (missing, nullable) =
-                    types::presence(&self.reg, v.source_scope, &names[..iter_at]);
+                let presence = path.array.unwrap_or(types::Presence::REQUIRED);
                 let array = Ty {
                     kind: Kind::Any,
-                    nullable,
-                    missing,
+                    nullable: presence.nullable,
+                    missing: presence.missing,
                     values: None,
                 };
                 if let Some(f) = &tr.field {
@@ -1098,13 +1097,8 @@ impl<'a> Checker<'a> {
                 return None;
             }
             // Gather: `deals[].id -> Ids : join(",")` gives the pipeline an array.
-            let elem = types::elem_ty(&self.reg, v.source_scope, &names, iter_at);
-            let arr = Ty {
-                kind: Kind::Array(Box::new(elem.as_type())),
-                nullable: false,
-                missing: true,
-                values: None,
-            };
+            let path = types::path_ty(&self.reg, v.source_scope, &names, Some(iter_at));
+            let arr = types::gathered(&path);
             let source = Source::Gather {
                 array: FieldPath(prefixed(&v.source_scope.prefix, &names[..iter_at])),
                 elem: FieldPath(names[iter_at..].to_vec()),
@@ -1230,6 +1224,25 @@ impl<'a> Checker<'a> {
             types::Assign::RuntimeEnumCheck(values) => {
                 self.null_checks(out, ty, optional, at, rule)?;
                 return Some(Some(values));
+            }
+            types::Assign::NullElements => {
+                // The whole value's absence first: it is the bigger loss.
+                self.null_checks(out, ty, optional, at, rule)?;
+                let d = Diagnostic::error(
+                    Code::E0204,
+                    self.file,
+                    at,
+                    format!("the elements of `{target_text}` may not be null, but the rule can give null elements"),
+                )
+                .label("elements not nullable: declared without `?` after their type")
+                .secondary(
+                    self.file,
+                    rule.left.span().to(rule.right.span()),
+                    format!("this rule produces `{}`", out.display(&self.reg)),
+                )
+                .help("declare the elements nullable (`[T?]`), or read a field every element has");
+                self.err(d);
+                return None;
             }
             types::Assign::EnumValuesOutside(bad) => {
                 let list = bad
@@ -1445,8 +1458,6 @@ impl<'a> Checker<'a> {
         };
         let mut ty: Option<Type> = None;
         let mut field_decl: Option<Field> = None;
-        let mut missing = false;
-        let mut nullable = false;
         let (mut write_only, mut read_only) = (None, None);
         for (i, seg) in path.segments.iter().enumerate() {
             if i > 0 {
@@ -1462,8 +1473,6 @@ impl<'a> Checker<'a> {
                         // Inside `any`/`map`: names are not checked.
                         names.push(seg.name.clone());
                         ty = Some(Type::nullable(Kind::Any));
-                        missing = true;
-                        nullable = true;
                         field_decl = None;
                         if seg.iter {
                             iter_at = iter_at.or(Some(names.len()));
@@ -1566,10 +1575,6 @@ impl<'a> Checker<'a> {
                 Access::ReadOnly => read_only = read_only.or(Some(f.name.clone())),
                 Access::ReadWrite => {}
             }
-            // Under a parent that is null there is no field at all: the
-            // value is missing, not null.
-            missing |= f.optional || nullable;
-            nullable = f.ty.nullable;
             names.push(seg.name.clone());
             if seg.iter {
                 if !matches!(f.ty.kind, Kind::Array(_)) {
@@ -1599,28 +1604,15 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 iter_at = Some(names.len());
-                // Past `[]`, presence is per element.
-                missing = false;
-                nullable = false;
             }
             ty = Some(f.ty.clone());
             field_decl = Some(f);
         }
-        let mut t = ty.unwrap_or_else(|| side.own.clone());
-        if iter_at == Some(names.len())
-            && let Kind::Array(e) = &t.kind
-        {
-            // `a[]`: the type is the element's.
-            t = (**e).clone();
-        }
+        // The type: the leaf's, per element past `[]`.
+        let ty = types::path_ty(&self.reg, side, &names, iter_at).leaf_ty();
         Some(Resolved {
             names,
-            ty: Ty {
-                kind: t.kind.clone(),
-                nullable: nullable || t.nullable,
-                missing,
-                values: None,
-            },
+            ty,
             iter_at,
             field: field_decl,
             write_only,

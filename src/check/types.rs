@@ -140,6 +140,10 @@ pub enum Assign {
     EnumValuesOutside(Vec<String>),
     /// Allowed, with a check of the value at run time.
     RuntimeEnumCheck(Vec<String>),
+    /// The kinds fit, but elements of the array (or values of the map) may
+    /// be null where the target's may not: a gathered `a[].b` whose `b`
+    /// may be missing, or a `[T?]` into a `[T]`.
+    NullElements,
 }
 
 /// Whether a value of flow type `from` may be written where `to` is declared.
@@ -187,10 +191,23 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
         }
         return Assign::No;
     }
-    if kind_fits(&from.kind, &to.kind) {
-        Assign::Yes
-    } else {
+    if !kind_fits(&from.kind, &to.kind) {
         Assign::No
+    } else if null_inside(&from.kind, &to.kind) {
+        Assign::NullElements
+    } else {
+        Assign::Yes
+    }
+}
+
+/// Whether a value of kind `from` may hold a null element (at any depth of
+/// arrays and maps) where `to` declares that element not nullable.
+fn null_inside(from: &Kind, to: &Kind) -> bool {
+    match (from, to) {
+        (Kind::Array(a), Kind::Array(b)) | (Kind::Map(a), Kind::Map(b)) => {
+            (a.nullable && !b.nullable) || null_inside(&a.kind, &b.kind)
+        }
+        _ => false,
     }
 }
 
@@ -339,63 +356,161 @@ pub fn join(a: &Ty, b: &Ty) -> Option<Ty> {
     })
 }
 
-/// Whether the value at `names` (a path of record fields from the scope's
-/// record) may be missing (a field on the way is optional) or null (a
-/// field on the way is nullable).
-pub fn presence(reg: &Registry, side: &ScopeSide, names: &[String]) -> (bool, bool) {
-    let (mut missing, mut nullable) = (false, false);
-    let mut rec = side.record;
-    for n in names {
-        let Some(r) = rec else { break };
-        let Some((_, f)) = reg.record(r).field(n) else {
-            break;
-        };
-        missing |= f.optional;
-        nullable |= f.ty.nullable;
-        rec = match &f.ty.kind {
-            Kind::Record(r) => Some(*r),
-            _ => None,
-        };
-    }
-    (missing, nullable)
+// ------------------------------------------------------------ paths
+//
+// A source path is typed step by step (`path_ty`): each field on the way
+// says whether it may be missing (`name?:`) and whether it may be null
+// (`T?`), and the path's presence is those steps combined with
+// [`Presence::then`]. The laws (tested in tests/path_types.rs):
+//
+// * a path whose every step is required (and not nullable) is required;
+// * one optional step, anywhere, makes it may-be-missing;
+// * a nullable step before the last makes it may-be-missing too (under a
+//   null parent there is no field at all: the reader leaves it missing);
+//   the path may be null only when its last step may be;
+// * the leaf's type is the last step's type; gathered through `[]` it is
+//   an array of it (`gathered`), whose elements may be null where the
+//   element's own path may be missing or null.
+
+/// Whether a value is there: may it be missing, may it be null. Both may
+/// hold at once (an optional, nullable field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Presence {
+    pub missing: bool,
+    pub nullable: bool,
 }
 
-/// The type of the elements reached by `names[iter_at..]` inside the array
-/// at `names[..iter_at]`.
-pub fn elem_ty(reg: &Registry, side: &ScopeSide, names: &[String], iter_at: usize) -> Ty {
-    let mut rec = side.record;
-    let mut ty: Option<Type> = None;
-    for (i, n) in names.iter().enumerate() {
-        let Some(r) = rec else { break };
-        let Some((_, f)) = reg.record(r).field(n) else {
-            break;
-        };
-        let mut t = f.ty.clone();
-        if i + 1 == iter_at
-            && let Kind::Array(e) = &t.kind
-        {
-            t = (**e).clone();
+impl Presence {
+    /// Always there, never null.
+    pub const REQUIRED: Presence = Presence {
+        missing: false,
+        nullable: false,
+    };
+
+    /// What a declared field says about itself.
+    pub fn of_field(optional: bool, ty: &Type) -> Presence {
+        Presence {
+            missing: optional,
+            nullable: ty.nullable,
         }
-        rec = match &t.kind {
-            Kind::Record(r) => Some(*r),
+    }
+
+    /// The presence of `step` reached through a parent of presence `self`.
+    /// A parent that may be missing or null leaves the step missing; only
+    /// the last step says whether the value may be null.
+    pub fn then(self, step: Presence) -> Presence {
+        Presence {
+            missing: self.missing || self.nullable || step.missing,
+            nullable: step.nullable,
+        }
+    }
+}
+
+/// A source path, typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathTy {
+    /// The leaf's kind (of one element's leaf when the path iterates).
+    pub leaf: Kind,
+    /// The leaf's presence: from the scope's record, or, past `[]`, from
+    /// one element of the array.
+    pub presence: Presence,
+    /// When the path iterates (`a.b[].c`): the presence of the array
+    /// itself (`a.b`).
+    pub array: Option<Presence>,
+}
+
+impl PathTy {
+    /// The flow type of the leaf (per element when the path iterates).
+    pub fn leaf_ty(&self) -> Ty {
+        Ty {
+            kind: self.leaf.clone(),
+            nullable: self.presence.nullable,
+            missing: self.presence.missing,
+            values: None,
+        }
+    }
+}
+
+/// Types the path `names` from the scope's record, step by step. `iter_at`
+/// is where `[]` splits it: `names[..iter_at]` is the array, the rest is
+/// read in each element (the array's element itself when the rest is
+/// empty). The names were resolved already; a name not found (or read
+/// inside `any` or a `map`) is typed `any`, may be missing, may be null.
+pub fn path_ty(
+    reg: &Registry,
+    side: &ScopeSide,
+    names: &[String],
+    iter_at: Option<usize>,
+) -> PathTy {
+    // The scope's own value (`.`) is as present as its block made it; the
+    // steps below it start afresh (the block's source was checked there).
+    if names.is_empty() {
+        return PathTy {
+            leaf: side.own.kind.clone(),
+            presence: Presence::of_field(false, &side.own),
+            array: None,
+        };
+    }
+    let mut kind = match side.record {
+        Some(r) => Kind::Record(r),
+        None => side.own.kind.clone(),
+    };
+    let mut presence = Presence::REQUIRED;
+    let mut array = None;
+    for (i, n) in names.iter().enumerate() {
+        let field = match &kind {
+            Kind::Record(r) => reg.record(*r).field(n).map(|(_, f)| f),
             _ => None,
         };
-        let optional_inside = i >= iter_at && f.optional;
-        ty = Some(t);
-        if optional_inside {
-            return Ty {
-                kind: ty.map(|t| t.kind).unwrap_or(Kind::Any),
-                nullable: f.ty.nullable,
-                missing: true,
-                values: None,
+        let (step_kind, step) = match field {
+            Some(f) => (f.ty.kind.clone(), Presence::of_field(f.optional, &f.ty)),
+            None => (
+                Kind::Any,
+                Presence {
+                    missing: true,
+                    nullable: true,
+                },
+            ),
+        };
+        presence = presence.then(step);
+        kind = step_kind;
+        if iter_at == Some(i + 1) {
+            // Past `[]`, presence is per element: the element itself may
+            // be null only where the array's element type says so.
+            array = Some(presence);
+            (kind, presence) = match kind {
+                Kind::Array(e) => (e.kind.clone(), Presence::of_field(false, &e)),
+                _ => (
+                    Kind::Any,
+                    Presence {
+                        missing: false,
+                        nullable: true,
+                    },
+                ),
             };
         }
     }
-    let t = ty.unwrap_or(Type::new(Kind::Any));
+    PathTy {
+        leaf: kind,
+        presence,
+        array,
+    }
+}
+
+/// The value `a[].b` gives a pipeline: the array of every element's leaf.
+/// It is missing or null where the array is (the run time passes the
+/// array's own value on); an element whose leaf may be missing or null is
+/// a null element (a missing one is written `null` in an array).
+pub fn gathered(p: &PathTy) -> Ty {
+    let array = p.array.unwrap_or(Presence::REQUIRED);
+    let elem = Type {
+        kind: p.leaf.clone(),
+        nullable: p.presence.missing || p.presence.nullable,
+    };
     Ty {
-        kind: t.kind,
-        nullable: t.nullable,
-        missing: false,
+        kind: Kind::Array(Box::new(elem)),
+        nullable: array.nullable,
+        missing: array.missing,
         values: None,
     }
 }

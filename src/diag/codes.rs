@@ -186,7 +186,12 @@ an absent value into a rejected record with a clear error.
 ```
 last_name -> LastName                        // error: `last_name` may be missing
 last_name -> LastName : default(\"Unknown\")   // ok
-```";
+```
+
+The same holds for the elements of an array: `units[].amount.value -> Values`
+gathers one element per unit, a null one where a unit has no `amount` (an
+optional field). A target `Values: [int]` does not allow null elements;
+declare `[int?]`, or gather a field every element has.";
 
     E0205 => "required target field not mapped",
 "A field of the target type is required (no `?` after its name) but no rule
