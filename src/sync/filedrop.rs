@@ -281,12 +281,15 @@ fn document_items(format: Format, name: &str, text: &str) -> Vec<Item> {
     }
 }
 
-/// Whether a document is whole: JSON that parses, XML whose elements all
-/// close. A document cut short by a writer still at work is not.
-fn complete(format: Format, text: &str) -> bool {
+/// Whether a document was cut short: JSON that ends before its value
+/// does, XML that ends inside a tag or with elements open. A document
+/// that is malformed in any other way is whole (and a dead letter); one
+/// cut short may be a writer still at work.
+fn cut_short(format: Format, text: &str) -> bool {
+    use quick_xml::events::Event;
     match format {
         Format::Json | Format::Ndjson => {
-            serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+            serde_json::from_str::<serde::de::IgnoredAny>(text).is_err_and(|e| e.is_eof())
         }
         Format::Xml => {
             let mut reader = quick_xml::Reader::from_str(text);
@@ -294,14 +297,16 @@ fn complete(format: Format, text: &str) -> bool {
             let mut rooted = false;
             loop {
                 match reader.read_event() {
-                    Ok(quick_xml::events::Event::Start(_)) => depth += 1,
-                    Ok(quick_xml::events::Event::Empty(_)) => rooted = true,
-                    Ok(quick_xml::events::Event::End(_)) => {
+                    Ok(Event::Start(_)) => depth += 1,
+                    Ok(Event::Empty(_)) => rooted = true,
+                    Ok(Event::End(_)) => {
                         depth = depth.saturating_sub(1);
                         rooted = true;
                     }
-                    Ok(quick_xml::events::Event::Eof) => return rooted && depth == 0,
+                    Ok(Event::Eof) => return !rooted || depth > 0,
                     Ok(_) => {}
+                    // Each syntax error is input ending inside a construct.
+                    Err(quick_xml::Error::Syntax(_)) => return true,
                     Err(_) => return false,
                 }
             }
@@ -435,7 +440,7 @@ impl Provider for FileDrop {
             let items = match String::from_utf8(bytes) {
                 // Cut short by a writer still at work: read when whole, or
                 // once it has settled (and is then what it is).
-                Ok(text) if !settled && !complete(format, &text) => {
+                Ok(text) if !settled && cut_short(format, &text) => {
                     unfinished.set(true);
                     Vec::new()
                 }

@@ -467,13 +467,7 @@ impl SqliteStore {
             if mode == OpenMode::Existing {
                 return Err(OpenError::Missing);
             }
-            let conn = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_CREATE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            return Ok(Self::init(conn)?);
+            Self::create(path)?;
         }
         let mut head = [0u8; 16];
         let read = std::fs::File::open(path)
@@ -514,6 +508,46 @@ impl SqliteStore {
             ));
         }
         Ok(Self::init(conn)?)
+    }
+
+    /// Creates a new store at `path` whole: built under a temporary name,
+    /// then renamed. A first run killed half-way leaves no file at `path`
+    /// (which the next run would refuse as not a store), only a leftover
+    /// the next creation replaces. The caller holds the sync lock.
+    fn create(path: &FsPath) -> std::result::Result<(), OpenError> {
+        use rusqlite::OpenFlags;
+        let mut name = path.as_os_str().to_owned();
+        name.push(".new");
+        let tmp = std::path::PathBuf::from(name);
+        let io = |e: std::io::Error| {
+            OpenError::Sqlite(rusqlite::Error::InvalidPath(
+                format!("{}: {e}", tmp.display()).into(),
+            ))
+        };
+        // An empty regular file made exclusively (never through a link),
+        // which SQLite takes as a new database.
+        drop(crate::safe_fs::create_exclusive(&tmp).map_err(io)?);
+        let conn = Connection::open_with_flags(
+            &tmp,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // A rollback journal while it is built: the file is then the
+        // whole database, ready to be renamed.
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        drop(store);
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(io)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(())
     }
 
     /// Whether the store holds anything of `mapping` (a `--mapping` typo
