@@ -334,6 +334,9 @@ pub fn sync(a: &SyncArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Err(e) = store.register_mapping(&m.sync.mapping) {
+        return store_error(&e);
+    }
     let terminal = std::io::stderr().is_terminal() && a.format == ReportFormat::Human;
     let started = Instant::now();
     let mut last = Instant::now();

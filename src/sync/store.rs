@@ -303,6 +303,13 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql("CREATE INDEX outbox_batch ON outbox (mapping, batch);"),
     // 5: dead letters' errors in the form of `run`'s rejects.
     Migration::Rewrite(letter_errors_as_rejects),
+    // 6: the mappings synced, so `dlq`/`review` can tell a mapping that has
+    // nothing open from a typo.
+    Migration::Sql(
+        "CREATE TABLE mappings (name TEXT PRIMARY KEY, first_synced_at TEXT NOT NULL);
+     INSERT OR IGNORE INTO mappings SELECT DISTINCT mapping, datetime('now') FROM records;
+     INSERT OR IGNORE INTO mappings SELECT DISTINCT mapping, datetime('now') FROM inbox;",
+    ),
 ];
 
 /// A dead letter's error as stores before migration 5 kept it: the value
@@ -550,23 +557,29 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Whether the store holds anything of `mapping` (a `--mapping` typo
-    /// holds nothing).
+    /// Notes that `sync` ran `mapping` on this store.
+    pub fn register_mapping(&self, mapping: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO mappings (name, first_synced_at) VALUES (?1, ?2)",
+            params![mapping, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether `sync` ever ran `mapping` on this store (a `--mapping`
+    /// typo did not).
     pub fn knows_mapping(&self, mapping: &str) -> Result<bool> {
         self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM records WHERE mapping = ?1)
-                 OR EXISTS (SELECT 1 FROM inbox WHERE mapping = ?1)
-                 OR EXISTS (SELECT 1 FROM dead_letters WHERE mapping = ?1)
-                 OR EXISTS (SELECT 1 FROM reviews WHERE mapping = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM mappings WHERE name = ?1)",
             [mapping],
             |r| r.get(0),
         )
     }
 
-    /// The mappings the store holds anything of, for a "did you mean".
+    /// The mappings synced on this store, for the message of a typo.
     pub fn mappings(&self) -> Result<Vec<String>> {
         self.conn
-            .prepare("SELECT DISTINCT mapping FROM records UNION SELECT DISTINCT mapping FROM inbox ORDER BY 1")?
+            .prepare("SELECT name FROM mappings ORDER BY name")?
             .query_map([], |r| r.get(0))?
             .collect()
     }
