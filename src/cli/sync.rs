@@ -387,7 +387,6 @@ pub fn sync(a: &SyncArgs) -> u8 {
     if terminal {
         eprint!("\r");
     }
-    drop(engine);
     report(&total, a.format);
     if entry_errors {
         return EXIT_USAGE;
