@@ -151,12 +151,16 @@ fn links_and_folders_in_the_inbox_are_errors_that_name_them_and_are_left_alone()
         lines(&[json!({"id": "1", "name": "Ada"})]),
     )
     .expect("drop");
+    // A link in done/ under the name the delivery will move to.
+    fs::create_dir_all(crm.join("done")).expect("done");
+    symlink(&outside, crm.join("done").join("good.ndjson")).expect("symlink");
     let (code, out, err) = sync(&dir, &crm, &erp, &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("evil.ndjson is a symbolic link") && err.contains("left alone"),
         "{err}"
     );
+    assert!(err.contains("done/good.ndjson is a symbolic link"), "{err}");
     assert!(err.contains("folder.ndjson is a folder"), "{err}");
     let summary: Json = serde_json::from_str(&out).expect("summary");
     assert_eq!(
@@ -168,7 +172,12 @@ fn links_and_folders_in_the_inbox_are_errors_that_name_them_and_are_left_alone()
         "left alone"
     );
     assert!(outside.exists(), "the link's target is not moved");
-    assert_eq!(names_in(&crm.join("done")), ["good.ndjson"]);
+    assert_eq!(names_in(&crm.join("done")), ["good.ndjson", "good.ndjson.1"]);
+    assert!(is_link(&crm.join("done").join("good.ndjson")), "not replaced");
+    assert_eq!(
+        fs::read_to_string(&outside).expect("outside"),
+        lines(&[json!({"id": "9", "name": "Eve"})])
+    );
 }
 
 #[test]

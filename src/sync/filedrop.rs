@@ -234,7 +234,13 @@ impl FileDrop {
         let done = self.root.join("done");
         let mut to = done.join(delivery);
         let mut n = 1;
-        while fs::symlink_metadata(&to).is_ok() {
+        while let Ok(Some(kind)) = EntryKind::of(&to) {
+            if kind != EntryKind::File {
+                self.note(Note::NotAFile {
+                    path: to.clone(),
+                    kind,
+                });
+            }
             to = done.join(format!("{delivery}.{n}"));
             n += 1;
         }
