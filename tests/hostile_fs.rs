@@ -172,8 +172,14 @@ fn links_and_folders_in_the_inbox_are_errors_that_name_them_and_are_left_alone()
         "left alone"
     );
     assert!(outside.exists(), "the link's target is not moved");
-    assert_eq!(names_in(&crm.join("done")), ["good.ndjson", "good.ndjson.1"]);
-    assert!(is_link(&crm.join("done").join("good.ndjson")), "not replaced");
+    assert_eq!(
+        names_in(&crm.join("done")),
+        ["good.ndjson", "good.ndjson.1"]
+    );
+    assert!(
+        is_link(&crm.join("done").join("good.ndjson")),
+        "not replaced"
+    );
     assert_eq!(
         fs::read_to_string(&outside).expect("outside"),
         lines(&[json!({"id": "9", "name": "Eve"})])
@@ -732,4 +738,122 @@ fn epoch_values_outside_the_range_of_dates_are_dead_letters() {
         "{out}"
     );
     assert!(out.contains("E1002"), "{out}");
+}
+
+// ------------------------------------------- property: any inbox, no harm
+
+/// One entry a provider (or someone with write access) may leave in an
+/// inbox.
+#[derive(Clone, Debug)]
+enum Entry {
+    /// An NDJSON file of records with these ids; `ended`: the last line has
+    /// its line end; `settled`: unchanged for longer than the settle time.
+    Ndjson {
+        ids: Vec<u8>,
+        ended: bool,
+        settled: bool,
+    },
+    /// A link to the victim file outside the folder.
+    Link,
+    Folder,
+    Fifo,
+    Csv,
+}
+
+fn entry() -> impl proptest::strategy::Strategy<Value = Entry> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (prop::collection::vec(0u8..20, 1..5), any::<bool>(), any::<bool>())
+            .prop_map(|(ids, ended, settled)| Entry::Ndjson { ids, ended, settled }),
+        1 => Just(Entry::Link),
+        1 => Just(Entry::Folder),
+        1 => Just(Entry::Fifo),
+        1 => Just(Entry::Csv),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// Whatever is in an inbox, a pass neither fails nor panics, nothing
+    /// outside the side folders is touched, non-files stay where they are,
+    /// and every complete line (or settled file) is stored exactly once,
+    /// the rest waiting in `inbox/`.
+    #[test]
+    fn any_inbox_is_synced_without_harm(entries in proptest::collection::vec(entry(), 1..6)) {
+        static CASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = scratch(&format!("prop-{n}"));
+        let (crm, erp) = sides(&dir);
+        let victim = dir.join("victim.ndjson");
+        let precious = lines(&[json!({"id": "victim"})]);
+        fs::write(&victim, &precious).expect("victim");
+        let inbox = crm.join("inbox");
+        let mut expected = std::collections::BTreeSet::new();
+        let mut waiting = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let path = inbox.join(format!("{i}.ndjson"));
+            match e {
+                Entry::Ndjson { ids, ended, settled } => {
+                    let mut text: String = ids
+                        .iter()
+                        .map(|id| format!("{}\n", json!({"id": format!("{i}-{id}")})))
+                        .collect();
+                    if !ended {
+                        text.pop();
+                    }
+                    fs::write(&path, text).expect("file");
+                    if *settled {
+                        age(&path, Duration::from_secs(60));
+                    }
+                    let whole = *ended || *settled;
+                    let read = if whole { ids.len() } else { ids.len() - 1 };
+                    expected.extend(ids[..read].iter().map(|id| format!("{i}-{id}")));
+                    if !whole {
+                        waiting.push(format!("{i}.ndjson"));
+                    }
+                }
+                Entry::Link => symlink(&victim, &path).expect("link"),
+                Entry::Folder => fs::create_dir_all(&path).expect("folder"),
+                Entry::Fifo => {
+                    let c = std::ffi::CString::new(s(&path)).expect("path");
+                    // SAFETY: a valid NUL-terminated path; mkfifo only
+                    // creates a directory entry.
+                    let made = unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
+                    proptest::prop_assert_eq!(made, 0);
+                }
+                Entry::Csv => fs::write(inbox.join(format!("{i}.csv")), "id\n1\n").expect("csv"),
+            }
+        }
+        let plans = plans();
+        let mut store = SqliteStore::in_memory().expect("store");
+        let mut left = FileDrop::open(&crm, false).expect("crm");
+        let mut right = FileDrop::open(&erp, false).expect("erp");
+        let summary = Engine::new(&plans, &mut store).pass(&mut left, &mut right);
+        proptest::prop_assert!(summary.is_ok(), "{:?}", summary.err());
+        proptest::prop_assert_eq!(fs::read_to_string(&victim).expect("victim"), precious);
+        let created: std::collections::BTreeSet<String> = created_keys(&erp).into_iter().collect();
+        proptest::prop_assert_eq!(created, expected);
+        for (i, e) in entries.iter().enumerate() {
+            let path = inbox.join(format!("{i}.ndjson"));
+            let kind = fs::symlink_metadata(&path).map(|m| m.file_type());
+            let kept = match e {
+                Entry::Link => kind.is_ok_and(|t| t.is_symlink()),
+                Entry::Folder => kind.is_ok_and(|t| t.is_dir()),
+                Entry::Fifo => kind.is_ok_and(|t| std::os::unix::fs::FileTypeExt::is_fifo(&t)),
+                Entry::Csv => inbox.join(format!("{i}.csv")).exists(),
+                Entry::Ndjson { .. } => true,
+            };
+            proptest::prop_assert!(kept, "entry {} ({:?}) left alone", i, e);
+        }
+        let left_in_inbox: Vec<String> = names_in(&inbox)
+            .into_iter()
+            .filter(|name| {
+                fs::symlink_metadata(inbox.join(name)).is_ok_and(|m| m.file_type().is_file())
+                    && name.ends_with(".ndjson")
+            })
+            .collect();
+        proptest::prop_assert_eq!(left_in_inbox, waiting);
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
