@@ -11,6 +11,7 @@ pub mod diag;
 pub mod exec;
 pub mod laws;
 pub mod plan;
+pub mod safe_fs;
 pub mod schema;
 pub mod stdlib;
 pub mod sync;

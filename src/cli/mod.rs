@@ -449,7 +449,9 @@ fn run(a: RunArgs) -> u8 {
     let mut out: Box<dyn Write> = if a.output == "-" {
         Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
     } else {
-        match File::create(&a.output) {
+        // A link planted at the output path is refused, never written
+        // through (src/safe_fs.rs).
+        match crate::safe_fs::create_output(Path::new(&a.output)) {
             Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
             Err(e) => {
                 eprintln!("error: cannot write {}: {e}", a.output);
@@ -461,7 +463,7 @@ fn run(a: RunArgs) -> u8 {
     let mut rejects_out: Option<Box<dyn Write>> = match a.rejects.as_deref() {
         None => None,
         Some("-") => Some(Box::new(io::stderr())),
-        Some(p) => match File::create(p) {
+        Some(p) => match crate::safe_fs::create_output(Path::new(p)) {
             Ok(f) => Some(Box::new(BufWriter::new(f))),
             Err(e) => {
                 eprintln!("error: cannot write {p}: {e}");

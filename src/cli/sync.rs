@@ -7,7 +7,7 @@ use super::{
 use crate::plan::PlanFile;
 use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
-use crate::sync::store::{SqliteStore, Store};
+use crate::sync::store::{OpenMode, SqliteStore, Store};
 use crate::sync::{Side, SyncSpec};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -21,9 +21,13 @@ pub struct SyncArgs {
     /// The mapping to sync (a plan file may hold several).
     #[arg(long)]
     mapping: String,
-    /// The state store (SQLite), created when missing.
+    /// The state store (SQLite), created when no file is there.
     #[arg(long)]
     state: PathBuf,
+    /// Create the side folders when missing (a first run); without it a
+    /// missing folder is refused, so a typo starts nothing.
+    #[arg(long)]
+    create: bool,
     /// The left side's folder (`inbox/`, `outbox/`, `done/`).
     #[arg(long, required_unless_present = "explain")]
     left: Option<PathBuf>,
@@ -84,6 +88,13 @@ pub struct StoreArgs {
 pub enum ReviewCommand {
     /// Parked records, with both sides' values.
     List {
+        /// `human` (a record and its fields) or `json` (one review per
+        /// line).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
+        /// Exit 3 when anything is listed (for monitors).
+        #[arg(long)]
+        fail_if_any: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -110,6 +121,9 @@ pub enum DlqCommand {
         /// `dlq show` prints it).
         #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
         format: ReportFormat,
+        /// Exit 3 when anything is listed (for monitors).
+        #[arg(long)]
+        fail_if_any: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -177,9 +191,9 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
         eprintln!("tether: wrote the plan to standard output ({})", text.1);
         return EXIT_OK;
     }
-    // Written whole then renamed: a deploy never picks up half a plan.
-    let tmp = output.with_extension("tmp");
-    if let Err(e) = std::fs::write(&tmp, &text.0).and_then(|()| std::fs::rename(&tmp, output)) {
+    // Written whole then renamed: a deploy never picks up half a plan; a
+    // link planted at the path is replaced, never written through.
+    if let Err(e) = crate::safe_fs::write_atomically(output, text.0.as_bytes()) {
         eprintln!("error: cannot write {}: {e}", output.display());
         return EXIT_USAGE;
     }
@@ -187,16 +201,80 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
     EXIT_OK
 }
 
-fn open_store(path: &Path) -> Result<SqliteStore, u8> {
+fn open_store(path: &Path, mode: OpenMode) -> Result<SqliteStore, u8> {
     // A store outlives the process: a stream cannot hold one.
     if path == Path::new("-") {
         eprintln!("error: --state needs a file (the SQLite state store), not `-`");
         return Err(EXIT_USAGE);
     }
-    SqliteStore::open(path).map_err(|e| {
+    SqliteStore::open(path, mode).map_err(|e| {
         eprintln!("error: state store {}: {e}", path.display());
         EXIT_USAGE
     })
+}
+
+/// The store of `dlq` and `review`: it must exist and know the mapping (a
+/// typo in either would otherwise answer "nothing open").
+fn open_existing(a: &StoreArgs) -> Result<SqliteStore, u8> {
+    let s = open_store(&a.state, OpenMode::Existing)?;
+    match s.knows_mapping(&a.mapping) {
+        Ok(true) => Ok(s),
+        Ok(false) => {
+            let known = s.mappings().unwrap_or_default();
+            eprintln!(
+                "error: state store {} holds nothing of mapping `{}`{}",
+                a.state.display(),
+                a.mapping,
+                if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it holds: {})", known.join(", "))
+                }
+            );
+            Err(EXIT_USAGE)
+        }
+        Err(e) => Err(store_error(&e)),
+    }
+}
+
+/// The two side folders, refusing one folder for both sides (each side
+/// would read the other's outbox as its inbox).
+fn open_sides(left: &Path, right: &Path, create: bool) -> Result<(FileDrop, FileDrop), u8> {
+    let same = match (std::fs::canonicalize(left), std::fs::canonicalize(right)) {
+        (Ok(l), Ok(r)) => l == r,
+        _ => left == right,
+    };
+    if same {
+        eprintln!(
+            "error: --left and --right are the same folder ({}); each side needs its own",
+            left.display()
+        );
+        return Err(EXIT_USAGE);
+    }
+    let open = |p: &Path| {
+        FileDrop::open(p, create).map_err(|e| {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        })
+    };
+    Ok((open(left)?, open(right)?))
+}
+
+/// Prints what the side folders' connectors noticed; whether any was an
+/// error.
+fn print_notes(sides: [(&str, &mut FileDrop); 2], quiet: bool) -> bool {
+    let mut errors = false;
+    for (name, side) in sides {
+        for note in side.take_notes() {
+            if note.is_error() {
+                errors = true;
+                eprintln!("error: {name} side: {note}");
+            } else if !quiet {
+                eprintln!("warning: {name} side: {note}");
+            }
+        }
+    }
+    errors
 }
 
 pub fn sync(a: &SyncArgs) -> u8 {
@@ -230,30 +308,35 @@ pub fn sync(a: &SyncArgs) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let mut store = match open_store(&a.state) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
     if let Some(key) = &a.explain {
-        return explain(&m.sync, &store, key);
+        return match open_store(&a.state, OpenMode::Existing) {
+            Ok(store) => explain(&m.sync, &store, key),
+            Err(code) => code,
+        };
     }
-    // One sync at a time per state store: two would read the same inboxes.
-    let _lock = match lock(&a.state) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
     let (Some(left), Some(right)) = (&a.left, &a.right) else {
         eprintln!("error: --left and --right are required");
         return EXIT_USAGE;
     };
-    let providers = FileDrop::open(left).and_then(|l| Ok((l, FileDrop::open(right)?)));
-    let (mut left, mut right) = match providers {
+    // Checked before anything is created: a typo starts nothing.
+    let (mut left, mut right) = match open_sides(left, right, a.create) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
+    // One sync at a time per state store: two would read the same inboxes.
+    // Taken before the store is opened, so two first runs racing to create
+    // it meet here, not in SQLite.
+    let _lock = match lock(&a.state) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let mut store = match open_store(&a.state, OpenMode::CreateIfMissing) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Err(e) = store.register_mapping(&m.sync.mapping) {
+        return store_error(&e);
+    }
     let terminal = std::io::stderr().is_terminal() && a.format == ReportFormat::Human;
     let started = Instant::now();
     let mut last = Instant::now();
@@ -271,6 +354,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
             );
         }
     };
+    let mut entry_errors = false;
     let mut engine = Engine::new(m, &mut store);
     engine.retention_days = a.retention_days;
     engine.send_batch = a.batch_size;
@@ -289,10 +373,12 @@ pub fn sync(a: &SyncArgs) -> u8 {
             // sent is still in the outbox.
             Err(e) if a.watch => eprintln!("tether: pass failed, retrying: {e}"),
             Err(e) => {
+                print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
                 eprintln!("error: {e}");
                 return EXIT_USAGE;
             }
         }
+        entry_errors |= print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
         if !a.watch {
             break;
         }
@@ -302,7 +388,22 @@ pub fn sync(a: &SyncArgs) -> u8 {
         eprint!("\r");
     }
     report(&total, a.format);
-    if total.needs_attention() {
+    if entry_errors {
+        return EXIT_USAGE;
+    }
+    // Open work is reported by every pass until a person has done it, not
+    // only by the pass that made it: a retried pass must not exit 0.
+    let open = match store.open_work(&m.sync.mapping) {
+        Ok(open) => open,
+        Err(e) => return store_error(&e),
+    };
+    if open != (0, 0) && !a.quiet {
+        eprintln!(
+            "tether: open: {} dead letter(s) (`tether dlq list`), {} review(s) (`tether review list`)",
+            open.0, open.1
+        );
+    }
+    if total.needs_attention() || open != (0, 0) {
         EXIT_REJECTS
     } else {
         EXIT_OK
@@ -315,15 +416,10 @@ fn lock(state: &Path) -> Result<std::fs::File, u8> {
     let mut name = state.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| {
-            eprintln!("error: cannot open {}: {e}", path.display());
-            EXIT_USAGE
-        })?;
+    let file = crate::safe_fs::open_lock(&path).map_err(|e| {
+        eprintln!("error: cannot open {}: {e}", path.display());
+        EXIT_USAGE
+    })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -447,7 +543,11 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
 }
 
 fn store_error(e: &rusqlite::Error) -> u8 {
-    eprintln!("error: state store: {e}");
+    if crate::sync::store::is_busy(e) {
+        eprintln!("error: state store: in use by another tether process; try again");
+    } else {
+        eprintln!("error: state store: {e}");
+    }
     EXIT_USAGE
 }
 
@@ -455,15 +555,39 @@ pub fn review(c: &ReviewCommand) -> u8 {
     // A closed pipe (`| head`) ends the output, not the process.
     let mut out = std::io::stdout().lock();
     match c {
-        ReviewCommand::List { store } => {
-            let s = match open_store(&store.state) {
+        ReviewCommand::List {
+            format,
+            fail_if_any,
+            store,
+        } => {
+            let s = match open_existing(store) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
             match s.reviews(&store.mapping, true) {
                 Ok(rs) => {
-                    if rs.is_empty() {
+                    let any = !rs.is_empty();
+                    let done = if *fail_if_any && any {
+                        EXIT_REJECTS
+                    } else {
+                        EXIT_OK
+                    };
+                    if !any {
                         eprintln!("tether: nothing to review");
+                    }
+                    if *format == ReportFormat::Json {
+                        for r in rs {
+                            match serde_json::to_string(&r) {
+                                Ok(t) => {
+                                    let _ = writeln!(out, "{t}");
+                                }
+                                Err(e) => {
+                                    eprintln!("error: {e}");
+                                    return EXIT_USAGE;
+                                }
+                            }
+                        }
+                        return done;
                     }
                     for r in rs {
                         let _ = writeln!(out, "{} ({}, since {})", r.key, r.reason, r.created_at);
@@ -475,7 +599,7 @@ pub fn review(c: &ReviewCommand) -> u8 {
                             );
                         }
                     }
-                    EXIT_OK
+                    done
                 }
                 Err(e) => store_error(&e),
             }
@@ -486,7 +610,7 @@ pub fn review(c: &ReviewCommand) -> u8 {
             field,
             store,
         } => {
-            let mut s = match open_store(&store.state) {
+            let mut s = match open_existing(store) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -523,14 +647,26 @@ pub fn dlq(c: &DlqCommand) -> u8 {
         | DlqCommand::Replay { id, store }
         | DlqCommand::Discard { id, store } => (store, Some(*id)),
     };
-    let mut s = match open_store(&store_args.state) {
+    let mut s = match open_existing(store_args) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let mapping = &store_args.mapping;
     match (c, id) {
-        (DlqCommand::List { format, .. }, _) => match s.dead_letters(mapping, true) {
+        (
+            DlqCommand::List {
+                format,
+                fail_if_any,
+                ..
+            },
+            _,
+        ) => match s.dead_letters(mapping, true) {
             Ok(letters) => {
+                let done = if *fail_if_any && !letters.is_empty() {
+                    EXIT_REJECTS
+                } else {
+                    EXIT_OK
+                };
                 if letters.is_empty() {
                     eprintln!("tether: no dead letters");
                 }
@@ -546,7 +682,7 @@ pub fn dlq(c: &DlqCommand) -> u8 {
                             }
                         }
                     }
-                    return EXIT_OK;
+                    return done;
                 }
                 for d in letters {
                     let first = d.errors.first().map_or(String::new(), |e| {
@@ -561,7 +697,7 @@ pub fn dlq(c: &DlqCommand) -> u8 {
                         d.errors.len()
                     );
                 }
-                EXIT_OK
+                done
             }
             Err(e) => store_error(&e),
         },

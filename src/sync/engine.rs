@@ -332,6 +332,19 @@ impl Engine<'_> {
                     .spec
                     .key_path(event.side)
                     .map_or("(no key)".into(), |p| p.join("."));
+                // An empty key is no key: it would make every such record
+                // one record.
+                let value = self
+                    .spec
+                    .key_path(event.side)
+                    .and_then(|p| json::get(&record, p))
+                    .filter(|v| !v.is_null());
+                let message = match value {
+                    Some(_) => {
+                        format!("the record's key `{path}` is empty: records are matched by key")
+                    }
+                    None => format!("the record has no key `{path}`: records are matched by key"),
+                };
                 changes.statuses.push((seq, EventStatus::Dead, None));
                 changes.dead_letters.push(NewDeadLetter {
                     key: None,
@@ -340,10 +353,8 @@ impl Engine<'_> {
                         code: Code::E1009,
                         rule: String::new(),
                         path: path.clone(),
-                        value: "null".into(),
-                        message: format!(
-                            "the record has no key `{path}`: records are matched by key"
-                        ),
+                        value: value.map_or_else(|| "null".into(), Json::to_string),
+                        message,
                     }],
                     events: vec![seq],
                     operation: None,

@@ -118,12 +118,34 @@ pub fn item_of(v: Json, text: &str) -> Item {
             };
         }
     };
+    let malformed = |reason: String| Item::Malformed {
+        text: text.to_string(),
+        reason,
+    };
     let event_id = match m.get("event_id") {
         None | Some(Json::Null) => None,
-        Some(Json::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
+        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(Json::Number(n)) if n.as_i64().is_some() || n.as_u64().is_some() => {
+            Some(n.to_string())
+        }
+        // An object or array id would be deduplicated by its JSON text,
+        // which depends on how the provider spaced and ordered it.
+        Some(other) => {
+            return malformed(format!(
+                "`event_id` must be a non-empty string or an integer, not {}",
+                json_kind(other)
+            ));
+        }
     };
     let version = m.remove("version").filter(|v| !v.is_null());
+    if let Some(v) = &version
+        && !is_version(v)
+    {
+        return malformed(format!(
+            "`version` must be an integer or a date-time (RFC 3339), not {}",
+            shown(v)
+        ));
+    }
     let record = m.remove("record").unwrap_or(Json::Null);
     let text = record.to_string();
     Item::Event(RawEvent {
@@ -133,4 +155,76 @@ pub fn item_of(v: Json, text: &str) -> Item {
         record,
         text,
     })
+}
+
+/// Whether an event's `version` orders as a version: an integer (or a
+/// string of one) or a date-time ([`super::json::version_order`]). Any
+/// other value would be compared as text, where `"9"` is newer than
+/// `"10"`.
+fn is_version(v: &Json) -> bool {
+    match v {
+        Json::Number(n) => n.as_i64().is_some(),
+        Json::String(s) => s.parse::<i64>().is_ok() || super::json::datetime(s).is_some(),
+        _ => false,
+    }
+}
+
+fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number that is not an integer",
+        Json::String(_) => "an empty string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// A value for a message: short, whatever the provider sent.
+fn shown(v: &Json) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(line: &str) -> Option<String> {
+        match parse_item(line) {
+            Item::Malformed { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_envelope_with_an_unusable_version_or_id_is_malformed() {
+        let bad = [
+            r#"{"event_id":"e1","version":"v2","record":{"id":"1"}}"#,
+            r#"{"event_id":"e1","version":1.5,"record":{"id":"1"}}"#,
+            r#"{"event_id":"e1","version":{"n":1},"record":{"id":"1"}}"#,
+            r#"{"event_id":{"a":1},"record":{"id":"1"}}"#,
+            r#"{"event_id":[1],"record":{"id":"1"}}"#,
+            r#"{"event_id":"","record":{"id":"1"}}"#,
+        ];
+        for line in bad {
+            assert!(reason(line).is_some(), "{line} is malformed");
+        }
+        assert!(
+            reason(r#"{"event_id":{"a":1},"record":{"id":"1"}}"#)
+                .is_some_and(|r| r.contains("an object"))
+        );
+        let good = [
+            r#"{"event_id":"e1","version":2,"record":{"id":"1"}}"#,
+            r#"{"event_id":7,"version":"12","record":{"id":"1"}}"#,
+            r#"{"event_id":"e1","version":"2024-05-01T10:00:00Z","record":{"id":"1"}}"#,
+            r#"{"event_id":"e1","version":null,"record":{"id":"1"}}"#,
+        ];
+        for line in good {
+            assert!(reason(line).is_none(), "{line} is an event");
+        }
+    }
 }

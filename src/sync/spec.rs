@@ -226,8 +226,10 @@ impl SyncSpec {
     }
 
     /// A record's key on its side, as text.
+    /// A record's key on its side, as text; an empty or blank key is no
+    /// key (every such record would otherwise be one record).
     pub fn key_of(&self, side: Side, record: &serde_json::Value) -> Option<String> {
-        text_at(record, self.key.as_ref()?, side)
+        text_at(record, self.key.as_ref()?, side).filter(|k| !k.trim().is_empty())
     }
 
     /// A record's own id on its side (`ids`), as text.

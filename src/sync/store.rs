@@ -303,6 +303,13 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql("CREATE INDEX outbox_batch ON outbox (mapping, batch);"),
     // 5: dead letters' errors in the form of `run`'s rejects.
     Migration::Rewrite(letter_errors_as_rejects),
+    // 6: the mappings synced, so `dlq`/`review` can tell a mapping that has
+    // nothing open from a typo.
+    Migration::Sql(
+        "CREATE TABLE mappings (name TEXT PRIMARY KEY, first_synced_at TEXT NOT NULL);
+     INSERT OR IGNORE INTO mappings SELECT DISTINCT mapping, datetime('now') FROM records;
+     INSERT OR IGNORE INTO mappings SELECT DISTINCT mapping, datetime('now') FROM inbox;",
+    ),
 ];
 
 /// A dead letter's error as stores before migration 5 kept it: the value
@@ -375,9 +382,222 @@ fn side_of(s: &str) -> Side {
     }
 }
 
+/// Whether opening a store may start a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// `sync`: a new store where no file exists.
+    CreateIfMissing,
+    /// `dlq`, `review`, `sync --explain`: a missing store is a typo.
+    Existing,
+}
+
+/// Why a state store was not opened. A file that exists is never taken
+/// for a new store: an emptied or foreign file would otherwise start over
+/// and send every record again under new idempotency keys.
+#[derive(Debug)]
+pub enum OpenError {
+    Missing,
+    /// Exists, but is not a tether state store (empty, not SQLite, or an
+    /// SQLite database without tether's tables).
+    NotAStore(&'static str),
+    /// Written by a newer tether.
+    Newer {
+        found: usize,
+        known: usize,
+    },
+    /// Another process holds the database (SQLite's own lock).
+    Busy,
+    Sqlite(rusqlite::Error),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Missing => f.write_str(
+                "no such state store (check the path; `tether sync` creates a store on its first run)",
+            ),
+            OpenError::NotAStore(why) => write!(
+                f,
+                "not a tether state store ({why}); refusing to use it, since starting \
+                 over would send every record again (restore it from a backup, or \
+                 remove it to start a new store)"
+            ),
+            OpenError::Newer { found, known } => write!(
+                f,
+                "the state store has schema version {found}, written by a newer tether \
+                 (this one knows up to {known}); upgrade tether"
+            ),
+            OpenError::Busy => {
+                f.write_str("the state store is in use by another tether process; try again")
+            }
+            OpenError::Sqlite(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(e: rusqlite::Error) -> OpenError {
+        if is_busy(&e) {
+            OpenError::Busy
+        } else {
+            OpenError::Sqlite(e)
+        }
+    }
+}
+
+/// SQLite's "database is locked" (another connection writes).
+pub fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// What every SQLite database file starts with.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
 impl SqliteStore {
-    pub fn open(path: &FsPath) -> Result<SqliteStore> {
-        Self::init(Connection::open(path)?)
+    /// Opens the store at `path`; a new one only where no file exists and
+    /// `mode` allows it. An existing file must be a tether store.
+    pub fn open(path: &FsPath, mode: OpenMode) -> std::result::Result<SqliteStore, OpenError> {
+        use rusqlite::OpenFlags;
+        let exists = match std::fs::metadata(path) {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => {
+                return Err(OpenError::Sqlite(rusqlite::Error::InvalidPath(
+                    format!("{}: {e}", path.display()).into(),
+                )));
+            }
+        };
+        if !exists {
+            if mode == OpenMode::Existing {
+                return Err(OpenError::Missing);
+            }
+            Self::create(path)?;
+        }
+        let mut head = [0u8; 16];
+        let read = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .map_err(|e| {
+                OpenError::Sqlite(rusqlite::Error::InvalidPath(
+                    format!("{}: {e}", path.display()).into(),
+                ))
+            })?;
+        if read == 0 {
+            return Err(OpenError::NotAStore("the file is empty"));
+        }
+        if read < head.len() || &head != SQLITE_MAGIC {
+            return Err(OpenError::NotAStore("the file is not an SQLite database"));
+        }
+        // Without SQLITE_OPEN_CREATE: the file is opened, never made anew.
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = usize::try_from(version).unwrap_or(0);
+        if version > MIGRATIONS.len() {
+            return Err(OpenError::Newer {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        let has_records: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records')",
+            [],
+            |r| r.get(0),
+        )?;
+        if version == 0 || !has_records {
+            return Err(OpenError::NotAStore(
+                "an SQLite database without tether's tables",
+            ));
+        }
+        Ok(Self::init(conn)?)
+    }
+
+    /// Creates a new store at `path` whole: built under a temporary name,
+    /// then renamed. A first run killed half-way leaves no file at `path`
+    /// (which the next run would refuse as not a store), only a leftover
+    /// the next creation replaces. The caller holds the sync lock.
+    fn create(path: &FsPath) -> std::result::Result<(), OpenError> {
+        use rusqlite::OpenFlags;
+        let mut name = path.as_os_str().to_owned();
+        name.push(".new");
+        let tmp = std::path::PathBuf::from(name);
+        let io = |e: std::io::Error| {
+            OpenError::Sqlite(rusqlite::Error::InvalidPath(
+                format!("{}: {e}", tmp.display()).into(),
+            ))
+        };
+        // An empty regular file made exclusively (never through a link),
+        // which SQLite takes as a new database.
+        drop(crate::safe_fs::create_exclusive(&tmp).map_err(io)?);
+        let conn = Connection::open_with_flags(
+            &tmp,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // A rollback journal while it is built: the file is then the
+        // whole database, ready to be renamed.
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        drop(store);
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(io)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Notes that `sync` ran `mapping` on this store.
+    pub fn register_mapping(&self, mapping: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO mappings (name, first_synced_at) VALUES (?1, ?2)",
+            params![mapping, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether `sync` ever ran `mapping` on this store (a `--mapping`
+    /// typo did not).
+    pub fn knows_mapping(&self, mapping: &str) -> Result<bool> {
+        self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM mappings WHERE name = ?1)",
+            [mapping],
+            |r| r.get(0),
+        )
+    }
+
+    /// The mappings synced on this store, for the message of a typo.
+    pub fn mappings(&self) -> Result<Vec<String>> {
+        self.conn
+            .prepare("SELECT name FROM mappings ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect()
+    }
+
+    /// Open dead letters and open reviews of `mapping`: work a person must
+    /// do, reported by every pass until it is done.
+    pub fn open_work(&self, mapping: &str) -> Result<(u64, u64)> {
+        self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM dead_letters WHERE mapping = ?1 AND status = 'open'),
+                    (SELECT COUNT(*) FROM reviews WHERE mapping = ?1 AND status = 'open')",
+            [mapping],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?.max(0) as u64,
+                    r.get::<_, i64>(1)?.max(0) as u64,
+                ))
+            },
+        )
     }
 
     /// A store that lives as long as the value (tests, dry runs).
