@@ -18,23 +18,23 @@
 //! namespace and the top-level elements are kept in [`XmlSchema`] for the
 //! reader (which checks the document's root namespace) and the writer.
 
+mod dom;
+mod resolve;
+
+pub use resolve::{Loaded, Loader};
+
 use super::XmlSchema;
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::syntax::{
     EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl, TypeExpr,
     TypeExprKind, XmlForm,
 };
-use quick_xml::NsReader;
-use quick_xml::events::Event;
-use quick_xml::name::{QName, ResolveResult};
+use dom::{El, Name};
+use resolve::{Package, Schema, Source};
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
-const WSDL_NS: &[&str] = &[
-    "http://schemas.xmlsoap.org/wsdl/",
-    "http://www.w3.org/ns/wsdl",
-];
 
 pub struct Imported {
     pub types: Vec<TypeDecl>,
@@ -42,272 +42,39 @@ pub struct Imported {
     pub xml: XmlSchema,
 }
 
-/// Reads another schema file (an `xs:include` or `xs:import` with a
-/// `schemaLocation`), relative to the importing file.
-pub type Loader<'l> = dyn FnMut(&Path) -> Result<String, String> + 'l;
-
-/// Imports the XSD or WSDL `text` (the file at `path`).
+/// Imports the XSD or WSDL `text` (the file `file`, at `path`) and the
+/// schema files it includes and imports, read with `load`.
 pub fn import(
     file: FileId,
     text: &str,
     path: &Path,
     load: &mut Loader<'_>,
 ) -> Result<Imported, Box<Diagnostic>> {
-    let root = parse(text, None).map_err(|(at, msg)| {
-        Box::new(
-            Diagnostic::error(
-                Code::E0004,
-                file,
-                Span::new(at, at),
-                format!("not well-formed XML: {msg}"),
-            )
-            .label("here"),
-        )
-    })?;
-    let mut schemas: Vec<El> = Vec::new();
-    let mut warnings = Vec::new();
-    match (root.ns.as_deref(), root.name.as_str()) {
-        (Some(XSD_NS), "schema") => schemas.push(root),
-        (Some(ns), "definitions" | "description") if WSDL_NS.contains(&ns) => {
-            for types in root.children.into_iter().filter(|c| c.name == "types") {
-                schemas.extend(
-                    types
-                        .children
-                        .into_iter()
-                        .filter(|c| c.ns.as_deref() == Some(XSD_NS) && c.name == "schema"),
-                );
-            }
-        }
-        _ => {
-            return Err(Box::new(
-                Diagnostic::error(
-                    Code::E0004,
-                    file,
-                    Span::new(root.at, root.at + root.name.len() + 1),
-                    format!(
-                        "`<{}>` is neither an XML Schema (`xs:schema`) nor a WSDL document",
-                        root.name
-                    ),
-                )
-                .label("the root element"),
-            ));
-        }
-    }
-    // `xs:include` / `xs:import` of files next to this one.
-    let mut loaded: HashSet<PathBuf> = HashSet::new();
-    loaded.insert(path.to_path_buf());
-    let mut i = 0;
-    while i < schemas.len() {
-        let mut more = Vec::new();
-        for c in &schemas[i].children {
-            if !matches!(c.name.as_str(), "include" | "import" | "redefine") {
-                continue;
-            }
-            let Some(loc) = c.attr("schemaLocation") else {
-                continue;
-            };
-            let target = path.parent().unwrap_or(Path::new(".")).join(loc);
-            if !loaded.insert(target.clone()) {
-                continue;
-            }
-            let problem = match load(&target) {
-                Ok(t) => match parse(&t, Some(c.at)) {
-                    Ok(el) if el.name == "schema" => {
-                        more.push(el);
-                        None
-                    }
-                    Ok(_) => Some("it is not an XML Schema".to_string()),
-                    Err((_, msg)) => Some(format!("it is not well-formed XML: {msg}")),
-                },
-                Err(e) => Some(e),
-            };
-            if let Some(p) = problem {
-                warnings.push(
-                    Diagnostic::warning(
-                        Code::W0004,
-                        file,
-                        Span::new(c.at, c.at + c.name.len() + 1),
-                        format!("cannot read the schema `{loc}`: {p}; its types are missing"),
-                    )
-                    .label("referenced here"),
-                );
-            }
-        }
-        schemas.extend(more);
-        i += 1;
-    }
-    let mut im = Importer::new(file, text, &schemas);
+    let Package {
+        sources,
+        schemas,
+        warnings,
+    } = resolve::resolve(file, text, path, load)?;
+    let mut im = Importer::new(&sources, &schemas);
     im.warnings = warnings;
     im.run();
-    let namespace = schemas.first().and_then(|s| s.attr("targetNamespace"));
+    let first = schemas.first();
     Ok(Imported {
         xml: XmlSchema {
-            namespace: namespace.map(str::to_string),
+            namespace: first.and_then(|s| s.tns.clone()),
             elements: im.root_elements.clone(),
-            qualified: schemas.first().and_then(|s| s.attr("elementFormDefault"))
-                == Some("qualified"),
+            qualified: first.and_then(|s| s.el.attr("elementFormDefault")) == Some("qualified"),
         },
         types: im.types,
         warnings: im.warnings,
     })
 }
 
-// ------------------------------------------------------------------ the DOM
-
-/// An element of a schema document, with its namespace resolved and the
-/// QName-valued attributes (`type`, `base`, `ref`) resolved to namespaces.
-#[derive(Debug)]
-struct El {
-    ns: Option<String>,
-    name: String,
-    attrs: Vec<(String, String)>,
-    qnames: Vec<(String, Name)>,
-    children: Vec<El>,
-    text: String,
-    /// Byte offset of the start tag (in the imported file).
-    at: usize,
-}
-
-/// A namespace-qualified name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Name {
-    ns: Option<String>,
-    local: String,
-}
-
-impl El {
-    fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn qname(&self, name: &str) -> Option<&Name> {
-        self.qnames.iter().find(|(n, _)| n == name).map(|(_, v)| v)
-    }
-    fn is_xsd(&self, name: &str) -> bool {
-        self.name == name && self.ns.as_deref() == Some(XSD_NS)
-    }
-    fn xsd_children(&self) -> impl Iterator<Item = &El> {
-        self.children
-            .iter()
-            .filter(|c| c.ns.as_deref() == Some(XSD_NS))
-    }
-    fn child(&self, name: &str) -> Option<&El> {
-        self.xsd_children().find(|c| c.name == name)
-    }
-    fn documentation(&self) -> Option<String> {
-        let doc = self.child("annotation")?.child("documentation")?;
-        let t = doc.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        (!t.is_empty()).then_some(t)
-    }
-}
-
-/// Parses a whole document. `at`: the offset every element is given (for a
-/// file included from another, whose spans cannot point into it).
-fn parse(text: &str, at: Option<usize>) -> Result<El, (usize, String)> {
-    let mut reader = NsReader::from_str(text);
-    let mut stack: Vec<El> = Vec::new();
-    loop {
-        let before = reader.buffer_position() as usize;
-        let event = match reader.read_event() {
-            Ok(e) => e,
-            Err(e) => return Err((reader.error_position() as usize, e.to_string())),
-        };
-        let ns = match &event {
-            Event::Start(e) | Event::Empty(e) => {
-                match reader.resolver().resolve_element(e.name()).0 {
-                    ResolveResult::Bound(n) => Some(n.0.to_string()),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        match event {
-            Event::Start(e) => {
-                let el = element_of(&reader, &e, ns, at.unwrap_or_else(|| tag_at(text, before)));
-                stack.push(el);
-            }
-            Event::Empty(e) => {
-                let el = element_of(&reader, &e, ns, at.unwrap_or_else(|| tag_at(text, before)));
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => return Ok(el),
-                }
-            }
-            Event::End(_) => {
-                let Some(el) = stack.pop() else {
-                    return Err((before, "an end tag without a start".into()));
-                };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => return Ok(el),
-                }
-            }
-            Event::Text(t) => {
-                if let Some(el) = stack.last_mut() {
-                    el.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::Eof => {
-                return Err((
-                    text.len(),
-                    "the document ends before its root element closes".into(),
-                ));
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The offset of the `<` of the tag read after `before`.
-fn tag_at(text: &str, before: usize) -> usize {
-    before + text.get(before..).and_then(|t| t.find('<')).unwrap_or(0)
-}
-
-fn element_of(
-    reader: &NsReader<&[u8]>,
-    e: &quick_xml::events::BytesStart<'_>,
-    ns: Option<String>,
-    at: usize,
-) -> El {
-    let mut el = El {
-        ns,
-        name: e.local_name().as_ref().to_string(),
-        attrs: Vec::new(),
-        qnames: Vec::new(),
-        children: Vec::new(),
-        text: String::new(),
-        at,
-    };
-    for a in e.attributes().flatten() {
-        if a.key.as_ref().starts_with("xmlns") {
-            continue;
-        }
-        let key = a.key.local_name().as_ref().to_string();
-        let value = a
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map(|v| v.into_owned())
-            .unwrap_or_default();
-        if matches!(key.as_str(), "type" | "base" | "ref" | "itemType") {
-            let (r, local) = reader.resolver().resolve_element(QName(&value));
-            let ns = match r {
-                ResolveResult::Bound(n) => Some(n.0.to_string()),
-                _ => None,
-            };
-            let local = local.as_ref().to_string();
-            el.qnames.push((key.clone(), Name { ns, local }));
-        }
-        el.attrs.push((key, value));
-    }
-    el
-}
-
 // ------------------------------------------------------------------ import
 
 struct Importer<'s> {
-    file: FileId,
-    text: &'s str,
+    /// The files of the package: where each element is.
+    sources: &'s [Source],
     complex: HashMap<Name, &'s El>,
     simple: HashMap<Name, &'s El>,
     elements: HashMap<Name, &'s El>,
@@ -346,10 +113,9 @@ impl Occurs {
 }
 
 impl<'s> Importer<'s> {
-    fn new(file: FileId, text: &'s str, schemas: &'s [El]) -> Importer<'s> {
+    fn new(sources: &'s [Source], schemas: &'s [Schema]) -> Importer<'s> {
         let mut im = Importer {
-            file,
-            text,
+            sources,
             complex: HashMap::new(),
             simple: HashMap::new(),
             elements: HashMap::new(),
@@ -366,8 +132,8 @@ impl<'s> Importer<'s> {
             expanding: Vec::new(),
         };
         for s in schemas {
-            let tns = s.attr("targetNamespace").map(str::to_string);
-            for d in s.xsd_children() {
+            let tns = s.tns.clone();
+            for d in s.el.xsd_children() {
                 let Some(local) = d.attr("name") else {
                     continue;
                 };
@@ -478,18 +244,31 @@ impl<'s> Importer<'s> {
         name
     }
 
-    /// The span of `el`'s `name` attribute value, or of its tag.
-    fn span_of(&self, el: &El) -> Span {
-        let start = el.at.min(self.text.len());
-        if let Some(name) = el.attr("name") {
-            let tag_end = self.text[start..]
-                .find('>')
-                .map_or(self.text.len(), |i| start + i);
-            if let Some(i) = self.text[start..tag_end].find(&format!("\"{name}\"")) {
-                return Span::new(start + i + 1, start + i + 1 + name.len());
-            }
+    /// Where `el` is: its file, and the span of its `name` attribute value
+    /// or of its tag. For diagnostics, which may point into any file.
+    fn located(&self, el: &El) -> (FileId, Span) {
+        match self.sources.get(el.src) {
+            Some(s) => (s.file, el.span_in(&s.text, el.attr("name"))),
+            // Unreachable: every element is parsed from a source. The root
+            // file is the honest fallback.
+            None => (self.root_file(), Span::new(0, 0)),
         }
-        Span::new(start, (start + 1 + el.name.len()).min(self.text.len()))
+    }
+
+    fn root_file(&self) -> FileId {
+        self.sources.first().map_or(0, |s| s.file)
+    }
+
+    /// The span of `el` in the root file, for the declarations imported: the
+    /// root file is the one the types are placed in, so an element of
+    /// another file gives the reference through which the root reaches it.
+    fn span_of(&self, el: &El) -> Span {
+        match self.sources.get(el.src) {
+            Some(Source {
+                entry: Some(entry), ..
+            }) => *entry,
+            _ => self.located(el).1,
+        }
     }
 
     fn ident(&self, name: &str, el: &El) -> Ident {
@@ -500,10 +279,9 @@ impl<'s> Importer<'s> {
     }
 
     fn warn(&mut self, el: &El, message: String) {
-        let span = self.span_of(el);
-        self.warnings.push(
-            Diagnostic::warning(Code::W0004, self.file, span, message).label("degraded to `any`"),
-        );
+        let (file, span) = self.located(el);
+        self.warnings
+            .push(Diagnostic::warning(Code::W0004, file, span, message).label("degraded to `any`"));
     }
 
     fn named(&self, name: &str, el: &El) -> TypeExprKind {
