@@ -301,7 +301,7 @@ impl<'s> Importer<'s> {
             fields: Vec::new(),
             sequence: true,
         };
-        self.complex_content(ct, path, &mut b);
+        self.complex_content(ct, path, &mut b, Derivation::Extension);
         if ct.attr("mixed") == Some("true") && !b.fields.iter().any(|f| f.xml == XmlForm::Text) {
             let kind = self.named("string", ct);
             b.push(self.field_decl("value", kind, true, false, ct, XmlForm::Text, None));
@@ -313,7 +313,9 @@ impl<'s> Importer<'s> {
         }
     }
 
-    fn complex_content(&mut self, ct: &'s El, path: &str, b: &mut Body) {
+    /// The content of a complex type (or of a derivation inside one):
+    /// declarations in `mode`, and the base's fields for a derivation.
+    fn complex_content(&mut self, ct: &'s El, path: &str, b: &mut Body, mode: Derivation) {
         let none = Occurs {
             optional: false,
             many: false,
@@ -321,15 +323,19 @@ impl<'s> Importer<'s> {
         for c in ct.xsd_children() {
             match c.name.as_str() {
                 "sequence" | "choice" | "all" | "group" => self.particle(c, none, path, b),
-                "attribute" | "attributeGroup" => self.attribute(c, path, b),
+                "attribute" | "attributeGroup" => self.attribute(c, path, b, mode),
                 "simpleContent" => {
                     for d in c.xsd_children() {
-                        if !matches!(d.name.as_str(), "extension" | "restriction") {
+                        let Some(mode) = Derivation::of(d) else {
                             continue;
-                        }
+                        };
                         let kind = match d.qname("base") {
                             Some(base) => self.simple_content_base(base, d, path, b),
                             None => self.named("string", d),
+                        };
+                        let kind = match mode {
+                            Derivation::Restriction => self.narrowed_text(kind, d, path),
+                            Derivation::Extension => kind,
                         };
                         if !b.fields.iter().any(|f| f.xml == XmlForm::Text) {
                             let f = self.field_decl(
@@ -345,21 +351,20 @@ impl<'s> Importer<'s> {
                         }
                         for a in d.xsd_children() {
                             if matches!(a.name.as_str(), "attribute" | "attributeGroup") {
-                                self.attribute(a, path, b);
+                                self.attribute(a, path, b, mode);
                             }
                         }
                     }
                 }
                 "complexContent" => {
                     for d in c.xsd_children() {
-                        if d.name == "extension"
-                            && let Some(base) = d.qname("base")
-                        {
-                            self.base_fields(base, d, path, b);
+                        let Some(mode) = Derivation::of(d) else {
+                            continue;
+                        };
+                        if let Some(base) = d.qname("base") {
+                            self.base_fields(base, d, path, b, mode);
                         }
-                        if matches!(d.name.as_str(), "extension" | "restriction") {
-                            self.complex_content(d, path, b);
-                        }
+                        self.complex_content(d, path, b, mode);
                     }
                 }
                 _ => {}
@@ -367,8 +372,23 @@ impl<'s> Importer<'s> {
         }
     }
 
-    /// The fields of an extension's base type.
-    fn base_fields(&mut self, base: &Name, at: &'s El, path: &str, b: &mut Body) {
+    /// The text type of a `simpleContent` restriction: the base's, or an
+    /// enum of the restriction's `enumeration` facets when the base's text
+    /// is a string. Other facets (`length`, `pattern`, ...) are not checked
+    /// and leave the type as it is.
+    fn narrowed_text(&mut self, kind: TypeExprKind, d: &'s El, path: &str) -> TypeExprKind {
+        let is_string = matches!(&kind, TypeExprKind::Named { name, .. } if name.name == "string");
+        match enumerations(d) {
+            Some(values) if is_string => self.enum_decl(&format!("{path}.value"), values, d),
+            _ => kind,
+        }
+    }
+
+    /// The fields a derivation inherits from its base type: all of them for
+    /// an extension; for a restriction only the attributes, since it
+    /// restates the elements it keeps (attributes are inherited unless
+    /// restated or prohibited).
+    fn base_fields(&mut self, base: &Name, at: &'s El, path: &str, b: &mut Body, mode: Derivation) {
         if base.ns.as_deref() == Some(XSD_NS) {
             return; // xs:anyType: nothing to inherit
         }
@@ -386,7 +406,21 @@ impl<'s> Importer<'s> {
             return;
         }
         self.expanding.push(base.clone());
-        self.complex_content(def, path, b);
+        match mode {
+            Derivation::Extension => self.complex_content(def, path, b, Derivation::Extension),
+            Derivation::Restriction => {
+                let mut inherited = Body {
+                    fields: Vec::new(),
+                    sequence: b.sequence,
+                };
+                self.complex_content(def, path, &mut inherited, Derivation::Extension);
+                for f in inherited.fields {
+                    if f.xml == XmlForm::Attribute {
+                        b.push(f);
+                    }
+                }
+            }
+        }
         self.expanding.pop();
     }
 
@@ -408,7 +442,7 @@ impl<'s> Importer<'s> {
                 fields: Vec::new(),
                 sequence: true,
             };
-            self.complex_content(def, path, &mut inner);
+            self.complex_content(def, path, &mut inner, Derivation::Extension);
             self.expanding.pop();
             let mut text = None;
             for f in inner.fields {
@@ -514,7 +548,10 @@ impl<'s> Importer<'s> {
         b.push(f);
     }
 
-    fn attribute(&mut self, a: &'s El, path: &str, b: &mut Body) {
+    /// An attribute (or the attributes of a group), declared or, in a
+    /// restriction, restated: a restated attribute replaces the inherited
+    /// one (`use="required"` tightens it), a prohibited one is removed.
+    fn attribute(&mut self, a: &'s El, path: &str, b: &mut Body, mode: Derivation) {
         if a.name == "attributeGroup" {
             let Some(def) = a
                 .qname("ref")
@@ -524,12 +561,9 @@ impl<'s> Importer<'s> {
             };
             for c in def.xsd_children() {
                 if matches!(c.name.as_str(), "attribute" | "attributeGroup") {
-                    self.attribute(c, path, b);
+                    self.attribute(c, path, b, mode);
                 }
             }
-            return;
-        }
-        if a.attr("use") == Some("prohibited") {
             return;
         }
         let (name, decl) = match (a.attr("name"), a.qname("ref")) {
@@ -540,6 +574,12 @@ impl<'s> Importer<'s> {
             ),
             (None, None) => return,
         };
+        if a.attr("use") == Some("prohibited") {
+            if mode == Derivation::Restriction {
+                b.remove(&name, XmlForm::Attribute);
+            }
+            return;
+        }
         let inner_path = format!("{path}.{name}");
         let kind = if let Some(t) = decl.qname("type").filter(|_| decl.attr("name").is_some()) {
             self.type_ref(t, decl, &inner_path)
@@ -551,7 +591,10 @@ impl<'s> Importer<'s> {
         let optional = a.attr("use") != Some("required");
         let doc = a.documentation();
         let f = self.field_decl(&name, kind, optional, false, a, XmlForm::Attribute, doc);
-        b.push(f);
+        match mode {
+            Derivation::Extension => b.push(f),
+            Derivation::Restriction => b.restate(f),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -620,23 +663,28 @@ impl<'s> Importer<'s> {
         self.named("any", at)
     }
 
+    /// An anonymous enum, named after where it is (`path`), declared at `at`.
+    fn enum_decl(&mut self, path: &str, values: Vec<String>, at: &El) -> TypeExprKind {
+        let name = self.fresh_name(path);
+        let span = self.span_of(at);
+        self.types.push(TypeDecl::Enum(EnumDecl {
+            name: Ident {
+                name: name.clone(),
+                span,
+            },
+            values: values
+                .into_iter()
+                .map(|v| StringLit { value: v, span })
+                .collect(),
+            span,
+        }));
+        self.named(&name, at)
+    }
+
     /// An anonymous or aliased simple type: an enum, or its base type.
     fn simple_kind(&mut self, st: &'s El, at: &'s El, path: &str) -> TypeExprKind {
         if let Some(values) = enum_values(st) {
-            let name = self.fresh_name(path);
-            let span = self.span_of(at);
-            self.types.push(TypeDecl::Enum(EnumDecl {
-                name: Ident {
-                    name: name.clone(),
-                    span,
-                },
-                values: values
-                    .into_iter()
-                    .map(|v| StringLit { value: v, span })
-                    .collect(),
-                span,
-            }));
-            return self.named(&name, at);
+            return self.enum_decl(path, values, at);
         }
         if let Some(r) = st.child("restriction") {
             return match r.qname("base") {
@@ -652,6 +700,25 @@ impl<'s> Importer<'s> {
     }
 }
 
+/// How a complex type's declarations combine with what it derives from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Derivation {
+    /// A type's own declarations, or an extension: fields are added.
+    Extension,
+    /// A restriction: restated declarations replace the base's.
+    Restriction,
+}
+
+impl Derivation {
+    fn of(d: &El) -> Option<Derivation> {
+        match d.name.as_str() {
+            "extension" => Some(Derivation::Extension),
+            "restriction" => Some(Derivation::Restriction),
+            _ => None,
+        }
+    }
+}
+
 /// The fields of a record being built.
 struct Body {
     fields: Vec<FieldDecl>,
@@ -659,6 +726,30 @@ struct Body {
 }
 
 impl Body {
+    /// A restriction's restatement of a field: it replaces the inherited
+    /// one (its type may be narrower, its use stricter); a field not
+    /// inherited is added.
+    fn restate(&mut self, f: FieldDecl) {
+        let prev = self
+            .fields
+            .iter_mut()
+            .find(|p| p.xml == f.xml && bare(&p.name.name) == f.name.name);
+        match prev {
+            Some(prev) => {
+                prev.optional = f.optional;
+                prev.ty = f.ty;
+                prev.description = f.description.or(prev.description.take());
+            }
+            None => self.push(f),
+        }
+    }
+
+    /// Removes a field (an attribute a restriction prohibits).
+    fn remove(&mut self, name: &str, xml: XmlForm) {
+        self.fields
+            .retain(|p| !(p.xml == xml && bare(&p.name.name) == name));
+    }
+
     /// Adds a field; one already there (the same element in two branches of
     /// a choice, or redeclared by a restriction) is kept, made optional when
     /// either is. An attribute named like an element is `@name`.
@@ -684,14 +775,7 @@ fn enum_values(st: &El) -> Option<Vec<String>> {
         return None;
     }
     let r = st.child("restriction")?;
-    let values: Vec<String> = r
-        .xsd_children()
-        .filter(|c| c.name == "enumeration")
-        .filter_map(|c| c.attr("value").map(str::to_string))
-        .collect();
-    if values.is_empty() {
-        return None;
-    }
+    let values = enumerations(r)?;
     // Enumerations of numbers stay numbers.
     if let Some(base) = r.qname("base")
         && base.ns.as_deref() == Some(XSD_NS)
@@ -699,13 +783,28 @@ fn enum_values(st: &El) -> Option<Vec<String>> {
     {
         return None;
     }
-    let mut unique = Vec::new();
-    for v in values {
-        if !unique.contains(&v) {
-            unique.push(v);
+    Some(values)
+}
+
+/// A field's name without the `@` given to an attribute named like an
+/// element of the same record.
+fn bare(name: &str) -> &str {
+    name.strip_prefix('@').unwrap_or(name)
+}
+
+/// The `xs:enumeration` facets of a restriction, each value once.
+fn enumerations(r: &El) -> Option<Vec<String>> {
+    let mut unique: Vec<String> = Vec::new();
+    for v in r
+        .xsd_children()
+        .filter(|c| c.name == "enumeration")
+        .filter_map(|c| c.attr("value"))
+    {
+        if !unique.iter().any(|u| u == v) {
+            unique.push(v.to_string());
         }
     }
-    Some(unique)
+    (!unique.is_empty()).then_some(unique)
 }
 
 /// The tether scalar for an XSD built-in type.
