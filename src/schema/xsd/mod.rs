@@ -284,6 +284,22 @@ impl<'s> Importer<'s> {
             .push(Diagnostic::warning(Code::W0004, file, span, message).label("degraded to `any`"));
     }
 
+    /// A warning about the name `to` that `el` refers to (in its `type`,
+    /// `base`, `ref` or `itemType`), pointing at the reference itself.
+    fn warn_at_reference(&mut self, el: &El, to: &Name, message: String) {
+        let written = el
+            .qnames
+            .iter()
+            .find(|(_, n)| n == to)
+            .and_then(|(key, _)| el.attr(key));
+        let (file, span) = match self.sources.get(el.src) {
+            Some(s) if written.is_some() => (s.file, el.span_in(&s.text, written)),
+            _ => self.located(el),
+        };
+        self.warnings
+            .push(Diagnostic::warning(Code::W0004, file, span, message).label("degraded to `any`"));
+    }
+
     fn named(&self, name: &str, el: &El) -> TypeExprKind {
         TypeExprKind::Named {
             namespace: None,
@@ -393,13 +409,11 @@ impl<'s> Importer<'s> {
             return; // xs:anyType: nothing to inherit
         }
         let Some(def) = self.complex.get(base).copied() else {
-            self.warn(
-                at,
-                format!(
-                    "the base type `{}` is not defined in this schema; its fields are missing",
-                    base.local
-                ),
+            let message = format!(
+                "the base type `{}` is defined in no file of this schema package; its fields are missing",
+                base.local
             );
+            self.warn_at_reference(at, base, message);
             return;
         };
         if self.expanding.contains(base) {
@@ -659,7 +673,14 @@ impl<'s> Importer<'s> {
             self.expanding.pop();
             return k;
         }
-        self.warn(at, format!("the type `{}` is not defined in this schema (nor in the files it includes); the type is `any`", t.local));
+        let message = format!(
+            "the type `{}`{} is defined in no file of this schema package; the type is `any`",
+            t.local,
+            t.ns.as_ref()
+                .map(|ns| format!(" of namespace `{ns}`"))
+                .unwrap_or_default()
+        );
+        self.warn_at_reference(at, t, message);
         self.named("any", at)
     }
 
