@@ -291,3 +291,59 @@ fn remote_schema_location_is_not_fetched_and_says_so() {
     assert!(w[0].contains("not from the network"), "{w:?}");
     assert_eq!(field(registry(&c), "R", "x").0, "int");
 }
+
+#[test]
+fn redefine_replaces_definitions_and_derives_from_the_original() {
+    let c = compile("tests/data/xsd/redefine/redefine.xsd");
+    assert_eq!(warnings(&c), Vec::<String>::new());
+    let reg = registry(&c);
+    // `Party` extends the original `Party`, not itself.
+    assert_eq!(field(reg, "Party", "name"), ("string".into(), false));
+    assert_eq!(field(reg, "Party", "vatId"), ("string".into(), true));
+    // Types of the redefined file use the new definitions.
+    assert_eq!(field(reg, "Account", "holder").0, "s.Party");
+    let Some(tether::schema::TypeId::Enum(e)) = reg.lookup("s", "Status") else {
+        panic!("no enum Status");
+    };
+    assert_eq!(reg.enum_def(e).values, ["active", "closed"]);
+}
+
+#[test]
+fn override_replaces_a_definition_outright() {
+    let c = compile("tests/data/xsd/redefine/override.xsd");
+    assert_eq!(warnings(&c), Vec::<String>::new());
+    let reg = registry(&c);
+    let Some(tether::schema::TypeId::Record(id)) = reg.lookup("s", "Party") else {
+        panic!("no Party");
+    };
+    assert_eq!(reg.record(id).field_names().collect::<Vec<_>>(), ["id"]);
+    assert_eq!(field(reg, "Account", "holder").0, "s.Party");
+}
+
+#[test]
+fn a_type_defined_in_two_files_keeps_the_first_with_a_warning() {
+    common::temp(
+        "xsd",
+        "dup-other.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="T"><xs:sequence><xs:element name="b" type="xs:int"/></xs:sequence></xs:complexType>
+</xs:schema>"#,
+    );
+    let root = common::temp(
+        "xsd",
+        "dup-root.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="T"><xs:sequence><xs:element name="a" type="xs:int"/></xs:sequence></xs:complexType>
+  <xs:include schemaLocation="dup-other.xsd"/>
+</xs:schema>"#,
+    );
+    let c = compile(&root);
+    let w = warnings(&c);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("`T` is defined twice"), "{w:?}");
+    let reg = registry(&c);
+    let Some(tether::schema::TypeId::Record(id)) = reg.lookup("s", "T") else {
+        panic!("no T");
+    };
+    assert_eq!(reg.record(id).field_names().collect::<Vec<_>>(), ["a"]);
+}

@@ -55,8 +55,7 @@ pub fn import(
         schemas,
         warnings,
     } = resolve::resolve(file, text, path, load)?;
-    let mut im = Importer::new(&sources, &schemas);
-    im.warnings = warnings;
+    let mut im = Importer::new(&sources, &schemas, warnings);
     im.run();
     let first = schemas.first();
     Ok(Imported {
@@ -92,6 +91,9 @@ struct Importer<'s> {
     root_elements: Vec<(String, String)>,
     /// Types being expanded (extension bases, simple aliases), against cycles.
     expanding: Vec<Name>,
+    /// For a redefinition derived from its own name: its `extension` or
+    /// `restriction` element, and the original definition it derives from.
+    originals: Vec<(&'s El, &'s El)>,
 }
 
 /// How often an element may occur, as the content model around it says.
@@ -113,7 +115,11 @@ impl Occurs {
 }
 
 impl<'s> Importer<'s> {
-    fn new(sources: &'s [Source], schemas: &'s [Schema]) -> Importer<'s> {
+    fn new(
+        sources: &'s [Source],
+        schemas: &'s [Schema],
+        warnings: Vec<Diagnostic>,
+    ) -> Importer<'s> {
         let mut im = Importer {
             sources,
             complex: HashMap::new(),
@@ -127,47 +133,111 @@ impl<'s> Importer<'s> {
             order: Vec::new(),
             global_elements: Vec::new(),
             types: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
             root_elements: Vec::new(),
             expanding: Vec::new(),
+            originals: Vec::new(),
         };
+        // Definitions first, then what `xs:redefine`/`xs:override` replace,
+        // so a replacement wins whichever file is reached first.
         for s in schemas {
-            let tns = s.tns.clone();
             for d in s.el.xsd_children() {
-                let Some(local) = d.attr("name") else {
+                if let Some(name) = definition_name(d, &s.tns) {
+                    im.define(name, d);
+                }
+            }
+        }
+        for s in schemas {
+            for r in s.el.xsd_children() {
+                if !matches!(r.name.as_str(), "redefine" | "override") {
                     continue;
-                };
-                let name = Name {
-                    ns: tns.clone(),
-                    local: local.to_string(),
-                };
-                match d.name.as_str() {
-                    "complexType" => {
-                        im.complex.insert(name.clone(), d);
-                        im.order.push((name, d, true));
+                }
+                for d in r.xsd_children() {
+                    if let Some(name) = definition_name(d, &s.tns) {
+                        im.replace(name, d);
                     }
-                    "simpleType" => {
-                        im.simple.insert(name.clone(), d);
-                        im.order.push((name, d, false));
-                    }
-                    "element" => {
-                        im.elements.insert(name.clone(), d);
-                        im.global_elements.push((name, d));
-                    }
-                    "group" => {
-                        im.groups.insert(name, d);
-                    }
-                    "attributeGroup" => {
-                        im.attribute_groups.insert(name, d);
-                    }
-                    "attribute" => {
-                        im.attributes.insert(name, d);
-                    }
-                    _ => {}
                 }
             }
         }
         im
+    }
+
+    /// Registers a top-level definition. A name defined twice in the
+    /// package (two files declaring one type) keeps the first, with a
+    /// warning: taking either silently would make the type depend on the
+    /// order files are read.
+    fn define(&mut self, name: Name, d: &'s El) {
+        let table = match d.name.as_str() {
+            "complexType" => &mut self.complex,
+            "simpleType" => &mut self.simple,
+            "element" => &mut self.elements,
+            "group" => &mut self.groups,
+            "attributeGroup" => &mut self.attribute_groups,
+            "attribute" => &mut self.attributes,
+            _ => return,
+        };
+        if table.contains_key(&name) {
+            let message = format!(
+                "`{}` is defined twice in this schema package (as `{}`); the first definition is used",
+                name.local, d.name
+            );
+            let (file, span) = self.located(d);
+            self.warnings.push(
+                Diagnostic::warning(Code::W0004, file, span, message).label("second definition"),
+            );
+            return;
+        }
+        table.insert(name.clone(), d);
+        match d.name.as_str() {
+            "complexType" => self.order.push((name, d, true)),
+            "simpleType" => self.order.push((name, d, false)),
+            "element" => self.global_elements.push((name, d)),
+            _ => {}
+        }
+    }
+
+    /// A definition inside `xs:redefine`/`xs:override`: it takes the place
+    /// of the one the named file defines. A redefinition derived from its
+    /// own name (`redefine` only) derives from the original, kept in
+    /// `originals`.
+    fn replace(&mut self, name: Name, d: &'s El) {
+        let table = match d.name.as_str() {
+            "complexType" => &mut self.complex,
+            "simpleType" => &mut self.simple,
+            "group" => &mut self.groups,
+            "attributeGroup" => &mut self.attribute_groups,
+            "element" => &mut self.elements,
+            "attribute" => &mut self.attributes,
+            _ => return,
+        };
+        let Some(original) = table.insert(name.clone(), d) else {
+            // Nothing to replace: XSD calls it an error; keep it as a
+            // definition of its own.
+            self.define(name, d);
+            return;
+        };
+        if let Some(derivation) = self_derivation(d, &name) {
+            self.originals.push((derivation, original));
+        }
+        for (n, el, _) in &mut self.order {
+            if *n == name && std::ptr::eq(*el, original) {
+                *el = d;
+            }
+        }
+        for (n, el) in &mut self.global_elements {
+            if *n == name && std::ptr::eq(*el, original) {
+                *el = d;
+            }
+        }
+    }
+
+    /// The original a redefinition derives from, when `derivation` is the
+    /// redefinition's own `extension`/`restriction` of its name.
+    fn original_of(&self, derivation: &El) -> Option<&'s El> {
+        self.originals
+            .iter()
+            .find(|(d, _)| std::ptr::eq(*d, derivation))
+            .map(|(_, o)| *o)
     }
 
     fn run(&mut self) {
@@ -408,7 +478,9 @@ impl<'s> Importer<'s> {
         if base.ns.as_deref() == Some(XSD_NS) {
             return; // xs:anyType: nothing to inherit
         }
-        let Some(def) = self.complex.get(base).copied() else {
+        // A redefinition's base is the original, not itself.
+        let original = self.original_of(at);
+        let Some(def) = original.or_else(|| self.complex.get(base).copied()) else {
             let message = format!(
                 "the base type `{}` is defined in no file of this schema package; its fields are missing",
                 base.local
@@ -416,7 +488,7 @@ impl<'s> Importer<'s> {
             self.warn_at_reference(at, base, message);
             return;
         };
-        if self.expanding.contains(base) {
+        if original.is_none() && self.expanding.contains(base) {
             return;
         }
         self.expanding.push(base.clone());
@@ -447,8 +519,9 @@ impl<'s> Importer<'s> {
         path: &str,
         b: &mut Body,
     ) -> TypeExprKind {
-        if let Some(def) = self.complex.get(base).copied() {
-            if self.expanding.contains(base) {
+        let original = self.original_of(at);
+        if let Some(def) = original.or_else(|| self.complex.get(base).copied()) {
+            if original.is_none() && self.expanding.contains(base) {
                 return self.named("string", at);
             }
             self.expanding.push(base.clone());
@@ -708,6 +781,9 @@ impl<'s> Importer<'s> {
             return self.enum_decl(path, values, at);
         }
         if let Some(r) = st.child("restriction") {
+            if let Some(original) = self.original_of(r) {
+                return self.simple_kind(original, at, path);
+            }
             return match r.qname("base") {
                 Some(base) => self.type_ref(base, at, path),
                 None => match r.child("simpleType") {
@@ -805,6 +881,31 @@ fn enum_values(st: &El) -> Option<Vec<String>> {
         return None;
     }
     Some(values)
+}
+
+/// The qualified name a top-level definition of a schema in namespace
+/// `tns` defines.
+fn definition_name(d: &El, tns: &Option<String>) -> Option<Name> {
+    Some(Name {
+        ns: tns.clone(),
+        local: d.attr("name")?.to_string(),
+    })
+}
+
+/// The `extension`/`restriction` of a redefined type whose base is the
+/// type's own name (`xs:redefine` derives from the original that way).
+fn self_derivation<'e>(d: &'e El, name: &Name) -> Option<&'e El> {
+    let derivations: Vec<&El> = match d.name.as_str() {
+        "simpleType" => d.child("restriction").into_iter().collect(),
+        _ => d
+            .xsd_children()
+            .filter(|c| matches!(c.name.as_str(), "simpleContent" | "complexContent"))
+            .flat_map(|c| c.xsd_children())
+            .collect(),
+    };
+    derivations
+        .into_iter()
+        .find(|r| r.qname("base") == Some(name))
 }
 
 /// A field's name without the `@` given to an attribute named like an
