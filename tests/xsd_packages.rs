@@ -347,3 +347,38 @@ fn a_type_defined_in_two_files_keeps_the_first_with_a_warning() {
     };
     assert_eq!(reg.record(id).field_names().collect::<Vec<_>>(), ["a"]);
 }
+
+#[test]
+fn real_ubl_2_1_unqualified_data_types_tighten_the_core_component_types() {
+    // OASIS UBL 2.1's udt module over UN/CEFACT's core component types,
+    // unmodified: "Per UBL 2.0 the following supplementary components are
+    // restricted to be required rather than optional" (its header).
+    let c = compile("tests/data/xsd/ubl-2.1/common/UBL-UnqualifiedDataTypes-2.1.xsd");
+    assert_eq!(warnings(&c), Vec::<String>::new());
+    let reg = registry(&c);
+    for (udt, cct, attribute) in [
+        ("AmountType", "AmountType_2", "currencyID"),
+        ("MeasureType", "MeasureType_2", "unitCode"),
+        ("BinaryObjectType", "BinaryObjectType_2", "mimeCode"),
+        // Graphic is a Binary Object restricted the same way.
+        ("GraphicType", "BinaryObjectType_2", "mimeCode"),
+    ] {
+        assert_eq!(
+            field(reg, udt, attribute),
+            ("string".into(), false),
+            "{udt}"
+        );
+        assert_eq!(field(reg, cct, attribute), ("string".into(), true), "{cct}");
+    }
+    assert_eq!(field(reg, "AmountType", "value").0, "decimal");
+    // "All other unqualified data types inherit the core component types
+    // complete with their supplementary components."
+    assert_eq!(
+        field(reg, "CodeType", "listAgencyName"),
+        ("string".into(), true)
+    );
+    assert_eq!(
+        field(reg, "QuantityType", "unitCode"),
+        ("string".into(), true)
+    );
+}
