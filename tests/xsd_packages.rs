@@ -382,3 +382,26 @@ fn real_ubl_2_1_unqualified_data_types_tighten_the_core_component_types() {
         ("string".into(), true)
     );
 }
+
+#[test]
+fn attribute_references_to_nothing_warn_except_xml_lang() {
+    let root = common::temp(
+        "xsd",
+        "attribute-refs.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:import namespace="http://www.w3.org/XML/1998/namespace"/>
+  <xs:complexType name="T">
+    <xs:attribute ref="xml:lang"/>
+    <xs:attribute ref="foo"/>
+    <xs:attributeGroup ref="g"/>
+  </xs:complexType>
+</xs:schema>"#,
+    );
+    let c = compile(&root);
+    let w = warnings(&c);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("attribute `foo`"), "{w:?}");
+    assert!(w[1].contains("attribute group `g`"), "{w:?}");
+    let reg = registry(&c);
+    assert_eq!(field(reg, "T", "lang"), ("string".into(), true));
+}

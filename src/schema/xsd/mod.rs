@@ -5,7 +5,9 @@
 //! |---|---|
 //! | `complexType` (`sequence`, `choice`, `all`, `group`) | record; a `choice`'s elements are optional |
 //! | `complexContent/extension` | the base's fields, then its own |
+//! | `complexContent/restriction` | the base's attributes, then what it restates |
 //! | `simpleContent` | record with the text as field `value` (form `Text`) |
+//! | `simpleContent/restriction` | the base's text and attributes; a restated attribute replaces the base's (`use="required"` tightens), `use="prohibited"` removes it; `enumeration` facets make the text an enum |
 //! | `attribute` | field (form `Attribute`); optional unless `use="required"` |
 //! | `minOccurs="0"` / `maxOccurs>1` | optional field / array |
 //! | `nillable="true"` | nullable |
@@ -13,6 +15,12 @@
 //! | other `simpleType` restrictions | their base type (facets are not checked) |
 //! | `list`, `union` | string |
 //! | `any`, `anyAttribute` | open content: other elements are skipped on read |
+//! | `include`, `import` | the files they name, relative to the file that names them (see `resolve`); a chameleon include takes the includer's namespace |
+//! | `redefine`, `override` | their definitions replace the named file's; a redefinition derived from its own name derives from the original |
+//!
+//! The modules: `dom` parses one document into a tree, `resolve` reads
+//! the package's files, and the importer here turns the definitions of all
+//! of them into type declarations.
 //!
 //! Elements are matched by local name within the schema's namespace; the
 //! namespace and the top-level elements are kept in [`XmlSchema`] for the
@@ -35,6 +43,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 pub const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
+/// The namespace of `xml:lang` and `xml:space`, bound in every document.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 pub struct Imported {
     pub types: Vec<TypeDecl>,
@@ -366,8 +376,10 @@ impl<'s> Importer<'s> {
             Some(s) if written.is_some() => (s.file, el.span_in(&s.text, written)),
             _ => self.located(el),
         };
-        self.warnings
-            .push(Diagnostic::warning(Code::W0004, file, span, message).label("degraded to `any`"));
+        self.warnings.push(
+            Diagnostic::warning(Code::W0004, file, span, message)
+                .label("defined in no file of the package"),
+        );
     }
 
     fn named(&self, name: &str, el: &El) -> TypeExprKind {
@@ -640,10 +652,15 @@ impl<'s> Importer<'s> {
     /// one (`use="required"` tightens it), a prohibited one is removed.
     fn attribute(&mut self, a: &'s El, path: &str, b: &mut Body, mode: Derivation) {
         if a.name == "attributeGroup" {
-            let Some(def) = a
-                .qname("ref")
-                .and_then(|r| self.attribute_groups.get(r).copied())
-            else {
+            let Some(r) = a.qname("ref") else {
+                return;
+            };
+            let Some(def) = self.attribute_groups.get(r).copied() else {
+                let message = format!(
+                    "the attribute group `{}` is defined in no file of this schema package; its attributes are missing",
+                    r.local
+                );
+                self.warn_at_reference(a, r, message);
                 return;
             };
             for c in def.xsd_children() {
@@ -655,10 +672,20 @@ impl<'s> Importer<'s> {
         }
         let (name, decl) = match (a.attr("name"), a.qname("ref")) {
             (Some(n), _) => (n.to_string(), a),
-            (None, Some(r)) => (
-                r.local.clone(),
-                self.attributes.get(r).copied().unwrap_or(a),
-            ),
+            (None, Some(r)) => match self.attributes.get(r).copied() {
+                Some(d) => (r.local.clone(), d),
+                None => {
+                    // `xml:lang`, `xml:space`...: text, defined by XML itself.
+                    if r.ns.as_deref() != Some(XML_NS) {
+                        let message = format!(
+                            "the attribute `{}` is defined in no file of this schema package; its type is `string`",
+                            r.local
+                        );
+                        self.warn_at_reference(a, r, message);
+                    }
+                    (r.local.clone(), a)
+                }
+            },
             (None, None) => return,
         };
         if a.attr("use") == Some("prohibited") {
