@@ -405,3 +405,41 @@ fn attribute_references_to_nothing_warn_except_xml_lang() {
     let reg = registry(&c);
     assert_eq!(field(reg, "T", "lang"), ("string".into(), true));
 }
+
+#[test]
+fn a_chameleon_included_into_two_namespaces_is_in_both() {
+    common::temp(
+        "xsd",
+        "cham-shared.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="Note"><xs:sequence><xs:element name="text" type="Text"/></xs:sequence></xs:complexType>
+  <xs:simpleType name="Text"><xs:restriction base="xs:string"/></xs:simpleType>
+</xs:schema>"#,
+    );
+    common::temp(
+        "xsd",
+        "cham-b.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:b">
+  <xs:include schemaLocation="cham-shared.xsd"/>
+</xs:schema>"#,
+    );
+    let root = common::temp(
+        "xsd",
+        "cham-a.xsd",
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:a" xmlns="urn:a" xmlns:b="urn:b">
+  <xs:include schemaLocation="cham-shared.xsd"/>
+  <xs:import namespace="urn:b" schemaLocation="cham-b.xsd"/>
+  <xs:complexType name="R">
+    <xs:sequence><xs:element name="mine" type="Note"/><xs:element name="theirs" type="b:Note"/></xs:sequence>
+  </xs:complexType>
+</xs:schema>"#,
+    );
+    let c = compile(&root);
+    assert_eq!(warnings(&c), Vec::<String>::new());
+    let reg = registry(&c);
+    assert_eq!(field(reg, "R", "mine").0, "s.Note");
+    assert_eq!(field(reg, "R", "theirs").0, "s.Note_2");
+    // Each copy's unqualified `type="Text"` found its own namespace's Text.
+    assert_eq!(field(reg, "Note", "text").0, "string");
+    assert_eq!(field(reg, "Note_2", "text").0, "string");
+}

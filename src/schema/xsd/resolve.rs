@@ -145,6 +145,7 @@ pub fn resolve(
         },
         by_path: HashMap::from([(root_path.clone(), 0)]),
         seen: HashSet::new(),
+        declared: HashMap::new(),
         load,
     };
     for el in root_schemas {
@@ -171,6 +172,8 @@ struct Resolver<'a, 'l> {
     /// Each schema taken in, by file and namespace: a chameleon file
     /// included into two namespaces is two schemas, any other file one.
     seen: HashSet<(PathBuf, Option<String>)>,
+    /// Each file's `targetNamespace`, or what is wrong with it.
+    declared: HashMap<usize, Result<Option<String>, String>>,
     load: &'a mut Loader<'l>,
 }
 
@@ -218,27 +221,31 @@ impl Resolver<'_, '_> {
                 }
             },
         };
-        let Some(text) = self.package.sources.get(src).map(|s| s.text.as_str()) else {
-            return;
-        };
-        let mut el = match dom::parse(text, src) {
-            Ok(el) if el.is_xsd("schema") => el,
-            Ok(_) => {
-                self.warn(
-                    &r,
-                    format!("`{loc}` is not an XML Schema; its types are missing"),
-                );
-                return;
-            }
-            Err((_, msg)) => {
-                self.warn(
-                    &r,
-                    format!("`{loc}` is not well-formed XML ({msg}); its types are missing"),
-                );
-                return;
+        // A file reached again is not parsed again to learn its namespace.
+        let mut parsed = None;
+        let declared = match self.declared.get(&src) {
+            Some(d) => d.clone(),
+            None => {
+                let d = match self.parse(src) {
+                    Ok(el) => {
+                        let d = el.attr("targetNamespace").map(str::to_string);
+                        parsed = Some(el);
+                        Ok(d)
+                    }
+                    Err(problem) => Err(problem),
+                };
+                self.declared.insert(src, d.clone());
+                d
             }
         };
-        let declared = el.attr("targetNamespace").map(str::to_string);
+        let declared = match declared {
+            Ok(d) => d,
+            Err(problem) => {
+                self.warn(&r, format!("`{loc}` {problem}; its types are missing"));
+                return;
+            }
+        };
+        let chameleon = declared.is_none() && r.kind != RefKind::Import;
         let tns = match r.kind {
             RefKind::Import => {
                 if declared != r.namespace {
@@ -254,12 +261,7 @@ impl Resolver<'_, '_> {
                 declared
             }
             RefKind::Include | RefKind::Redefine | RefKind::Override => match declared {
-                None => {
-                    if let Some(tns) = &r.includer_tns {
-                        el.adopt_namespace(tns);
-                    }
-                    r.includer_tns.clone()
-                }
+                None => r.includer_tns.clone(),
                 Some(d) => {
                     if Some(&d) != r.includer_tns.as_ref() {
                         self.warn(
@@ -277,7 +279,28 @@ impl Resolver<'_, '_> {
         if !self.seen.insert((target, tns.clone())) {
             return;
         }
+        // Parsed again only for a chameleon taken into a second namespace.
+        let Some(mut el) = parsed.or_else(|| self.parse(src).ok()) else {
+            return;
+        };
+        if chameleon && let Some(tns) = &tns {
+            el.adopt_namespace(tns);
+        }
         self.package.schemas.push(Schema { el, tns });
+    }
+
+    /// The schema of file `src`, or what is wrong with it.
+    fn parse(&self, src: usize) -> Result<El, String> {
+        let text = self
+            .package
+            .sources
+            .get(src)
+            .map_or("", |s| s.text.as_str());
+        match dom::parse(text, src) {
+            Ok(el) if el.is_xsd("schema") => Ok(el),
+            Ok(_) => Err("is not an XML Schema".to_string()),
+            Err((_, msg)) => Err(format!("is not well-formed XML ({msg})")),
+        }
     }
 
     fn warn(&mut self, r: &Reference, message: String) {
