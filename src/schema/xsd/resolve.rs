@@ -117,16 +117,13 @@ pub fn resolve(
             .label("here"),
         )
     })?;
-    let root_schemas = schemas_of(root).map_err(|root| {
+    let root_schemas = schemas_of(root).map_err(|(at, name)| {
         Box::new(
             Diagnostic::error(
                 Code::E0004,
                 file,
-                Span::new(root.at, root.at + root.name.len() + 1),
-                format!(
-                    "`<{}>` is neither an XML Schema (`xs:schema`) nor a WSDL document",
-                    root.name
-                ),
+                Span::new(at, at + name.len() + 1),
+                format!("`<{name}>` is neither an XML Schema (`xs:schema`) nor a WSDL document"),
             )
             .label("the root element"),
         )
@@ -314,8 +311,8 @@ impl Resolver<'_, '_> {
 }
 
 /// The schemas of a root document: itself, or those of a WSDL's `<types>`.
-/// `Err` gives the root back when it is neither.
-fn schemas_of(root: El) -> Result<Vec<El>, El> {
+/// `Err` gives the root's offset and name when it is neither.
+fn schemas_of(root: El) -> Result<Vec<El>, (usize, String)> {
     const WSDL_NS: &[&str] = &[
         "http://schemas.xmlsoap.org/wsdl/",
         "http://www.w3.org/ns/wsdl",
@@ -326,7 +323,7 @@ fn schemas_of(root: El) -> Result<Vec<El>, El> {
     let is_wsdl = matches!(root.name.as_str(), "definitions" | "description")
         && root.ns.as_deref().is_some_and(|ns| WSDL_NS.contains(&ns));
     if !is_wsdl {
-        return Err(root);
+        return Err((root.at, root.name));
     }
     Ok(root
         .children
