@@ -243,6 +243,15 @@ fn missing_nested_import_is_reported_in_the_importing_file() {
     // The types that could be read are imported; the missing one is `any`.
     let reg = registry(&c);
     assert_eq!(field(reg, "PartyType", "PostalAddress").0, "any");
+    // One warning for the undefined type, which counts its other uses.
+    assert_eq!(
+        field(reg, "PartyType", "DeliveryAddress"),
+        ("any".into(), true)
+    );
+    assert!(
+        rendered.contains("used 1 more time in this package"),
+        "{rendered}"
+    );
     assert_eq!(field(reg, "OrderType", "Buyer").0, "s.PartyType");
     insta::assert_snapshot!(rendered);
 }

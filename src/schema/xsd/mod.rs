@@ -104,6 +104,9 @@ struct Importer<'s> {
     /// For a redefinition derived from its own name: its `extension` or
     /// `restriction` element, and the original definition it derives from.
     originals: Vec<(&'s El, &'s El)>,
+    /// Each type referred to but defined nowhere: the index of its warning,
+    /// and how many more times it is used.
+    undefined: HashMap<Name, (usize, usize)>,
 }
 
 /// How often an element may occur, as the content model around it says.
@@ -147,6 +150,7 @@ impl<'s> Importer<'s> {
             root_elements: Vec::new(),
             expanding: Vec::new(),
             originals: Vec::new(),
+            undefined: HashMap::new(),
         };
         // Definitions first, then what `xs:redefine`/`xs:override` replace,
         // so a replacement wins whichever file is reached first.
@@ -308,6 +312,17 @@ impl<'s> Importer<'s> {
                     body,
                     ident.span,
                 )));
+            }
+        }
+        // One warning per undefined type, saying how often it is used: a
+        // missing file would otherwise give one per use (hundreds in UBL).
+        for (name, (at, more)) in std::mem::take(&mut self.undefined) {
+            if let Some(w) = self.warnings.get_mut(at).filter(|_| more > 0) {
+                w.notes.push(format!(
+                    "`{}` is used {more} more time{} in this package, each `any` too",
+                    name.local,
+                    if more == 1 { "" } else { "s" }
+                ));
             }
         }
     }
@@ -773,6 +788,11 @@ impl<'s> Importer<'s> {
             self.expanding.pop();
             return k;
         }
+        if let Some((_, more)) = self.undefined.get_mut(t) {
+            *more += 1;
+            return self.named("any", at);
+        }
+        self.undefined.insert(t.clone(), (self.warnings.len(), 0));
         let message = format!(
             "the type `{}`{} is defined in no file of this schema package; the type is `any`",
             t.local,
