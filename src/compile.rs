@@ -133,7 +133,13 @@ pub fn compile_source_with(
                 }
             }
         } else if matches!(ext.as_str(), "xsd" | "wsdl" | "xml") {
-            let mut load = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
+            // Every file of an XSD package is registered, so a warning about
+            // one of its references points into the file that holds it.
+            let mut load = |p: &Path| {
+                let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
+                let file = sources.add(p.display().to_string(), text.clone());
+                Ok(schema::xsd::Loaded { file, text })
+            };
             match schema::xsd::import(sfile, &schema_text, &full, &mut load) {
                 Ok(im) => {
                     diagnostics.extend(im.warnings);

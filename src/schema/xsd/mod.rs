@@ -5,7 +5,9 @@
 //! |---|---|
 //! | `complexType` (`sequence`, `choice`, `all`, `group`) | record; a `choice`'s elements are optional |
 //! | `complexContent/extension` | the base's fields, then its own |
+//! | `complexContent/restriction` | the base's attributes, then what it restates |
 //! | `simpleContent` | record with the text as field `value` (form `Text`) |
+//! | `simpleContent/restriction` | the base's text and attributes; a restated attribute replaces the base's (`use="required"` tightens), `use="prohibited"` removes it; `enumeration` facets make the text an enum |
 //! | `attribute` | field (form `Attribute`); optional unless `use="required"` |
 //! | `minOccurs="0"` / `maxOccurs>1` | optional field / array |
 //! | `nillable="true"` | nullable |
@@ -13,10 +15,21 @@
 //! | other `simpleType` restrictions | their base type (facets are not checked) |
 //! | `list`, `union` | string |
 //! | `any`, `anyAttribute` | open content: other elements are skipped on read |
+//! | `include`, `import` | the files they name, relative to the file that names them (see `resolve`); a chameleon include takes the includer's namespace |
+//! | `redefine`, `override` | their definitions replace the named file's; a redefinition derived from its own name derives from the original |
+//!
+//! The modules: `dom` parses one document into a tree, `resolve` reads
+//! the package's files, and the importer here turns the definitions of all
+//! of them into type declarations.
 //!
 //! Elements are matched by local name within the schema's namespace; the
 //! namespace and the top-level elements are kept in [`XmlSchema`] for the
 //! reader (which checks the document's root namespace) and the writer.
+
+mod dom;
+mod resolve;
+
+pub use resolve::{Loaded, Loader};
 
 use super::XmlSchema;
 use crate::diag::{Code, Diagnostic, FileId};
@@ -24,17 +37,14 @@ use crate::syntax::{
     EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl, TypeExpr,
     TypeExprKind, XmlForm,
 };
-use quick_xml::NsReader;
-use quick_xml::events::Event;
-use quick_xml::name::{QName, ResolveResult};
+use dom::{El, Name};
+use resolve::{Package, Schema, Source};
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const XSD_NS: &str = "http://www.w3.org/2001/XMLSchema";
-const WSDL_NS: &[&str] = &[
-    "http://schemas.xmlsoap.org/wsdl/",
-    "http://www.w3.org/ns/wsdl",
-];
+/// The namespace of `xml:lang` and `xml:space`, bound in every document.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 pub struct Imported {
     pub types: Vec<TypeDecl>,
@@ -42,272 +52,38 @@ pub struct Imported {
     pub xml: XmlSchema,
 }
 
-/// Reads another schema file (an `xs:include` or `xs:import` with a
-/// `schemaLocation`), relative to the importing file.
-pub type Loader<'l> = dyn FnMut(&Path) -> Result<String, String> + 'l;
-
-/// Imports the XSD or WSDL `text` (the file at `path`).
+/// Imports the XSD or WSDL `text` (the file `file`, at `path`) and the
+/// schema files it includes and imports, read with `load`.
 pub fn import(
     file: FileId,
     text: &str,
     path: &Path,
     load: &mut Loader<'_>,
 ) -> Result<Imported, Box<Diagnostic>> {
-    let root = parse(text, None).map_err(|(at, msg)| {
-        Box::new(
-            Diagnostic::error(
-                Code::E0004,
-                file,
-                Span::new(at, at),
-                format!("not well-formed XML: {msg}"),
-            )
-            .label("here"),
-        )
-    })?;
-    let mut schemas: Vec<El> = Vec::new();
-    let mut warnings = Vec::new();
-    match (root.ns.as_deref(), root.name.as_str()) {
-        (Some(XSD_NS), "schema") => schemas.push(root),
-        (Some(ns), "definitions" | "description") if WSDL_NS.contains(&ns) => {
-            for types in root.children.into_iter().filter(|c| c.name == "types") {
-                schemas.extend(
-                    types
-                        .children
-                        .into_iter()
-                        .filter(|c| c.ns.as_deref() == Some(XSD_NS) && c.name == "schema"),
-                );
-            }
-        }
-        _ => {
-            return Err(Box::new(
-                Diagnostic::error(
-                    Code::E0004,
-                    file,
-                    Span::new(root.at, root.at + root.name.len() + 1),
-                    format!(
-                        "`<{}>` is neither an XML Schema (`xs:schema`) nor a WSDL document",
-                        root.name
-                    ),
-                )
-                .label("the root element"),
-            ));
-        }
-    }
-    // `xs:include` / `xs:import` of files next to this one.
-    let mut loaded: HashSet<PathBuf> = HashSet::new();
-    loaded.insert(path.to_path_buf());
-    let mut i = 0;
-    while i < schemas.len() {
-        let mut more = Vec::new();
-        for c in &schemas[i].children {
-            if !matches!(c.name.as_str(), "include" | "import" | "redefine") {
-                continue;
-            }
-            let Some(loc) = c.attr("schemaLocation") else {
-                continue;
-            };
-            let target = path.parent().unwrap_or(Path::new(".")).join(loc);
-            if !loaded.insert(target.clone()) {
-                continue;
-            }
-            let problem = match load(&target) {
-                Ok(t) => match parse(&t, Some(c.at)) {
-                    Ok(el) if el.name == "schema" => {
-                        more.push(el);
-                        None
-                    }
-                    Ok(_) => Some("it is not an XML Schema".to_string()),
-                    Err((_, msg)) => Some(format!("it is not well-formed XML: {msg}")),
-                },
-                Err(e) => Some(e),
-            };
-            if let Some(p) = problem {
-                warnings.push(
-                    Diagnostic::warning(
-                        Code::W0004,
-                        file,
-                        Span::new(c.at, c.at + c.name.len() + 1),
-                        format!("cannot read the schema `{loc}`: {p}; its types are missing"),
-                    )
-                    .label("referenced here"),
-                );
-            }
-        }
-        schemas.extend(more);
-        i += 1;
-    }
-    let mut im = Importer::new(file, text, &schemas);
-    im.warnings = warnings;
+    let Package {
+        sources,
+        schemas,
+        warnings,
+    } = resolve::resolve(file, text, path, load)?;
+    let mut im = Importer::new(&sources, &schemas, warnings);
     im.run();
-    let namespace = schemas.first().and_then(|s| s.attr("targetNamespace"));
+    let first = schemas.first();
     Ok(Imported {
         xml: XmlSchema {
-            namespace: namespace.map(str::to_string),
+            namespace: first.and_then(|s| s.tns.clone()),
             elements: im.root_elements.clone(),
-            qualified: schemas.first().and_then(|s| s.attr("elementFormDefault"))
-                == Some("qualified"),
+            qualified: first.and_then(|s| s.el.attr("elementFormDefault")) == Some("qualified"),
         },
         types: im.types,
         warnings: im.warnings,
     })
 }
 
-// ------------------------------------------------------------------ the DOM
-
-/// An element of a schema document, with its namespace resolved and the
-/// QName-valued attributes (`type`, `base`, `ref`) resolved to namespaces.
-#[derive(Debug)]
-struct El {
-    ns: Option<String>,
-    name: String,
-    attrs: Vec<(String, String)>,
-    qnames: Vec<(String, Name)>,
-    children: Vec<El>,
-    text: String,
-    /// Byte offset of the start tag (in the imported file).
-    at: usize,
-}
-
-/// A namespace-qualified name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Name {
-    ns: Option<String>,
-    local: String,
-}
-
-impl El {
-    fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn qname(&self, name: &str) -> Option<&Name> {
-        self.qnames.iter().find(|(n, _)| n == name).map(|(_, v)| v)
-    }
-    fn is_xsd(&self, name: &str) -> bool {
-        self.name == name && self.ns.as_deref() == Some(XSD_NS)
-    }
-    fn xsd_children(&self) -> impl Iterator<Item = &El> {
-        self.children
-            .iter()
-            .filter(|c| c.ns.as_deref() == Some(XSD_NS))
-    }
-    fn child(&self, name: &str) -> Option<&El> {
-        self.xsd_children().find(|c| c.name == name)
-    }
-    fn documentation(&self) -> Option<String> {
-        let doc = self.child("annotation")?.child("documentation")?;
-        let t = doc.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        (!t.is_empty()).then_some(t)
-    }
-}
-
-/// Parses a whole document. `at`: the offset every element is given (for a
-/// file included from another, whose spans cannot point into it).
-fn parse(text: &str, at: Option<usize>) -> Result<El, (usize, String)> {
-    let mut reader = NsReader::from_str(text);
-    let mut stack: Vec<El> = Vec::new();
-    loop {
-        let before = reader.buffer_position() as usize;
-        let event = match reader.read_event() {
-            Ok(e) => e,
-            Err(e) => return Err((reader.error_position() as usize, e.to_string())),
-        };
-        let ns = match &event {
-            Event::Start(e) | Event::Empty(e) => {
-                match reader.resolver().resolve_element(e.name()).0 {
-                    ResolveResult::Bound(n) => Some(n.0.to_string()),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        match event {
-            Event::Start(e) => {
-                let el = element_of(&reader, &e, ns, at.unwrap_or_else(|| tag_at(text, before)));
-                stack.push(el);
-            }
-            Event::Empty(e) => {
-                let el = element_of(&reader, &e, ns, at.unwrap_or_else(|| tag_at(text, before)));
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => return Ok(el),
-                }
-            }
-            Event::End(_) => {
-                let Some(el) = stack.pop() else {
-                    return Err((before, "an end tag without a start".into()));
-                };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => return Ok(el),
-                }
-            }
-            Event::Text(t) => {
-                if let Some(el) = stack.last_mut() {
-                    el.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::Eof => {
-                return Err((
-                    text.len(),
-                    "the document ends before its root element closes".into(),
-                ));
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The offset of the `<` of the tag read after `before`.
-fn tag_at(text: &str, before: usize) -> usize {
-    before + text.get(before..).and_then(|t| t.find('<')).unwrap_or(0)
-}
-
-fn element_of(
-    reader: &NsReader<&[u8]>,
-    e: &quick_xml::events::BytesStart<'_>,
-    ns: Option<String>,
-    at: usize,
-) -> El {
-    let mut el = El {
-        ns,
-        name: e.local_name().as_ref().to_string(),
-        attrs: Vec::new(),
-        qnames: Vec::new(),
-        children: Vec::new(),
-        text: String::new(),
-        at,
-    };
-    for a in e.attributes().flatten() {
-        if a.key.as_ref().starts_with("xmlns") {
-            continue;
-        }
-        let key = a.key.local_name().as_ref().to_string();
-        let value = a
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map(|v| v.into_owned())
-            .unwrap_or_default();
-        if matches!(key.as_str(), "type" | "base" | "ref" | "itemType") {
-            let (r, local) = reader.resolver().resolve_element(QName(&value));
-            let ns = match r {
-                ResolveResult::Bound(n) => Some(n.0.to_string()),
-                _ => None,
-            };
-            let local = local.as_ref().to_string();
-            el.qnames.push((key.clone(), Name { ns, local }));
-        }
-        el.attrs.push((key, value));
-    }
-    el
-}
-
 // ------------------------------------------------------------------ import
 
 struct Importer<'s> {
-    file: FileId,
-    text: &'s str,
+    /// The files of the package: where each element is.
+    sources: &'s [Source],
     complex: HashMap<Name, &'s El>,
     simple: HashMap<Name, &'s El>,
     elements: HashMap<Name, &'s El>,
@@ -325,6 +101,12 @@ struct Importer<'s> {
     root_elements: Vec<(String, String)>,
     /// Types being expanded (extension bases, simple aliases), against cycles.
     expanding: Vec<Name>,
+    /// For a redefinition derived from its own name: its `extension` or
+    /// `restriction` element, and the original definition it derives from.
+    originals: Vec<(&'s El, &'s El)>,
+    /// Each type referred to but defined nowhere: the index of its warning,
+    /// and how many more times it is used.
+    undefined: HashMap<Name, (usize, usize)>,
 }
 
 /// How often an element may occur, as the content model around it says.
@@ -346,10 +128,13 @@ impl Occurs {
 }
 
 impl<'s> Importer<'s> {
-    fn new(file: FileId, text: &'s str, schemas: &'s [El]) -> Importer<'s> {
+    fn new(
+        sources: &'s [Source],
+        schemas: &'s [Schema],
+        warnings: Vec<Diagnostic>,
+    ) -> Importer<'s> {
         let mut im = Importer {
-            file,
-            text,
+            sources,
             complex: HashMap::new(),
             simple: HashMap::new(),
             elements: HashMap::new(),
@@ -361,47 +146,112 @@ impl<'s> Importer<'s> {
             order: Vec::new(),
             global_elements: Vec::new(),
             types: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
             root_elements: Vec::new(),
             expanding: Vec::new(),
+            originals: Vec::new(),
+            undefined: HashMap::new(),
         };
+        // Definitions first, then what `xs:redefine`/`xs:override` replace,
+        // so a replacement wins whichever file is reached first.
         for s in schemas {
-            let tns = s.attr("targetNamespace").map(str::to_string);
-            for d in s.xsd_children() {
-                let Some(local) = d.attr("name") else {
+            for d in s.el.xsd_children() {
+                if let Some(name) = definition_name(d, &s.tns) {
+                    im.define(name, d);
+                }
+            }
+        }
+        for s in schemas {
+            for r in s.el.xsd_children() {
+                if !matches!(r.name.as_str(), "redefine" | "override") {
                     continue;
-                };
-                let name = Name {
-                    ns: tns.clone(),
-                    local: local.to_string(),
-                };
-                match d.name.as_str() {
-                    "complexType" => {
-                        im.complex.insert(name.clone(), d);
-                        im.order.push((name, d, true));
+                }
+                for d in r.xsd_children() {
+                    if let Some(name) = definition_name(d, &s.tns) {
+                        im.replace(name, d);
                     }
-                    "simpleType" => {
-                        im.simple.insert(name.clone(), d);
-                        im.order.push((name, d, false));
-                    }
-                    "element" => {
-                        im.elements.insert(name.clone(), d);
-                        im.global_elements.push((name, d));
-                    }
-                    "group" => {
-                        im.groups.insert(name, d);
-                    }
-                    "attributeGroup" => {
-                        im.attribute_groups.insert(name, d);
-                    }
-                    "attribute" => {
-                        im.attributes.insert(name, d);
-                    }
-                    _ => {}
                 }
             }
         }
         im
+    }
+
+    /// Registers a top-level definition. A name defined twice in the
+    /// package (two files declaring one type) keeps the first, with a
+    /// warning: taking either silently would make the type depend on the
+    /// order files are read.
+    fn define(&mut self, name: Name, d: &'s El) {
+        let table = match d.name.as_str() {
+            "complexType" => &mut self.complex,
+            "simpleType" => &mut self.simple,
+            "element" => &mut self.elements,
+            "group" => &mut self.groups,
+            "attributeGroup" => &mut self.attribute_groups,
+            "attribute" => &mut self.attributes,
+            _ => return,
+        };
+        if table.contains_key(&name) {
+            let message = format!(
+                "`{}` is defined twice in this schema package (as `{}`); the first definition is used",
+                name.local, d.name
+            );
+            let (file, span) = self.located(d);
+            self.warnings.push(
+                Diagnostic::warning(Code::W0004, file, span, message).label("second definition"),
+            );
+            return;
+        }
+        table.insert(name.clone(), d);
+        match d.name.as_str() {
+            "complexType" => self.order.push((name, d, true)),
+            "simpleType" => self.order.push((name, d, false)),
+            "element" => self.global_elements.push((name, d)),
+            _ => {}
+        }
+    }
+
+    /// A definition inside `xs:redefine`/`xs:override`: it takes the place
+    /// of the one the named file defines. A redefinition derived from its
+    /// own name (`redefine` only) derives from the original, kept in
+    /// `originals`.
+    fn replace(&mut self, name: Name, d: &'s El) {
+        let table = match d.name.as_str() {
+            "complexType" => &mut self.complex,
+            "simpleType" => &mut self.simple,
+            "group" => &mut self.groups,
+            "attributeGroup" => &mut self.attribute_groups,
+            "element" => &mut self.elements,
+            "attribute" => &mut self.attributes,
+            _ => return,
+        };
+        let Some(original) = table.insert(name.clone(), d) else {
+            // Nothing to replace: XSD calls it an error; keep it as a
+            // definition of its own.
+            self.define(name, d);
+            return;
+        };
+        if let Some(derivation) = self_derivation(d, &name) {
+            self.originals.push((derivation, original));
+        }
+        for (n, el, _) in &mut self.order {
+            if *n == name && std::ptr::eq(*el, original) {
+                *el = d;
+            }
+        }
+        for (n, el) in &mut self.global_elements {
+            if *n == name && std::ptr::eq(*el, original) {
+                *el = d;
+            }
+        }
+    }
+
+    /// The original a redefinition derives from, when `derivation` is the
+    /// redefinition's own `extension`/`restriction` of its name.
+    fn original_of(&self, derivation: &El) -> Option<&'s El> {
+        self.originals
+            .iter()
+            .find(|(d, _)| std::ptr::eq(*d, derivation))
+            .map(|(_, o)| *o)
     }
 
     fn run(&mut self) {
@@ -464,6 +314,17 @@ impl<'s> Importer<'s> {
                 )));
             }
         }
+        // One warning per undefined type, saying how often it is used: a
+        // missing file would otherwise give one per use (hundreds in UBL).
+        for (name, (at, more)) in std::mem::take(&mut self.undefined) {
+            if let Some(w) = self.warnings.get_mut(at).filter(|_| more > 0) {
+                w.notes.push(format!(
+                    "`{}` is used {more} more time{} in this package, each `any` too",
+                    name.local,
+                    if more == 1 { "" } else { "s" }
+                ));
+            }
+        }
     }
 
     /// A tether name for a schema type: its local name, made unique across
@@ -478,18 +339,31 @@ impl<'s> Importer<'s> {
         name
     }
 
-    /// The span of `el`'s `name` attribute value, or of its tag.
-    fn span_of(&self, el: &El) -> Span {
-        let start = el.at.min(self.text.len());
-        if let Some(name) = el.attr("name") {
-            let tag_end = self.text[start..]
-                .find('>')
-                .map_or(self.text.len(), |i| start + i);
-            if let Some(i) = self.text[start..tag_end].find(&format!("\"{name}\"")) {
-                return Span::new(start + i + 1, start + i + 1 + name.len());
-            }
+    /// Where `el` is: its file, and the span of its `name` attribute value
+    /// or of its tag. For diagnostics, which may point into any file.
+    fn located(&self, el: &El) -> (FileId, Span) {
+        match self.sources.get(el.src) {
+            Some(s) => (s.file, el.span_in(&s.text, el.attr("name"))),
+            // Unreachable: every element is parsed from a source. The root
+            // file is the honest fallback.
+            None => (self.root_file(), Span::new(0, 0)),
         }
-        Span::new(start, (start + 1 + el.name.len()).min(self.text.len()))
+    }
+
+    fn root_file(&self) -> FileId {
+        self.sources.first().map_or(0, |s| s.file)
+    }
+
+    /// The span of `el` in the root file, for the declarations imported: the
+    /// root file is the one the types are placed in, so an element of
+    /// another file gives the reference through which the root reaches it.
+    fn span_of(&self, el: &El) -> Span {
+        match self.sources.get(el.src) {
+            Some(Source {
+                entry: Some(entry), ..
+            }) => *entry,
+            _ => self.located(el).1,
+        }
     }
 
     fn ident(&self, name: &str, el: &El) -> Ident {
@@ -500,9 +374,26 @@ impl<'s> Importer<'s> {
     }
 
     fn warn(&mut self, el: &El, message: String) {
-        let span = self.span_of(el);
+        let (file, span) = self.located(el);
+        self.warnings
+            .push(Diagnostic::warning(Code::W0004, file, span, message).label("degraded to `any`"));
+    }
+
+    /// A warning about the name `to` that `el` refers to (in its `type`,
+    /// `base`, `ref` or `itemType`), pointing at the reference itself.
+    fn warn_at_reference(&mut self, el: &El, to: &Name, message: String) {
+        let written = el
+            .qnames
+            .iter()
+            .find(|(_, n)| n == to)
+            .and_then(|(key, _)| el.attr(key));
+        let (file, span) = match self.sources.get(el.src) {
+            Some(s) if written.is_some() => (s.file, el.span_in(&s.text, written)),
+            _ => self.located(el),
+        };
         self.warnings.push(
-            Diagnostic::warning(Code::W0004, self.file, span, message).label("degraded to `any`"),
+            Diagnostic::warning(Code::W0004, file, span, message)
+                .label("defined in no file of the package"),
         );
     }
 
@@ -523,7 +414,7 @@ impl<'s> Importer<'s> {
             fields: Vec::new(),
             sequence: true,
         };
-        self.complex_content(ct, path, &mut b);
+        self.complex_content(ct, path, &mut b, Derivation::Extension);
         if ct.attr("mixed") == Some("true") && !b.fields.iter().any(|f| f.xml == XmlForm::Text) {
             let kind = self.named("string", ct);
             b.push(self.field_decl("value", kind, true, false, ct, XmlForm::Text, None));
@@ -535,7 +426,9 @@ impl<'s> Importer<'s> {
         }
     }
 
-    fn complex_content(&mut self, ct: &'s El, path: &str, b: &mut Body) {
+    /// The content of a complex type (or of a derivation inside one):
+    /// declarations in `mode`, and the base's fields for a derivation.
+    fn complex_content(&mut self, ct: &'s El, path: &str, b: &mut Body, mode: Derivation) {
         let none = Occurs {
             optional: false,
             many: false,
@@ -543,15 +436,19 @@ impl<'s> Importer<'s> {
         for c in ct.xsd_children() {
             match c.name.as_str() {
                 "sequence" | "choice" | "all" | "group" => self.particle(c, none, path, b),
-                "attribute" | "attributeGroup" => self.attribute(c, path, b),
+                "attribute" | "attributeGroup" => self.attribute(c, path, b, mode),
                 "simpleContent" => {
                     for d in c.xsd_children() {
-                        if !matches!(d.name.as_str(), "extension" | "restriction") {
+                        let Some(mode) = Derivation::of(d) else {
                             continue;
-                        }
+                        };
                         let kind = match d.qname("base") {
                             Some(base) => self.simple_content_base(base, d, path, b),
                             None => self.named("string", d),
+                        };
+                        let kind = match mode {
+                            Derivation::Restriction => self.narrowed_text(kind, d, path),
+                            Derivation::Extension => kind,
                         };
                         if !b.fields.iter().any(|f| f.xml == XmlForm::Text) {
                             let f = self.field_decl(
@@ -567,21 +464,20 @@ impl<'s> Importer<'s> {
                         }
                         for a in d.xsd_children() {
                             if matches!(a.name.as_str(), "attribute" | "attributeGroup") {
-                                self.attribute(a, path, b);
+                                self.attribute(a, path, b, mode);
                             }
                         }
                     }
                 }
                 "complexContent" => {
                     for d in c.xsd_children() {
-                        if d.name == "extension"
-                            && let Some(base) = d.qname("base")
-                        {
-                            self.base_fields(base, d, path, b);
+                        let Some(mode) = Derivation::of(d) else {
+                            continue;
+                        };
+                        if let Some(base) = d.qname("base") {
+                            self.base_fields(base, d, path, b, mode);
                         }
-                        if matches!(d.name.as_str(), "extension" | "restriction") {
-                            self.complex_content(d, path, b);
-                        }
+                        self.complex_content(d, path, b, mode);
                     }
                 }
                 _ => {}
@@ -589,26 +485,55 @@ impl<'s> Importer<'s> {
         }
     }
 
-    /// The fields of an extension's base type.
-    fn base_fields(&mut self, base: &Name, at: &'s El, path: &str, b: &mut Body) {
+    /// The text type of a `simpleContent` restriction: the base's, or an
+    /// enum of the restriction's `enumeration` facets when the base's text
+    /// is a string. Other facets (`length`, `pattern`, ...) are not checked
+    /// and leave the type as it is.
+    fn narrowed_text(&mut self, kind: TypeExprKind, d: &'s El, path: &str) -> TypeExprKind {
+        let is_string = matches!(&kind, TypeExprKind::Named { name, .. } if name.name == "string");
+        match enumerations(d) {
+            Some(values) if is_string => self.enum_decl(&format!("{path}.value"), values, d),
+            _ => kind,
+        }
+    }
+
+    /// The fields a derivation inherits from its base type: all of them for
+    /// an extension; for a restriction only the attributes, since it
+    /// restates the elements it keeps (attributes are inherited unless
+    /// restated or prohibited).
+    fn base_fields(&mut self, base: &Name, at: &'s El, path: &str, b: &mut Body, mode: Derivation) {
         if base.ns.as_deref() == Some(XSD_NS) {
             return; // xs:anyType: nothing to inherit
         }
-        let Some(def) = self.complex.get(base).copied() else {
-            self.warn(
-                at,
-                format!(
-                    "the base type `{}` is not defined in this schema; its fields are missing",
-                    base.local
-                ),
+        // A redefinition's base is the original, not itself.
+        let original = self.original_of(at);
+        let Some(def) = original.or_else(|| self.complex.get(base).copied()) else {
+            let message = format!(
+                "the base type `{}` is defined in no file of this schema package; its fields are missing",
+                base.local
             );
+            self.warn_at_reference(at, base, message);
             return;
         };
-        if self.expanding.contains(base) {
+        if original.is_none() && self.expanding.contains(base) {
             return;
         }
         self.expanding.push(base.clone());
-        self.complex_content(def, path, b);
+        match mode {
+            Derivation::Extension => self.complex_content(def, path, b, Derivation::Extension),
+            Derivation::Restriction => {
+                let mut inherited = Body {
+                    fields: Vec::new(),
+                    sequence: b.sequence,
+                };
+                self.complex_content(def, path, &mut inherited, Derivation::Extension);
+                for f in inherited.fields {
+                    if f.xml == XmlForm::Attribute {
+                        b.push(f);
+                    }
+                }
+            }
+        }
         self.expanding.pop();
     }
 
@@ -621,8 +546,9 @@ impl<'s> Importer<'s> {
         path: &str,
         b: &mut Body,
     ) -> TypeExprKind {
-        if let Some(def) = self.complex.get(base).copied() {
-            if self.expanding.contains(base) {
+        let original = self.original_of(at);
+        if let Some(def) = original.or_else(|| self.complex.get(base).copied()) {
+            if original.is_none() && self.expanding.contains(base) {
                 return self.named("string", at);
             }
             self.expanding.push(base.clone());
@@ -630,7 +556,7 @@ impl<'s> Importer<'s> {
                 fields: Vec::new(),
                 sequence: true,
             };
-            self.complex_content(def, path, &mut inner);
+            self.complex_content(def, path, &mut inner, Derivation::Extension);
             self.expanding.pop();
             let mut text = None;
             for f in inner.fields {
@@ -736,32 +662,53 @@ impl<'s> Importer<'s> {
         b.push(f);
     }
 
-    fn attribute(&mut self, a: &'s El, path: &str, b: &mut Body) {
+    /// An attribute (or the attributes of a group), declared or, in a
+    /// restriction, restated: a restated attribute replaces the inherited
+    /// one (`use="required"` tightens it), a prohibited one is removed.
+    fn attribute(&mut self, a: &'s El, path: &str, b: &mut Body, mode: Derivation) {
         if a.name == "attributeGroup" {
-            let Some(def) = a
-                .qname("ref")
-                .and_then(|r| self.attribute_groups.get(r).copied())
-            else {
+            let Some(r) = a.qname("ref") else {
+                return;
+            };
+            let Some(def) = self.attribute_groups.get(r).copied() else {
+                let message = format!(
+                    "the attribute group `{}` is defined in no file of this schema package; its attributes are missing",
+                    r.local
+                );
+                self.warn_at_reference(a, r, message);
                 return;
             };
             for c in def.xsd_children() {
                 if matches!(c.name.as_str(), "attribute" | "attributeGroup") {
-                    self.attribute(c, path, b);
+                    self.attribute(c, path, b, mode);
                 }
             }
             return;
         }
-        if a.attr("use") == Some("prohibited") {
-            return;
-        }
         let (name, decl) = match (a.attr("name"), a.qname("ref")) {
             (Some(n), _) => (n.to_string(), a),
-            (None, Some(r)) => (
-                r.local.clone(),
-                self.attributes.get(r).copied().unwrap_or(a),
-            ),
+            (None, Some(r)) => match self.attributes.get(r).copied() {
+                Some(d) => (r.local.clone(), d),
+                None => {
+                    // `xml:lang`, `xml:space`...: text, defined by XML itself.
+                    if r.ns.as_deref() != Some(XML_NS) {
+                        let message = format!(
+                            "the attribute `{}` is defined in no file of this schema package; its type is `string`",
+                            r.local
+                        );
+                        self.warn_at_reference(a, r, message);
+                    }
+                    (r.local.clone(), a)
+                }
+            },
             (None, None) => return,
         };
+        if a.attr("use") == Some("prohibited") {
+            if mode == Derivation::Restriction {
+                b.remove(&name, XmlForm::Attribute);
+            }
+            return;
+        }
         let inner_path = format!("{path}.{name}");
         let kind = if let Some(t) = decl.qname("type").filter(|_| decl.attr("name").is_some()) {
             self.type_ref(t, decl, &inner_path)
@@ -773,7 +720,10 @@ impl<'s> Importer<'s> {
         let optional = a.attr("use") != Some("required");
         let doc = a.documentation();
         let f = self.field_decl(&name, kind, optional, false, a, XmlForm::Attribute, doc);
-        b.push(f);
+        match mode {
+            Derivation::Extension => b.push(f),
+            Derivation::Restriction => b.restate(f),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -838,29 +788,49 @@ impl<'s> Importer<'s> {
             self.expanding.pop();
             return k;
         }
-        self.warn(at, format!("the type `{}` is not defined in this schema (nor in the files it includes); the type is `any`", t.local));
+        if let Some((_, more)) = self.undefined.get_mut(t) {
+            *more += 1;
+            return self.named("any", at);
+        }
+        self.undefined.insert(t.clone(), (self.warnings.len(), 0));
+        let message = format!(
+            "the type `{}`{} is defined in no file of this schema package; the type is `any`",
+            t.local,
+            t.ns.as_ref()
+                .map(|ns| format!(" of namespace `{ns}`"))
+                .unwrap_or_default()
+        );
+        self.warn_at_reference(at, t, message);
         self.named("any", at)
+    }
+
+    /// An anonymous enum, named after where it is (`path`), declared at `at`.
+    fn enum_decl(&mut self, path: &str, values: Vec<String>, at: &El) -> TypeExprKind {
+        let name = self.fresh_name(path);
+        let span = self.span_of(at);
+        self.types.push(TypeDecl::Enum(EnumDecl {
+            name: Ident {
+                name: name.clone(),
+                span,
+            },
+            values: values
+                .into_iter()
+                .map(|v| StringLit { value: v, span })
+                .collect(),
+            span,
+        }));
+        self.named(&name, at)
     }
 
     /// An anonymous or aliased simple type: an enum, or its base type.
     fn simple_kind(&mut self, st: &'s El, at: &'s El, path: &str) -> TypeExprKind {
         if let Some(values) = enum_values(st) {
-            let name = self.fresh_name(path);
-            let span = self.span_of(at);
-            self.types.push(TypeDecl::Enum(EnumDecl {
-                name: Ident {
-                    name: name.clone(),
-                    span,
-                },
-                values: values
-                    .into_iter()
-                    .map(|v| StringLit { value: v, span })
-                    .collect(),
-                span,
-            }));
-            return self.named(&name, at);
+            return self.enum_decl(path, values, at);
         }
         if let Some(r) = st.child("restriction") {
+            if let Some(original) = self.original_of(r) {
+                return self.simple_kind(original, at, path);
+            }
             return match r.qname("base") {
                 Some(base) => self.type_ref(base, at, path),
                 None => match r.child("simpleType") {
@@ -874,6 +844,25 @@ impl<'s> Importer<'s> {
     }
 }
 
+/// How a complex type's declarations combine with what it derives from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Derivation {
+    /// A type's own declarations, or an extension: fields are added.
+    Extension,
+    /// A restriction: restated declarations replace the base's.
+    Restriction,
+}
+
+impl Derivation {
+    fn of(d: &El) -> Option<Derivation> {
+        match d.name.as_str() {
+            "extension" => Some(Derivation::Extension),
+            "restriction" => Some(Derivation::Restriction),
+            _ => None,
+        }
+    }
+}
+
 /// The fields of a record being built.
 struct Body {
     fields: Vec<FieldDecl>,
@@ -881,6 +870,30 @@ struct Body {
 }
 
 impl Body {
+    /// A restriction's restatement of a field: it replaces the inherited
+    /// one (its type may be narrower, its use stricter); a field not
+    /// inherited is added.
+    fn restate(&mut self, f: FieldDecl) {
+        let prev = self
+            .fields
+            .iter_mut()
+            .find(|p| p.xml == f.xml && bare(&p.name.name) == f.name.name);
+        match prev {
+            Some(prev) => {
+                prev.optional = f.optional;
+                prev.ty = f.ty;
+                prev.description = f.description.or(prev.description.take());
+            }
+            None => self.push(f),
+        }
+    }
+
+    /// Removes a field (an attribute a restriction prohibits).
+    fn remove(&mut self, name: &str, xml: XmlForm) {
+        self.fields
+            .retain(|p| !(p.xml == xml && bare(&p.name.name) == name));
+    }
+
     /// Adds a field; one already there (the same element in two branches of
     /// a choice, or redeclared by a restriction) is kept, made optional when
     /// either is. An attribute named like an element is `@name`.
@@ -906,14 +919,7 @@ fn enum_values(st: &El) -> Option<Vec<String>> {
         return None;
     }
     let r = st.child("restriction")?;
-    let values: Vec<String> = r
-        .xsd_children()
-        .filter(|c| c.name == "enumeration")
-        .filter_map(|c| c.attr("value").map(str::to_string))
-        .collect();
-    if values.is_empty() {
-        return None;
-    }
+    let values = enumerations(r)?;
     // Enumerations of numbers stay numbers.
     if let Some(base) = r.qname("base")
         && base.ns.as_deref() == Some(XSD_NS)
@@ -921,13 +927,53 @@ fn enum_values(st: &El) -> Option<Vec<String>> {
     {
         return None;
     }
-    let mut unique = Vec::new();
-    for v in values {
-        if !unique.contains(&v) {
-            unique.push(v);
+    Some(values)
+}
+
+/// The qualified name a top-level definition of a schema in namespace
+/// `tns` defines.
+fn definition_name(d: &El, tns: &Option<String>) -> Option<Name> {
+    Some(Name {
+        ns: tns.clone(),
+        local: d.attr("name")?.to_string(),
+    })
+}
+
+/// The `extension`/`restriction` of a redefined type whose base is the
+/// type's own name (`xs:redefine` derives from the original that way).
+fn self_derivation<'e>(d: &'e El, name: &Name) -> Option<&'e El> {
+    let derivations: Vec<&El> = match d.name.as_str() {
+        "simpleType" => d.child("restriction").into_iter().collect(),
+        _ => d
+            .xsd_children()
+            .filter(|c| matches!(c.name.as_str(), "simpleContent" | "complexContent"))
+            .flat_map(|c| c.xsd_children())
+            .collect(),
+    };
+    derivations
+        .into_iter()
+        .find(|r| r.qname("base") == Some(name))
+}
+
+/// A field's name without the `@` given to an attribute named like an
+/// element of the same record.
+fn bare(name: &str) -> &str {
+    name.strip_prefix('@').unwrap_or(name)
+}
+
+/// The `xs:enumeration` facets of a restriction, each value once.
+fn enumerations(r: &El) -> Option<Vec<String>> {
+    let mut unique: Vec<String> = Vec::new();
+    for v in r
+        .xsd_children()
+        .filter(|c| c.name == "enumeration")
+        .filter_map(|c| c.attr("value"))
+    {
+        if !unique.iter().any(|u| u == v) {
+            unique.push(v.to_string());
         }
     }
-    Some(unique)
+    (!unique.is_empty()).then_some(unique)
 }
 
 /// The tether scalar for an XSD built-in type.
