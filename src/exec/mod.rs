@@ -16,6 +16,7 @@ pub mod xml;
 mod xml_write;
 
 pub use eval::{Encoding, Outcome, RecordError, map_record};
+pub use read::duplicate_member;
 pub use merge::Bases;
 pub use rows::map_document;
 pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};

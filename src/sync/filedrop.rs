@@ -54,6 +54,9 @@ fn document_items(name: &str, text: &str) -> Vec<Item> {
     if name.ends_with(".xml") {
         return vec![Item::Xml(text.to_string())];
     }
+    if let Some(item) = super::provider::duplicated(text) {
+        return vec![item];
+    }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Array(items)) => items
             .into_iter()
