@@ -16,8 +16,8 @@ pub mod xml;
 mod xml_write;
 
 pub use eval::{Encoding, Outcome, RecordError, map_record};
-pub use read::duplicate_member;
 pub use merge::Bases;
+pub use read::duplicate_member;
 pub use rows::map_document;
 pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};
 pub use value::{Money, Value, minify_json, write_json_seq, write_json_str};

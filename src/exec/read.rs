@@ -527,7 +527,9 @@ impl<'de> Visitor<'de> for NoDup<'_> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             self.path.push(key.to_string());
             if keys.contains(&key) {
-                *self.found = Some(path_text(self.path.iter().map(|s| Cow::Borrowed(s.as_str()))));
+                *self.found = Some(path_text(
+                    self.path.iter().map(|s| Cow::Borrowed(s.as_str())),
+                ));
                 return Err(de::Error::custom("a member appears twice"));
             }
             map.next_value_seed(NoDup {

@@ -182,10 +182,15 @@ pub fn check_well_formed(text: &str) -> Result<(), XmlError> {
 /// An element's attributes: none repeated, every prefix declared, values
 /// with only defined entities and allowed characters.
 fn check_attributes(xml: &NsReader<&[u8]>, e: &BytesStart<'_>) -> Result<(), String> {
-    for a in e.attributes() {
+    let mut names: Vec<String> = Vec::new();
+    for a in e.attributes().with_checks(false) {
         let a = a.map_err(|e| e.to_string())?;
+        let name: &str = a.key.as_ref();
+        if names.iter().any(|n| n == name) {
+            return Err(format!("the attribute `{name}` appears more than once"));
+        }
+        names.push(name.to_string());
         if let (ResolveResult::Unknown(prefix), _) = xml.resolver().resolve_attribute(a.key) {
-
             return Err(format!("the namespace prefix `{prefix}` is not declared"));
         }
         let value = a
@@ -308,9 +313,9 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                 self.text,
                 begin,
                 format!(
-                    "the document element `{local}` is in namespace {}, the mapping reads namespace {expected:?}",
+                    "the document element `{local}` is in {}; the mapping reads namespace {expected:?}",
                     ns.as_deref()
-                        .map_or("none".to_string(), |n| format!("{n:?}"))
+                        .map_or("no namespace".to_string(), |n| format!("namespace {n:?}"))
                 ),
             ));
         }
@@ -573,7 +578,10 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                         let end = self.xml.buffer_position() as usize;
                         let source = self.text.get(child_begin..end).unwrap_or("");
                         self.path.push(node.fields[i].0.clone());
-                        self.error(source, format!("the element `{local}` appears more than once"));
+                        self.error(
+                            source,
+                            format!("the element `{local}` appears more than once"),
+                        );
                         self.path.pop();
                     }
                     Some(i) => {
