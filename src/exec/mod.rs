@@ -6,6 +6,7 @@
 
 mod chunk;
 mod eval;
+pub mod lines;
 mod merge;
 mod read;
 mod reject;

@@ -82,6 +82,60 @@ pub fn read_document<'a>(
     doc.document()
 }
 
+/// The text of an XML document from its bytes: UTF-8 (a byte order mark is
+/// skipped) or UTF-16 (told by its byte order mark, or by `<?` in either
+/// byte order). Err: bytes that are not text in that encoding, located, so
+/// the document is rejected like a malformed one (not an I/O failure).
+pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, XmlError> {
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return utf16(rest, true).map(Cow::Owned);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return utf16(rest, false).map(Cow::Owned);
+    }
+    if bytes.starts_with(b"<\0?\0") {
+        return utf16(bytes, true).map(Cow::Owned);
+    }
+    if bytes.starts_with(b"\0<\0?") {
+        return utf16(bytes, false).map(Cow::Owned);
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(body).map(Cow::Borrowed).map_err(|e| {
+        let good = body.get(..e.valid_up_to()).unwrap_or_default();
+        let good = std::str::from_utf8(good).unwrap_or_default();
+        error_at(
+            good,
+            good.len(),
+            "the document is not UTF-8 (an invalid byte)",
+        )
+    })
+}
+
+/// UTF-16 code units in the given byte order to text.
+fn utf16(bytes: &[u8], little: bool) -> Result<String, XmlError> {
+    let units = bytes.chunks(2).map(|p| match p {
+        [a, b] if little => u16::from_le_bytes([*a, *b]),
+        [a, b] => u16::from_be_bytes([*a, *b]),
+        // An odd last byte is no code unit: a lone low surrogate makes
+        // the decoder report it.
+        _ => 0xDC00,
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => text.push(c),
+            Err(_) => {
+                return Err(error_at(
+                    &text,
+                    text.len(),
+                    "the document is not UTF-16 (an invalid code unit)",
+                ));
+            }
+        }
+    }
+    Ok(text)
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

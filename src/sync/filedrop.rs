@@ -6,8 +6,9 @@
 use super::failpoint;
 use super::provider::{Item, Items, Provider, ProviderError, Sent, item_of, parse_item};
 use super::store::Operation;
+use crate::exec::lines::{DEFAULT_MAX_RECORD_BYTES, LineRead, LineReader, too_long_message};
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 pub struct FileDrop {
@@ -73,10 +74,12 @@ fn document_items(name: &str, text: &str) -> Vec<Item> {
     }
 }
 
-/// The lines of an NDJSON file, read as they are consumed; a line that is
-/// not UTF-8 is a malformed item of its own.
+/// The lines of an NDJSON file, read as they are consumed, split as `run`
+/// splits them (`exec::lines`: any line ending, a leading byte order mark
+/// skipped, a line over the record limit a malformed item of its own); a
+/// line that is not UTF-8 is a malformed item of its own.
 struct NdjsonLines {
-    reader: BufReader<fs::File>,
+    reader: LineReader<BufReader<fs::File>>,
     path: PathBuf,
     line: Vec<u8>,
 }
@@ -86,19 +89,20 @@ impl Iterator for NdjsonLines {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            self.line.clear();
-            match self.reader.read_until(b'\n', &mut self.line) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let read = match self.reader.next_line(&mut self.line) {
+                Ok(None) => return None,
+                Ok(Some(read)) => read,
                 Err(e) => return Some(Err(io_error("cannot read", &self.path, e))),
-            }
-            let line = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let item = match std::str::from_utf8(line) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => parse_item(text),
-                Err(e) => Item::Malformed {
-                    text: String::from_utf8_lossy(line).into_owned(),
+            };
+            let item = match (read, std::str::from_utf8(&self.line)) {
+                (LineRead::TooLong { bytes }, _) => Item::Malformed {
+                    text: String::new(),
+                    reason: too_long_message(bytes, self.reader.max()),
+                },
+                (LineRead::Line, Ok(text)) if text.trim().is_empty() => continue,
+                (LineRead::Line, Ok(text)) => parse_item(text),
+                (LineRead::Line, Err(e)) => Item::Malformed {
+                    text: String::from_utf8_lossy(&self.line).into_owned(),
                     reason: format!("the line is not UTF-8: {e}"),
                 },
             };
@@ -126,6 +130,21 @@ impl Provider for FileDrop {
         if name.ends_with(".json") || name.ends_with(".xml") {
             // A document is one unit: read whole.
             let bytes = fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+            if name.ends_with(".xml") {
+                // Decoded as `run` decodes it (UTF-8 or UTF-16).
+                let item = match crate::exec::xml::decode(&bytes) {
+                    Ok(text) => Item::Xml(text.into_owned()),
+                    Err(e) => Item::Malformed {
+                        text: String::from_utf8_lossy(&bytes).into_owned(),
+                        reason: format!("malformed XML: {e}"),
+                    },
+                };
+                return Ok(Box::new(std::iter::once(Ok(item))));
+            }
+            let bytes = bytes
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&bytes)
+                .to_vec();
             let items = match String::from_utf8(bytes) {
                 Ok(text) => document_items(name, &text),
                 Err(e) => vec![Item::Malformed {
@@ -137,7 +156,10 @@ impl Provider for FileDrop {
         }
         let file = fs::File::open(&path).map_err(|e| io_error("cannot read", &path, e))?;
         Ok(Box::new(NdjsonLines {
-            reader: BufReader::with_capacity(1 << 16, file),
+            reader: LineReader::new(
+                BufReader::with_capacity(1 << 16, file),
+                DEFAULT_MAX_RECORD_BYTES,
+            ),
             path,
             line: Vec::new(),
         }))
