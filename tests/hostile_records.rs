@@ -497,3 +497,128 @@ fn a_camt_053_001_08_statement_is_not_read_as_001_02() {
         "{message}"
     );
 }
+
+// ---------------------------------------------------------------- item 9
+
+const ANN: &str = r#"{"id":"1","name":"Ann"}"#;
+const BOB: &str = r#"{"id":"2","name":"Bob"}"#;
+const CY: &str = r#"{"id":"3","name":"Cy"}"#;
+
+fn ids(records: &[Json]) -> Vec<&str> {
+    records.iter().filter_map(|r| r["id"].as_str()).collect()
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_skipped_by_run_and_sync() {
+    let input = format!("\u{FEFF}{ANN}\n{BOB}\n");
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1", "2"], "{:?}", ran.rejects);
+    let doc = format!("\u{FEFF}{ANN}");
+    let ran = run(PEOPLE, "person", "in.json", doc.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1"], "{:?}", ran.rejects);
+
+    let synced = sync(PEOPLE, "person", "bom", &[("1.ndjson", input.as_bytes())]);
+    assert_eq!(synced.summary["dead_lettered"], 0, "{:?}", synced.letters);
+    assert_eq!(synced.sent.len(), 2);
+}
+
+#[test]
+fn cr_only_line_ends_split_records_in_run_and_sync() {
+    // Old Mac line ends, and a mix: each ending ends one record.
+    let input = format!("{ANN}\r{BOB}\r\n{CY}\r");
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1", "2", "3"], "{:?}", ran.rejects);
+    // Line numbers count CR-only ends too.
+    let bad = format!("{ANN}\r{{\"id\":\"9\"}}\r{CY}");
+    let ran = run(PEOPLE, "person", "in.ndjson", bad.as_bytes(), &[]);
+    assert_eq!(ran.rejects[0]["line"], 2, "{:?}", ran.rejects);
+
+    let synced = sync(PEOPLE, "person", "cr", &[("1.ndjson", input.as_bytes())]);
+    assert_eq!(synced.summary["dead_lettered"], 0, "{:?}", synced.letters);
+    assert_eq!(synced.sent.len(), 3);
+}
+
+#[test]
+fn an_xml_document_not_in_its_encoding_is_a_reject_not_an_io_failure() {
+    let mapping = erp_mapping();
+    // "Zoé" in ISO 8859-1, in a document that does not declare it.
+    let mut latin1 = account("Zo?").into_bytes();
+    if let Some(q) = latin1.iter().position(|&b| b == b'?') {
+        latin1[q] = 0xE9;
+    }
+    let ran = run(&mapping, "company", "latin1.xml", &latin1, &[]);
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert_eq!(ran.errors(), ["E1001 "]);
+    assert!(
+        ran.rejects[0]["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not UTF-8")),
+        "{:?}",
+        ran.rejects
+    );
+    let synced = sync(&mapping, "company", "latin1", &[("1.xml", &latin1)]);
+    assert_eq!(synced.errors(), ["E1001 "]);
+
+    // UTF-16 with its byte order mark is read, by both.
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in account("Zoë").encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    let ran = run(&mapping, "company", "utf16.xml", &utf16, &[]);
+    assert_eq!(ran.out.len(), 1, "{:?}", ran.rejects);
+    assert_eq!(ran.out[0]["name"], "Zoë");
+    let synced = sync(&mapping, "company", "utf16", &[("1.xml", &utf16)]);
+    assert_eq!(synced.sent.len(), 1, "{:?}", synced.letters);
+    // A lone surrogate is not UTF-16.
+    utf16.extend_from_slice(&0xD800u16.to_le_bytes());
+    let ran = run(&mapping, "company", "bad16.xml", &utf16, &[]);
+    assert_eq!((ran.code, ran.errors()), (Some(3), vec!["E1001 ".to_string()]));
+}
+
+// --------------------------------------------------------------- item 12
+
+#[test]
+fn a_record_over_the_limit_is_rejected_and_the_rest_mapped() {
+    let long = format!(
+        r#"{{"id":"2","name":"{}"}}"#,
+        "x".repeat(1000)
+    );
+    let input = format!("{ANN}\n{long}\n{CY}\n");
+    let ran = run(
+        PEOPLE,
+        "person",
+        "in.ndjson",
+        input.as_bytes(),
+        &["--max-record-bytes", "100"],
+    );
+    assert_eq!(ids(&ran.out), ["1", "3"]);
+    assert_eq!(ran.errors(), ["E1014 "]);
+    assert_eq!(ran.rejects[0]["line"], 2);
+    let message = ran.rejects[0]["errors"][0]["message"].to_string();
+    assert!(message.contains(&format!("{} bytes", long.len())), "{message}");
+    // Threads cut the input into chunks: the same reject.
+    let threaded = run(
+        PEOPLE,
+        "person",
+        "in.ndjson",
+        input.as_bytes(),
+        &["--max-record-bytes", "100", "--threads", "2"],
+    );
+    assert_eq!(threaded.rejects, ran.rejects);
+    // Under the default limit it is a record like any other.
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1", "2", "3"]);
+}
+
+#[test]
+fn sync_dead_letters_a_line_over_the_default_limit() {
+    let long = format!(
+        r#"{{"id":"2","name":"{}"}}"#,
+        "x".repeat(16 << 20)
+    );
+    let input = format!("{ANN}\n{long}\n{CY}\n");
+    let synced = sync(PEOPLE, "person", "too-long", &[("1.ndjson", input.as_bytes())]);
+    assert_eq!(synced.sent.len(), 2, "{:?}", synced.letters);
+    let message = synced.letters[0]["errors"][0]["message"].to_string();
+    assert!(message.contains("more than the limit"), "{message}");
+}
