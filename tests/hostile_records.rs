@@ -572,17 +572,17 @@ fn an_xml_document_not_in_its_encoding_is_a_reject_not_an_io_failure() {
     // A lone surrogate is not UTF-16.
     utf16.extend_from_slice(&0xD800u16.to_le_bytes());
     let ran = run(&mapping, "company", "bad16.xml", &utf16, &[]);
-    assert_eq!((ran.code, ran.errors()), (Some(3), vec!["E1001 ".to_string()]));
+    assert_eq!(
+        (ran.code, ran.errors()),
+        (Some(3), vec!["E1001 ".to_string()])
+    );
 }
 
 // --------------------------------------------------------------- item 12
 
 #[test]
 fn a_record_over_the_limit_is_rejected_and_the_rest_mapped() {
-    let long = format!(
-        r#"{{"id":"2","name":"{}"}}"#,
-        "x".repeat(1000)
-    );
+    let long = format!(r#"{{"id":"2","name":"{}"}}"#, "x".repeat(1000));
     let input = format!("{ANN}\n{long}\n{CY}\n");
     let ran = run(
         PEOPLE,
@@ -595,7 +595,10 @@ fn a_record_over_the_limit_is_rejected_and_the_rest_mapped() {
     assert_eq!(ran.errors(), ["E1014 "]);
     assert_eq!(ran.rejects[0]["line"], 2);
     let message = ran.rejects[0]["errors"][0]["message"].to_string();
-    assert!(message.contains(&format!("{} bytes", long.len())), "{message}");
+    assert!(
+        message.contains(&format!("{} bytes", long.len())),
+        "{message}"
+    );
     // Threads cut the input into chunks: the same reject.
     let threaded = run(
         PEOPLE,
@@ -612,12 +615,14 @@ fn a_record_over_the_limit_is_rejected_and_the_rest_mapped() {
 
 #[test]
 fn sync_dead_letters_a_line_over_the_default_limit() {
-    let long = format!(
-        r#"{{"id":"2","name":"{}"}}"#,
-        "x".repeat(16 << 20)
-    );
+    let long = format!(r#"{{"id":"2","name":"{}"}}"#, "x".repeat(16 << 20));
     let input = format!("{ANN}\n{long}\n{CY}\n");
-    let synced = sync(PEOPLE, "person", "too-long", &[("1.ndjson", input.as_bytes())]);
+    let synced = sync(
+        PEOPLE,
+        "person",
+        "too-long",
+        &[("1.ndjson", input.as_bytes())],
+    );
     assert_eq!(synced.sent.len(), 2, "{:?}", synced.letters);
     let message = synced.letters[0]["errors"][0]["message"].to_string();
     assert!(message.contains("more than the limit"), "{message}");

@@ -270,12 +270,11 @@ pub fn next_chunk(input: &mut LineReader<&mut dyn BufRead>, chunk: &mut Chunk) -
     chunk.text.clear();
     chunk.too_long.clear();
     chunk.max = input.max();
-    let mut line = Vec::new();
     let mut lines = 0;
     while chunk.text.len() < CHUNK_BYTES {
-        match input.next_line(&mut line)? {
+        match input.append_line(&mut chunk.text)? {
             None => break,
-            Some(LineRead::Line) => chunk.text.extend_from_slice(&line),
+            Some(LineRead::Line) => {}
             Some(LineRead::TooLong { bytes }) => chunk.too_long.push((lines, bytes)),
         }
         chunk.text.push(b'\n');

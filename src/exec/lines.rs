@@ -57,12 +57,19 @@ impl<R: BufRead> LineReader<R> {
     /// the input.
     pub fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<LineRead>> {
         buf.clear();
+        self.append_line(buf)
+    }
+
+    /// Appends the next line to `buf` (a line over the limit appends
+    /// nothing): a chunk of lines is read without copying each twice.
+    pub fn append_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<LineRead>> {
         if self.at_start {
             self.at_start = false;
             if self.input.fill_buf()?.starts_with(BOM) {
                 self.input.consume(BOM.len());
             }
         }
+        let start = buf.len();
         let mut bytes: u64 = 0;
         let mut any = false;
         loop {
@@ -71,7 +78,7 @@ impl<R: BufRead> LineReader<R> {
                 if !any {
                     return Ok(None);
                 }
-                return Ok(Some(self.finish(bytes, buf)));
+                return Ok(Some(self.finish(bytes, buf, start)));
             }
             if self.after_cr {
                 self.after_cr = false;
@@ -89,25 +96,24 @@ impl<R: BufRead> LineReader<R> {
             bytes += take as u64;
             if bytes <= self.max as u64 {
                 buf.extend_from_slice(part);
-            } else if !buf.is_empty() {
+            } else if buf.len() > start {
                 // Over the limit: keep nothing more of it.
-                buf.clear();
-                buf.shrink_to(self.max.min(1 << 16));
+                buf.truncate(start);
             }
             match end {
                 Some(b) => {
                     self.input.consume(take + 1);
                     self.after_cr = b == b'\r';
-                    return Ok(Some(self.finish(bytes, buf)));
+                    return Ok(Some(self.finish(bytes, buf, start)));
                 }
                 None => self.input.consume(take),
             }
         }
     }
 
-    fn finish(&self, bytes: u64, buf: &mut Vec<u8>) -> LineRead {
+    fn finish(&self, bytes: u64, buf: &mut Vec<u8>, start: usize) -> LineRead {
         if bytes > self.max as u64 {
-            buf.clear();
+            buf.truncate(start);
             LineRead::TooLong { bytes }
         } else {
             LineRead::Line
@@ -179,7 +185,7 @@ mod tests {
             lines.next_line(&mut buf).unwrap(),
             Some(LineRead::TooLong { bytes: 100_000 })
         );
-        assert!(buf.capacity() <= 1 << 16);
+        assert!(buf.capacity() <= 1 << 11);
         assert_eq!(lines.next_line(&mut buf).unwrap(), Some(LineRead::Line));
         assert_eq!(buf, b"ok");
     }
