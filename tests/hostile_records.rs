@@ -517,9 +517,26 @@ fn a_leading_byte_order_mark_is_skipped_by_run_and_sync() {
     let ran = run(PEOPLE, "person", "in.json", doc.as_bytes(), &[]);
     assert_eq!(ids(&ran.out), ["1"], "{:?}", ran.rejects);
 
-    let synced = sync(PEOPLE, "person", "bom", &[("1.ndjson", input.as_bytes())]);
+    let synced = sync(
+        PEOPLE,
+        "person",
+        "bom",
+        &[
+            ("1.ndjson", input.as_bytes()),
+            ("2.json", format!("\u{FEFF}{CY}").as_bytes()),
+        ],
+    );
     assert_eq!(synced.summary["dead_lettered"], 0, "{:?}", synced.letters);
-    assert_eq!(synced.sent.len(), 2);
+    assert_eq!(synced.sent.len(), 3);
+}
+
+#[test]
+fn a_json_document_that_is_not_utf8_is_a_reject_not_an_io_failure() {
+    let mut doc = ANN.as_bytes().to_vec();
+    doc.insert(doc.len() - 3, 0xE9);
+    let ran = run(PEOPLE, "person", "in.json", &doc, &[]);
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert_eq!(ran.errors(), ["E1001 "]);
 }
 
 #[test]
