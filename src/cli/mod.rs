@@ -383,6 +383,11 @@ struct RunArgs {
     /// available cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+    /// The longest NDJSON record (line) read, in bytes; a longer one is
+    /// rejected (E1014) without being held in memory, and the run goes on.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::exec::lines::DEFAULT_MAX_RECORD_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_record_bytes: u64,
 }
 
 fn run(a: RunArgs) -> u8 {
@@ -494,7 +499,9 @@ fn run(a: RunArgs) -> u8 {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    runner = runner.with_threads(threads);
+    runner = runner
+        .with_threads(threads)
+        .with_max_record_bytes(usize::try_from(a.max_record_bytes).unwrap_or(usize::MAX));
     match runner.run(&mut input, input_format) {
         Ok(summary) => {
             eprintln!("tether: {summary}");

@@ -568,4 +568,18 @@ rejected with the value, the currency and the target. Round in the rule:
 ```
 
 Trailing zeros are not decimals: `3.000` USD is written `3.00`.";
+
+    E1014 => "record larger than the limit",
+"An NDJSON record (one line) is longer than the per-record limit, 16 MiB by
+default. It is rejected without being read whole (the reader keeps at most
+the limit in memory, so one huge line cannot exhaust it) and the rest of
+the input is mapped. The reject names the line and the record's length;
+the record itself is left out of the reject. A sync inbox line over the
+limit is a dead letter with the same message.
+
+```
+tether run m.tether --mapping orders --input big.ndjson --max-record-bytes 67108864
+```
+
+Raise the limit only for inputs whose records really are that large.";
 }

@@ -10,6 +10,7 @@
 //! are reused from record to record.
 
 use super::eval::{Frames, Outcome, RecordError, evaluate_into, map_json_into};
+use super::lines::{LineRead, LineReader};
 use super::read::read_record;
 use super::rows::{Row, expand};
 use super::run::{OutputFormat, Position, reject_line};
@@ -18,6 +19,18 @@ use crate::plan::Plan;
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
 use std::sync::mpsc;
+
+/// A run of consecutive NDJSON lines, each followed by `\n` whatever its
+/// ending was in the input (see [`super::lines`]).
+#[derive(Default)]
+pub struct Chunk {
+    pub text: Vec<u8>,
+    /// The lines over the record limit, as (index in the chunk, length):
+    /// each stands in `text` as an empty line, so indices stay aligned.
+    pub too_long: Vec<(u64, u64)>,
+    /// The limit they exceeded, for the message.
+    pub max: usize,
+}
 
 /// About how much input one chunk holds: large enough that handing it to a
 /// thread costs nothing next to mapping it, small enough that
@@ -56,11 +69,17 @@ impl Mapper<'_> {
     /// Maps a chunk of NDJSON lines; `first_line` is the number of its
     /// first line in the whole input. A line that is not UTF-8 is a reject
     /// of that line.
-    pub fn ndjson(&self, chunk: &[u8], first_line: u64) -> Batch {
+    pub fn ndjson(&self, chunk: &Chunk, first_line: u64) -> Batch {
         let mut batch = Batch::default();
         let mut frames = Frames::default();
-        for (number, line) in (first_line..).zip(lines(chunk)) {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut too_long = chunk.too_long.iter().peekable();
+        for (i, line) in (0u64..).zip(lines(&chunk.text)) {
+            let number = first_line + i;
+            if let Some((_, bytes)) = too_long.next_if(|(at, _)| *at == i) {
+                let outcome = Outcome::too_long(super::lines::too_long_message(*bytes, chunk.max));
+                self.outcome(outcome, "", Position::Line(number), &mut batch);
+                continue;
+            }
             match std::str::from_utf8(line) {
                 Ok(text) if text.trim().is_empty() => {}
                 Ok(text) => self.json_record(text, Position::Line(number), &mut frames, &mut batch),
@@ -244,16 +263,21 @@ fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Reads the next chunk of whole lines into `buf` (cleared first); returns
-/// the number of lines, 0 at the end of the input. A line longer than a
-/// chunk is a chunk of its own.
-pub fn next_chunk(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<u64> {
-    buf.clear();
+/// Reads the next chunk of whole lines into `chunk` (cleared first);
+/// returns the number of lines, 0 at the end of the input. A line is
+/// never longer than the reader's limit, so neither is a chunk by more.
+pub fn next_chunk(input: &mut LineReader<&mut dyn BufRead>, chunk: &mut Chunk) -> io::Result<u64> {
+    chunk.text.clear();
+    chunk.too_long.clear();
+    chunk.max = input.max();
     let mut lines = 0;
-    while buf.len() < CHUNK_BYTES {
-        if input.read_until(b'\n', buf)? == 0 {
-            break;
+    while chunk.text.len() < CHUNK_BYTES {
+        match input.append_line(&mut chunk.text)? {
+            None => break,
+            Some(LineRead::Line) => {}
+            Some(LineRead::TooLong { bytes }) => chunk.too_long.push((lines, bytes)),
         }
+        chunk.text.push(b'\n');
         lines += 1;
     }
     Ok(lines)
@@ -267,14 +291,14 @@ pub fn next_chunk(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<u64>
 pub fn parallel(
     mapper: Mapper<'_>,
     threads: usize,
-    input: &mut dyn BufRead,
+    input: &mut LineReader<&mut dyn BufRead>,
     emit: &mut dyn FnMut(Batch) -> io::Result<()>,
 ) -> io::Result<()> {
     let threads = threads.max(1);
     std::thread::scope(|scope| {
         let mut workers = Vec::with_capacity(threads);
         for _ in 0..threads {
-            let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(2);
+            let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(Chunk, u64)>(2);
             let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
             scope.spawn(move || {
                 for (chunk, first_line) in chunk_rx {
@@ -289,7 +313,10 @@ pub fn parallel(
         let mut pending: VecDeque<usize> = VecDeque::new();
         let mut next_line = 1;
         for turn in 0.. {
-            let mut chunk = Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 3));
+            let mut chunk = Chunk {
+                text: Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 3)),
+                ..Chunk::default()
+            };
             let lines = next_chunk(input, &mut chunk)?;
             if lines == 0 {
                 break;

@@ -67,6 +67,22 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// A record over the per-record size limit (E1014): not read at all.
+    pub fn too_long(message: String) -> Outcome {
+        Outcome::Rejected {
+            key: None,
+            errors: vec![RecordError {
+                code: Code::E1014,
+                rule: String::new(),
+                path: String::new(),
+                value: String::new(),
+                message,
+            }],
+        }
+    }
+}
+
 /// Maps one JSON record (its text) with `plan`, to JSON.
 pub fn map_record(plan: &Plan, text: &str) -> Outcome {
     map_record_as(plan, text, Encoding::Json)

@@ -6,6 +6,7 @@
 
 mod chunk;
 mod eval;
+pub mod lines;
 mod merge;
 mod read;
 mod reject;
@@ -17,6 +18,7 @@ mod xml_write;
 
 pub use eval::{Encoding, Outcome, RecordError, map_record};
 pub use merge::Bases;
+pub use read::duplicate_member;
 pub use rows::map_document;
 pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};
 pub use value::{Money, Value, minify_json, write_json_seq, write_json_str};

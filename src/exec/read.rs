@@ -108,6 +108,18 @@ impl<'s, 'p, 'a> NodeSeed<'s, 'p, 'a> {
         self.error("null", NOT_NULL.to_string());
     }
 
+    /// An error at `path[i]` for each null element of an array whose
+    /// schema declares its elements not nullable.
+    fn null_elements(&mut self, items: &[Value<'_>]) {
+        for (i, item) in items.iter().enumerate() {
+            if matches!(item, Value::Null) {
+                self.path.push(Seg::Index(i));
+                self.not_null_error();
+                self.path.pop();
+            }
+        }
+    }
+
     /// A `map<T>` value: every member's value checked as a `T` (each wrong
     /// one an error at `path.key`), then kept as its JSON text. Err: the
     /// value is not an object at all.
@@ -135,6 +147,10 @@ impl<'s, 'p, 'a> NodeSeed<'s, 'p, 'a> {
         }
         Ok(Value::Invalid)
     }
+}
+
+fn has_null(items: &[Value<'_>]) -> bool {
+    items.iter().any(|v| matches!(v, Value::Null))
 }
 
 /// A member of a `map<T>` whose value is not a `T`.
@@ -237,6 +253,10 @@ impl<'de, 's, 'p> DeserializeSeed<'de> for NodeSeed<'s, 'p, 'de> {
                 kind => leaf(text, kind),
             };
             match value {
+                Ok(Value::Array(items)) if self.node.elements_not_null && has_null(&items) => {
+                    self.null_elements(&items);
+                    self.frame[*slot] = Value::Invalid;
+                }
                 Ok(v) => self.frame[*slot] = v,
                 Err(msg) => {
                     self.error(text, msg);
@@ -304,6 +324,18 @@ impl<'de, 's, 'p> Visitor<'de> for NodeVisitor<'s, 'p, 'de> {
                 .iter()
                 .position(|(n, _)| n.as_str() == key.as_ref())
             {
+                Some(i) if seen.get(i) => {
+                    // serde_json would keep the last silently; which one
+                    // the provider meant is unknown (issue 17).
+                    let (name, _) = &node.fields[i];
+                    let again: &'de RawValue = map.next_value()?;
+                    self.seed.path.push(Seg::Name(name));
+                    self.seed.error(
+                        again.get(),
+                        format!("the member `{name}` appears more than once"),
+                    );
+                    self.seed.path.pop();
+                }
                 Some(i) => {
                     seen.set(i);
                     let (name, child) = &node.fields[i];
@@ -446,6 +478,102 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
             }
         }
         d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The path of the first object member that appears twice in its object
+/// anywhere in the JSON value `text` (`a.b[2].c`); `None` when there is
+/// none, or when `text` is not well-formed (its parse says so). The
+/// projection reader catches a repeated member the plan reads as it goes;
+/// this walks the whole value, for readers that keep all of a record
+/// (`sync` stores and patches it) through a parser that keeps the last
+/// occurrence silently.
+pub fn duplicate_member(text: &str) -> Option<String> {
+    let mut path = Vec::new();
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = NoDup {
+        path: &mut path,
+        found: &mut found,
+    };
+    // An error is either the duplicate (then `found` holds it) or a
+    // malformed text, which is not this check's to report.
+    let _ = seed.deserialize(&mut de);
+    found
+}
+
+/// Walks a value, keeping the path, until a member repeats.
+struct NoDup<'s> {
+    path: &'s mut Vec<String>,
+    found: &'s mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for NoDup<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NoDup<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys: std::collections::HashSet<Cow<'de, str>> = Default::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            self.path.push(key.to_string());
+            if keys.contains(&key) {
+                *self.found = Some(path_text(
+                    self.path.iter().map(|s| Cow::Borrowed(s.as_str())),
+                ));
+                return Err(de::Error::custom("a member appears twice"));
+            }
+            map.next_value_seed(NoDup {
+                path: self.path,
+                found: self.found,
+            })?;
+            self.path.pop();
+            keys.insert(key);
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        for i in 0.. {
+            self.path.push(format!("[{i}]"));
+            let more = seq.next_element_seed(NoDup {
+                path: self.path,
+                found: self.found,
+            })?;
+            self.path.pop();
+            if more.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
     }
 }
 

@@ -2,8 +2,9 @@
 //! document (one object, or an array of records). Failing records go to the
 //! rejects output with all their errors; the rest of the batch goes on.
 
-use super::chunk::{Batch, CHUNK_BYTES, Mapper, next_chunk, parallel};
+use super::chunk::{Batch, CHUNK_BYTES, Chunk, Mapper, next_chunk, parallel};
 use super::eval::{Encoding, Frames, Outcome, RecordError};
+use super::lines::{DEFAULT_MAX_RECORD_BYTES, LineReader};
 use super::value::{minify_json, write_json_str};
 use super::{Bases, xml};
 use crate::plan::Plan;
@@ -120,6 +121,8 @@ pub struct Runner<'p, 'w> {
     base: Option<&'p Bases>,
     /// Threads mapping NDJSON chunks (1: on the runner's own thread).
     threads: usize,
+    /// The longest NDJSON record read (longer ones are rejected unread).
+    max_record_bytes: usize,
 }
 
 impl<'p, 'w> Runner<'p, 'w> {
@@ -139,7 +142,15 @@ impl<'p, 'w> Runner<'p, 'w> {
             opened: false,
             base: None,
             threads: 1,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
+    }
+
+    /// Rejects NDJSON records longer than `bytes` without reading them
+    /// whole (default [`DEFAULT_MAX_RECORD_BYTES`]).
+    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes.max(1);
+        self
     }
 
     /// Maps NDJSON on `threads` threads (order kept).
@@ -247,13 +258,14 @@ impl<'p, 'w> Runner<'p, 'w> {
             InputFormat::Ndjson => {
                 self.shape(Shape::Batch)?;
                 let mapper = self.mapper();
+                let mut input = LineReader::new(input, self.max_record_bytes);
                 if self.threads > 1 {
-                    parallel(mapper, self.threads, input, &mut |b| self.emit(b))?;
+                    parallel(mapper, self.threads, &mut input, &mut |b| self.emit(b))?;
                 } else {
-                    let mut chunk = Vec::new();
+                    let mut chunk = Chunk::default();
                     let mut next_line = 1;
                     loop {
-                        let lines = next_chunk(input, &mut chunk)?;
+                        let lines = next_chunk(&mut input, &mut chunk)?;
                         if lines == 0 {
                             break;
                         }
@@ -263,9 +275,19 @@ impl<'p, 'w> Runner<'p, 'w> {
                 }
             }
             InputFormat::Json => {
-                let mut text = String::new();
-                input.read_to_string(&mut text)?;
-                let trimmed = text.trim_start();
+                let mut bytes = Vec::new();
+                input.read_to_end(&mut bytes)?;
+                let text = match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        // Not an I/O failure: the document is rejected.
+                        self.shape(Shape::One)?;
+                        let message = format!("the document is not UTF-8: {}", e.utf8_error());
+                        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                        return self.rejected_document(&text, message, started);
+                    }
+                };
+                let trimmed = text.strip_prefix('\u{FEFF}').unwrap_or(&text).trim_start();
                 let batch = trimmed.starts_with('[') || self.plan.iteration.is_some();
                 self.shape(if batch { Shape::Batch } else { Shape::One })?;
                 let mapper = self.mapper();
@@ -294,13 +316,43 @@ impl<'p, 'w> Runner<'p, 'w> {
                 self.emit(batch)?;
             }
             InputFormat::Xml => {
-                let mut text = String::new();
-                input.read_to_string(&mut text)?;
+                let mut bytes = Vec::new();
+                input.read_to_end(&mut bytes)?;
                 let batch = self.plan.iteration.is_some();
                 self.shape(if batch { Shape::Batch } else { Shape::One })?;
-                self.xml_document(&text)?;
+                match xml::decode(&bytes) {
+                    Ok(text) => self.xml_document(&text)?,
+                    Err(e) => {
+                        let text = String::from_utf8_lossy(&bytes);
+                        let mut batch = Batch::default();
+                        self.xml_rejected(&text, &e, &mut batch);
+                        self.emit(batch)?;
+                    }
+                }
             }
         }
+        self.finish(started)
+    }
+
+    /// A document rejected before any record of it is read.
+    fn rejected_document(
+        mut self,
+        text: &str,
+        message: String,
+        started: Instant,
+    ) -> io::Result<Summary> {
+        let mut batch = Batch::default();
+        self.mapper().outcome(
+            Outcome::malformed(message),
+            text,
+            Position::Index(0),
+            &mut batch,
+        );
+        self.emit(batch)?;
+        self.finish(started)
+    }
+
+    fn finish(mut self, started: Instant) -> io::Result<Summary> {
         self.close()?;
         self.out.flush()?;
         if let Some(r) = self.rejects.as_mut() {
@@ -334,15 +386,19 @@ impl<'p, 'w> Runner<'p, 'w> {
             // many rows it gave (records without `for` count as mapped).
             Ok(records) if iterating => batch.read += records as u64,
             Ok(_) => {}
-            Err(e) => {
-                if iterating {
-                    batch.read += 1;
-                }
-                let outcome = Outcome::malformed(format!("malformed XML at {e}"));
-                mapper.outcome(outcome, text, Position::Index(0), &mut batch);
-            }
+            Err(e) => self.xml_rejected(text, &e, &mut batch),
         }
         self.emit(batch)
+    }
+
+    /// An XML document that cannot be read: one reject for all of it.
+    fn xml_rejected(&self, text: &str, e: &xml::XmlError, batch: &mut Batch) {
+        if self.plan.iteration.is_some() {
+            batch.read += 1;
+        }
+        let outcome = Outcome::malformed(format!("malformed XML at {e}"));
+        self.mapper()
+            .outcome(outcome, text, Position::Index(0), batch);
     }
 }
 

@@ -82,6 +82,60 @@ pub fn read_document<'a>(
     doc.document()
 }
 
+/// The text of an XML document from its bytes: UTF-8 (a byte order mark is
+/// skipped) or UTF-16 (told by its byte order mark, or by `<?` in either
+/// byte order). Err: bytes that are not text in that encoding, located, so
+/// the document is rejected like a malformed one (not an I/O failure).
+pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, XmlError> {
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return utf16(rest, true).map(Cow::Owned);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return utf16(rest, false).map(Cow::Owned);
+    }
+    if bytes.starts_with(b"<\0?\0") {
+        return utf16(bytes, true).map(Cow::Owned);
+    }
+    if bytes.starts_with(b"\0<\0?") {
+        return utf16(bytes, false).map(Cow::Owned);
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(body).map(Cow::Borrowed).map_err(|e| {
+        let good = body.get(..e.valid_up_to()).unwrap_or_default();
+        let good = std::str::from_utf8(good).unwrap_or_default();
+        error_at(
+            good,
+            good.len(),
+            "the document is not UTF-8 (an invalid byte)",
+        )
+    })
+}
+
+/// UTF-16 code units in the given byte order to text.
+fn utf16(bytes: &[u8], little: bool) -> Result<String, XmlError> {
+    let units = bytes.chunks(2).map(|p| match p {
+        [a, b] if little => u16::from_le_bytes([*a, *b]),
+        [a, b] => u16::from_be_bytes([*a, *b]),
+        // An odd last byte is no code unit: a lone low surrogate makes
+        // the decoder report it.
+        _ => 0xDC00,
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => text.push(c),
+            Err(_) => {
+                return Err(error_at(
+                    &text,
+                    text.len(),
+                    "the document is not UTF-16 (an invalid code unit)",
+                ));
+            }
+        }
+    }
+    Ok(text)
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -100,28 +154,68 @@ fn error_at(text: &str, offset: usize, message: impl Into<String>) -> XmlError {
     }
 }
 
-/// One pass of the parser over the whole document: well-formed, one root.
+/// One pass of the parser over the whole document: well-formed, one root,
+/// and nothing tether would otherwise read wrongly (issue 17). The same
+/// check guards `run` and the sync inbox, so a document is read alike by
+/// both:
+/// * every entity reference is a character reference to a character XML
+///   allows, or one of the five predefined entities (DTD entities are not
+///   expanded, so dropping them would lose text silently);
+/// * no character XML forbids (NUL and other C0 controls but tab, CR, LF;
+///   U+FFFE, U+FFFF) in text, CDATA or attribute values;
+/// * every prefix is declared, and no attribute is repeated.
 pub fn check_well_formed(text: &str) -> Result<(), XmlError> {
     let mut xml = NsReader::from_str(text);
     let mut depth = 0usize;
     let mut roots = 0usize;
     loop {
         let before = xml.buffer_position() as usize;
-        match xml.read_event() {
+        let (ns, event) = match xml.read_resolved_event() {
             Err(e) => return Err(error_at(text, xml.error_position() as usize, e.to_string())),
-            Ok(Event::Start(_)) => {
+            Ok(x) => x,
+        };
+        if let ResolveResult::Unknown(prefix) = &ns {
+            let prefix = prefix.clone();
+            return Err(error_at(
+                text,
+                tag_at(text, before),
+                format!("the namespace prefix `{prefix}` is not declared"),
+            ));
+        }
+        match event {
+            Event::Start(e) => {
+                check_attributes(&xml, &e).map_err(|m| error_at(text, tag_at(text, before), m))?;
                 if depth == 0 {
                     roots += 1;
                 }
                 depth += 1;
             }
-            Ok(Event::Empty(_)) if depth == 0 => roots += 1,
-            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Text(t)) if depth == 0 && !t.xml10_content().trim().is_empty() => {
-                return Err(error_at(text, before, "text outside the root element"));
+            Event::Empty(e) => {
+                check_attributes(&xml, &e).map_err(|m| error_at(text, tag_at(text, before), m))?;
+                if depth == 0 {
+                    roots += 1;
+                }
             }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(t) => {
+                let content = t.xml10_content();
+                if let Some(c) = forbidden_char(&content) {
+                    return Err(error_at(text, before, forbidden_message(c)));
+                }
+                if depth == 0 && !content.trim().is_empty() {
+                    return Err(error_at(text, before, "text outside the root element"));
+                }
+            }
+            Event::CData(t) => {
+                if let Some(c) = forbidden_char(&t.xml10_content()) {
+                    return Err(error_at(text, before, forbidden_message(c)));
+                }
+            }
+            Event::GeneralRef(r) => {
+                check_reference(&r).map_err(|m| error_at(text, before, m))?;
+            }
+            Event::Eof => break,
+            _ => {}
         }
         if roots > 1 {
             return Err(error_at(text, before, "a second root element"));
@@ -138,6 +232,65 @@ pub fn check_well_formed(text: &str) -> Result<(), XmlError> {
         return Err(error_at(text, 0, "no root element"));
     }
     Ok(())
+}
+/// An element's attributes: none repeated, every prefix declared, values
+/// with only defined entities and allowed characters.
+fn check_attributes(xml: &NsReader<&[u8]>, e: &BytesStart<'_>) -> Result<(), String> {
+    let mut names: Vec<String> = Vec::new();
+    for a in e.attributes().with_checks(false) {
+        let a = a.map_err(|e| e.to_string())?;
+        let name: &str = a.key.as_ref();
+        if names.iter().any(|n| n == name) {
+            return Err(format!("the attribute `{name}` appears more than once"));
+        }
+        names.push(name.to_string());
+        if let (ResolveResult::Unknown(prefix), _) = xml.resolver().resolve_attribute(a.key) {
+            return Err(format!("the namespace prefix `{prefix}` is not declared"));
+        }
+        let value = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| format!("an attribute value: {e}"))?;
+        if let Some(c) = forbidden_char(&value) {
+            return Err(forbidden_message(c));
+        }
+    }
+    Ok(())
+}
+
+/// An entity reference in text: a character reference to an allowed
+/// character, or a predefined entity.
+fn check_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<(), String> {
+    let name: &str = r;
+    match r.resolve_char_ref() {
+        Err(_) => Err(format!("`&{name};` is not a valid character reference")),
+        Ok(Some(c)) => match forbidden_char(c.encode_utf8(&mut [0; 4])) {
+            Some(c) => Err(forbidden_message(c)),
+            None => Ok(()),
+        },
+        Ok(None) if quick_xml::escape::resolve_predefined_entity(name).is_some() => Ok(()),
+        Ok(None) => Err(format!(
+            "the entity `&{name};` is not defined (tether expands no DTD entities)"
+        )),
+    }
+}
+
+/// The first character XML 1.0 does not allow in a document.
+pub fn forbidden_char(s: &str) -> Option<char> {
+    // Fast path: every forbidden character is a C0 control or starts
+    // with the byte 0xEF (U+FFFE, U+FFFF).
+    if !s.bytes().any(|b| b < 0x20 || b == 0xEF) {
+        return None;
+    }
+    s.chars().find(|&c| {
+        matches!(
+            c,
+            '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}'
+        )
+    })
+}
+
+fn forbidden_message(c: char) -> String {
+    format!("the character U+{:04X} is not allowed in XML", c as u32)
 }
 
 /// Where the record elements are.
@@ -214,9 +367,9 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                 self.text,
                 begin,
                 format!(
-                    "the document element `{local}` is in namespace {}, the mapping reads namespace {expected:?}",
+                    "the document element `{local}` is in {}; the mapping reads namespace {expected:?}",
                     ns.as_deref()
-                        .map_or("none".to_string(), |n| format!("{n:?}"))
+                        .map_or("no namespace".to_string(), |n| format!("namespace {n:?}"))
                 ),
             ));
         }
@@ -470,6 +623,21 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
                     .iter()
                     .position(|(n, c)| ours && c.xml == XmlForm::Element && *n == local);
                 match found {
+                    Some(i) if seen[i] && !repeats_allowed(&node.fields[i].1) => {
+                        // A second `<Amt>` where the schema has one: which
+                        // one the sender meant is unknown (issue 17).
+                        if !child_empty {
+                            self.skip(&child)?;
+                        }
+                        let end = self.xml.buffer_position() as usize;
+                        let source = self.text.get(child_begin..end).unwrap_or("");
+                        self.path.push(node.fields[i].0.clone());
+                        self.error(
+                            source,
+                            format!("the element `{local}` appears more than once"),
+                        );
+                        self.path.pop();
+                    }
                     Some(i) => {
                         seen[i] = true;
                         self.child(
@@ -710,6 +878,12 @@ impl<'a, 'p> Doc<'a, 'p, '_> {
             }
         };
     }
+}
+
+/// Whether a field may occur more than once: an array, iterated or read
+/// whole.
+fn repeats_allowed(field: &ReadNode) -> bool {
+    field.each.is_some() || matches!(field.whole, Some((_, ReadKind::Array(_))))
 }
 
 /// The values gathered so far for `slot`.

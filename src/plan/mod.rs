@@ -175,6 +175,10 @@ pub struct ReadNode {
     /// The schema declares the value not nullable: a `null` (or
     /// `xsi:nil`) is an input error, not a null value.
     pub not_null: bool,
+    /// For an array read whole: its schema declares the elements not
+    /// nullable, so a `null` element is an input error (issue 17).
+    #[serde(default)]
+    pub elements_not_null: bool,
     /// Keep the value's own input text in this slot (for reject reports).
     pub source_text: Option<usize>,
     /// How the member appears in XML.
@@ -576,6 +580,8 @@ pub fn lower_mapping(program: &Program, mapping: &Mapping, dir: Direction) -> Pl
         }
         _ => (read, input_slots, None),
     };
+    let mut read = read;
+    mark_nulls(reg, Some(src_rec), &mut read);
     let (mut write, output_slots) = output.finish();
     order_by_schema(reg, &mut write);
     let xml_output = XmlOutput::new(reg, tgt_rec);
@@ -1139,6 +1145,42 @@ fn mark_xml_forms(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode)
                 _ => None,
             };
             mark_xml_forms(reg, inner, child);
+        }
+    }
+}
+
+/// Marks where the schema forbids null, down the record types and into
+/// array elements (element frames are built apart from their array, so
+/// this runs on the finished tree). The record itself is never null: a
+/// `null` line or document is an input error, not an empty record.
+fn mark_nulls(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode) {
+    node.not_null = true;
+    mark_member_nulls(reg, record, node);
+}
+
+fn mark_member_nulls(reg: &Registry, record: Option<RecordId>, node: &mut ReadNode) {
+    let Some(rec) = record else { return };
+    let def = reg.record(rec);
+    for (name, child) in &mut node.fields {
+        let Some((_, f)) = def.field(name) else {
+            continue;
+        };
+        child.not_null = !f.ty.nullable && f.ty.kind != Kind::Any;
+        match &f.ty.kind {
+            Kind::Record(r) => mark_member_nulls(reg, Some(*r), child),
+            Kind::Array(elem) => {
+                let elem_not_null = !elem.nullable && elem.kind != Kind::Any;
+                child.elements_not_null = elem_not_null;
+                if let Some(e) = &mut child.each {
+                    e.node.not_null = elem_not_null;
+                    let inner = match &elem.kind {
+                        Kind::Record(r) => Some(*r),
+                        _ => None,
+                    };
+                    mark_member_nulls(reg, inner, &mut e.node);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -207,8 +207,7 @@ impl Engine<'_> {
 
     /// An XML document as the record it holds (`sync::xml`).
     fn xml_item(&self, side: Side, text: String) -> Item {
-        let read = self.plan(side).map(|p| &p.read);
-        match super::xml::record_of(&text, read, &self.spec.own_paths(side)) {
+        match super::xml::record_of(&text, self.plan(side), &self.spec.own_paths(side)) {
             Ok(record) => Item::Event(RawEvent {
                 event_id: None,
                 op: EventOp::Upsert,

@@ -6,11 +6,12 @@
 use super::failpoint;
 use super::provider::{Item, Items, Provider, ProviderError, Sent, item_of, parse_item};
 use super::store::Operation;
+use crate::exec::lines::{DEFAULT_MAX_RECORD_BYTES, LineRead, LineReader, too_long_message};
 use crate::safe_fs::{self, EntryKind};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -271,6 +272,9 @@ fn document_items(format: Format, name: &str, text: &str) -> Vec<Item> {
     if format == Format::Xml {
         return vec![Item::Xml(text.to_string())];
     }
+    if let Some(item) = super::provider::duplicated(text) {
+        return vec![item];
+    }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Array(items)) => items
             .into_iter()
@@ -320,12 +324,14 @@ fn cut_short(format: Format, text: &str) -> bool {
     }
 }
 
-/// The lines of an NDJSON file, read as they are consumed; a line that is
-/// not UTF-8 is a malformed item of its own. A last line without a line
-/// end is read only when the file has settled; otherwise the writer may be
-/// in the middle of it, and the file is marked unfinished.
+/// The lines of an NDJSON file, read as they are consumed, split as `run`
+/// splits them (`exec::lines`: any line ending, a leading byte order mark
+/// skipped, a line over the record limit a malformed item of its own); a
+/// line that is not UTF-8 is a malformed item of its own. A last line
+/// without a line end is read only when the file has settled; otherwise the
+/// writer may be in the middle of it, and the file is marked unfinished.
 struct NdjsonLines {
-    reader: BufReader<fs::File>,
+    reader: LineReader<BufReader<fs::File>>,
     path: PathBuf,
     line: Vec<u8>,
     settled: bool,
@@ -337,26 +343,24 @@ impl Iterator for NdjsonLines {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            self.line.clear();
-            match self.reader.read_until(b'\n', &mut self.line) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let read = match self.reader.next_line(&mut self.line) {
+                Ok(None) => return None,
+                Ok(Some(read)) => read,
                 Err(e) => return Some(Err(io_error("cannot read", &self.path, e))),
-            }
-            let line = match self.line.strip_suffix(b"\n") {
-                Some(line) => line,
-                None if self.settled => &self.line,
-                None => {
-                    self.unfinished.set(true);
-                    return None;
-                }
             };
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let item = match std::str::from_utf8(line) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => parse_item(text),
-                Err(e) => Item::Malformed {
-                    text: String::from_utf8_lossy(line).into_owned(),
+            if !self.reader.ended() && !self.settled {
+                self.unfinished.set(true);
+                return None;
+            }
+            let item = match (read, std::str::from_utf8(&self.line)) {
+                (LineRead::TooLong { bytes }, _) => Item::Malformed {
+                    text: String::new(),
+                    reason: too_long_message(bytes, self.reader.max()),
+                },
+                (LineRead::Line, Ok(text)) if text.trim().is_empty() => continue,
+                (LineRead::Line, Ok(text)) => parse_item(text),
+                (LineRead::Line, Err(e)) => Item::Malformed {
+                    text: String::from_utf8_lossy(&self.line).into_owned(),
                     reason: format!("the line is not UTF-8: {e}"),
                 },
             };
@@ -443,7 +447,23 @@ impl Provider for FileDrop {
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes)
                 .map_err(|e| io_error("cannot read", &path, e))?;
-            let items = match String::from_utf8(bytes) {
+            let text = match format {
+                // Decoded as `run` decodes it (UTF-8 or UTF-16).
+                Format::Xml => crate::exec::xml::decode(&bytes)
+                    .map(std::borrow::Cow::into_owned)
+                    .map_err(|e| Item::Malformed {
+                        text: String::from_utf8_lossy(&bytes).into_owned(),
+                        reason: format!("malformed XML: {e}"),
+                    }),
+                Format::Json | Format::Ndjson => {
+                    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+                    String::from_utf8(bytes.to_vec()).map_err(|e| Item::Malformed {
+                        text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                        reason: format!("{name} is not UTF-8"),
+                    })
+                }
+            };
+            let items = match text {
                 // Cut short by a writer still at work: read when whole, or
                 // once it has settled (and is then what it is).
                 Ok(text) if !settled && cut_short(format, &text) => {
@@ -451,15 +471,15 @@ impl Provider for FileDrop {
                     Vec::new()
                 }
                 Ok(text) => document_items(format, name, &text),
-                Err(e) => vec![Item::Malformed {
-                    text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    reason: format!("{name} is not UTF-8"),
-                }],
+                Err(item) => vec![item],
             };
             return Ok(Box::new(items.into_iter().map(Ok)));
         }
         Ok(Box::new(NdjsonLines {
-            reader: BufReader::with_capacity(1 << 16, file),
+            reader: LineReader::new(
+                BufReader::with_capacity(1 << 16, file),
+                DEFAULT_MAX_RECORD_BYTES,
+            ),
             path,
             line: Vec::new(),
             settled,

@@ -76,6 +76,9 @@ pub trait Provider {
 
 /// Reads one line or document: an event envelope, or a plain record.
 pub fn parse_item(text: &str) -> Item {
+    if let Some(item) = duplicated(text) {
+        return item;
+    }
     match serde_json::from_str::<Json>(text) {
         Ok(v) => item_of(v, text),
         Err(e) => Item::Malformed {
@@ -83,6 +86,16 @@ pub fn parse_item(text: &str) -> Item {
             reason: format!("malformed JSON: {e}"),
         },
     }
+}
+
+/// A record with a member twice is refused whole: the JSON parser would
+/// keep the last silently, and `run` rejects it (issue 17).
+pub fn duplicated(text: &str) -> Option<Item> {
+    let path = crate::exec::duplicate_member(text)?;
+    Some(Item::Malformed {
+        text: text.to_string(),
+        reason: format!("the member `{path}` appears more than once"),
+    })
 }
 
 /// An envelope is an object with a `record` object and an `event_id` or

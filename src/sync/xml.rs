@@ -6,8 +6,8 @@
 //! typed, `xsi:nil` as null). What no plan reads is left out, as the JSON
 //! reader skips it.
 
-use crate::exec::xml::{SOAP11_NS, SOAP12_NS, check_well_formed, element_json};
-use crate::plan::{ReadKind, ReadNode};
+use crate::exec::xml::{SOAP11_NS, SOAP12_NS, check_well_formed, element_json, read_document};
+use crate::plan::{Plan, ReadKind, ReadNode};
 use crate::schema::XmlForm;
 use quick_xml::NsReader;
 use quick_xml::events::Event;
@@ -15,11 +15,20 @@ use quick_xml::name::ResolveResult;
 use serde_json::{Map, Value as Json};
 
 /// The record an XML document holds (its document element, or the first
-/// element of a SOAP body), as JSON; `read` shapes and types it. `keep`:
-/// paths the sync runtime reads besides the plan (timestamps, delete
-/// flags, ids), kept as text when the plan does not read them.
-pub fn record_of(text: &str, read: Option<&ReadNode>, keep: &[&[String]]) -> Result<Json, String> {
+/// element of a SOAP body), as JSON; `plan`'s read tree shapes and types
+/// it. `keep`: paths the sync runtime reads besides the plan (timestamps,
+/// delete flags, ids), kept as text when the plan does not read them.
+///
+/// The document passes the checks `run` makes first (the same reader:
+/// well-formed, entities, characters, namespace and document element), so
+/// a document `run` rejects is not synced with text missing.
+pub fn record_of(text: &str, plan: Option<&Plan>, keep: &[&[String]]) -> Result<Json, String> {
     check_well_formed(text).map_err(|e| format!("malformed XML: {e}"))?;
+    if let Some(plan) = plan {
+        // Values that do not fit the schema are the mapping's to reject
+        // (E1002, as for any record); here only the document is judged.
+        read_document(text, plan, &mut |_| {}).map_err(|e| format!("malformed XML: {e}"))?;
+    }
     let mut doc: Json =
         serde_json::from_str(&element_json(text)).map_err(|e| format!("malformed XML: {e}"))?;
     if is_soap(text) {
@@ -29,10 +38,11 @@ pub fn record_of(text: &str, read: Option<&ReadNode>, keep: &[&[String]]) -> Res
             .and_then(|body| body.values().next().cloned())
             .ok_or("the SOAP envelope has no element in its Body")?;
     }
-    let Some(node) = read else {
+    let Some(node) = plan.map(|p| &p.read) else {
         return Ok(doc);
     };
-    let mut record = shape(&doc, node);
+    let mut path = Vec::new();
+    let mut record = shape(&doc, node, &mut path)?;
     for path in keep {
         if super::json::get(&record, path).is_none()
             && let Some(v) = super::json::get(&doc, path).and_then(text_of)
@@ -72,22 +82,43 @@ fn text_of(v: &Json) -> Option<&Json> {
     }
 }
 
-fn shape(v: &Json, node: &ReadNode) -> Json {
+/// `v` shaped by `node`. Err: a single-valued element the plan reads is
+/// repeated (the default shape made an array of it), with its path.
+fn shape(v: &Json, node: &ReadNode, path: &mut Vec<String>) -> Result<Json, String> {
     if is_nil(v) {
-        return Json::Null;
+        return Ok(Json::Null);
     }
     if let Some(each) = &node.each {
         let items = match v {
-            Json::Array(items) => items.iter().map(|i| shape(i, &each.node)).collect(),
-            one => vec![shape(one, &each.node)],
+            Json::Array(items) => items.iter().collect(),
+            one => vec![one],
         };
-        return Json::Array(items);
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            path.push(format!("[{i}]"));
+            out.push(shape(item, &each.node, path)?);
+            path.pop();
+        }
+        return Ok(Json::Array(out));
+    }
+    let repeatable = matches!(node.whole, Some((_, ReadKind::Array(_))));
+    if v.is_array() && !repeatable {
+        let at = path.iter().fold(String::new(), |mut at, seg| {
+            if !at.is_empty() && !seg.starts_with('[') {
+                at.push('.');
+            }
+            at.push_str(seg);
+            at
+        });
+        return Err(format!(
+            "the element `{at}` appears more than once; the schema has one"
+        ));
     }
     if let Some((_, kind)) = &node.whole {
-        return leaf(v, kind);
+        return Ok(leaf(v, kind));
     }
     if node.fields.is_empty() {
-        return v.clone();
+        return Ok(v.clone());
     }
     let mut out = Map::new();
     for (name, child) in &node.fields {
@@ -96,10 +127,12 @@ fn shape(v: &Json, node: &ReadNode) -> Json {
             XmlForm::Attribute | XmlForm::Element => v.get(name),
         };
         if let Some(value) = value {
-            out.insert(name.clone(), shape(value, child));
+            path.push(name.clone());
+            out.insert(name.clone(), shape(value, child, path)?);
+            path.pop();
         }
     }
-    Json::Object(out)
+    Ok(Json::Object(out))
 }
 
 /// A leaf typed by its read kind. Text that is not what the kind needs is

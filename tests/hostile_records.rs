@@ -1,0 +1,646 @@
+//! Records exactly as read (issue 17, items 4, 6, 7, 8, 9, 12): hostile
+//! records and documents are rejects with a path, never silently mapped,
+//! and `run` and `sync` judge them with the same reader.
+
+mod common;
+
+use common::tether;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fresh folder for one call (tests run in parallel: a counter keeps
+/// two calls of the same name apart).
+fn scratch(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("tether-hostile-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// People to contacts, both ways (sync runs it), with a nullable field,
+/// an array of strings and an array of records.
+const PEOPLE: &str = r#"
+schema src {
+  record Person {
+    id: string
+    name: string
+    nick?: string?
+    tags?: [string]
+    lines?: [{ sku: string }]
+  }
+}
+schema dst {
+  record Contact { id: string, name: string, nick?: string?, tags?: [string] }
+  record Order { id: string, skus?: [string] }
+}
+mapping person: src.Person <-> dst.Contact {
+  key id <-> id
+  name <-> name
+  nick <-> nick
+  tags <-> tags
+}
+mapping order: src.Person -> dst.Order {
+  key id -> id
+  lines[].sku -> skus[]
+}
+"#;
+
+/// What a run gave: exit code, output records, reject lines.
+struct Ran {
+    code: Option<i32>,
+    out: Vec<Json>,
+    rejects: Vec<Json>,
+    stderr: String,
+}
+
+impl Ran {
+    /// Each reject's first error as `CODE path`.
+    fn errors(&self) -> Vec<String> {
+        self.rejects
+            .iter()
+            .map(|r| {
+                let e = &r["errors"][0];
+                format!(
+                    "{} {}",
+                    e["code"].as_str().unwrap_or("?"),
+                    e["path"].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    }
+}
+
+/// `tether run` of `mapping` (text) on `input` (bytes, in a file named
+/// `input_name`: its extension picks the format).
+fn run(mapping: &str, name: &str, input_name: &str, input: &[u8], extra: &[&str]) -> Ran {
+    let dir = scratch(&format!("run-{name}-{input_name}"));
+    let m = dir.join("m.tether");
+    std::fs::write(&m, mapping).expect("mapping");
+    let i = dir.join(input_name);
+    std::fs::write(&i, input).expect("input");
+    let r = dir.join("rejects.ndjson");
+    let args = [
+        &[
+            "run",
+            s(&m),
+            "--mapping",
+            name,
+            "--input",
+            s(&i),
+            "--rejects",
+            s(&r),
+        ][..],
+        extra,
+    ]
+    .concat();
+    let (code, stdout, stderr) = tether(&args);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let parse = |t: &str| -> Vec<Json> {
+        t.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    Ran {
+        code,
+        out: parse(&stdout),
+        rejects: parse(&std::fs::read_to_string(&r).unwrap_or_default()),
+        stderr,
+    }
+}
+
+/// What a sync pass gave: exit code, its summary, the dead letters.
+struct Synced {
+    code: Option<i32>,
+    summary: Json,
+    letters: Vec<Json>,
+    /// Operations written to the right side's outbox.
+    sent: Vec<Json>,
+}
+
+impl Synced {
+    fn errors(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .letters
+            .iter()
+            .map(|l| {
+                let e = &l["errors"][0];
+                format!(
+                    "{} {}",
+                    e["code"].as_str().unwrap_or("?"),
+                    e["path"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+/// One `sync --once` pass of `mapping` with `files` dropped into the left
+/// side's inbox.
+fn sync(mapping: &str, name: &str, test: &str, files: &[(&str, &[u8])]) -> Synced {
+    let dir = scratch(&format!("sync-{test}"));
+    let m = dir.join("m.tether");
+    std::fs::write(&m, mapping).expect("mapping");
+    let (left, right) = (dir.join("left"), dir.join("right"));
+    for side in [&left, &right] {
+        for sub in ["inbox", "outbox", "done"] {
+            std::fs::create_dir_all(side.join(sub)).expect("side folders");
+        }
+    }
+    for (file, bytes) in files {
+        std::fs::write(left.join("inbox").join(file), bytes).expect("drop");
+    }
+    let state = dir.join("state.db");
+    let (code, out, err) = tether(&[
+        "sync",
+        s(&m),
+        "--mapping",
+        name,
+        "--state",
+        s(&state),
+        "--left",
+        s(&left),
+        "--right",
+        s(&right),
+        "--once",
+        "--format",
+        "json",
+    ]);
+    assert!(!err.contains("panicked"), "{err}");
+    let summary: Json =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let (_, listed, _) = tether(&[
+        "dlq",
+        "list",
+        "--format",
+        "json",
+        "--state",
+        s(&state),
+        "--mapping",
+        name,
+    ]);
+    let letters = listed
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut sent = Vec::new();
+    for e in std::fs::read_dir(right.join("outbox"))
+        .expect("outbox")
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).expect("outbox file");
+        sent.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Json>(l).ok()),
+        );
+    }
+    Synced {
+        code,
+        summary,
+        letters,
+        sent,
+    }
+}
+
+// ---------------------------------------------------------------- item 4
+
+#[test]
+fn a_null_the_schema_forbids_is_rejected_with_its_path_by_run() {
+    let input = concat!(
+        "{\"id\":\"1\",\"name\":null}\n",
+        "null\n",
+        "{\"id\":\"3\",\"name\":\"A\",\"tags\":[\"x\",null]}\n",
+        "{\"id\":\"4\",\"name\":\"B\",\"nick\":null}\n",
+    );
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert_eq!(ran.errors(), ["E1002 name", "E1002 ", "E1002 tags[1]"]);
+    // `nick` is declared nullable: its null is a value.
+    assert_eq!(ran.out.len(), 1);
+    assert_eq!(ran.out[0]["id"], "4");
+    assert_eq!(ran.out[0]["nick"], Json::Null);
+}
+
+#[test]
+fn a_null_element_of_an_array_of_records_is_rejected() {
+    let input = "{\"id\":\"5\",\"lines\":[{\"sku\":\"A\"},null]}\n";
+    let ran = run(PEOPLE, "order", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ran.errors(), ["E1002 lines[1]"], "{:?}", ran.out);
+    assert!(ran.out.is_empty());
+}
+
+#[test]
+fn a_json_document_that_is_null_is_a_reject_not_a_record() {
+    for doc in ["null", "[null]", " null\n"] {
+        let ran = run(PEOPLE, "person", "in.json", doc.as_bytes(), &[]);
+        assert_eq!(ran.errors(), ["E1002 "], "{doc}: {:?}", ran.out);
+        assert!(ran.out.is_empty(), "{doc}");
+    }
+}
+
+#[test]
+fn sync_rejects_the_same_nulls_as_run() {
+    let input = concat!(
+        "{\"id\":\"1\",\"name\":null}\n",
+        "null\n",
+        "{\"id\":\"3\",\"name\":\"A\",\"tags\":[\"x\",null]}\n",
+        "{\"id\":\"4\",\"name\":\"B\",\"nick\":null}\n",
+    );
+    let synced = sync(PEOPLE, "person", "nulls", &[("1.ndjson", input.as_bytes())]);
+    assert_eq!(synced.code, Some(3), "{}", synced.summary);
+    assert_eq!(synced.summary["dead_lettered"], 3, "{}", synced.summary);
+    // A null line is not a record at all (malformed, E1001); the others
+    // carry run's code and path.
+    assert_eq!(
+        synced.errors(),
+        ["E1001 ", "E1002 name", "E1002 tags[1]"],
+        "{:?}",
+        synced.letters
+    );
+    assert_eq!(synced.sent.len(), 1, "{:?}", synced.sent);
+}
+
+// ---------------------------------------------------------------- item 7
+
+#[test]
+fn a_json_member_twice_is_rejected_by_run_and_sync() {
+    let input = concat!(
+        "{\"id\":\"1\",\"name\":\"Ann\",\"name\":\"Bob\"}\n",
+        "{\"id\":\"2\",\"name\":\"Cy\"}\n",
+    );
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ran.errors(), ["E1002 name"]);
+    assert!(
+        ran.rejects[0]["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than once")),
+        "{:?}",
+        ran.rejects
+    );
+    assert_eq!(ran.out.len(), 1);
+
+    let synced = sync(
+        PEOPLE,
+        "person",
+        "dup-json",
+        &[("1.ndjson", input.as_bytes())],
+    );
+    assert_eq!(synced.summary["dead_lettered"], 1, "{}", synced.summary);
+    let message = synced.letters[0]["errors"][0]["message"].to_string();
+    assert!(
+        message.contains("`name` appears more than once"),
+        "{message}"
+    );
+    assert_eq!(synced.sent.len(), 1);
+}
+
+#[test]
+fn a_nested_json_member_twice_is_named_by_its_path_in_sync() {
+    let doc =
+        br#"[{"id":"1","name":"A","tags":["x"]},{"id":"2","name":"B","x":{"y":[{"k":1,"k":2}]}}]"#;
+    let synced = sync(PEOPLE, "person", "dup-nested", &[("1.json", doc)]);
+    let message = synced.letters[0]["errors"][0]["message"].to_string();
+    assert!(message.contains("`[1].x.y[0].k`"), "{message}");
+}
+
+// ------------------------------------------------------- items 6, 7, 8
+
+/// An ERP account document in namespace `urn:erp` (the schema imported
+/// from `tests/data/hostile/erp.xsd`) to companies, both ways.
+fn erp_mapping() -> String {
+    format!(
+        r#"import schema erp from "{}/tests/data/hostile/erp.xsd"
+schema crm {{
+  record Company {{ id: string, name: string, amount: decimal, currency: string, tags?: [string] }}
+}}
+mapping company: erp.Account <-> crm.Company {{
+  key Id <-> id
+  Name <-> name
+  Amt.value <-> amount
+  Amt.Ccy <-> currency
+  Tag <-> tags
+}}
+"#,
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn account(name: &str) -> String {
+    format!(
+        r#"<Account xmlns="urn:erp"><Id>1</Id><Name>{name}</Name><Amt Ccy="EUR">1.50</Amt><Tag>a</Tag><Tag>b</Tag></Account>"#
+    )
+}
+
+/// Runs and syncs one XML document: the run's reject message, the dead
+/// letter's (each `None` when the document went through).
+fn judged(test: &str, doc: &str) -> (Option<String>, Option<String>) {
+    let mapping = erp_mapping();
+    let ran = run(&mapping, "company", "doc.xml", doc.as_bytes(), &[]);
+    let run_message = ran
+        .rejects
+        .first()
+        .map(|r| r["errors"][0]["message"].as_str().unwrap_or("").to_string());
+    assert_eq!(
+        ran.out.len() + ran.rejects.len(),
+        1,
+        "{test}: {:?} {:?}",
+        ran.out,
+        ran.rejects
+    );
+    let synced = sync(&mapping, "company", test, &[("1.xml", doc.as_bytes())]);
+    let letter = synced
+        .letters
+        .first()
+        .map(|l| l["errors"][0]["message"].as_str().unwrap_or("").to_string());
+    assert_eq!(
+        synced.sent.len() + synced.letters.len(),
+        1,
+        "{test}: {:?} {:?}",
+        synced.sent,
+        synced.letters
+    );
+    (run_message, letter)
+}
+
+/// Both readers refuse the document, with messages holding `words`.
+fn refused(test: &str, doc: &str, words: &str) {
+    let (ran, synced) = judged(test, doc);
+    assert!(
+        ran.as_deref().is_some_and(|m| m.contains(words)),
+        "{test}: run says {ran:?}"
+    );
+    assert!(
+        synced.as_deref().is_some_and(|m| m.contains(words)),
+        "{test}: sync says {synced:?}"
+    );
+}
+
+#[test]
+fn a_clean_document_goes_through_run_and_sync() {
+    assert_eq!(judged("clean", &account("Ab&amp;cd&#x20AC;")), (None, None));
+}
+
+#[test]
+fn an_undefined_or_dtd_entity_is_refused_by_run_and_sync() {
+    refused(
+        "entity",
+        &account("Ab&nope;cd"),
+        "the entity `&nope;` is not defined",
+    );
+    let dtd = format!(
+        "<!DOCTYPE Account [<!ENTITY ln \"Smith\">]>{}",
+        account("&ln;")
+    );
+    refused("dtd-entity", &dtd, "the entity `&ln;` is not defined");
+}
+
+#[test]
+fn a_repeated_single_valued_element_is_refused_with_its_path() {
+    let doc = r#"<Account xmlns="urn:erp"><Id>1</Id><Name>A</Name><Amt Ccy="EUR">1.50</Amt><Amt Ccy="EUR">2</Amt></Account>"#;
+    let ran = run(&erp_mapping(), "company", "doc.xml", doc.as_bytes(), &[]);
+    assert_eq!(ran.errors(), ["E1002 Amt"]);
+    refused("dup-element", doc, "`Amt` appears more than once");
+    let names = r#"<Account xmlns="urn:erp"><Id>1</Id><Name>A</Name><Name>B</Name><Amt Ccy="EUR">1</Amt></Account>"#;
+    refused("dup-name", names, "`Name` appears more than once");
+    // Repeated elements of an array are its elements.
+    assert_eq!(judged("tags", &account("A")), (None, None));
+}
+
+#[test]
+fn the_document_namespace_must_be_the_schemas() {
+    let other = account("A").replace("urn:erp", "urn:other");
+    refused(
+        "ns-other",
+        &other,
+        r#"is in namespace "urn:other"; the mapping reads namespace "urn:erp""#,
+    );
+    let none = account("A").replace(r#" xmlns="urn:erp""#, "");
+    refused(
+        "ns-none",
+        &none,
+        r#"is in no namespace; the mapping reads namespace "urn:erp""#,
+    );
+    let prefixed = account("A")
+        .replace(r#"<Account xmlns="urn:erp">"#, "<e:Account>")
+        .replace("</Account>", "</e:Account>");
+    refused(
+        "ns-prefix",
+        &prefixed,
+        "the namespace prefix `e` is not declared",
+    );
+}
+
+#[test]
+fn characters_xml_forbids_and_repeated_attributes_are_refused() {
+    refused("nul-ref", &account("A&#0;B"), "character reference");
+    refused("ctl-ref", &account("A&#1;B"), "U+0001 is not allowed");
+    refused("ctl-raw", &account("A\u{1}B"), "U+0001 is not allowed");
+    refused("ffff", &account("A\u{FFFF}B"), "U+FFFF is not allowed");
+    let attr = account("A").replace(r#"Ccy="EUR""#, r#"Ccy="EUR" Ccy="USD""#);
+    refused(
+        "dup-attr",
+        &attr,
+        "the attribute `Ccy` appears more than once",
+    );
+}
+
+/// The bank statement mapping read against the real camt.053.001.02 XSD:
+/// a camt.053.001.08 statement is another document, not the same one.
+#[test]
+fn a_camt_053_001_08_statement_is_not_read_as_001_02() {
+    let bundled = std::fs::read_to_string("mappings/bank/camt053_to_ledger.tether")
+        .expect("the bundled mapping");
+    let start = bundled.find("schema camt {").expect("the inline schema");
+    let end = start + bundled[start..].find("\n}\n").expect("its end") + 3;
+    let mapping = format!(
+        "{}import schema camt from \"{}/tests/data/iso20022/xsd/camt.053.001.02.xsd\"\n{}",
+        &bundled[..start],
+        env!("CARGO_MANIFEST_DIR"),
+        &bundled[end..]
+    );
+    let v02 = std::fs::read("tests/data/iso20022/camt053/genkgo.camt053.v2.minimal.xml")
+        .expect("a camt.053.001.02 statement");
+    let ran = run(&mapping, "statement_entries", "v02.xml", &v02, &[]);
+    assert_eq!(
+        (ran.code, ran.rejects.len()),
+        (Some(0), 0),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ran.out.len(), 1);
+    let v08 = String::from_utf8(v02)
+        .expect("UTF-8")
+        .replace("camt.053.001.02", "camt.053.001.08");
+    let ran = run(
+        &mapping,
+        "statement_entries",
+        "v08.xml",
+        v08.as_bytes(),
+        &[],
+    );
+    assert!(ran.out.is_empty(), "{:?}", ran.out);
+    let message = ran.rejects[0]["errors"][0]["message"].to_string();
+    assert!(
+        message.contains("camt.053.001.08") && message.contains("camt.053.001.02"),
+        "{message}"
+    );
+}
+
+// ---------------------------------------------------------------- item 9
+
+const ANN: &str = r#"{"id":"1","name":"Ann"}"#;
+const BOB: &str = r#"{"id":"2","name":"Bob"}"#;
+const CY: &str = r#"{"id":"3","name":"Cy"}"#;
+
+fn ids(records: &[Json]) -> Vec<&str> {
+    records.iter().filter_map(|r| r["id"].as_str()).collect()
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_skipped_by_run_and_sync() {
+    let input = format!("\u{FEFF}{ANN}\n{BOB}\n");
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1", "2"], "{:?}", ran.rejects);
+    let doc = format!("\u{FEFF}{ANN}");
+    let ran = run(PEOPLE, "person", "in.json", doc.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1"], "{:?}", ran.rejects);
+
+    let synced = sync(
+        PEOPLE,
+        "person",
+        "bom",
+        &[
+            ("1.ndjson", input.as_bytes()),
+            ("2.json", format!("\u{FEFF}{CY}").as_bytes()),
+        ],
+    );
+    assert_eq!(synced.summary["dead_lettered"], 0, "{:?}", synced.letters);
+    assert_eq!(synced.sent.len(), 3);
+}
+
+#[test]
+fn a_json_document_that_is_not_utf8_is_a_reject_not_an_io_failure() {
+    let mut doc = ANN.as_bytes().to_vec();
+    doc.insert(doc.len() - 3, 0xE9);
+    let ran = run(PEOPLE, "person", "in.json", &doc, &[]);
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert_eq!(ran.errors(), ["E1001 "]);
+}
+
+#[test]
+fn cr_only_line_ends_split_records_in_run_and_sync() {
+    // Old Mac line ends, and a mix: each ending ends one record.
+    let input = format!("{ANN}\r{BOB}\r\n{CY}\r");
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1", "2", "3"], "{:?}", ran.rejects);
+    // Line numbers count CR-only ends too.
+    let bad = format!("{ANN}\r{{\"id\":\"9\"}}\r{CY}");
+    let ran = run(PEOPLE, "person", "in.ndjson", bad.as_bytes(), &[]);
+    assert_eq!(ran.rejects[0]["line"], 2, "{:?}", ran.rejects);
+
+    let synced = sync(PEOPLE, "person", "cr", &[("1.ndjson", input.as_bytes())]);
+    assert_eq!(synced.summary["dead_lettered"], 0, "{:?}", synced.letters);
+    assert_eq!(synced.sent.len(), 3);
+}
+
+#[test]
+fn an_xml_document_not_in_its_encoding_is_a_reject_not_an_io_failure() {
+    let mapping = erp_mapping();
+    // "Zoé" in ISO 8859-1, in a document that does not declare it.
+    let mut latin1 = account("Zo?").into_bytes();
+    if let Some(q) = latin1.iter().position(|&b| b == b'?') {
+        latin1[q] = 0xE9;
+    }
+    let ran = run(&mapping, "company", "latin1.xml", &latin1, &[]);
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert_eq!(ran.errors(), ["E1001 "]);
+    assert!(
+        ran.rejects[0]["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not UTF-8")),
+        "{:?}",
+        ran.rejects
+    );
+    let synced = sync(&mapping, "company", "latin1", &[("1.xml", &latin1)]);
+    assert_eq!(synced.errors(), ["E1001 "]);
+
+    // UTF-16 with its byte order mark is read, by both.
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in account("Zoë").encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    let ran = run(&mapping, "company", "utf16.xml", &utf16, &[]);
+    assert_eq!(ran.out.len(), 1, "{:?}", ran.rejects);
+    assert_eq!(ran.out[0]["name"], "Zoë");
+    let synced = sync(&mapping, "company", "utf16", &[("1.xml", &utf16)]);
+    assert_eq!(synced.sent.len(), 1, "{:?}", synced.letters);
+    // A lone surrogate is not UTF-16.
+    utf16.extend_from_slice(&0xD800u16.to_le_bytes());
+    let ran = run(&mapping, "company", "bad16.xml", &utf16, &[]);
+    assert_eq!(
+        (ran.code, ran.errors()),
+        (Some(3), vec!["E1001 ".to_string()])
+    );
+}
+
+// --------------------------------------------------------------- item 12
+
+#[test]
+fn a_record_over_the_limit_is_rejected_and_the_rest_mapped() {
+    let long = format!(r#"{{"id":"2","name":"{}"}}"#, "x".repeat(1000));
+    let input = format!("{ANN}\n{long}\n{CY}\n");
+    let ran = run(
+        PEOPLE,
+        "person",
+        "in.ndjson",
+        input.as_bytes(),
+        &["--max-record-bytes", "100"],
+    );
+    assert_eq!(ids(&ran.out), ["1", "3"]);
+    assert_eq!(ran.errors(), ["E1014 "]);
+    assert_eq!(ran.rejects[0]["line"], 2);
+    let message = ran.rejects[0]["errors"][0]["message"].to_string();
+    assert!(
+        message.contains(&format!("{} bytes", long.len())),
+        "{message}"
+    );
+    // Threads cut the input into chunks: the same reject.
+    let threaded = run(
+        PEOPLE,
+        "person",
+        "in.ndjson",
+        input.as_bytes(),
+        &["--max-record-bytes", "100", "--threads", "2"],
+    );
+    assert_eq!(threaded.rejects, ran.rejects);
+    // Under the default limit it is a record like any other.
+    let ran = run(PEOPLE, "person", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ids(&ran.out), ["1", "2", "3"]);
+}
+
+#[test]
+fn sync_dead_letters_a_line_over_the_default_limit() {
+    let long = format!(r#"{{"id":"2","name":"{}"}}"#, "x".repeat(16 << 20));
+    let input = format!("{ANN}\n{long}\n{CY}\n");
+    let synced = sync(
+        PEOPLE,
+        "person",
+        "too-long",
+        &[("1.ndjson", input.as_bytes())],
+    );
+    assert_eq!(synced.sent.len(), 2, "{:?}", synced.letters);
+    let message = synced.letters[0]["errors"][0]["message"].to_string();
+    assert!(message.contains("more than the limit"), "{message}");
+}
