@@ -13,6 +13,8 @@ use crate::syntax::{
     Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl,
     TypeExpr, TypeExprKind,
 };
+use super::openapi_paths;
+use super::swagger2::{self, Flavor};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,8 +41,38 @@ pub fn import(
     load: &mut Loader<'_>,
 ) -> Result<Imported, Box<Diagnostic>> {
     let root = parse(text, path).map_err(|(at, msg)| unreadable(file, at, msg))?;
-    let others = load_referenced(path, &root, load);
+    // Swagger 2.0 is read as the OpenAPI 3 document it describes.
+    let flavor = match &root {
+        Value::Object(o) => swagger2::flavor(o).map_err(|why| unsupported_version(file, text, why))?,
+        _ => Flavor::JsonSchema,
+    };
+    let root = match &root {
+        Value::Object(o) if flavor == Flavor::Swagger2 => swagger2::to_openapi3(o),
+        _ => root,
+    };
+    let mut others = load_referenced(path, &root, load);
+    if flavor == Flavor::Swagger2 {
+        for o in &mut others {
+            if let Ok(v) = &mut o.root {
+                swagger2::convert_fragment(v);
+            }
+        }
+    }
     import_value(file, text, path, &root, &others, root_name)
+}
+
+/// E0006 at the version key of an API description tether does not read.
+fn unsupported_version(file: FileId, text: &str, why: String) -> Box<Diagnostic> {
+    let at = ["swaggerVersion", "swagger", "openapi"]
+        .iter()
+        .map(|k| find_key(text, 0, k))
+        .find(|&at| at > 0)
+        .unwrap_or(0);
+    Box::new(
+        Diagnostic::error(Code::E0006, file, Span::new(at, at), why)
+            .label("this version")
+            .note("convert the document to OpenAPI 3 (or Swagger 2.0) first, for example with swagger2openapi"),
+    )
 }
 
 /// JSON, or YAML (read into the same JSON model, YAML 1.2's JSON schema)
@@ -196,6 +228,13 @@ fn import_value(
     let mut taken: std::collections::HashSet<String> =
         defs.iter().map(|(n, _, _)| n.to_string()).collect();
     taken.extend(root_type.clone());
+    // Request and response bodies, named by operation before any other
+    // file's schema takes a name.
+    let (bodies, derived) = if is_openapi {
+        openapi_paths::bodies(root, &mut taken, &|from, key| find_key(text, from, key))
+    } else {
+        Default::default()
+    };
     let mut im = Importer {
         file,
         text,
@@ -218,16 +257,58 @@ fn import_value(
     if let Some(name) = &root_type {
         im.named_type(name, root, 0);
     }
+    for body in &bodies {
+        im.body_type(body);
+    }
+    im.warnings
+        .extend(openapi_paths::derived_names_warning(file, &derived));
     // Types of other files, declared as the `$ref`s reached them.
     while let Some((doc, name, schema, site)) = im.queue.pop() {
         im.doc = doc;
         im.ref_site = Some(site);
         im.named_type(&name, schema, site);
     }
+    if im.types.is_empty() {
+        return Err(no_types(file, path, &defs, bodies.len(), is_openapi));
+    }
     Ok(Imported {
         types: im.types,
         warnings: im.warnings,
     })
+}
+
+/// E0005: an API description from which no type can be imported. Without
+/// it, such a file would import as an empty schema and every mapping on it
+/// would fail later with "unknown type", far from the cause.
+fn no_types(
+    file: FileId,
+    path: &Path,
+    defs: &[(&str, &Value, usize)],
+    bodies: usize,
+    is_openapi: bool,
+) -> Box<Diagnostic> {
+    let name = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let named = match defs.len() {
+        0 if is_openapi => "no definitions, no components.schemas".to_string(),
+        0 => "no $defs or definitions".to_string(),
+        n => format!("{n} named schema(s), none of them an object or an enum"),
+    };
+    let paths = match bodies {
+        0 => "no schemas under paths".to_string(),
+        n => format!("{n} body schema(s) under paths, none of them an object or an enum"),
+    };
+    Box::new(
+        Diagnostic::error(
+            Code::E0005,
+            file,
+            Span::new(0, 0),
+            format!("`{name}` declares no types: {named}, {paths}"),
+        )
+        .label("nothing to import")
+        .note("tether imports `definitions` (Swagger 2.0), `components.schemas` and the request and response bodies of `paths` (OpenAPI 3)"),
+    )
 }
 
 /// A document's named schemas (OpenAPI `components.schemas`, JSON Schema
@@ -242,7 +323,13 @@ fn named_schemas<'v>(text: &str, root: &'v Value) -> Vec<(&'v str, &'v Value, us
             .get("components")
             .and_then(|c| c.get("schemas"))
             .and_then(Value::as_object);
-        let base = find_key(text, 0, "schemas");
+        // A converted Swagger 2.0 document's text has them under `definitions`.
+        let section = if obj.contains_key("swagger") {
+            "definitions"
+        } else {
+            "schemas"
+        };
+        let base = find_key(text, 0, section);
         for (name, schema) in schemas.into_iter().flatten() {
             defs.push((name.as_str(), schema, find_key(text, base, name)));
         }
@@ -389,6 +476,43 @@ impl<'t> Importer<'t> {
             body,
             span,
         }));
+    }
+
+    /// A request or response body named by its operation: declared under
+    /// that name, unless it `$ref`s a named schema (which keeps its own
+    /// name) or is not an object or enum (nothing to declare).
+    fn body_type(&mut self, body: &openapi_paths::Body<'t>) {
+        let (mut doc, mut schema) = (0, body.schema);
+        // A `$ref` to a whole file or a pointer into one: follow it (a few
+        // hops, so a cycle of references ends).
+        for _ in 0..8 {
+            let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            self.doc = doc;
+            let target = match self.resolve(r) {
+                Ok(t) => t,
+                Err(why) => {
+                    self.doc = 0;
+                    self.warn(body.at, format!("the reference {r:?} {why}; the body is not imported"));
+                    return;
+                }
+            };
+            if target.def.is_some() {
+                if declares_type(target.schema) {
+                    self.type_name(&target, body.at);
+                }
+                self.doc = 0;
+                return;
+            }
+            (doc, schema) = (target.doc, target.schema);
+        }
+        if declares_type(schema) {
+            self.doc = doc;
+            self.ref_site = (doc != 0).then_some(body.at);
+            self.named_type(&body.name, schema, body.at);
+        }
+        (self.doc, self.ref_site) = (0, None);
     }
 
     /// The fields of an object schema (with `allOf` members merged), or of

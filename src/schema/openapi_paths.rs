@@ -1,0 +1,257 @@
+//! The request and response bodies of an OpenAPI 3 document's `paths`
+//! (Swagger 2.0 documents arrive here converted, see [`super::swagger2`]),
+//! named after their operation, for specs whose types are reachable only
+//! from `paths`: bodies written inline or as `$ref`s to other files, with
+//! no `components.schemas`.
+//!
+//! Naming: `<operationId>_request` for the request body and
+//! `<operationId>_<status>` for each response (`createCustomer_201`,
+//! `createCustomer_default`); a body that is an array of records names its
+//! element `..._item`. An operation without an `operationId` is named from
+//! its method and path (`post /customers/{id}` → `post_customers_id`), which
+//! is stable but changes when the path does: a warning (W0015) says so.
+//! A body that `$ref`s a named schema adds no type: the schema keeps its
+//! own name (the importer decides that when it resolves the `$ref`).
+
+use super::swagger2::METHODS;
+use crate::diag::{Code, Diagnostic, FileId};
+use crate::syntax::Span;
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// One body schema to declare as a type.
+pub struct Body<'v> {
+    /// The type name, unique among the document's names.
+    pub name: String,
+    pub schema: &'v Value,
+    /// Where its operation is in the importing file's text.
+    pub at: usize,
+}
+
+/// Every body of `root`'s operations, in document order, named; `taken`
+/// holds the names already in use (the named schemas) and receives the new
+/// ones. `find_key(from, key)` locates a key in the importing file's text.
+pub fn bodies<'v>(
+    root: &'v Value,
+    taken: &mut HashSet<String>,
+    find_key: &dyn Fn(usize, &str) -> usize,
+) -> (Vec<Body<'v>>, Vec<(String, usize)>) {
+    let mut out = Vec::new();
+    // Operations named from method and path: (derived name, where).
+    let mut derived = Vec::new();
+    let Some(Value::Object(paths)) = root.get("paths") else {
+        return (out, derived);
+    };
+    let paths_at = find_key(0, "paths");
+    for (path, item) in paths {
+        let Value::Object(item) = item else { continue };
+        let path_at = find_key(paths_at, path);
+        for (method, op) in item {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let op_at = find_key(path_at, method);
+            let own = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(ident)
+                .filter(|id| !id.is_empty());
+            let named = own.is_some();
+            let base = own.unwrap_or_else(|| ident(&format!("{method}_{path}")));
+            let before = out.len();
+            let request = op.get("requestBody").map(|rb| local(root, rb));
+            if let Some(schema) = request.and_then(media_schema) {
+                let at = find_key(op_at, "requestBody");
+                push(&mut out, taken, format!("{base}_request"), schema, at);
+            }
+            if let Some(Value::Object(responses)) = op.get("responses") {
+                let responses_at = find_key(op_at, "responses");
+                for (status, resp) in responses {
+                    let resp = local(root, resp);
+                    if let Some(schema) = media_schema(resp) {
+                        let at = find_key(responses_at, status);
+                        push(&mut out, taken, format!("{base}_{}", clean(status)), schema, at);
+                    }
+                }
+            }
+            if out.len() > before && !named {
+                derived.push((base, op_at));
+            }
+        }
+    }
+    (out, derived)
+}
+
+/// W0015: the operations whose body types are named from method and path,
+/// in one warning at the first (a spec without operation ids would
+/// otherwise give one per operation).
+pub fn derived_names_warning(file: FileId, derived: &[(String, usize)]) -> Option<Diagnostic> {
+    let ((first, at), rest) = derived.split_first()?;
+    let more = match rest.len() {
+        0 => String::new(),
+        n => format!(" (and {n} more operation{})", if n == 1 { "" } else { "s" }),
+    };
+    Some(
+        Diagnostic::warning(
+            Code::W0015,
+            file,
+            Span::new(*at, *at + 1),
+            format!(
+                "this operation has no `operationId`{more}: its body types are named from its method and path (`{first}_...`)"
+            ),
+        )
+        .label("no operationId")
+        .note("the names change when the path does; give each operation an `operationId` to name its types"),
+    )
+}
+
+/// A body to declare: an array of records names its element instead.
+fn push<'v>(
+    out: &mut Vec<Body<'v>>,
+    taken: &mut HashSet<String>,
+    name: String,
+    schema: &'v Value,
+    at: usize,
+) {
+    let (name, schema) = match (schema.get("type").and_then(Value::as_str), schema.get("items")) {
+        (Some("array"), Some(items)) => (format!("{name}_item"), items),
+        _ => (name, schema),
+    };
+    // Two operations with one `operationId` (a mistake real specs make)
+    // still get a type each.
+    let mut unique = name.clone();
+    let mut n = 2;
+    while taken.contains(&unique) {
+        unique = format!("{name}_{n}");
+        n += 1;
+    }
+    taken.insert(unique.clone());
+    out.push(Body {
+        name: unique,
+        schema,
+        at,
+    });
+}
+
+/// A request body or response, with a `$ref` into this document's
+/// `components` followed (a few hops; a `$ref` into another file is not
+/// followed here, and its body is left out).
+fn local<'v>(root: &'v Value, mut v: &'v Value) -> &'v Value {
+    for _ in 0..8 {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => match r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+                Some(target) => v = target,
+                None => return v,
+            },
+            None => return v,
+        }
+    }
+    v
+}
+
+/// The schema of a body's content: JSON if it has one
+/// (`application/json`, then any `+json`), else the first media type with
+/// a schema (a form body is a record too).
+fn media_schema(body: &Value) -> Option<&Value> {
+    let content = body.get("content")?.as_object()?;
+    let with_schema = |m: &&Value| m.get("schema").is_some();
+    content
+        .get("application/json")
+        .filter(with_schema)
+        .or_else(|| {
+            content
+                .iter()
+                .find(|(k, m)| k.contains("json") && with_schema(m))
+                .map(|(_, m)| m)
+        })
+        .or_else(|| content.values().find(with_schema))?
+        .get("schema")
+}
+
+/// A type name from an operation id or a method and path: letters, digits
+/// and `_` (`chat.postMessage` → `chat_postMessage`,
+/// `get_/customers/{id}` → `get_customers_id`).
+fn ident(s: &str) -> String {
+    let out = clean(s);
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{out}")
+    } else {
+        out
+    }
+}
+
+/// `s` with every run of other characters made one `_`, none at the ends.
+fn clean(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn names(root: &Value) -> (Vec<String>, Vec<String>) {
+        let mut taken = HashSet::from(["Customer".to_string()]);
+        let (bodies, derived) = bodies(root, &mut taken, &|from, _| from);
+        (
+            bodies.into_iter().map(|b| b.name).collect(),
+            derived.into_iter().map(|(n, _)| n).collect(),
+        )
+    }
+
+    #[test]
+    fn bodies_are_named_by_operation_and_status_or_by_method_and_path() {
+        let root = json!({ "openapi": "3.0.0", "paths": {
+            "/customers/{id}": {
+                "parameters": [],
+                "post": {
+                    "operationId": "createCustomer",
+                    "requestBody": { "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object" } } } },
+                    "responses": {
+                        "201": { "content": { "application/json": { "schema": { "type": "object" } } } },
+                        "204": { "description": "no body" },
+                        "default": { "$ref": "#/components/responses/Error" }
+                    }
+                },
+                "get": { "responses": { "200": { "content": { "application/vnd.api+json": {
+                    "schema": { "type": "array", "items": { "$ref": "customer.json" } } } } } } }
+            } },
+            "components": { "responses": { "Error": { "content": { "application/json": { "schema": {} } } } } }
+        });
+        let (names, derived) = names(&root);
+        assert_eq!(
+            names,
+            [
+                "createCustomer_request",
+                "createCustomer_201",
+                "createCustomer_default",
+                "get_customers_id_200_item"
+            ]
+        );
+        assert_eq!(derived, ["get_customers_id"]);
+    }
+
+    #[test]
+    fn a_repeated_operation_id_still_gives_distinct_names() {
+        let op = json!({ "operationId": "Customer", "responses": {
+            "200": { "content": { "application/json": { "schema": { "type": "object" } } } } } });
+        let root = json!({ "paths": { "/a": { "get": op.clone() }, "/b": { "get": op } } });
+        assert_eq!(names(&root).0, ["Customer_200", "Customer_200_2"]);
+    }
+
+    #[test]
+    fn identifiers_keep_letters_digits_and_underscores() {
+        assert_eq!(ident("chat.postMessage"), "chat_postMessage");
+        assert_eq!(ident("get_/customers/{id}/cards"), "get_customers_id_cards");
+        assert_eq!(ident("2XX"), "_2XX");
+        assert_eq!(clean("2XX"), "2XX");
+    }
+}

@@ -1,0 +1,317 @@
+//! Swagger 2.0 documents (`"swagger": "2.0"`), read as the OpenAPI 3
+//! document they describe, so that every schema construct (`allOf`,
+//! nullability, unions, enums) is imported by the one OpenAPI/JSON Schema
+//! importer rather than by a copy of it.
+//!
+//! The translation is structural and loses nothing tether uses:
+//!
+//! | Swagger 2.0 | OpenAPI 3 |
+//! |---|---|
+//! | `definitions.X` | `components.schemas.X` |
+//! | `parameters.X`, `responses.X` | `components.parameters.X`, `components.responses.X` |
+//! | `$ref: '#/definitions/X'` | `$ref: '#/components/schemas/X'` |
+//! | `x-nullable: true` | `nullable: true` |
+//! | `discriminator: kind` | `discriminator: { propertyName: kind }` |
+//! | a parameter `in: body` with a `schema` | `requestBody.content.application/json.schema` |
+//! | `responses.<status>.schema` | `responses.<status>.content.application/json.schema` |
+//!
+//! The importing file's text is unchanged, so spans are still found in it
+//! (the converted document keeps `swagger: "2.0"` to say where to look:
+//! named schemas are under `definitions` there).
+
+use serde_json::{Map, Value};
+
+/// Which kind of API description a JSON/YAML document is, by its version key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// No `openapi`/`swagger` key: a JSON Schema document.
+    JsonSchema,
+    OpenApi3,
+    Swagger2,
+}
+
+/// The document's flavor, or why tether cannot read it (a Swagger 1.x
+/// resource listing has no schemas in the form tether reads).
+pub fn flavor(root: &Map<String, Value>) -> Result<Flavor, String> {
+    if let Some(v) = root.get("swaggerVersion") {
+        return Err(format!(
+            "this is a Swagger {} document; tether reads Swagger 2.0 and OpenAPI 3",
+            version_text(v)
+        ));
+    }
+    if let Some(v) = root.get("swagger") {
+        return if version_text(v) == "2.0" {
+            Ok(Flavor::Swagger2)
+        } else {
+            Err(format!(
+                "`swagger: {}` is not a version tether reads (Swagger 2.0, OpenAPI 3.0 and 3.1)",
+                version_text(v)
+            ))
+        };
+    }
+    if let Some(v) = root.get("openapi") {
+        return if version_text(v).starts_with("3.") {
+            Ok(Flavor::OpenApi3)
+        } else {
+            Err(format!(
+                "`openapi: {}` is not a version tether reads (Swagger 2.0, OpenAPI 3.0 and 3.1)",
+                version_text(v)
+            ))
+        };
+    }
+    Ok(Flavor::JsonSchema)
+}
+
+/// `"2.0"` or `2.0` (YAML reads an unquoted version as a number).
+fn version_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// HTTP methods of a path item, as both versions name them.
+pub const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The OpenAPI 3 form of a Swagger 2.0 document.
+pub fn to_openapi3(doc: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("openapi".into(), Value::String("3.0.3".into()));
+    out.insert("swagger".into(), Value::String("2.0".into()));
+    let mut components = Map::new();
+    if let Some(d) = doc.get("definitions") {
+        components.insert("schemas".into(), d.clone());
+    }
+    if let Some(p) = doc.get("parameters") {
+        components.insert("parameters".into(), p.clone());
+    }
+    if let Some(Value::Object(rs)) = doc.get("responses") {
+        let converted = rs
+            .iter()
+            .map(|(k, r)| (k.clone(), response(r)))
+            .collect();
+        components.insert("responses".into(), Value::Object(converted));
+    }
+    out.insert("components".into(), Value::Object(components));
+    if let Some(Value::Object(paths)) = doc.get("paths") {
+        let converted = paths
+            .iter()
+            .map(|(p, item)| (p.clone(), path_item(doc, item)))
+            .collect();
+        out.insert("paths".into(), Value::Object(converted));
+    }
+    let mut out = Value::Object(out);
+    rewrite(&mut out);
+    out
+}
+
+/// A schema file that a Swagger 2.0 document's `$ref`s reach: its
+/// `x-nullable`s and discriminators in OpenAPI 3 form (its own
+/// `definitions` stay, as JSON Schema reads them).
+pub fn convert_fragment(v: &mut Value) {
+    rewrite(v);
+}
+
+/// One path: its operations with body parameters and response schemas in
+/// OpenAPI 3 form; a `$ref`ed path item is kept as it is.
+fn path_item(doc: &Map<String, Value>, item: &Value) -> Value {
+    let Value::Object(item) = item else {
+        return item.clone();
+    };
+    let shared: Vec<&Value> = item
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let mut out = Map::new();
+    for (key, v) in item {
+        match v {
+            Value::Object(op) if METHODS.contains(&key.as_str()) => {
+                out.insert(key.clone(), operation(doc, op, &shared));
+            }
+            _ => {
+                out.insert(key.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn operation(doc: &Map<String, Value>, op: &Map<String, Value>, shared: &[&Value]) -> Value {
+    let mut out = op.clone();
+    let own: Vec<&Value> = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    // The operation's parameters override the path's (by name and place);
+    // at most one is the body.
+    let body = own
+        .iter()
+        .chain(shared)
+        .map(|p| local_parameter(doc, p))
+        .find(|p| p.get("in").and_then(Value::as_str) == Some("body"));
+    if let Some(schema) = body.and_then(|p| p.get("schema")) {
+        let mut rb = Map::new();
+        rb.insert("content".into(), json_content(schema));
+        if let Some(r) = body.and_then(|p| p.get("required")) {
+            rb.insert("required".into(), r.clone());
+        }
+        out.insert("requestBody".into(), Value::Object(rb));
+    }
+    if let Some(Value::Object(rs)) = op.get("responses") {
+        let converted = rs
+            .iter()
+            .map(|(k, r)| (k.clone(), response(r)))
+            .collect();
+        out.insert("responses".into(), Value::Object(converted));
+    }
+    Value::Object(out)
+}
+
+/// A parameter, with a `$ref` to the document's `parameters` followed.
+fn local_parameter<'v>(doc: &'v Map<String, Value>, p: &'v Value) -> &'v Value {
+    p.get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/parameters/"))
+        .and_then(|name| doc.get("parameters")?.get(name))
+        .unwrap_or(p)
+}
+
+/// A response: its `schema` moved under `content` (a `$ref` stays, rewritten
+/// later to point into `components.responses`).
+fn response(r: &Value) -> Value {
+    let Value::Object(r) = r else {
+        return r.clone();
+    };
+    let mut out = r.clone();
+    if let Some(schema) = out.remove("schema") {
+        out.insert("content".into(), json_content(&schema));
+    }
+    Value::Object(out)
+}
+
+fn json_content(schema: &Value) -> Value {
+    let mut media = Map::new();
+    media.insert("schema".into(), schema.clone());
+    let mut content = Map::new();
+    content.insert("application/json".into(), Value::Object(media));
+    Value::Object(content)
+}
+
+/// Local `$ref`s into their OpenAPI 3 places; `x-nullable` and string
+/// discriminators into OpenAPI 3 form. Only values of the expected shape
+/// are touched (a property *named* `discriminator` is an object, not a
+/// string, and stays).
+fn rewrite(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get_mut("$ref") {
+                for (from, to) in [
+                    ("#/definitions/", "#/components/schemas/"),
+                    ("#/parameters/", "#/components/parameters/"),
+                    ("#/responses/", "#/components/responses/"),
+                ] {
+                    if let Some(rest) = r.strip_prefix(from) {
+                        *r = format!("{to}{rest}");
+                        break;
+                    }
+                }
+            }
+            if let Some(Value::Bool(n)) = o.get("x-nullable") {
+                let n = *n;
+                o.insert("nullable".into(), Value::Bool(n));
+            }
+            if let Some(Value::String(tag)) = o.get("discriminator") {
+                let mut d = Map::new();
+                d.insert("propertyName".into(), Value::String(tag.clone()));
+                o.insert("discriminator".into(), Value::Object(d));
+            }
+            for child in o.values_mut() {
+                rewrite(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(rewrite),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn convert(v: Value) -> Value {
+        match v {
+            Value::Object(o) => to_openapi3(&o),
+            _ => Value::Null,
+        }
+    }
+
+    #[test]
+    fn definitions_refs_and_x_nullable_take_their_openapi3_form() {
+        let out = convert(json!({
+            "swagger": "2.0",
+            "definitions": {
+                "Envelope": {
+                    "discriminator": "kind",
+                    "properties": {
+                        "sender": { "$ref": "#/definitions/User", "x-nullable": true },
+                        "discriminator": { "type": "string" }
+                    }
+                },
+                "User": { "properties": { "id": { "type": "string" } } }
+            }
+        }));
+        let env = &out["components"]["schemas"]["Envelope"];
+        assert_eq!(
+            env["properties"]["sender"]["$ref"],
+            "#/components/schemas/User"
+        );
+        assert_eq!(env["properties"]["sender"]["nullable"], true);
+        assert_eq!(env["discriminator"]["propertyName"], "kind");
+        assert_eq!(env["properties"]["discriminator"]["type"], "string");
+    }
+
+    #[test]
+    fn body_parameters_and_response_schemas_move_under_content() {
+        let out = convert(json!({
+            "swagger": "2.0",
+            "parameters": { "Env": { "in": "body", "name": "e", "required": true,
+                                     "schema": { "$ref": "#/definitions/E" } } },
+            "paths": { "/envelopes": {
+                "post": {
+                    "operationId": "createEnvelope",
+                    "parameters": [ { "$ref": "#/parameters/Env" } ],
+                    "responses": { "201": { "schema": { "type": "object" } } }
+                }
+            } }
+        }));
+        let op = &out["paths"]["/envelopes"]["post"];
+        assert_eq!(
+            op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/E"
+        );
+        assert_eq!(op["requestBody"]["required"], true);
+        assert_eq!(
+            op["responses"]["201"]["content"]["application/json"]["schema"]["type"],
+            "object"
+        );
+    }
+
+    #[test]
+    fn versions_other_than_swagger_2_and_openapi_3_are_named() {
+        let of = |v: Value| match v {
+            Value::Object(o) => flavor(&o),
+            _ => Ok(Flavor::JsonSchema),
+        };
+        assert_eq!(of(json!({"swagger": "2.0"})), Ok(Flavor::Swagger2));
+        assert_eq!(of(json!({"swagger": 2.0})), Ok(Flavor::Swagger2));
+        assert_eq!(of(json!({"openapi": "3.1.0"})), Ok(Flavor::OpenApi3));
+        assert_eq!(of(json!({"type": "object"})), Ok(Flavor::JsonSchema));
+        assert!(of(json!({"swaggerVersion": "1.2"})).is_err());
+        assert!(of(json!({"swagger": "1.2"})).is_err());
+    }
+}
