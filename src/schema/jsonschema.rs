@@ -269,7 +269,7 @@ fn import_value(
         im.named_type(&name, schema, site);
     }
     if im.types.is_empty() {
-        return Err(no_types(file, path, &defs, bodies.len(), is_openapi));
+        return Err(no_types(file, text, path, &defs, bodies.len(), is_openapi));
     }
     Ok(Imported {
         types: im.types,
@@ -282,6 +282,7 @@ fn import_value(
 /// would fail later with "unknown type", far from the cause.
 fn no_types(
     file: FileId,
+    text: &str,
     path: &Path,
     defs: &[(&str, &Value, usize)],
     bodies: usize,
@@ -295,6 +296,8 @@ fn no_types(
         0 => "no $defs or definitions".to_string(),
         n => format!("{n} named schema(s), none of them an object or an enum"),
     };
+    // At `paths` if there is one (else the file's start).
+    let at = find_key(text, 0, "paths");
     let paths = match bodies {
         0 => "no schemas under paths".to_string(),
         n => format!("{n} body schema(s) under paths, none of them an object or an enum"),
@@ -303,7 +306,7 @@ fn no_types(
         Diagnostic::error(
             Code::E0005,
             file,
-            Span::new(0, 0),
+            Span::new(at, at),
             format!("`{name}` declares no types: {named}, {paths}"),
         )
         .label("nothing to import")

@@ -31,13 +31,15 @@ pub struct Body<'v> {
 /// Every body of `root`'s operations, in document order, named; `taken`
 /// holds the names already in use (the named schemas) and receives the new
 /// ones. `find_key(from, key)` locates a key in the importing file's text.
+/// Also: for each operation without an `operationId` that has a body, its
+/// first body's type name and where the operation is.
 pub fn bodies<'v>(
     root: &'v Value,
     taken: &mut HashSet<String>,
     find_key: &dyn Fn(usize, &str) -> usize,
 ) -> (Vec<Body<'v>>, Vec<(String, usize)>) {
     let mut out = Vec::new();
-    // Operations named from method and path: (derived name, where).
+    // Operations named from method and path: (a type name, where).
     let mut derived = Vec::new();
     let Some(Value::Object(paths)) = root.get("paths") else {
         return (out, derived);
@@ -74,8 +76,8 @@ pub fn bodies<'v>(
                     }
                 }
             }
-            if out.len() > before && !named {
-                derived.push((base, op_at));
+            if let Some(first) = out.get(before).filter(|_| !named) {
+                derived.push((first.name.clone(), op_at));
             }
         }
     }
@@ -97,7 +99,7 @@ pub fn derived_names_warning(file: FileId, derived: &[(String, usize)]) -> Optio
             file,
             Span::new(*at, *at + 1),
             format!(
-                "this operation has no `operationId`{more}: its body types are named from its method and path (`{first}_...`)"
+                "this operation has no `operationId`{more}: its body types are named from its method and path (`{first}`)"
             ),
         )
         .label("no operationId")
@@ -236,7 +238,7 @@ mod tests {
                 "get_customers_id_200_item"
             ]
         );
-        assert_eq!(derived, ["get_customers_id"]);
+        assert_eq!(derived, ["get_customers_id_200_item"]);
     }
 
     #[test]

@@ -1,0 +1,252 @@
+//! Issue 16 item 6: schemas that used to import as nothing. Swagger 2.0
+//! documents (`definitions`, `x-nullable`, body parameters, response
+//! schemas), OpenAPI 3 specs whose types are reachable only from `paths`
+//! (bodies named by operation and status), and a document with nothing to
+//! import, which is an error rather than an empty success.
+
+use tether::compile::{Compiled, compile_source};
+use tether::diag::{Code, Severity, render_plain};
+use tether::schema::{Kind, Registry, TypeId};
+
+mod common;
+
+const ESIGN: &str = "tests/data/swagger/esign.swagger.yaml";
+const CHAT: &str = "tests/data/swagger/chat.swagger.json";
+const PATHS_ONLY: &str = "tests/data/swagger/paths-only/openapi.yaml";
+const EMPTY: &str = "tests/data/swagger/empty.openapi.yaml";
+const SWAGGER_1: &str = "tests/data/swagger/swagger-1.2.json";
+
+/// A file that imports `path` as `api` (paths relative to the crate, so
+/// rendered diagnostics are the same on every machine), with `rest` after.
+fn import(path: &str, rest: &str) -> Compiled {
+    compile_source(
+        "m.tether",
+        &format!("import schema api from \"{path}\"\n{rest}"),
+        None,
+    )
+}
+
+fn codes(c: &Compiled) -> Vec<Code> {
+    c.diagnostics.iter().map(|d| d.code).collect()
+}
+
+fn errors(c: &Compiled) -> Vec<String> {
+    c.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.clone())
+        .collect()
+}
+
+fn registry(c: &Compiled) -> &Registry {
+    &c.program.as_ref().expect("the file compiles").registry
+}
+
+/// The types of `api` in order, then each listed type as the checker sees
+/// it, one field a line.
+fn listing(reg: &Registry, names: &[&str]) -> String {
+    let mut out = String::new();
+    if let Some(ns) = reg.namespaces.get("api") {
+        out.push_str(&format!("types: {}\n", ns.order.join(", ")));
+    }
+    for name in names {
+        let Some(TypeId::Record(id)) = reg.lookup("api", name) else {
+            out.push_str(&format!("{name}: not a record\n"));
+            continue;
+        };
+        let rec = reg.record(id);
+        out.push_str(&format!("record {}\n", rec.name));
+        for f in &rec.fields {
+            let shown = match &f.ty.kind {
+                Kind::Enum(e) => format!(
+                    "{} {{ {} }}",
+                    reg.display(&f.ty),
+                    reg.enum_def(*e).values.join(", ")
+                ),
+                _ => reg.display(&f.ty),
+            };
+            let opt = if f.optional { "?" } else { "" };
+            out.push_str(&format!("  {}{opt}: {shown}\n", f.name));
+        }
+    }
+    out
+}
+
+fn field_type(reg: &Registry, ty: &str, field: &str) -> String {
+    match reg.lookup("api", ty) {
+        Some(TypeId::Record(id)) => reg
+            .record(id)
+            .field(field)
+            .map_or_else(|| "no such field".into(), |(_, f)| reg.display(&f.ty)),
+        _ => format!("no record {ty}"),
+    }
+}
+
+// ------------------------------------------------------------ Swagger 2.0
+
+#[test]
+fn a_swagger_2_yaml_spec_imports_its_definitions_and_body_types() {
+    let c = import(ESIGN, "");
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+    let reg = registry(&c);
+    // `x-nullable` is nullable, on a property and next to a format.
+    assert_eq!(field_type(reg, "envelopeSummary", "voidedReason"), "string?");
+    assert_eq!(field_type(reg, "signer", "signedDateTime"), "datetime?");
+    assert_eq!(field_type(reg, "signer", "email"), "string");
+    // `$ref: '#/definitions/signer'` inside an inline response schema.
+    assert_eq!(
+        field_type(reg, "Recipients_GetRecipients_200", "signers"),
+        "[api.signer]"
+    );
+    // The body parameter and the 201/400 responses `$ref` named
+    // definitions (one through `#/parameters`, one through `#/responses`):
+    // those keep their names, and no copy is made under the operation's.
+    assert!(reg.lookup("api", "Envelopes_PostEnvelopes_request").is_none());
+    assert!(reg.lookup("api", "Envelopes_PostEnvelopes_201").is_none());
+    insta::assert_snapshot!(listing(
+        reg,
+        &[
+            "envelopeDefinition",
+            "envelopeSummary",
+            "Recipients_GetRecipients_200",
+            "delete_v2_1_accounts_accountId_envelopes_envelopeId_lock_200",
+        ]
+    ));
+}
+
+#[test]
+fn a_swagger_2_json_spec_with_inline_responses_and_a_dotted_operation_id() {
+    let c = import(CHAT, "");
+    assert!(c.diagnostics.is_empty(), "{:?}", errors(&c));
+    let reg = registry(&c);
+    // `x-nullable` beside a `$ref` makes that use nullable.
+    assert_eq!(
+        field_type(reg, "objs_message", "bot_profile"),
+        "api.objs_bot_profile?"
+    );
+    assert_eq!(
+        field_type(reg, "chat_postMessage_200", "message"),
+        "api.objs_message"
+    );
+    // A named scalar is inlined where it is used.
+    assert_eq!(field_type(reg, "chat_postMessage_200", "channel"), "string");
+    insta::assert_snapshot!(listing(
+        reg,
+        &["chat_postMessage_200", "chat_postMessage_default", "objs_message"]
+    ));
+}
+
+#[test]
+fn a_mapping_reads_a_swagger_response_type_and_its_nullable_fields_are_checked() {
+    // `voidedReason` is `x-nullable`: into a required string it must say
+    // what to do with null.
+    let rest = "schema l { record E { Id: string, Reason: string } }\n\
+                mapping m: api.envelopeSummary -> l.E {\n  envelopeId -> Id\n  voidedReason -> Reason\n}";
+    let c = import(ESIGN, rest);
+    assert!(
+        codes(&c).contains(&Code::E0204),
+        "a nullable source into a required target: {:?}",
+        errors(&c)
+    );
+    let fixed = rest.replace(
+        "voidedReason -> Reason",
+        "voidedReason -> Reason : default(\"\")",
+    );
+    let c = import(ESIGN, &fixed);
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+}
+
+// --------------------------------------------------- types only under paths
+
+#[test]
+fn a_paths_only_spec_names_its_bodies_by_operation_and_status() {
+    let c = import(PATHS_ONLY, "");
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+    let reg = registry(&c);
+    // A body that `$ref`s another file is declared under the operation's
+    // name; that file's own `$ref`s resolve from its folder.
+    assert_eq!(
+        field_type(reg, "createCustomer_201", "address"),
+        "api.Address"
+    );
+    assert_eq!(field_type(reg, "createCustomer_request", "email"), "string");
+    // `application/problem+json` is JSON too.
+    assert_eq!(field_type(reg, "createCustomer_400", "detail"), "string?");
+    // Without an operationId: from method and path, with a warning.
+    assert_eq!(
+        field_type(reg, "get_customers_200", "data"),
+        "[api.Customer]"
+    );
+    assert_eq!(codes(&c), [Code::W0015]);
+    insta::assert_snapshot!(listing(
+        reg,
+        &[
+            "createCustomer_request",
+            "createCustomer_201",
+            "createCustomer_400",
+            "get_customers_200",
+            "Address",
+        ]
+    ));
+}
+
+#[test]
+fn a_mapping_on_a_path_only_type_is_checked_against_it() {
+    let rest = "schema l { record E { Email: string, Country: string } }\n\
+                mapping m: api.createCustomer_201 -> l.E {\n  email -> Email\n  address.country -> Country\n}";
+    let c = import(PATHS_ONLY, rest);
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+    let typo = rest.replace("address.country", "address.countri");
+    let c = import(PATHS_ONLY, &typo);
+    assert!(codes(&c).contains(&Code::E0103), "{:?}", errors(&c));
+}
+
+// ------------------------------------------------------ nothing to import
+
+#[test]
+fn e0005_a_document_without_types_is_an_error_not_an_empty_success() {
+    let c = import(EMPTY, "");
+    assert!(codes(&c).contains(&Code::E0005), "{:?}", codes(&c));
+    insta::assert_snapshot!(render_plain(&c.sources, &c.diagnostics));
+}
+
+#[test]
+fn schema_show_on_a_document_without_types_fails() {
+    let (code, stdout, stderr) = common::tether(&["schema", "show", EMPTY]);
+    assert_ne!(code, Some(0), "{stdout}");
+    assert!(stderr.contains("E0005"), "{stderr}");
+    assert!(
+        stderr.contains("no definitions, no components.schemas, no schemas under paths"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn e0006_a_swagger_1_document_is_refused() {
+    let c = import(SWAGGER_1, "");
+    assert!(codes(&c).contains(&Code::E0006), "{:?}", codes(&c));
+    insta::assert_snapshot!(render_plain(&c.sources, &c.diagnostics));
+}
+
+#[test]
+fn w0015_names_from_method_and_path_are_announced_once() {
+    let c = import(PATHS_ONLY, "");
+    let w: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::W0015)
+        .collect();
+    assert_eq!(w.len(), 1);
+    insta::assert_snapshot!(render_plain(&c.sources, &c.diagnostics));
+}
+
+#[test]
+fn schema_show_lists_swagger_and_path_types() {
+    let (code, stdout, stderr) = common::tether(&["schema", "show", CHAT]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("record chat_postMessage_200 (4 fields)"), "{stdout}");
+    let (code, stdout, stderr) =
+        common::tether(&["schema", "show", PATHS_ONLY, "createCustomer_201"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("address: Address"), "{stdout}");
+}
