@@ -510,7 +510,14 @@ impl<'t> Importer<'t> {
             }
             (doc, schema) = (target.doc, target.schema);
         }
-        if declares_type(schema) {
+        // Stripe's GET operations have a form body with no properties: a
+        // record of no fields is no use to a mapping.
+        let empty = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+            && !["allOf", "oneOf", "anyOf"].iter().any(|k| schema.get(k).is_some());
+        if declares_type(schema) && !empty {
             self.doc = doc;
             self.ref_site = (doc != 0).then_some(body.at);
             self.named_type(&body.name, schema, body.at);

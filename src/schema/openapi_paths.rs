@@ -44,10 +44,13 @@ pub fn bodies<'v>(
     let Some(Value::Object(paths)) = root.get("paths") else {
         return (out, derived);
     };
-    let paths_at = find_key(0, "paths");
+    // Keys are read in document order (serde_json keeps it), so each path
+    // is searched for after the one before: one pass over the text, not
+    // one per path.
+    let mut path_at = find_key(0, "paths");
     for (path, item) in paths {
         let Value::Object(item) = item else { continue };
-        let path_at = find_key(paths_at, path);
+        path_at = find_key(path_at, path);
         for (method, op) in item {
             if !METHODS.contains(&method.as_str()) {
                 continue;
