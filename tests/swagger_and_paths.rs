@@ -90,7 +90,10 @@ fn a_swagger_2_yaml_spec_imports_its_definitions_and_body_types() {
     assert!(errors(&c).is_empty(), "{:?}", errors(&c));
     let reg = registry(&c);
     // `x-nullable` is nullable, on a property and next to a format.
-    assert_eq!(field_type(reg, "envelopeSummary", "voidedReason"), "string?");
+    assert_eq!(
+        field_type(reg, "envelopeSummary", "voidedReason"),
+        "string?"
+    );
     assert_eq!(field_type(reg, "signer", "signedDateTime"), "datetime?");
     assert_eq!(field_type(reg, "signer", "email"), "string");
     // `$ref: '#/definitions/signer'` inside an inline response schema.
@@ -101,7 +104,10 @@ fn a_swagger_2_yaml_spec_imports_its_definitions_and_body_types() {
     // The body parameter and the 201/400 responses `$ref` named
     // definitions (one through `#/parameters`, one through `#/responses`):
     // those keep their names, and no copy is made under the operation's.
-    assert!(reg.lookup("api", "Envelopes_PostEnvelopes_request").is_none());
+    assert!(
+        reg.lookup("api", "Envelopes_PostEnvelopes_request")
+            .is_none()
+    );
     assert!(reg.lookup("api", "Envelopes_PostEnvelopes_201").is_none());
     insta::assert_snapshot!(listing(
         reg,
@@ -132,7 +138,11 @@ fn a_swagger_2_json_spec_with_inline_responses_and_a_dotted_operation_id() {
     assert_eq!(field_type(reg, "chat_postMessage_200", "channel"), "string");
     insta::assert_snapshot!(listing(
         reg,
-        &["chat_postMessage_200", "chat_postMessage_default", "objs_message"]
+        &[
+            "chat_postMessage_200",
+            "chat_postMessage_default",
+            "objs_message"
+        ]
     ));
 }
 
@@ -178,6 +188,10 @@ fn a_paths_only_spec_names_its_bodies_by_operation_and_status() {
         "[api.Customer]"
     );
     assert_eq!(codes(&c), [Code::W0015]);
+    // A path item in its own file: its bodies' `$ref`s resolve from that
+    // file's folder, a response `$ref`s a third file.
+    assert_eq!(field_type(reg, "getCustomer_200", "address"), "api.Address");
+    assert_eq!(field_type(reg, "getCustomer_404", "code"), "string");
     insta::assert_snapshot!(listing(
         reg,
         &[
@@ -185,6 +199,7 @@ fn a_paths_only_spec_names_its_bodies_by_operation_and_status() {
             "createCustomer_201",
             "createCustomer_400",
             "get_customers_200",
+            "getCustomer_404",
             "Address",
         ]
     ));
@@ -199,6 +214,25 @@ fn a_mapping_on_a_path_only_type_is_checked_against_it() {
     let typo = rest.replace("address.country", "address.countri");
     let c = import(PATHS_ONLY, &typo);
     assert!(codes(&c).contains(&Code::E0103), "{:?}", errors(&c));
+}
+
+#[test]
+fn a_path_item_ref_to_a_missing_file_is_a_warning_not_a_silent_gap() {
+    let spec = "openapi: 3.0.3\npaths:\n  /a:\n    $ref: paths/missing.yaml\n  /b:\n    get:\n      operationId: getB\n      responses:\n        \"200\":\n          content:\n            application/json:\n              schema:\n                type: object\n                properties:\n                  id:\n                    type: string\n";
+    let path = common::temp("swagger", "missing-path-item.yaml", spec);
+    let c = import(&path, "");
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+    let w: Vec<&str> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::W0004)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        matches!(w.as_slice(), [m] if m.contains("paths/missing.yaml")),
+        "{w:?}"
+    );
+    assert!(registry(&c).lookup("api", "getB_200").is_some());
 }
 
 // ------------------------------------------------------ nothing to import
@@ -244,7 +278,10 @@ fn w0015_names_from_method_and_path_are_announced_once() {
 fn schema_show_lists_swagger_and_path_types() {
     let (code, stdout, stderr) = common::tether(&["schema", "show", CHAT]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stdout.contains("record chat_postMessage_200 (4 fields)"), "{stdout}");
+    assert!(
+        stdout.contains("record chat_postMessage_200 (4 fields)"),
+        "{stdout}"
+    );
     let (code, stdout, stderr) =
         common::tether(&["schema", "show", PATHS_ONLY, "createCustomer_201"]);
     assert_eq!(code, Some(0), "{stderr}");

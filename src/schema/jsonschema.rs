@@ -8,13 +8,13 @@
 //! parent's position. That is exact for the usual one-key-per-line files and
 //! never worse than pointing at the parent.
 
+use super::openapi_paths;
+use super::swagger2::{self, Flavor};
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::syntax::{
     Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl,
     TypeExpr, TypeExprKind,
 };
-use super::openapi_paths;
-use super::swagger2::{self, Flavor};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,7 +43,9 @@ pub fn import(
     let root = parse(text, path).map_err(|(at, msg)| unreadable(file, at, msg))?;
     // Swagger 2.0 is read as the OpenAPI 3 document it describes.
     let flavor = match &root {
-        Value::Object(o) => swagger2::flavor(o).map_err(|why| unsupported_version(file, text, why))?,
+        Value::Object(o) => {
+            swagger2::flavor(o).map_err(|why| unsupported_version(file, text, why))?
+        }
         _ => Flavor::JsonSchema,
     };
     let root = match &root {
@@ -228,13 +230,6 @@ fn import_value(
     let mut taken: std::collections::HashSet<String> =
         defs.iter().map(|(n, _, _)| n.to_string()).collect();
     taken.extend(root_type.clone());
-    // Request and response bodies, named by operation before any other
-    // file's schema takes a name.
-    let (bodies, derived) = if is_openapi {
-        openapi_paths::bodies(root, &mut taken, &|from, key| find_key(text, from, key))
-    } else {
-        Default::default()
-    };
     let mut im = Importer {
         file,
         text,
@@ -248,6 +243,18 @@ fn import_value(
         aliases: Vec::new(),
         types: Vec::new(),
         warnings: Vec::new(),
+    };
+    // Request and response bodies, named by operation before any other
+    // file's schema takes a name.
+    let (bodies, derived) = if is_openapi {
+        let mut taken = std::mem::take(&mut im.taken);
+        let found = openapi_paths::bodies(root, &mut im, &mut taken, &|from, key| {
+            find_key(text, from, key)
+        });
+        im.taken = taken;
+        found
+    } else {
+        Default::default()
     };
     for (name, schema, at) in &defs {
         if declares_type(schema) {
@@ -288,9 +295,10 @@ fn no_types(
     bodies: usize,
     is_openapi: bool,
 ) -> Box<Diagnostic> {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let named = match defs.len() {
         0 if is_openapi => "no definitions, no components.schemas".to_string(),
         0 => "no $defs or definitions".to_string(),
@@ -390,6 +398,26 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     text.len()
 }
 
+/// `$ref`s of `paths` (path items, request bodies, responses), resolved as
+/// schema `$ref`s are; one that points at nothing is W0004 at `at`.
+impl<'t> openapi_paths::Resolve<'t> for Importer<'t> {
+    fn resolve_ref(&mut self, doc: usize, r: &str, at: usize) -> Option<(usize, &'t Value)> {
+        let outer = std::mem::replace(&mut self.doc, doc);
+        let found = self.resolve(r);
+        self.doc = outer;
+        match found {
+            Ok(t) => Some((t.doc, t.schema)),
+            Err(why) => {
+                self.warn(
+                    at,
+                    format!("the reference {r:?} {why}; what it names is not imported"),
+                );
+                None
+            }
+        }
+    }
+}
+
 /// One schema document: the importing file (index 0) or a file its
 /// `$ref`s reach.
 struct SchemaDoc<'t> {
@@ -485,7 +513,7 @@ impl<'t> Importer<'t> {
     /// that name, unless it `$ref`s a named schema (which keeps its own
     /// name) or is not an object or enum (nothing to declare).
     fn body_type(&mut self, body: &openapi_paths::Body<'t>) {
-        let (mut doc, mut schema) = (0, body.schema);
+        let (mut doc, mut schema) = (body.doc, body.schema);
         // A `$ref` to a whole file or a pointer into one: follow it (a few
         // hops, so a cycle of references ends).
         for _ in 0..8 {
@@ -497,7 +525,10 @@ impl<'t> Importer<'t> {
                 Ok(t) => t,
                 Err(why) => {
                     self.doc = 0;
-                    self.warn(body.at, format!("the reference {r:?} {why}; the body is not imported"));
+                    self.warn(
+                        body.at,
+                        format!("the reference {r:?} {why}; the body is not imported"),
+                    );
                     return;
                 }
             };
@@ -516,7 +547,9 @@ impl<'t> Importer<'t> {
             .get("properties")
             .and_then(Value::as_object)
             .is_some_and(Map::is_empty)
-            && !["allOf", "oneOf", "anyOf"].iter().any(|k| schema.get(k).is_some());
+            && !["allOf", "oneOf", "anyOf"]
+                .iter()
+                .any(|k| schema.get(k).is_some());
         if declares_type(schema) && !empty {
             self.doc = doc;
             self.ref_site = (doc != 0).then_some(body.at);

@@ -19,10 +19,19 @@ use crate::syntax::Span;
 use serde_json::Value;
 use std::collections::HashSet;
 
+/// Follows a `$ref` written in document `doc` (the importing file is 0):
+/// the importer knows the other files. `None` when it points at nothing
+/// (the resolver says so, at `at`).
+pub trait Resolve<'v> {
+    fn resolve_ref(&mut self, doc: usize, r: &str, at: usize) -> Option<(usize, &'v Value)>;
+}
+
 /// One body schema to declare as a type.
 pub struct Body<'v> {
     /// The type name, unique among the document's names.
     pub name: String,
+    /// The document the schema is in (its `$ref`s resolve from there).
+    pub doc: usize,
     pub schema: &'v Value,
     /// Where its operation is in the importing file's text.
     pub at: usize,
@@ -35,6 +44,7 @@ pub struct Body<'v> {
 /// first body's type name and where the operation is.
 pub fn bodies<'v>(
     root: &'v Value,
+    res: &mut dyn Resolve<'v>,
     taken: &mut HashSet<String>,
     find_key: &dyn Fn(usize, &str) -> usize,
 ) -> (Vec<Body<'v>>, Vec<(String, usize)>) {
@@ -49,13 +59,17 @@ pub fn bodies<'v>(
     // one per path.
     let mut path_at = find_key(0, "paths");
     for (path, item) in paths {
-        let Value::Object(item) = item else { continue };
         path_at = find_key(path_at, path);
+        // A path item may be a `$ref` to another file (specs split by
+        // path); positions inside it are shown at the path's key.
+        let (doc, item) = follow(res, 0, item, path_at);
+        let Value::Object(item) = item else { continue };
+        let here = |from: usize, key: &str| if doc == 0 { find_key(from, key) } else { from };
         for (method, op) in item {
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let op_at = find_key(path_at, method);
+            let op_at = here(path_at, method);
             let own = op
                 .get("operationId")
                 .and_then(Value::as_str)
@@ -64,18 +78,22 @@ pub fn bodies<'v>(
             let named = own.is_some();
             let base = own.unwrap_or_else(|| ident(&format!("{method}_{path}")));
             let before = out.len();
-            let request = op.get("requestBody").map(|rb| local(root, rb));
-            if let Some(schema) = request.and_then(media_schema) {
-                let at = find_key(op_at, "requestBody");
-                push(&mut out, taken, format!("{base}_request"), schema, at);
+            if let Some(rb) = op.get("requestBody") {
+                let at = here(op_at, "requestBody");
+                let (doc, rb) = follow(res, doc, rb, at);
+                if let Some(schema) = media_schema(rb) {
+                    let name = format!("{base}_request");
+                    push(&mut out, taken, name, (doc, schema), at);
+                }
             }
             if let Some(Value::Object(responses)) = op.get("responses") {
-                let responses_at = find_key(op_at, "responses");
+                let responses_at = here(op_at, "responses");
                 for (status, resp) in responses {
-                    let resp = local(root, resp);
+                    let at = here(responses_at, status);
+                    let (doc, resp) = follow(res, doc, resp, at);
                     if let Some(schema) = media_schema(resp) {
-                        let at = find_key(responses_at, status);
-                        push(&mut out, taken, format!("{base}_{}", clean(status)), schema, at);
+                        let name = format!("{base}_{}", clean(status));
+                        push(&mut out, taken, name, (doc, schema), at);
                     }
                 }
             }
@@ -115,10 +133,13 @@ fn push<'v>(
     out: &mut Vec<Body<'v>>,
     taken: &mut HashSet<String>,
     name: String,
-    schema: &'v Value,
+    (doc, schema): (usize, &'v Value),
     at: usize,
 ) {
-    let (name, schema) = match (schema.get("type").and_then(Value::as_str), schema.get("items")) {
+    let (name, schema) = match (
+        schema.get("type").and_then(Value::as_str),
+        schema.get("items"),
+    ) {
         (Some("array"), Some(items)) => (format!("{name}_item"), items),
         _ => (name, schema),
     };
@@ -133,25 +154,31 @@ fn push<'v>(
     taken.insert(unique.clone());
     out.push(Body {
         name: unique,
+        doc,
         schema,
         at,
     });
 }
 
-/// A request body or response, with a `$ref` into this document's
-/// `components` followed (a few hops; a `$ref` into another file is not
-/// followed here, and its body is left out).
-fn local<'v>(root: &'v Value, mut v: &'v Value) -> &'v Value {
+/// A path item, request body or response with its `$ref`s followed (to
+/// `components.responses`, or into another file; a few hops, so a cycle
+/// ends), and the document it is in.
+fn follow<'v>(
+    res: &mut dyn Resolve<'v>,
+    mut doc: usize,
+    mut v: &'v Value,
+    at: usize,
+) -> (usize, &'v Value) {
     for _ in 0..8 {
-        match v.get("$ref").and_then(Value::as_str) {
-            Some(r) => match r.strip_prefix('#').and_then(|p| root.pointer(p)) {
-                Some(target) => v = target,
-                None => return v,
-            },
-            None => return v,
+        let Some(r) = v.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        match res.resolve_ref(doc, r, at) {
+            Some(target) => (doc, v) = target,
+            None => break,
         }
     }
-    v
+    (doc, v)
 }
 
 /// The schema of a body's content: JSON if it has one
@@ -203,9 +230,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Local `$ref`s only, as one document has them.
+    struct Local<'v>(&'v Value);
+    impl<'v> Resolve<'v> for Local<'v> {
+        fn resolve_ref(&mut self, _: usize, r: &str, _: usize) -> Option<(usize, &'v Value)> {
+            Some((0, self.0.pointer(r.strip_prefix('#')?)?))
+        }
+    }
+
     fn names(root: &Value) -> (Vec<String>, Vec<String>) {
         let mut taken = HashSet::from(["Customer".to_string()]);
-        let (bodies, derived) = bodies(root, &mut taken, &|from, _| from);
+        let (bodies, derived) = bodies(root, &mut Local(root), &mut taken, &|from, _| from);
         (
             bodies.into_iter().map(|b| b.name).collect(),
             derived.into_iter().map(|(n, _)| n).collect(),

@@ -88,10 +88,7 @@ pub fn to_openapi3(doc: &Map<String, Value>) -> Value {
         components.insert("parameters".into(), p.clone());
     }
     if let Some(Value::Object(rs)) = doc.get("responses") {
-        let converted = rs
-            .iter()
-            .map(|(k, r)| (k.clone(), response(r)))
-            .collect();
+        let converted = rs.iter().map(|(k, r)| (k.clone(), response(r))).collect();
         components.insert("responses".into(), Value::Object(converted));
     }
     out.insert("components".into(), Value::Object(components));
@@ -162,10 +159,7 @@ fn operation(doc: &Map<String, Value>, op: &Map<String, Value>, shared: &[&Value
         out.insert("requestBody".into(), Value::Object(rb));
     }
     if let Some(Value::Object(rs)) = op.get("responses") {
-        let converted = rs
-            .iter()
-            .map(|(k, r)| (k.clone(), response(r)))
-            .collect();
+        let converted = rs.iter().map(|(k, r)| (k.clone(), response(r))).collect();
         out.insert("responses".into(), Value::Object(converted));
     }
     Value::Object(out)
