@@ -136,9 +136,15 @@ fn a_swagger_2_json_spec_with_inline_responses_and_a_dotted_operation_id() {
     );
     // A named scalar is inlined where it is used.
     assert_eq!(field_type(reg, "chat_postMessage_200", "channel"), "string");
+    // `formData` parameters are the request's form body.
+    assert_eq!(
+        field_type(reg, "chat_postMessage_request", "channel"),
+        "string"
+    );
     insta::assert_snapshot!(listing(
         reg,
         &[
+            "chat_postMessage_request",
             "chat_postMessage_200",
             "chat_postMessage_default",
             "objs_message"

@@ -51,14 +51,24 @@ pub fn bodies<'v>(
     let mut out = Vec::new();
     // Operations named from method and path: (a type name, where).
     let mut derived = Vec::new();
-    let Some(Value::Object(paths)) = root.get("paths") else {
-        return (out, derived);
-    };
+    // OpenAPI 3.1 `webhooks` are operations the provider calls: their
+    // bodies are types just as well (a spec may have nothing else).
+    let sections = ["paths", "webhooks"]
+        .into_iter()
+        .filter_map(|k| Some((k, root.get(k)?.as_object()?)));
     // Keys are read in document order (serde_json keeps it), so each path
     // is searched for after the one before: one pass over the text, not
     // one per path.
-    let mut path_at = find_key(0, "paths");
-    for (path, item) in paths {
+    let items = sections.flat_map(|(k, items)| {
+        let section_at = find_key(0, k);
+        items.iter().map(move |(p, item)| (section_at, p, item))
+    });
+    let (mut section, mut path_at) = (None, 0);
+    for (section_at, path, item) in items {
+        if section != Some(section_at) {
+            (section, path_at) = (Some(section_at), section_at);
+        }
+        path_at = find_key(path_at, path);
         path_at = find_key(path_at, path);
         // A path item may be a `$ref` to another file (specs split by
         // path); positions inside it are shown at the path's key.
@@ -277,6 +287,20 @@ mod tests {
             ]
         );
         assert_eq!(derived, ["get_customers_id_200_item"]);
+    }
+
+    #[test]
+    fn webhook_bodies_are_types_too() {
+        let root = json!({ "openapi": "3.1.0", "webhooks": { "newPet": { "post": {
+            "requestBody": { "content": { "application/json": { "schema": { "type": "object" } } } },
+            "responses": { "200": { "description": "ok" } } } } } });
+        assert_eq!(
+            names(&root),
+            (
+                vec!["post_newPet_request".to_string()],
+                vec!["post_newPet_request".to_string()]
+            )
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! | `x-nullable: true` | `nullable: true` |
 //! | `discriminator: kind` | `discriminator: { propertyName: kind }` |
 //! | a parameter `in: body` with a `schema` | `requestBody.content.application/json.schema` |
+//! | parameters `in: formData` | a form `requestBody`: an object schema, one property each |
 //! | `responses.<status>.schema` | `responses.<status>.content.application/json.schema` |
 //!
 //! The importing file's text is unchanged, so spans are still found in it
@@ -143,13 +144,15 @@ fn operation(doc: &Map<String, Value>, op: &Map<String, Value>, shared: &[&Value
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    // The operation's parameters override the path's (by name and place);
-    // at most one is the body.
-    let body = own
+    // The operation's parameters come first: they override the path's (by
+    // name and place).
+    let params: Vec<&Value> = own
         .iter()
         .chain(shared)
         .map(|p| local_parameter(doc, p))
-        .find(|p| p.get("in").and_then(Value::as_str) == Some("body"));
+        .collect();
+    let placed = |p: &&Value, place: &str| p.get("in").and_then(Value::as_str) == Some(place);
+    let body = params.iter().find(|p| placed(p, "body"));
     if let Some(schema) = body.and_then(|p| p.get("schema")) {
         let mut rb = Map::new();
         rb.insert("content".into(), json_content(schema));
@@ -157,12 +160,64 @@ fn operation(doc: &Map<String, Value>, op: &Map<String, Value>, shared: &[&Value
             rb.insert("required".into(), r.clone());
         }
         out.insert("requestBody".into(), Value::Object(rb));
+    } else if let Some(form) = form_schema(params.iter().filter(|p| placed(p, "formData"))) {
+        let mut media = Map::new();
+        media.insert("schema".into(), form);
+        let mut content = Map::new();
+        content.insert(
+            "application/x-www-form-urlencoded".into(),
+            Value::Object(media),
+        );
+        let mut rb = Map::new();
+        rb.insert("content".into(), Value::Object(content));
+        out.insert("requestBody".into(), Value::Object(rb));
     }
     if let Some(Value::Object(rs)) = op.get("responses") {
         let converted = rs.iter().map(|(k, r)| (k.clone(), response(r))).collect();
         out.insert("responses".into(), Value::Object(converted));
     }
     Value::Object(out)
+}
+
+/// `formData` parameters as the object schema of a form body (as OpenAPI 3
+/// writes it): each parameter a property, its `type`/`format`/`items`/
+/// `enum` its schema, `required: true` required. The first of a name wins
+/// (the operation's over the path's).
+fn form_schema<'v>(params: impl Iterator<Item = &'v &'v Value>) -> Option<Value> {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for p in params {
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if properties.contains_key(name) {
+            continue;
+        }
+        let mut schema = p.as_object().cloned().unwrap_or_default();
+        for k in [
+            "in",
+            "name",
+            "required",
+            "collectionFormat",
+            "allowEmptyValue",
+        ] {
+            schema.remove(k);
+        }
+        properties.insert(name.to_string(), Value::Object(schema));
+        if p.get("required") == Some(&Value::Bool(true)) {
+            required.push(Value::String(name.to_string()));
+        }
+    }
+    if properties.is_empty() {
+        return None;
+    }
+    let mut form = Map::new();
+    form.insert("type".into(), Value::String("object".into()));
+    form.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        form.insert("required".into(), Value::Array(required));
+    }
+    Some(Value::Object(form))
 }
 
 /// A parameter, with a `$ref` to the document's `parameters` followed.
@@ -293,6 +348,30 @@ mod tests {
             op["responses"]["201"]["content"]["application/json"]["schema"]["type"],
             "object"
         );
+    }
+
+    #[test]
+    fn form_data_parameters_make_a_form_body() {
+        let out = convert(json!({
+            "swagger": "2.0",
+            "paths": { "/chat.postMessage": {
+                "parameters": [ { "in": "formData", "name": "channel", "type": "integer" } ],
+                "post": {
+                    "parameters": [
+                        { "in": "formData", "name": "channel", "required": true, "type": "string" },
+                        { "in": "formData", "name": "mrkdwn", "type": "boolean" },
+                        { "in": "query", "name": "token", "type": "string" }
+                    ],
+                    "responses": {}
+                }
+            } }
+        }));
+        let form = &out["paths"]["/chat.postMessage"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+            ["schema"];
+        assert_eq!(form["properties"]["channel"], json!({ "type": "string" }));
+        assert_eq!(form["properties"]["mrkdwn"], json!({ "type": "boolean" }));
+        assert!(form["properties"].get("token").is_none());
+        assert_eq!(form["required"], json!(["channel"]));
     }
 
     #[test]
