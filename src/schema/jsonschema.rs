@@ -73,7 +73,7 @@ fn unsupported_version(file: FileId, text: &str, why: String) -> Box<Diagnostic>
     Box::new(
         Diagnostic::error(Code::E0006, file, Span::new(at, at), why)
             .label("this version")
-            .note("convert the document to OpenAPI 3 (or Swagger 2.0) first, for example with swagger2openapi"),
+            .note("convert the document to OpenAPI 3 or Swagger 2.0 first"),
     )
 }
 

@@ -304,6 +304,19 @@ mod tests {
     }
 
     #[test]
+    fn one_warning_counts_the_operations_named_from_their_path() {
+        let derived = [("get_a_200".to_string(), 3), ("get_b_200".to_string(), 9)];
+        let w = derived_names_warning(0, &derived).map(|d| d.message);
+        assert_eq!(
+            w.as_deref(),
+            Some(
+                "this operation has no `operationId` (and 1 more operation): its body types are named from its method and path (`get_a_200`)"
+            )
+        );
+        assert!(derived_names_warning(0, &[]).is_none());
+    }
+
+    #[test]
     fn a_repeated_operation_id_still_gives_distinct_names() {
         let op = json!({ "operationId": "Customer", "responses": {
             "200": { "content": { "application/json": { "schema": { "type": "object" } } } } } });
