@@ -408,10 +408,7 @@ impl<'t> openapi_paths::Resolve<'t> for Importer<'t> {
         match found {
             Ok(t) => Some((t.doc, t.schema)),
             Err(why) => {
-                self.warn(
-                    at,
-                    format!("the reference {r:?} {why}; what it names is not imported"),
-                );
+                self.not_imported(at, format!("the reference {r:?} {why}"));
                 None
             }
         }
@@ -513,6 +510,12 @@ impl<'t> Importer<'t> {
     /// that name, unless it `$ref`s a named schema (which keeps its own
     /// name) or is not an object or enum (nothing to declare).
     fn body_type(&mut self, body: &openapi_paths::Body<'t>) {
+        let outer = (self.doc, self.ref_site);
+        self.declare_body(body);
+        (self.doc, self.ref_site) = outer;
+    }
+
+    fn declare_body(&mut self, body: &openapi_paths::Body<'t>) {
         let (mut doc, mut schema) = (body.doc, body.schema);
         // A `$ref` to a whole file or a pointer into one: follow it (a few
         // hops, so a cycle of references ends).
@@ -524,11 +527,7 @@ impl<'t> Importer<'t> {
             let target = match self.resolve(r) {
                 Ok(t) => t,
                 Err(why) => {
-                    self.doc = 0;
-                    self.warn(
-                        body.at,
-                        format!("the reference {r:?} {why}; the body is not imported"),
-                    );
+                    self.not_imported(body.at, format!("the reference {r:?} {why}"));
                     return;
                 }
             };
@@ -536,7 +535,6 @@ impl<'t> Importer<'t> {
                 if declares_type(target.schema) {
                     self.type_name(&target, body.at);
                 }
-                self.doc = 0;
                 return;
             }
             (doc, schema) = (target.doc, target.schema);
@@ -555,7 +553,20 @@ impl<'t> Importer<'t> {
             self.ref_site = (doc != 0).then_some(body.at);
             self.named_type(&body.name, schema, body.at);
         }
-        (self.doc, self.ref_site) = (0, None);
+    }
+
+    /// W0004 for a `$ref` under `paths` that points at nothing: what it
+    /// names is left out (no type is degraded, so not [`Self::warn`]).
+    fn not_imported(&mut self, at: usize, why: String) {
+        self.warnings.push(
+            Diagnostic::warning(
+                Code::W0004,
+                self.file,
+                Span::new(at, at + 1),
+                format!("{why}; what it names is not imported"),
+            )
+            .label("not imported"),
+        );
     }
 
     /// The fields of an object schema (with `allOf` members merged), or of
