@@ -13,6 +13,7 @@ mod common;
 const ESIGN: &str = "tests/data/swagger/esign.swagger.yaml";
 const CHAT: &str = "tests/data/swagger/chat.swagger.json";
 const PATHS_ONLY: &str = "tests/data/swagger/paths-only/openapi.yaml";
+const SPLIT_SWAGGER: &str = "tests/data/swagger/split-swagger/swagger.yaml";
 const EMPTY: &str = "tests/data/swagger/empty.openapi.yaml";
 const SWAGGER_1: &str = "tests/data/swagger/swagger-1.2.json";
 
@@ -170,6 +171,27 @@ fn a_mapping_reads_a_swagger_response_type_and_its_nullable_fields_are_checked()
     );
     let c = import(ESIGN, &fixed);
     assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+}
+
+#[test]
+fn a_swagger_2_spec_split_by_path_reads_the_operations_in_other_files() {
+    let c = import(SPLIT_SWAGGER, "");
+    assert!(c.diagnostics.is_empty(), "{:?}", errors(&c));
+    let reg = registry(&c);
+    // The path file's response schema (Swagger form) and its body
+    // parameter, with `$ref`s back into the root document.
+    assert_eq!(field_type(reg, "listPets_200", "pets"), "[api.Pet]");
+    assert_eq!(field_type(reg, "listPets_200", "next"), "string?");
+    assert_eq!(field_type(reg, "createPet_request", "name"), "string");
+    assert_eq!(field_type(reg, "Pet", "tag"), "string?");
+    assert_eq!(
+        reg.namespaces.get("api").map(|n| n.order.clone()),
+        Some(vec![
+            "Pet".to_string(),
+            "listPets_200".to_string(),
+            "createPet_request".to_string()
+        ])
+    );
 }
 
 // --------------------------------------------------- types only under paths

@@ -101,15 +101,43 @@ pub fn to_openapi3(doc: &Map<String, Value>) -> Value {
         out.insert("paths".into(), Value::Object(converted));
     }
     let mut out = Value::Object(out);
-    rewrite(&mut out);
+    rewrite(&mut out, Refs::Moved);
     out
 }
 
-/// A schema file that a Swagger 2.0 document's `$ref`s reach: its
-/// `x-nullable`s and discriminators in OpenAPI 3 form (its own
-/// `definitions` stay, as JSON Schema reads them).
+/// A file that a Swagger 2.0 document's `$ref`s reach: its path items
+/// (a spec split by path) and its schemas' `x-nullable`s and
+/// discriminators in OpenAPI 3 form (its own `definitions` stay, as JSON
+/// Schema reads them).
 pub fn convert_fragment(v: &mut Value) {
-    rewrite(v);
+    // `#/parameters/...` in the file means the file's own.
+    let doc = v.as_object().cloned().unwrap_or_default();
+    convert_path_items(&doc, v);
+    rewrite(v, Refs::Kept);
+}
+
+/// Every path item in `v` (an object with an operation: a method key whose
+/// value has `responses`), wherever it is: the file may be one path item
+/// or a map of them.
+fn convert_path_items(doc: &Map<String, Value>, v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            let is_path_item = METHODS.iter().any(|m| {
+                o.get(*m)
+                    .and_then(|op| op.get("responses"))
+                    .is_some_and(Value::is_object)
+            });
+            if is_path_item {
+                *v = path_item(doc, v);
+                return;
+            }
+            for child in o.values_mut() {
+                convert_path_items(doc, child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| convert_path_items(doc, c)),
+        _ => {}
+    }
 }
 
 /// One path: its operations with body parameters and response schemas in
@@ -250,14 +278,24 @@ fn json_content(schema: &Value) -> Value {
     Value::Object(content)
 }
 
-/// Local `$ref`s into their OpenAPI 3 places; `x-nullable` and string
-/// discriminators into OpenAPI 3 form. Only values of the expected shape
-/// are touched (a property *named* `discriminator` is an object, not a
-/// string, and stays).
-fn rewrite(v: &mut Value) {
+/// Whether a document's `definitions` moved to `components.schemas` (the
+/// root) or stayed where they are (another file), and so its local `$ref`s.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refs {
+    Moved,
+    Kept,
+}
+
+/// Local `$ref`s into their OpenAPI 3 places (when moved); `x-nullable` and
+/// string discriminators into OpenAPI 3 form. Only values of the expected
+/// shape are touched (a property *named* `discriminator` is an object, not
+/// a string, and stays).
+fn rewrite(v: &mut Value, refs: Refs) {
     match v {
         Value::Object(o) => {
-            if let Some(Value::String(r)) = o.get_mut("$ref") {
+            if refs == Refs::Moved
+                && let Some(Value::String(r)) = o.get_mut("$ref")
+            {
                 for (from, to) in [
                     ("#/definitions/", "#/components/schemas/"),
                     ("#/parameters/", "#/components/parameters/"),
@@ -279,10 +317,10 @@ fn rewrite(v: &mut Value) {
                 o.insert("discriminator".into(), Value::Object(d));
             }
             for child in o.values_mut() {
-                rewrite(child);
+                rewrite(child, refs);
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(rewrite),
+        Value::Array(a) => a.iter_mut().for_each(|c| rewrite(c, refs)),
         _ => {}
     }
 }
@@ -372,6 +410,27 @@ mod tests {
         assert_eq!(form["properties"]["mrkdwn"], json!({ "type": "boolean" }));
         assert!(form["properties"].get("token").is_none());
         assert_eq!(form["required"], json!(["channel"]));
+    }
+
+    #[test]
+    fn a_path_item_in_another_file_is_converted_too() {
+        let mut file = json!({
+            "parameters": { "P": { "in": "body", "name": "p", "schema": { "type": "object" } } },
+            "pets": { "post": {
+                "parameters": [ { "$ref": "#/parameters/P" } ],
+                "responses": { "200": { "schema": { "$ref": "../swagger.yaml#/definitions/Pet" } } }
+            } }
+        });
+        convert_fragment(&mut file);
+        let op = &file["pets"]["post"];
+        assert_eq!(
+            op["requestBody"]["content"]["application/json"]["schema"]["type"],
+            "object"
+        );
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "../swagger.yaml#/definitions/Pet"
+        );
     }
 
     #[test]
