@@ -330,16 +330,16 @@ fn named_schemas<'v>(text: &str, root: &'v Value) -> Vec<(&'v str, &'v Value, us
         return defs;
     };
     if obj.contains_key("openapi") || obj.contains_key("swagger") {
-        let schemas = obj
-            .get("components")
-            .and_then(|c| c.get("schemas"))
-            .and_then(Value::as_object);
-        // A converted Swagger 2.0 document's text has them under `definitions`.
-        let section = if obj.contains_key("swagger") {
-            "definitions"
+        // A (converted) Swagger 2.0 document has them under `definitions`.
+        let (schemas, section) = if obj.contains_key("swagger") {
+            (obj.get("definitions"), "definitions")
         } else {
-            "schemas"
+            (
+                obj.get("components").and_then(|c| c.get("schemas")),
+                "schemas",
+            )
         };
+        let schemas = schemas.and_then(Value::as_object);
         let base = find_key(text, 0, section);
         for (name, schema) in schemas.into_iter().flatten() {
             defs.push((name.as_str(), schema, find_key(text, base, name)));

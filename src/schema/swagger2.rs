@@ -7,18 +7,19 @@
 //!
 //! | Swagger 2.0 | OpenAPI 3 |
 //! |---|---|
-//! | `definitions.X` | `components.schemas.X` |
-//! | `parameters.X`, `responses.X` | `components.parameters.X`, `components.responses.X` |
-//! | `$ref: '#/definitions/X'` | `$ref: '#/components/schemas/X'` |
+//! | `definitions.X` | the named schemas, as `components.schemas.X` (read where they are) |
 //! | `x-nullable: true` | `nullable: true` |
 //! | `discriminator: kind` | `discriminator: { propertyName: kind }` |
 //! | a parameter `in: body` with a `schema` | `requestBody.content.application/json.schema` |
 //! | parameters `in: formData` | a form `requestBody`: an object schema, one property each |
 //! | `responses.<status>.schema` | `responses.<status>.content.application/json.schema` |
 //!
-//! The importing file's text is unchanged, so spans are still found in it
-//! (the converted document keeps `swagger: "2.0"` to say where to look:
-//! named schemas are under `definitions` there).
+//! `$ref`s are not rewritten: `definitions`, `parameters` and `responses`
+//! stay where they are (a top-level response converted in place), so every
+//! `$ref` resolves as written, and a warning about one quotes what the file
+//! says. The importing file's text is unchanged too, so spans are still
+//! found in it. The converted document keeps `swagger: "2.0"`: the
+//! importer reads its named schemas from `definitions`.
 
 use serde_json::{Map, Value};
 
@@ -78,21 +79,12 @@ pub const METHODS: &[&str] = &[
 
 /// The OpenAPI 3 form of a Swagger 2.0 document.
 pub fn to_openapi3(doc: &Map<String, Value>) -> Value {
-    let mut out = Map::new();
+    let mut out = doc.clone();
     out.insert("openapi".into(), Value::String("3.0.3".into()));
-    out.insert("swagger".into(), Value::String("2.0".into()));
-    let mut components = Map::new();
-    if let Some(d) = doc.get("definitions") {
-        components.insert("schemas".into(), d.clone());
-    }
-    if let Some(p) = doc.get("parameters") {
-        components.insert("parameters".into(), p.clone());
-    }
     if let Some(Value::Object(rs)) = doc.get("responses") {
         let converted = rs.iter().map(|(k, r)| (k.clone(), response(r))).collect();
-        components.insert("responses".into(), Value::Object(converted));
+        out.insert("responses".into(), Value::Object(converted));
     }
-    out.insert("components".into(), Value::Object(components));
     if let Some(Value::Object(paths)) = doc.get("paths") {
         let converted = paths
             .iter()
@@ -101,19 +93,18 @@ pub fn to_openapi3(doc: &Map<String, Value>) -> Value {
         out.insert("paths".into(), Value::Object(converted));
     }
     let mut out = Value::Object(out);
-    rewrite(&mut out, Refs::Moved);
+    rewrite(&mut out);
     out
 }
 
 /// A file that a Swagger 2.0 document's `$ref`s reach: its path items
 /// (a spec split by path) and its schemas' `x-nullable`s and
-/// discriminators in OpenAPI 3 form (its own `definitions` stay, as JSON
-/// Schema reads them).
+/// discriminators in OpenAPI 3 form.
 pub fn convert_fragment(v: &mut Value) {
     // `#/parameters/...` in the file means the file's own.
     let doc = v.as_object().cloned().unwrap_or_default();
     convert_path_items(&doc, v);
-    rewrite(v, Refs::Kept);
+    rewrite(v);
 }
 
 /// Every path item in `v` (an object with an operation: a method key whose
@@ -257,8 +248,8 @@ fn local_parameter<'v>(doc: &'v Map<String, Value>, p: &'v Value) -> &'v Value {
         .unwrap_or(p)
 }
 
-/// A response: its `schema` moved under `content` (a `$ref` stays, rewritten
-/// later to point into `components.responses`).
+/// A response: its `schema` moved under `content` (a `$ref` stays: the
+/// top-level response it names is converted in place).
 fn response(r: &Value) -> Value {
     let Value::Object(r) = r else {
         return r.clone();
@@ -278,35 +269,12 @@ fn json_content(schema: &Value) -> Value {
     Value::Object(content)
 }
 
-/// Whether a document's `definitions` moved to `components.schemas` (the
-/// root) or stayed where they are (another file), and so its local `$ref`s.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Refs {
-    Moved,
-    Kept,
-}
-
-/// Local `$ref`s into their OpenAPI 3 places (when moved); `x-nullable` and
-/// string discriminators into OpenAPI 3 form. Only values of the expected
-/// shape are touched (a property *named* `discriminator` is an object, not
-/// a string, and stays).
-fn rewrite(v: &mut Value, refs: Refs) {
+/// `x-nullable` and string discriminators into OpenAPI 3 form. Only values
+/// of the expected shape are touched (a property *named* `discriminator`
+/// is an object, not a string, and stays).
+fn rewrite(v: &mut Value) {
     match v {
         Value::Object(o) => {
-            if refs == Refs::Moved
-                && let Some(Value::String(r)) = o.get_mut("$ref")
-            {
-                for (from, to) in [
-                    ("#/definitions/", "#/components/schemas/"),
-                    ("#/parameters/", "#/components/parameters/"),
-                    ("#/responses/", "#/components/responses/"),
-                ] {
-                    if let Some(rest) = r.strip_prefix(from) {
-                        *r = format!("{to}{rest}");
-                        break;
-                    }
-                }
-            }
             if let Some(Value::Bool(n)) = o.get("x-nullable") {
                 let n = *n;
                 o.insert("nullable".into(), Value::Bool(n));
@@ -317,10 +285,10 @@ fn rewrite(v: &mut Value, refs: Refs) {
                 o.insert("discriminator".into(), Value::Object(d));
             }
             for child in o.values_mut() {
-                rewrite(child, refs);
+                rewrite(child);
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(|c| rewrite(c, refs)),
+        Value::Array(a) => a.iter_mut().for_each(rewrite),
         _ => {}
     }
 }
@@ -352,11 +320,9 @@ mod tests {
                 "User": { "properties": { "id": { "type": "string" } } }
             }
         }));
-        let env = &out["components"]["schemas"]["Envelope"];
-        assert_eq!(
-            env["properties"]["sender"]["$ref"],
-            "#/components/schemas/User"
-        );
+        let env = &out["definitions"]["Envelope"];
+        // As written: `definitions` stay where they are.
+        assert_eq!(env["properties"]["sender"]["$ref"], "#/definitions/User");
         assert_eq!(env["properties"]["sender"]["nullable"], true);
         assert_eq!(env["discriminator"]["propertyName"], "kind");
         assert_eq!(env["properties"]["discriminator"]["type"], "string");
@@ -379,7 +345,7 @@ mod tests {
         let op = &out["paths"]["/envelopes"]["post"];
         assert_eq!(
             op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
-            "#/components/schemas/E"
+            "#/definitions/E"
         );
         assert_eq!(op["requestBody"]["required"], true);
         assert_eq!(
