@@ -194,6 +194,38 @@ fn a_swagger_2_spec_split_by_path_reads_the_operations_in_other_files() {
     );
 }
 
+/// Every type of `api`, in order, as `listing` shows it.
+fn all_types(reg: &Registry) -> String {
+    let names = reg
+        .namespaces
+        .get("api")
+        .map(|n| n.order.clone())
+        .unwrap_or_default();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    listing(reg, &names)
+}
+
+#[test]
+fn one_api_as_swagger_2_and_as_openapi_3_imports_as_the_same_types() {
+    // Swagger is converted and then imported by the one importer: the two
+    // spellings of one API cannot drift apart.
+    let swagger = import("tests/data/swagger/pets.swagger.yaml", "");
+    let openapi = import("tests/data/swagger/pets.openapi.yaml", "");
+    assert!(swagger.diagnostics.is_empty(), "{:?}", errors(&swagger));
+    assert!(openapi.diagnostics.is_empty(), "{:?}", errors(&openapi));
+    let (s, o) = (all_types(registry(&swagger)), all_types(registry(&openapi)));
+    assert_eq!(s, o);
+    // And they are the types the API describes.
+    let reg = registry(&swagger);
+    assert_eq!(field_type(reg, "Pet", "born"), "date?");
+    assert_eq!(field_type(reg, "listPets_200_item", "owner"), "api.Owner?");
+    assert_eq!(field_type(reg, "createPet_default", "message"), "string?");
+    assert_eq!(
+        field_type(reg, "createPet_request", "kind"),
+        "api.createPet_request.kind"
+    );
+}
+
 // --------------------------------------------------- types only under paths
 
 #[test]
