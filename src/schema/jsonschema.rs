@@ -8,8 +8,6 @@
 //! parent's position. That is exact for the usual one-key-per-line files and
 //! never worse than pointing at the parent.
 
-use super::openapi_paths;
-use super::swagger2::{self, Flavor};
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::syntax::{
     Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl,
@@ -40,6 +38,7 @@ pub fn import(
     path: &Path,
     load: &mut Loader<'_>,
 ) -> Result<Imported, Box<Diagnostic>> {
+    use super::swagger2::{self, Flavor};
     let root = parse(text, path).map_err(|(at, msg)| unreadable(file, at, msg))?;
     // Swagger 2.0 is read as the OpenAPI 3 document it describes.
     let flavor = match &root {
@@ -248,7 +247,7 @@ fn import_value(
     // file's schema takes a name.
     let (bodies, derived) = if is_openapi {
         let mut taken = std::mem::take(&mut im.taken);
-        let found = openapi_paths::bodies(root, &mut im, &mut taken, &|from, key| {
+        let found = super::openapi_paths::bodies(root, &mut im, &mut taken, &|from, key| {
             find_key(text, from, key)
         });
         im.taken = taken;
@@ -268,7 +267,7 @@ fn import_value(
         im.body_type(body);
     }
     im.warnings
-        .extend(openapi_paths::derived_names_warning(file, &derived));
+        .extend(super::openapi_paths::derived_names_warning(file, &derived));
     // Types of other files, declared as the `$ref`s reached them.
     while let Some((doc, name, schema, site)) = im.queue.pop() {
         im.doc = doc;
@@ -400,7 +399,7 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 
 /// `$ref`s of `paths` (path items, request bodies, responses), resolved as
 /// schema `$ref`s are; one that points at nothing is W0004 at `at`.
-impl<'t> openapi_paths::Resolve<'t> for Importer<'t> {
+impl<'t> super::openapi_paths::Resolve<'t> for Importer<'t> {
     fn resolve_ref(&mut self, doc: usize, r: &str, at: usize) -> Option<(usize, &'t Value)> {
         let outer = std::mem::replace(&mut self.doc, doc);
         let found = self.resolve(r);
@@ -412,6 +411,72 @@ impl<'t> openapi_paths::Resolve<'t> for Importer<'t> {
                 None
             }
         }
+    }
+}
+
+/// Request and response bodies under `paths` (see [`super::openapi_paths`]).
+impl<'t> Importer<'t> {
+    /// A request or response body named by its operation: declared under
+    /// that name, unless it `$ref`s a named schema (which keeps its own
+    /// name) or is not an object or enum (nothing to declare).
+    fn body_type(&mut self, body: &super::openapi_paths::Body<'t>) {
+        let outer = (self.doc, self.ref_site);
+        self.declare_body(body);
+        (self.doc, self.ref_site) = outer;
+    }
+
+    fn declare_body(&mut self, body: &super::openapi_paths::Body<'t>) {
+        let (mut doc, mut schema) = (body.doc, body.schema);
+        // A `$ref` to a whole file or a pointer into one: follow it (a few
+        // hops, so a cycle of references ends).
+        for _ in 0..8 {
+            let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            self.doc = doc;
+            let target = match self.resolve(r) {
+                Ok(t) => t,
+                Err(why) => {
+                    self.not_imported(body.at, format!("the reference {r:?} {why}"));
+                    return;
+                }
+            };
+            if target.def.is_some() {
+                if declares_type(target.schema) {
+                    self.type_name(&target, body.at);
+                }
+                return;
+            }
+            (doc, schema) = (target.doc, target.schema);
+        }
+        // Stripe's GET operations have a form body with no properties: a
+        // record of no fields is no use to a mapping.
+        let empty = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+            && !["allOf", "oneOf", "anyOf"]
+                .iter()
+                .any(|k| schema.get(k).is_some());
+        if declares_type(schema) && !empty {
+            self.doc = doc;
+            self.ref_site = (doc != 0).then_some(body.at);
+            self.named_type(&body.name, schema, body.at);
+        }
+    }
+
+    /// W0004 for a `$ref` under `paths` that points at nothing: what it
+    /// names is left out (no type is degraded, so not [`Self::warn`]).
+    fn not_imported(&mut self, at: usize, why: String) {
+        self.warnings.push(
+            Diagnostic::warning(
+                Code::W0004,
+                self.file,
+                Span::new(at, at + 1),
+                format!("{why}; what it names is not imported"),
+            )
+            .label("not imported"),
+        );
     }
 }
 
@@ -504,69 +569,6 @@ impl<'t> Importer<'t> {
             body,
             span,
         }));
-    }
-
-    /// A request or response body named by its operation: declared under
-    /// that name, unless it `$ref`s a named schema (which keeps its own
-    /// name) or is not an object or enum (nothing to declare).
-    fn body_type(&mut self, body: &openapi_paths::Body<'t>) {
-        let outer = (self.doc, self.ref_site);
-        self.declare_body(body);
-        (self.doc, self.ref_site) = outer;
-    }
-
-    fn declare_body(&mut self, body: &openapi_paths::Body<'t>) {
-        let (mut doc, mut schema) = (body.doc, body.schema);
-        // A `$ref` to a whole file or a pointer into one: follow it (a few
-        // hops, so a cycle of references ends).
-        for _ in 0..8 {
-            let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
-                break;
-            };
-            self.doc = doc;
-            let target = match self.resolve(r) {
-                Ok(t) => t,
-                Err(why) => {
-                    self.not_imported(body.at, format!("the reference {r:?} {why}"));
-                    return;
-                }
-            };
-            if target.def.is_some() {
-                if declares_type(target.schema) {
-                    self.type_name(&target, body.at);
-                }
-                return;
-            }
-            (doc, schema) = (target.doc, target.schema);
-        }
-        // Stripe's GET operations have a form body with no properties: a
-        // record of no fields is no use to a mapping.
-        let empty = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .is_some_and(Map::is_empty)
-            && !["allOf", "oneOf", "anyOf"]
-                .iter()
-                .any(|k| schema.get(k).is_some());
-        if declares_type(schema) && !empty {
-            self.doc = doc;
-            self.ref_site = (doc != 0).then_some(body.at);
-            self.named_type(&body.name, schema, body.at);
-        }
-    }
-
-    /// W0004 for a `$ref` under `paths` that points at nothing: what it
-    /// names is left out (no type is degraded, so not [`Self::warn`]).
-    fn not_imported(&mut self, at: usize, why: String) {
-        self.warnings.push(
-            Diagnostic::warning(
-                Code::W0004,
-                self.file,
-                Span::new(at, at + 1),
-                format!("{why}; what it names is not imported"),
-            )
-            .label("not imported"),
-        );
     }
 
     /// The fields of an object schema (with `allOf` members merged), or of
