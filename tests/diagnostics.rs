@@ -168,6 +168,24 @@ snap!(
     "E0004",
     "import schema c from \"contact.graphql\"\nmapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}"
 );
+// Issue 16 item 6: API descriptions that imported as nothing (fixtures and
+// behaviour in tests/swagger_and_paths.rs).
+snap!(
+    e0005_api_description_without_types,
+    "E0005",
+    "import schema api from \"tests/data/swagger/empty.openapi.yaml\"",
+    says "no definitions, no components.schemas, no schemas under paths"
+);
+snap!(
+    e0006_swagger_1_document,
+    "E0006",
+    "import schema api from \"tests/data/swagger/swagger-1.2.json\""
+);
+snap!(
+    w0015_body_types_named_from_method_and_path,
+    "W0015",
+    "import schema api from \"tests/data/swagger/paths-only/openapi.yaml\""
+);
 snap!(
     e0101_unknown_schema,
     "E0101",

@@ -84,6 +84,38 @@ Rename or merge one of them.";
 could not be read or is not a schema file. Paths in `import` are relative to
 the file that imports them.";
 
+    E0005 => "schema file declares no types",
+"An imported JSON Schema, OpenAPI or Swagger document was read, but nothing in
+it is a type tether can declare: no `definitions` (Swagger 2.0), no
+`components.schemas` (OpenAPI 3), and no request or response body schema
+under `paths`, or only named scalars and arrays. An empty schema would only
+move the error to every mapping that uses it, so the import fails here.
+
+```yaml
+openapi: 3.0.3
+info: { title: Files, version: \"1\" }
+paths:
+  /files/{id}:
+    delete:
+      responses:
+        \"204\": { description: deleted }   # no body: nothing to import
+```
+
+Check that the file is the API description (not an index of other files),
+or import the files its `$ref`s name.";
+
+    E0006 => "API description version not supported",
+"The document says it is an API description of a version tether does not
+read: Swagger 1.x (`swaggerVersion: \"1.2\"`), or a `swagger`/`openapi` value
+other than `2.0` and `3.x`. Read as JSON Schema it would give wrong types, so
+it is refused.
+
+```json
+{ \"swaggerVersion\": \"1.2\", \"apis\": [ ... ] }   // error
+```
+
+Convert it to OpenAPI 3 (or Swagger 2.0) first.";
+
     // ---------------------------------------------------------------- names
     E0101 => "unknown schema",
 "A type reference names a schema (namespace) that is neither declared with
@@ -496,6 +528,25 @@ at -> At  : to_zone(\"EST\")                  // warning: `America/New_York` has
 ```
 
 Write what was meant; the warning does not stop `check` or `build`.";
+
+    W0015 => "types named from method and path",
+"An OpenAPI or Swagger operation without an `operationId` has a request or
+response body that tether imports as a type. Body types are named
+`<operationId>_request` and `<operationId>_<status>` (`createCustomer_201`);
+without an id the name comes from the method and path instead
+(`post /customers/{id}` gives `post_customers_id_201`). That name is
+stable, but changes when the path is renamed, and every mapping that uses
+it breaks. One warning names the first such operation and counts the others.
+
+```yaml
+paths:
+  /customers:
+    post:                 # warning: no operationId
+      responses:
+        \"201\": { content: { application/json: { schema: { $ref: customer.json } } } }
+```
+
+Give the operation an `operationId` (or map the named schema it returns).";
 
     // ---------------------------------------------------------------- runtime
     E1001 => "malformed input",

@@ -38,9 +38,42 @@ pub fn import(
     path: &Path,
     load: &mut Loader<'_>,
 ) -> Result<Imported, Box<Diagnostic>> {
+    use super::swagger2::{self, Flavor};
     let root = parse(text, path).map_err(|(at, msg)| unreadable(file, at, msg))?;
-    let others = load_referenced(path, &root, load);
+    // Swagger 2.0 is read as the OpenAPI 3 document it describes.
+    let flavor = match &root {
+        Value::Object(o) => {
+            swagger2::flavor(o).map_err(|why| unsupported_version(file, text, why))?
+        }
+        _ => Flavor::JsonSchema,
+    };
+    let root = match &root {
+        Value::Object(o) if flavor == Flavor::Swagger2 => swagger2::to_openapi3(o),
+        _ => root,
+    };
+    let mut others = load_referenced(path, &root, load);
+    if flavor == Flavor::Swagger2 {
+        for o in &mut others {
+            if let Ok(v) = &mut o.root {
+                swagger2::convert_fragment(v);
+            }
+        }
+    }
     import_value(file, text, path, &root, &others, root_name)
+}
+
+/// E0006 at the version key of an API description tether does not read.
+fn unsupported_version(file: FileId, text: &str, why: String) -> Box<Diagnostic> {
+    let at = ["swaggerVersion", "swagger", "openapi"]
+        .iter()
+        .map(|k| find_key(text, 0, k))
+        .find(|&at| at > 0)
+        .unwrap_or(0);
+    Box::new(
+        Diagnostic::error(Code::E0006, file, Span::new(at, at), why)
+            .label("this version")
+            .note("convert the document to OpenAPI 3 or Swagger 2.0 first"),
+    )
 }
 
 /// JSON, or YAML (read into the same JSON model, YAML 1.2's JSON schema)
@@ -210,6 +243,18 @@ fn import_value(
         types: Vec::new(),
         warnings: Vec::new(),
     };
+    // Request and response bodies, named by operation before any other
+    // file's schema takes a name.
+    let (bodies, derived) = if is_openapi {
+        let mut taken = std::mem::take(&mut im.taken);
+        let found = super::openapi_paths::bodies(root, &mut im, &mut taken, &|from, key| {
+            find_key(text, from, key)
+        });
+        im.taken = taken;
+        found
+    } else {
+        Default::default()
+    };
     for (name, schema, at) in &defs {
         if declares_type(schema) {
             im.named_type(name, schema, *at);
@@ -218,16 +263,62 @@ fn import_value(
     if let Some(name) = &root_type {
         im.named_type(name, root, 0);
     }
+    for body in &bodies {
+        im.body_type(body);
+    }
+    im.warnings
+        .extend(super::openapi_paths::derived_names_warning(file, &derived));
     // Types of other files, declared as the `$ref`s reached them.
     while let Some((doc, name, schema, site)) = im.queue.pop() {
         im.doc = doc;
         im.ref_site = Some(site);
         im.named_type(&name, schema, site);
     }
+    if im.types.is_empty() {
+        return Err(no_types(file, text, path, &defs, bodies.len(), is_openapi));
+    }
     Ok(Imported {
         types: im.types,
         warnings: im.warnings,
     })
+}
+
+/// E0005: an API description from which no type can be imported. Without
+/// it, such a file would import as an empty schema and every mapping on it
+/// would fail later with "unknown type", far from the cause.
+fn no_types(
+    file: FileId,
+    text: &str,
+    path: &Path,
+    defs: &[(&str, &Value, usize)],
+    bodies: usize,
+    is_openapi: bool,
+) -> Box<Diagnostic> {
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let named = match defs.len() {
+        0 if is_openapi => "no definitions, no components.schemas".to_string(),
+        0 => "no $defs or definitions".to_string(),
+        n => format!("{n} named schema(s), none of them an object or an enum"),
+    };
+    // At `paths` if there is one (else the file's start).
+    let at = find_key(text, 0, "paths");
+    let paths = match bodies {
+        0 => "no schemas under paths".to_string(),
+        n => format!("{n} body schema(s) under paths, none of them an object or an enum"),
+    };
+    Box::new(
+        Diagnostic::error(
+            Code::E0005,
+            file,
+            Span::new(at, at),
+            format!("`{name}` declares no types: {named}, {paths}"),
+        )
+        .label("nothing to import")
+        .note("tether imports `definitions` (Swagger 2.0), `components.schemas` and the request and response bodies of `paths` (OpenAPI 3)"),
+    )
 }
 
 /// A document's named schemas (OpenAPI `components.schemas`, JSON Schema
@@ -238,11 +329,17 @@ fn named_schemas<'v>(text: &str, root: &'v Value) -> Vec<(&'v str, &'v Value, us
         return defs;
     };
     if obj.contains_key("openapi") || obj.contains_key("swagger") {
-        let schemas = obj
-            .get("components")
-            .and_then(|c| c.get("schemas"))
-            .and_then(Value::as_object);
-        let base = find_key(text, 0, "schemas");
+        // A (converted) Swagger 2.0 document has them under `definitions`.
+        let (schemas, section) = if obj.contains_key("swagger") {
+            (obj.get("definitions"), "definitions")
+        } else {
+            (
+                obj.get("components").and_then(|c| c.get("schemas")),
+                "schemas",
+            )
+        };
+        let schemas = schemas.and_then(Value::as_object);
+        let base = find_key(text, 0, section);
         for (name, schema) in schemas.into_iter().flatten() {
             defs.push((name.as_str(), schema, find_key(text, base, name)));
         }
@@ -298,6 +395,89 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
         offset += l.len();
     }
     text.len()
+}
+
+/// `$ref`s of `paths` (path items, request bodies, responses), resolved as
+/// schema `$ref`s are; one that points at nothing is W0004 at `at`.
+impl<'t> super::openapi_paths::Resolve<'t> for Importer<'t> {
+    fn resolve_ref(&mut self, doc: usize, r: &str, at: usize) -> Option<(usize, &'t Value)> {
+        let outer = std::mem::replace(&mut self.doc, doc);
+        let found = self.resolve(r);
+        self.doc = outer;
+        match found {
+            Ok(t) => Some((t.doc, t.schema)),
+            Err(why) => {
+                self.not_imported(at, format!("the reference {r:?} {why}"));
+                None
+            }
+        }
+    }
+}
+
+/// Request and response bodies under `paths` (see [`super::openapi_paths`]).
+impl<'t> Importer<'t> {
+    /// A request or response body named by its operation: declared under
+    /// that name, unless it `$ref`s a named schema (which keeps its own
+    /// name) or is not an object or enum (nothing to declare).
+    fn body_type(&mut self, body: &super::openapi_paths::Body<'t>) {
+        let outer = (self.doc, self.ref_site);
+        self.declare_body(body);
+        (self.doc, self.ref_site) = outer;
+    }
+
+    fn declare_body(&mut self, body: &super::openapi_paths::Body<'t>) {
+        let (mut doc, mut schema) = (body.doc, body.schema);
+        // A `$ref` to a whole file or a pointer into one: follow it (a few
+        // hops, so a cycle of references ends).
+        for _ in 0..8 {
+            let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            self.doc = doc;
+            let target = match self.resolve(r) {
+                Ok(t) => t,
+                Err(why) => {
+                    self.not_imported(body.at, format!("the reference {r:?} {why}"));
+                    return;
+                }
+            };
+            if target.def.is_some() {
+                if declares_type(target.schema) {
+                    self.type_name(&target, body.at);
+                }
+                return;
+            }
+            (doc, schema) = (target.doc, target.schema);
+        }
+        // Stripe's GET operations have a form body with no properties: a
+        // record of no fields is no use to a mapping.
+        let empty = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+            && !["allOf", "oneOf", "anyOf"]
+                .iter()
+                .any(|k| schema.get(k).is_some());
+        if declares_type(schema) && !empty {
+            self.doc = doc;
+            self.ref_site = (doc != 0).then_some(body.at);
+            self.named_type(&body.name, schema, body.at);
+        }
+    }
+
+    /// W0004 for a `$ref` under `paths` that points at nothing: what it
+    /// names is left out (no type is degraded, so not [`Self::warn`]).
+    fn not_imported(&mut self, at: usize, why: String) {
+        self.warnings.push(
+            Diagnostic::warning(
+                Code::W0004,
+                self.file,
+                Span::new(at, at + 1),
+                format!("{why}; what it names is not imported"),
+            )
+            .label("not imported"),
+        );
+    }
 }
 
 /// One schema document: the importing file (index 0) or a file its

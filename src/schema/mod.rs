@@ -7,7 +7,9 @@
 
 pub mod build;
 pub mod jsonschema;
+pub mod openapi_paths;
 pub mod show;
+pub mod swagger2;
 pub mod xsd;
 
 pub use crate::syntax::{Access, XmlForm};
