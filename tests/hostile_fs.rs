@@ -409,6 +409,28 @@ fn a_last_line_cut_short_waits_until_it_is_finished_or_settled() {
     assert_eq!(names_in(&crm.join("done")), ["1.ndjson", "2.ndjson"]);
 }
 
+/// `sync --settle` sets how long an unfinished-looking file waits: a
+/// file fresh from its writer is held by the default (5 s) and read at
+/// once with `--settle 0`.
+#[test]
+fn the_settle_interval_is_an_option_of_sync() {
+    let dir = scratch("settle-option");
+    let (crm, erp) = sides(&dir);
+    fs::write(
+        crm.join("inbox").join("1.ndjson"),
+        "{\"id\": \"7\", \"name\": \"Al\"}",
+    )
+    .expect("drop");
+    let (code, out, err) = sync(&dir, &crm, &erp, &["--create"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("\"read\":0"), "held by the default: {out}");
+    assert_eq!(names_in(&crm.join("inbox")), ["1.ndjson"]);
+    let (code, out, err) = sync(&dir, &crm, &erp, &["--settle", "0"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("\"read\":1"), "read at once: {out}");
+    assert_eq!(names_in(&crm.join("done")), ["1.ndjson"]);
+}
+
 #[test]
 fn a_document_cut_short_waits_but_a_malformed_one_is_a_dead_letter() {
     let dir = scratch("doc-cut-short");

@@ -147,6 +147,17 @@ impl Synced {
 /// One `sync --once` pass of `mapping` with `files` dropped into the left
 /// side's inbox.
 fn sync(mapping: &str, name: &str, test: &str, files: &[(&str, &[u8])]) -> Synced {
+    sync_with(mapping, name, test, files, &[])
+}
+
+/// [`sync`] with more arguments for `tether sync`.
+fn sync_with(
+    mapping: &str,
+    name: &str,
+    test: &str,
+    files: &[(&str, &[u8])],
+    extra: &[&str],
+) -> Synced {
     let dir = scratch(&format!("sync-{test}"));
     let m = dir.join("m.tether");
     std::fs::write(&m, mapping).expect("mapping");
@@ -160,7 +171,7 @@ fn sync(mapping: &str, name: &str, test: &str, files: &[(&str, &[u8])]) -> Synce
         std::fs::write(left.join("inbox").join(file), bytes).expect("drop");
     }
     let state = dir.join("state.db");
-    let (code, out, err) = tether(&[
+    let mut args = vec![
         "sync",
         s(&m),
         "--mapping",
@@ -174,7 +185,9 @@ fn sync(mapping: &str, name: &str, test: &str, files: &[(&str, &[u8])]) -> Synce
         "--once",
         "--format",
         "json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = tether(&args);
     assert!(!err.contains("panicked"), "{err}");
     let summary: Json =
         serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
@@ -261,15 +274,67 @@ fn sync_rejects_the_same_nulls_as_run() {
     let synced = sync(PEOPLE, "person", "nulls", &[("1.ndjson", input.as_bytes())]);
     assert_eq!(synced.code, Some(3), "{}", synced.summary);
     assert_eq!(synced.summary["dead_lettered"], 3, "{}", synced.summary);
-    // A null line is not a record at all (malformed, E1001); the others
-    // carry run's code and path.
+    // Each carries run's code and path: a null line is a null record
+    // (E1002 at the record itself), as `run` says.
     assert_eq!(
         synced.errors(),
-        ["E1001 ", "E1002 name", "E1002 tags[1]"],
+        ["E1002 ", "E1002 name", "E1002 tags[1]"],
         "{:?}",
         synced.letters
     );
     assert_eq!(synced.sent.len(), 1, "{:?}", synced.sent);
+}
+
+/// What `run` rejects before any rule (not an object, a member twice,
+/// not JSON, not UTF-8), `sync` dead-letters with the same code, path
+/// and message (issue 17, items 4 and 7: "`run` and `sync` agree").
+#[test]
+fn sync_dead_letters_what_run_rejects_with_the_same_errors() {
+    let lines: [&[u8]; 6] = [
+        b"null",
+        b"[1]",
+        b"\"text\"",
+        br#"{"id":"1","name":"A","tags":["x"],"tags":["y"]}"#,
+        b"{\"id\":",
+        b"{\"id\":\"6\",\"name\":\"\xff\"}",
+    ];
+    let input: Vec<u8> = lines.iter().flat_map(|l| [*l, b"\n"].concat()).collect();
+    let ran = run(PEOPLE, "person", "in.ndjson", &input, &[]);
+    let synced = sync(PEOPLE, "person", "agree", &[("1.ndjson", &input)]);
+    assert_eq!(synced.summary["dead_lettered"], 6, "{}", synced.summary);
+    let fields = |errors: &[&Json]| -> Vec<(String, String, String)> {
+        errors
+            .iter()
+            .map(|e| {
+                (
+                    e["code"].to_string(),
+                    e["path"].to_string(),
+                    e["message"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let from_run: Vec<&Json> = ran.rejects.iter().map(|r| &r["errors"][0]).collect();
+    let from_sync: Vec<&Json> = synced.letters.iter().map(|l| &l["errors"][0]).collect();
+    assert_eq!(from_run.len(), 6, "{:?}", ran.rejects);
+    // Messages of unreadable input name the reader's position; compare
+    // code and path for all, messages for the records that parse.
+    let (run_fields, sync_fields) = (fields(&from_run), fields(&from_sync));
+    for (i, (r, s)) in run_fields.iter().zip(&sync_fields).enumerate() {
+        assert_eq!((&r.0, &r.1), (&s.0, &s.1), "line {}", i + 1);
+    }
+    assert_eq!(run_fields[..4], sync_fields[..4]);
+    assert_eq!(
+        run_fields.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        [
+            "\"E1002\"",
+            "\"E1002\"",
+            "\"E1002\"",
+            "\"E1002\"",
+            "\"E1001\"",
+            "\"E1001\""
+        ]
+    );
 }
 
 // ---------------------------------------------------------------- item 7
@@ -311,8 +376,12 @@ fn a_nested_json_member_twice_is_named_by_its_path_in_sync() {
     let doc =
         br#"[{"id":"1","name":"A","tags":["x"]},{"id":"2","name":"B","x":{"y":[{"k":1,"k":2}]}}]"#;
     let synced = sync(PEOPLE, "person", "dup-nested", &[("1.json", doc)]);
+    // The item with the member twice is refused, at the member's path in
+    // it; the other item of the document is synced.
+    assert_eq!(synced.errors(), ["E1002 x.y[0].k"], "{:?}", synced.letters);
     let message = synced.letters[0]["errors"][0]["message"].to_string();
-    assert!(message.contains("`[1].x.y[0].k`"), "{message}");
+    assert!(message.contains("`k` appears more than once"), "{message}");
+    assert_eq!(synced.sent.len(), 1, "{:?}", synced.sent);
 }
 
 // ------------------------------------------------------- items 6, 7, 8
@@ -412,6 +481,14 @@ fn a_repeated_single_valued_element_is_refused_with_its_path() {
     let ran = run(&erp_mapping(), "company", "doc.xml", doc.as_bytes(), &[]);
     assert_eq!(ran.errors(), ["E1002 Amt"]);
     refused("dup-element", doc, "`Amt` appears more than once");
+    // The dead letter has run's code and path too.
+    let synced = sync(
+        &erp_mapping(),
+        "company",
+        "dup-element-code",
+        &[("1.xml", doc.as_bytes())],
+    );
+    assert_eq!(synced.errors(), ["E1002 Amt"], "{:?}", synced.letters);
     let names = r#"<Account xmlns="urn:erp"><Id>1</Id><Name>A</Name><Name>B</Name><Amt Ccy="EUR">1</Amt></Account>"#;
     refused("dup-name", names, "`Name` appears more than once");
     // Repeated elements of an array are its elements.
@@ -641,6 +718,43 @@ fn sync_dead_letters_a_line_over_the_default_limit() {
         &[("1.ndjson", input.as_bytes())],
     );
     assert_eq!(synced.sent.len(), 2, "{:?}", synced.letters);
+    assert_eq!(
+        synced.errors(),
+        ["E1014 "],
+        "run's code: {:?}",
+        synced.letters
+    );
     let message = synced.letters[0]["errors"][0]["message"].to_string();
     assert!(message.contains("more than the limit"), "{message}");
+}
+
+#[test]
+fn sync_takes_the_record_limit_run_takes() {
+    let long = format!(r#"{{"id":"2","name":"{}"}}"#, "x".repeat(1000));
+    let input = format!("{ANN}\n{long}\n{CY}\n");
+    let files = [("1.ndjson", input.as_bytes())];
+    let limited = sync_with(
+        PEOPLE,
+        "person",
+        "limit-100",
+        &files,
+        &["--max-record-bytes", "100"],
+    );
+    assert_eq!(limited.sent.len(), 2, "{:?}", limited.letters);
+    assert_eq!(limited.errors(), ["E1014 "]);
+    let ran = run(
+        PEOPLE,
+        "person",
+        "in.ndjson",
+        input.as_bytes(),
+        &["--max-record-bytes", "100"],
+    );
+    assert_eq!(
+        limited.letters[0]["errors"][0]["message"],
+        ran.rejects[0]["errors"][0]["message"]
+    );
+    // Without the flag the line is a record like any other.
+    let unlimited = sync(PEOPLE, "person", "limit-default", &files);
+    assert_eq!(unlimited.sent.len(), 3, "{:?}", unlimited.letters);
+    assert!(unlimited.letters.is_empty());
 }

@@ -43,6 +43,17 @@ pub struct SyncArgs {
     /// Seconds between passes with `--watch`.
     #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     interval: u64,
+    /// How long a file that looks unfinished (an NDJSON file whose last
+    /// line has no line end, a document cut short) must stay unchanged in
+    /// `inbox/` before it is read as it is.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::sync::filedrop::SETTLE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    settle: u64,
+    /// The longest NDJSON record (line) read, in bytes, as for `run`; a
+    /// longer one is a dead letter (E1014), never held in memory.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::exec::lines::DEFAULT_MAX_RECORD_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_record_bytes: u64,
     /// Operations per batch (per outbox file).
     #[arg(long, value_name = "N", default_value_t = crate::sync::engine::SEND_BATCH,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -323,6 +334,10 @@ pub fn sync(a: &SyncArgs) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    for side in [&mut left, &mut right] {
+        side.settle = Duration::from_secs(a.settle);
+        side.max_record_bytes = usize::try_from(a.max_record_bytes).unwrap_or(usize::MAX);
+    }
     // One sync at a time per state store: two would read the same inboxes.
     // Taken before the store is opened, so two first runs racing to create
     // it meet here, not in SQLite.

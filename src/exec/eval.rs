@@ -51,34 +51,34 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
-    /// A record (or document) that could not be read at all (E1001).
-    pub fn malformed(message: String) -> Outcome {
-        Outcome::Rejected {
-            key: None,
-            errors: vec![RecordError {
-                code: Code::E1001,
-                rule: String::new(),
-                path: String::new(),
-                value: String::new(),
-                message,
-            }],
+impl RecordError {
+    /// An error of the input as a whole, before any rule (no rule, path
+    /// or value): unreadable (E1001), too long (E1014).
+    pub fn of_input(code: Code, message: String) -> RecordError {
+        RecordError {
+            code,
+            rule: String::new(),
+            path: String::new(),
+            value: String::new(),
+            message,
         }
     }
 }
 
 impl Outcome {
+    /// A record (or document) that could not be read at all (E1001).
+    pub fn malformed(message: String) -> Outcome {
+        Outcome::Rejected {
+            key: None,
+            errors: vec![RecordError::of_input(Code::E1001, message)],
+        }
+    }
+
     /// A record over the per-record size limit (E1014): not read at all.
     pub fn too_long(message: String) -> Outcome {
         Outcome::Rejected {
             key: None,
-            errors: vec![RecordError {
-                code: Code::E1014,
-                rule: String::new(),
-                path: String::new(),
-                value: String::new(),
-                message,
-            }],
+            errors: vec![RecordError::of_input(Code::E1014, message)],
         }
     }
 }

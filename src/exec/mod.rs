@@ -18,7 +18,19 @@ mod xml_write;
 
 pub use eval::{Encoding, Outcome, RecordError, map_record};
 pub use merge::Bases;
-pub use read::duplicate_member;
 pub use rows::map_document;
 pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};
 pub use value::{Money, Value, minify_json, write_json_seq, write_json_str};
+
+/// The first member of the JSON value `text` that appears twice in its
+/// object, as `run` rejects the record (E1002 at its path, with the second
+/// value), for readers that keep a whole record (`sync`).
+pub fn duplicate_member(text: &str) -> Option<RecordError> {
+    read::duplicate_member(text).map(RecordError::from_read)
+}
+
+/// The reject `run` gives a record that is not a JSON object (`text`: its
+/// JSON text): E1002 at the record itself.
+pub fn not_an_object(text: &str) -> RecordError {
+    RecordError::from_read(read::not_an_object(text))
+}

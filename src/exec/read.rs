@@ -481,14 +481,14 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
     }
 }
 
-/// The path of the first object member that appears twice in its object
-/// anywhere in the JSON value `text` (`a.b[2].c`); `None` when there is
-/// none, or when `text` is not well-formed (its parse says so). The
-/// projection reader catches a repeated member the plan reads as it goes;
-/// this walks the whole value, for readers that keep all of a record
-/// (`sync` stores and patches it) through a parser that keeps the last
-/// occurrence silently.
-pub fn duplicate_member(text: &str) -> Option<String> {
+/// The first object member that appears twice in its object anywhere in
+/// the JSON value `text`, as the reject `run` gives it (its path, as
+/// `a.b[2].c`, and the second value); `None` when there is none, or when
+/// `text` is not well-formed (its parse says so). The projection reader
+/// catches a repeated member the plan reads as it goes; this walks the
+/// whole value, for readers that keep all of a record (`sync` stores and
+/// patches it) through a parser that keeps the last occurrence silently.
+pub fn duplicate_member(text: &str) -> Option<ReadError> {
     let mut path = Vec::new();
     let mut found = None;
     let mut de = serde_json::Deserializer::from_str(text);
@@ -502,10 +502,27 @@ pub fn duplicate_member(text: &str) -> Option<String> {
     found
 }
 
+/// The reject of a record that is not a JSON object (`text`: its JSON
+/// text), as `run`'s reader gives it: a null one is a null where the
+/// schema allows none, anything else the wrong kind.
+pub fn not_an_object(text: &str) -> ReadError {
+    let text = text.trim();
+    let message = if text == "null" {
+        NOT_NULL.to_string()
+    } else {
+        format!("expected an object, found {}", found_kind(text))
+    };
+    ReadError {
+        path: String::new(),
+        value: minify_json(text).into_owned(),
+        message,
+    }
+}
+
 /// Walks a value, keeping the path, until a member repeats.
 struct NoDup<'s> {
     path: &'s mut Vec<String>,
-    found: &'s mut Option<String>,
+    found: &'s mut Option<ReadError>,
 }
 
 impl<'de> DeserializeSeed<'de> for NoDup<'_> {
@@ -527,9 +544,12 @@ impl<'de> Visitor<'de> for NoDup<'_> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             self.path.push(key.to_string());
             if keys.contains(&key) {
-                *self.found = Some(path_text(
-                    self.path.iter().map(|s| Cow::Borrowed(s.as_str())),
-                ));
+                let again: &'de RawValue = map.next_value()?;
+                *self.found = Some(ReadError {
+                    path: path_text(self.path.iter().map(|s| Cow::Borrowed(s.as_str()))),
+                    value: minify_json(again.get()).into_owned(),
+                    message: format!("the member `{key}` appears more than once"),
+                });
                 return Err(de::Error::custom("a member appears twice"));
             }
             map.next_value_seed(NoDup {

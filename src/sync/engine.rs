@@ -162,14 +162,14 @@ impl Engine<'_> {
         Ok(match item {
             // Read with the side's schema view, then as any record.
             Item::Xml(text) => return self.event(side, self.xml_item(side, text), at),
-            Item::Malformed { text, reason } => NewEvent {
+            Item::Malformed { text, error } => NewEvent {
                 side,
                 event_id: at.event_id(side, &text),
                 op: EventOp::Upsert,
                 version: None,
                 record: text,
                 side_key: None,
-                malformed: Some(reason),
+                malformed: Some(error),
                 record_key: None,
             },
             Item::Event(RawEvent {
@@ -215,7 +215,7 @@ impl Engine<'_> {
                 text: record.to_string(),
                 record,
             }),
-            Err(reason) => Item::Malformed { text, reason },
+            Err(error) => Item::rejected(text, error),
         }
     }
 
@@ -312,13 +312,13 @@ impl Engine<'_> {
         let mut groups: HashMap<String, Vec<Pending>> = HashMap::new();
         let mut changes = Changes::default();
         for StoredEvent { seq, event } in received {
-            if let Some(reason) = &event.malformed {
+            if let Some(error) = event.malformed {
                 summary.dead_lettered += 1;
                 changes.statuses.push((seq, EventStatus::Dead, None));
                 changes.dead_letters.push(NewDeadLetter {
                     key: None,
                     side: event.side,
-                    errors: vec![letter(Code::E1001, "", reason)],
+                    errors: vec![error],
                     events: vec![seq],
                     operation: None,
                 });

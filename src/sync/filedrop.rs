@@ -4,10 +4,13 @@
 //! to `outbox/` atomically (a temporary file, fsync, rename).
 
 use super::failpoint;
-use super::provider::{Item, Items, Provider, ProviderError, Sent, item_of, parse_item};
+use super::provider::{Item, Items, Provider, ProviderError, Sent, parse_item};
 use super::store::Operation;
+use crate::diag::Code;
+use crate::exec::RecordError;
 use crate::exec::lines::{DEFAULT_MAX_RECORD_BYTES, LineRead, LineReader, too_long_message};
 use crate::safe_fs::{self, EntryKind};
+use serde_json::value::RawValue;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -28,6 +31,9 @@ pub struct FileDrop {
     /// line has no line end, a document that does not parse) must be left
     /// unchanged before it is read as it is.
     pub settle: Duration,
+    /// The longest NDJSON line read as a record (`--max-record-bytes`, as
+    /// for `run`); a longer one is a dead letter (E1014), read no further.
+    pub max_record_bytes: usize,
     /// What each delivery looked like when it was opened, to see at
     /// [`Provider::ack`] whether it changed since (still being written).
     opened: HashMap<String, Opened>,
@@ -190,6 +196,7 @@ impl FileDrop {
         Ok(FileDrop {
             root: root.to_path_buf(),
             settle: SETTLE,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             opened: HashMap::new(),
             notes: Vec::new(),
             reported: HashSet::new(),
@@ -267,27 +274,23 @@ fn in_progress(name: &str) -> bool {
 }
 
 /// The items of a document file: an XML document is one record; a JSON
-/// file is a record, an event, or an array of them.
+/// file is a record, an event, or an array of them, each item judged on
+/// its own (one with a member twice is refused, the others go on, as
+/// `run` does).
 fn document_items(format: Format, name: &str, text: &str) -> Vec<Item> {
     if format == Format::Xml {
         return vec![Item::Xml(text.to_string())];
     }
-    if let Some(item) = super::provider::duplicated(text) {
-        return vec![item];
+    if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) {
+        return items.iter().map(|raw| parse_item(raw.get())).collect();
     }
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .map(|v| {
-                let t = v.to_string();
-                item_of(v, &t)
-            })
-            .collect(),
-        Ok(v) => vec![item_of(v, text)],
-        Err(e) => vec![Item::Malformed {
-            text: text.to_string(),
-            reason: format!("malformed JSON in {name}: {e}"),
-        }],
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Ok(_) => vec![parse_item(text)],
+        Err(e) => vec![Item::unreadable(
+            text,
+            "",
+            format!("malformed JSON in {name}: {e}"),
+        )],
     }
 }
 
@@ -353,16 +356,17 @@ impl Iterator for NdjsonLines {
                 return None;
             }
             let item = match (read, std::str::from_utf8(&self.line)) {
-                (LineRead::TooLong { bytes }, _) => Item::Malformed {
-                    text: String::new(),
-                    reason: too_long_message(bytes, self.reader.max()),
-                },
+                (LineRead::TooLong { bytes }, _) => Item::rejected(
+                    "",
+                    RecordError::of_input(Code::E1014, too_long_message(bytes, self.reader.max())),
+                ),
                 (LineRead::Line, Ok(text)) if text.trim().is_empty() => continue,
                 (LineRead::Line, Ok(text)) => parse_item(text),
-                (LineRead::Line, Err(e)) => Item::Malformed {
-                    text: String::from_utf8_lossy(&self.line).into_owned(),
-                    reason: format!("the line is not UTF-8: {e}"),
-                },
+                (LineRead::Line, Err(e)) => Item::unreadable(
+                    String::from_utf8_lossy(&self.line),
+                    "",
+                    format!("the line is not UTF-8: {e}"),
+                ),
             };
             return Some(Ok(item));
         }
@@ -451,15 +455,21 @@ impl Provider for FileDrop {
                 // Decoded as `run` decodes it (UTF-8 or UTF-16).
                 Format::Xml => crate::exec::xml::decode(&bytes)
                     .map(std::borrow::Cow::into_owned)
-                    .map_err(|e| Item::Malformed {
-                        text: String::from_utf8_lossy(&bytes).into_owned(),
-                        reason: format!("malformed XML: {e}"),
+                    .map_err(|e| {
+                        Item::unreadable(
+                            String::from_utf8_lossy(&bytes),
+                            "",
+                            format!("malformed XML: {e}"),
+                        )
                     }),
                 Format::Json | Format::Ndjson => {
                     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-                    String::from_utf8(bytes.to_vec()).map_err(|e| Item::Malformed {
-                        text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                        reason: format!("{name} is not UTF-8"),
+                    String::from_utf8(bytes.to_vec()).map_err(|e| {
+                        Item::unreadable(
+                            String::from_utf8_lossy(e.as_bytes()),
+                            "",
+                            format!("{name} is not UTF-8: {}", e.utf8_error()),
+                        )
                     })
                 }
             };
@@ -478,7 +488,7 @@ impl Provider for FileDrop {
         Ok(Box::new(NdjsonLines {
             reader: LineReader::new(
                 BufReader::with_capacity(1 << 16, file),
-                DEFAULT_MAX_RECORD_BYTES,
+                self.max_record_bytes,
             ),
             path,
             line: Vec::new(),

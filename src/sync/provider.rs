@@ -5,6 +5,8 @@
 //! the same trait.
 
 use super::store::{EventOp, Operation};
+use crate::diag::Code;
+use crate::exec::RecordError;
 use serde_json::Value as Json;
 
 /// The items of one delivery (a file, a webhook request, a page of a
@@ -18,11 +20,31 @@ pub enum Item {
     /// An XML document holding one record: the engine reads it with the
     /// side's schema view (`sync::xml`).
     Xml(String),
-    /// A line or document that is not a record: kept whole, with why.
+    /// A line or document that is not a record: kept whole, with the
+    /// error `run` gives the same input (code, path and message), so a
+    /// dead letter and a reject say the same.
     Malformed {
         text: String,
-        reason: String,
+        error: RecordError,
     },
+}
+
+impl Item {
+    /// Input that cannot be read at all (E1001): not JSON, not UTF-8, not
+    /// XML, or an event envelope whose member `path` is unusable.
+    pub fn unreadable(text: impl Into<String>, path: &str, message: impl Into<String>) -> Item {
+        let mut error = RecordError::of_input(Code::E1001, message.into());
+        error.path = path.to_string();
+        Item::rejected(text, error)
+    }
+
+    /// Input refused with the error `run` gives it.
+    pub fn rejected(text: impl Into<String>, error: RecordError) -> Item {
+        Item::Malformed {
+            text: text.into(),
+            error,
+        }
+    }
 }
 
 /// An event before the engine gives it an id and a version.
@@ -81,31 +103,21 @@ pub fn parse_item(text: &str) -> Item {
     }
     match serde_json::from_str::<Json>(text) {
         Ok(v) => item_of(v, text),
-        Err(e) => Item::Malformed {
-            text: text.to_string(),
-            reason: format!("malformed JSON: {e}"),
-        },
+        Err(e) => Item::unreadable(text, "", format!("malformed JSON: {e}")),
     }
 }
 
 /// A record with a member twice is refused whole: the JSON parser would
 /// keep the last silently, and `run` rejects it (issue 17).
 pub fn duplicated(text: &str) -> Option<Item> {
-    let path = crate::exec::duplicate_member(text)?;
-    Some(Item::Malformed {
-        text: text.to_string(),
-        reason: format!("the member `{path}` appears more than once"),
-    })
+    crate::exec::duplicate_member(text).map(|error| Item::rejected(text, error))
 }
 
 /// An envelope is an object with a `record` object and an `event_id` or
 /// an `op`; anything else that is an object is a plain record.
 pub fn item_of(v: Json, text: &str) -> Item {
     let Json::Object(mut m) = v else {
-        return Item::Malformed {
-            text: text.to_string(),
-            reason: "a record must be a JSON object".into(),
-        };
+        return Item::rejected(text, crate::exec::not_an_object(text));
     };
     let envelope = m.get("record").is_some_and(Json::is_object)
         && (m.contains_key("event_id") || m.contains_key("op"));
@@ -123,18 +135,16 @@ pub fn item_of(v: Json, text: &str) -> Item {
         None | Some("upsert" | "create" | "update") => EventOp::Upsert,
         Some("delete" | "archive") => EventOp::Delete,
         Some(other) => {
-            return Item::Malformed {
-                text: text.to_string(),
-                reason: format!(
+            return Item::unreadable(
+                text,
+                "op",
+                format!(
                     "unknown op `{other}` (expected upsert, create, update, delete or archive)"
                 ),
-            };
+            );
         }
     };
-    let malformed = |reason: String| Item::Malformed {
-        text: text.to_string(),
-        reason,
-    };
+    let malformed = |path: &str, reason: String| Item::unreadable(text, path, reason);
     let event_id = match m.get("event_id") {
         None | Some(Json::Null) => None,
         Some(Json::String(s)) if !s.trim().is_empty() => Some(s.clone()),
@@ -144,20 +154,26 @@ pub fn item_of(v: Json, text: &str) -> Item {
         // An object or array id would be deduplicated by its JSON text,
         // which depends on how the provider spaced and ordered it.
         Some(other) => {
-            return malformed(format!(
-                "`event_id` must be a non-empty string or an integer, not {}",
-                json_kind(other)
-            ));
+            return malformed(
+                "event_id",
+                format!(
+                    "`event_id` must be a non-empty string or an integer, not {}",
+                    json_kind(other)
+                ),
+            );
         }
     };
     let version = m.remove("version").filter(|v| !v.is_null());
     if let Some(v) = &version
         && !is_version(v)
     {
-        return malformed(format!(
-            "`version` must be an integer or a date-time (RFC 3339), not {}",
-            shown(v)
-        ));
+        return malformed(
+            "version",
+            format!(
+                "`version` must be an integer or a date-time (RFC 3339), not {}",
+                shown(v)
+            ),
+        );
     }
     let record = m.remove("record").unwrap_or(Json::Null);
     let text = record.to_string();
@@ -208,7 +224,9 @@ mod tests {
 
     fn reason(line: &str) -> Option<String> {
         match parse_item(line) {
-            Item::Malformed { reason, .. } => Some(reason),
+            Item::Malformed { error, .. } => {
+                Some(format!("{} {}: {}", error.code, error.path, error.message))
+            }
             _ => None,
         }
     }
@@ -228,7 +246,12 @@ mod tests {
         }
         assert!(
             reason(r#"{"event_id":{"a":1},"record":{"id":"1"}}"#)
-                .is_some_and(|r| r.contains("an object"))
+                .is_some_and(|r| r.starts_with("E1001 event_id: ") && r.contains("an object")),
+            "the envelope member is named"
+        );
+        assert!(
+            reason(r#"{"event_id":"e1","version":"v2","record":{"id":"1"}}"#)
+                .is_some_and(|r| r.starts_with("E1001 version: ")),
         );
         let good = [
             r#"{"event_id":"e1","version":2,"record":{"id":"1"}}"#,
@@ -239,5 +262,26 @@ mod tests {
         for line in good {
             assert!(reason(line).is_none(), "{line} is an event");
         }
+    }
+
+    /// What is not a record at all gets `run`'s reject: the same code,
+    /// path and message, so a dead letter reads as the reject would.
+    #[test]
+    fn what_is_not_a_record_is_rejected_as_run_rejects_it() {
+        assert_eq!(
+            reason("null").as_deref(),
+            Some(
+                "E1002 : null, but the schema declares this value not nullable (`T?` allows null)"
+            )
+        );
+        assert_eq!(
+            reason("[1]").as_deref(),
+            Some("E1002 : expected an object, found an array")
+        );
+        assert_eq!(
+            reason(r#"{"a":{"b":1,"b":2}}"#).as_deref(),
+            Some("E1002 a.b: the member `b` appears more than once")
+        );
+        assert!(reason("{").is_some_and(|r| r.starts_with("E1001 : malformed JSON")));
     }
 }

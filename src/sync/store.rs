@@ -29,9 +29,9 @@ pub struct NewEvent {
     /// The record (its left key) the event belongs to; `None` when it has
     /// no key or is malformed.
     pub record_key: Option<String>,
-    /// Why the event cannot be used (a malformed line), kept for the dead
-    /// letter.
-    pub malformed: Option<String>,
+    /// Why the event cannot be used (a malformed line, a record `run`
+    /// would reject before any rule), kept for the dead letter.
+    pub malformed: Option<RecordError>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,7 +310,25 @@ const MIGRATIONS: &[Migration] = &[
      INSERT OR IGNORE INTO mappings SELECT DISTINCT mapping, datetime('now') FROM records;
      INSERT OR IGNORE INTO mappings SELECT DISTINCT mapping, datetime('now') FROM inbox;",
     ),
+    // 7: a malformed event keeps the error `run` gives it (code, path,
+    // message), not only a message.
+    Migration::Rewrite(malformed_as_errors),
 ];
+
+/// Migration 7: rewrites each stored reason a malformed event was kept
+/// with (plain text) as the E1001 error it was reported as.
+fn malformed_as_errors(tx: &Transaction<'_>) -> Result<()> {
+    let events: Vec<(i64, String)> = tx
+        .prepare("SELECT seq, malformed FROM inbox WHERE malformed IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_>>()?;
+    let mut update = tx.prepare("UPDATE inbox SET malformed = ?2 WHERE seq = ?1")?;
+    for (seq, reason) in events {
+        let error = RecordError::of_input(crate::diag::Code::E1001, reason);
+        update.execute(params![seq, to_text(&error)?])?;
+    }
+    Ok(())
+}
 
 /// A dead letter's error as stores before migration 5 kept it: the value
 /// as JSON text inside a string, `""` for no rule or no value.
@@ -734,7 +752,7 @@ impl Store for SqliteStore {
                     version,
                     e.record,
                     e.side_key,
-                    e.malformed,
+                    e.malformed.as_ref().map(to_text).transpose()?,
                     e.record_key,
                     at
                 ])?;
@@ -782,7 +800,10 @@ impl Store for SqliteStore {
                             .transpose()?,
                         record: r.get(5)?,
                         side_key: r.get(6)?,
-                        malformed: r.get(7)?,
+                        malformed: r
+                            .get::<_, Option<String>>(7)?
+                            .map(|v| from_text(&v))
+                            .transpose()?,
                         record_key: r.get(8)?,
                     },
                 })
@@ -1098,6 +1119,38 @@ mod tests {
         let letters = store.dead_letters("m", true).unwrap();
         assert_eq!(letters.len(), 1, "rows written before the migration stay");
         assert_eq!(letters[0].operation, None);
+    }
+
+    /// Before migration 7 a malformed event kept only its reason; it reads
+    /// as the E1001 error it was reported as.
+    #[test]
+    fn malformed_events_stored_with_a_reason_read_as_errors() {
+        let conn = Connection::open_in_memory().unwrap();
+        for (i, step) in MIGRATIONS[..6].iter().enumerate() {
+            match step {
+                Migration::Sql(sql) => conn.execute_batch(sql).unwrap(),
+                Migration::Rewrite(_) => assert_eq!(i, 4, "only migration 5 rewrites"),
+            }
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute(
+            "INSERT INTO inbox (mapping, side, event_id, op, version, record, side_key,
+             malformed, record_key, status, received_at)
+             VALUES ('m', 'left', 'e1', '\"upsert\"', NULL, '{', NULL,
+                     'malformed JSON: EOF', NULL, 'received', 'then')",
+            [],
+        )
+        .unwrap();
+        let store = SqliteStore::init(conn).unwrap();
+        let received = store.received("m", 10).unwrap();
+        let error = received[0]
+            .event
+            .malformed
+            .as_ref()
+            .expect("still malformed");
+        assert_eq!(error.code, crate::diag::Code::E1001);
+        assert_eq!(error.message, "malformed JSON: EOF");
+        assert_eq!(error.path, "");
     }
 
     /// Before migration 5 a dead letter kept the value as JSON text in a

@@ -6,6 +6,8 @@
 //! typed, `xsi:nil` as null). What no plan reads is left out, as the JSON
 //! reader skips it.
 
+use crate::diag::Code;
+use crate::exec::RecordError;
 use crate::exec::xml::{SOAP11_NS, SOAP12_NS, check_well_formed, element_json, read_document};
 use crate::plan::{Plan, ReadKind, ReadNode};
 use crate::schema::XmlForm;
@@ -22,21 +24,31 @@ use serde_json::{Map, Value as Json};
 /// The document passes the checks `run` makes first (the same reader:
 /// well-formed, entities, characters, namespace and document element), so
 /// a document `run` rejects is not synced with text missing.
-pub fn record_of(text: &str, plan: Option<&Plan>, keep: &[&[String]]) -> Result<Json, String> {
-    check_well_formed(text).map_err(|e| format!("malformed XML: {e}"))?;
+///
+/// Err: the document cannot be read (E1001, as `run` rejects it), or an
+/// element the schema has once is repeated (E1002 at its path, as `run`).
+pub fn record_of(text: &str, plan: Option<&Plan>, keep: &[&[String]]) -> Result<Json, RecordError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        RecordError::of_input(Code::E1001, format!("malformed XML: {e}"))
+    };
+    check_well_formed(text).map_err(|e| unreadable(&e))?;
     if let Some(plan) = plan {
         // Values that do not fit the schema are the mapping's to reject
         // (E1002, as for any record); here only the document is judged.
-        read_document(text, plan, &mut |_| {}).map_err(|e| format!("malformed XML: {e}"))?;
+        read_document(text, plan, &mut |_| {}).map_err(|e| unreadable(&e))?;
     }
-    let mut doc: Json =
-        serde_json::from_str(&element_json(text)).map_err(|e| format!("malformed XML: {e}"))?;
+    let mut doc: Json = serde_json::from_str(&element_json(text)).map_err(|e| unreadable(&e))?;
     if is_soap(text) {
         doc = doc
             .get("Body")
             .and_then(Json::as_object)
             .and_then(|body| body.values().next().cloned())
-            .ok_or("the SOAP envelope has no element in its Body")?;
+            .ok_or_else(|| {
+                RecordError::of_input(
+                    Code::E1001,
+                    "the SOAP envelope has no element in its Body".into(),
+                )
+            })?;
     }
     let Some(node) = plan.map(|p| &p.read) else {
         return Ok(doc);
@@ -83,8 +95,9 @@ fn text_of(v: &Json) -> Option<&Json> {
 }
 
 /// `v` shaped by `node`. Err: a single-valued element the plan reads is
-/// repeated (the default shape made an array of it), with its path.
-fn shape(v: &Json, node: &ReadNode, path: &mut Vec<String>) -> Result<Json, String> {
+/// repeated (the default shape made an array of it): `run`'s reject, at
+/// its path.
+fn shape(v: &Json, node: &ReadNode, path: &mut Vec<String>) -> Result<Json, RecordError> {
     if is_nil(v) {
         return Ok(Json::Null);
     }
@@ -110,9 +123,14 @@ fn shape(v: &Json, node: &ReadNode, path: &mut Vec<String>) -> Result<Json, Stri
             at.push_str(seg);
             at
         });
-        return Err(format!(
-            "the element `{at}` appears more than once; the schema has one"
-        ));
+        let local = path.last().map_or("", String::as_str);
+        return Err(RecordError {
+            code: Code::E1002,
+            rule: String::new(),
+            message: format!("the element `{local}` appears more than once"),
+            path: at,
+            value: v.to_string(),
+        });
     }
     if let Some((_, kind)) = &node.whole {
         return Ok(leaf(v, kind));
@@ -180,7 +198,11 @@ mod tests {
         fn any_text_is_a_record_or_an_error(text in "(<[a-z]{1,3}( a=\"[^\"]{0,4}\")?>|</[a-z]{1,3}>|[^<]{0,6}|<[a-z]/>){0,12}") {
             match record_of(&text, None, &[]) {
                 Ok(v) => prop_assert!(v.is_object() || v.is_string(), "{v}"),
-                Err(e) => prop_assert!(e.starts_with("malformed XML") || e.contains("SOAP"), "{e}"),
+                Err(e) => prop_assert!(
+                    e.code == Code::E1001
+                        && (e.message.starts_with("malformed XML") || e.message.contains("SOAP")),
+                    "{e:?}"
+                ),
             }
         }
     }
@@ -198,6 +220,7 @@ mod tests {
         assert!(
             record_of("<a><b></a>", None, &[])
                 .unwrap_err()
+                .message
                 .starts_with("malformed XML: line 1")
         );
     }
