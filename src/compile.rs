@@ -3,7 +3,7 @@
 //! diagnostics; a program is returned only when there is no error.
 
 use crate::check::{self, Program};
-use crate::diag::{Code, Diagnostic, SourceMap};
+use crate::diag::{Code, Diagnostic, FileId, SourceMap};
 use crate::schema::{self, build::SchemaSource};
 use crate::syntax::{self, Item};
 use std::path::{Path, PathBuf};
@@ -143,6 +143,9 @@ pub fn compile_source_with(
             match schema::xsd::import(sfile, &schema_text, &full, &mut load) {
                 Ok(im) => {
                     diagnostics.extend(im.warnings);
+                    if let Item::Schema(s) = item {
+                        diagnostics.extend(namespace_drift(file, s, &full, &im.xml));
+                    }
                     xml = Some(im.xml);
                     im.types
                 }
@@ -187,7 +190,13 @@ pub fn compile_source_with(
                     types_file: file,
                     types: &s.types,
                     source_file: None,
-                    xml: None,
+                    // Elements qualified, as ISO 20022, UBL and most
+                    // namespaced schemas are (`elementFormDefault`).
+                    xml: s.xmlns.as_ref().map(|ns| schema::XmlSchema {
+                        namespace: Some(ns.value.clone()),
+                        elements: Vec::new(),
+                        qualified: true,
+                    }),
                 }),
             },
             Item::Import(imp) => {
@@ -243,4 +252,47 @@ pub fn collect_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         out.push(path.to_path_buf());
     }
     Ok(out)
+}
+
+/// A schema block checked against an XSD (`--schema NAME=PATH`) whose
+/// `targetNamespace` is not the block's `xmlns`: the shipped mapping would
+/// read and write another namespace than the real documents are in.
+fn namespace_drift(
+    file: FileId,
+    block: &crate::syntax::SchemaDecl,
+    xsd: &Path,
+    real: &schema::XmlSchema,
+) -> Option<Diagnostic> {
+    let declared = block.xmlns.as_ref().map(|ns| ns.value.as_str());
+    let real = real.namespace.as_deref();
+    if declared == real {
+        return None;
+    }
+    let shown = |ns: Option<&str>| ns.map_or("no namespace".to_string(), |n| format!("{n:?}"));
+    let span = block.xmlns.as_ref().map_or(block.name.span, |ns| ns.span);
+    Some(
+        Diagnostic::error(
+            Code::E0229,
+            file,
+            span,
+            format!(
+                "schema `{}` declares {}, but `{}` has targetNamespace {}",
+                block.name.name,
+                match declared {
+                    Some(ns) => format!("xmlns {ns:?}"),
+                    None => "no XML namespace".to_string(),
+                },
+                xsd.display(),
+                shown(real)
+            ),
+        )
+        .label("not the real schema's namespace")
+        .note(match real {
+            Some(ns) => format!(
+                "declare `schema {} xmlns {ns:?} {{ ... }}`",
+                block.name.name
+            ),
+            None => "the XSD has no targetNamespace: leave `xmlns` out".to_string(),
+        }),
+    )
 }

@@ -118,7 +118,8 @@ fn positions_count_per_statement_and_a_zero_debit_has_no_sign() {
 
 #[test]
 fn a_bad_entry_is_rejected_alone_with_its_path() {
-    let doc = "<Document><BkToCstmrStmt><Stmt><Id>S</Id><Acct><Id><IBAN>X</IBAN></Id></Acct>\
+    let doc = "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\">\
+               <BkToCstmrStmt><Stmt><Id>S</Id><Acct><Id><IBAN>X</IBAN></Id></Acct>\
                <Ntry><Amt Ccy=\"EUR\">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts></Ntry>\
                <Ntry><Amt Ccy=\"EUR\">12,50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts></Ntry>\
                <Ntry><Amt Ccy=\"EUR\">3.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>DONE</Sts></Ntry>\
@@ -148,6 +149,35 @@ fn a_bad_entry_is_rejected_alone_with_its_path() {
             .is_some_and(|m| m.contains("DONE")),
         "{r}"
     );
+}
+
+/// The mapping's schema block declares camt.053.001.02's namespace: a
+/// statement of another version (or in no namespace) is one reject naming
+/// both, never mapped as if it were .02 (issue 17, item 8).
+#[test]
+fn a_statement_of_another_version_is_rejected_naming_both_namespaces() {
+    let bundled = std::fs::read_to_string("mappings/bank/statement.xml").expect("statement");
+    let v08 = bundled.replace("camt.053.001.02\"", "camt.053.001.08\"");
+    assert_ne!(v08, bundled);
+    let (code, out, rejects) = run(&temp("statement-08.xml", &v08));
+    assert_eq!(code, Some(3));
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    let r: serde_json::Value = serde_json::from_str(&rejects[0]).expect("json");
+    assert_eq!(r["errors"][0]["code"], "E1001");
+    let message = r["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("camt.053.001.08") && message.contains("camt.053.001.02"),
+        "{message}"
+    );
+    let none = bundled.replace(
+        " xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\"",
+        "",
+    );
+    assert_ne!(none, bundled);
+    let (code, out, rejects) = run(&temp("statement-no-ns.xml", &none));
+    assert_eq!((code, out.len(), rejects.len()), (Some(3), 0, 1));
+    assert!(rejects[0].contains("is in no namespace"), "{rejects:?}");
 }
 
 #[test]

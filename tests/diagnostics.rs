@@ -646,3 +646,45 @@ proptest! {
         let _ = compile_source("fuzz.tether", &mutated, None);
     }
 }
+
+/// A schema block checked against the real XSD (`--schema camt=…`) whose
+/// namespace is another, or none: the shipped mapping would reject every
+/// real document (E0229). Fixtures by relative path, so the snapshot
+/// names them the same on every machine.
+fn render_against_camt_xsd(block: &str) -> String {
+    let overrides = [tether::compile::SchemaOverride {
+        name: "camt".into(),
+        path: "tests/data/iso20022/xsd/camt.053.001.02.xsd".into(),
+    }];
+    let path = format!("tests/data/iso20022/drift/{block}");
+    let c = tether::compile::compile_file(std::path::Path::new(&path), &overrides)
+        .expect("the fixture reads");
+    render_plain(&c.sources, &c.diagnostics)
+}
+
+#[test]
+fn e0229_block_namespace_is_not_the_xsds() {
+    let rendered = render_against_camt_xsd("camt_08_block.tether");
+    assert!(
+        rendered.contains("[E0229]") && rendered.contains("camt.053.001.08"),
+        "{rendered}"
+    );
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn e0229_block_without_namespace_against_an_xsd_with_one() {
+    let rendered = render_against_camt_xsd("camt_no_xmlns_block.tether");
+    assert!(
+        rendered.contains("[E0229]") && rendered.contains("declares no XML namespace"),
+        "{rendered}"
+    );
+    insta::assert_snapshot!(rendered);
+}
+
+snap!(
+    e0002_empty_xml_namespace,
+    "E0002",
+    "schema x xmlns \"\" { record R { a: string } }",
+    says "non-empty URI"
+);

@@ -356,3 +356,65 @@ proptest! {
         prop_assert_eq!(run_plan(&reverse, &soap, InputFormat::Xml, OutputFormat::Ndjson), format!("{record}\n"));
     }
 }
+
+/// A schema block with `xmlns` writes its documents in that namespace
+/// (elements qualified, as an XSD's `elementFormDefault="qualified"`), and
+/// reads back only documents in it.
+#[test]
+fn a_schema_block_with_xmlns_writes_and_reads_its_namespace() {
+    let mapping = temp(
+        "xml_output",
+        "xmlns.tether",
+        r#"
+schema shop { record Order { id: string, total: decimal } }
+schema erp xmlns "urn:example:erp:v2" { record SalesOrder { Ref: string, Amount: decimal } }
+mapping order: shop.Order -> erp.SalesOrder {
+  id -> Ref
+  total -> Amount
+}
+mapping back: erp.SalesOrder -> shop.Order {
+  Ref -> id
+  Amount -> total
+}
+"#,
+    );
+    let input = temp(
+        "xml_output",
+        "xmlns.ndjson",
+        "{\"id\":\"A1\",\"total\":9.50}\n",
+    );
+    let xml = run_ok(&[
+        "run",
+        &mapping,
+        "--mapping",
+        "order",
+        "--input",
+        &input,
+        "--output-format",
+        "xml",
+    ]);
+    assert!(
+        xml.contains(r#"<SalesOrder xmlns="urn:example:erp:v2"><Ref>A1</Ref><Amount>9.50</Amount></SalesOrder>"#),
+        "{xml}"
+    );
+    let written = temp("xml_output", "xmlns-out.xml", &xml);
+    let back = run_ok(&["run", &mapping, "--mapping", "back", "--input", &written]);
+    assert_eq!(back.trim(), r#"{"id":"A1","total":9.50}"#);
+    let other = temp(
+        "xml_output",
+        "xmlns-other.xml",
+        r#"<SalesOrder xmlns="urn:example:erp:v1"><Ref>A1</Ref><Amount>9.50</Amount></SalesOrder>"#,
+    );
+    let (code, out, _) = tether(&[
+        "run",
+        &mapping,
+        "--mapping",
+        "back",
+        "--input",
+        &other,
+        "--rejects",
+        "-",
+    ]);
+    assert_eq!(code, Some(3));
+    assert!(out.trim().is_empty(), "{out}");
+}

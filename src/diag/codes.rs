@@ -401,6 +401,20 @@ other way only (`created <- createdAt`), or leave it out of this direction.
 A read-only field is never reported as unmapped (E0205, W0001), and a `key`
 rule may name one: the key says which record is meant.";
 
+    E0229 => "XML namespace differs from the schema's",
+"`tether check --schema NAME=PATH` checks a schema block against the real XML
+Schema, and the block's `xmlns` is not the XSD's `targetNamespace` (or one of
+them has none). The mapping as shipped reads documents in the block's
+namespace and rejects the others (E1001), and writes its output in it, so a
+provider sending documents of the real schema would have every one rejected.
+Declare the XSD's namespace on the block.
+
+```
+schema camt xmlns \"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\" {  // error:
+  ...                                 // the XSD is camt.053.001.02
+}
+```";
+
     E0233 => "required field declared unmapped",
 "An `unmapped` declaration names a field the target requires. Leaving it out
 cannot satisfy the schema: every record written would lack it. Map it, give

@@ -68,6 +68,9 @@ pub struct StringLit {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SchemaDecl {
     pub name: Ident,
+    /// `xmlns "urn:…"`: the namespace of the schema's XML documents, as an
+    /// XSD's `targetNamespace` is (elements qualified).
+    pub xmlns: Option<StringLit>,
     pub types: Vec<TypeDecl>,
     pub span: Span,
 }

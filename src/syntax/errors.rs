@@ -41,6 +41,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::file | R::single_item => "an item (`import`, `schema`, `table`, `mapping` or `test`)",
         R::import => "`import schema NAME from \"PATH\"`",
         R::schema_decl => "a schema `schema NAME { ... }`",
+        R::xmlns => "an XML namespace `xmlns \"urn:...\"`",
         R::schema_file => "record or enum declarations",
         R::record_decl => "a record declaration `record NAME { ... }`",
         R::record_body => "a record body `{ field: type, ... }`",

@@ -95,8 +95,38 @@ impl Lowerer {
         let span = self.span(&p);
         let mut it = p.into_inner();
         let name = self.ident(it.next()?);
+        let mut it = it.peekable();
+        let xmlns = match it.next_if(|t| t.as_rule() == R::xmlns) {
+            Some(x) => self.xmlns(x),
+            None => None,
+        };
         let types = it.filter_map(|t| self.type_decl(t)).collect();
-        Some(SchemaDecl { name, types, span })
+        Some(SchemaDecl {
+            name,
+            xmlns,
+            types,
+            span,
+        })
+    }
+
+    /// `xmlns "…"`: a namespace name is a non-empty URI (`xmlns=""` in XML
+    /// means no namespace, which is what leaving it out says).
+    fn xmlns(&mut self, p: P) -> Option<StringLit> {
+        let lit = self.string(p.into_inner().next()?)?;
+        if lit.value.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Code::E0002,
+                    self.file,
+                    lit.span,
+                    "an XML namespace is a non-empty URI".to_string(),
+                )
+                .label("empty")
+                .note("leave `xmlns` out for documents in no namespace"),
+            );
+            return None;
+        }
+        Some(lit)
     }
 
     pub fn type_decl(&mut self, p: P) -> Option<TypeDecl> {
