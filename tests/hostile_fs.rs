@@ -323,6 +323,40 @@ fn created_keys(side: &Path) -> Vec<String> {
     keys
 }
 
+/// A stored event whose record no longer parses (a damaged or
+/// hand-edited row) is a dead letter saying so, never merged as `null`
+/// (issue 18, item 4).
+#[test]
+fn a_stored_record_that_no_longer_parses_is_a_dead_letter() {
+    let dir = scratch("damaged-row");
+    let (crm, erp) = sides(&dir);
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let damaged = tether::sync::store::NewEvent {
+        side: tether::sync::Side::Left,
+        event_id: "e1".into(),
+        op: tether::sync::store::EventOp::Upsert,
+        version: None,
+        record: "{\"id\": \"1\", \"na".into(),
+        side_key: Some("1".into()),
+        record_key: Some("1".into()),
+        malformed: None,
+    };
+    store.insert_events("customer", &[damaged]).expect("stored");
+    let mut left = FileDrop::open(&crm, false).expect("crm");
+    let mut right = FileDrop::open(&erp, false).expect("erp");
+    let summary = pass(&plans, &mut store, &mut left, &mut right);
+    assert_eq!(summary.dead_lettered, 1, "{summary}");
+    assert!(created_keys(&erp).is_empty());
+    let letters = store.dead_letters("customer", true).expect("letters");
+    assert_eq!(letters[0].errors[0].code.as_str(), "E1001");
+    assert!(
+        letters[0].errors[0].message.contains("is not JSON"),
+        "{:?}",
+        letters[0].errors
+    );
+}
+
 #[test]
 fn a_file_grown_between_read_and_move_stays_and_its_rest_is_read_next_pass() {
     let dir = scratch("grown");

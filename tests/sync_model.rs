@@ -240,7 +240,7 @@ proptest! {
             // And no record was created twice under two keys.
             let mut creates = std::collections::BTreeMap::new();
             for op in sim.batches.iter().flat_map(|(_, ops)| ops) {
-                if op.op == "create" {
+                if op.op == tether::sync::store::OpKind::Create {
                     *creates.entry(op.key.clone()).or_insert(0) += 1;
                 }
             }

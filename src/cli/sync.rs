@@ -557,8 +557,8 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
     EXIT_OK
 }
 
-fn store_error(e: &rusqlite::Error) -> u8 {
-    if crate::sync::store::is_busy(e) {
+fn store_error(e: &crate::sync::store::StoreError) -> u8 {
+    if e.is_busy() {
         eprintln!("error: state store: in use by another tether process; try again");
     } else {
         eprintln!("error: state store: {e}");

@@ -9,7 +9,7 @@ use super::merge::{self, SideView, WriteKind};
 use super::provider::{Item, Provider, ProviderError, RawEvent, Sent};
 use super::spec::{Side, SyncSpec};
 use super::store::{
-    Blocked, Changes, EventOp, EventStatus, NewDeadLetter, NewEvent, Operation, OutboxRow,
+    Blocked, Changes, EventOp, EventStatus, NewDeadLetter, NewEvent, OpKind, Operation, OutboxRow,
     Presence, RecordState, Store, StoreError, StoredEvent,
 };
 pub use super::summary::Summary;
@@ -312,19 +312,29 @@ impl Engine<'_> {
         let mut groups: HashMap<String, Vec<Pending>> = HashMap::new();
         let mut changes = Changes::default();
         for StoredEvent { seq, event } in received {
-            if let Some(error) = event.malformed {
-                summary.dead_lettered += 1;
-                changes.statuses.push((seq, EventStatus::Dead, None));
-                changes.dead_letters.push(NewDeadLetter {
-                    key: None,
-                    side: event.side,
-                    errors: vec![error],
-                    events: vec![seq],
-                    operation: None,
-                });
-                continue;
-            }
-            let record: Json = serde_json::from_str(&event.record).unwrap_or(Json::Null);
+            // A stored record that no longer parses (a hand-edited or
+            // damaged row) is a dead letter, never merged as `null`.
+            let parsed = serde_json::from_str::<Json>(&event.record).map_err(|e| {
+                RecordError::of_input(
+                    Code::E1001,
+                    format!("the stored record of event {seq} is not JSON: {e}"),
+                )
+            });
+            let record = match (event.malformed, parsed) {
+                (None, Ok(record)) => record,
+                (Some(error), _) | (None, Err(error)) => {
+                    summary.dead_lettered += 1;
+                    changes.statuses.push((seq, EventStatus::Dead, None));
+                    changes.dead_letters.push(NewDeadLetter {
+                        key: None,
+                        side: event.side,
+                        errors: vec![error],
+                        events: vec![seq],
+                        operation: None,
+                    });
+                    continue;
+                }
+            };
             let Some(key) = event.record_key else {
                 summary.dead_lettered += 1;
                 let path = self
@@ -594,11 +604,11 @@ impl Engine<'_> {
         let op = match w.kind {
             WriteKind::Create => {
                 summary.created += 1;
-                "create"
+                OpKind::Create
             }
             WriteKind::Update => {
                 summary.updated += 1;
-                "update"
+                OpKind::Update
             }
         };
         let unset: Vec<String> = w.unset.iter().map(|p| p.join(".")).collect();
@@ -664,8 +674,14 @@ impl Engine<'_> {
                         Side::Left => next.key.clone(),
                         Side::Right => next.right_key.clone().unwrap_or_else(|| next.key.clone()),
                     };
-                    let mut op =
-                        self.operation(other, "delete", &key, next.generation, None, Vec::new());
+                    let mut op = self.operation(
+                        other,
+                        OpKind::Delete,
+                        &key,
+                        next.generation,
+                        None,
+                        Vec::new(),
+                    );
                     op.id = next.side(other).native_id.clone();
                     changes.outbox.push((other, op));
                     summary.deleted += 1;
@@ -683,14 +699,14 @@ impl Engine<'_> {
     fn operation(
         &self,
         side: Side,
-        op: &str,
+        op: OpKind,
         key: &str,
         generation: u64,
         record: Option<Json>,
         unset: Vec<String>,
     ) -> Operation {
         let mut h = Sha256::new();
-        for part in [self.spec.mapping.as_str(), side.name(), key, op] {
+        for part in [self.spec.mapping.as_str(), side.name(), key, op.as_str()] {
             h.update(part.as_bytes());
             h.update([0]);
         }
@@ -702,7 +718,7 @@ impl Engine<'_> {
         h.update(unset.join("\n").as_bytes());
         let digest = h.finalize();
         Operation {
-            op: op.into(),
+            op,
             key: key.into(),
             idempotency_key: format!("tk_{}", &hex(&digest)[..32]),
             id: None,

@@ -4,6 +4,37 @@
 //! writes, deduplicated and ordered events, and dead letters. See
 //! docs/design/06-sync-runtime.md.
 
+/// Enums stored as text: each value's name in the table, and the
+/// conversions to and from SQL, written once (`$method` names the
+/// method that gives the name). A stored name no variant
+/// has is a conversion error naming it, never a default.
+macro_rules! stored_as_text {
+    ($ty:ident, $method:ident { $($variant:path => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn $method(self) -> &'static str {
+                match self { $($variant => $name),+ }
+            }
+        }
+
+        impl rusqlite::types::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.$method().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                match v.as_str()? {
+                    $($name => Ok($variant),)+
+                    other => Err(rusqlite::types::FromSqlError::Other(
+                        format!("`{other}` is not a {} tether stores", stringify!($ty)).into(),
+                    )),
+                }
+            }
+        }
+    };
+}
+
 pub mod engine;
 pub mod filedrop;
 pub mod json;

@@ -25,14 +25,12 @@ impl Side {
             Side::Right => Side::Left,
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Left => "left",
-            Side::Right => "right",
-        }
-    }
 }
+
+stored_as_text!(Side, name {
+    Side::Left => "left",
+    Side::Right => "right",
+});
 
 impl std::fmt::Display for Side {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -12,7 +12,26 @@ use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::Path as FsPath;
 
-pub type StoreError = rusqlite::Error;
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// Written by a newer tether: its schema is not this one's to change.
+    #[error(
+        "the state store has schema version {found}, written by a newer tether \
+         (this one knows up to {known}); upgrade tether"
+    )]
+    Newer { found: usize, known: usize },
+}
+
+impl StoreError {
+    /// SQLite's "database is locked": another process writes.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if is_busy(e))
+    }
+}
+
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// An event as a provider delivered it.
@@ -60,18 +79,66 @@ pub enum EventStatus {
     Received,
 }
 
-impl EventStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            EventStatus::Applied => "applied",
-            EventStatus::Stale => "stale",
-            EventStatus::Waiting => "waiting",
-            EventStatus::Dead => "dead",
-            EventStatus::Discarded => "discarded",
-            EventStatus::Received => "received",
-        }
+stored_as_text!(EventStatus, as_str {
+    EventStatus::Applied => "applied",
+    EventStatus::Stale => "stale",
+    EventStatus::Waiting => "waiting",
+    EventStatus::Dead => "dead",
+    EventStatus::Discarded => "discarded",
+    EventStatus::Received => "received",
+});
+
+/// What an operation asks of a provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    Create,
+    Update,
+    Delete,
+}
+
+stored_as_text!(OpKind, as_str {
+    OpKind::Create => "create",
+    OpKind::Update => "update",
+    OpKind::Delete => "delete",
+});
+
+impl std::fmt::Display for OpKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
+
+/// Where a dead letter stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LetterStatus {
+    /// Waiting for a person (`dlq replay` or `dlq discard`).
+    Open,
+    /// Its events merged again (and its refused write sent again).
+    Replayed,
+    /// Its events dropped.
+    Discarded,
+}
+
+stored_as_text!(LetterStatus, as_str {
+    LetterStatus::Open => "open",
+    LetterStatus::Replayed => "replayed",
+    LetterStatus::Discarded => "discarded",
+});
+
+/// Where a review stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewStatus {
+    Open,
+    Resolved,
+}
+
+stored_as_text!(ReviewStatus, as_str {
+    ReviewStatus::Open => "open",
+    ReviewStatus::Resolved => "resolved",
+});
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -142,7 +209,7 @@ impl RecordState {
 /// An operation for a provider, persisted before it is sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
-    pub op: String,
+    pub op: OpKind,
     pub key: String,
     /// The provider's own id of the record, when tether knows it (`ids`,
     /// or returned by a create): receivers can address the record by it.
@@ -167,14 +234,14 @@ pub struct OutboxRow {
 pub struct DeadLetter {
     pub id: i64,
     pub key: Option<String>,
-    pub side: String,
+    pub side: Side,
     /// In the form of `tether run`'s rejects (`exec/reject.rs`).
     pub errors: Vec<RecordError>,
     pub events: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
     pub created_at: String,
-    pub status: String,
+    pub status: LetterStatus,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -184,7 +251,7 @@ pub struct Review {
     pub reason: String,
     pub fields: Vec<Parked>,
     pub created_at: String,
-    pub status: String,
+    pub status: ReviewStatus,
 }
 
 /// What one merge transaction writes.
@@ -321,7 +388,7 @@ fn malformed_as_errors(tx: &Transaction<'_>) -> Result<()> {
     let events: Vec<(i64, String)> = tx
         .prepare("SELECT seq, malformed FROM inbox WHERE malformed IS NOT NULL")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_>>()?;
+        .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare("UPDATE inbox SET malformed = ?2 WHERE seq = ?1")?;
     for (seq, reason) in events {
         let error = RecordError::of_input(crate::diag::Code::E1001, reason);
@@ -347,7 +414,7 @@ fn letter_errors_as_rejects(tx: &Transaction<'_>) -> Result<()> {
     let letters: Vec<(i64, String)> = tx
         .prepare("SELECT id, errors FROM dead_letters")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_>>()?;
+        .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare("UPDATE dead_letters SET errors = ?2 WHERE id = ?1")?;
     for (id, text) in letters {
         let legacy: Vec<LegacyLetterError> = from_text(&text)?;
@@ -382,22 +449,14 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn to_text<T: Serialize>(v: &T) -> Result<String> {
+fn to_text<T: Serialize>(v: &T) -> rusqlite::Result<String> {
     serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-fn from_text<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
+fn from_text<T: for<'de> Deserialize<'de>>(s: &str) -> rusqlite::Result<T> {
     serde_json::from_str(s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
-}
-
-fn side_of(s: &str) -> Side {
-    if s == "right" {
-        Side::Right
-    } else {
-        Side::Left
-    }
 }
 
 /// Whether opening a store may start a new one.
@@ -412,45 +471,34 @@ pub enum OpenMode {
 /// Why a state store was not opened. A file that exists is never taken
 /// for a new store: an emptied or foreign file would otherwise start over
 /// and send every record again under new idempotency keys.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    #[error("no such state store (check the path; `tether sync` creates a store on its first run)")]
     Missing,
     /// Exists, but is not a tether state store (empty, not SQLite, or an
     /// SQLite database without tether's tables).
+    #[error(
+        "not a tether state store ({0}); refusing to use it, since starting \
+         over would send every record again (restore it from a backup, or \
+         remove it to start a new store)"
+    )]
     NotAStore(&'static str),
     /// Written by a newer tether.
-    Newer {
-        found: usize,
-        known: usize,
-    },
+    #[error(
+        "the state store has schema version {found}, written by a newer tether \
+         (this one knows up to {known}); upgrade tether"
+    )]
+    Newer { found: usize, known: usize },
     /// Another process holds the database (SQLite's own lock).
+    #[error("the state store is in use by another tether process; try again")]
     Busy,
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
     Sqlite(rusqlite::Error),
-}
-
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OpenError::Missing => f.write_str(
-                "no such state store (check the path; `tether sync` creates a store on its first run)",
-            ),
-            OpenError::NotAStore(why) => write!(
-                f,
-                "not a tether state store ({why}); refusing to use it, since starting \
-                 over would send every record again (restore it from a backup, or \
-                 remove it to start a new store)"
-            ),
-            OpenError::Newer { found, known } => write!(
-                f,
-                "the state store has schema version {found}, written by a newer tether \
-                 (this one knows up to {known}); upgrade tether"
-            ),
-            OpenError::Busy => {
-                f.write_str("the state store is in use by another tether process; try again")
-            }
-            OpenError::Sqlite(e) => write!(f, "{e}"),
-        }
-    }
 }
 
 impl From<rusqlite::Error> for OpenError {
@@ -459,6 +507,15 @@ impl From<rusqlite::Error> for OpenError {
             OpenError::Busy
         } else {
             OpenError::Sqlite(e)
+        }
+    }
+}
+
+impl From<StoreError> for OpenError {
+    fn from(e: StoreError) -> OpenError {
+        match e {
+            StoreError::Sqlite(e) => e.into(),
+            StoreError::Newer { found, known } => OpenError::Newer { found, known },
         }
     }
 }
@@ -482,10 +539,11 @@ impl SqliteStore {
         let exists = match std::fs::metadata(path) {
             Ok(_) => true,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => {
-                return Err(OpenError::Sqlite(rusqlite::Error::InvalidPath(
-                    format!("{}: {e}", path.display()).into(),
-                )));
+            Err(source) => {
+                return Err(OpenError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
             }
         };
         if !exists {
@@ -497,10 +555,9 @@ impl SqliteStore {
         let mut head = [0u8; 16];
         let read = std::fs::File::open(path)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-            .map_err(|e| {
-                OpenError::Sqlite(rusqlite::Error::InvalidPath(
-                    format!("{}: {e}", path.display()).into(),
-                ))
+            .map_err(|source| OpenError::Io {
+                path: path.to_path_buf(),
+                source,
             })?;
         if read == 0 {
             return Err(OpenError::NotAStore("the file is empty"));
@@ -544,10 +601,9 @@ impl SqliteStore {
         let mut name = path.as_os_str().to_owned();
         name.push(".new");
         let tmp = std::path::PathBuf::from(name);
-        let io = |e: std::io::Error| {
-            OpenError::Sqlite(rusqlite::Error::InvalidPath(
-                format!("{}: {e}", tmp.display()).into(),
-            ))
+        let io = |source: std::io::Error| OpenError::Io {
+            path: tmp.clone(),
+            source,
         };
         // An empty regular file made exclusively (never through a link),
         // which SQLite takes as a new database.
@@ -587,11 +643,11 @@ impl SqliteStore {
     /// Whether `sync` ever ran `mapping` on this store (a `--mapping`
     /// typo did not).
     pub fn knows_mapping(&self, mapping: &str) -> Result<bool> {
-        self.conn.query_row(
+        Ok(self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM mappings WHERE name = ?1)",
             [mapping],
             |r| r.get(0),
-        )
+        )?)
     }
 
     /// The mappings synced on this store, for the message of a typo.
@@ -599,13 +655,14 @@ impl SqliteStore {
         self.conn
             .prepare("SELECT name FROM mappings ORDER BY name")?
             .query_map([], |r| r.get(0))?
-            .collect()
+            .collect::<rusqlite::Result<_>>()
+            .map_err(Into::into)
     }
 
     /// Open dead letters and open reviews of `mapping`: work a person must
     /// do, reported by every pass until it is done.
     pub fn open_work(&self, mapping: &str) -> Result<(u64, u64)> {
-        self.conn.query_row(
+        Ok(self.conn.query_row(
             "SELECT (SELECT COUNT(*) FROM dead_letters WHERE mapping = ?1 AND status = 'open'),
                     (SELECT COUNT(*) FROM reviews WHERE mapping = ?1 AND status = 'open')",
             [mapping],
@@ -615,7 +672,7 @@ impl SqliteStore {
                     r.get::<_, i64>(1)?.max(0) as u64,
                 ))
             },
-        )
+        )?)
     }
 
     /// A store that lives as long as the value (tests, dry runs).
@@ -639,11 +696,10 @@ impl SqliteStore {
             .try_into()
             .unwrap_or(0);
         if version > MIGRATIONS.len() {
-            return Err(rusqlite::Error::InvalidParameterName(format!(
-                "the state store has schema version {version}, written by a newer tether \
-                 (this one knows {})",
-                MIGRATIONS.len()
-            )));
+            return Err(StoreError::Newer {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
         }
         for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
@@ -679,7 +735,7 @@ impl SqliteStore {
                     .transpose()?,
             })
         })?;
-        rows.collect()
+        rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
     }
 
     /// Reviews, open ones only or all, of one record or every one.
@@ -699,7 +755,7 @@ impl SqliteStore {
                 status: r.get(5)?,
             })
         })?;
-        rows.collect()
+        rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
     }
 
     fn record_row(&self, sql: &str, mapping: &str, key: &str) -> Result<Option<RecordState>> {
@@ -708,7 +764,7 @@ impl SqliteStore {
             .prepare_cached(sql)?
             .query_row(params![mapping, key], |r| r.get(0))
             .optional()?;
-        text.map(|t| from_text(&t)).transpose()
+        Ok(text.map(|t| from_text(&t)).transpose()?)
     }
 }
 
@@ -791,7 +847,7 @@ impl Store for SqliteStore {
                 Ok(StoredEvent {
                     seq: r.get(0)?,
                     event: NewEvent {
-                        side: side_of(&r.get::<_, String>(1)?),
+                        side: r.get(1)?,
                         event_id: r.get(2)?,
                         op: from_text(&r.get::<_, String>(3)?)?,
                         version: r
@@ -837,7 +893,9 @@ impl Store for SqliteStore {
              ORDER BY key",
         )?;
         let rows = q.query_map(params![mapping], |r| r.get::<_, String>(0))?;
-        rows.map(|t| from_text(&t?)).collect()
+        Ok(rows
+            .map(|t| from_text(&t?))
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     fn commit(&mut self, mapping: &str, changes: Changes) -> Result<()> {
@@ -896,7 +954,7 @@ impl Store for SqliteStore {
                 params![mapping, key, reason, to_text(fields)?, at],
             )?;
         }
-        tx.commit()
+        Ok(tx.commit()?)
     }
 
     fn pending(&self, mapping: &str, side: Side, limit: usize) -> Result<Vec<OutboxRow>> {
@@ -913,7 +971,7 @@ impl Store for SqliteStore {
                 operation: from_text(&r.get::<_, String>(2)?)?,
             })
         })?;
-        rows.collect()
+        rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
     }
 
     fn assign_batch(&mut self, mapping: &str, side: Side, rows: &[i64]) -> Result<i64> {
@@ -945,11 +1003,11 @@ impl Store for SqliteStore {
     fn prune(&mut self, days: u32) -> Result<usize> {
         let cutoff = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        self.conn.execute(
+        Ok(self.conn.execute(
             "DELETE FROM inbox WHERE received_at < ?1
              AND status IN ('applied', 'stale', 'discarded')",
             params![cutoff],
-        )
+        )?)
     }
 
     fn resolutions(&self, mapping: &str, key: &str) -> Result<Vec<Resolution>> {
@@ -957,7 +1015,9 @@ impl Store for SqliteStore {
             "SELECT resolution FROM resolutions WHERE mapping = ?1 AND key = ?2 ORDER BY id",
         )?;
         let rows = q.query_map(params![mapping, key], |r| r.get::<_, String>(0))?;
-        rows.map(|t| from_text(&t?)).collect()
+        Ok(rows
+            .map(|t| from_text(&t?))
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     fn dead_letters(&self, mapping: &str, open_only: bool) -> Result<Vec<DeadLetter>> {
@@ -996,7 +1056,14 @@ impl Store for SqliteStore {
         }
         tx.execute(
             "UPDATE dead_letters SET status = ?2 WHERE id = ?1",
-            params![id, if replay { "replayed" } else { "discarded" }],
+            params![
+                id,
+                if replay {
+                    LetterStatus::Replayed
+                } else {
+                    LetterStatus::Discarded
+                }
+            ],
         )?;
         if let Some(key) = &letter.key {
             release(&tx, mapping, key)?;
@@ -1062,7 +1129,7 @@ impl Store for SqliteStore {
         let rows = q.query_map(params![mapping, key], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
-        rows.collect()
+        rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
     }
 }
 
@@ -1119,6 +1186,38 @@ mod tests {
         let letters = store.dead_letters("m", true).unwrap();
         assert_eq!(letters.len(), 1, "rows written before the migration stay");
         assert_eq!(letters[0].operation, None);
+    }
+
+    /// A stored side or status no variant has is an error naming it, not
+    /// a default (a row read as `left` would be merged on the wrong side).
+    #[test]
+    fn an_unknown_stored_name_is_an_error_not_a_default() {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at, status)
+                 VALUES ('m', 'k', 'middle', '[]', '[]', 'then', 'open')",
+                [],
+            )
+            .unwrap();
+        let err = store.dead_letters("m", true).unwrap_err().to_string();
+        assert!(err.contains("`middle` is not a Side"), "{err}");
+        store
+            .conn
+            .execute("UPDATE dead_letters SET side = 'left', status = 'lost'", [])
+            .unwrap();
+        let err = store.dead_letters("m", false).unwrap_err().to_string();
+        assert!(err.contains("`lost` is not a LetterStatus"), "{err}");
+        store
+            .conn
+            .execute("UPDATE dead_letters SET status = 'replayed'", [])
+            .unwrap();
+        let letters = store.dead_letters("m", false).unwrap();
+        assert_eq!(
+            (letters[0].side, letters[0].status),
+            (Side::Left, LetterStatus::Replayed)
+        );
     }
 
     /// Before migration 7 a malformed event kept only its reason; it reads
