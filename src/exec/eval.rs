@@ -5,7 +5,7 @@ use super::read::{ReadError, read_record_into};
 use super::{Money, Value};
 use crate::diag::Code;
 use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, TargetCheck, WriteNode};
-use crate::stdlib::{Args, Fail};
+use crate::stdlib::{Args, Fail, MAX_ARGS};
 use std::fmt::Write as _;
 
 /// One error of one record, as written to the rejects output.
@@ -406,9 +406,9 @@ fn run_steps<'a>(
                 if v.is_absent() && !accepts_null {
                     continue;
                 }
-                let mut refs: [&Value<'a>; 4] = [&Value::Missing; 4];
+                let mut refs: [&Value<'a>; MAX_ARGS] = [&Value::Missing; MAX_ARGS];
                 let mut absent_arg = None;
-                for (i, a) in args.iter().enumerate().take(4) {
+                for (i, a) in args.iter().enumerate().take(MAX_ARGS) {
                     let r: &Value<'a> = match a {
                         PlanArg::Const(c) => c,
                         PlanArg::Slot { slot, or } => match (&input[*slot], or) {
@@ -432,7 +432,7 @@ fn run_steps<'a>(
                 } else {
                     (transform.def().apply)(
                         v,
-                        &Args::with_prepared(&refs[..args.len().min(4)], prepared),
+                        &Args::with_prepared(&refs[..args.len().min(MAX_ARGS)], prepared),
                     )?
                 }
             }

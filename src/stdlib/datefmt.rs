@@ -1,8 +1,10 @@
 //! Date and time formats: the named formats, and patterns in the LDML
 //! letters analysts know from Java, Excel and Salesforce (`dd/MM/yyyy HH:mm`).
 //!
-//! A format is parsed from its text once per use at check time (errors carry
-//! the byte offset of the offending letter) and again when a transform runs.
+//! A constant format is parsed at check time (errors carry the byte offset
+//! of the offending letter) and once more when the plan is built, into the
+//! call's prepared argument (`Prepared::Format`), so no record parses it; a
+//! format read from a field is parsed per record.
 //! Parsing values is strict: every character must be consumed, fields are
 //! validated by chrono, nothing rolls over (`31/02/2024` is an error).
 

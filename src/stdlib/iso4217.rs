@@ -52,13 +52,19 @@ pub struct Currency(u16);
 impl Currency {
     /// Looks a code up, ignoring case and surrounding spaces (`" usd"`).
     pub fn parse(code: &str) -> Option<Currency> {
-        let code = code.trim();
-        if code.len() != 3 {
+        // Upper-cased on the stack: a record's currency (Stripe's `usd`)
+        // is looked up per record, so no allocation here.
+        let &[a, b, c] = code.trim().as_bytes() else {
             return None;
-        }
-        let upper = code.to_ascii_uppercase();
+        };
+        let upper = [
+            a.to_ascii_uppercase(),
+            b.to_ascii_uppercase(),
+            c.to_ascii_uppercase(),
+        ];
+        let upper = std::str::from_utf8(&upper).ok()?;
         TABLE
-            .binary_search_by(|c| c.code.cmp(upper.as_str()))
+            .binary_search_by(|c| c.code.cmp(upper))
             .ok()
             .and_then(|i| u16::try_from(i).ok())
             .map(Currency)

@@ -62,6 +62,11 @@ impl Fail {
     }
 }
 
+/// The most arguments a transform takes (besides the piped value). The
+/// evaluator gathers a call's arguments in an array of this size, so no
+/// call allocates; a signature with more fails the stdlib's tests.
+pub const MAX_ARGS: usize = 4;
+
 /// The evaluated arguments of one call: constants from the plan, or values
 /// of the current record's slots. Borrowed, never copied per record.
 pub struct Args<'x, 'a> {
@@ -450,8 +455,13 @@ mod tests {
         for d in all() {
             assert!(!d.signatures.is_empty(), "{} has no signature", d.name);
             for s in d.signatures {
-                let (name, _) = sig::parse(s).unwrap_or_else(|e| panic!("{}: {e}", d.name));
+                let (name, sig) = sig::parse(s).unwrap_or_else(|e| panic!("{}: {e}", d.name));
                 assert_eq!(name, d.name, "signature `{s}` is under `{}`", d.name);
+                assert!(
+                    sig.params.len() <= MAX_ARGS,
+                    "`{s}` takes {} arguments; the evaluator passes at most MAX_ARGS = {MAX_ARGS}",
+                    sig.params.len()
+                );
             }
             assert!(!d.doc.is_empty(), "{} has no documentation", d.name);
             assert!(!d.examples.is_empty(), "{} has no example", d.name);

@@ -19,9 +19,9 @@ use crate::plan::file::hex;
 use crate::plan::{MappingPlans, Plan};
 use crate::syntax::DeletePolicy;
 use crate::syntax::Direction;
+use indexmap::IndexMap;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 /// Records merged per transaction: one fsync per group.
 const GROUP: usize = 256;
@@ -308,8 +308,8 @@ impl Engine<'_> {
     ) -> Result<(), SyncError> {
         let mapping = self.spec.mapping.clone();
         let last_page = received.is_empty();
-        let mut order: Vec<String> = Vec::new();
-        let mut groups: HashMap<String, Vec<Pending>> = HashMap::new();
+        // Each record's events, records in order of their first event.
+        let mut groups: IndexMap<String, Vec<Pending>> = IndexMap::new();
         let mut changes = Changes::default();
         for StoredEvent { seq, event } in received {
             // A stored record that no longer parses (a hand-edited or
@@ -370,9 +370,6 @@ impl Engine<'_> {
                 });
                 continue;
             };
-            if !groups.contains_key(&key) {
-                order.push(key.clone());
-            }
             groups.entry(key).or_default().push(Pending {
                 seq,
                 side: event.side,
@@ -387,14 +384,10 @@ impl Engine<'_> {
             Vec::new()
         };
         for dirty in dirty {
-            if let std::collections::hash_map::Entry::Vacant(e) = groups.entry(dirty.key) {
-                order.push(e.key().clone());
-                e.insert(Vec::new());
-            }
+            groups.entry(dirty.key).or_default();
         }
         let mut done = 0;
-        for key in order {
-            let events = groups.remove(&key).unwrap_or_default();
+        for (key, events) in groups {
             let state = self.store.find_record(&mapping, Side::Left, &key)?;
             self.merge_record(key, events, state, &mut changes, summary);
             done += 1;
