@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod exec;
+pub mod http;
 pub mod laws;
 pub mod plan;
 pub mod safe_fs;
