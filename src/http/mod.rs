@@ -8,6 +8,7 @@
 
 pub mod breaker;
 pub mod budget;
+pub mod client;
 pub mod policy;
 pub mod secret;
 
