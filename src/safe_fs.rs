@@ -109,6 +109,11 @@ pub fn open_lock(path: &Path) -> io::Result<File> {
 /// crash, or a planted link) is removed first, the entry itself and never
 /// its target; a new entry appearing in between makes the create fail.
 pub fn create_exclusive(tmp: &Path) -> io::Result<File> {
+    create_exclusive_mode(tmp, 0o644)
+}
+
+/// [`create_exclusive`] with the file's permission bits.
+fn create_exclusive_mode(tmp: &Path, mode: u32) -> io::Result<File> {
     match EntryKind::of(tmp)? {
         None => {}
         Some(EntryKind::Dir) => {
@@ -123,7 +128,7 @@ pub fn create_exclusive(tmp: &Path) -> io::Result<File> {
         .write(true)
         .create_new(true)
         .custom_flags(libc::O_NOFOLLOW)
-        .mode(0o644)
+        .mode(mode)
         .open(tmp)
         .map_err(|e| explain(tmp, e))
 }
@@ -142,6 +147,23 @@ pub fn temporary_name(path: &Path) -> PathBuf {
 /// link at `path` is replaced by the file (the link's target is left
 /// untouched); a folder at `path` is an error.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_whole(path, bytes, 0o644)
+}
+
+/// [`write_atomically`] for a secret the operator keeps in a file (a
+/// rotated refresh token): readable by its owner only (`0600`), and the
+/// rename made durable (the folder synced) before this returns, since the
+/// provider has already revoked the old value.
+pub fn write_secret_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_whole(path, bytes, 0o600)?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(folder)?.sync_all()
+}
+
+fn write_whole(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     if let Some(kind @ (EntryKind::Dir | EntryKind::Special)) = EntryKind::of(path)? {
         return Err(io::Error::other(format!(
             "{} is {}; tether writes only regular files there",
@@ -150,7 +172,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         )));
     }
     let tmp = temporary_name(path);
-    let mut f = create_exclusive(&tmp)?;
+    let mut f = create_exclusive_mode(&tmp, mode)?;
     let written = f.write_all(bytes).and_then(|()| f.sync_all());
     drop(f);
     if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {

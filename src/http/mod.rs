@@ -6,14 +6,25 @@
 //! in instants, durations, statuses and text. Time comes through [`Clock`],
 //! so budgets, pauses and the breaker are tested without sleeping.
 
+pub mod auth;
 pub mod breaker;
 pub mod budget;
 pub mod client;
+pub mod exchange;
 pub mod policy;
 pub mod secret;
 
+use serde_json::Value as Json;
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime};
+
+/// What is percent-encoded in a URL component or a form value: all but
+/// RFC 3986's unreserved characters (letters, digits, `-._~`).
+pub const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Where time comes from: the real clock in production, a [`ManualClock`]
 /// in tests and simulations.
@@ -24,6 +35,18 @@ pub trait Clock {
     /// until an instant) and compared with a server's `Date`.
     fn wall(&self) -> SystemTime;
     fn sleep(&self, d: Duration);
+}
+
+impl<T: Clock + ?Sized> Clock for &T {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+    fn wall(&self) -> SystemTime {
+        (**self).wall()
+    }
+    fn sleep(&self, d: Duration) {
+        (**self).sleep(d);
+    }
 }
 
 /// The process's clocks.
@@ -80,4 +103,18 @@ impl Clock for ManualClock {
     fn sleep(&self, d: Duration) {
         self.advance(d);
     }
+}
+
+/// The value at `path` in a JSON document: object members by name, array
+/// elements by index (`["errors", "0", "message"]`).
+pub fn json_at<'a, S: AsRef<str>>(mut v: &'a Json, path: &[S]) -> Option<&'a Json> {
+    for seg in path {
+        let seg = seg.as_ref();
+        v = match v {
+            Json::Object(m) => m.get(seg)?,
+            Json::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(v)
 }

@@ -179,6 +179,7 @@ impl Redactor {
             b64,
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
             utf8_percent_encode(value, NON_ALPHANUMERIC).to_string(),
+            utf8_percent_encode(value, super::COMPONENT).to_string(),
         ];
         for form in forms {
             if !form.is_empty() && !self.needles.contains(&form) {
