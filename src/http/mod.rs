@@ -11,6 +11,7 @@ pub mod breaker;
 pub mod budget;
 pub mod client;
 pub mod exchange;
+pub mod page;
 pub mod policy;
 pub mod secret;
 
