@@ -342,7 +342,9 @@ fn a_stored_record_that_no_longer_parses_is_a_dead_letter() {
         record_key: Some("1".into()),
         malformed: None,
     };
-    store.insert_events("customer", &[damaged]).expect("stored");
+    store
+        .insert_events("customer", &[damaged], None)
+        .expect("stored");
     let mut left = FileDrop::open(&crm, false).expect("crm");
     let mut right = FileDrop::open(&erp, false).expect("erp");
     let summary = pass(&plans, &mut store, &mut left, &mut right);

@@ -6,11 +6,11 @@
 use super::failpoint;
 use super::json;
 use super::merge::{self, SideView, WriteKind};
-use super::provider::{Item, Provider, ProviderError, RawEvent, Sent};
+use super::provider::{Item, Provider, ProviderError, RawEvent, Received, Sent};
 use super::spec::{Side, SyncSpec};
 use super::store::{
-    Blocked, Changes, EventOp, EventStatus, NewDeadLetter, NewEvent, OpKind, Operation, OutboxRow,
-    Presence, RecordState, Store, StoreError, StoredEvent,
+    Blocked, Changes, Checkpoint, EventOp, EventStatus, NewDeadLetter, NewEvent, OpKind, Operation,
+    OutboxRow, Presence, RecordState, Store, StoreError, StoredEvent,
 };
 pub use super::summary::Summary;
 use crate::diag::Code;
@@ -134,25 +134,54 @@ impl Engine<'_> {
         summary: &mut Summary,
     ) -> Result<(), SyncError> {
         let fail = |e| SyncError::Provider(side, e);
+        provider.resume(self.store.checkpoint(&self.spec.mapping, side)?);
         for id in provider.pending().map_err(fail)? {
-            let mut items = provider.open(&id).map_err(fail)?.enumerate();
-            loop {
-                let mut events = Vec::with_capacity(RECEIVE_CHUNK);
-                for (n, item) in items.by_ref().take(RECEIVE_CHUNK) {
-                    events.push(self.event(side, item.map_err(fail)?, &Position(&id, n))?);
+            let mut events = Vec::with_capacity(RECEIVE_CHUNK);
+            // Items' places in the delivery, checkpoints not counted (a
+            // plain record's event id depends on it).
+            let mut n = 0;
+            for item in provider.open(&id).map_err(fail)? {
+                match item.map_err(fail)? {
+                    Received::Checkpoint(c) => {
+                        self.store_events(side, &mut events, Some(&c), summary)?;
+                        failpoint("page-stored");
+                    }
+                    Received::Item(item) => {
+                        events.push(self.event(side, item, &Position(&id, n))?);
+                        n += 1;
+                        if events.len() >= RECEIVE_CHUNK {
+                            self.store_events(side, &mut events, None, summary)?;
+                        }
+                    }
                 }
-                if events.is_empty() {
-                    break;
-                }
-                let fresh = self.store.insert_events(&self.spec.mapping, &events)?;
-                summary.read += events.len() as u64;
-                summary.duplicate += fresh.iter().filter(|f| !**f).count() as u64;
-                self.progress(summary);
             }
-            drop(items);
+            self.store_events(side, &mut events, None, summary)?;
             failpoint("event-stored");
             provider.ack(&id).map_err(fail)?;
         }
+        Ok(())
+    }
+
+    /// Stores `events` (emptied) in one transaction, with the checkpoint
+    /// they bring reading to.
+    fn store_events(
+        &mut self,
+        side: Side,
+        events: &mut Vec<NewEvent>,
+        checkpoint: Option<&Checkpoint>,
+        summary: &mut Summary,
+    ) -> Result<(), SyncError> {
+        if events.is_empty() && checkpoint.is_none() {
+            return Ok(());
+        }
+        let mapping = self.spec.mapping.clone();
+        let fresh = self
+            .store
+            .insert_events(&mapping, events, checkpoint.map(|c| (side, c)))?;
+        summary.read += events.len() as u64;
+        summary.duplicate += fresh.iter().filter(|f| !**f).count() as u64;
+        events.clear();
+        self.progress(summary);
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! to `outbox/` atomically (a temporary file, fsync, rename).
 
 use super::failpoint;
-use super::provider::{Item, Items, Provider, ProviderError, Sent, parse_item};
+use super::provider::{Item, Items, Provider, ProviderError, Received, Sent, parse_item};
 use super::store::Operation;
 use crate::diag::Code;
 use crate::exec::RecordError;
@@ -342,7 +342,7 @@ struct NdjsonLines {
 }
 
 impl Iterator for NdjsonLines {
-    type Item = Result<Item, ProviderError>;
+    type Item = Result<Received, ProviderError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -368,7 +368,7 @@ impl Iterator for NdjsonLines {
                     format!("the line is not UTF-8: {e}"),
                 ),
             };
-            return Some(Ok(item));
+            return Some(Ok(item.into()));
         }
     }
 }
@@ -483,7 +483,7 @@ impl Provider for FileDrop {
                 Ok(text) => document_items(format, name, &text),
                 Err(item) => vec![item],
             };
-            return Ok(Box::new(items.into_iter().map(Ok)));
+            return Ok(Box::new(items.into_iter().map(|i| Ok(i.into()))));
         }
         Ok(Box::new(NdjsonLines {
             reader: LineReader::new(

@@ -4,7 +4,7 @@
 //! the first transport; HTTP transports (REST, SOAP, webhooks) implement
 //! the same trait.
 
-use super::store::{EventOp, Operation};
+use super::store::{Checkpoint, EventOp, Operation};
 use crate::diag::Code;
 use crate::exec::RecordError;
 use serde_json::Value as Json;
@@ -13,7 +13,22 @@ use serde_json::Value as Json;
 /// poll), read as the engine consumes them, so a large delivery is never
 /// held whole. A read error stops the delivery (it is not acknowledged,
 /// and is read again by the next pass).
-pub type Items<'a> = Box<dyn Iterator<Item = Result<Item, ProviderError>> + 'a>;
+pub type Items<'a> = Box<dyn Iterator<Item = Result<Received, ProviderError>> + 'a>;
+
+/// What a delivery yields: items, and (from a poller) checkpoints.
+pub enum Received {
+    Item(Item),
+    /// Where reading stands after the items before it (a poller's page):
+    /// stored in the same transaction as those items, and given back to
+    /// [`Provider::resume`] on the next pass.
+    Checkpoint(Checkpoint),
+}
+
+impl From<Item> for Received {
+    fn from(item: Item) -> Received {
+        Received::Item(item)
+    }
+}
 
 pub enum Item {
     Event(RawEvent),
@@ -84,6 +99,12 @@ impl std::fmt::Display for ProviderError {
 }
 
 pub trait Provider {
+    /// Where reading stopped last (the last checkpoint stored), before
+    /// anything else is asked of a pass. Providers without checkpoints
+    /// (file drops) ignore it.
+    fn resume(&mut self, from: Option<Checkpoint>) {
+        let _ = from;
+    }
     /// The deliveries waiting, oldest first, by name (nothing read yet).
     fn pending(&mut self) -> Result<Vec<String>, ProviderError>;
     /// Reads one delivery.

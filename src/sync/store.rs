@@ -60,6 +60,12 @@ pub enum EventOp {
     Delete,
 }
 
+/// Where a provider's reading stopped: provider-defined (a poller's
+/// cursor and read counter), stored with the page it follows. Never a
+/// secret, never a page token that expires.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint(pub Json);
+
 /// An event as stored, with its arrival order.
 #[derive(Clone, Debug)]
 pub struct StoredEvent {
@@ -280,8 +286,18 @@ pub struct NewDeadLetter {
 /// engine and the merge know nothing of SQL.
 pub trait Store {
     /// Stores delivered events in one transaction; per event, whether it is
-    /// new (`false`: its id was already received: a duplicate).
-    fn insert_events(&mut self, mapping: &str, events: &[NewEvent]) -> Result<Vec<bool>>;
+    /// new (`false`: its id was already received: a duplicate). With a
+    /// checkpoint, the side's checkpoint is replaced in the same
+    /// transaction: a poller's cursor moves exactly when the page it
+    /// covers is stored.
+    fn insert_events(
+        &mut self,
+        mapping: &str,
+        events: &[NewEvent],
+        checkpoint: Option<(Side, &Checkpoint)>,
+    ) -> Result<Vec<bool>>;
+    /// Where the side's reading stopped last (its last checkpoint).
+    fn checkpoint(&self, mapping: &str, side: Side) -> Result<Option<Checkpoint>>;
     /// Events received and not yet merged, in arrival order: every such
     /// event of the records of the first `records` events, so a record's
     /// events are merged together.
@@ -380,6 +396,11 @@ const MIGRATIONS: &[Migration] = &[
     // 7: a malformed event keeps the error `run` gives it (code, path,
     // message), not only a message.
     Migration::Rewrite(malformed_as_errors),
+    // 8: where each polled side's reading stopped, moved with its pages.
+    Migration::Sql(
+        "CREATE TABLE checkpoints (mapping TEXT NOT NULL, side TEXT NOT NULL,
+        value TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (mapping, side));",
+    ),
 ];
 
 /// Migration 7: rewrites each stored reason a malformed event was kept
@@ -788,8 +809,20 @@ fn put_record(tx: &Transaction<'_>, mapping: &str, r: &RecordState) -> Result<()
 }
 
 impl Store for SqliteStore {
-    fn insert_events(&mut self, mapping: &str, events: &[NewEvent]) -> Result<Vec<bool>> {
+    fn insert_events(
+        &mut self,
+        mapping: &str,
+        events: &[NewEvent],
+        checkpoint: Option<(Side, &Checkpoint)>,
+    ) -> Result<Vec<bool>> {
         let tx = self.conn.transaction()?;
+        if let Some((side, c)) = checkpoint {
+            tx.execute(
+                "INSERT INTO checkpoints (mapping, side, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (mapping, side) DO UPDATE SET value = ?3, updated_at = ?4",
+                params![mapping, side, to_text(&c.0)?, now()],
+            )?;
+        }
         let mut fresh = Vec::with_capacity(events.len());
         {
             let mut insert = tx.prepare_cached(
@@ -817,6 +850,18 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(fresh)
+    }
+
+    fn checkpoint(&self, mapping: &str, side: Side) -> Result<Option<Checkpoint>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM checkpoints WHERE mapping = ?1 AND side = ?2",
+                params![mapping, side],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text.map(|t| from_text(&t)).transpose()?.map(Checkpoint))
     }
 
     fn received(&self, mapping: &str, records: usize) -> Result<Vec<StoredEvent>> {

@@ -95,7 +95,7 @@ impl Provider for Sim {
             lines
                 .into_iter()
                 .filter(|l| !l.trim().is_empty())
-                .map(|l| Ok(parse_item(&l))),
+                .map(|l| Ok(parse_item(&l).into())),
         ))
     }
 
