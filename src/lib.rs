@@ -12,6 +12,7 @@ pub mod exec;
 pub mod http;
 pub mod laws;
 pub mod plan;
+pub mod provider;
 pub mod safe_fs;
 pub mod schema;
 pub mod stdlib;

@@ -40,6 +40,7 @@ pub mod filedrop;
 pub mod json;
 pub mod merge;
 pub mod provider;
+pub mod rest;
 pub mod spec;
 pub mod store;
 pub mod summary;
