@@ -144,15 +144,41 @@ impl Diagnostic {
     }
 }
 
+/// Longest name, wrong or candidate, that [`did_you_mean`] compares: edit
+/// distance costs the product of the lengths, and nobody mistypes a
+/// 65-character name into another one.
+pub const MAX_SUGGEST_CHARS: usize = 64;
+
+/// Most candidates [`did_you_mean`] looks through: every zone name fits
+/// (about 600); a generated enum of 100,000 values gets no suggestion
+/// rather than a check that is quadratic in it.
+pub const MAX_SUGGEST_CANDIDATES: usize = 2_000;
+
 /// The closest candidate by edit distance, if it is close enough to be a
-/// plausible typo (case differences count as close).
+/// plausible typo (case differences count as close). Bounded work: no
+/// suggestion for a name longer than [`MAX_SUGGEST_CHARS`] or among more
+/// than [`MAX_SUGGEST_CANDIDATES`] candidates.
 pub fn did_you_mean<'a>(
     wrong: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if wrong.len() > 4 * MAX_SUGGEST_CHARS || wrong.chars().count() > MAX_SUGGEST_CHARS {
+        return None;
+    }
+    let candidates = candidates.into_iter();
+    // A slice's length is known up front; other iterators stop below.
+    if candidates.size_hint().0 > MAX_SUGGEST_CANDIDATES {
+        return None;
+    }
     let wrong_lower = wrong.to_lowercase();
     let mut best: Option<(f64, &'a str)> = None;
-    for c in candidates {
+    for (n, c) in candidates.enumerate() {
+        if n >= MAX_SUGGEST_CANDIDATES {
+            return None;
+        }
+        if c.len() > 4 * MAX_SUGGEST_CHARS || c.chars().count() > MAX_SUGGEST_CHARS {
+            continue;
+        }
         let score = if c.to_lowercase() == wrong_lower {
             1.0
         } else {
@@ -165,6 +191,21 @@ pub fn did_you_mean<'a>(
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// Items listed in a message before "and N more".
+pub const LISTED: usize = 10;
+
+/// `"a", "b", "c"`: the first [`LISTED`] items joined with commas, then
+/// how many more there are, so a message about a generated enum of
+/// 100,000 values stays one line.
+pub fn some_of(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let mut out = items.take(LISTED).collect::<Vec<_>>().join(", ");
+    if total > LISTED {
+        out.push_str(&format!(" and {} more", total - LISTED));
+    }
+    out
 }
 
 /// Sorts diagnostics by file and position, so output is deterministic.
