@@ -8,7 +8,7 @@ use crate::exec::Value;
 use crate::schema::Kind;
 use crate::stdlib;
 use crate::syntax::{self as ast, ArrowKind, Direction};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Where each entry's key is written, parallel to `TableMap::entries`.
 #[derive(Default)]
@@ -75,9 +75,10 @@ impl Checker<'_> {
         let mut forward = TableMap::default();
         let mut reverse = TableMap::default();
         let mut spans = KeySpans::default();
-        // For duplicate detection: key text → span, per direction.
-        let mut fwd_keys: Vec<(String, ast::Span)> = Vec::new();
-        let mut rev_keys: Vec<(String, ast::Span)> = Vec::new();
+        // For duplicate detection: key text → span, per direction (a map:
+        // a generated table of 100,000 entries is checked in linear time).
+        let mut fwd_keys: HashMap<String, ast::Span> = HashMap::new();
+        let mut rev_keys: HashMap<String, ast::Span> = HashMap::new();
         for e in &t.entries {
             match e {
                 ast::TableEntry::Pair {
@@ -171,12 +172,12 @@ impl Checker<'_> {
     /// Reports a key listed twice for one direction.
     fn table_key_clash(
         &mut self,
-        seen: &mut Vec<(String, ast::Span)>,
+        seen: &mut HashMap<String, ast::Span>,
         k: &ast::Literal,
         dir: &str,
     ) -> bool {
         let text = k.to_json();
-        if let Some((_, first)) = seen.iter().find(|(t, _)| *t == text) {
+        if let Some(first) = seen.get(&text) {
             let d = Diagnostic::error(
                 Code::E0003,
                 self.file,
@@ -188,7 +189,7 @@ impl Checker<'_> {
             self.err(d);
             return true;
         }
-        seen.push((text, k.span));
+        seen.insert(text, k.span);
         false
     }
 
@@ -241,20 +242,20 @@ impl Checker<'_> {
                 _ => None,
             };
             if let Some((what, values)) = possible {
-                let missing: Vec<String> = values
-                    .into_iter()
-                    .filter(|v| {
-                        !map.entries
-                            .iter()
-                            .any(|(k, _)| matches!(k, Value::Str(s) if s == v))
+                let keys: HashSet<&str> = map
+                    .entries
+                    .iter()
+                    .filter_map(|(k, _)| match k {
+                        Value::Str(s) => Some(s.as_ref()),
+                        _ => None,
                     })
                     .collect();
+                let missing: Vec<String> = values
+                    .into_iter()
+                    .filter(|v| !keys.contains(v.as_str()))
+                    .collect();
                 if !missing.is_empty() {
-                    let list = missing
-                        .iter()
-                        .map(|v| format!("\"{v}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let list = crate::diag::some_of(missing.iter().map(|v| format!("\"{v}\"")));
                     let arrow = if dir == Direction::Forward {
                         "->"
                     } else {
@@ -313,9 +314,10 @@ impl Checker<'_> {
         };
         let values = if kind == Kind::String {
             let mut vs: Vec<String> = Vec::new();
+            let mut seen: HashSet<&str> = HashSet::new();
             for v in &outs {
                 if let Value::Str(s) = v
-                    && !vs.iter().any(|x| x == s.as_ref())
+                    && seen.insert(s.as_ref())
                 {
                     vs.push(s.to_string());
                 }
@@ -386,6 +388,7 @@ impl Checker<'_> {
             return;
         }
         let def = self.reg.enum_def(e).clone();
+        let allowed: HashSet<&str> = def.values.iter().map(String::as_str).collect();
         let table = &self.tables[t];
         let dead: Vec<(String, ast::Span)> = table
             .map(dir)
@@ -393,7 +396,7 @@ impl Checker<'_> {
             .iter()
             .zip(self.table_keys[t].of(dir))
             .filter_map(|((k, _), span)| match k {
-                Value::Str(s) if !def.values.iter().any(|v| v == s.as_ref()) => {
+                Value::Str(s) if !allowed.contains(s.as_ref()) => {
                     Some((s.to_string(), *span))
                 }
                 _ => None,
@@ -421,11 +424,7 @@ impl Checker<'_> {
                 None => d.note(format!(
                     "`{}` has: {}",
                     def.name,
-                    def.values
-                        .iter()
-                        .map(|v| format!("\"{v}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::diag::some_of(def.values.iter().map(|v| format!("\"{v}\"")))
                 )),
             };
             self.err(d);

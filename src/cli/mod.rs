@@ -379,9 +379,11 @@ struct RunArgs {
     /// No warnings (errors are still printed).
     #[arg(short, long)]
     quiet: bool,
-    /// Threads mapping NDJSON input (output order is kept); by default the
-    /// available cores.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Threads mapping NDJSON input (output order is kept), 1 to 256; by
+    /// default the available cores. At most two per core and one per 1 MiB
+    /// chunk of input are started.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=crate::exec::MAX_THREADS as i64))]
     threads: Option<u16>,
     /// The longest NDJSON record (line) read, in bytes; a longer one is
     /// rejected (E1014) without being held in memory, and the run goes on.

@@ -116,6 +116,23 @@ it is refused.
 
 Convert it to OpenAPI 3 (or Swagger 2.0) first.";
 
+    E0007 => "nested too deeply",
+"Types, literals, `if` steps or rule blocks are nested more than 64 levels
+deep, in a mapping file, a `.tschema` file or an imported JSON Schema,
+OpenAPI or XSD document. Every phase of tether walks these structures, so
+the limit keeps a hostile or generated file from exhausting the stack; no
+hand-written mapping or real provider schema comes near it.
+
+```
+schema s {
+  record R { a: [[[[[[ ... 65 levels ... string ]]]]]] }   // error
+}
+```
+
+Name an inner record type and refer to it (a chain of named types is not
+nesting), or flatten the value. The message names the construct and the
+place where the limit was passed.";
+
     // ---------------------------------------------------------------- names
     E0101 => "unknown schema",
 "A type reference names a schema (namespace) that is neither declared with

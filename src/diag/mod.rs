@@ -3,14 +3,17 @@
 //! codespan-reporting, or one JSON object per line for CI.
 
 mod codes;
+mod excerpt;
 
 pub use codes::Code;
+pub use excerpt::{LONG_LINE_BYTES, MAX_MESSAGE_CHARS, printable};
 
 use crate::syntax::Span;
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::{Files, SimpleFiles};
 use codespan_reporting::term;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Index of a file in a [`SourceMap`].
 pub type FileId = usize;
@@ -144,15 +147,41 @@ impl Diagnostic {
     }
 }
 
+/// Longest name, wrong or candidate, that [`did_you_mean`] compares: edit
+/// distance costs the product of the lengths, and nobody mistypes a
+/// 65-character name into another one.
+pub const MAX_SUGGEST_CHARS: usize = 64;
+
+/// Most candidates [`did_you_mean`] looks through: every zone name fits
+/// (about 600); a generated enum of 100,000 values gets no suggestion
+/// rather than a check that is quadratic in it.
+pub const MAX_SUGGEST_CANDIDATES: usize = 2_000;
+
 /// The closest candidate by edit distance, if it is close enough to be a
-/// plausible typo (case differences count as close).
+/// plausible typo (case differences count as close). Bounded work: no
+/// suggestion for a name longer than [`MAX_SUGGEST_CHARS`] or among more
+/// than [`MAX_SUGGEST_CANDIDATES`] candidates.
 pub fn did_you_mean<'a>(
     wrong: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if wrong.len() > 4 * MAX_SUGGEST_CHARS || wrong.chars().count() > MAX_SUGGEST_CHARS {
+        return None;
+    }
+    let candidates = candidates.into_iter();
+    // A slice's length is known up front; other iterators stop below.
+    if candidates.size_hint().0 > MAX_SUGGEST_CANDIDATES {
+        return None;
+    }
     let wrong_lower = wrong.to_lowercase();
     let mut best: Option<(f64, &'a str)> = None;
-    for c in candidates {
+    for (n, c) in candidates.enumerate() {
+        if n >= MAX_SUGGEST_CANDIDATES {
+            return None;
+        }
+        if c.len() > 4 * MAX_SUGGEST_CHARS || c.chars().count() > MAX_SUGGEST_CHARS {
+            continue;
+        }
         let score = if c.to_lowercase() == wrong_lower {
             1.0
         } else {
@@ -165,6 +194,21 @@ pub fn did_you_mean<'a>(
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// Items listed in a message before "and N more".
+pub const LISTED: usize = 10;
+
+/// `"a", "b", "c"`: the first [`LISTED`] items joined with commas, then
+/// how many more there are, so a message about a generated enum of
+/// 100,000 values stays one line.
+pub fn some_of(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let mut out = items.take(LISTED).collect::<Vec<_>>().join(", ");
+    if total > LISTED {
+        out.push_str(&format!(" and {} more", total - LISTED));
+    }
+    out
 }
 
 /// Sorts diagnostics by file and position, so output is deterministic.
@@ -187,6 +231,8 @@ pub fn render_plain(sources: &SourceMap, diags: &[Diagnostic]) -> String {
 }
 
 /// Renders diagnostics to a terminal writer (colour when it supports it).
+/// Each through an [`excerpt::View`]: long lines windowed, unsafe
+/// characters escaped.
 pub fn render_to(
     out: &mut dyn term::termcolor::WriteColor,
     sources: &SourceMap,
@@ -194,30 +240,40 @@ pub fn render_to(
 ) {
     let config = term::Config::default();
     for d in diags {
+        let (view, ranges) = excerpt::View::new(sources, &excerpt::places(d));
         // A failure to write to the terminal is not worth a panic or a lost
         // exit code; the exit status still says there were errors.
-        let _ = term::emit_to_write_style(out, &config, &sources.files, &to_codespan(d));
+        let _ = term::emit_to_write_style(out, &config, &view, &to_codespan(d, &ranges));
     }
 }
 
-fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
+/// `ranges`: the labels' ranges in the view, primary first.
+fn to_codespan(d: &Diagnostic, ranges: &[std::ops::Range<usize>]) -> cs::Diagnostic<FileId> {
     let severity = match d.severity {
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
     };
+    let range = |i: usize, l: &Label| ranges.get(i).cloned().unwrap_or(l.span.range());
     let mut labels = vec![
-        cs::Label::primary(d.primary.file, d.primary.span.range()).with_message(&d.primary.message),
+        cs::Label::primary(d.primary.file, range(0, &d.primary))
+            .with_message(printable(&d.primary.message, false)),
     ];
-    for l in &d.secondary {
-        labels.push(cs::Label::secondary(l.file, l.span.range()).with_message(&l.message));
+    for (i, l) in d.secondary.iter().enumerate() {
+        labels.push(
+            cs::Label::secondary(l.file, range(i + 1, l)).with_message(printable(&l.message, false)),
+        );
     }
-    let mut notes: Vec<String> = d.notes.iter().map(|n| format!("note: {n}")).collect();
+    let mut notes: Vec<String> = d
+        .notes
+        .iter()
+        .map(|n| format!("note: {}", printable(n, true)))
+        .collect();
     if let Some(h) = &d.help {
-        notes.push(format!("help: {h}"));
+        notes.push(format!("help: {}", printable(h, true)));
     }
     cs::Diagnostic::new(severity)
         .with_code(d.code.as_str())
-        .with_message(&d.message)
+        .with_message(printable(&d.message, false))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -232,13 +288,13 @@ pub struct JsonDiagnostic<'a> {
     pub end_column: usize,
     pub severity: Severity,
     pub code: &'static str,
-    pub message: &'a str,
+    pub message: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<&'a str>,
+    pub label: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<&'a str>,
+    pub notes: Vec<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<&'a str>,
+    pub help: Option<Cow<'a, str>>,
 }
 
 pub fn to_json_line(sources: &SourceMap, d: &Diagnostic) -> String {
@@ -253,10 +309,10 @@ pub fn to_json_line(sources: &SourceMap, d: &Diagnostic) -> String {
         end_column,
         severity: d.severity,
         code: d.code.as_str(),
-        message: &d.message,
-        label: Some(d.primary.message.as_str()).filter(|m| !m.is_empty()),
-        notes: d.notes.iter().map(String::as_str).collect(),
-        help: d.help.as_deref(),
+        message: printable(&d.message, false),
+        label: Some(printable(&d.primary.message, false)).filter(|m| !m.is_empty()),
+        notes: d.notes.iter().map(|n| printable(n, true)).collect(),
+        help: d.help.as_deref().map(|h| printable(h, true)),
     };
     serde_json::to_string(&json).unwrap_or_default()
 }

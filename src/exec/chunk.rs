@@ -283,36 +283,50 @@ pub fn next_chunk(input: &mut LineReader<&mut dyn BufRead>, chunk: &mut Chunk) -
     Ok(lines)
 }
 
-/// Maps NDJSON `input` on `threads` workers and hands each batch to `emit`
-/// in input order. Chunk `i` goes to worker `i mod threads` and its batch
-/// is taken back from that worker in the same turn, so order needs no
-/// buffer; at most two chunks per worker are in flight, so memory does not
-/// grow with the input.
+/// The most threads `run --threads` accepts.
+pub const MAX_THREADS: usize = 256;
+
+/// Threads worth starting for `requested`: past a few per core they only
+/// add memory (two chunks in flight each) and scheduling, so at most
+/// `THREADS_PER_CORE` per core, and never more than [`MAX_THREADS`].
+pub fn useful_threads(requested: usize) -> usize {
+    const THREADS_PER_CORE: usize = 2;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested
+        .min(cores.saturating_mul(THREADS_PER_CORE))
+        .clamp(1, MAX_THREADS)
+}
+
+/// A mapping thread: chunks in, batches out, both in order.
+struct Worker {
+    chunks: mpsc::SyncSender<(Chunk, u64)>,
+    batches: mpsc::Receiver<Batch>,
+}
+
+/// Maps NDJSON `input` on up to `threads` workers (see [`useful_threads`])
+/// and hands each batch to `emit` in input order; returns the number of
+/// workers that ran. A worker is started when a chunk is there for it, so
+/// a small input starts as many as it has chunks. Chunk `i` goes to worker
+/// `i mod workers` and its batch is taken back from that worker in the same
+/// turn, so order needs no buffer; at most two chunks per worker are in
+/// flight, so memory does not grow with the input. A worker that cannot be
+/// started (the system's thread limit) leaves the pool at the workers it
+/// has, or, with none, the chunks are mapped on this thread.
 pub fn parallel(
     mapper: Mapper<'_>,
     threads: usize,
     input: &mut LineReader<&mut dyn BufRead>,
     emit: &mut dyn FnMut(Batch) -> io::Result<()>,
-) -> io::Result<()> {
-    let threads = threads.max(1);
+) -> io::Result<usize> {
+    let wanted = useful_threads(threads);
     std::thread::scope(|scope| {
-        let mut workers = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(Chunk, u64)>(2);
-            let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
-            scope.spawn(move || {
-                for (chunk, first_line) in chunk_rx {
-                    if batch_tx.send(mapper.ndjson(&chunk, first_line)).is_err() {
-                        break;
-                    }
-                }
-            });
-            workers.push((chunk_tx, batch_rx));
-        }
+        let mut workers: Vec<Worker> = Vec::with_capacity(wanted);
+        let mut pool_closed = false;
         let lost = || io::Error::other("a mapping thread stopped unexpectedly");
         let mut pending: VecDeque<usize> = VecDeque::new();
         let mut next_line = 1;
-        for turn in 0.. {
+        let mut turn = 0usize;
+        loop {
             let mut chunk = Chunk {
                 text: Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 3)),
                 ..Chunk::default()
@@ -321,20 +335,121 @@ pub fn parallel(
             if lines == 0 {
                 break;
             }
-            let w = turn % threads;
-            workers[w].0.send((chunk, next_line)).map_err(|_| lost())?;
+            if !pool_closed && workers.len() < wanted && turn == workers.len() {
+                let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(Chunk, u64)>(2);
+                let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
+                let spawned = std::thread::Builder::new()
+                    .name("tether-map".to_string())
+                    // As large as the main thread's: mapping recurses as
+                    // deeply on a worker as it does without `--threads`.
+                    .stack_size(WORKER_STACK_BYTES)
+                    .spawn_scoped(scope, move || {
+                        for (chunk, first_line) in chunk_rx {
+                            if batch_tx.send(mapper.ndjson(&chunk, first_line)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                match spawned {
+                    Ok(_) => workers.push(Worker {
+                        chunks: chunk_tx,
+                        batches: batch_rx,
+                    }),
+                    Err(_) => pool_closed = true,
+                }
+            }
+            if workers.is_empty() {
+                emit(mapper.ndjson(&chunk, next_line))?;
+                next_line += lines;
+                continue;
+            }
+            let w = turn % workers.len();
+            turn += 1;
+            workers[w]
+                .chunks
+                .send((chunk, next_line))
+                .map_err(|_| lost())?;
             next_line += lines;
             pending.push_back(w);
-            if pending.len() >= 2 * threads
+            if pending.len() >= 2 * workers.len()
                 && let Some(oldest) = pending.pop_front()
             {
-                emit(workers[oldest].1.recv().map_err(|_| lost())?)?;
+                emit(workers[oldest].batches.recv().map_err(|_| lost())?)?;
             }
         }
         while let Some(oldest) = pending.pop_front() {
-            emit(workers[oldest].1.recv().map_err(|_| lost())?)?;
+            emit(workers[oldest].batches.recv().map_err(|_| lost())?)?;
         }
         // Dropping the senders ends the workers.
-        Ok(())
+        Ok(workers.len())
     })
+}
+
+/// The stack of a mapping thread: the main thread's usual 8 MiB (only
+/// touched pages cost memory).
+const WORKER_STACK_BYTES: usize = 8 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::compile_source;
+    use crate::exec::lines::{DEFAULT_MAX_RECORD_BYTES, LineReader};
+    use crate::syntax::Direction;
+
+    #[test]
+    fn useful_threads_are_bounded_by_cores_and_the_maximum() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(useful_threads(0), 1);
+        assert_eq!(useful_threads(1), 1);
+        assert!(useful_threads(20_000) <= (2 * cores).min(MAX_THREADS));
+        assert!(useful_threads(usize::MAX) >= 1);
+    }
+
+    /// Runs `input` with `threads` requested: the workers started and the
+    /// output.
+    fn run(input: &str, threads: usize) -> (usize, String) {
+        let c = compile_source(
+            "t.tether",
+            "schema a { record R { x: string } }\nmapping m: a.R -> a.R { x -> x : upper }",
+            None,
+        );
+        let program = c.program.as_ref().expect("compiles");
+        let plan = crate::plan::lower(program, "m", Direction::Forward).expect("plan");
+        let mapper = Mapper {
+            plan: &plan,
+            format: OutputFormat::Ndjson,
+            base: None,
+            keep_rejects: true,
+        };
+        let mut bytes = input.as_bytes();
+        let read: &mut dyn BufRead = &mut bytes;
+        let mut lines = LineReader::new(read, DEFAULT_MAX_RECORD_BYTES);
+        let mut out = String::new();
+        let workers = parallel(mapper, threads, &mut lines, &mut |b| {
+            out.push_str(&b.out);
+            Ok(())
+        })
+        .expect("runs");
+        (workers, out)
+    }
+
+    #[test]
+    fn a_small_input_starts_one_worker_whatever_is_asked() {
+        let (workers, out) = run("{\"x\":\"a\"}\n{\"x\":\"b\"}\n", 20_000);
+        assert_eq!(workers, 1);
+        assert_eq!(out, "{\"x\":\"A\"}\n{\"x\":\"B\"}\n");
+    }
+
+    #[test]
+    fn workers_grow_with_chunks_up_to_the_useful_number_and_keep_order() {
+        let line = format!("{{\"x\":\"{}\"}}\n", "a".repeat(1000));
+        let input: String = (0..5 * CHUNK_BYTES / line.len())
+            .map(|i| line.replace('a', &format!("{}", i % 10)))
+            .collect();
+        let (workers, out) = run(&input, 256);
+        assert!((2..=useful_threads(256)).contains(&workers), "{workers}");
+        let (one, sequential) = run(&input, 1);
+        assert_eq!(one, 1);
+        assert!(out == sequential, "threads changed the output");
+    }
 }

@@ -16,6 +16,7 @@ mod value;
 pub mod xml;
 mod xml_write;
 
+pub use chunk::MAX_THREADS;
 pub use eval::{Encoding, Outcome, RecordError, map_record};
 pub use merge::Bases;
 pub use rows::map_document;

@@ -89,8 +89,10 @@ pub fn build_registry(sources: &[SchemaSource<'_>], diags: &mut Vec<Diagnostic>)
                 }
                 TypeDecl::Enum(e) => {
                     let mut values: Vec<String> = Vec::new();
+                    // A set beside the list: linear in a generated enum.
+                    let mut seen: std::collections::HashSet<&str> = Default::default();
                     for v in &e.values {
-                        if values.contains(&v.value) {
+                        if !seen.insert(v.value.as_str()) {
                             diags.push(
                                 Diagnostic::error(
                                     Code::E0003,

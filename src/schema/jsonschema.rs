@@ -39,6 +39,9 @@ pub fn import(
     load: &mut Loader<'_>,
 ) -> Result<Imported, Box<Diagnostic>> {
     use super::swagger2::{self, Flavor};
+    if let Some(at) = super::nesting::too_deep(text, is_yaml(path)) {
+        return Err(super::nesting::diagnostic(file, at));
+    }
     let root = parse(text, path).map_err(|(at, msg)| unreadable(file, at, msg))?;
     // Swagger 2.0 is read as the OpenAPI 3 document it describes.
     let flavor = match &root {
@@ -79,10 +82,13 @@ fn unsupported_version(file: FileId, text: &str, why: String) -> Box<Diagnostic>
 /// JSON, or YAML (read into the same JSON model, YAML 1.2's JSON schema)
 /// for `.yaml`/`.yml`; the error's byte offset and message.
 fn parse(text: &str, path: &Path) -> Result<Value, (usize, String)> {
-    let yaml = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e, "yaml" | "yml"));
+    let yaml = is_yaml(path);
+    // A `$ref`'d file is read here only: the same depth check (E0007 for
+    // the imported file itself, in `import`).
+    if let Some(at) = super::nesting::too_deep(text, yaml) {
+        let levels = super::nesting::MAX_DOCUMENT_DEPTH;
+        return Err((at, format!("nested more than {levels} levels deep")));
+    }
     if yaml {
         serde_yaml_ng::from_str(text).map_err(|e| {
             let at = e.location().map_or(0, |l| l.index());
@@ -94,6 +100,12 @@ fn parse(text: &str, path: &Path) -> Result<Value, (usize, String)> {
             (at, format!("not valid JSON: {e}"))
         })
     }
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml"))
 }
 
 /// Another schema file a `$ref` points into: its schemas, or why it

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod jsonschema;
+pub mod nesting;
 pub mod openapi_paths;
 pub mod show;
 pub mod swagger2;

@@ -137,6 +137,24 @@ pub(super) fn to_diagnostic(
             format!("{found_words} here"),
         ),
     };
+    // pest's guards ("stack limit reached", "call limit reached") stop a
+    // parse that nests deeper than the thread's stack holds: constructs the
+    // bracket count does not see (`map<map<...>>`, `else if` chains).
+    if let ErrorVariant::CustomError { message } = &e.variant
+        && message.contains("limit reached")
+    {
+        return Diagnostic::error(
+            Code::E0007,
+            file,
+            Span::new(offset + pos, offset + pos),
+            format!("nested too deeply for the parser ({message})"),
+        )
+        .label("the parser gave up here")
+        .help(format!(
+            "tether reads at most {} levels of nesting; name an inner type or split the `else if` chain into a table",
+            super::MAX_NESTING
+        ));
+    }
     let mut d = Diagnostic::error(Code::E0001, file, span, message).label(label);
     if let Some(tok) = &found
         && let Some(hint) = hint_for(tok, positives_of(e))

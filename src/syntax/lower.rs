@@ -13,7 +13,31 @@ type P<'i> = Pair<'i, R>;
 pub(super) struct Lowerer {
     file: FileId,
     offset: usize,
+    /// Levels of `nested` entered: the AST's depth so far.
+    depth: usize,
+    /// E0007 is reported once: every enclosing level would repeat it.
+    too_deep: bool,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What nests, in the words of E0007's message.
+#[derive(Clone, Copy)]
+enum Nesting {
+    Type,
+    Literal,
+    Pipeline,
+    Block,
+}
+
+impl Nesting {
+    fn words(self) -> &'static str {
+        match self {
+            Nesting::Type => "this type",
+            Nesting::Literal => "this value",
+            Nesting::Pipeline => "this `if` step or pipeline",
+            Nesting::Block => "this rule block",
+        }
+    }
 }
 
 impl Lowerer {
@@ -21,8 +45,47 @@ impl Lowerer {
         Lowerer {
             file,
             offset,
+            depth: 0,
+            too_deep: false,
             diagnostics: Vec::new(),
         }
+    }
+
+    /// Runs `f` one level deeper, or reports E0007 past `MAX_NESTING`. The
+    /// one depth count covers every recursive construct together, since
+    /// each later phase recurses through all of them alike.
+    fn nested<'i, T>(
+        &mut self,
+        p: P<'i>,
+        what: Nesting,
+        f: impl FnOnce(&mut Self, P<'i>) -> Option<T>,
+    ) -> Option<T> {
+        if self.depth >= super::MAX_NESTING {
+            if !self.too_deep {
+                self.too_deep = true;
+                let span = self.span(&p);
+                let span = Span::new(span.start as usize, (span.start as usize + 1).min(span.end as usize));
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        Code::E0007,
+                        self.file,
+                        span,
+                        format!(
+                            "nested too deeply: {} is more than {} levels deep",
+                            what.words(),
+                            super::MAX_NESTING
+                        ),
+                    )
+                    .label(format!("level {} starts here", super::MAX_NESTING + 1))
+                    .help("name an inner record type, split the pipeline into rules, or flatten the value"),
+                );
+            }
+            return None;
+        }
+        self.depth += 1;
+        let out = f(self, p);
+        self.depth -= 1;
+        out
     }
 
     /// The node's span without the whitespace and comments pest lets a
@@ -211,6 +274,10 @@ impl Lowerer {
     }
 
     fn type_expr(&mut self, p: P) -> Option<TypeExpr> {
+        self.nested(p, Nesting::Type, Self::type_expr_here)
+    }
+
+    fn type_expr_here(&mut self, p: P) -> Option<TypeExpr> {
         let span = self.span(&p);
         let mut it = p.into_inner();
         let inner = it.next()?;
@@ -318,6 +385,10 @@ impl Lowerer {
     // ------------------------------------------------------------ literals
 
     fn literal(&mut self, p: P) -> Option<Literal> {
+        self.nested(p, Nesting::Literal, Self::literal_here)
+    }
+
+    fn literal_here(&mut self, p: P) -> Option<Literal> {
         let span = self.span(&p);
         // `literal`, `literal_source` and `literal_step` wrap the real token.
         let p = match p.as_rule() {
@@ -451,7 +522,11 @@ impl Lowerer {
         for rest in it {
             match rest.as_rule() {
                 R::pipeline => pipeline = Some(self.pipeline(rest)?),
-                R::block => block = Some(self.mapping_body(rest.into_inner().next()?)),
+                R::block => {
+                    block = Some(self.nested(rest, Nesting::Block, |me, b| {
+                        Some(me.mapping_body(b.into_inner().next()?))
+                    })?)
+                }
                 _ => self.bug(&rest, "a rule"),
             }
         }
@@ -515,6 +590,10 @@ impl Lowerer {
     }
 
     fn pipeline(&mut self, p: P) -> Option<Pipeline> {
+        self.nested(p, Nesting::Pipeline, Self::pipeline_here)
+    }
+
+    fn pipeline_here(&mut self, p: P) -> Option<Pipeline> {
         let span = self.span(&p);
         let mut steps = Vec::new();
         for s in p.into_inner() {
@@ -576,7 +655,8 @@ impl Lowerer {
             // `else`
             let e = it.next()?;
             otherwise = Some(Box::new(match e.as_rule() {
-                R::if_step => ElseBranch::If(self.if_step(e)?),
+                // An `else if` chain nests in the AST as deeply as braces do.
+                R::if_step => ElseBranch::If(self.nested(e, Nesting::Pipeline, Self::if_step)?),
                 _ => ElseBranch::Pipeline(self.pipeline(e.into_inner().next()?)?),
             }));
         }

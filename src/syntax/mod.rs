@@ -26,6 +26,14 @@ use grammar::{Rule as G, TetherParser};
 /// Largest source file accepted (spans are 32-bit).
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024 * 1024;
 
+/// Deepest nesting accepted: brackets (`{`, `[`, `(`) in the text, and
+/// nested types, literals, `if` steps and rule blocks in the AST (E0007).
+/// Every later phase (checker, type builder, plan builder, evaluator, test
+/// runner) recurses over the AST, so bounding it here bounds them all; 64 is
+/// far above anything written by hand or imported from a real schema, and
+/// far below what a 2 MiB thread stack holds in a debug build.
+pub const MAX_NESTING: usize = 64;
+
 /// The result of parsing one file: what could be parsed, the errors, and
 /// the names of items that failed (so later phases do not report them as
 /// unknown).
@@ -48,8 +56,15 @@ pub fn parse_file(file_id: FileId, text: &str) -> Parsed {
         ));
         return parsed;
     }
-    for chunk in split_items(text) {
+    for Cut { range: chunk, too_deep } in split_items(text) {
         let chunk_text = &text[chunk.clone()];
+        // Checked before pest sees the text: pest's own guard stops at the
+        // end of the stack, whose size depends on the thread.
+        if let Some(at) = too_deep {
+            parsed.diagnostics.push(too_deep_brackets(file_id, at));
+            parsed.broken_names.extend(item_name(chunk_text));
+            continue;
+        }
         match TetherParser::parse(G::single_item, chunk_text) {
             Ok(mut pairs) => {
                 let mut lowerer = lower::Lowerer::new(file_id, chunk.start);
@@ -77,6 +92,9 @@ pub fn parse_file(file_id: FileId, text: &str) -> Parsed {
 
 /// Parses a `.tschema` file: the body of a `schema NAME { ... }` block.
 pub fn parse_schema_file(file_id: FileId, text: &str) -> Result<Vec<TypeDecl>, Vec<Diagnostic>> {
+    if let Some(at) = split_items(text).into_iter().find_map(|c| c.too_deep) {
+        return Err(vec![too_deep_brackets(file_id, at)]);
+    }
     match TetherParser::parse(G::schema_file, text) {
         Ok(mut pairs) => {
             let mut lowerer = lower::Lowerer::new(file_id, 0);
@@ -100,12 +118,35 @@ pub fn parse_schema_file(file_id: FileId, text: &str) -> Result<Vec<TypeDecl>, V
 
 const ITEM_KEYWORDS: &[&str] = &["import", "schema", "table", "mapping", "test"];
 
+/// E0007 at the bracket that opens level `MAX_NESTING + 1`.
+fn too_deep_brackets(file: FileId, at: usize) -> Diagnostic {
+    Diagnostic::error(
+        Code::E0007,
+        file,
+        Span::new(at, at + 1),
+        format!("nested too deeply: more than {MAX_NESTING} levels of brackets"),
+    )
+    .label(format!("level {} opens here", MAX_NESTING + 1))
+    .help(format!(
+        "tether reads at most {MAX_NESTING} levels of `{{`, `[` and `(` inside one another; name an inner record type or flatten the value"
+    ))
+}
+
+/// One top-level item of the text, and where its brackets first went
+/// deeper than `MAX_NESTING`, if they did.
+struct Cut {
+    range: std::ops::Range<usize>,
+    too_deep: Option<usize>,
+}
+
 /// Cuts the text into top-level items: a new item starts at an item keyword
 /// at brace depth 0. Leading text that is not blank or a comment forms an
-/// item of its own (and fails to parse, with a message).
-fn split_items(text: &str) -> Vec<std::ops::Range<usize>> {
+/// item of its own (and fails to parse, with a message). The same pass
+/// measures bracket depth, so the nesting limit costs nothing more.
+fn split_items(text: &str) -> Vec<Cut> {
     let bytes = text.as_bytes();
     let mut starts = Vec::new();
+    let mut too_deep: Vec<usize> = Vec::new();
     let mut depth: i64 = 0;
     let mut i = 0;
     let mut content_before_first = false;
@@ -134,7 +175,12 @@ fn split_items(text: &str) -> Vec<std::ops::Range<usize>> {
                 i += 2;
                 continue;
             }
-            b'{' | b'(' | b'[' => depth += 1,
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                if depth == MAX_NESTING as i64 + 1 {
+                    too_deep.push(i);
+                }
+            }
             b'}' | b')' | b']' => depth = (depth - 1).max(0),
             _ => {}
         }
@@ -172,7 +218,16 @@ fn split_items(text: &str) -> Vec<std::ops::Range<usize>> {
         let end = starts.get(n + 1).copied().unwrap_or(text.len());
         ranges.push(*s..end);
     }
+    // Both lists are in text order: one walk assigns each item its first.
+    let mut deep = too_deep.into_iter().peekable();
     ranges
+        .into_iter()
+        .map(|range| {
+            while deep.next_if(|at| *at < range.start).is_some() {}
+            let too_deep = deep.peek().copied().filter(|at| *at < range.end);
+            Cut { range, too_deep }
+        })
+        .collect()
 }
 
 trait Utf8Hint {
@@ -220,7 +275,7 @@ mod tests {
         let text = "// c\nschema a { record table { x: string } }\ntable t { \"mapping\" -> \"x\" }\nmapping m: a.X -> a.Y {}";
         let parts: Vec<&str> = split_items(text)
             .into_iter()
-            .map(|r| text[r].trim())
+            .map(|c| text[c.range].trim())
             .collect();
         assert_eq!(parts.len(), 3, "{parts:?}");
         assert!(parts[0].starts_with("schema a"));

@@ -60,15 +60,40 @@ impl El {
     }
 }
 
+/// Deepest element nesting read. The importer recurses through the tree
+/// (an anonymous type's element, `complexType`, `sequence`: about three
+/// elements per level of type), so this keeps the types it produces near
+/// [`crate::syntax::MAX_NESTING`] and its recursion far from the end of
+/// the stack (3,000 levels overflowed 8 MiB). quick-xml's own limit is 65,535.
+pub const MAX_DEPTH: usize = 4 * crate::syntax::MAX_NESTING;
+
+/// Why a document could not be read: where, what, and whether it was the
+/// depth limit (E0007) rather than a fault in the XML (E0004).
+pub struct ParseError {
+    pub at: usize,
+    pub message: String,
+    pub too_deep: bool,
+}
+
+impl From<(usize, String)> for ParseError {
+    fn from((at, message): (usize, String)) -> ParseError {
+        ParseError {
+            at,
+            message,
+            too_deep: false,
+        }
+    }
+}
+
 /// Parses a whole document, the file `src` of the package.
-pub fn parse(text: &str, src: usize) -> Result<El, (usize, String)> {
+pub fn parse(text: &str, src: usize) -> Result<El, ParseError> {
     let mut reader = NsReader::from_str(text);
     let mut stack: Vec<El> = Vec::new();
     loop {
         let before = reader.buffer_position() as usize;
         let event = match reader.read_event() {
             Ok(e) => e,
-            Err(e) => return Err((reader.error_position() as usize, e.to_string())),
+            Err(e) => return Err((reader.error_position() as usize, e.to_string()).into()),
         };
         let ns = match &event {
             Event::Start(e) | Event::Empty(e) => {
@@ -81,7 +106,15 @@ pub fn parse(text: &str, src: usize) -> Result<El, (usize, String)> {
         };
         match event {
             Event::Start(e) => {
-                let el = element_of(&reader, &e, ns, src, tag_at(text, before));
+                let at = tag_at(text, before);
+                if stack.len() >= MAX_DEPTH {
+                    return Err(ParseError {
+                        at,
+                        message: format!("elements nested more than {MAX_DEPTH} deep"),
+                        too_deep: true,
+                    });
+                }
+                let el = element_of(&reader, &e, ns, src, at);
                 stack.push(el);
             }
             Event::Empty(e) => {
@@ -93,7 +126,7 @@ pub fn parse(text: &str, src: usize) -> Result<El, (usize, String)> {
             }
             Event::End(_) => {
                 let Some(el) = stack.pop() else {
-                    return Err((before, "an end tag without a start".into()));
+                    return Err((before, "an end tag without a start".to_string()).into());
                 };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
@@ -108,8 +141,9 @@ pub fn parse(text: &str, src: usize) -> Result<El, (usize, String)> {
             Event::Eof => {
                 return Err((
                     text.len(),
-                    "the document ends before its root element closes".into(),
-                ));
+                    "the document ends before its root element closes".to_string(),
+                )
+                    .into());
             }
             _ => {}
         }

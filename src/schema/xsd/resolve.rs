@@ -106,14 +106,16 @@ pub fn resolve(
     path: &Path,
     load: &mut Loader<'_>,
 ) -> Result<Package, Box<Diagnostic>> {
-    let root = dom::parse(text, 0).map_err(|(at, msg)| {
+    let root = dom::parse(text, 0).map_err(|e| {
+        let at = e.at;
+        // The depth limit is not a fault of the XML: its own code.
+        let (code, message) = if e.too_deep {
+            (Code::E0007, format!("nested too deeply: {}", e.message))
+        } else {
+            (Code::E0004, format!("not well-formed XML: {}", e.message))
+        };
         Box::new(
-            Diagnostic::error(
-                Code::E0004,
-                file,
-                Span::new(at, at),
-                format!("not well-formed XML: {msg}"),
-            )
+            Diagnostic::error(code, file, Span::new(at, at), message)
             .label("here"),
         )
     })?;
@@ -296,7 +298,8 @@ impl Resolver<'_, '_> {
         match dom::parse(text, src) {
             Ok(el) if el.is_xsd("schema") => Ok(el),
             Ok(_) => Err("is not an XML Schema".to_string()),
-            Err((_, msg)) => Err(format!("is not well-formed XML ({msg})")),
+            Err(e) if e.too_deep => Err(format!("is nested too deeply ({})", e.message)),
+            Err(e) => Err(format!("is not well-formed XML ({})", e.message)),
         }
     }
 
