@@ -223,14 +223,14 @@ impl Checker<'_> {
             self.err(d);
             return None;
         }
-        if let Kind::Enum(e) = input.kind {
+        if let Kind::Enum(e) | Kind::IntEnum(e) = input.kind {
             self.warn_keys_outside_enum(t, dir, e, c);
         }
         let map = self.tables[t].map(dir);
         // Exhaustiveness over an enum input.
         if map.fallback.is_none() {
             let possible: Option<(String, Vec<String>)> = match &input.kind {
-                Kind::Enum(e) => {
+                Kind::Enum(e) | Kind::IntEnum(e) => {
                     let def = self.reg.enum_def(*e);
                     Some((format!("`{}`", def.name), def.values.clone()))
                 }
@@ -243,18 +243,18 @@ impl Checker<'_> {
             if let Some((what, values)) = possible {
                 let missing: Vec<String> = values
                     .into_iter()
-                    .filter(|v| {
-                        !map.entries
-                            .iter()
-                            .any(|(k, _)| matches!(k, Value::Str(s) if s == v))
-                    })
+                    .filter(|v| !map.entries.iter().any(|(k, _)| key_is(k, v)))
                     .collect();
                 if !missing.is_empty() {
-                    let list = missing
-                        .iter()
-                        .map(|v| format!("\"{v}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let ints = matches!(input.kind, Kind::IntEnum(_));
+                    let shown = |v: &String| {
+                        if ints {
+                            v.clone()
+                        } else {
+                            format!("\"{v}\"")
+                        }
+                    };
+                    let list = missing.iter().map(shown).collect::<Vec<_>>().join(", ");
                     let arrow = if dir == Direction::Forward {
                         "->"
                     } else {
@@ -271,10 +271,7 @@ impl Checker<'_> {
                     .label(format!("used in the {dir} direction here"))
                     .help(format!(
                         "add entries (`{} {arrow} ...`) or a fallback (`else {arrow} ...`)",
-                        missing
-                            .first()
-                            .map(|m| format!("\"{m}\""))
-                            .unwrap_or_default()
+                        missing.first().map(shown).unwrap_or_default()
                     ));
                     self.err(d);
                     return None;
@@ -311,13 +308,18 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let values = if kind == Kind::String {
+        // Strings, and integers (as their text, for an integer enum
+        // target), keep their set of values.
+        let values = if matches!(kind, Kind::String | Kind::Int) {
             let mut vs: Vec<String> = Vec::new();
             for v in &outs {
-                if let Value::Str(s) = v
-                    && !vs.iter().any(|x| x == s.as_ref())
-                {
-                    vs.push(s.to_string());
+                let text = match v {
+                    Value::Str(s) => s.to_string(),
+                    Value::Int(n) => n.to_string(),
+                    _ => continue,
+                };
+                if !vs.contains(&text) {
+                    vs.push(text);
                 }
             }
             Some(vs)
@@ -393,8 +395,11 @@ impl Checker<'_> {
             .iter()
             .zip(self.table_keys[t].of(dir))
             .filter_map(|((k, _), span)| match k {
-                Value::Str(s) if !def.values.iter().any(|v| v == s.as_ref()) => {
+                Value::Str(s) if !def.ints && !def.values.iter().any(|v| v == s.as_ref()) => {
                     Some((s.to_string(), *span))
+                }
+                Value::Int(n) if def.ints && !def.values.contains(&n.to_string()) => {
+                    Some((n.to_string(), *span))
                 }
                 _ => None,
             })
@@ -433,6 +438,16 @@ impl Checker<'_> {
     }
 }
 
+/// Whether table key `k` is the enum value `v` (an integer enum's values
+/// are their text).
+fn key_is(k: &Value<'_>, v: &str) -> bool {
+    match k {
+        Value::Str(s) => s == v,
+        Value::Int(n) => n.to_string() == v,
+        _ => false,
+    }
+}
+
 fn value_kind(v: &Value<'_>) -> Kind {
     match v {
         Value::Str(_) => Kind::String,
@@ -449,7 +464,7 @@ fn value_fits_kind(v: &Value<'_>, k: &Kind) -> bool {
         (_, Kind::Any)
             | (Value::Null, _)
             | (Value::Str(_), Kind::String | Kind::Enum(_) | Kind::Currency)
-            | (Value::Int(_), Kind::Int | Kind::Decimal)
+            | (Value::Int(_), Kind::Int | Kind::Decimal | Kind::IntEnum(_))
             | (Value::Decimal(_), Kind::Decimal)
             | (Value::Bool(_), Kind::Bool)
     )

@@ -1639,7 +1639,7 @@ fn enum_of(schema: &Value) -> Option<EnumValues> {
     let only_integer = type_names(obj)
         .iter()
         .all(|t| matches!(*t, "integer" | "null"));
-    if only_integer && real.iter().all(|v| v.is_i64() || v.is_u64()) {
+    if only_integer && real.iter().all(|v| v.is_i64()) {
         return Some(EnumValues {
             base: EnumBase::Int,
             values: real.iter().map(|v| v.to_string()).collect(),
