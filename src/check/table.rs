@@ -248,11 +248,7 @@ impl Checker<'_> {
                 if !missing.is_empty() {
                     let ints = matches!(input.kind, Kind::IntEnum(_));
                     let shown = |v: &String| {
-                        if ints {
-                            v.clone()
-                        } else {
-                            format!("\"{v}\"")
-                        }
+                        if ints { v.clone() } else { format!("\"{v}\"") }
                     };
                     let list = missing.iter().map(shown).collect::<Vec<_>>().join(", ");
                     let arrow = if dir == Direction::Forward {

@@ -182,8 +182,11 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
             // Integers whose values are known (a table's): each must be in it.
             Kind::Int => match &from.values {
                 Some(vals) => {
-                    let outside: Vec<String> =
-                        vals.iter().filter(|v| !allowed.contains(v)).cloned().collect();
+                    let outside: Vec<String> = vals
+                        .iter()
+                        .filter(|v| !allowed.contains(v))
+                        .cloned()
+                        .collect();
                     if outside.is_empty() {
                         Assign::Yes
                     } else {

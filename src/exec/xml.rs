@@ -938,7 +938,8 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
             .map(Value::Int)
             .map_err(|_| format!("expected an integer, found {t:?}")),
         ReadKind::IntEnum(values) => {
-            let n = convert_text::int(t).map_err(|_| format!("expected an integer, found {t:?}"))?;
+            let n =
+                convert_text::int(t).map_err(|_| format!("expected an integer, found {t:?}"))?;
             if values.contains(&n) {
                 Ok(Value::Int(n))
             } else {

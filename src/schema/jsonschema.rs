@@ -394,9 +394,18 @@ fn is_name(s: &str) -> bool {
 fn find_key(text: &str, from: usize, key: &str) -> usize {
     let rest = text.get(from..).unwrap_or("");
     if text.trim_start().starts_with('{') {
-        return rest
-            .find(&format!("\"{key}\""))
-            .map_or(from, |i| from + i + 1);
+        // A key is followed by `:` (a string value or a `required` list
+        // entry of the same text is not the key).
+        let needle = format!("\"{key}\"");
+        let mut at = 0;
+        while let Some(i) = rest[at..].find(&needle) {
+            let end = at + i + needle.len();
+            if rest[end..].trim_start().starts_with(':') {
+                return from + at + i + 1;
+            }
+            at = end;
+        }
+        return from;
     }
     // YAML: the key at the start of a line (after its indentation).
     let needle = format!("{key}:");
@@ -969,7 +978,7 @@ impl<'t> Importer<'t> {
                     Diagnostic::warning(
                         Code::W0011,
                         self.file,
-                        Span::new(later, later + prop.name.len()),
+                        self.name_span(later, &prop.name),
                         format!(
                             "the allOf parts list different values for `{}` ({}); it takes every value listed",
                             prop.name,
@@ -1050,7 +1059,7 @@ impl<'t> Importer<'t> {
                 Diagnostic::warning(
                     code,
                     self.file,
-                    Span::new(where_, where_ + prop.name.len()),
+                    self.name_span(where_, &prop.name),
                     format!("`{}` is {each}; it is imported as `{shown}`", prop.name),
                 )
                 .label(label),
@@ -1068,6 +1077,13 @@ impl<'t> Importer<'t> {
         }
         let next = find_key(self.text, at + 1, name);
         if next > at + 1 { next } else { at }
+    }
+
+    /// The span of `name` at `at` when the text there is the name, else
+    /// one character (a `$ref` site, or a key not found).
+    fn name_span(&self, at: usize, name: &str) -> Span {
+        let here = self.text.get(at..).is_some_and(|t| t.starts_with(name));
+        Span::new(at, at + if here { name.len() } else { 1 })
     }
 
     /// `type_expr` of a schema of document `doc`.

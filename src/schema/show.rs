@@ -48,7 +48,13 @@ pub fn show(reg: &Registry, ns: &str, name: &str) -> Option<String> {
             let values: Vec<String> = def
                 .values
                 .iter()
-                .map(|v| if def.ints { v.clone() } else { format!("{v:?}") })
+                .map(|v| {
+                    if def.ints {
+                        v.clone()
+                    } else {
+                        format!("{v:?}")
+                    }
+                })
                 .collect();
             let of = if def.ints { " of int" } else { "" };
             let _ = writeln!(out, "enum{of} {name} {{ {} }}", values.join(", "));
