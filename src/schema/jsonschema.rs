@@ -1097,7 +1097,17 @@ impl<'t> Importer<'t> {
     /// A type as warnings show it (nullability aside).
     fn shape(&self, t: &TypeExpr) -> String {
         match &t.kind {
-            TypeExprKind::Named { name, .. } => name.name.clone(),
+            TypeExprKind::Named { name, .. } => {
+                let is_enum = self
+                    .types
+                    .iter()
+                    .any(|t| matches!(t, TypeDecl::Enum(e) if e.name.name == name.name));
+                if is_enum {
+                    format!("enum {}", name.name)
+                } else {
+                    name.name.clone()
+                }
+            }
             TypeExprKind::Array(inner) => format!("[{}]", self.shape(inner)),
             TypeExprKind::Map(inner) => format!("map<{}>", self.shape(inner)),
             TypeExprKind::Record(_) => "record".to_string(),
