@@ -65,6 +65,7 @@ pub fn compile_source_with(
         types: Vec<syntax::TypeDecl>,
         path: String,
         xml: Option<schema::XmlSchema>,
+        int_enums: Vec<String>,
     }
     let mut imported: Vec<Imported> = Vec::new();
     for (i, item) in parsed.file.items.iter().enumerate() {
@@ -120,11 +121,13 @@ pub fn compile_source_with(
         };
         let sfile = sources.add(full.display().to_string(), schema_text.clone());
         let mut xml = None;
+        let mut int_enums = Vec::new();
         let types = if matches!(ext.as_str(), "json" | "yaml" | "yml") {
             let mut load = |p: &Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
             match schema::jsonschema::import(sfile, &schema_text, &name.name, &full, &mut load) {
                 Ok(im) => {
                     diagnostics.extend(im.warnings);
+                    int_enums = im.int_enums;
                     im.types
                 }
                 Err(d) => {
@@ -169,6 +172,7 @@ pub fn compile_source_with(
             types,
             path: full.display().to_string(),
             xml,
+            int_enums,
         });
     }
     let mut schema_sources: Vec<SchemaSource<'_>> = Vec::new();
@@ -182,6 +186,7 @@ pub fn compile_source_with(
                     types: &found.types,
                     source_file: Some(found.path.clone()),
                     xml: found.xml.clone(),
+                    int_enums: found.int_enums.clone(),
                 }),
                 None if overrides.iter().any(|o| o.name == s.name.name) => {}
                 None => schema_sources.push(SchemaSource {
@@ -197,6 +202,7 @@ pub fn compile_source_with(
                         elements: Vec::new(),
                         qualified: true,
                     }),
+                    int_enums: Vec::new(),
                 }),
             },
             Item::Import(imp) => {
@@ -208,6 +214,7 @@ pub fn compile_source_with(
                         types: &found.types,
                         source_file: Some(found.path.clone()),
                         xml: found.xml.clone(),
+                        int_enums: found.int_enums.clone(),
                     });
                 }
             }

@@ -458,6 +458,22 @@ impl<'p> Laws<'p> {
                     proptest::sample::select(values).boxed()
                 }
             }
+            Kind::IntEnum(e) => {
+                let excluded = self.excluded.get(&(left, path.clone()));
+                let values: Vec<Json> = reg
+                    .enum_def(*e)
+                    .values
+                    .iter()
+                    .filter(|v| !excluded.is_some_and(|x| x.contains(v)))
+                    .filter_map(|v| v.parse::<i64>().ok())
+                    .map(Json::from)
+                    .collect();
+                if values.is_empty() {
+                    Just(Json::Null).boxed()
+                } else {
+                    proptest::sample::select(values).boxed()
+                }
+            }
             Kind::Record(r) => self.record(reg, *r, left, path, depth + 1),
             Kind::Array(e) => {
                 path.push("[]".into());
@@ -705,7 +721,7 @@ fn run_steps(steps: &[Step], kind: &Kind, input: &Json) -> Option<Json> {
 /// [`typed_value`] reads; `None` for money, records, arrays, maps, `any`.
 fn sig_of(kind: &Kind) -> Option<SigTy> {
     Some(match kind {
-        Kind::Int => SigTy::Int,
+        Kind::Int | Kind::IntEnum(_) => SigTy::Int,
         Kind::Decimal => SigTy::Decimal,
         Kind::Float => SigTy::Float,
         Kind::Bool => SigTy::Bool,

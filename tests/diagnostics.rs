@@ -186,6 +186,25 @@ snap!(
     "W0015",
     "import schema api from \"tests/data/swagger/paths-only/openapi.yaml\""
 );
+// Issue 16 items 1, 3, 7: JSON Schema composition (fixtures and behaviour
+// in tests/jsonschema_composition.rs).
+snap!(
+    w0011_allof_parts_disagree_on_a_property,
+    "W0011",
+    "import schema api from \"tests/data/jsonschema/allof.yaml\"",
+    says "`id` is `int` in `Base`, `string` in part 2 of the allOf of `Clash`"
+);
+snap!(
+    w0012_enum_value_listed_twice_in_a_schema,
+    "W0012",
+    "import schema api from \"tests/data/jsonschema/duplicate-enum.yaml\""
+);
+snap!(
+    w0013_union_imported_as_a_weaker_type,
+    "W0013",
+    "import schema api from \"tests/data/jsonschema/unions.json\"",
+    says "`fee` is `string` in variant `Bank`, `int` in variant `Card`"
+);
 snap!(
     e0101_unknown_schema,
     "E0101",

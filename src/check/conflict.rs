@@ -168,7 +168,7 @@ enum Unordered {
 fn order_of(kind: &Kind) -> Result<Option<Order>, Unordered> {
     Ok(Some(match kind {
         Kind::Any => return Ok(None),
-        Kind::Int | Kind::Decimal | Kind::Float => Order::Number,
+        Kind::Int | Kind::IntEnum(_) | Kind::Decimal | Kind::Float => Order::Number,
         Kind::String => Order::Text,
         Kind::DateTime | Kind::AnyDateTime => Order::Instant,
         Kind::LocalDateTime => Order::LocalDateTime,

@@ -224,14 +224,14 @@ impl Checker<'_> {
             self.err(d);
             return None;
         }
-        if let Kind::Enum(e) = input.kind {
+        if let Kind::Enum(e) | Kind::IntEnum(e) = input.kind {
             self.warn_keys_outside_enum(t, dir, e, c);
         }
         let map = self.tables[t].map(dir);
         // Exhaustiveness over an enum input.
         if map.fallback.is_none() {
             let possible: Option<(String, Vec<String>)> = match &input.kind {
-                Kind::Enum(e) => {
+                Kind::Enum(e) | Kind::IntEnum(e) => {
                     let def = self.reg.enum_def(*e);
                     Some((format!("`{}`", def.name), def.values.clone()))
                 }
@@ -242,11 +242,14 @@ impl Checker<'_> {
                 _ => None,
             };
             if let Some((what, values)) = possible {
-                let keys: HashSet<&str> = map
+                // Keys as text, as enum values are kept (an integer
+                // enum's `3` is the key `3`): one set, not a scan per value.
+                let keys: HashSet<String> = map
                     .entries
                     .iter()
                     .filter_map(|(k, _)| match k {
-                        Value::Str(s) => Some(s.as_ref()),
+                        Value::Str(s) => Some(s.to_string()),
+                        Value::Int(n) => Some(n.to_string()),
                         _ => None,
                     })
                     .collect();
@@ -255,7 +258,11 @@ impl Checker<'_> {
                     .filter(|v| !keys.contains(v.as_str()))
                     .collect();
                 if !missing.is_empty() {
-                    let list = crate::diag::some_of(missing.iter().map(|v| format!("\"{v}\"")));
+                    let ints = matches!(input.kind, Kind::IntEnum(_));
+                    let shown = |v: &String| {
+                        if ints { v.clone() } else { format!("\"{v}\"") }
+                    };
+                    let list = crate::diag::some_of(missing.iter().map(shown));
                     let arrow = if dir == Direction::Forward {
                         "->"
                     } else {
@@ -272,10 +279,7 @@ impl Checker<'_> {
                     .label(format!("used in the {dir} direction here"))
                     .help(format!(
                         "add entries (`{} {arrow} ...`) or a fallback (`else {arrow} ...`)",
-                        missing
-                            .first()
-                            .map(|m| format!("\"{m}\""))
-                            .unwrap_or_default()
+                        missing.first().map(shown).unwrap_or_default()
                     ));
                     self.err(d);
                     return None;
@@ -312,14 +316,19 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let values = if kind == Kind::String {
+        // Strings, and integers (as their text, for an integer enum
+        // target), keep their set of values.
+        let values = if matches!(kind, Kind::String | Kind::Int) {
             let mut vs: Vec<String> = Vec::new();
-            let mut seen: HashSet<&str> = HashSet::new();
+            let mut seen: HashSet<String> = HashSet::new();
             for v in &outs {
-                if let Value::Str(s) = v
-                    && seen.insert(s.as_ref())
-                {
-                    vs.push(s.to_string());
+                let text = match v {
+                    Value::Str(s) => s.to_string(),
+                    Value::Int(n) => n.to_string(),
+                    _ => continue,
+                };
+                if seen.insert(text.clone()) {
+                    vs.push(text);
                 }
             }
             Some(vs)
@@ -396,8 +405,11 @@ impl Checker<'_> {
             .iter()
             .zip(self.table_keys[t].of(dir))
             .filter_map(|((k, _), span)| match k {
-                Value::Str(s) if !allowed.contains(s.as_ref()) => {
+                Value::Str(s) if !def.ints && !allowed.contains(s.as_ref()) => {
                     Some((s.to_string(), *span))
+                }
+                Value::Int(n) if def.ints && !allowed.contains(n.to_string().as_str()) => {
+                    Some((n.to_string(), *span))
                 }
                 _ => None,
             })
@@ -448,7 +460,7 @@ fn value_fits_kind(v: &Value<'_>, k: &Kind) -> bool {
         (_, Kind::Any)
             | (Value::Null, _)
             | (Value::Str(_), Kind::String | Kind::Enum(_) | Kind::Currency)
-            | (Value::Int(_), Kind::Int | Kind::Decimal)
+            | (Value::Int(_), Kind::Int | Kind::Decimal | Kind::IntEnum(_))
             | (Value::Decimal(_), Kind::Decimal)
             | (Value::Bool(_), Kind::Bool)
     )

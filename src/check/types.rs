@@ -97,6 +97,15 @@ pub fn literal_value(
                 Err(format!("\"{s}\" is not a value of `{}`{hint}", def.name))
             }
         }
+        (LiteralKind::Number(n), Kind::IntEnum(e)) => {
+            let def = reg.enum_def(*e);
+            let v = convert_text::int(n).map_err(|f| f.message)?;
+            if def.values.contains(&v.to_string()) {
+                Ok(Value::Int(v))
+            } else {
+                Err(format!("{n} is not a value of `{}`", def.name))
+            }
+        }
         (LiteralKind::String(s), Kind::String | Kind::Currency | Kind::Any) => {
             Ok(Value::str(s.clone()))
         }
@@ -150,6 +159,46 @@ pub enum Assign {
 /// Widening that loses nothing (int → decimal) is allowed; everything else
 /// needs a conversion written in the mapping.
 pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
+    if let Kind::IntEnum(target) = &to.kind {
+        // An integer enum: from the same enum, or one whose values are all
+        // in it; an `int` (whose values are not known) is not.
+        let allowed = &reg.enum_def(*target).values;
+        return match &from.kind {
+            Kind::IntEnum(src) if src == target => Assign::Yes,
+            Kind::IntEnum(src) => {
+                let outside: Vec<String> = reg
+                    .enum_def(*src)
+                    .values
+                    .iter()
+                    .filter(|v| !allowed.contains(v))
+                    .cloned()
+                    .collect();
+                if outside.is_empty() {
+                    Assign::Yes
+                } else {
+                    Assign::EnumValuesOutside(outside)
+                }
+            }
+            // Integers whose values are known (a table's): each must be in it.
+            Kind::Int => match &from.values {
+                Some(vals) => {
+                    let outside: Vec<String> = vals
+                        .iter()
+                        .filter(|v| !allowed.contains(v))
+                        .cloned()
+                        .collect();
+                    if outside.is_empty() {
+                        Assign::Yes
+                    } else {
+                        Assign::EnumValuesOutside(outside)
+                    }
+                }
+                None => Assign::No,
+            },
+            Kind::Any => Assign::RuntimeEnumCheck(allowed.clone()),
+            _ => Assign::No,
+        };
+    }
     if let Kind::Enum(target) = &to.kind {
         let allowed = &reg.enum_def(*target).values;
         if let Kind::Enum(src) = &from.kind {
@@ -216,6 +265,8 @@ fn kind_fits(from: &Kind, to: &Kind) -> bool {
         (_, Kind::Any) | (Kind::Any, _) => true,
         (Kind::Int, Kind::Decimal | Kind::Float) => true,
         (Kind::Enum(_), Kind::String) => true,
+        // An integer enum's value is an `int`.
+        (Kind::IntEnum(_), Kind::Int | Kind::Decimal | Kind::Float) => true,
         // A string becomes a currency only through `currency_code`, which
         // checks it against ISO 4217.
         (Kind::Currency, Kind::String) => true,
@@ -313,7 +364,7 @@ fn explained_conversion(from: &Kind, to: &Kind) -> Option<&'static str> {
         (Kind::String, Kind::Int) => "parse it: `: parse_int`",
         (Kind::String, Kind::Float) => "parse it: `: parse_float`",
         (Kind::String, Kind::Bool) => "parse it: `: parse_bool`, or map the spellings with a table",
-        (Kind::String, Kind::Enum(_)) => {
+        (Kind::String, Kind::Enum(_)) | (Kind::Int, Kind::IntEnum(_)) => {
             "map it through a table whose values are the enum's values"
         }
         (Kind::Int | Kind::Decimal | Kind::Bool | Kind::Float, Kind::String) => {
@@ -338,6 +389,7 @@ pub fn join(a: &Ty, b: &Ty) -> Option<Ty> {
         (_, Kind::Any) if b.nullable && b.values.is_none() => a.kind.clone(),
         (Kind::Int, Kind::Decimal) | (Kind::Decimal, Kind::Int) => Kind::Decimal,
         (Kind::Enum(_), Kind::String) | (Kind::String, Kind::Enum(_)) => Kind::String,
+        (Kind::IntEnum(_), Kind::Int) | (Kind::Int, Kind::IntEnum(_)) => Kind::Int,
         _ => return None,
     };
     let values = match (&a.values, &b.values) {

@@ -560,6 +560,58 @@ at -> At  : to_zone(\"EST\")                  // warning: `America/New_York` has
 
 Write what was meant; the warning does not stop `check` or `build`.";
 
+    W0011 => "allOf parts disagree on a property",
+"Two parts of an `allOf` (in a JSON Schema or OpenAPI document) declare the
+same property with different types. The parts are composed transitively
+(`A = allOf[$ref B, {size}]`, `B = allOf[$ref C, {name}]` gives A `id`,
+`name` and `size`), and `required` lists of every part apply, so the only
+question left is the type of a property declared twice. tether does not
+let the last part win: the property gets the type common to both (an
+enum and a string are a `string`, an `int` and a number a `decimal`),
+or `any` when there is none. The warning points at the later part.
+
+```yaml
+Base:     { properties: { id: { type: integer } } }
+Resource:
+  allOf:
+    - $ref: '#/components/schemas/Base'
+    - properties: { id: { type: string } }   # warning: `id` is `int` in `Base`
+```
+
+Fix the schema if you can; otherwise map the field with a conversion that
+accepts both.";
+
+    W0012 => "enum value listed twice in a schema",
+"An enum in an imported schema lists the same value twice. Real provider
+specs have such mistakes (one duplicate in an 893-value list); the value is
+kept once and the import goes on. The warning points at the second
+occurrence. In a `schema` block or `.tschema` file written for tether, the
+same mistake is error E0003.
+
+```yaml
+status: { type: string, enum: [open, closed, open] }   # warning: \"open\" twice
+```";
+
+    W0013 => "union imported as a weaker type",
+"A `oneOf`/`anyOf` (a union) has variants that disagree, and tether has no
+union type: the union is imported as the honest common type, never as
+whichever variant is written last. Variants that are all objects become
+one record with every variant's fields (a field in only some variants is
+optional; one whose type differs between variants takes the common type,
+or `any`, and the warning names the field and the variants' types).
+Variants that are not all objects (`string` or a `Customer`, Stripe's
+expandable fields) become `any`, read with `id_of` and friends. The result
+does not depend on the order the variants are written. One warning per
+file is given for unions that become `any` (the first, with a count of the
+others).
+
+```yaml
+Payment:
+  oneOf:
+    - { properties: { amount: { type: integer } } }
+    - { properties: { amount: { type: string } } }   # warning: `amount` is `any`
+```";
+
     W0015 => "types named from method and path",
 "An OpenAPI or Swagger operation without an `operationId` has a request or
 response body that tether imports as a type. Body types are named

@@ -645,6 +645,18 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 .map(Value::Int)
                 .map_err(|_| format!("expected an integer, found {text}"))
         }
+        ReadKind::IntEnum(values) => {
+            if !is_number(first) {
+                return Err(format!("expected an integer, found {}", found()));
+            }
+            let n = convert_text::int(text)
+                .map_err(|_| format!("expected an integer, found {text}"))?;
+            if values.contains(&n) {
+                Ok(Value::Int(n))
+            } else {
+                Err(not_in_int_enum(n, values))
+            }
+        }
         ReadKind::Decimal => {
             if !is_number(first) {
                 return Err(format!("expected a decimal number, found {}", found()));
@@ -690,6 +702,14 @@ pub(super) fn not_in_enum(value: &str, values: &[String]) -> String {
     let listed: Vec<String> = values.iter().map(|x| format!("{x:?}")).collect();
     format!(
         "{value:?} is not one of the schema's values ({})",
+        listed.join(", ")
+    )
+}
+
+pub(super) fn not_in_int_enum(value: i64, values: &[i64]) -> String {
+    let listed: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!(
+        "{value} is not one of the schema's values ({})",
         listed.join(", ")
     )
 }

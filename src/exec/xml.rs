@@ -937,6 +937,15 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
         ReadKind::Int => convert_text::int(t)
             .map(Value::Int)
             .map_err(|_| format!("expected an integer, found {t:?}")),
+        ReadKind::IntEnum(values) => {
+            let n =
+                convert_text::int(t).map_err(|_| format!("expected an integer, found {t:?}"))?;
+            if values.contains(&n) {
+                Ok(Value::Int(n))
+            } else {
+                Err(super::read::not_in_int_enum(n, values))
+            }
+        }
         ReadKind::Decimal => {
             let digits = t.strip_prefix('+').unwrap_or(t);
             convert_text::decimal(digits)

@@ -222,6 +222,10 @@ pub enum ReadKind {
         /// Whether a value may be null (`map<T?>`).
         nullable: bool,
     },
+    /// An integer that must be one of these values. Added last, so a plan
+    /// without one is written exactly as before (the plan format is
+    /// unchanged: every plan of format 2 still loads).
+    IntEnum(Vec<i64>),
 }
 
 impl ReadKind {
@@ -230,6 +234,13 @@ impl ReadKind {
             Kind::String => ReadKind::Str,
             Kind::Currency => ReadKind::Currency,
             Kind::Enum(e) => ReadKind::Enum(reg.enum_def(*e).values.clone()),
+            Kind::IntEnum(e) => ReadKind::IntEnum(
+                reg.enum_def(*e)
+                    .values
+                    .iter()
+                    .filter_map(|v| v.parse().ok())
+                    .collect(),
+            ),
             Kind::Int => ReadKind::Int,
             Kind::Decimal => ReadKind::Decimal,
             Kind::Float => ReadKind::Float,

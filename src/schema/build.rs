@@ -16,6 +16,8 @@ pub struct SchemaSource<'a> {
     pub types: &'a [TypeDecl],
     pub source_file: Option<String>,
     pub xml: Option<XmlSchema>,
+    /// Enums of `types` whose values are integers (from JSON Schema).
+    pub int_enums: Vec<String>,
 }
 
 pub fn build_registry(sources: &[SchemaSource<'_>], diags: &mut Vec<Diagnostic>) -> Registry {
@@ -110,6 +112,7 @@ pub fn build_registry(sources: &[SchemaSource<'_>], diags: &mut Vec<Diagnostic>)
                         name: qualified,
                         values,
                         origin: here,
+                        ints: src.int_enums.contains(&tname.name),
                     });
                     TypeId::Enum(EnumId(reg.enums.len() as u32 - 1))
                 }
@@ -247,7 +250,7 @@ impl Ctx<'_> {
         };
         match self.reg.lookup(&ns_name, &name.name) {
             Some(TypeId::Record(r)) => Kind::Record(r),
-            Some(TypeId::Enum(e)) => Kind::Enum(e),
+            Some(TypeId::Enum(e)) => self.reg.enum_def(e).kind(e),
             None => {
                 let mut candidates: Vec<&str> = SCALARS.iter().map(|(n, _)| *n).collect();
                 if let Some(ns) = self.reg.namespaces.get(&ns_name) {

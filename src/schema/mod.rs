@@ -65,6 +65,10 @@ pub enum Kind {
     Record(RecordId),
     Array(Box<Type>),
     Map(Box<Type>),
+    /// An enumeration of integers (OpenAPI `type: integer` with an `enum`,
+    /// or a `oneOf` of `const`s): an `int` that must be one of the values.
+    /// Its [`EnumDef::values`] are the integers' canonical text.
+    IntEnum(EnumId),
 }
 
 impl Type {
@@ -183,6 +187,20 @@ pub struct EnumDef {
     pub name: String,
     pub values: Vec<String>,
     pub origin: Origin,
+    /// The values are integers (written as their text): the enum's kind is
+    /// [`Kind::IntEnum`].
+    pub ints: bool,
+}
+
+impl EnumDef {
+    /// The kind of a value of this enum.
+    pub fn kind(&self, id: EnumId) -> Kind {
+        if self.ints {
+            Kind::IntEnum(id)
+        } else {
+            Kind::Enum(id)
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,7 +311,7 @@ impl Registry {
 
     pub fn display_kind(&self, kind: &Kind) -> String {
         match kind {
-            Kind::Enum(id) => self.enum_def(*id).name.clone(),
+            Kind::Enum(id) | Kind::IntEnum(id) => self.enum_def(*id).name.clone(),
             Kind::Record(id) => self.record(*id).name.clone(),
             Kind::Array(t) => format!("[{}]", self.display(t)),
             Kind::Map(t) => format!("map<{}>", self.display(t)),
@@ -309,7 +327,7 @@ pub fn scalar_name(kind: &Kind) -> &'static str {
         .find(|(_, k)| k == kind)
         .map(|(n, _)| *n)
         .unwrap_or(match kind {
-            Kind::Enum(_) => "enum",
+            Kind::Enum(_) | Kind::IntEnum(_) => "enum",
             Kind::Record(_) => "record",
             Kind::Array(_) => "array",
             _ => "map",

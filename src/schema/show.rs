@@ -22,10 +22,12 @@ pub fn list(reg: &Registry, ns: &str) -> String {
                 );
             }
             Some(TypeId::Enum(e)) => {
-                let n = reg.enum_def(*e).values.len();
+                let def = reg.enum_def(*e);
+                let n = def.values.len();
                 let _ = writeln!(
                     out,
-                    "enum {name} ({n} value{})",
+                    "enum{} {name} ({n} value{})",
+                    if def.ints { " of int" } else { "" },
                     if n == 1 { "" } else { "s" }
                 );
             }
@@ -42,8 +44,20 @@ pub fn show(reg: &Registry, ns: &str, name: &str) -> Option<String> {
     match id {
         TypeId::Enum(e) => {
             let def = reg.enum_def(e);
-            let values: Vec<String> = def.values.iter().map(|v| format!("{v:?}")).collect();
-            let _ = writeln!(out, "enum {name} {{ {} }}", values.join(", "));
+            // Integers bare, as a schema writes them; strings quoted.
+            let values: Vec<String> = def
+                .values
+                .iter()
+                .map(|v| {
+                    if def.ints {
+                        v.clone()
+                    } else {
+                        format!("{v:?}")
+                    }
+                })
+                .collect();
+            let of = if def.ints { " of int" } else { "" };
+            let _ = writeln!(out, "enum{of} {name} {{ {} }}", values.join(", "));
         }
         TypeId::Record(r) => record(reg, r, &format!("{ns}."), 0, &mut out),
     }
