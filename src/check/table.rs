@@ -396,9 +396,7 @@ impl Checker<'_> {
             .iter()
             .zip(self.table_keys[t].of(dir))
             .filter_map(|((k, _), span)| match k {
-                Value::Str(s) if !allowed.contains(s.as_ref()) => {
-                    Some((s.to_string(), *span))
-                }
+                Value::Str(s) if !allowed.contains(s.as_ref()) => Some((s.to_string(), *span)),
                 _ => None,
             })
             .collect();

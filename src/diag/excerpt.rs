@@ -49,7 +49,9 @@ fn push_printable(out: &mut String, c: char, keep_newlines: bool) {
 /// notes and help (`keep_newlines`): a message or label is one line, so a
 /// name cannot forge a line of output.
 pub fn printable(s: &str, keep_newlines: bool) -> Cow<'_, str> {
-    let clean = s.chars().all(|c| c == '\t' || (keep_newlines && c == '\n') || !is_unsafe(c));
+    let clean = s
+        .chars()
+        .all(|c| c == '\t' || (keep_newlines && c == '\n') || !is_unsafe(c));
     if clean && s.len() <= MAX_MESSAGE_CHARS {
         return Cow::Borrowed(s);
     }
@@ -113,9 +115,11 @@ impl<'s> View<'s> {
             // Codespan prints every line a label touches, whole.
             let needs_window = here.iter().any(|&i| {
                 let span = clamp(text, &places[i].span);
-                let lines = line_of(sources, file, span.start).start..line_of(sources, file, span.end).end;
+                let lines =
+                    line_of(sources, file, span.start).start..line_of(sources, file, span.end).end;
                 text[lines].split('\n').any(|l| {
-                    l.len() > LONG_LINE_BYTES || l.chars().any(|c| c != '\t' && c != '\r' && is_unsafe(c))
+                    l.len() > LONG_LINE_BYTES
+                        || l.chars().any(|c| c != '\t' && c != '\r' && is_unsafe(c))
                 })
             });
             if !needs_window {
@@ -127,7 +131,10 @@ impl<'s> View<'s> {
             for &i in &here {
                 let start = clamp(text, &places[i].span).start;
                 let line = line_of(sources, file, start);
-                let end = floor_char(text, places[i].span.end.clamp(start, content_end(text, &line)));
+                let end = floor_char(
+                    text,
+                    places[i].span.end.clamp(start, content_end(text, &line)),
+                );
                 ranges[i] = start..end;
                 let index = sources.files.line_index(file, start).unwrap_or(0);
                 match by_line.iter_mut().find(|(l, _)| *l == index) {
@@ -143,11 +150,16 @@ impl<'s> View<'s> {
             for (index, labels) in by_line {
                 let line = line_of(sources, file, ranges[labels[0]].start);
                 let content = line.start..content_end(text, &line);
-                let first = labels.iter().map(|&i| ranges[i].start).min().unwrap_or(line.start);
+                let first = labels
+                    .iter()
+                    .map(|&i| ranges[i].start)
+                    .min()
+                    .unwrap_or(line.start);
                 let window = if content.len() <= LONG_LINE_BYTES {
                     content.clone()
                 } else {
-                    let from = floor_char(text, first.saturating_sub(WINDOW_BEFORE).max(content.start));
+                    let from =
+                        floor_char(text, first.saturating_sub(WINDOW_BEFORE).max(content.start));
                     let to = floor_char(text, (from + WINDOW_BYTES).min(content.end));
                     from..to
                 };
@@ -222,10 +234,7 @@ fn floor_char(text: &str, mut at: usize) -> usize {
 /// The byte range of the line holding `at`, with its line end.
 fn line_of(sources: &SourceMap, file: FileId, at: usize) -> Range<usize> {
     let index = sources.files.line_index(file, at).unwrap_or(0);
-    sources
-        .files
-        .line_range(file, index)
-        .unwrap_or(at..at)
+    sources.files.line_range(file, index).unwrap_or(at..at)
 }
 
 /// Where the line's text ends, before its `\n` or `\r\n`.
@@ -264,7 +273,12 @@ impl<'a> Files<'a> for View<'_> {
         }
     }
 
-    fn column_number(&'a self, id: FileId, line_index: usize, byte_index: usize) -> Result<usize, Error> {
+    fn column_number(
+        &'a self,
+        id: FileId,
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, Error> {
         match self.windows.get(&id) {
             Some(w) => {
                 let line = w.lines.iter().find(|l| l.real_line == line_index);

@@ -260,7 +260,8 @@ fn to_codespan(d: &Diagnostic, ranges: &[std::ops::Range<usize>]) -> cs::Diagnos
     ];
     for (i, l) in d.secondary.iter().enumerate() {
         labels.push(
-            cs::Label::secondary(l.file, range(i + 1, l)).with_message(printable(&l.message, false)),
+            cs::Label::secondary(l.file, range(i + 1, l))
+                .with_message(printable(&l.message, false)),
         );
     }
     let mut notes: Vec<String> = d

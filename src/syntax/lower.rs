@@ -64,7 +64,10 @@ impl Lowerer {
             if !self.too_deep {
                 self.too_deep = true;
                 let span = self.span(&p);
-                let span = Span::new(span.start as usize, (span.start as usize + 1).min(span.end as usize));
+                let span = Span::new(
+                    span.start as usize,
+                    (span.start as usize + 1).min(span.end as usize),
+                );
                 self.diagnostics.push(
                     Diagnostic::error(
                         Code::E0007,

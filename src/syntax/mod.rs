@@ -56,7 +56,11 @@ pub fn parse_file(file_id: FileId, text: &str) -> Parsed {
         ));
         return parsed;
     }
-    for Cut { range: chunk, too_deep } in split_items(text) {
+    for Cut {
+        range: chunk,
+        too_deep,
+    } in split_items(text)
+    {
         let chunk_text = &text[chunk.clone()];
         // Checked before pest sees the text: pest's own guard stops at the
         // end of the stack, whose size depends on the thread.

@@ -114,10 +114,7 @@ pub fn resolve(
         } else {
             (Code::E0004, format!("not well-formed XML: {}", e.message))
         };
-        Box::new(
-            Diagnostic::error(code, file, Span::new(at, at), message)
-            .label("here"),
-        )
+        Box::new(Diagnostic::error(code, file, Span::new(at, at), message).label("here"))
     })?;
     let root_schemas = schemas_of(root).map_err(|(at, name)| {
         Box::new(
