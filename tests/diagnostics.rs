@@ -205,6 +205,27 @@ snap!(
     "import schema api from \"tests/data/jsonschema/unions.json\"",
     says "`fee` is `string` in variant `Bank`, `int` in variant `Card`"
 );
+// Issue 17 item 10: nesting past syntax::MAX_NESTING (64), by brackets
+// before the parser runs, and by the AST where no bracket nests (`else if`).
+snap!(
+    e0007_brackets_nested_too_deeply,
+    "E0007",
+    &format!(
+        "schema c {{ record R {{ x: {}string{} }} }}",
+        "[".repeat(70),
+        "]".repeat(70)
+    ),
+    says "more than 64 levels of brackets"
+);
+snap!(
+    e0007_else_if_chain_nested_too_deeply,
+    "E0007",
+    &format!(
+        "mapping m: a.In -> b.Out {{\n  email -> Email : {}{{ trim }}\n  name -> Name : default(\"x\")\n}}",
+        "if is_blank { \"x\" } else ".repeat(70)
+    ),
+    says "more than 64 levels of types, values, `if` steps and rule blocks"
+);
 snap!(
     e0101_unknown_schema,
     "E0101",

@@ -181,7 +181,7 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
             }
         }
     }
-    let text = match PlanFile::build(&programs).and_then(|p| {
+    let text = match PlanFile::build_for(&programs, output).and_then(|p| {
         let names = p.header.as_ref().map(|h| h.mappings.join(", "));
         p.to_text()
             .map(|t| (t, names.unwrap_or_default()))

@@ -6,13 +6,14 @@
 //! forged too is refused, never run into a panic) and prepares constants:
 //! no mapping source is parsed or checked again.
 
-use super::{Plan, lower_mapping};
-use crate::check::Program;
+use super::{Plan, PlanRule, lower_mapping};
+use crate::check::{Program, RuleOrigin};
 use crate::diag::SourceMap;
 use crate::sync::SyncSpec;
 use crate::syntax::Direction;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::path::{Component, Path, PathBuf};
 
 /// The shape of the serialised plan. Bump it whenever a serialised type
 /// changes; a tether reads plans of its own format only.
@@ -118,6 +119,31 @@ impl PlanFile {
             header: Some(header),
             mappings,
         })
+    }
+
+    /// [`PlanFile::build`] for the plan file `plan`, with its rule
+    /// locations relative to it ([`PlanFile::with_locations_relative_to`]).
+    pub fn build_for(programs: &[(&Program, &SourceMap)], plan: &Path) -> Result<PlanFile, String> {
+        Self::build(programs).map(|p| p.with_locations_relative_to(plan))
+    }
+
+    /// The plan as written to `plan` (`-`: standard output): each rule's
+    /// location names its source relative to the plan's folder (the
+    /// working folder for `-`), so a plan file does not carry the absolute
+    /// paths of the machine that built it, and still points at the source
+    /// when the folder is deployed together.
+    pub fn with_locations_relative_to(mut self, plan: &Path) -> PlanFile {
+        let dir = match plan.parent() {
+            Some(d) if plan != Path::new("-") && !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let base = std::path::absolute(dir).ok().map(|b| lexical(&b));
+        for m in &mut self.mappings {
+            for p in [&mut m.forward, &mut m.reverse].into_iter().flatten() {
+                relocate_rules(&mut p.rules, base.as_deref());
+            }
+        }
+        self
     }
 
     /// The plans of one checked program, without a header (running from
@@ -226,6 +252,67 @@ fn lower_program(program: &Program) -> Vec<MappingPlans> {
             sync: SyncSpec::of(m),
         })
         .collect()
+}
+
+fn relocate_rules(rules: &mut [PlanRule], base: Option<&Path>) {
+    for r in rules {
+        match r {
+            PlanRule::Value { origin, .. } => relocate(origin, base),
+            PlanRule::Each { rules, origin, .. } => {
+                relocate(origin, base);
+                relocate_rules(rules, base);
+            }
+        }
+    }
+}
+
+/// `NAME:LINE:COL` with NAME relative to `base`; without a base, or when
+/// no relative path reaches it (another drive), the file's name alone.
+fn relocate(origin: &mut RuleOrigin, base: Option<&Path>) {
+    let mut parts = origin.location.rsplitn(3, ':');
+    let (Some(col), Some(line), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    let path = Path::new(name);
+    let relative = base
+        .zip(std::path::absolute(path).ok())
+        .and_then(|(base, abs)| relative_path(&lexical(&abs), base))
+        .or_else(|| path.file_name().map(PathBuf::from))
+        .unwrap_or_default();
+    origin.location = format!("{}:{line}:{col}", relative.display());
+}
+
+/// `path` without `.` and with `..` taken back, by its text alone.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `to` as a path from the folder `from` (both absolute and lexical).
+fn relative_path(to: &Path, from: &Path) -> Option<PathBuf> {
+    let to: Vec<Component> = to.components().collect();
+    let from: Vec<Component> = from.components().collect();
+    if to.first() != from.first() {
+        return None;
+    }
+    let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to[common..] {
+        out.push(c);
+    }
+    Some(out)
 }
 
 /// `sha256:` and the hex digest of a plan body.

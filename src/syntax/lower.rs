@@ -74,13 +74,12 @@ impl Lowerer {
                         self.file,
                         span,
                         format!(
-                            "nested too deeply: {} is more than {} levels deep",
-                            what.words(),
+                            "nested too deeply: more than {} levels of types, values, `if` steps and rule blocks",
                             super::MAX_NESTING
                         ),
                     )
-                    .label(format!("level {} starts here", super::MAX_NESTING + 1))
-                    .help("name an inner record type, split the pipeline into rules, or flatten the value"),
+                    .label(format!("{} is level {}", what.words(), super::MAX_NESTING + 1))
+                    .help("name an inner record type, use a table for a long `else if` chain, or flatten the value"),
                 );
             }
             return None;
