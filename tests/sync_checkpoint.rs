@@ -146,11 +146,9 @@ fn a_failure_mid_read_keeps_the_pages_before_it_and_their_checkpoint() {
         Some(Checkpoint(json!({"next": 4}))),
         "the checkpoint of the last stored page"
     );
-    assert_eq!(store.received("customer", 100).expect("read").len(), 4);
-    assert!(
-        written.borrow().is_empty(),
-        "nothing merged in a failed pass"
-    );
+    // The other side is not held up by this one: what was stored is
+    // merged and written.
+    assert_eq!(*written.borrow(), ["1", "2", "3", "4"]);
 
     // The next pass resumes after page 2: only the rest is asked for.
     crm.fail_on_page = None;
@@ -202,4 +200,143 @@ fn a_page_read_again_is_all_duplicates() {
         .expect("a pass");
     assert_eq!((summary.read, summary.duplicate), (3, 3), "{summary}");
     assert_eq!(written.borrow().len(), 5, "nothing written twice");
+}
+
+/// A provider that takes `accept` operations of each batch and gives up
+/// on the rest (its breaker opened, say), or, `down`, answers nothing.
+/// It logs (batch, key, idempotency key) of each operation it took.
+struct Flaky {
+    accept: usize,
+    down: bool,
+    took: Rc<RefCell<Vec<(i64, String, String)>>>,
+}
+
+impl Provider for Flaky {
+    fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
+        if self.down {
+            return Err(ProviderError {
+                message: "erp is taken to be down".into(),
+                retryable: false,
+            });
+        }
+        Ok(Vec::new())
+    }
+    fn open(&mut self, _: &str) -> Result<Items<'_>, ProviderError> {
+        Ok(Box::new(std::iter::empty()))
+    }
+    fn ack(&mut self, _: &str) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    fn send(&mut self, batch: i64, ops: &[Operation]) -> Result<Vec<Sent>, ProviderError> {
+        if self.down {
+            return Err(ProviderError {
+                message: "erp is taken to be down".into(),
+                retryable: false,
+            });
+        }
+        Ok(ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                if i < self.accept {
+                    self.took.borrow_mut().push((
+                        batch,
+                        op.key.clone(),
+                        op.idempotency_key.clone(),
+                    ));
+                    Sent::Accepted { native_id: None }
+                } else {
+                    Sent::NotSent("erp: the circuit breaker is open".into())
+                }
+            })
+            .collect())
+    }
+}
+
+fn poller(requests: &Rc<RefCell<Vec<usize>>>) -> Poller {
+    Poller {
+        contacts: CONTACTS.to_vec(),
+        page: 10,
+        from: 0,
+        fail_on_page: None,
+        requests: requests.clone(),
+    }
+}
+
+#[test]
+fn a_provider_that_gives_up_mid_batch_keeps_the_rest_under_the_same_batch_and_keys() {
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let requests = Rc::new(RefCell::new(Vec::new()));
+    let took = Rc::new(RefCell::new(Vec::new()));
+    let mut crm = poller(&requests);
+    let mut erp = Flaky {
+        accept: 2,
+        down: false,
+        took: took.clone(),
+    };
+    let e = Engine::new(&plans, &mut store)
+        .pass(&mut crm, &mut erp)
+        .expect_err("the provider gave up");
+    assert!(e.to_string().contains("circuit breaker is open"), "{e}");
+    assert_eq!(took.borrow().len(), 2);
+    let pending = store.pending("customer", Side::Right, 100).expect("read");
+    assert_eq!(pending.len(), 3, "the rest waits");
+    let batch = took.borrow()[0].0;
+    assert!(
+        pending.iter().all(|r| r.batch == Some(batch)),
+        "under the same batch"
+    );
+
+    // The provider is back: only the rest goes, with its batch and keys.
+    erp.accept = usize::MAX;
+    let keys: Vec<String> = pending
+        .iter()
+        .map(|r| r.operation.idempotency_key.clone())
+        .collect();
+    Engine::new(&plans, &mut store)
+        .pass(&mut crm, &mut erp)
+        .expect("a pass");
+    let took = took.borrow();
+    assert_eq!(took.len(), 5, "nothing sent twice");
+    let again: Vec<String> = took[2..].iter().map(|(_, _, k)| k.clone()).collect();
+    assert_eq!(again, keys);
+    assert!(took.iter().all(|(b, _, _)| *b == batch));
+}
+
+#[test]
+fn a_side_that_is_down_does_not_stop_the_other() {
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let requests = Rc::new(RefCell::new(Vec::new()));
+    let took = Rc::new(RefCell::new(Vec::new()));
+    let mut crm = poller(&requests);
+    let mut erp = Flaky {
+        accept: usize::MAX,
+        down: true,
+        took: took.clone(),
+    };
+    let e = Engine::new(&plans, &mut store)
+        .pass(&mut crm, &mut erp)
+        .expect_err("erp is down");
+    assert!(
+        e.to_string()
+            .starts_with("right side: erp is taken to be down"),
+        "{e}"
+    );
+    // The left side was still read and merged: its writes wait for erp.
+    assert_eq!(*requests.borrow(), [0]);
+    assert_eq!(
+        store
+            .pending("customer", Side::Right, 100)
+            .expect("read")
+            .len(),
+        5
+    );
+    assert!(took.borrow().is_empty());
+    erp.down = false;
+    Engine::new(&plans, &mut store)
+        .pass(&mut crm, &mut erp)
+        .expect("a pass");
+    assert_eq!(took.borrow().len(), 5);
 }

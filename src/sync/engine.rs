@@ -111,16 +111,38 @@ impl Engine<'_> {
         right: &mut dyn Provider,
     ) -> Result<Summary, SyncError> {
         let mut summary = Summary::default();
+        // A side whose provider fails sits out the rest of the pass (its
+        // outbox rows wait); the other side is still read, merged and
+        // written: merging one side's new events is what happens whenever
+        // the other has nothing new. A store error ends the pass at once.
+        let mut down: [Option<ProviderError>; 2] = [None, None];
+        let sides = [Side::Left, Side::Right];
         // What an earlier pass left unsent goes first, in its order.
-        self.send(Side::Left, left, &mut summary)?;
-        self.send(Side::Right, right, &mut summary)?;
-        self.receive(Side::Left, left, &mut summary)?;
-        self.receive(Side::Right, right, &mut summary)?;
+        for side in sides {
+            let provider: &mut dyn Provider = if side == Side::Left { left } else { right };
+            let sent = self.send(side, provider, &mut summary);
+            sit_out(&mut down, sent)?;
+        }
+        for side in sides {
+            if down[side as usize].is_none() {
+                let provider: &mut dyn Provider = if side == Side::Left { left } else { right };
+                let received = self.receive(side, provider, &mut summary);
+                sit_out(&mut down, received)?;
+            }
+        }
         self.merge_received(&mut summary)?;
-        self.send(Side::Left, left, &mut summary)?;
-        self.send(Side::Right, right, &mut summary)?;
+        for side in sides {
+            if down[side as usize].is_none() {
+                let provider: &mut dyn Provider = if side == Side::Left { left } else { right };
+                let sent = self.send(side, provider, &mut summary);
+                sit_out(&mut down, sent)?;
+            }
+        }
         self.store.prune(self.retention_days)?;
-        Ok(summary)
+        match sides.into_iter().zip(down).find_map(|(s, e)| Some((s, e?))) {
+            Some((side, e)) => Err(SyncError::Provider(side, e)),
+            None => Ok(summary),
+        }
     }
 
     /// Stores the side's waiting deliveries, each in chunks of
@@ -765,14 +787,10 @@ impl Engine<'_> {
             };
             // A batch numbered before a crash goes again as it was (the
             // same file, the same keys); new rows get the next number.
-            let (batch, ops): (i64, Vec<Operation>) = match first.batch {
+            let (batch, rows): (i64, Vec<OutboxRow>) = match first.batch {
                 Some(b) => (
                     b,
-                    pending
-                        .into_iter()
-                        .filter(|r| r.batch == Some(b))
-                        .map(|r| r.operation)
-                        .collect(),
+                    pending.into_iter().filter(|r| r.batch == Some(b)).collect(),
                 ),
                 None => {
                     let fresh: Vec<OutboxRow> = pending
@@ -782,9 +800,10 @@ impl Engine<'_> {
                     let seqs: Vec<i64> = fresh.iter().map(|r| r.seq).collect();
                     let b = self.store.assign_batch(&mapping, side, &seqs)?;
                     failpoint("outbox-assigned");
-                    (b, fresh.into_iter().map(|r| r.operation).collect())
+                    (b, fresh)
                 }
             };
+            let ops: Vec<Operation> = rows.iter().map(|r| r.operation.clone()).collect();
             let mut attempt = 0;
             let sent = loop {
                 attempt += 1;
@@ -797,9 +816,23 @@ impl Engine<'_> {
                 }
             };
             let mut changes = Changes::default();
-            for (op, outcome) in ops.iter().zip(sent) {
+            // Rows answered; the provider may give up before the end.
+            let mut answered: Vec<i64> = Vec::with_capacity(rows.len());
+            let mut gave_up: Option<String> = (sent.len() < ops.len()).then(|| {
+                format!(
+                    "the {side} side answered {} of {} operations",
+                    sent.len(),
+                    ops.len()
+                )
+            });
+            for ((row, op), outcome) in rows.iter().zip(&ops).zip(sent) {
+                if let Sent::NotSent(why) = outcome {
+                    gave_up.get_or_insert(why);
+                    continue;
+                }
+                answered.push(row.seq);
                 match outcome {
-                    Sent::Accepted { native_id: None } => {}
+                    Sent::NotSent(_) | Sent::Accepted { native_id: None } => {}
                     Sent::Accepted {
                         native_id: Some(id),
                     } => {
@@ -837,11 +870,39 @@ impl Engine<'_> {
             if !changes.records.is_empty() || !changes.dead_letters.is_empty() {
                 self.store.commit(&mapping, changes)?;
             }
-            self.store.mark_sent(&mapping, side, batch)?;
-            summary.sent += ops.len() as u64;
-            failpoint("ack-stored");
+            summary.sent += answered.len() as u64;
+            let Some(why) = gave_up else {
+                self.store.mark_sent(&mapping, side, batch)?;
+                failpoint("ack-stored");
+                self.progress(summary);
+                continue;
+            };
+            // The rest stays in the outbox, under the same batch and keys.
+            self.store.mark_sent_rows(&mapping, side, &answered)?;
             self.progress(summary);
+            return Err(SyncError::Provider(
+                side,
+                ProviderError {
+                    message: why,
+                    retryable: false,
+                },
+            ));
         }
+    }
+}
+
+/// Keeps a provider's error for its side (which then sits out the rest of
+/// the pass); any other error ends the pass.
+fn sit_out(
+    down: &mut [Option<ProviderError>; 2],
+    result: Result<(), SyncError>,
+) -> Result<(), SyncError> {
+    match result {
+        Err(SyncError::Provider(side, e)) => {
+            down[side as usize].get_or_insert(e);
+            Ok(())
+        }
+        other => other,
     }
 }
 

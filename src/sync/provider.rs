@@ -82,6 +82,10 @@ pub enum Sent {
     /// Refused for this operation only (a validation error): it is
     /// dead-lettered, the others go on.
     Refused(String),
+    /// Not sent: the provider gave up before it (breaker open, attempts
+    /// spent, a `stop` status), with why. The operation stays in the
+    /// outbox under its batch and key, and the side's pass ends.
+    NotSent(String),
 }
 
 #[derive(Debug)]

@@ -314,6 +314,9 @@ pub trait Store {
     /// Gives the pending rows without a batch one batch number.
     fn assign_batch(&mut self, mapping: &str, side: Side, rows: &[i64]) -> Result<i64>;
     fn mark_sent(&mut self, mapping: &str, side: Side, batch: i64) -> Result<()>;
+    /// Marks some rows of a batch sent: the ones a provider answered when
+    /// it gave up before the rest.
+    fn mark_sent_rows(&mut self, mapping: &str, side: Side, seqs: &[i64]) -> Result<()>;
     /// Forgets settled events received before `days` ago.
     fn prune(&mut self, days: u32) -> Result<usize>;
     fn resolutions(&self, mapping: &str, key: &str) -> Result<Vec<Resolution>>;
@@ -1034,6 +1037,21 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(batch)
+    }
+
+    fn mark_sent_rows(&mut self, mapping: &str, side: Side, seqs: &[i64]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut q = tx.prepare_cached(
+                "UPDATE outbox SET status = 'sent', sent_at = ?4
+                 WHERE mapping = ?1 AND side = ?2 AND seq = ?3",
+            )?;
+            let at = now();
+            for seq in seqs {
+                q.execute(params![mapping, side, seq, at])?;
+            }
+        }
+        Ok(tx.commit()?)
     }
 
     fn mark_sent(&mut self, mapping: &str, side: Side, batch: i64) -> Result<()> {
