@@ -44,8 +44,9 @@ fn nested(construct: &str, n: usize) -> String {
             ">".repeat(n)
         ),
         "rule block" => format!(
-            "{HEAD}{rules}  {}\n}}\n",
-            format!("{}{}", "x -> x {".repeat(n), "}".repeat(n))
+            "{HEAD}{rules}  {}{}\n}}\n",
+            "x -> x {".repeat(n),
+            "}".repeat(n)
         ),
         "test array" => format!(
             "{HEAD}{rules}  x -> x\n}}\ntest m \"t\" {{\n  given left {{ x: {}{} }}\n  expect right {{ x: \"a\" }}\n}}\n",
