@@ -19,3 +19,4 @@ pub mod stdlib;
 pub mod sync;
 pub mod syntax;
 pub mod testing;
+pub mod webhook;

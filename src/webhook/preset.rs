@@ -1,0 +1,248 @@
+//! The real providers' schemes, as data: each preset is one of the generic
+//! [`Verifier`] kinds with its parameters filled in from the provider's
+//! documentation (shared/design/webhook-schemes.md has the facts and the
+//! sources). An operator configures only what is theirs: secrets, a header
+//! name where the provider lets them choose one, organisation ids.
+
+use super::verify::{
+    Carrier, ConfigError, Digest, Encoding, FieldHash, HmacScheme, JwtAlgorithm, JwtScheme, Key,
+    KeyForm, Organisation, Part, SharedSecret, TimeUnit, Timestamp, TimestampSource, TokenSource,
+    UrlForm, Verifier,
+};
+use crate::http::secret::Secret;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Preset {
+    Stripe,
+    StandardWebhooks,
+    Shopify,
+    GitHub,
+    HubSpotV3,
+    CheckoutCom,
+    PayTabs,
+    Telr,
+    Tamara,
+    Tabby,
+    NGenius,
+    SalesforceOutbound,
+}
+
+/// What the operator gives a preset. Secrets come from the environment
+/// (resolved by the caller through `SecretRef`); the first is the newest,
+/// a second one is for a rotation in progress.
+#[derive(Debug, Default)]
+pub struct PresetConfig {
+    pub secrets: Vec<Secret>,
+    /// The header that carries a static secret (Tabby, N-Genius: chosen
+    /// when the webhook is registered).
+    pub header: Option<String>,
+    /// Salesforce organisation ids (15 or 18 characters).
+    pub organisations: Vec<String>,
+    /// How far a signed timestamp may be from now, either way; the
+    /// provider's documented window when not given.
+    pub tolerance: Option<Duration>,
+}
+
+/// Stripe's, Standard Webhooks' and HubSpot's window: five minutes.
+const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
+impl Preset {
+    pub const ALL: [Preset; 12] = [
+        Preset::Stripe,
+        Preset::StandardWebhooks,
+        Preset::Shopify,
+        Preset::GitHub,
+        Preset::HubSpotV3,
+        Preset::CheckoutCom,
+        Preset::PayTabs,
+        Preset::Telr,
+        Preset::Tamara,
+        Preset::Tabby,
+        Preset::NGenius,
+        Preset::SalesforceOutbound,
+    ];
+
+    /// The name a provider declaration uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Stripe => "stripe",
+            Preset::StandardWebhooks => "standard-webhooks",
+            Preset::Shopify => "shopify",
+            Preset::GitHub => "github",
+            Preset::HubSpotV3 => "hubspot-v3",
+            Preset::CheckoutCom => "checkout-com",
+            Preset::PayTabs => "paytabs",
+            Preset::Telr => "telr",
+            Preset::Tamara => "tamara",
+            Preset::Tabby => "tabby",
+            Preset::NGenius => "n-genius",
+            Preset::SalesforceOutbound => "salesforce-outbound",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Whether the scheme proves what was sent (the body is signed), or
+    /// only who sent it: a provider whose preset does not is read again
+    /// over its API (`refetch`) before its webhook becomes an event.
+    pub fn signs_body(self) -> bool {
+        match self {
+            Preset::Stripe
+            | Preset::StandardWebhooks
+            | Preset::Shopify
+            | Preset::GitHub
+            | Preset::HubSpotV3
+            | Preset::CheckoutCom
+            | Preset::PayTabs => true,
+            // Telr signs some fields only; the others prove nothing.
+            Preset::Telr
+            | Preset::Tamara
+            | Preset::Tabby
+            | Preset::NGenius
+            | Preset::SalesforceOutbound => false,
+        }
+    }
+
+    pub fn verifier(self, config: &PresetConfig) -> Result<Verifier, ConfigError> {
+        let tolerance = config.tolerance.unwrap_or(FIVE_MINUTES);
+        let text_keys = || Key::all(&config.secrets, &KeyForm::Text);
+        // The body, HMAC-SHA256, in one header.
+        let body_hmac = |header: &str, prefix: &str, encoding| -> Result<Verifier, ConfigError> {
+            Ok(Verifier::Hmac(HmacScheme {
+                digest: Digest::Sha256,
+                secrets: text_keys()?,
+                message: vec![Part::Body],
+                carrier: Carrier::Header {
+                    name: header.to_string(),
+                    prefix: prefix.to_string(),
+                },
+                encoding,
+                timestamp: None,
+            }))
+        };
+        let header = || {
+            config
+                .header
+                .clone()
+                .filter(|h| !h.trim().is_empty())
+                .ok_or(ConfigError::NeedsHeader {
+                    preset: self.name(),
+                })
+        };
+        match self {
+            Preset::Stripe => Ok(Verifier::Hmac(HmacScheme {
+                digest: Digest::Sha256,
+                secrets: text_keys()?,
+                message: vec![Part::Timestamp, Part::Text(".".into()), Part::Body],
+                carrier: Carrier::List {
+                    header: "Stripe-Signature".into(),
+                    entries: ',',
+                    pair: '=',
+                    version: "v1".into(),
+                },
+                encoding: Encoding::Hex,
+                timestamp: Some(Timestamp {
+                    source: TimestampSource::ListEntry("t".into()),
+                    unit: TimeUnit::Seconds,
+                    tolerance,
+                }),
+            })),
+            Preset::StandardWebhooks => Ok(Verifier::Hmac(HmacScheme {
+                digest: Digest::Sha256,
+                secrets: Key::all(
+                    &config.secrets,
+                    &KeyForm::Base64 {
+                        prefix: "whsec_".into(),
+                    },
+                )?,
+                message: vec![
+                    Part::Header("webhook-id".into()),
+                    Part::Text(".".into()),
+                    Part::Timestamp,
+                    Part::Text(".".into()),
+                    Part::Body,
+                ],
+                carrier: Carrier::List {
+                    header: "webhook-signature".into(),
+                    entries: ' ',
+                    pair: ',',
+                    version: "v1".into(),
+                },
+                encoding: Encoding::Base64,
+                timestamp: Some(Timestamp {
+                    source: TimestampSource::Header("webhook-timestamp".into()),
+                    unit: TimeUnit::Seconds,
+                    tolerance,
+                }),
+            })),
+            Preset::Shopify => body_hmac("X-Shopify-Hmac-Sha256", "", Encoding::Base64),
+            Preset::GitHub => body_hmac("X-Hub-Signature-256", "sha256=", Encoding::Hex),
+            Preset::CheckoutCom => body_hmac("Cko-Signature", "", Encoding::Hex),
+            Preset::PayTabs => body_hmac("signature", "", Encoding::Hex),
+            Preset::HubSpotV3 => Ok(Verifier::Hmac(HmacScheme {
+                digest: Digest::Sha256,
+                secrets: text_keys()?,
+                message: vec![
+                    Part::Method,
+                    Part::Url(UrlForm::HubSpotDecoded),
+                    Part::Body,
+                    Part::Timestamp,
+                ],
+                carrier: Carrier::Header {
+                    name: "X-HubSpot-Signature-v3".into(),
+                    prefix: String::new(),
+                },
+                encoding: Encoding::Base64,
+                timestamp: Some(Timestamp {
+                    source: TimestampSource::Header("X-HubSpot-Request-Timestamp".into()),
+                    unit: TimeUnit::Milliseconds,
+                    tolerance,
+                }),
+            })),
+            Preset::Telr => Ok(Verifier::FieldHash(FieldHash {
+                digest: Digest::Sha1,
+                secrets: text_keys()?,
+                fields: [
+                    "tran_store",
+                    "tran_type",
+                    "tran_class",
+                    "tran_test",
+                    "tran_ref",
+                    "tran_prevref",
+                    "tran_firstref",
+                    "tran_currency",
+                    "tran_amount",
+                    "tran_cartid",
+                    "tran_desc",
+                    "tran_status",
+                    "tran_authcode",
+                    "tran_authmessage",
+                ]
+                .map(String::from)
+                .to_vec(),
+                separator: ":".into(),
+                carrier: "tran_check".into(),
+                encoding: Encoding::Hex,
+            })),
+            Preset::Tamara => Ok(Verifier::Jwt(JwtScheme {
+                algorithm: JwtAlgorithm::HS256,
+                secrets: text_keys()?,
+                sources: vec![
+                    TokenSource::Query("tamaraToken".into()),
+                    TokenSource::Bearer,
+                ],
+                leeway: config.tolerance.unwrap_or(Duration::from_secs(60)),
+            })),
+            Preset::Tabby | Preset::NGenius => Ok(Verifier::SharedSecret(SharedSecret {
+                header: header()?,
+                secrets: text_keys()?,
+            })),
+            Preset::SalesforceOutbound => Ok(Verifier::Organisation(Organisation::new(
+                &config.organisations,
+            )?)),
+        }
+    }
+}
