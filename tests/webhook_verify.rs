@@ -594,11 +594,18 @@ fn tamara_refuses_algorithm_confusion_and_tampered_claims() {
             .encode(hmac256(secret.as_bytes(), m.as_bytes()));
         format!("{m}.{sig}")
     };
-    let crit = signed(r#"{"alg":"HS256","crit":["b64"],"b64":false}"#, r#"{"iat":1700000000}"#);
+    let crit = signed(
+        r#"{"alg":"HS256","crit":["b64"],"b64":false}"#,
+        r#"{"iat":1700000000}"#,
+    );
     let text_exp = signed(r#"{"alg":"HS256"}"#, r#"{"exp":"1900000000"}"#);
     let fine = signed(r#"{"alg":"HS256"}"#, r#"{"exp":1900000000}"#);
     let h = Headers::new().with("Authorization", format!("Bearer {fine}"));
-    assert_eq!(check(&v, &h, b"{}", at(iat + 1)), Ok(0), "the signing helper is right");
+    assert_eq!(
+        check(&v, &h, b"{}", at(iat + 1)),
+        Ok(0),
+        "the signing helper is right"
+    );
     for (name, bad) in [
         ("crit", crit),
         ("text exp", text_exp),

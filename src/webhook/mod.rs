@@ -11,6 +11,7 @@
 //! This module knows nothing of records, mappings or the store: it sits
 //! beside `http` (whose [`Secret`](crate::http::secret::Secret) it uses).
 
+pub mod payload;
 pub mod preset;
 pub mod verify;
 
@@ -101,6 +102,26 @@ impl Delivery<'_> {
         }
         Ok(found)
     }
+}
+
+/// An `application/x-www-form-urlencoded` body's fields, in order. Decoded
+/// strictly: a body or field that is not UTF-8 is `None`, never replaced
+/// lossily, so two different bodies cannot read as one.
+fn form_fields(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
+    };
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode(k)?, decode(v)?))
+        })
+        .collect()
 }
 
 /// A delivery that passed: which of the configured secrets matched (the

@@ -4,6 +4,7 @@
 //! sources). An operator configures only what is theirs: secrets, a header
 //! name where the provider lets them choose one, organisation ids.
 
+use super::payload::{Action, BodyFormat, Match, Op, OpSpec, Path, PayloadSpec, RecordAt, Source};
 use super::verify::{
     Carrier, ConfigError, Digest, Encoding, FieldHash, HmacScheme, JwtAlgorithm, JwtScheme, Key,
     KeyForm, Organisation, Part, SharedSecret, TimeUnit, Timestamp, TimestampSource, TokenSource,
@@ -43,6 +44,14 @@ pub struct PresetConfig {
     /// provider's documented window when not given.
     pub tolerance: Option<Duration>,
 }
+
+/// What Salesforce must receive to stop retrying an outbound message.
+const SALESFORCE_ACK: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+    r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">"#,
+    r#"<soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">"#,
+    r#"<Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>"#
+);
 
 /// Stripe's, Standard Webhooks' and HubSpot's window: five minutes.
 const FIVE_MINUTES: Duration = Duration::from_secs(300);
@@ -103,6 +112,145 @@ impl Preset {
             | Preset::Tabby
             | Preset::NGenius
             | Preset::SalesforceOutbound => false,
+        }
+    }
+
+    /// Where the provider's payload holds the event id, the record (or
+    /// the id to read it by), the operation and the version. Providers
+    /// whose body proves nothing ([`Preset::signs_body`] is false) give an
+    /// id to read the record by, never the record.
+    pub fn payload(self) -> PayloadSpec {
+        let json = |event_id: Vec<Source>, record: RecordAt, op: OpSpec, version: Option<&str>| {
+            PayloadSpec {
+                format: BodyFormat::Json,
+                each: None,
+                event_id,
+                record,
+                op,
+                version: version.map(Source::body),
+            }
+        };
+        let deleted_when = |source: Source, suffix: &str| OpSpec {
+            rules: vec![(
+                source,
+                Match::Suffix(suffix.into()),
+                Action::Event(Op::Delete),
+            )],
+            otherwise: Action::Event(Op::Upsert),
+        };
+        let refetch = |path: &str| RecordAt::Refetch {
+            id: Source::body(path),
+        };
+        let record = |path: &str| RecordAt::Body(Path::parse(path));
+        match self {
+            Preset::Stripe => json(
+                vec![Source::body("id")],
+                record("data.object"),
+                deleted_when(Source::body("type"), ".deleted"),
+                Some("created"),
+            ),
+            Preset::StandardWebhooks => json(
+                vec![Source::Header("webhook-id".into())],
+                record("data"),
+                deleted_when(Source::body("type"), ".deleted"),
+                Some("timestamp"),
+            ),
+            Preset::Shopify => json(
+                vec![Source::Header("X-Shopify-Webhook-Id".into())],
+                record(""),
+                deleted_when(Source::Header("X-Shopify-Topic".into()), "/delete"),
+                Some("updated_at"),
+            ),
+            Preset::GitHub => json(
+                vec![Source::Header("X-GitHub-Delivery".into())],
+                record(""),
+                OpSpec {
+                    rules: vec![
+                        (
+                            Source::Header("X-GitHub-Event".into()),
+                            Match::Exact("ping".into()),
+                            Action::Ignore,
+                        ),
+                        (
+                            Source::body("action"),
+                            Match::Exact("deleted".into()),
+                            Action::Event(Op::Delete),
+                        ),
+                    ],
+                    otherwise: Action::Event(Op::Upsert),
+                },
+                None,
+            ),
+            Preset::HubSpotV3 => PayloadSpec {
+                each: Some(Path::parse("")),
+                ..json(
+                    vec![Source::body("eventId")],
+                    refetch("objectId"),
+                    deleted_when(Source::body("subscriptionType"), ".deletion"),
+                    Some("occurredAt"),
+                )
+            },
+            Preset::CheckoutCom => json(
+                vec![Source::body("id")],
+                record("data"),
+                OpSpec::always(Op::Upsert),
+                Some("created_on"),
+            ),
+            Preset::PayTabs => json(
+                vec![Source::body("tran_ref")],
+                record(""),
+                OpSpec::always(Op::Upsert),
+                None,
+            ),
+            Preset::Telr => PayloadSpec {
+                format: BodyFormat::Form,
+                ..json(
+                    vec![Source::body("tran_ref")],
+                    refetch("tran_ref"),
+                    OpSpec::always(Op::Upsert),
+                    None,
+                )
+            },
+            Preset::Tamara => json(
+                vec![Source::body("order_id"), Source::body("event_type")],
+                refetch("order_id"),
+                OpSpec::always(Op::Upsert),
+                None,
+            ),
+            Preset::Tabby => json(
+                vec![Source::body("id"), Source::body("status")],
+                refetch("id"),
+                OpSpec::always(Op::Upsert),
+                None,
+            ),
+            // The order reference alone would make a later event of the
+            // same order (captured after authorised) a duplicate.
+            Preset::NGenius => json(
+                vec![Source::body("order.reference"), Source::body("eventName")],
+                refetch("order.reference"),
+                OpSpec::always(Op::Upsert),
+                None,
+            ),
+            Preset::SalesforceOutbound => PayloadSpec {
+                format: BodyFormat::Xml,
+                each: Some(Path::parse("Body.notifications.Notification")),
+                ..json(
+                    vec![Source::body("Id")],
+                    refetch("sObject.Id"),
+                    OpSpec::always(Op::Upsert),
+                    None,
+                )
+            },
+        }
+    }
+
+    /// The body a provider requires in the 2xx answer, when it requires
+    /// one: Salesforce retries an outbound message until it gets its SOAP
+    /// acknowledgement.
+    pub fn acknowledgement(self) -> Option<&'static str> {
+        match self {
+            Preset::SalesforceOutbound => Some(SALESFORCE_ACK),
+            _ => None,
         }
     }
 

@@ -559,28 +559,11 @@ impl FieldHash {
     }
 }
 
-/// An `application/x-www-form-urlencoded` body's fields. The body must be
-/// text; its fields decoded strictly enough that two different bodies
-/// cannot read as one (no lossy replacement).
 fn form_fields(body: &[u8], carrier: &str) -> Result<Vec<(String, String)>, Refusal> {
-    let bad = || Refusal::Malformed {
+    super::form_fields(body).ok_or_else(|| Refusal::Malformed {
         carrier: carrier.to_string(),
         why: Why::BadBody,
-    };
-    let text = std::str::from_utf8(body).map_err(|_| bad())?;
-    let mut fields = Vec::new();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| -> Result<String, Refusal> {
-            let spaced = s.replace('+', " ");
-            percent_encoding::percent_decode_str(&spaced)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| bad())
-        };
-        fields.push((decode(k)?, decode(v)?));
-    }
-    Ok(fields)
+    })
 }
 
 /// Where a JWT may be carried.
