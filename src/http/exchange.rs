@@ -61,6 +61,23 @@ pub struct ExchangeSpec {
     pub retry: RetrySpec,
 }
 
+/// How one request may be answered and tried again, beyond the provider's
+/// status classes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallOptions<'a> {
+    /// Statuses that mean done for this request whatever their class
+    /// (`ok 404` on a delete: already gone is done).
+    pub ok_also: &'a [u16],
+    /// Not sent again after an attempt whose outcome is unknown: no answer
+    /// (a timeout, a reset) or a `retry`-class status without
+    /// `Retry-After` (a 500 may come after the work was done). Nothing
+    /// would stop the provider acting twice: a create made safe by a
+    /// lookup must look up first. The call then ends as
+    /// [`ExchangeError::AttemptsSpent`]. A 429/503 with `Retry-After` is
+    /// still waited out and sent again: the provider said it did nothing.
+    pub not_replayable: bool,
+}
+
 /// What a provider made of a request it answered.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -204,6 +221,15 @@ impl<C: Clock> Exchange<C> {
 
     /// Sends `request` until it is answered for good, or gives up.
     pub fn call(&mut self, request: &Request) -> Result<Answer, ExchangeError> {
+        self.call_with(request, CallOptions::default())
+    }
+
+    /// [`Exchange::call`], with this request's own options.
+    pub fn call_with(
+        &mut self,
+        request: &Request,
+        options: CallOptions<'_>,
+    ) -> Result<Answer, ExchangeError> {
         let label = request.label.clone();
         let mut attempts = 0u32;
         let mut refreshed = false;
@@ -240,7 +266,7 @@ impl<C: Clock> Exchange<C> {
                     refreshed = true;
                     continue;
                 }
-                Ok(r) => match self.classes.classify(r.status) {
+                Ok(r) => match self.class_of(r.status, options.ok_also) {
                     StatusClass::Success => {
                         self.breaker.success();
                         return Ok(Answer::Done(r));
@@ -287,7 +313,7 @@ impl<C: Clock> Exchange<C> {
                 },
             };
             attempts += 1;
-            if attempts >= self.retry.max_attempts.get() {
+            if attempts >= self.retry.max_attempts.get() || options.not_replayable {
                 self.breaker.failure(self.clock.wall());
                 return Err(self.spent(label, attempts, last, transport));
             }
@@ -300,6 +326,14 @@ impl<C: Clock> Exchange<C> {
                 unit,
             );
             self.wait(&label, pause)?;
+        }
+    }
+
+    fn class_of(&self, status: u16, ok_also: &[u16]) -> StatusClass {
+        if ok_also.contains(&status) {
+            StatusClass::Success
+        } else {
+            self.classes.classify(status)
         }
     }
 

@@ -768,6 +768,7 @@ impl Engine<'_> {
             id: None,
             record,
             unset,
+            maybe_sent: false,
         }
     }
 
@@ -787,7 +788,8 @@ impl Engine<'_> {
             };
             // A batch numbered before a crash goes again as it was (the
             // same file, the same keys); new rows get the next number.
-            let (batch, rows): (i64, Vec<OutboxRow>) = match first.batch {
+            let first_batch = first.batch;
+            let (batch, rows): (i64, Vec<OutboxRow>) = match first_batch {
                 Some(b) => (
                     b,
                     pending.into_iter().filter(|r| r.batch == Some(b)).collect(),
@@ -803,7 +805,17 @@ impl Engine<'_> {
                     (b, fresh)
                 }
             };
-            let ops: Vec<Operation> = rows.iter().map(|r| r.operation.clone()).collect();
+            // Rows numbered before this send may have reached the provider
+            // (a crash, or a pass that gave up on them): their outcome is
+            // unknown, which decides whether a create looks up first.
+            let maybe_sent = first_batch.is_some();
+            let ops: Vec<Operation> = rows
+                .iter()
+                .map(|r| Operation {
+                    maybe_sent,
+                    ..r.operation.clone()
+                })
+                .collect();
             let mut attempt = 0;
             let sent = loop {
                 attempt += 1;

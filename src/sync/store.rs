@@ -226,6 +226,12 @@ pub struct Operation {
     pub record: Option<Json>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub unset: Vec<String>,
+    /// A previous attempt may have reached the provider: the row already
+    /// had a batch number when this send began (a crash, or an earlier
+    /// pass that gave up). A create made safe by a lookup looks up first.
+    /// Not stored: the batch column says it.
+    #[serde(skip)]
+    pub maybe_sent: bool,
 }
 
 #[derive(Clone, Debug)]
