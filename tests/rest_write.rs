@@ -39,7 +39,7 @@ use tether::sync::engine::{Engine, Summary, SyncError};
 use tether::sync::filedrop::FileDrop;
 use tether::sync::provider::{Provider, Sent};
 use tether::sync::rest::{Addressing, RestProvider};
-use tether::sync::store::{Operation, SqliteStore, Store};
+use tether::sync::store::{OpenMode, Operation, SqliteStore, Store};
 
 const TOKEN: &str = "pat-na1-0f1e2d3c";
 
@@ -691,4 +691,47 @@ fn an_operation_the_resource_does_not_declare_is_refused_by_name() {
         _ => panic!("both refused"),
     }
     assert!(fake.log().is_empty(), "nothing sent");
+}
+
+#[test]
+fn an_open_breaker_outlives_the_process_and_is_forgotten_once_closed() {
+    let (crm, fake) = fake();
+    let clock = clock();
+    let dir = Folder::new("restart");
+    let plans = plans();
+    let db = dir.path().join("state.db");
+    std::fs::create_dir_all(dir.path()).expect("a folder");
+    let customers = [customer("r1", "ann@example.com", "Ann")];
+    let mut left = erp(&dir.path().join("erp"), &customers);
+    crm.lock().expect("crm").down = true;
+    {
+        let mut store = SqliteStore::open(&db, OpenMode::CreateIfMissing).expect("store");
+        let mut right = writer(&fake, &clock, idempotent(), 2, 1);
+        pass(&plans, &mut store, &mut left, &mut right).expect_err("down");
+        assert_eq!(right.exchange().breaker().openings(), 1);
+    }
+    let requests_before = fake.log().len();
+
+    // A new process (a new store handle, a new provider whose breaker
+    // starts closed) within the cooldown: it fails fast, no request.
+    {
+        let mut store = SqliteStore::open(&db, OpenMode::Existing).expect("store");
+        let open = store.breaker("crm").expect("read").expect("kept open");
+        assert_eq!(open.cooldown, Duration::from_secs(30));
+        let mut right = writer(&fake, &clock, idempotent(), 2, 1);
+        let e = pass(&plans, &mut store, &mut left, &mut right).expect_err("open");
+        assert!(e.to_string().contains("circuit breaker is open"), "{e}");
+        assert_eq!(fake.log().len(), requests_before, "no request");
+    }
+
+    // Another, after the cooldown, with the provider back: the probe goes,
+    // the batch is sent, and the closed breaker is forgotten.
+    crm.lock().expect("crm").down = false;
+    clock.advance(Duration::from_secs(31));
+    let mut store = SqliteStore::open(&db, OpenMode::Existing).expect("store");
+    let mut right = writer(&fake, &clock, idempotent(), 2, 1);
+    let back = pass(&plans, &mut store, &mut left, &mut right).expect("a pass");
+    assert_eq!(back.sent, 1, "{back}");
+    assert_eq!(crm.lock().expect("crm").contacts.len(), 1);
+    assert_eq!(store.breaker("crm").expect("read"), None);
 }

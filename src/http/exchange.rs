@@ -11,7 +11,7 @@
 //! the token into a dead letter or a log.
 
 use super::auth::{AuthError, Credentials};
-use super::breaker::{Breaker, BreakerSpec};
+use super::breaker::{Breaker, BreakerSpec, BreakerState};
 use super::budget::{Budget, Budgets};
 use super::client::{Client, ClientConfig, Request, Response};
 use super::policy::{StatusClass, StatusClasses, backoff, retry_after};
@@ -200,6 +200,19 @@ impl<C: Clock> Exchange<C> {
 
     pub fn breaker(&self) -> &Breaker {
         &self.breaker
+    }
+
+    /// Opens the breaker as another run left it (from the state store),
+    /// unless this exchange has already seen the provider fail or be
+    /// probed: its own state is newer then.
+    pub fn restore_breaker(&mut self, until: SystemTime, cooldown: Duration) {
+        if self.breaker.state()
+            == (BreakerState::Closed {
+                consecutive_failures: 0,
+            })
+        {
+            self.breaker.restore(until, cooldown);
+        }
     }
 
     pub fn stats(&self) -> Stats {

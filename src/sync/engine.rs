@@ -117,6 +117,10 @@ impl Engine<'_> {
         // the other has nothing new. A store error ends the pass at once.
         let mut down: [Option<ProviderError>; 2] = [None, None];
         let sides = [Side::Left, Side::Right];
+        // A breaker an earlier run left open still holds: a provider known
+        // to be down is not paid for in timeouts again.
+        self.restore_health(left)?;
+        self.restore_health(right)?;
         // What an earlier pass left unsent goes first, in its order.
         for side in sides {
             let provider: &mut dyn Provider = if side == Side::Left { left } else { right };
@@ -138,11 +142,32 @@ impl Engine<'_> {
                 sit_out(&mut down, sent)?;
             }
         }
+        self.keep_health(left)?;
+        self.keep_health(right)?;
         self.store.prune(self.retention_days)?;
         match sides.into_iter().zip(down).find_map(|(s, e)| Some((s, e?))) {
             Some((side, e)) => Err(SyncError::Provider(side, e)),
             None => Ok(summary),
         }
+    }
+
+    /// Gives a provider its breaker as an earlier run left it open.
+    fn restore_health(&mut self, provider: &mut dyn Provider) -> Result<(), SyncError> {
+        if let Some(key) = provider.health_key()
+            && let Some(open) = self.store.breaker(&key)?
+        {
+            provider.restore_breaker(open);
+        }
+        Ok(())
+    }
+
+    /// Keeps a provider's breaker (open, or forgotten when closed) for the
+    /// next run.
+    fn keep_health(&mut self, provider: &dyn Provider) -> Result<(), SyncError> {
+        if let Some(key) = provider.health_key() {
+            self.store.set_breaker(&key, provider.open_breaker())?;
+        }
+        Ok(())
     }
 
     /// Stores the side's waiting deliveries, each in chunks of

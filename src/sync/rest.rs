@@ -50,7 +50,7 @@
 
 use super::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
 use super::spec::{Side, SyncSpec};
-use super::store::{Checkpoint, EventOp, OpKind, Operation};
+use super::store::{Checkpoint, EventOp, OpKind, OpenBreaker, Operation};
 use crate::http::Clock;
 use crate::http::client::Request;
 use crate::http::exchange::{Answer, CallOptions, Exchange, ExchangeError};
@@ -143,6 +143,19 @@ impl<C: Clock> RestProvider<C> {
 impl<C: Clock> Provider for RestProvider<C> {
     fn resume(&mut self, from: Option<Checkpoint>) {
         self.from = from;
+    }
+
+    fn health_key(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
+
+    fn restore_breaker(&mut self, open: OpenBreaker) {
+        self.exchange.restore_breaker(open.until, open.cooldown);
+    }
+
+    fn open_breaker(&self) -> Option<OpenBreaker> {
+        let (until, cooldown) = self.exchange.breaker().persisted()?;
+        Some(OpenBreaker { until, cooldown })
     }
 
     fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
