@@ -630,6 +630,43 @@ fn a_lookup_that_finds_nothing_lets_the_create_go() {
     assert_eq!(crm.lock().expect("crm").contacts.len(), 1);
 }
 
+/// A create found by its lookup is linked even when the update that
+/// follows is refused: refusing the create would dead-letter it, and a
+/// replay would create the contact a second time.
+#[test]
+fn a_found_record_is_linked_even_when_its_update_is_refused() {
+    let (crm, fake) = fake();
+    let clock = clock();
+    // Made by an earlier attempt whose answer was lost.
+    let id = crm
+        .lock()
+        .expect("crm")
+        .seed(json!({"ref": "r1", "email": "ann@example.com"}))["id"]
+        .clone();
+    let mut side = writer(&fake, &clock, looked_up(), 3, 5);
+    let mut create = operation(json!({
+        "op": "create", "key": "r1", "idempotency_key": "tk_1",
+        "record": {"properties": {"ref": "r1", "email": "no-at-sign"}}
+    }));
+    create.maybe_sent = true;
+    let sent = side.send(1, &[create]).expect("answered");
+    assert!(
+        matches!(sent.as_slice(), [Sent::Accepted { native_id: Some(n) }] if json!(n) == id),
+        "linked to {id}"
+    );
+    assert_eq!(
+        requests(&fake),
+        ["GET /contacts/r1?idProperty=ref", "PATCH /contacts/c1"]
+    );
+    let crm = crm.lock().expect("crm");
+    assert_eq!(
+        crm.contacts[0]["properties"]["email"],
+        json!("ann@example.com"),
+        "the update was refused"
+    );
+    assert_eq!(crm.contacts.len(), 1, "not created again");
+}
+
 #[test]
 fn an_upsert_puts_the_key_in_the_path_as_one_encoded_segment() {
     let (crm, fake) = fake();

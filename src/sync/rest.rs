@@ -319,13 +319,32 @@ impl<C: Clock> RestProvider<C> {
         let Some(update) = self.writes.update.clone() else {
             return Ok(linked);
         };
+        let vars = Vars {
+            record: Some(&addressed),
+            ..Vars::default()
+        };
+        if url_of(
+            &self.base,
+            &update.request.path,
+            &update.request.query,
+            &vars,
+        )
+        .is_none()
+        {
+            // The update cannot name the record (the mapping has no `ids`
+            // path for the id): linked as it is; the next read brings its
+            // content to the merge.
+            return Ok(linked);
+        }
         let idempotency = update
             .idempotency_header
             .map(|h| (h, op.idempotency_key.clone()));
-        match self.send_write(&update.request, &addressed, plain, idempotency, None, false)? {
-            Sent::Accepted { .. } => Ok(linked),
-            other => Ok(other),
-        }
+        // A refused update still links: refusing the create instead would
+        // dead-letter it, and replaying that letter would create the
+        // record a second time. What the provider kept comes back with
+        // the next read, and the merge takes it from there.
+        self.send_write(&update.request, &addressed, plain, idempotency, None, false)?;
+        Ok(linked)
     }
 
     /// Sends a create's lookup: 2xx with an id at `id_at` is found; 2xx

@@ -15,8 +15,9 @@
 //!   (Salesforce's shape): 201 created or 200 updated.
 //!
 //! A contact whose email has no `@` is refused with 422 and HubSpot's
-//! error shape; the message echoes the `Authorization` header, as a
-//! careless API might, so the tests can check it is redacted.
+//! error shape (on a create, the message echoes the `Authorization`
+//! header, as a careless API might, so the tests can check it is
+//! redacted).
 //!
 //! Misbehaviour, set through the shared [`Crm`]: `lose` (the next creates
 //! are applied, then answered 500 as if the answer were lost), `throttle`
@@ -50,6 +51,11 @@ impl Crm {
         self.contacts
             .iter()
             .find(|c| c["properties"][name].as_str() == Some(value))
+    }
+
+    /// A contact made as another client (or a lost attempt) would.
+    pub fn seed(&mut self, properties: Json) -> Json {
+        self.create(properties)
     }
 
     fn index_of(&self, id: &str) -> Option<usize> {
@@ -183,6 +189,14 @@ fn answer(crm: &mut Crm, r: &Logged) -> Reply {
         ("PATCH", ["contacts", id]) => match crm.index_of(&decoded(id)) {
             Some(at) => {
                 let properties = body.get("properties").cloned().unwrap_or(json!({}));
+                if let Some(email) = properties["email"].as_str()
+                    && !email.contains('@')
+                {
+                    return error(
+                        422,
+                        &format!("Property values were not valid: email `{email}`"),
+                    );
+                }
                 Reply::json(200, &crm.update(at, &properties).to_string())
             }
             None => error(404, "resource not found"),
