@@ -66,11 +66,18 @@ impl Breaker {
 
     /// A breaker as an earlier run left it open (from the state store).
     pub fn restored(spec: BreakerSpec, until: SystemTime, cooldown: Duration) -> Breaker {
+        let mut breaker = Breaker::new(spec);
+        breaker.restore(until, cooldown);
+        breaker
+    }
+
+    /// Opens the breaker as an earlier run left it (not counted as an
+    /// opening: that run counted it). The stored cooldown is kept within
+    /// this declaration's bounds, which may have changed since.
+    pub fn restore(&mut self, until: SystemTime, cooldown: Duration) {
+        let spec = self.spec;
         let cooldown = cooldown.clamp(spec.open_min, spec.open_max.max(spec.open_min));
-        Breaker {
-            state: BreakerState::Open { until, cooldown },
-            ..Breaker::new(spec)
-        }
+        self.state = BreakerState::Open { until, cooldown };
     }
 
     pub fn state(&self) -> BreakerState {

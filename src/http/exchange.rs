@@ -11,7 +11,7 @@
 //! the token into a dead letter or a log.
 
 use super::auth::{AuthError, Credentials};
-use super::breaker::{Breaker, BreakerSpec};
+use super::breaker::{Breaker, BreakerSpec, BreakerState};
 use super::budget::{Budget, Budgets};
 use super::client::{Client, ClientConfig, Request, Response};
 use super::policy::{StatusClass, StatusClasses, backoff, retry_after};
@@ -59,6 +59,23 @@ pub struct ExchangeSpec {
     /// before the usual places.
     pub message_at: Vec<Vec<String>>,
     pub retry: RetrySpec,
+}
+
+/// How one request may be answered and tried again, beyond the provider's
+/// status classes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallOptions<'a> {
+    /// Statuses that mean done for this request whatever their class
+    /// (`ok 404` on a delete: already gone is done).
+    pub ok_also: &'a [u16],
+    /// Not sent again after an attempt whose outcome is unknown: no answer
+    /// (a timeout, a reset) or a `retry`-class status without
+    /// `Retry-After` (a 500 may come after the work was done). Nothing
+    /// would stop the provider acting twice: a create made safe by a
+    /// lookup must look up first. The call then ends as
+    /// [`ExchangeError::AttemptsSpent`]. A 429/503 with `Retry-After` is
+    /// still waited out and sent again: the provider said it did nothing.
+    pub not_replayable: bool,
 }
 
 /// What a provider made of a request it answered.
@@ -185,6 +202,19 @@ impl<C: Clock> Exchange<C> {
         &self.breaker
     }
 
+    /// Opens the breaker as another run left it (from the state store),
+    /// unless this exchange has already seen the provider fail or be
+    /// probed: its own state is newer then.
+    pub fn restore_breaker(&mut self, until: SystemTime, cooldown: Duration) {
+        if self.breaker.state()
+            == (BreakerState::Closed {
+                consecutive_failures: 0,
+            })
+        {
+            self.breaker.restore(until, cooldown);
+        }
+    }
+
     pub fn stats(&self) -> Stats {
         let token_fetches = match &self.credentials {
             Credentials::OAuth2(o) => o.fetches,
@@ -204,6 +234,15 @@ impl<C: Clock> Exchange<C> {
 
     /// Sends `request` until it is answered for good, or gives up.
     pub fn call(&mut self, request: &Request) -> Result<Answer, ExchangeError> {
+        self.call_with(request, CallOptions::default())
+    }
+
+    /// [`Exchange::call`], with this request's own options.
+    pub fn call_with(
+        &mut self,
+        request: &Request,
+        options: CallOptions<'_>,
+    ) -> Result<Answer, ExchangeError> {
         let label = request.label.clone();
         let mut attempts = 0u32;
         let mut refreshed = false;
@@ -240,7 +279,7 @@ impl<C: Clock> Exchange<C> {
                     refreshed = true;
                     continue;
                 }
-                Ok(r) => match self.classes.classify(r.status) {
+                Ok(r) => match self.class_of(r.status, options.ok_also) {
                     StatusClass::Success => {
                         self.breaker.success();
                         return Ok(Answer::Done(r));
@@ -287,7 +326,7 @@ impl<C: Clock> Exchange<C> {
                 },
             };
             attempts += 1;
-            if attempts >= self.retry.max_attempts.get() {
+            if attempts >= self.retry.max_attempts.get() || options.not_replayable {
                 self.breaker.failure(self.clock.wall());
                 return Err(self.spent(label, attempts, last, transport));
             }
@@ -300,6 +339,14 @@ impl<C: Clock> Exchange<C> {
                 unit,
             );
             self.wait(&label, pause)?;
+        }
+    }
+
+    fn class_of(&self, status: u16, ok_also: &[u16]) -> StatusClass {
+        if ok_also.contains(&status) {
+            StatusClass::Success
+        } else {
+            self.classes.classify(status)
         }
     }
 

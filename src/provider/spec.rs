@@ -1,4 +1,4 @@
-//! A provider's reading, as data.
+//! A provider's reading and writing, as data.
 
 use super::template::{BodyTemplate, TextTemplate};
 use crate::http::client::Method;
@@ -78,4 +78,99 @@ pub enum CursorFormat {
 pub enum CursorOrder {
     Ascending,
     Unsorted,
+}
+
+/// How a resource's records are written: one request per operation
+/// (docs/design/10-rest-providers.md, "Data types"). An operation the
+/// resource declares no request for is refused by name (a dead letter
+/// that says so), as is every write to a read-only resource.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WriteSpec {
+    pub create: Option<CreateSpec>,
+    pub update: Option<ChangeSpec>,
+    pub delete: Option<ChangeSpec>,
+}
+
+/// One write request. Path templates name record fields
+/// (`/contacts/{properties.ref}`), percent-encoded as one segment each, so
+/// a value holding `/` or `?` cannot change the URL's shape.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WriteRequest {
+    pub method: Method,
+    pub path: TextTemplate,
+    pub query: Vec<(String, TextTemplate)>,
+    pub headers: Vec<(String, TextTemplate)>,
+    pub body: WriteBody,
+    /// Statuses that also mean done for this request, whatever their
+    /// class (`ok 404` on a delete: already gone is done).
+    pub ok_also: Vec<u16>,
+}
+
+impl WriteRequest {
+    /// How messages name the request: `PATCH /contacts/{id}`.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.method.as_str(), self.path.source())
+    }
+}
+
+/// What a write sends.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteBody {
+    /// The mapped record, less some fields (`body record omit
+    /// HubSpot_Id__c`: a field the path already carries).
+    Record { omit: Vec<Vec<String>> },
+    /// A template with the record in it (`{"properties": record}`: the
+    /// variable [`super::template::Var::Record`] is the whole record,
+    /// `Var::Field` one of its fields).
+    Wrapped(BodyTemplate),
+    /// No body (a delete).
+    Empty,
+}
+
+/// An update or a delete: sending the same content twice is harmless, so
+/// the idempotency header is sent when the provider takes one, never
+/// required.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeSpec {
+    pub request: WriteRequest,
+    /// A header carrying the operation's idempotency key.
+    pub idempotency_header: Option<String>,
+}
+
+/// A create: where the new record's id is in the response, and how a
+/// create that may have reached the provider already is kept from making
+/// a second record. There is no variant for "unsafe": a create must say.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CreateSpec {
+    pub request: WriteRequest,
+    /// Where the created record's id is in the response (`id`).
+    pub id_at: Option<Vec<String>>,
+    pub safety: CreateSafety,
+}
+
+/// How a create is made safe to send again.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreateSafety {
+    /// The operation's idempotency key in this header (Stripe's
+    /// `Idempotency-Key`): the provider answers a repeat with the first
+    /// answer.
+    IdempotencyHeader(String),
+    /// The path names the record's external key (Salesforce's `PATCH
+    /// /sobjects/Contact/HubSpot_Id__c/{HubSpot_Id__c}`): a second request
+    /// updates what the first created.
+    Upsert,
+    /// A consistent read by a field the create writes, sent first when the
+    /// create's outcome is unknown (`maybe_sent`): found, the record is
+    /// updated (or linked, without an `update`) instead of created again.
+    Lookup(LookupSpec),
+}
+
+/// The read a [`CreateSafety::Lookup`] sends: 2xx with an id at `id_at`
+/// is found; 404 is not found.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LookupSpec {
+    pub request: RequestTemplate,
+    pub id_at: Vec<String>,
 }

@@ -3,7 +3,7 @@
 //!
 //! The variables are the read's `cursor`, `page` (the pagination position:
 //! an offset, a page number or a token) and `limit`, and for writes the
-//! fields of the record (`{properties.salesforce_id}`). In a path or query
+//! `record` and its fields (`{properties.salesforce_id}`). In a path or query
 //! value a variable's text is percent-encoded, so a record's value cannot
 //! change the path (`../`, `?`, `#`). In a body a variable keeps its JSON
 //! type (a number stays a number), and an object member whose variable has
@@ -20,6 +20,9 @@ pub enum Var {
     Cursor,
     Page,
     Limit,
+    /// The whole record written (a body that wraps it:
+    /// `{"properties": record}`).
+    Record,
     /// A field of the record written, by path.
     Field(Vec<String>),
 }
@@ -31,6 +34,7 @@ impl Var {
             "cursor" => Some(Var::Cursor),
             "page" => Some(Var::Page),
             "limit" => Some(Var::Limit),
+            "record" => Some(Var::Record),
             _ if !name.is_empty()
                 && name.split('.').all(|seg| {
                     !seg.is_empty()
@@ -61,6 +65,7 @@ impl Vars<'_> {
             Var::Cursor => self.cursor.clone(),
             Var::Page => self.page.clone(),
             Var::Limit => self.limit.map(Json::from),
+            Var::Record => self.record.cloned(),
             Var::Field(path) => {
                 let mut v = self.record?;
                 for seg in path {
@@ -125,7 +130,7 @@ impl TextTemplate {
                     let name = &rest[..end];
                     let Some(var) = Var::parse(name) else {
                         return Err(format!(
-                            "`{{{name}}}` at byte {at} is not `cursor`, `page`, `limit` or a field path"
+                            "`{{{name}}}` at byte {at} is not `cursor`, `page`, `limit`, `record` or a field path"
                         ));
                     };
                     if !text.is_empty() {

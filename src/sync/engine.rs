@@ -117,6 +117,10 @@ impl Engine<'_> {
         // the other has nothing new. A store error ends the pass at once.
         let mut down: [Option<ProviderError>; 2] = [None, None];
         let sides = [Side::Left, Side::Right];
+        // A breaker an earlier run left open still holds: a provider known
+        // to be down is not paid for in timeouts again.
+        self.restore_health(left)?;
+        self.restore_health(right)?;
         // What an earlier pass left unsent goes first, in its order.
         for side in sides {
             let provider: &mut dyn Provider = if side == Side::Left { left } else { right };
@@ -138,11 +142,32 @@ impl Engine<'_> {
                 sit_out(&mut down, sent)?;
             }
         }
+        self.keep_health(left)?;
+        self.keep_health(right)?;
         self.store.prune(self.retention_days)?;
         match sides.into_iter().zip(down).find_map(|(s, e)| Some((s, e?))) {
             Some((side, e)) => Err(SyncError::Provider(side, e)),
             None => Ok(summary),
         }
+    }
+
+    /// Gives a provider its breaker as an earlier run left it open.
+    fn restore_health(&mut self, provider: &mut dyn Provider) -> Result<(), SyncError> {
+        if let Some(key) = provider.health_key()
+            && let Some(open) = self.store.breaker(&key)?
+        {
+            provider.restore_breaker(open);
+        }
+        Ok(())
+    }
+
+    /// Keeps a provider's breaker (open, or forgotten when closed) for the
+    /// next run.
+    fn keep_health(&mut self, provider: &dyn Provider) -> Result<(), SyncError> {
+        if let Some(key) = provider.health_key() {
+            self.store.set_breaker(&key, provider.open_breaker())?;
+        }
+        Ok(())
     }
 
     /// Stores the side's waiting deliveries, each in chunks of
@@ -768,6 +793,7 @@ impl Engine<'_> {
             id: None,
             record,
             unset,
+            maybe_sent: false,
         }
     }
 
@@ -787,7 +813,8 @@ impl Engine<'_> {
             };
             // A batch numbered before a crash goes again as it was (the
             // same file, the same keys); new rows get the next number.
-            let (batch, rows): (i64, Vec<OutboxRow>) = match first.batch {
+            let first_batch = first.batch;
+            let (batch, rows): (i64, Vec<OutboxRow>) = match first_batch {
                 Some(b) => (
                     b,
                     pending.into_iter().filter(|r| r.batch == Some(b)).collect(),
@@ -803,7 +830,17 @@ impl Engine<'_> {
                     (b, fresh)
                 }
             };
-            let ops: Vec<Operation> = rows.iter().map(|r| r.operation.clone()).collect();
+            // Rows numbered before this send may have reached the provider
+            // (a crash, or a pass that gave up on them): their outcome is
+            // unknown, which decides whether a create looks up first.
+            let maybe_sent = first_batch.is_some();
+            let ops: Vec<Operation> = rows
+                .iter()
+                .map(|r| Operation {
+                    maybe_sent,
+                    ..r.operation.clone()
+                })
+                .collect();
             let mut attempt = 0;
             let sent = loop {
                 attempt += 1;

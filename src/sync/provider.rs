@@ -4,7 +4,7 @@
 //! the first transport; HTTP transports (REST, SOAP, webhooks) implement
 //! the same trait.
 
-use super::store::{Checkpoint, EventOp, Operation};
+use super::store::{Checkpoint, EventOp, OpenBreaker, Operation};
 use crate::diag::Code;
 use crate::exec::RecordError;
 use serde_json::Value as Json;
@@ -108,6 +108,20 @@ pub trait Provider {
     /// (file drops) ignore it.
     fn resume(&mut self, from: Option<Checkpoint>) {
         let _ = from;
+    }
+    /// The name under which the store keeps this provider's health (a
+    /// REST API's circuit breaker), shared by every mapping that uses the
+    /// provider. `None` (file drops): nothing is kept.
+    fn health_key(&self) -> Option<String> {
+        None
+    }
+    /// The breaker as an earlier run left it open, given before a pass.
+    fn restore_breaker(&mut self, open: OpenBreaker) {
+        let _ = open;
+    }
+    /// The breaker as the pass leaves it: open, or `None` (closed).
+    fn open_breaker(&self) -> Option<OpenBreaker> {
+        None
     }
     /// The deliveries waiting, oldest first, by name (nothing read yet).
     fn pending(&mut self) -> Result<Vec<String>, ProviderError>;

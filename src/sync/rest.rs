@@ -1,5 +1,6 @@
 //! A REST API as a side of a sync: reading changed records page by page
-//! (docs/design/10-rest-providers.md, step 3).
+//! (docs/design/10-rest-providers.md, step 3), and writing operations one
+//! request each (step 4).
 //!
 //! A pass's read is one delivery (`poll`) whose items are fetched lazily,
 //! one page per request, so the engine's storing sets the pace and one
@@ -22,18 +23,44 @@
 //!   identity takes the read's number instead, as a file dropped again is
 //!   new events.
 //!
-//! Writes (step 4) are not declared yet: an operation for a read-only side
-//! is refused, so it becomes a dead letter that says so.
+//! Writing (step 4) sends each operation as its own request through the
+//! [`Exchange`] (which owns retries, `Retry-After`, budgets and the
+//! breaker):
+//!
+//! * Answered and done: acknowledged, with the created record's id when
+//!   the create says where it is (`id_at`), so the engine links it.
+//! * Refused (a validation error): that operation alone is refused, with
+//!   the provider's message (redacted and bounded by the exchange); it
+//!   becomes a dead letter and the batch goes on.
+//! * No usable answer (attempts spent, a `stop` status, the breaker open,
+//!   a wait too long): this operation and the rest of the batch are
+//!   `NotSent`. The engine keeps them under the same batch and
+//!   idempotency keys, and the next pass sends them again, flagged
+//!   `maybe_sent`.
+//! * A create is made safe to send again as its declaration says: its
+//!   idempotency key in a header (the same key on every resend, so the
+//!   provider answers the repeat with the first answer), an upsert by an
+//!   external key in the path, or a lookup. A lookup is sent only when the
+//!   outcome is unknown (`maybe_sent`), and a create made safe that way is
+//!   not sent again within a pass after an attempt whose outcome is
+//!   unknown (no answer, or a 5xx): the next pass looks it up. Found, the
+//!   record is updated instead and linked.
+//! * An operation for something the resource declares no request for (a
+//!   read-only resource, a delete without `delete`) is refused by name.
 
 use super::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
-use super::store::{Checkpoint, EventOp, Operation};
+use super::spec::{Side, SyncSpec};
+use super::store::{Checkpoint, EventOp, OpKind, OpenBreaker, Operation};
 use crate::http::Clock;
 use crate::http::client::Request;
-use crate::http::exchange::{Answer, Exchange};
+use crate::http::exchange::{Answer, CallOptions, Exchange, ExchangeError};
 use crate::http::json_at;
 use crate::http::page::{Page, Pager, Pagination, Position};
-use crate::provider::spec::{CursorFormat, CursorKind, CursorOrder, CursorSpec, ReadSpec};
-use crate::provider::template::Vars;
+use crate::provider::spec::{
+    ChangeSpec, CreateSafety, CreateSpec, CursorFormat, CursorKind, CursorOrder, CursorSpec,
+    LookupSpec, ReadSpec, WriteBody, WriteRequest, WriteSpec,
+};
+use crate::provider::template::{TextTemplate, Vars};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -45,19 +72,67 @@ pub struct RestProvider<C: Clock> {
     exchange: Exchange<C>,
     /// The base URL, without a trailing `/`.
     base: String,
-    read: ReadSpec,
+    /// `None`: a write-only side (nothing is ever pending).
+    read: Option<ReadSpec>,
+    writes: WriteSpec,
+    addressing: Addressing,
     from: Option<Checkpoint>,
 }
 
+/// Where an operation's key and the provider's own id go in the record
+/// the write templates see: the mapping's `key` and `ids` paths of this
+/// side. A delete carries no record, and an update's record may lack the
+/// id, so `{id}` in a path is filled from the operation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Addressing {
+    pub key: Option<Vec<String>>,
+    pub id: Option<Vec<String>>,
+}
+
+impl Addressing {
+    /// The paths a mapping's sync gives `side`.
+    pub fn of(spec: &SyncSpec, side: Side) -> Addressing {
+        let pick = |pair: &Option<(Vec<String>, Vec<String>)>| {
+            pair.as_ref().map(|(l, r)| match side {
+                Side::Left => l.clone(),
+                Side::Right => r.clone(),
+            })
+        };
+        Addressing {
+            key: pick(&spec.key),
+            id: pick(&spec.ids),
+        }
+    }
+}
+
 impl<C: Clock> RestProvider<C> {
+    /// A resource that is read (and, with [`RestProvider::with_writes`],
+    /// written).
     pub fn new(name: &str, exchange: Exchange<C>, base: &str, read: ReadSpec) -> Self {
+        RestProvider {
+            read: Some(read),
+            ..RestProvider::write_only(name, exchange, base)
+        }
+    }
+
+    /// A resource that is only written: nothing is read from it.
+    pub fn write_only(name: &str, exchange: Exchange<C>, base: &str) -> Self {
         RestProvider {
             name: name.to_string(),
             exchange,
             base: base.trim_end_matches('/').to_string(),
-            read,
+            read: None,
+            writes: WriteSpec::default(),
+            addressing: Addressing::default(),
             from: None,
         }
+    }
+
+    /// How operations are written, and where their key and id go.
+    pub fn with_writes(mut self, writes: WriteSpec, addressing: Addressing) -> Self {
+        self.writes = writes;
+        self.addressing = addressing;
+        self
     }
 
     pub fn exchange(&self) -> &Exchange<C> {
@@ -70,22 +145,41 @@ impl<C: Clock> Provider for RestProvider<C> {
         self.from = from;
     }
 
+    fn health_key(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
+
+    fn restore_breaker(&mut self, open: OpenBreaker) {
+        self.exchange.restore_breaker(open.until, open.cooldown);
+    }
+
+    fn open_breaker(&self) -> Option<OpenBreaker> {
+        let (until, cooldown) = self.exchange.breaker().persisted()?;
+        Some(OpenBreaker { until, cooldown })
+    }
+
     fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
-        Ok(vec!["poll".into()])
+        Ok(match self.read {
+            Some(_) => vec!["poll".into()],
+            None => Vec::new(),
+        })
     }
 
     fn open(&mut self, _delivery: &str) -> Result<Items<'_>, ProviderError> {
+        let Some(spec) = &self.read else {
+            return Ok(Box::new(std::iter::empty()));
+        };
         let stored = self.from.as_ref().map(|c| &c.0);
         let cursor = stored.and_then(|c| c.get("cursor")).cloned();
         let read = stored
             .and_then(|c| c.get("read"))
             .and_then(Json::as_u64)
             .unwrap_or(0);
-        let start = match &self.read.cursor {
-            Some(spec) => Some(start_cursor(spec, cursor.as_ref())?),
+        let start = match &spec.cursor {
+            Some(c) => Some(start_cursor(c, cursor.as_ref())?),
             None => None,
         };
-        let pager = Pager::new(self.read.page.clone(), &self.base);
+        let pager = Pager::new(spec.page.clone(), &self.base);
         Ok(Box::new(Reading {
             provider: self,
             pager,
@@ -104,16 +198,330 @@ impl<C: Clock> Provider for RestProvider<C> {
         Ok(())
     }
 
+    /// Each operation is one request, in order. The first that gets no
+    /// usable answer ends the batch: it and the rest are `NotSent`.
     fn send(&mut self, _batch: i64, ops: &[Operation]) -> Result<Vec<Sent>, ProviderError> {
-        Ok(ops
-            .iter()
-            .map(|op| {
-                Sent::Refused(format!(
-                    "{} declares no {} for this resource (it is read only)",
-                    self.name, op.op
-                ))
-            })
-            .collect())
+        let mut sent = Vec::with_capacity(ops.len());
+        for op in ops {
+            match self.write(op) {
+                Ok(s) => sent.push(s),
+                Err(gave_up) => {
+                    let why = gave_up.to_string();
+                    let rest = ops.len() - sent.len();
+                    sent.extend((0..rest).map(|_| Sent::NotSent(why.clone())));
+                    break;
+                }
+            }
+        }
+        Ok(sent)
+    }
+}
+
+/// What a lookup before a create found.
+enum Lookup {
+    /// The record exists, with this id.
+    Found(String),
+    NotFound,
+    /// The lookup itself was refused, or cannot be sent for this record.
+    Refused(String),
+}
+
+impl<C: Clock> RestProvider<C> {
+    /// Sends one operation. Err: no usable answer (the batch stops here).
+    fn write(&mut self, op: &Operation) -> Result<Sent, ExchangeError> {
+        let plain = op.record.clone().unwrap_or_else(|| json!({}));
+        let addressed = self.addressed(op, &plain);
+        let change = match op.op {
+            OpKind::Create => {
+                return match self.writes.create.clone() {
+                    Some(spec) => self.create(&spec, op, &addressed, &plain),
+                    None => Ok(self.undeclared(op)),
+                };
+            }
+            OpKind::Update => self.writes.update.clone(),
+            OpKind::Delete => self.writes.delete.clone(),
+        };
+        let Some(ChangeSpec {
+            request,
+            idempotency_header,
+        }) = change
+        else {
+            return Ok(self.undeclared(op));
+        };
+        let idempotency = idempotency_header.map(|h| (h, op.idempotency_key.clone()));
+        self.send_write(&request, &addressed, &plain, idempotency, None, false)
+    }
+
+    /// An operation the resource declares no request for, refused by name.
+    fn undeclared(&self, op: &Operation) -> Sent {
+        let w = &self.writes;
+        let read_only = w.create.is_none() && w.update.is_none() && w.delete.is_none();
+        Sent::Refused(format!(
+            "{} declares no {} for this resource{}",
+            self.name,
+            op.op,
+            if read_only { " (it is read only)" } else { "" }
+        ))
+    }
+
+    /// A create, made safe to repeat as declared.
+    fn create(
+        &mut self,
+        spec: &CreateSpec,
+        op: &Operation,
+        addressed: &Json,
+        plain: &Json,
+    ) -> Result<Sent, ExchangeError> {
+        let lookup = match &spec.safety {
+            CreateSafety::Lookup(lookup) => Some(lookup),
+            CreateSafety::IdempotencyHeader(_) | CreateSafety::Upsert => None,
+        };
+        if let Some(lookup) = lookup
+            && op.maybe_sent
+        {
+            match self.lookup(lookup, addressed)? {
+                Lookup::Found(id) => return self.found(id, addressed, plain, op),
+                Lookup::Refused(why) => return Ok(Sent::Refused(why)),
+                Lookup::NotFound => {}
+            }
+        }
+        let idempotency = match &spec.safety {
+            CreateSafety::IdempotencyHeader(h) => Some((h.clone(), op.idempotency_key.clone())),
+            CreateSafety::Upsert | CreateSafety::Lookup(_) => None,
+        };
+        self.send_write(
+            &spec.request,
+            addressed,
+            plain,
+            idempotency,
+            spec.id_at.as_deref(),
+            lookup.is_some(),
+        )
+    }
+
+    /// The create's record exists already (an earlier attempt made it):
+    /// it is updated to this content when the resource declares an update
+    /// that can address it, and linked either way.
+    fn found(
+        &mut self,
+        id: String,
+        addressed: &Json,
+        plain: &Json,
+        op: &Operation,
+    ) -> Result<Sent, ExchangeError> {
+        let mut addressed = addressed.clone();
+        if let Some(path) = &self.addressing.id {
+            super::json::set(&mut addressed, path, Json::String(id.clone()));
+        }
+        let linked = Sent::Accepted {
+            native_id: Some(id),
+        };
+        let Some(update) = self.writes.update.clone() else {
+            return Ok(linked);
+        };
+        let vars = Vars {
+            record: Some(&addressed),
+            ..Vars::default()
+        };
+        if url_of(
+            &self.base,
+            &update.request.path,
+            &update.request.query,
+            &vars,
+        )
+        .is_none()
+        {
+            // The update cannot name the record (the mapping has no `ids`
+            // path for the id): linked as it is; the next read brings its
+            // content to the merge.
+            return Ok(linked);
+        }
+        let idempotency = update
+            .idempotency_header
+            .map(|h| (h, op.idempotency_key.clone()));
+        // A refused update still links: refusing the create instead would
+        // dead-letter it, and replaying that letter would create the
+        // record a second time. What the provider kept comes back with
+        // the next read, and the merge takes it from there.
+        self.send_write(&update.request, &addressed, plain, idempotency, None, false)?;
+        Ok(linked)
+    }
+
+    /// Sends a create's lookup: 2xx with an id at `id_at` is found; 2xx
+    /// without one, 404 and 410 are not found.
+    fn lookup(&mut self, spec: &LookupSpec, addressed: &Json) -> Result<Lookup, ExchangeError> {
+        let label = spec.request.label();
+        let vars = Vars {
+            record: Some(addressed),
+            ..Vars::default()
+        };
+        let Some(url) = url_of(&self.base, &spec.request.path, &spec.request.query, &vars) else {
+            return Ok(Lookup::Refused(missing_field(&label)));
+        };
+        let body = spec.request.body.as_ref().and_then(|b| b.expand(&vars));
+        let request = http_request(
+            spec.request.method,
+            url,
+            headers_of(&spec.request.headers, &vars, None),
+            body,
+            label.clone(),
+        );
+        Ok(match self.exchange.call(&request)? {
+            Answer::Done(r) => match id_in(&r.body, &spec.id_at) {
+                Some(id) => Lookup::Found(id),
+                None => Lookup::NotFound,
+            },
+            Answer::Refused {
+                status: 404 | 410, ..
+            } => Lookup::NotFound,
+            Answer::Refused { status, message } => {
+                Lookup::Refused(format!("{label} answered {status}: {message}"))
+            }
+        })
+    }
+
+    /// Sends one write request; `idempotency`: a header and the key it
+    /// carries; `id_at`: where a created record's id is in the answer;
+    /// `not_replayable`: never resent after an attempt without an answer.
+    fn send_write(
+        &mut self,
+        spec: &WriteRequest,
+        addressed: &Json,
+        plain: &Json,
+        idempotency: Option<(String, String)>,
+        id_at: Option<&[String]>,
+        not_replayable: bool,
+    ) -> Result<Sent, ExchangeError> {
+        let label = spec.label();
+        let vars = Vars {
+            record: Some(addressed),
+            ..Vars::default()
+        };
+        let Some(url) = url_of(&self.base, &spec.path, &spec.query, &vars) else {
+            return Ok(Sent::Refused(missing_field(&label)));
+        };
+        let body = match &spec.body {
+            WriteBody::Record { omit } => {
+                let mut body = plain.clone();
+                for path in omit {
+                    super::json::remove(&mut body, path);
+                }
+                Some(body)
+            }
+            WriteBody::Wrapped(template) => template.expand(&Vars {
+                record: Some(plain),
+                ..Vars::default()
+            }),
+            WriteBody::Empty => None,
+        };
+        let request = http_request(
+            spec.method,
+            url,
+            headers_of(&spec.headers, &vars, idempotency),
+            body,
+            label.clone(),
+        );
+        let options = CallOptions {
+            ok_also: &spec.ok_also,
+            not_replayable,
+        };
+        Ok(match self.exchange.call_with(&request, options)? {
+            Answer::Done(r) => Sent::Accepted {
+                native_id: id_at.and_then(|at| id_in(&r.body, at)),
+            },
+            Answer::Refused { status, message } => {
+                Sent::Refused(format!("{label} answered {status}: {message}"))
+            }
+        })
+    }
+
+    /// The record the templates see: the operation's record with its key
+    /// and the provider's id at their paths, when it lacks them.
+    fn addressed(&self, op: &Operation, plain: &Json) -> Json {
+        let mut record = plain.clone();
+        let fill = |record: &mut Json, path: &Option<Vec<String>>, value: Option<&String>| {
+            if let (Some(path), Some(value)) = (path, value)
+                && super::json::get(record, path).is_none_or(Json::is_null)
+            {
+                super::json::set(record, path, Json::String(value.clone()));
+            }
+        };
+        fill(&mut record, &self.addressing.key, Some(&op.key));
+        fill(&mut record, &self.addressing.id, op.id.as_ref());
+        record
+    }
+}
+
+/// Why a write was not sent for a record: its path names a field the
+/// record has no value for.
+fn missing_field(label: &str) -> String {
+    format!("{label}: the record has no value for a field the request's path or query names")
+}
+
+/// The id at `at` in a JSON answer, as text.
+fn id_in(body: &[u8], at: &[String]) -> Option<String> {
+    let body: Json = serde_json::from_slice(body).ok()?;
+    json_at(&body, at).and_then(super::json::key_text)
+}
+
+/// A URL: the base, the expanded path, and each query member whose value
+/// has one, every value percent-encoded. `None`: the path needs a value
+/// the variables do not have.
+fn url_of(
+    base: &str,
+    path: &TextTemplate,
+    query: &[(String, TextTemplate)],
+    vars: &Vars<'_>,
+) -> Option<String> {
+    let mut url = format!("{base}{}", path.expand(vars)?);
+    for (key, value) in query {
+        if let Some(value) = value.expand(vars) {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.extend(percent_encoding::utf8_percent_encode(
+                key,
+                crate::http::COMPONENT,
+            ));
+            url.push('=');
+            url.push_str(&value);
+        }
+    }
+    Some(url)
+}
+
+/// The declared headers that have a value, an idempotency header, and
+/// `Accept`.
+fn headers_of(
+    declared: &[(String, TextTemplate)],
+    vars: &Vars<'_>,
+    idempotency: Option<(String, String)>,
+) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = declared
+        .iter()
+        .filter_map(|(k, t)| Some((k.clone(), t.expand(vars)?)))
+        .collect();
+    headers.extend(idempotency);
+    headers.push(("Accept".into(), "application/json".into()));
+    headers
+}
+
+/// A request with a JSON body (and its `Content-Type`) when it has one.
+fn http_request(
+    method: crate::http::client::Method,
+    url: String,
+    mut headers: Vec<(String, String)>,
+    body: Option<Json>,
+    label: String,
+) -> Request {
+    let body = body.map(|b| b.to_string().into_bytes());
+    if body.is_some() {
+        headers.push(("Content-Type".into(), "application/json".into()));
+    }
+    Request {
+        method,
+        url,
+        headers,
+        body,
+        label,
     }
 }
 
@@ -183,9 +591,13 @@ impl<C: Clock> Reading<'_, C> {
             name,
             exchange,
             base,
-            read,
+            read: Some(read),
             ..
-        } = &mut *self.provider;
+        } = &mut *self.provider
+        else {
+            self.done = true;
+            return Ok(());
+        };
         let label = read.request.label();
         let position = self.pager.position().clone();
         let request = request(read, base, &position, &label, self.start.as_ref())?;
@@ -387,50 +799,21 @@ fn request(
     };
     let url = match position {
         Position::Url(url) => url.clone(),
-        _ => {
-            let path = read.request.path.expand(&vars).ok_or_else(|| {
-                stop(format!(
-                    "{label}: the path needs a value this read does not have"
-                ))
-            })?;
-            let mut url = format!("{base}{path}");
-            for (key, value) in &read.request.query {
-                if let Some(value) = value.expand(&vars) {
-                    url.push(if url.contains('?') { '&' } else { '?' });
-                    url.extend(percent_encoding::utf8_percent_encode(
-                        key,
-                        crate::http::COMPONENT,
-                    ));
-                    url.push('=');
-                    url.push_str(&value);
-                }
-            }
-            url
-        }
+        _ => url_of(base, &read.request.path, &read.request.query, &vars).ok_or_else(|| {
+            stop(format!(
+                "{label}: the path needs a value this read does not have"
+            ))
+        })?,
     };
-    let mut headers: Vec<(String, String)> = read
-        .request
-        .headers
-        .iter()
-        .filter_map(|(k, t)| Some((k.clone(), t.expand(&vars)?)))
-        .collect();
-    headers.push(("Accept".into(), "application/json".into()));
-    let body = read
-        .request
-        .body
-        .as_ref()
-        .and_then(|b| b.expand(&vars))
-        .map(|b| b.to_string().into_bytes());
-    if body.is_some() {
-        headers.push(("Content-Type".into(), "application/json".into()));
-    }
-    Ok(Request {
-        method: read.request.method,
+    let headers = headers_of(&read.request.headers, &vars, None);
+    let body = read.request.body.as_ref().and_then(|b| b.expand(&vars));
+    Ok(http_request(
+        read.request.method,
         url,
         headers,
         body,
-        label: label.to_string(),
-    })
+        label.to_string(),
+    ))
 }
 
 fn checkpoint(cursor: Option<Json>, read: u64) -> Received {

@@ -66,6 +66,17 @@ pub enum EventOp {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint(pub Json);
 
+/// A provider's circuit breaker left open: no request before `until`, and
+/// the cooldown a failed probe doubles. Kept in the store so a `--once`
+/// run started by cron a minute later fails fast too, instead of paying
+/// the timeouts again (docs/design/10-rest-providers.md, "Breaker
+/// states"). Holds no secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenBreaker {
+    pub until: std::time::SystemTime,
+    pub cooldown: std::time::Duration,
+}
+
 /// An event as stored, with its arrival order.
 #[derive(Clone, Debug)]
 pub struct StoredEvent {
@@ -226,6 +237,12 @@ pub struct Operation {
     pub record: Option<Json>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub unset: Vec<String>,
+    /// A previous attempt may have reached the provider: the row already
+    /// had a batch number when this send began (a crash, or an earlier
+    /// pass that gave up). A create made safe by a lookup looks up first.
+    /// Not stored: the batch column says it.
+    #[serde(skip)]
+    pub maybe_sent: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -298,6 +315,10 @@ pub trait Store {
     ) -> Result<Vec<bool>>;
     /// Where the side's reading stopped last (its last checkpoint).
     fn checkpoint(&self, mapping: &str, side: Side) -> Result<Option<Checkpoint>>;
+    /// The provider's breaker as a run left it open; `None`: closed.
+    fn breaker(&self, provider: &str) -> Result<Option<OpenBreaker>>;
+    /// Keeps the provider's breaker open (`Some`) or forgets it (closed).
+    fn set_breaker(&mut self, provider: &str, open: Option<OpenBreaker>) -> Result<()>;
     /// Events received and not yet merged, in arrival order: every such
     /// event of the records of the first `records` events, so a record's
     /// events are merged together.
@@ -403,6 +424,14 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(
         "CREATE TABLE checkpoints (mapping TEXT NOT NULL, side TEXT NOT NULL,
         value TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (mapping, side));",
+    ),
+    // 9: providers' circuit breakers left open, by provider (one API
+    // account serves every mapping of the store); instants in epoch
+    // milliseconds.
+    Migration::Sql(
+        "CREATE TABLE provider_health (provider TEXT PRIMARY KEY,
+        open_until_ms INTEGER NOT NULL, cooldown_ms INTEGER NOT NULL,
+        updated_at TEXT NOT NULL);",
     ),
 ];
 
@@ -865,6 +894,47 @@ impl Store for SqliteStore {
             )
             .optional()?;
         Ok(text.map(|t| from_text(&t)).transpose()?.map(Checkpoint))
+    }
+
+    fn breaker(&self, provider: &str) -> Result<Option<OpenBreaker>> {
+        let row: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT open_until_ms, cooldown_ms FROM provider_health WHERE provider = ?1",
+                params![provider],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        // Negative values are not written; read as zero, a breaker already
+        // past its cooldown, rather than refused.
+        let millis = |v: i64| std::time::Duration::from_millis(u64::try_from(v).unwrap_or(0));
+        Ok(row.map(|(until, cooldown)| OpenBreaker {
+            until: std::time::UNIX_EPOCH + millis(until),
+            cooldown: millis(cooldown),
+        }))
+    }
+
+    fn set_breaker(&mut self, provider: &str, open: Option<OpenBreaker>) -> Result<()> {
+        let Some(open) = open else {
+            self.conn.execute(
+                "DELETE FROM provider_health WHERE provider = ?1",
+                params![provider],
+            )?;
+            return Ok(());
+        };
+        let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let until = open
+            .until
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.conn.execute(
+            "INSERT INTO provider_health (provider, open_until_ms, cooldown_ms, updated_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (provider) DO UPDATE SET open_until_ms = excluded.open_until_ms,
+                cooldown_ms = excluded.cooldown_ms, updated_at = excluded.updated_at",
+            params![provider, millis(until), millis(open.cooldown), now()],
+        )?;
+        Ok(())
     }
 
     fn received(&self, mapping: &str, records: usize) -> Result<Vec<StoredEvent>> {
@@ -1345,6 +1415,30 @@ mod tests {
                 {"code": "E1009", "rule": null, "path": "id", "value": null, "message": "no key"},
             ])
         );
+    }
+
+    #[test]
+    fn an_open_breaker_is_kept_by_provider_and_forgotten_when_closed() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        assert_eq!(s.breaker("crm").unwrap(), None);
+        let open = OpenBreaker {
+            until: std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_790_000_030_123),
+            cooldown: std::time::Duration::from_secs(60),
+        };
+        s.set_breaker("crm", Some(open)).unwrap();
+        let later = OpenBreaker {
+            cooldown: std::time::Duration::from_secs(120),
+            ..open
+        };
+        s.set_breaker("crm", Some(later)).unwrap();
+        assert_eq!(
+            s.breaker("crm").unwrap(),
+            Some(later),
+            "replaced, to the ms"
+        );
+        assert_eq!(s.breaker("erp").unwrap(), None, "by provider");
+        s.set_breaker("crm", None).unwrap();
+        assert_eq!(s.breaker("crm").unwrap(), None);
     }
 
     #[test]

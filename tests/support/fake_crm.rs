@@ -1,0 +1,221 @@
+//! A small CRM-like REST API on loopback for the write tests (issue 19,
+//! step 4), on the fake in `fake_http.rs`: contacts with a provider id
+//! (`c1`, `c2`, …), `properties` and an `updatedAt` sequence.
+//!
+//! * `GET /contacts?since=N`: contacts with `updatedAt >= N`, ascending,
+//!   as `{"results": […]}`.
+//! * `POST /contacts` with `{"properties": {…}}`: 201 and the contact. An
+//!   `Idempotency-Key` is honoured as Stripe does: a repeat of a key gets
+//!   the first answer, and nothing is created again.
+//! * `GET /contacts/{v}?idProperty=P`: the contact whose property `P` is
+//!   `v` (HubSpot's consistent read by a unique property), else 404.
+//! * `PATCH /contacts/{id}`, `DELETE /contacts/{id}`: 200 / 204, 404 when
+//!   there is no such contact.
+//! * `PATCH /contacts/ref/{v}`: an upsert by the external key `ref`
+//!   (Salesforce's shape): 201 created or 200 updated.
+//!
+//! A contact whose email has no `@` is refused with 422 and HubSpot's
+//! error shape (on a create, the message echoes the `Authorization`
+//! header, as a careless API might, so the tests can check it is
+//! redacted).
+//!
+//! Misbehaviour, set through the shared [`Crm`]: `lose` (the next creates
+//! are applied, then answered 500 as if the answer were lost), `throttle`
+//! (the next requests answered 429 with `Retry-After`), `down` (every
+//! request answered 503 without `Retry-After`).
+
+#![allow(dead_code)]
+
+use super::fake_http::{Fake, Logged, Reply};
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub struct Crm {
+    pub contacts: Vec<Json>,
+    /// Answers given to idempotency keys: (status, body).
+    answers: HashMap<String, (u16, String)>,
+    next_id: u64,
+    tick: u64,
+    /// Creates still to "lose": applied, then answered 500.
+    pub lose: u32,
+    /// Requests still to answer 429 with this `Retry-After` (seconds).
+    pub throttle: Option<(u32, u64)>,
+    pub down: bool,
+}
+
+impl Crm {
+    /// The contact whose property `name` is `value`.
+    pub fn by_property(&self, name: &str, value: &str) -> Option<&Json> {
+        self.contacts
+            .iter()
+            .find(|c| c["properties"][name].as_str() == Some(value))
+    }
+
+    /// A contact made as another client (or a lost attempt) would.
+    pub fn seed(&mut self, properties: Json) -> Json {
+        self.create(properties)
+    }
+
+    fn index_of(&self, id: &str) -> Option<usize> {
+        self.contacts
+            .iter()
+            .position(|c| c["id"].as_str() == Some(id))
+    }
+
+    fn stamp(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    fn create(&mut self, properties: Json) -> Json {
+        self.next_id += 1;
+        let contact = json!({
+            "id": format!("c{}", self.next_id),
+            "properties": properties,
+            "updatedAt": self.stamp(),
+        });
+        self.contacts.push(contact.clone());
+        contact
+    }
+
+    fn update(&mut self, at: usize, properties: &Json) -> Json {
+        let updated = self.stamp();
+        let contact = &mut self.contacts[at];
+        if let (Some(have), Some(new)) = (
+            contact["properties"].as_object_mut(),
+            properties.as_object(),
+        ) {
+            for (k, v) in new {
+                have.insert(k.clone(), v.clone());
+            }
+        }
+        contact["updatedAt"] = json!(updated);
+        contact.clone()
+    }
+}
+
+pub fn start(crm: Arc<Mutex<Crm>>) -> Fake {
+    Fake::start(move |r| answer(&mut crm.lock().expect("the crm"), r))
+}
+
+fn error(status: u16, message: &str) -> Reply {
+    let body = json!({"status": "error", "message": message, "category": "VALIDATION_ERROR"});
+    Reply::json(status, &body.to_string())
+}
+
+fn decoded(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn answer(crm: &mut Crm, r: &Logged) -> Reply {
+    if crm.down {
+        return error(503, "Service Unavailable");
+    }
+    if let Some((n, seconds)) = crm.throttle
+        && n > 0
+    {
+        crm.throttle = Some((n - 1, seconds));
+        return error(429, "You have reached your secondly limit.")
+            .header("Retry-After", &seconds.to_string());
+    }
+    let (path, query) = r.path.split_once('?').unwrap_or((&r.path, ""));
+    let query: HashMap<&str, String> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k, decoded(v)))
+        .collect();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let body: Json = serde_json::from_slice(&r.body).unwrap_or(Json::Null);
+    match (r.method.as_str(), segments.as_slice()) {
+        ("GET", ["contacts"]) => {
+            let since: u64 = query.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let mut results: Vec<&Json> = crm
+                .contacts
+                .iter()
+                .filter(|c| c["updatedAt"].as_u64().unwrap_or(0) >= since)
+                .collect();
+            results.sort_by_key(|c| c["updatedAt"].as_u64());
+            Reply::json(200, &json!({"results": results}).to_string())
+        }
+        ("POST", ["contacts"]) => {
+            let key = r.header("idempotency-key").map(String::from);
+            if let Some((status, body)) = key.as_ref().and_then(|k| crm.answers.get(k)) {
+                let (status, body) = (*status, body.clone());
+                return lost(crm).unwrap_or_else(|| Reply::json(status, &body));
+            }
+            let properties = body["properties"].clone();
+            let email = properties["email"].as_str().unwrap_or("");
+            if !email.contains('@') {
+                let auth = r.header("authorization").unwrap_or("");
+                return error(
+                    422,
+                    &format!("Property values were not valid: email `{email}` (sent with {auth})"),
+                );
+            }
+            let created = crm.create(properties).to_string();
+            if let Some(k) = key {
+                crm.answers.insert(k, (201, created.clone()));
+            }
+            lost(crm).unwrap_or_else(|| Reply::json(201, &created))
+        }
+        ("GET", ["contacts", value]) => {
+            let value = decoded(value);
+            let found = match query.get("idProperty") {
+                Some(property) => crm.by_property(property, &value),
+                None => crm.index_of(&value).map(|i| &crm.contacts[i]),
+            };
+            match found {
+                Some(c) => Reply::json(200, &c.to_string()),
+                None => error(404, "resource not found"),
+            }
+        }
+        ("PATCH", ["contacts", "ref", value]) => {
+            let value = decoded(value);
+            let mut properties = body.get("properties").cloned().unwrap_or(json!({}));
+            properties["ref"] = json!(value);
+            match crm
+                .contacts
+                .iter()
+                .position(|c| c["properties"]["ref"] == value)
+            {
+                Some(at) => Reply::json(200, &crm.update(at, &properties).to_string()),
+                None => Reply::json(201, &crm.create(properties).to_string()),
+            }
+        }
+        ("PATCH", ["contacts", id]) => match crm.index_of(&decoded(id)) {
+            Some(at) => {
+                let properties = body.get("properties").cloned().unwrap_or(json!({}));
+                if let Some(email) = properties["email"].as_str()
+                    && !email.contains('@')
+                {
+                    return error(
+                        422,
+                        &format!("Property values were not valid: email `{email}`"),
+                    );
+                }
+                Reply::json(200, &crm.update(at, &properties).to_string())
+            }
+            None => error(404, "resource not found"),
+        },
+        ("DELETE", ["contacts", id]) => match crm.index_of(&decoded(id)) {
+            Some(at) => {
+                crm.contacts.remove(at);
+                Reply::json(204, "")
+            }
+            None => error(404, "resource not found"),
+        },
+        _ => error(404, "no such endpoint"),
+    }
+}
+
+/// A create's answer lost on the way back, while `lose` lasts.
+fn lost(crm: &mut Crm) -> Option<Reply> {
+    (crm.lose > 0).then(|| {
+        crm.lose -= 1;
+        error(500, "internal error")
+    })
+}
