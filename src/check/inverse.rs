@@ -5,7 +5,8 @@
 //! direction like a hand-written `<-` rule. What cannot be inverted is a
 //! `Lossy` step, reported as E0222 by the caller.
 
-use super::Checker;
+use super::{Checker, endpoint_text};
+use crate::diag::{Code, Diagnostic};
 use crate::exec::Value;
 use crate::schema::Kind;
 use crate::stdlib;
@@ -317,6 +318,68 @@ pub fn table_losses(table: &super::Table) -> Vec<Loss> {
         }
     }
     out
+}
+
+impl Checker<'_> {
+    /// E0222: a `<->` rule with a step the way back cannot undo.
+    pub(super) fn lossy_step(&mut self, rule: &ast::Rule, lossy: Lossy) {
+        let d = Diagnostic::error(
+            Code::E0222,
+            self.file,
+            lossy.span,
+            format!("`{}` cannot be undone on the way back", lossy.step),
+        )
+        .label(lossy.why)
+        .secondary(self.file, rule.arrow.span, "both ways: the reverse is derived from the steps")
+        .help(format!(
+            "write the way back yourself: keep `{} -> {}` with these steps and add `{} <- {}` with steps that restore the value, or map this field one way only",
+            endpoint_text(&rule.left),
+            endpoint_text(&rule.right),
+            endpoint_text(&rule.left),
+            endpoint_text(&rule.right),
+        ));
+        self.err(d);
+    }
+
+    /// W0005: the values a table on a `<->` rule does not bring back.
+    pub(super) fn warn_table_losses(&mut self, p: &ast::Pipeline, rule: &ast::Rule) {
+        for step in &p.steps {
+            if !self.is_table_step(step) {
+                continue;
+            }
+            let ast::Step::Call(c) = step else { continue };
+            let Some(&t) = self.table_index.get(&c.name.name) else {
+                continue;
+            };
+            let losses = table_losses(&self.tables[t]);
+            if losses.is_empty() {
+                continue;
+            }
+            let d = Diagnostic::warning(
+                Code::W0005,
+                self.file,
+                c.span,
+                format!(
+                    "{} value{} of table `{}` do{} not round-trip",
+                    losses.len(),
+                    if losses.len() == 1 { "" } else { "s" },
+                    c.name.name,
+                    if losses.len() == 1 { "es" } else { "" }
+                ),
+            )
+            .label("one-way entries")
+            .secondary(self.file, rule.arrow.span, "used both ways")
+            .note(
+                losses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .note("these values map one way only; the law tests leave them out");
+            self.err(d);
+        }
+    }
 }
 
 #[cfg(test)]
