@@ -5,6 +5,7 @@ use super::types::Flow;
 use super::{Checker, DirView, TStep, types};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Kind;
+use crate::stdlib;
 use crate::syntax as ast;
 
 impl Checker<'_> {
@@ -30,18 +31,18 @@ impl Checker<'_> {
             return self.fail(d);
         }
         let (then_steps, then_flow) = self.pipeline(Some(&i.then), flow.clone(), v)?;
-        // `if is_null { ... }`: past the test, the value is present.
-        let flow = match (i.condition.steps.as_slice(), flow) {
-            ([ast::Step::Call(c)], Flow::One(mut t)) if c.args.is_empty() => {
-                match c.name.name.as_str() {
-                    "is_missing" => t.missing = false,
-                    "is_null" | "is_blank" => {
-                        t.missing = false;
-                        t.nullable = false;
-                    }
-                    _ => {}
-                }
-                Flow::One(t)
+        // `if is_null { ... }`: past the test, the value is present. What a
+        // false predicate proves is the predicate's own hook.
+        let narrows = match i.condition.steps.as_slice() {
+            [ast::Step::Call(c)] if c.args.is_empty() => {
+                stdlib::lookup(&c.name.name).and_then(|d| d.hooks.narrows)
+            }
+            _ => None,
+        };
+        let flow = match (narrows, flow) {
+            (Some(narrow), Flow::One(t)) => {
+                let narrowed = narrow(t.presence());
+                Flow::One(t.with_presence(narrowed))
             }
             (_, flow) => flow,
         };

@@ -8,10 +8,10 @@
 use super::{Checker, endpoint_text};
 use crate::diag::{Code, Diagnostic};
 use crate::exec::Value;
-use crate::schema::Kind;
+use crate::schema::{Kind, scalar_name};
 use crate::stdlib;
+use crate::stdlib::hooks::ArgText;
 use crate::syntax::{self as ast, Direction};
-use rust_decimal::Decimal;
 
 /// A step with no exact inverse, and why.
 pub(super) struct Lossy {
@@ -70,21 +70,10 @@ impl Checker<'_> {
         let Some(inverse) = def.inverse.or_else(|| self.paired_inverse(name, call.span)) else {
             return Err(lossy(&self.no_inverse_why(name, call.span)));
         };
-        if let Some(ast::Arg::Literal(ast::Literal {
-            kind: ast::LiteralKind::String(format),
-            ..
-        })) = call.args.first()
-        {
-            let dropped = stdlib::dropped_by_format(name, format);
-            if !dropped.is_empty() {
-                return Err(lossy(&format!(
-                    "the format {format:?} drops the {}, which the way back cannot restore",
-                    dropped.join(", ")
-                )));
-            }
-        }
-        if matches!(name, "mul" | "div") {
-            factor_invertible(name, call.args.first()).map_err(|why| lossy(&why))?;
+        // Some inverses undo a call only for some arguments (`mul(0)`).
+        if let Some(invertible) = def.hooks.invertible {
+            let args: Vec<ArgText<'_>> = call.args.iter().map(arg_text).collect();
+            invertible(&args).map_err(|why| lossy(&why))?;
         }
         // The inverse takes the same arguments (`prefix("x")` ↔
         // `strip_prefix("x")`), or its defaults do (`to_zone("Asia/Dubai")`
@@ -171,20 +160,13 @@ fn paired_with(name: &str) -> impl Iterator<Item = (&'static stdlib::TransformDe
 
 /// `an int`, `a decimal`: a scalar kind in a sentence.
 fn kind_word(kind: &Kind) -> String {
+    // The schema's names, but for the kinds a sentence says otherwise.
     let word = match kind {
-        Kind::Int => "int",
-        Kind::Decimal => "decimal",
-        Kind::Float => "float",
-        Kind::Bool => "bool",
-        Kind::String => "string",
-        Kind::Date => "date",
-        Kind::DateTime | Kind::AnyDateTime => "datetime",
-        Kind::LocalDateTime => "localdatetime",
-        Kind::Time => "time",
-        Kind::Currency => "currency",
-        Kind::Money(_) => "money",
+        Kind::AnyDateTime => scalar_name(&Kind::DateTime),
+        Kind::Money(_) => scalar_name(&Kind::Money(None)),
         Kind::Enum(_) => "enum",
-        _ => "value",
+        Kind::Any | Kind::IntEnum(_) | Kind::Record(_) | Kind::Array(_) | Kind::Map(_) => "value",
+        scalar => scalar_name(scalar),
     };
     let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
@@ -194,44 +176,16 @@ fn kind_word(kind: &Kind) -> String {
     format!("{article} {word}")
 }
 
-/// `mul(x)` is undone by `div(x)` when `x` is not zero; `div(x)` by `mul(x)`
-/// when `1/x` is a finite decimal (else the division rounded).
-fn factor_invertible(name: &str, arg: Option<&ast::Arg>) -> Result<(), String> {
-    let Some(ast::Arg::Literal(ast::Literal {
-        kind: ast::LiteralKind::Number(text),
-        ..
-    })) = arg
-    else {
-        return Err(format!(
-            "`{name}` by a field cannot be proved exact both ways (the field may be zero); write the factor as a number"
-        ));
-    };
-    let Ok(x) = text.parse::<Decimal>() else {
-        return Err(format!(
-            "`{name}({text})`: the factor is not a decimal number"
-        ));
-    };
-    if x.is_zero() {
-        return Err(format!("`{name}(0)` has no inverse"));
+/// An argument as written, for an invertibility hook.
+fn arg_text(arg: &ast::Arg) -> ArgText<'_> {
+    match arg {
+        ast::Arg::Path { .. } => ArgText::Field,
+        ast::Arg::Literal(l) => match &l.kind {
+            ast::LiteralKind::Number(n) => ArgText::Number(n),
+            ast::LiteralKind::String(s) => ArgText::String(s),
+            _ => ArgText::Other,
+        },
     }
-    if name == "div" && !terminating(x) {
-        return Err(format!(
-            "`div({text})` rounds (1/{text} has no finite decimal expansion), so `mul({text})` does not undo it"
-        ));
-    }
-    Ok(())
-}
-
-/// Whether `1/x` has a finite decimal expansion: `x`'s integer numerator,
-/// once its power of ten is removed, has no prime factor but 2 and 5.
-fn terminating(x: Decimal) -> bool {
-    let mut n = x.abs().mantissa();
-    for p in [2, 5] {
-        while n > 1 && n % p == 0 {
-            n /= p;
-        }
-    }
-    n == 1
 }
 
 /// A step as written, for messages.
@@ -378,26 +332,6 @@ impl Checker<'_> {
             )
             .note("these values map one way only; the law tests leave them out");
             self.err(d);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terminating_divisors() {
-        for (x, ok) in [
-            ("100", true),
-            ("8", true),
-            ("0.5", true),
-            ("2.5", true),
-            ("3", false),
-            ("12", false),
-            ("0.3", false),
-        ] {
-            assert_eq!(terminating(x.parse().unwrap()), ok, "{x}");
         }
     }
 }

@@ -249,3 +249,39 @@ fn prefixed(prefix: &[String], names: &[String]) -> Vec<String> {
     v.extend(names.iter().cloned());
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::stdlib;
+
+    /// What a transform means is in its definition (`stdlib::Hooks`), so
+    /// no file of the checker names one: no string literal here is a
+    /// transform's name. Test modules are left out; prose in messages
+    /// ("add `: default(...)`") is not a literal of a name.
+    #[test]
+    fn no_transform_is_named_in_the_checker() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check");
+        let mut named = Vec::new();
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).expect("src/check") {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for def in stdlib::all() {
+                if code.contains(&format!("\"{}\"", def.name)) {
+                    named.push(format!("{}: \"{}\"", path.display(), def.name));
+                }
+            }
+        }
+        assert!(files > 10, "read {files} files of {}", dir.display());
+        assert!(
+            named.is_empty(),
+            "the checker names transforms:\n{}",
+            named.join("\n")
+        );
+    }
+}

@@ -208,7 +208,7 @@ impl Checker<'_> {
             if c.args.len() < sig.required_params() || c.args.len() > sig.params.len() {
                 continue;
             }
-            match types::match_signature(&self.reg, def.name, sig, &flow, &arg_tys) {
+            match types::match_signature(&self.reg, &def.hooks, sig, &flow, &arg_tys) {
                 Ok(m) => {
                     // Constant arguments, with defaults filled in.
                     let mut consts: Vec<Option<Value>> = Vec::new();
@@ -261,7 +261,8 @@ impl Checker<'_> {
                     }
                     let mut output = m.output;
                     if output.kind == Kind::Money(None) {
-                        let known = self.money_currency(c, sig, &consts, &flow, &arg_tys)?;
+                        let known =
+                            self.money_currency(c, def.hooks.currency, &consts, &flow, &arg_tys)?;
                         output.kind = Kind::Money(known);
                     }
                     return Some((
