@@ -10,7 +10,8 @@ use crate::diag::{Code, Diagnostic};
 use crate::exec::Value;
 use crate::schema::{Kind, scalar_name};
 use crate::stdlib;
-use crate::stdlib::hooks::ArgText;
+use crate::stdlib::hooks::{ArgText, InverseArgs};
+use crate::stdlib::sig::SigParam;
 use crate::syntax::{self as ast, Direction};
 
 /// A step with no exact inverse, and why.
@@ -76,29 +77,28 @@ impl Checker<'_> {
             invertible(&args).map_err(|why| lossy(&why))?;
         }
         // The inverse takes the same arguments (`prefix("x")` ↔
-        // `strip_prefix("x")`), or its defaults do (`to_zone("Asia/Dubai")`
-        // ↔ `to_utc`, `from_minor("KWD")` ↔ `to_minor` rounding "exact");
-        // otherwise the arguments do not say how to undo the step.
-        let params = |n: &str| -> Vec<(String, bool)> {
+        // `strip_prefix("x")`), as the transform declares, or its defaults
+        // do (`to_zone("Asia/Dubai")` ↔ `to_utc`, `from_minor("KWD")` ↔
+        // `to_minor` rounding "exact"); otherwise the arguments do not say
+        // how to undo the step. Parameter names are for the message only.
+        let takes_args = def.hooks.inverse_args == InverseArgs::Same;
+        let params = |n: &str| -> &'static [SigParam] {
             stdlib::lookup(n)
                 .and_then(|d| d.signatures().first())
-                .map(|s| {
-                    s.params
-                        .iter()
-                        .map(|p| (p.name.clone(), p.default.is_some()))
-                        .collect()
-                })
-                .unwrap_or_default()
+                .map_or(&[], |s| s.params.as_slice())
         };
-        let (own, theirs) = (params(name), params(inverse));
-        let names = |ps: &[(String, bool)]| ps.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
-        let takes_args = names(&own) == names(&theirs) && !theirs.is_empty();
-        if !takes_args && theirs.iter().any(|(_, has_default)| !has_default) {
-            let (own, theirs) = (names(&own), names(&theirs));
+        let theirs = params(inverse);
+        if !takes_args && theirs.iter().any(|p| p.default.is_none()) {
+            let names = |ps: &[SigParam]| {
+                ps.iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             return Err(lossy(&format!(
                 "its arguments ({}) do not say how to undo it: `{inverse}` takes ({})",
-                own.join(", "),
-                theirs.join(", ")
+                names(params(name)),
+                names(theirs)
             )));
         }
         Ok(ast::Step::Call(ast::Call {

@@ -106,6 +106,17 @@ pub enum CurrencyRule {
     Param(usize),
 }
 
+/// The arguments the inverse of a call is given on the way back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InverseArgs {
+    /// None: the inverse needs none, or its defaults say how to undo the
+    /// call (`to_zone("Asia/Dubai")` is undone by `to_utc`). An inverse
+    /// that requires arguments cannot undo it (E0222).
+    None,
+    /// The call's own arguments (`prefix("x")` ↔ `strip_prefix("x")`).
+    Same,
+}
+
 /// A transform's check-time meaning beyond its signature.
 pub struct Hooks {
     pub type_rule: Option<TypeRuleFn>,
@@ -116,6 +127,8 @@ pub struct Hooks {
     /// For a transform with an inverse that undoes it only for some
     /// arguments (`mul(0)` does not).
     pub invertible: Option<InvertibleFn>,
+    /// What the inverse is given on the way back.
+    pub inverse_args: InverseArgs,
 }
 
 impl Hooks {
@@ -125,5 +138,6 @@ impl Hooks {
         narrows: None,
         currency: CurrencyRule::Input,
         invertible: None,
+        inverse_args: InverseArgs::None,
     };
 }

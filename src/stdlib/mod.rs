@@ -484,7 +484,8 @@ mod tests {
 
     /// The hooks agree with the signatures: a currency rule names a
     /// `currency` parameter of every overload of a transform that gives
-    /// money; only predicates narrow.
+    /// money; an inverse given the call's arguments takes as many; only
+    /// predicates narrow.
     #[test]
     fn hooks_fit_their_signatures() {
         for d in all() {
@@ -495,6 +496,22 @@ mod tests {
                         s.params.get(i).map(|p| &p.ty),
                         Some(&sig::SigTy::Currency),
                         "`{s}`: parameter {i} is not its currency"
+                    );
+                }
+                if d.hooks.inverse_args == hooks::InverseArgs::Same {
+                    // The way back passes the call's arguments on: the
+                    // inverse must take as many, and pass them back too.
+                    let inv = d.inverse.and_then(lookup);
+                    let inv_sig = inv.and_then(|i| i.signatures().first());
+                    assert_eq!(
+                        inv_sig.map(|i| i.params.len()),
+                        Some(s.params.len()),
+                        "`{s}`: its inverse does not take its arguments"
+                    );
+                    assert!(
+                        inv.is_some_and(|i| i.hooks.inverse_args == hooks::InverseArgs::Same),
+                        "{}: its inverse does not give its arguments back",
+                        d.name
                     );
                 }
                 if d.hooks.narrows.is_some() {

@@ -2,7 +2,7 @@
 //! are `rust_decimal` (28 significant digits) and never pass through `f64`:
 //! `0.1 + 0.2` is exactly `0.3`.
 
-use super::hooks::ArgText;
+use super::hooks::{ArgText, InverseArgs};
 use super::{ArgError, Args, Category::Numbers, Fail, Hooks, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -229,7 +229,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: add,
         check_args: None,
         prepare: None,
-        hooks: Hooks::NONE,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "sub",
@@ -246,7 +249,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: sub,
         check_args: None,
         prepare: None,
-        hooks: Hooks::NONE,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "mul",
@@ -265,6 +271,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: None,
         prepare: None,
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(mul_invertible),
             ..Hooks::NONE
         },
@@ -285,6 +292,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: None,
         prepare: None,
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(div_invertible),
             ..Hooks::NONE
         },

@@ -1,7 +1,7 @@
 //! String transforms. Lengths and positions count Unicode scalar values
 //! (characters), never bytes, so a name like `Zoë` has length 3.
 
-use super::hooks::{CallTypes, Presence, Typed};
+use super::hooks::{CallTypes, InverseArgs, Presence, Typed};
 use super::{ArgError, Args, Category::Strings, Fail, Hooks, TransformDef, as_str, ex, map_str};
 use crate::exec::Value;
 use std::borrow::Cow;
@@ -327,7 +327,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: prefix,
         check_args: None,
         prepare: None,
-        hooks: Hooks::NONE,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "suffix",
@@ -344,7 +347,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: suffix,
         check_args: None,
         prepare: None,
-        hooks: Hooks::NONE,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "strip_prefix",
@@ -365,7 +371,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: strip_prefix,
         check_args: None,
         prepare: None,
-        hooks: Hooks::NONE,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "strip_suffix",
@@ -378,7 +387,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: strip_suffix,
         check_args: None,
         prepare: None,
-        hooks: Hooks::NONE,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "split",
@@ -393,7 +405,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: split,
         check_args: None,
         prepare: None,
-        hooks: Hooks::NONE,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "join",
@@ -417,6 +432,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: None,
         prepare: None,
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             type_rule: Some(skips_absent_type),
             ..Hooks::NONE
         },

@@ -6,7 +6,7 @@
 //! arguments taken from fields.
 
 use super::datefmt::{self, Format, Parsed, Target};
-use super::hooks::ArgText;
+use super::hooks::{ArgText, InverseArgs};
 use super::zones;
 use super::{
     ArgError, Args, Category::Dates, Fail, Hooks, Prepared, TransformDef, const_str, ex, ext,
@@ -514,6 +514,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_read_datetime),
         prepare: Some(prepare_read_datetime),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(datetime_invertible),
             ..Hooks::NONE
         },
@@ -550,6 +551,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_read_localdatetime),
         prepare: Some(prepare_read_localdatetime),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(localdatetime_invertible),
             ..Hooks::NONE
         },
@@ -589,6 +591,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_read_date),
         prepare: Some(prepare_read_date),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(date_invertible),
             ..Hooks::NONE
         },
@@ -609,6 +612,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_read_time),
         prepare: Some(prepare_read_time),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(time_invertible),
             ..Hooks::NONE
         },
@@ -659,6 +663,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_write_datetime),
         prepare: Some(prepare_write_datetime),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(datetime_invertible),
             ..Hooks::NONE
         },
@@ -682,6 +687,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_write_localdatetime),
         prepare: Some(prepare_write_localdatetime),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(localdatetime_invertible),
             ..Hooks::NONE
         },
@@ -711,6 +717,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_write_date),
         prepare: Some(prepare_write_date),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(date_invertible),
             ..Hooks::NONE
         },
@@ -732,6 +739,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         check_args: Some(check_write_time),
         prepare: Some(prepare_write_time),
         hooks: Hooks {
+            inverse_args: InverseArgs::Same,
             invertible: Some(time_invertible),
             ..Hooks::NONE
         },
