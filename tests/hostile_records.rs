@@ -285,6 +285,110 @@ fn sync_rejects_the_same_nulls_as_run() {
     assert_eq!(synced.sent.len(), 1, "{:?}", synced.sent);
 }
 
+/// A source the schema types `any` (a free-form OpenAPI object, a
+/// `oneOf` degraded by W0013) into typed targets: nothing proves the value
+/// fits, so each value is read as its target's type, as input of that type
+/// is, and one that does not fit rejects the record (E1007) instead of
+/// writing a number into a string, a value outside an enum, or a null
+/// where the target forbids it.
+const ANY_SOURCES: &str = r#"
+schema src {
+  record Event { id: string, status: any, when?: any, counts?: [any], place?: any }
+}
+schema dst {
+  enum Status { "open", "closed" }
+  record Address { city?: string }
+  record Ticket {
+    id: string
+    status: Status
+    label: string
+    when?: date
+    counts?: [int]
+    place?: Address
+  }
+}
+mapping ticket: src.Event -> dst.Ticket {
+  key id -> id
+  status -> status
+  status -> label
+  when -> when
+  counts -> counts
+  place -> place
+}
+"#;
+
+#[test]
+fn a_value_of_type_any_is_written_only_where_it_fits_the_target() {
+    let input = concat!(
+        r#"{"id":"1","status":"open","when":"2024-05-01","counts":[1,2],"place":{"city":"Oslo"}}"#,
+        "\n",
+        r#"{"id":"2","status":null}"#,
+        "\n",
+        r#"{"id":"3","status":5}"#,
+        "\n",
+        r#"{"id":"4","status":"pending"}"#,
+        "\n",
+        r#"{"id":"5","status":"open","when":"yesterday"}"#,
+        "\n",
+        r#"{"id":"6","status":"open","counts":[1,"2"]}"#,
+        "\n",
+        r#"{"id":"7","status":"open","place":"Oslo"}"#,
+        "\n",
+    );
+    let ran = run(ANY_SOURCES, "ticket", "in.ndjson", input.as_bytes(), &[]);
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert_eq!(
+        ran.errors(),
+        [
+            "E1007 status",
+            "E1007 status",
+            "E1007 status",
+            "E1007 when",
+            "E1007 counts",
+            "E1007 place"
+        ]
+    );
+    let messages: Vec<&str> = ran
+        .rejects
+        .iter()
+        .map(|r| r["errors"][0]["message"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        messages[..3],
+        [
+            "null cannot be written to `status`: it is not nullable",
+            "cannot be written to `status`: expected a string, found a number",
+            "cannot be written to `status`: \"pending\" is not one of the schema's values (\"open\", \"closed\")",
+        ]
+    );
+    // A null into a string target is refused too, not only into the enum.
+    assert_eq!(ran.rejects[0]["errors"].as_array().map(Vec::len), Some(2));
+    assert_eq!(ran.out.len(), 1, "{:?}", ran.out);
+    assert_eq!(
+        ran.out[0].to_string(),
+        r#"{"id":"1","status":"open","label":"open","when":"2024-05-01","counts":[1,2],"place":{"city":"Oslo"}}"#
+    );
+}
+
+#[test]
+fn sync_refuses_the_same_values_of_type_any_as_run() {
+    let input = concat!(
+        r#"{"id":"1","status":"closed"}"#,
+        "\n",
+        r#"{"id":"2","status":["open"]}"#,
+        "\n",
+    );
+    let synced = sync(
+        ANY_SOURCES,
+        "ticket",
+        "any",
+        &[("1.ndjson", input.as_bytes())],
+    );
+    assert_eq!(synced.summary["dead_lettered"], 1, "{}", synced.summary);
+    assert_eq!(synced.errors(), ["E1007 status"], "{:?}", synced.letters);
+    assert_eq!(synced.sent.len(), 1, "{:?}", synced.sent);
+}
+
 /// What `run` rejects before any rule (not an object, a member twice,
 /// not JSON, not UTF-8), `sync` dead-letters with the same code, path
 /// and message (issue 17, items 4 and 7: "`run` and `sync` agree").

@@ -10,8 +10,8 @@ use crate::syntax::{self as ast, Span};
 
 impl Checker<'_> {
     /// Checks that `out` may be written into a target of type `ty`. Returns
-    /// the enum values to check at run time when the checker cannot prove
-    /// the value is one of them.
+    /// whether the value must be checked against `ty` at run time, when the
+    /// checker cannot prove it has that type (an `any` source).
     pub(super) fn assign(
         &mut self,
         out: &Flow,
@@ -19,7 +19,7 @@ impl Checker<'_> {
         optional: bool,
         at: Span,
         rule: &ast::Rule,
-    ) -> Option<Option<Vec<String>>> {
+    ) -> Option<bool> {
         let Flow::One(out) = out else {
             let d = Diagnostic::error(
                 Code::E0210,
@@ -34,9 +34,9 @@ impl Checker<'_> {
         let target_text = self.reg.display(ty);
         match types::assignable(&self.reg, out, ty) {
             types::Assign::Yes => {}
-            types::Assign::RuntimeEnumCheck(values) => {
+            types::Assign::RuntimeCheck => {
                 self.null_checks(out, ty, optional, at, rule)?;
-                return Some(Some(values));
+                return Some(true);
             }
             types::Assign::NullElements => {
                 // The whole value's absence first: it is the bigger loss.
@@ -98,7 +98,7 @@ impl Checker<'_> {
             }
         }
         self.null_checks(out, ty, optional, at, rule)?;
-        Some(None)
+        Some(false)
     }
 
     pub(super) fn null_checks(

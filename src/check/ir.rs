@@ -149,9 +149,10 @@ pub struct ValueRule {
 pub struct Target {
     pub path: FieldPath,
     pub ty: Type,
-    /// Values the target accepts, when it is an enum and the checker could
-    /// not prove the rule stays inside them.
-    pub enum_values: Option<Vec<String>>,
+    /// Whether each value is checked against `ty` before it is written:
+    /// the checker could not prove it has that type (an `any` source into
+    /// a typed target, an enum among them).
+    pub check_at_run_time: bool,
 }
 
 pub enum Source {

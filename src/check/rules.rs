@@ -485,7 +485,7 @@ impl Checker<'_> {
                     targets: vec![Target {
                         path: FieldPath(Vec::new()),
                         ty: elem_target,
-                        enum_values: checked,
+                        check_at_run_time: checked,
                     }],
                     origin: origin.clone(),
                     requires: elem_requires,
@@ -557,11 +557,11 @@ impl Checker<'_> {
             let optional = r.field.as_ref().is_some_and(|f| f.optional);
             target_required = !optional;
             let ty = target_type(r);
-            let enum_values = self.assign(&out, &ty, optional, tp.span, rule)?;
+            let check_at_run_time = self.assign(&out, &ty, optional, tp.span, rule)?;
             checked_targets.push(Target {
                 path: FieldPath(prefixed(&v.target_scope.prefix, &r.names)),
                 ty,
-                enum_values,
+                check_at_run_time,
             });
         } else {
             // A tuple target takes the parts of an array.
@@ -592,11 +592,11 @@ impl Checker<'_> {
                 });
                 let optional = r.field.as_ref().is_some_and(|f| f.optional);
                 let ty = target_type(r);
-                let enum_values = self.assign(&part, &ty, optional, tp.span, rule)?;
+                let check_at_run_time = self.assign(&part, &ty, optional, tp.span, rule)?;
                 checked_targets.push(Target {
                     path: FieldPath(prefixed(&v.target_scope.prefix, &r.names)),
                     ty,
-                    enum_values,
+                    check_at_run_time,
                 });
             }
         }

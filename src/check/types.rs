@@ -164,8 +164,10 @@ pub enum Assign {
     /// A string into an enum: allowed only when its values are known and
     /// inside the enum; these are the ones outside.
     EnumValuesOutside(Vec<String>),
-    /// Allowed, with a check of the value at run time.
-    RuntimeEnumCheck(Vec<String>),
+    /// Allowed, with a check of the value at run time: an `any` value (at
+    /// the top or inside arrays and maps) where the target declares a type,
+    /// so the checker cannot prove the value has it.
+    RuntimeCheck,
     /// The kinds fit, but elements of the array (or values of the map) may
     /// be null where the target's may not: a gathered `a[].b` whose `b`
     /// may be missing, or a `[T?]` into a `[T]`.
@@ -212,7 +214,7 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
                 }
                 None => Assign::No,
             },
-            Kind::Any => Assign::RuntimeEnumCheck(allowed.clone()),
+            Kind::Any => Assign::RuntimeCheck,
             _ => Assign::No,
         };
     }
@@ -243,7 +245,7 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
             };
         }
         if matches!(from.kind, Kind::Any) {
-            return Assign::RuntimeEnumCheck(allowed.clone());
+            return Assign::RuntimeCheck;
         }
         return Assign::No;
     }
@@ -251,8 +253,24 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
         Assign::No
     } else if null_inside(&from.kind, &to.kind) {
         Assign::NullElements
+    } else if unproven(&from.kind, &to.kind) {
+        Assign::RuntimeCheck
     } else {
         Assign::Yes
+    }
+}
+
+/// Whether `from` holds an `any` where `to` declares a type: the value
+/// fits only if it happens to have that type, which is checked per record
+/// (E1007) rather than trusted.
+fn unproven(from: &Kind, to: &Kind) -> bool {
+    match (from, to) {
+        (_, Kind::Any) => false,
+        (Kind::Any, _) => true,
+        (Kind::Array(a), Kind::Array(b)) | (Kind::Map(a), Kind::Map(b)) => {
+            unproven(&a.kind, &b.kind)
+        }
+        _ => false,
     }
 }
 

@@ -4,8 +4,11 @@
 use super::read::{ReadError, read_record_into};
 use super::{Money, Value};
 use crate::diag::Code;
-use crate::plan::{Plan, PlanArg, PlanRule, PlanSource, PlanStep, TargetCheck, WriteNode};
+use crate::plan::{
+    Plan, PlanArg, PlanRule, PlanSource, PlanStep, ReadKind, TargetCheck, WriteNode,
+};
 use crate::stdlib::{Args, Fail, MAX_ARGS};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// One error of one record, as written to the rejects output.
@@ -350,6 +353,7 @@ fn fit<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail>
                 message: format!("{n} is not one of the values `{}` allows", t.path),
             })
         }
+        (TargetCheck::Fits { kind, nullable }, v) => fits(v, kind, *nullable, &t.path),
         (TargetCheck::MinorUnits, Value::Money(m)) => in_minor_units(m, &t.path).map(Value::Money),
         (TargetCheck::MinorUnits, Value::Array(items)) => items
             .into_iter()
@@ -357,6 +361,34 @@ fn fit<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail>
             .collect::<Result<_, _>>()
             .map(Value::Array),
         (_, v) => Ok(v),
+    }
+}
+
+/// A value the checker could not type, read as the target's kind exactly as
+/// input of that kind is read (`read::leaf`): the value it is written as
+/// (`"2024-05-01"` into a `date` is a date), or why it cannot be (E1007).
+fn fits<'a>(
+    v: Value<'a>,
+    kind: &ReadKind,
+    nullable: bool,
+    target: &str,
+) -> Result<Value<'a>, Fail> {
+    let text = match v {
+        // Absence is the checker's business (E0204), not the value's.
+        Value::Missing | Value::Invalid => return Ok(v),
+        Value::Raw(text) => text,
+        other => Cow::Owned(other.to_json()),
+    };
+    match super::read::leaf(&text, kind) {
+        Ok(Value::Null) if !nullable => Err(Fail {
+            code: Code::E1007,
+            message: format!("null cannot be written to `{target}`: it is not nullable"),
+        }),
+        Ok(v) => Ok(v.into_owned()),
+        Err(why) => Err(Fail {
+            code: Code::E1007,
+            message: format!("cannot be written to `{target}`: {why}"),
+        }),
     }
 }
 

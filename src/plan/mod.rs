@@ -342,20 +342,41 @@ pub struct PlanTarget {
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub enum TargetCheck {
     None,
-    /// One of the target enum's values (a string from an `any` source).
+    /// One of the target enum's values. Written by plans of an earlier
+    /// tether for an `any` source into an enum (now `Fits`); kept so those
+    /// plans still load and check what they did.
     OneOf(Vec<String>),
     /// A `money` target: no more decimals than the currency has (money
     /// arithmetic keeps every digit until a rule rounds).
     MinorUnits,
+    /// A value the checker could not type (an `any` source, or `any`
+    /// elements) into a typed target: read as the target's kind, exactly as
+    /// a field of that type is read from input, or the record is rejected
+    /// (E1007). Added last, so plans without it are written as before.
+    Fits {
+        kind: ReadKind,
+        nullable: bool,
+    },
 }
 
 impl TargetCheck {
-    fn of(enum_values: Option<&Vec<String>>, ty: &Type) -> TargetCheck {
+    fn of(reg: &Registry, check_at_run_time: bool, ty: &Type) -> TargetCheck {
         let money = |k: &Kind| matches!(k, Kind::Money(_));
-        match (enum_values, &ty.kind) {
-            (Some(values), _) => TargetCheck::OneOf(values.clone()),
-            (None, k) if money(k) => TargetCheck::MinorUnits,
-            (None, Kind::Array(e)) if money(&e.kind) => TargetCheck::MinorUnits,
+        match &ty.kind {
+            _ if check_at_run_time => TargetCheck::Fits {
+                kind: match &ty.kind {
+                    // A record's fields are not checked one by one here;
+                    // it must at least be an object.
+                    Kind::Record(_) => ReadKind::Map {
+                        values: Box::new(ReadKind::Raw),
+                        nullable: true,
+                    },
+                    _ => ReadKind::of(reg, ty),
+                },
+                nullable: ty.nullable,
+            },
+            k if money(k) => TargetCheck::MinorUnits,
+            Kind::Array(e) if money(&e.kind) => TargetCheck::MinorUnits,
             _ => TargetCheck::None,
         }
     }
@@ -811,7 +832,8 @@ fn lower_rules(
                         slot: output.slot(&t.path),
                         path: t.path.to_string(),
                         check: TargetCheck::of(
-                            t.enum_values.as_ref(),
+                            reg,
+                            t.check_at_run_time,
                             &type_at(reg, output.node.record, &t.path.0),
                         ),
                     })
