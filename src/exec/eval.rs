@@ -337,7 +337,17 @@ fn assign<'a>(
 }
 
 /// The value as target `t` takes it, or why it cannot.
+#[inline]
 fn fit<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail> {
+    // Most targets need no check: keep that path a compare and a move.
+    if matches!(t.check, TargetCheck::None) {
+        return Ok(v);
+    }
+    fit_checked(v, t)
+}
+
+#[inline(never)]
+fn fit_checked<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail> {
     match (&t.check, v) {
         (TargetCheck::None, v) => Ok(v),
         (TargetCheck::OneOf(allowed), Value::Str(s)) if !allowed.iter().any(|a| *a == s) => {
@@ -357,7 +367,7 @@ fn fit<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail>
         (TargetCheck::MinorUnits, Value::Money(m)) => in_minor_units(m, &t.path).map(Value::Money),
         (TargetCheck::MinorUnits, Value::Array(items)) => items
             .into_iter()
-            .map(|i| fit(i, t))
+            .map(|i| fit_checked(i, t))
             .collect::<Result<_, _>>()
             .map(Value::Array),
         (_, v) => Ok(v),
