@@ -4,6 +4,7 @@
 //! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`] → [`sync`]; [`compile`]
 //! drives the first three, [`cli`] is the command line.
 
+pub mod base;
 pub mod check;
 pub mod cli;
 pub mod compile;

@@ -4,7 +4,7 @@
 //! taken from their raw text, so an int or decimal never passes through f64.
 
 use super::Value;
-use super::value::{Money, minify_json};
+use super::{Money, minify_json};
 use crate::plan::{ReadKind, ReadNode};
 use crate::stdlib::convert_text;
 use crate::stdlib::iso4217::{Currency, not_a_currency};

@@ -10,33 +10,13 @@ use serde::{Deserialize, Serialize};
 /// A field path as JSON member names.
 pub type Path = Vec<String>;
 
-/// One of the two providers of a mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    pub fn other(self) -> Side {
-        match self {
-            Side::Left => Side::Right,
-            Side::Right => Side::Left,
-        }
-    }
-}
-
-stored_as_text!(Side, name {
+// `Side` is in `base` (the checker's conflict rules name one too); its
+// text in the store is written here, where SQLite is known.
+pub use crate::base::Side;
+stored_as_text!(@sql Side, name {
     Side::Left => "left",
     Side::Right => "right",
 });
-
-impl std::fmt::Display for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A conflict rule, as the runtime applies it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
