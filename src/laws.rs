@@ -5,9 +5,10 @@
 //! pair is the analyst's own way back (`trim | lower` one way, as is the
 //! other), lossy on purpose.
 
+use crate::base::Value;
 use crate::check::inverse::table_losses;
 use crate::check::{DRule, Mapping, Program, Source, TArg, TStep, TableMap};
-use crate::exec::{Bases, Outcome, Value, map_record};
+use crate::exec::{Bases, Outcome, map_record};
 use crate::plan::{self, Plan};
 use crate::schema::{Kind, RecordId, Registry, Type};
 use crate::stdlib::{self, Args, sig::SigTy};

@@ -16,10 +16,12 @@
 //! runtime would otherwise apply whichever came last.
 
 use super::side_scope;
-use super::{Checker, Conflict, DRule, FieldPath, Mapping, Source, Strategy};
+use super::{Checker, Conflict, DRule, Mapping, Source, Strategy};
+use crate::base::FieldPath;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, RecordId, Type};
-use crate::syntax::{self as ast, Direction, Span};
+use crate::syntax::{self as ast, Direction};
 use std::collections::{HashMap, HashSet};
 
 /// Field paths on one side, as names.

@@ -2,10 +2,11 @@
 //! and every rule split by direction. This is what `plan` lowers; nothing in
 //! it needs the AST or another look at the schemas.
 
+use crate::base::Span;
+use crate::base::Value;
 use crate::diag::FileId;
-use crate::exec::Value;
 use crate::schema::{RecordId, Registry, Type};
-use crate::syntax::{Direction, Span};
+use crate::syntax::Direction;
 
 pub struct Program {
     pub registry: Registry,

@@ -5,12 +5,14 @@
 use super::types::{Flow, Ty};
 use super::written::Written;
 use super::{
-    Checker, DRule, DirView, EachRule, FieldPath, Resolved, RuleOrigin, Scope, ScopeSide, Source,
-    Target, ValueRule, endpoint_text, prefixed, scope_target, side_word, types,
+    Checker, DRule, DirView, EachRule, Resolved, RuleOrigin, Scope, ScopeSide, Source, Target,
+    ValueRule, endpoint_text, prefixed, scope_target, side_word, types,
 };
+use crate::base::FieldPath;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, Type};
-use crate::syntax::{self as ast, ArrowKind, Direction, Span};
+use crate::syntax::{self as ast, ArrowKind, Direction};
 
 impl Checker<'_> {
     /// Checks the rules of one scope in one direction; reports duplicate and

@@ -6,7 +6,7 @@ use super::chunk::{Batch, CHUNK_BYTES, Chunk, Mapper, next_chunk, parallel};
 use super::eval::{Encoding, Frames, Outcome, RecordError};
 use super::lines::{DEFAULT_MAX_RECORD_BYTES, LineReader};
 use super::{Bases, xml};
-use super::{minify_json, write_json_str};
+use crate::base::{minify_json, write_json_str};
 use crate::plan::Plan;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};

@@ -3,8 +3,9 @@
 //! records may refer to each other (and to other namespaces) in any order.
 
 use super::*;
+use crate::base::Currency;
 use crate::diag::{Code, Diagnostic};
-use crate::stdlib::iso4217::{Currency, unknown_currency};
+use crate::stdlib::iso4217::unknown_currency;
 use crate::syntax::{RecordBody, TypeDecl, TypeExpr, TypeExprKind};
 
 /// A schema to import: its namespace name, where the name was declared, and

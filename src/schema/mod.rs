@@ -16,9 +16,9 @@ pub mod xsd;
 pub use crate::syntax::{Access, XmlForm};
 pub use build::build_registry;
 
+use crate::base::Currency;
+use crate::base::Span;
 use crate::diag::FileId;
-use crate::stdlib::iso4217::Currency;
-use crate::syntax::Span;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;

@@ -7,12 +7,13 @@ use super::failpoint;
 use super::json;
 use super::merge::{self, SideView, WriteKind};
 use super::provider::{Item, Provider, ProviderError, RawEvent, Received, Sent};
-use super::spec::{Side, SyncSpec};
+use super::spec::SyncSpec;
 use super::store::{
     Blocked, Changes, Checkpoint, EventOp, EventStatus, NewDeadLetter, NewEvent, OpKind, Operation,
     OutboxRow, Presence, RecordState, Store, StoreError, StoredEvent,
 };
 pub use super::summary::Summary;
+use crate::base::Side;
 use crate::diag::Code;
 use crate::exec::{Outcome, RecordError, map_record};
 use crate::plan::file::hex;

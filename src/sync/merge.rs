@@ -3,7 +3,8 @@
 //! The table of cases is in docs/design/06-sync-runtime.md.
 
 use super::json::{self, Vals};
-use super::spec::{MergeField, Rule, Side, SyncSpec};
+use super::spec::{MergeField, Rule, SyncSpec};
+use crate::base::Side;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::cmp::Ordering;

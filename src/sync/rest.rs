@@ -49,8 +49,9 @@
 //!   read-only resource, a delete without `delete`) is refused by name.
 
 use super::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
-use super::spec::{Side, SyncSpec};
+use super::spec::SyncSpec;
 use super::store::{Checkpoint, EventOp, OpKind, OpenBreaker, Operation};
+use crate::base::Side;
 use crate::http::Clock;
 use crate::http::client::Request;
 use crate::http::exchange::{Answer, CallOptions, Exchange, ExchangeError};

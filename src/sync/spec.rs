@@ -3,7 +3,8 @@
 //! from the checked mapping (at `tether build`), serialised in the plan
 //! file, so the runtime never needs the checker.
 
-use crate::check::{DRule, FieldPath, Mapping, Source, Strategy, TArg, TStep};
+use crate::base::FieldPath;
+use crate::check::{DRule, Mapping, Source, Strategy, TArg, TStep};
 use crate::syntax::{DeletePolicy, Direction};
 use serde::{Deserialize, Serialize};
 
