@@ -57,7 +57,7 @@ struct Governed {
 }
 
 /// One top-level rule as the fields it joins: what the sync runtime merges
-/// as one field (`sync::spec::MergeField`).
+/// as one field (`plan::sync_spec::MergeField`).
 struct Link {
     left: Paths,
     right: Paths,

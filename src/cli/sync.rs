@@ -6,7 +6,7 @@ use super::{
 };
 use crate::base::Side;
 use crate::plan::PlanFile;
-use crate::sync::SyncSpec;
+use crate::plan::sync_spec::SyncSpec;
 use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
 use crate::sync::store::{OpenMode, SqliteStore, Store};

@@ -7,6 +7,7 @@
 //! up by name.
 
 pub mod file;
+pub mod sync_spec;
 mod validate;
 
 pub use file::{MappingPlans, PlanFile};
