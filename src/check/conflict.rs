@@ -17,8 +17,7 @@
 
 use super::side_scope;
 use super::{Checker, Conflict, DRule, Mapping, Source, Strategy};
-use crate::base::FieldPath;
-use crate::base::Span;
+use crate::base::{FieldPath, Side, Span};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, RecordId, Type};
 use crate::syntax::{self as ast, Direction};
@@ -29,22 +28,6 @@ type Paths = Vec<Vec<String>>;
 
 /// Each field that has a conflict rule, with the entry's span and path text.
 type GovernedBy = HashMap<(Side, Vec<String>), (Span, String)>;
-
-/// Which of the mapping's two records a path is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    fn other(self) -> Side {
-        match self {
-            Side::Left => Side::Right,
-            Side::Right => Side::Left,
-        }
-    }
-}
 
 /// A field on one side, as a conflict rule sees it.
 struct Governed {
@@ -690,17 +673,17 @@ impl Checker<'_> {
         &mut self,
         mapping: &Mapping,
         flags: &[ast::Path],
-    ) -> Vec<(Direction, FieldPath)> {
+    ) -> Vec<(Side, FieldPath)> {
         let mut out = Vec::new();
         for p in flags {
             let sides = [
-                (Direction::Forward, side_scope(mapping.left)),
-                (Direction::Reverse, side_scope(mapping.right)),
+                (Side::Left, side_scope(mapping.left)),
+                (Side::Right, side_scope(mapping.right)),
             ];
             let found = sides
                 .iter()
-                .find_map(|(dir, scope)| self.resolve_quiet(scope, p).map(|r| (*dir, r)));
-            let Some((dir, r)) = found else {
+                .find_map(|(side, scope)| self.resolve_quiet(scope, p).map(|r| (*side, r)));
+            let Some((side, r)) = found else {
                 self.resolve(&side_scope(mapping.left), p, "");
                 continue;
             };
@@ -717,7 +700,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            out.push((dir, FieldPath(r.names)));
+            out.push((side, FieldPath(r.names)));
         }
         out
     }

@@ -2,8 +2,8 @@
 //! and every rule split by direction. This is what `plan` lowers; nothing in
 //! it needs the AST or another look at the schemas.
 
-use crate::base::Span;
 use crate::base::Value;
+use crate::base::{Side, Span};
 use crate::diag::FileId;
 use crate::schema::{RecordId, Registry, Type};
 use crate::syntax::Direction;
@@ -65,7 +65,7 @@ pub struct Mapping {
     pub on_delete: Option<crate::syntax::DeletePolicy>,
     /// `on delete ... when FLAG`: boolean fields marking a record of their
     /// side deleted.
-    pub delete_flags: Vec<(Direction, FieldPath)>,
+    pub delete_flags: Vec<(Side, FieldPath)>,
     /// `ids id <-> Id`: the fields each provider identifies its records by.
     pub ids: Option<(FieldPath, FieldPath)>,
     /// `for` clauses: one output record per element of the innermost array.
@@ -219,7 +219,7 @@ pub struct Conflict {
 #[derive(Clone)]
 pub enum Strategy {
     Prefer {
-        side: Direction,
+        side: Side,
         unless_blank: bool,
     },
     Newest {

@@ -7,7 +7,7 @@
 
 use crate::base::{FieldPath, Side};
 use crate::check::{DRule, Mapping, Source, Strategy, TArg, TStep};
-use crate::syntax::{DeletePolicy, Direction};
+use crate::syntax::DeletePolicy;
 use serde::{Deserialize, Serialize};
 
 /// A field path as JSON member names.
@@ -98,10 +98,7 @@ impl SyncSpec {
     pub fn of(mapping: &Mapping) -> SyncSpec {
         let rule_of = |s: &Strategy| match s {
             Strategy::Prefer { side, unless_blank } => Rule::Prefer {
-                side: match side {
-                    Direction::Forward => Side::Left,
-                    Direction::Reverse => Side::Right,
-                },
+                side: *side,
                 unless_blank: *unless_blank,
             },
             Strategy::Newest { fields } => Rule::Newest {
@@ -149,13 +146,7 @@ impl SyncSpec {
             delete_flags: mapping
                 .delete_flags
                 .iter()
-                .map(|(dir, p)| {
-                    let side = match dir {
-                        Direction::Forward => Side::Left,
-                        Direction::Reverse => Side::Right,
-                    };
-                    (side, p.0.clone())
-                })
+                .map(|(side, p)| (*side, p.0.clone()))
                 .collect(),
             timestamps,
         }

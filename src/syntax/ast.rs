@@ -1,7 +1,7 @@
 //! The typed syntax tree. Every node carries the byte span it came from, so
 //! each later phase can point a diagnostic at the exact text.
 
-use crate::base::{write_json_seq, write_json_str};
+use crate::base::{Side, write_json_seq, write_json_str};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -234,6 +234,17 @@ impl ArrowKind {
 pub enum Direction {
     Forward,
     Reverse,
+}
+
+impl Direction {
+    /// The direction that reads records of `side`: the left side is read
+    /// going forward.
+    pub fn reading(side: Side) -> Direction {
+        match side {
+            Side::Left => Direction::Forward,
+            Side::Right => Direction::Reverse,
+        }
+    }
 }
 
 impl fmt::Display for Direction {
