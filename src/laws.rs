@@ -5,7 +5,8 @@
 //! pair is the analyst's own way back (`trim | lower` one way, as is the
 //! other), lossy on purpose.
 
-use crate::base::Value;
+use crate::base::path::dotted;
+use crate::base::{Seg, Value};
 use crate::check::inverse::table_losses;
 use crate::check::{DRule, Mapping, Program, Source, TArg, TStep, TableMap};
 use crate::exec::{Bases, Outcome, map_record};
@@ -30,8 +31,8 @@ pub struct LawResult {
     pub failure: Option<String>,
 }
 
-/// A path into a record; `"[]"` steps into every element of an array.
-type Path = Vec<String>;
+/// A path into a record: member names and array steps.
+type Path = Vec<Seg>;
 
 /// Whether `m` has rules the laws cover.
 pub fn is_bidirectional(m: &Mapping) -> bool {
@@ -166,7 +167,7 @@ impl<'p> Laws<'p> {
 
     /// Records covered paths, one-way targets, table exclusions and the
     /// domains of the rules of `dir` (sources in `src`, targets in `tgt`).
-    fn walk(&mut self, rules: &'p [DRule], src: &[String], tgt: &[String], dir: Direction) {
+    fn walk(&mut self, rules: &'p [DRule], src: &[Seg], tgt: &[Seg], dir: Direction) {
         let left_is_source = dir == Direction::Forward;
         for r in rules {
             match r {
@@ -235,7 +236,7 @@ impl<'p> Laws<'p> {
                     source: source.clone(),
                     ty,
                     steps: Arc::new(steps),
-                    field: target.join("."),
+                    field: dotted(target),
                     rule: v.origin.location.clone(),
                 },
             );
@@ -371,7 +372,7 @@ impl<'p> Laws<'p> {
             if depth > 3 && f.optional {
                 continue;
             }
-            path.push(f.name.clone());
+            path.push(Seg::Name(f.name.clone()));
             let value = self.value(reg, &f.ty, left, path, depth);
             path.pop();
             let name = f.name.clone();
@@ -477,7 +478,7 @@ impl<'p> Laws<'p> {
             }
             Kind::Record(r) => self.record(reg, *r, left, path, depth + 1),
             Kind::Array(e) => {
-                path.push("[]".into());
+                path.push(Seg::Each);
                 let item = self.value(reg, e, left, path, depth + 1);
                 path.pop();
                 proptest::collection::vec(item, 0..3)
@@ -607,12 +608,22 @@ fn flip(d: Direction) -> Direction {
     }
 }
 
-fn join(prefix: &[String], rest: &[String], each: bool) -> Path {
-    let mut p: Path = prefix.iter().chain(rest).cloned().collect();
+/// `prefix`, then the names of `rest`, then an array step when `each`.
+fn join(prefix: &[Seg], rest: &[String], each: bool) -> Path {
+    let mut p: Path = prefix
+        .iter()
+        .cloned()
+        .chain(rest.iter().cloned().map(Seg::Name))
+        .collect();
     if each {
-        p.push("[]".into());
+        p.push(Seg::Each);
     }
     p
+}
+
+/// Whether a path's first step is the member `name`.
+fn starts_with_name(p: &[Seg], name: &str) -> bool {
+    matches!(p.first(), Some(Seg::Name(n)) if n == name)
 }
 
 /// Only the members at `paths` (whole values at their ends).
@@ -624,7 +635,7 @@ fn project(v: &Json, paths: &[Path]) -> Json {
         Json::Array(items) => {
             let rest: Vec<Path> = paths
                 .iter()
-                .filter(|p| p[0] == "[]")
+                .filter(|p| p[0] == Seg::Each)
                 .map(|p| p[1..].to_vec())
                 .collect();
             Json::Array(items.iter().map(|i| project(i, &rest)).collect())
@@ -634,7 +645,7 @@ fn project(v: &Json, paths: &[Path]) -> Json {
             for (k, child) in m {
                 let rest: Vec<Path> = paths
                     .iter()
-                    .filter(|p| &p[0] == k)
+                    .filter(|p| starts_with_name(p, k))
                     .map(|p| p[1..].to_vec())
                     .collect();
                 if !rest.is_empty() {
@@ -653,7 +664,7 @@ fn remove(v: &Json, paths: &[Path]) -> Json {
         Json::Array(items) => {
             let rest: Vec<Path> = paths
                 .iter()
-                .filter(|p| p.first().is_some_and(|s| s == "[]"))
+                .filter(|p| p.first() == Some(&Seg::Each))
                 .map(|p| p[1..].to_vec())
                 .collect();
             Json::Array(items.iter().map(|i| remove(i, &rest)).collect())
@@ -661,12 +672,12 @@ fn remove(v: &Json, paths: &[Path]) -> Json {
         Json::Object(m) => {
             let mut out = Map::new();
             for (k, child) in m {
-                if paths.iter().any(|p| p.len() == 1 && &p[0] == k) {
+                if paths.iter().any(|p| p.len() == 1 && starts_with_name(p, k)) {
                     continue;
                 }
                 let rest: Vec<Path> = paths
                     .iter()
-                    .filter(|p| p.len() > 1 && &p[0] == k)
+                    .filter(|p| p.len() > 1 && starts_with_name(p, k))
                     .map(|p| p[1..].to_vec())
                     .collect();
                 out.insert(k.clone(), remove(child, &rest));
@@ -751,10 +762,11 @@ fn can_fail(step: &TStep) -> bool {
     }
 }
 
-/// The type of the field at `path` (`"[]"` steps into an array's
-/// elements) in `record`.
-fn type_at(reg: &Registry, record: RecordId, path: &[String]) -> Option<Type> {
-    let (first, rest) = path.split_first()?;
+/// The type of the field at `path` in `record`.
+fn type_at(reg: &Registry, record: RecordId, path: &[Seg]) -> Option<Type> {
+    let (Seg::Name(first), rest) = path.split_first()? else {
+        return None;
+    };
     let field = reg
         .record(record)
         .fields
@@ -762,7 +774,7 @@ fn type_at(reg: &Registry, record: RecordId, path: &[String]) -> Option<Type> {
         .find(|f| &f.name == first)?;
     let mut ty = field.ty.clone();
     let mut rest = rest;
-    while let Some(("[]", tail)) = rest.split_first().map(|(h, t)| (h.as_str(), t)) {
+    while let Some((Seg::Each, tail)) = rest.split_first() {
         ty = match ty.kind {
             Kind::Array(e) => *e,
             _ => return None,
@@ -843,5 +855,39 @@ fn scalar(ty: &SigTy) -> BoxedStrategy<Json> {
         _ => "[a-zA-Z0-9 <>&'\"é@._-]{0,12}"
             .prop_map(Json::String)
             .boxed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn name(n: &str) -> Seg {
+        Seg::Name(n.into())
+    }
+
+    #[test]
+    fn project_and_remove_follow_array_steps_and_names() {
+        let v = json!({"lines": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}], "id": 7});
+        let sku = vec![name("lines"), Seg::Each, name("sku")];
+        assert_eq!(
+            project(&v, std::slice::from_ref(&sku)),
+            json!({"lines": [{"sku": "a"}, {"sku": "b"}]})
+        );
+        assert_eq!(
+            remove(&v, &[sku]),
+            json!({"lines": [{"qty": 1}, {"qty": 2}], "id": 7})
+        );
+    }
+
+    #[test]
+    fn a_member_named_like_an_array_step_is_a_name() {
+        // With text paths, `"[]"` was both a member name and the array
+        // step; typed, the member is kept apart.
+        let v = json!({"[]": 1, "a": [2]});
+        assert_eq!(project(&v, &[vec![name("[]")]]), json!({"[]": 1}));
+        assert_eq!(project(&v, &[vec![Seg::Each]]), json!({}));
+        assert_eq!(remove(&v, &[vec![name("[]")]]), json!({"a": [2]}));
     }
 }

@@ -13,7 +13,7 @@ pub mod value;
 
 pub use currency::{Currency, CurrencyInfo};
 pub use json::{minify_json, write_json_seq, write_json_str};
-pub use path::FieldPath;
+pub use path::{FieldPath, Seg};
 pub use side::Side;
 pub use span::Span;
 pub use value::{Money, Value};
