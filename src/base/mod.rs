@@ -7,6 +7,7 @@
 pub mod currency;
 pub mod json;
 pub mod path;
+pub mod scalar;
 pub mod side;
 pub mod span;
 pub mod value;
@@ -14,6 +15,7 @@ pub mod value;
 pub use currency::{Currency, CurrencyInfo};
 pub use json::{minify_json, write_json_seq, write_json_str};
 pub use path::{FieldPath, Seg};
+pub use scalar::Scalar;
 pub use side::Side;
 pub use span::Span;
 pub use value::{Money, Value};

@@ -4,6 +4,7 @@
 
 use super::currency::Currency;
 use super::json::{write_json_seq, write_json_str};
+use super::scalar::Scalar;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -99,16 +100,17 @@ impl<'a> Value<'a> {
             Value::Missing => "missing",
             Value::Null => "null",
             Value::Invalid => "invalid",
-            Value::Bool(_) => "bool",
-            Value::Int(_) => "int",
-            Value::Decimal(_) => "decimal",
-            Value::Float(_) => "float",
-            Value::Str(_) => "string",
-            Value::Date(_) => "date",
-            Value::DateTime(_) => "datetime",
-            Value::LocalDateTime(_) => "localdatetime",
-            Value::Time(_) => "time",
-            Value::Money(_) => "money",
+            // A scalar value is named as its type is (one name table).
+            Value::Bool(_) => Scalar::Bool.name(),
+            Value::Int(_) => Scalar::Int.name(),
+            Value::Decimal(_) => Scalar::Decimal.name(),
+            Value::Float(_) => Scalar::Float.name(),
+            Value::Str(_) => Scalar::String.name(),
+            Value::Date(_) => Scalar::Date.name(),
+            Value::DateTime(_) => Scalar::DateTime.name(),
+            Value::LocalDateTime(_) => Scalar::LocalDateTime.name(),
+            Value::Time(_) => Scalar::Time.name(),
+            Value::Money(_) => Scalar::Money.name(),
             Value::Array(_) | Value::Rows(_) => "array",
             Value::Raw(_) => "json",
         }
