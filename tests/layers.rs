@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// The layers, lowest first: the one place the order is written.
 const LAYERS: &[&str] = &[
-    "base", "diag", "syntax", "stdlib", "schema", "check", "compile", "plan", "exec", "safe_fs",
-    "http", "provider", "webhook", "sync", "laws", "testing", "cli",
+    "base", "diag", "syntax", "stdlib", "schema", "check", "safe_fs", "http", "provider",
+    "compile", "plan", "exec", "webhook", "sync", "laws", "testing", "cli",
 ];
 
 /// The crate's roots declare the modules; they belong to no phase.
