@@ -245,6 +245,14 @@ impl Direction {
             Side::Right => Direction::Reverse,
         }
     }
+
+    /// The side this direction reads.
+    pub fn source(self) -> Side {
+        match self {
+            Direction::Forward => Side::Left,
+            Direction::Reverse => Side::Right,
+        }
+    }
 }
 
 impl fmt::Display for Direction {
