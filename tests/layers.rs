@@ -106,8 +106,9 @@ fn code_only(text: &str) -> String {
             out.push('"');
             i += 1;
         } else if c[i] == '\'' && at(i + 1) == Some('\\') {
-            // An escaped character literal: '\n', '\'', '\u{7b}'.
-            let mut j = i + 2;
+            // An escaped character literal: '\n', '\'', '\u{7b}'. The
+            // escaped character itself may be a quote.
+            let mut j = i + 3;
             while j < c.len() && c[j] != '\'' && c[j] != '\n' {
                 j += 1;
             }
@@ -400,11 +401,12 @@ use crate::{
 const S: &str = "crate::cli";
 const R: &str = r#"crate::cli " still inside"#;
 const Q: char = '"';
+const E: [char; 3] = ['\u{7b}', '\'','"'];
 fn f() -> u8 { crate::diag::x() }
 "##;
     let found = uses(text, 2);
     let got: Vec<(usize, &str)> = found.iter().map(|u| (u.line, u.phase.as_str())).collect();
-    assert_eq!(got, [(3, "syntax"), (4, "schema"), (11, "diag")]);
+    assert_eq!(got, [(3, "syntax"), (4, "schema"), (12, "diag")]);
 }
 
 #[test]
