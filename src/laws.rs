@@ -5,9 +5,11 @@
 //! pair is the analyst's own way back (`trim | lower` one way, as is the
 //! other), lossy on purpose.
 
+use crate::base::path::dotted;
+use crate::base::{Seg, Side, Value};
 use crate::check::inverse::table_losses;
 use crate::check::{DRule, Mapping, Program, Source, TArg, TStep, TableMap};
-use crate::exec::{Bases, Outcome, Value, map_record};
+use crate::exec::{Bases, Outcome, map_record};
 use crate::plan::{self, Plan};
 use crate::schema::{Kind, RecordId, Registry, Type};
 use crate::stdlib::{self, Args, sig::SigTy};
@@ -29,8 +31,8 @@ pub struct LawResult {
     pub failure: Option<String>,
 }
 
-/// A path into a record; `"[]"` steps into every element of an array.
-type Path = Vec<String>;
+/// A path into a record: member names and array steps.
+type Path = Vec<Seg>;
 
 /// Whether `m` has rules the laws cover.
 pub fn is_bidirectional(m: &Mapping) -> bool {
@@ -52,20 +54,24 @@ pub fn check(program: &Program, m: &Mapping, cases: u32) -> Vec<LawResult> {
         (Err(e), _) | (_, Err(e)) => return vec![result("plans", Some(e.to_string()))],
     };
     let laws = Laws::new(program, m);
-    let left = laws.record(&program.registry, m.left, true, &mut Vec::new(), 0);
-    let right = laws.record(&program.registry, m.right, false, &mut Vec::new(), 0);
+    let left = laws.record(&program.registry, m.left, Side::Left, &mut Vec::new(), 0);
+    let right = laws.record(&program.registry, m.right, Side::Right, &mut Vec::new(), 0);
     vec![
         result(
             "GetPut: put(get(a), a) = a",
-            laws.run(cases, left.clone(), true, |a| laws.get_put(&fwd, &rev, a)),
+            laws.run(cases, left.clone(), Side::Left, |a| {
+                laws.get_put(&fwd, &rev, a)
+            }),
         ),
         result(
             "round trip: back(get(a)) = a on the covered fields",
-            laws.run(cases, left, true, |a| laws.round_trip_left(&fwd, &rev, a)),
+            laws.run(cases, left, Side::Left, |a| {
+                laws.round_trip_left(&fwd, &rev, a)
+            }),
         ),
         result(
             "PutGet: get(back(b)) = b on the covered fields",
-            laws.run(cases, right, false, |b| laws.put_get(&fwd, &rev, b)),
+            laws.run(cases, right, Side::Right, |b| laws.put_get(&fwd, &rev, b)),
         ),
     ]
 }
@@ -128,13 +134,13 @@ struct Laws<'p> {
     /// Left paths written only by `<-` rules (excluded from GetPut).
     one_way_left: Vec<Path>,
     /// Enum values a table does not bring back, per path.
-    excluded: HashMap<(bool, Path), Vec<String>>,
+    excluded: HashMap<(Side, Path), Vec<String>>,
     /// Paths a rule reads with a step that can fail: only part of their
     /// type is in the rule's domain (`strip_prefix("S-") | parse_int`).
-    narrowed: HashSet<(bool, Path)>,
+    narrowed: HashSet<(Side, Path)>,
     /// Paths a rule of the other direction writes from a field with steps
     /// that can be run on generated values.
-    through: HashMap<(bool, Path), Through>,
+    through: HashMap<(Side, Path), Through>,
     /// The records of the left and right sides.
     sides: (RecordId, RecordId),
 }
@@ -165,8 +171,8 @@ impl<'p> Laws<'p> {
 
     /// Records covered paths, one-way targets, table exclusions and the
     /// domains of the rules of `dir` (sources in `src`, targets in `tgt`).
-    fn walk(&mut self, rules: &'p [DRule], src: &[String], tgt: &[String], dir: Direction) {
-        let left_is_source = dir == Direction::Forward;
+    fn walk(&mut self, rules: &'p [DRule], src: &[Seg], tgt: &[Seg], dir: Direction) {
+        let read = dir.source();
         for r in rules {
             match r {
                 DRule::Each(e) => {
@@ -185,7 +191,7 @@ impl<'p> Laws<'p> {
                         .iter()
                         .map(|t| join(tgt, &t.path.0, false))
                         .collect();
-                    self.domain(v, &sources, &targets, left_is_source);
+                    self.domain(v, &sources, &targets, read);
                     if !v.origin.two_way {
                         if dir == Direction::Reverse {
                             self.one_way_left.extend(targets);
@@ -196,7 +202,7 @@ impl<'p> Laws<'p> {
                         self.covered_left.extend(sources.iter().cloned());
                         self.covered_right.extend(targets.iter().cloned());
                     }
-                    self.table_exclusions(v, &sources, &targets, left_is_source);
+                    self.table_exclusions(v, &sources, &targets, read);
                 }
             }
         }
@@ -210,31 +216,30 @@ impl<'p> Laws<'p> {
         v: &crate::check::ValueRule,
         sources: &[Path],
         targets: &[Path],
-        left_is_source: bool,
+        read: Side,
     ) {
         let ([source], [target]) = (sources, targets) else {
             return;
         };
         if v.steps.iter().any(can_fail) {
-            self.narrowed.insert((left_is_source, source.clone()));
+            self.narrowed.insert((read, source.clone()));
         }
         let steps: Option<Vec<Step>> = v.steps.iter().map(|s| self.runnable(s)).collect();
-        let side = if left_is_source {
-            self.sides.0
-        } else {
-            self.sides.1
+        let record = match read {
+            Side::Left => self.sides.0,
+            Side::Right => self.sides.1,
         };
         if let Some(steps) = steps
-            && let Some(ty) = type_at(&self.program.registry, side, source)
+            && let Some(ty) = type_at(&self.program.registry, record, source)
             && sig_of(&ty.kind).is_some()
         {
             self.through.insert(
-                (!left_is_source, target.clone()),
+                (read.other(), target.clone()),
                 Through {
                     source: source.clone(),
                     ty,
                     steps: Arc::new(steps),
-                    field: target.join("."),
+                    field: dotted(target),
                     rule: v.origin.location.clone(),
                 },
             );
@@ -278,7 +283,7 @@ impl<'p> Laws<'p> {
         &self,
         cases: u32,
         strategy: BoxedStrategy<Json>,
-        left: bool,
+        side: Side,
         test: impl Fn(&Json) -> Result<(), TestCaseError>,
     ) -> Option<String> {
         let config = Config {
@@ -300,13 +305,12 @@ impl<'p> Laws<'p> {
         match outcome {
             Ok(()) => None,
             Err(TestError::Fail(why, record)) => Some(format!("{why}\n  record: {record}")),
-            Err(TestError::Abort(_)) => Some(self.abort_message(&rejections.borrow(), left)),
+            Err(TestError::Abort(_)) => Some(self.abort_message(&rejections.borrow(), side)),
         }
     }
 
     /// Why too few generated records could be tried.
-    fn abort_message(&self, rejections: &Rejections, left: bool) -> String {
-        let side = if left { "left" } else { "right" };
+    fn abort_message(&self, rejections: &Rejections, side: Side) -> String {
         if let Some((head, n, example)) = rejections.most_frequent() {
             return format!(
                 "could not generate enough {side} records the mapping accepts: {} of the generated records were rejected, {n} of them by {head}\n  e.g. {example}\n  (fields are generated from their types; a field read with steps that can fail is generated through the rule that writes it the other way, when that rule's steps are transforms and tables with constant arguments)",
@@ -316,7 +320,7 @@ impl<'p> Laws<'p> {
         let mut fields: Vec<String> = self
             .through
             .iter()
-            .filter(|((l, _), _)| *l == left)
+            .filter(|((s, _), _)| *s == side)
             .map(|(_, t)| format!("`{}` (through the rule at {})", t.field, t.rule))
             .collect();
         fields.sort();
@@ -333,7 +337,7 @@ impl<'p> Laws<'p> {
         v: &crate::check::ValueRule,
         sources: &[Path],
         targets: &[Path],
-        left_is_source: bool,
+        read: Side,
     ) {
         let lost = |table: usize, dir: Direction| -> Vec<String> {
             table_losses(&self.program.tables[table])
@@ -347,21 +351,21 @@ impl<'p> Laws<'p> {
         };
         if let (Some(TStep::Table { table, dir, .. }), [s]) = (v.steps.first(), sources) {
             let values = lost(*table, *dir);
-            self.excluded.insert((left_is_source, s.clone()), values);
+            self.excluded.insert((read, s.clone()), values);
         }
         if let (Some(TStep::Table { table, dir, .. }), [t]) = (v.steps.last(), targets) {
             let values = lost(*table, flip(*dir));
-            self.excluded.insert((!left_is_source, t.clone()), values);
+            self.excluded.insert((read.other(), t.clone()), values);
         }
     }
 
-    /// Records of `record` (of the left side when `left`) as JSON, shaped
+    /// Records of `record` (of `side`) as JSON, shaped
     /// by the schema and the rules.
     fn record(
         &self,
         reg: &Registry,
         record: RecordId,
-        left: bool,
+        side: Side,
         path: &mut Path,
         depth: usize,
     ) -> BoxedStrategy<Json> {
@@ -370,8 +374,8 @@ impl<'p> Laws<'p> {
             if depth > 3 && f.optional {
                 continue;
             }
-            path.push(f.name.clone());
-            let value = self.value(reg, &f.ty, left, path, depth);
+            path.push(Seg::Name(f.name.clone()));
+            let value = self.value(reg, &f.ty, side, path, depth);
             path.pop();
             let name = f.name.clone();
             let value = if f.ty.nullable {
@@ -395,17 +399,17 @@ impl<'p> Laws<'p> {
         &self,
         reg: &Registry,
         ty: &Type,
-        left: bool,
+        side: Side,
         path: &mut Path,
         depth: usize,
     ) -> BoxedStrategy<Json> {
-        let key = (left, path.clone());
+        let key = (side, path.clone());
         if self.narrowed.contains(&key)
             && let Some(through) = self.through.get(&key)
         {
-            return self.generated_through(reg, through, !left, depth);
+            return self.generated_through(reg, through, side.other(), depth);
         }
-        self.schema_value(reg, ty, left, path, depth)
+        self.schema_value(reg, ty, side, path, depth)
     }
 
     /// Values of the other side's field, run through the rule that writes
@@ -414,7 +418,7 @@ impl<'p> Laws<'p> {
         &self,
         reg: &Registry,
         through: &Through,
-        other_left: bool,
+        other: Side,
         depth: usize,
     ) -> BoxedStrategy<Json> {
         let ty = Type {
@@ -422,7 +426,7 @@ impl<'p> Laws<'p> {
             ..through.ty.clone()
         };
         let mut path = through.source.clone();
-        let start = self.schema_value(reg, &ty, other_left, &mut path, depth);
+        let start = self.schema_value(reg, &ty, other, &mut path, depth);
         let steps = Arc::clone(&through.steps);
         let kind = ty.kind.clone();
         start
@@ -438,13 +442,13 @@ impl<'p> Laws<'p> {
         &self,
         reg: &Registry,
         ty: &Type,
-        left: bool,
+        side: Side,
         path: &mut Path,
         depth: usize,
     ) -> BoxedStrategy<Json> {
         match &ty.kind {
             Kind::Enum(e) => {
-                let excluded = self.excluded.get(&(left, path.clone()));
+                let excluded = self.excluded.get(&(side, path.clone()));
                 let values: Vec<Json> = reg
                     .enum_def(*e)
                     .values
@@ -459,7 +463,7 @@ impl<'p> Laws<'p> {
                 }
             }
             Kind::IntEnum(e) => {
-                let excluded = self.excluded.get(&(left, path.clone()));
+                let excluded = self.excluded.get(&(side, path.clone()));
                 let values: Vec<Json> = reg
                     .enum_def(*e)
                     .values
@@ -474,17 +478,17 @@ impl<'p> Laws<'p> {
                     proptest::sample::select(values).boxed()
                 }
             }
-            Kind::Record(r) => self.record(reg, *r, left, path, depth + 1),
+            Kind::Record(r) => self.record(reg, *r, side, path, depth + 1),
             Kind::Array(e) => {
-                path.push("[]".into());
-                let item = self.value(reg, e, left, path, depth + 1);
+                path.push(Seg::Each);
+                let item = self.value(reg, e, side, path, depth + 1);
                 path.pop();
                 proptest::collection::vec(item, 0..3)
                     .prop_map(Json::Array)
                     .boxed()
             }
             Kind::Map(e) => {
-                let item = self.value(reg, e, left, path, depth + 1);
+                let item = self.value(reg, e, side, path, depth + 1);
                 proptest::collection::btree_map("[a-z]{1,6}", item, 0..3)
                     .prop_map(|m| Json::Object(m.into_iter().collect()))
                     .boxed()
@@ -606,12 +610,22 @@ fn flip(d: Direction) -> Direction {
     }
 }
 
-fn join(prefix: &[String], rest: &[String], each: bool) -> Path {
-    let mut p: Path = prefix.iter().chain(rest).cloned().collect();
+/// `prefix`, then the names of `rest`, then an array step when `each`.
+fn join(prefix: &[Seg], rest: &[String], each: bool) -> Path {
+    let mut p: Path = prefix
+        .iter()
+        .cloned()
+        .chain(rest.iter().cloned().map(Seg::Name))
+        .collect();
     if each {
-        p.push("[]".into());
+        p.push(Seg::Each);
     }
     p
+}
+
+/// Whether a path's first step is the member `name`.
+fn starts_with_name(p: &[Seg], name: &str) -> bool {
+    matches!(p.first(), Some(Seg::Name(n)) if n == name)
 }
 
 /// Only the members at `paths` (whole values at their ends).
@@ -623,7 +637,7 @@ fn project(v: &Json, paths: &[Path]) -> Json {
         Json::Array(items) => {
             let rest: Vec<Path> = paths
                 .iter()
-                .filter(|p| p[0] == "[]")
+                .filter(|p| p[0] == Seg::Each)
                 .map(|p| p[1..].to_vec())
                 .collect();
             Json::Array(items.iter().map(|i| project(i, &rest)).collect())
@@ -633,7 +647,7 @@ fn project(v: &Json, paths: &[Path]) -> Json {
             for (k, child) in m {
                 let rest: Vec<Path> = paths
                     .iter()
-                    .filter(|p| &p[0] == k)
+                    .filter(|p| starts_with_name(p, k))
                     .map(|p| p[1..].to_vec())
                     .collect();
                 if !rest.is_empty() {
@@ -652,7 +666,7 @@ fn remove(v: &Json, paths: &[Path]) -> Json {
         Json::Array(items) => {
             let rest: Vec<Path> = paths
                 .iter()
-                .filter(|p| p.first().is_some_and(|s| s == "[]"))
+                .filter(|p| p.first() == Some(&Seg::Each))
                 .map(|p| p[1..].to_vec())
                 .collect();
             Json::Array(items.iter().map(|i| remove(i, &rest)).collect())
@@ -660,12 +674,12 @@ fn remove(v: &Json, paths: &[Path]) -> Json {
         Json::Object(m) => {
             let mut out = Map::new();
             for (k, child) in m {
-                if paths.iter().any(|p| p.len() == 1 && &p[0] == k) {
+                if paths.iter().any(|p| p.len() == 1 && starts_with_name(p, k)) {
                     continue;
                 }
                 let rest: Vec<Path> = paths
                     .iter()
-                    .filter(|p| p.len() > 1 && &p[0] == k)
+                    .filter(|p| p.len() > 1 && starts_with_name(p, k))
                     .map(|p| p[1..].to_vec())
                     .collect();
                 out.insert(k.clone(), remove(child, &rest));
@@ -750,10 +764,11 @@ fn can_fail(step: &TStep) -> bool {
     }
 }
 
-/// The type of the field at `path` (`"[]"` steps into an array's
-/// elements) in `record`.
-fn type_at(reg: &Registry, record: RecordId, path: &[String]) -> Option<Type> {
-    let (first, rest) = path.split_first()?;
+/// The type of the field at `path` in `record`.
+fn type_at(reg: &Registry, record: RecordId, path: &[Seg]) -> Option<Type> {
+    let (Seg::Name(first), rest) = path.split_first()? else {
+        return None;
+    };
     let field = reg
         .record(record)
         .fields
@@ -761,7 +776,7 @@ fn type_at(reg: &Registry, record: RecordId, path: &[String]) -> Option<Type> {
         .find(|f| &f.name == first)?;
     let mut ty = field.ty.clone();
     let mut rest = rest;
-    while let Some(("[]", tail)) = rest.split_first().map(|(h, t)| (h.as_str(), t)) {
+    while let Some((Seg::Each, tail)) = rest.split_first() {
         ty = match ty.kind {
             Kind::Array(e) => *e,
             _ => return None,
@@ -842,5 +857,39 @@ fn scalar(ty: &SigTy) -> BoxedStrategy<Json> {
         _ => "[a-zA-Z0-9 <>&'\"é@._-]{0,12}"
             .prop_map(Json::String)
             .boxed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn name(n: &str) -> Seg {
+        Seg::Name(n.into())
+    }
+
+    #[test]
+    fn project_and_remove_follow_array_steps_and_names() {
+        let v = json!({"lines": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}], "id": 7});
+        let sku = vec![name("lines"), Seg::Each, name("sku")];
+        assert_eq!(
+            project(&v, std::slice::from_ref(&sku)),
+            json!({"lines": [{"sku": "a"}, {"sku": "b"}]})
+        );
+        assert_eq!(
+            remove(&v, &[sku]),
+            json!({"lines": [{"qty": 1}, {"qty": 2}], "id": 7})
+        );
+    }
+
+    #[test]
+    fn a_member_named_like_an_array_step_is_a_name() {
+        // With text paths, `"[]"` was both a member name and the array
+        // step; typed, the member is kept apart.
+        let v = json!({"[]": 1, "a": [2]});
+        assert_eq!(project(&v, &[vec![name("[]")]]), json!({"[]": 1}));
+        assert_eq!(project(&v, &[vec![Seg::Each]]), json!({}));
+        assert_eq!(remove(&v, &[vec![name("[]")]]), json!({"a": [2]}));
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! The phases, one module each (see ARCHITECTURE.md):
 //! [`syntax`] → [`schema`] → [`check`] → [`plan`] → [`exec`] → [`sync`]; [`compile`]
-//! drives the first three, [`cli`] is the command line.
+//! drives the first three, [`cli`] is the command line. Under them all,
+//! [`base`] holds the types every phase shares; each phase uses only the
+//! phases below it (the order is in ARCHITECTURE.md and `tests/layers.rs`).
 
+pub mod base;
 pub mod check;
 pub mod cli;
 pub mod compile;

@@ -4,9 +4,10 @@
 
 use super::types::{Flow, Ty};
 use super::{Checker, types};
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Type;
-use crate::syntax::{self as ast, Span};
+use crate::syntax as ast;
 
 impl Checker<'_> {
     /// Checks that `out` may be written into a target of type `ty`. Returns

@@ -16,10 +16,11 @@
 //! runtime would otherwise apply whichever came last.
 
 use super::side_scope;
-use super::{Checker, Conflict, DRule, FieldPath, Mapping, Source, Strategy};
+use super::{Checker, Conflict, DRule, Mapping, Source, Strategy};
+use crate::base::{FieldPath, Side, Span};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, RecordId, Type};
-use crate::syntax::{self as ast, Direction, Span};
+use crate::syntax::{self as ast, Direction};
 use std::collections::{HashMap, HashSet};
 
 /// Field paths on one side, as names.
@@ -27,22 +28,6 @@ type Paths = Vec<Vec<String>>;
 
 /// Each field that has a conflict rule, with the entry's span and path text.
 type GovernedBy = HashMap<(Side, Vec<String>), (Span, String)>;
-
-/// Which of the mapping's two records a path is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    fn other(self) -> Side {
-        match self {
-            Side::Left => Side::Right,
-            Side::Right => Side::Left,
-        }
-    }
-}
 
 /// A field on one side, as a conflict rule sees it.
 struct Governed {
@@ -55,7 +40,7 @@ struct Governed {
 }
 
 /// One top-level rule as the fields it joins: what the sync runtime merges
-/// as one field (`sync::spec::MergeField`).
+/// as one field (`plan::sync_spec::MergeField`).
 struct Link {
     left: Paths,
     right: Paths,
@@ -688,17 +673,17 @@ impl Checker<'_> {
         &mut self,
         mapping: &Mapping,
         flags: &[ast::Path],
-    ) -> Vec<(Direction, FieldPath)> {
+    ) -> Vec<(Side, FieldPath)> {
         let mut out = Vec::new();
         for p in flags {
             let sides = [
-                (Direction::Forward, side_scope(mapping.left)),
-                (Direction::Reverse, side_scope(mapping.right)),
+                (Side::Left, side_scope(mapping.left)),
+                (Side::Right, side_scope(mapping.right)),
             ];
             let found = sides
                 .iter()
-                .find_map(|(dir, scope)| self.resolve_quiet(scope, p).map(|r| (*dir, r)));
-            let Some((dir, r)) = found else {
+                .find_map(|(side, scope)| self.resolve_quiet(scope, p).map(|r| (*side, r)));
+            let Some((side, r)) = found else {
                 self.resolve(&side_scope(mapping.left), p, "");
                 continue;
             };
@@ -715,7 +700,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            out.push((dir, FieldPath(r.names)));
+            out.push((side, FieldPath(r.names)));
         }
         out
     }

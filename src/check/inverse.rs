@@ -6,8 +6,8 @@
 //! `Lossy` step, reported as E0222 by the caller.
 
 use super::{Checker, endpoint_text};
+use crate::base::{Span, Value};
 use crate::diag::{Code, Diagnostic};
-use crate::exec::Value;
 use crate::schema::{Kind, scalar_name};
 use crate::stdlib;
 use crate::stdlib::hooks::{ArgText, InverseArgs};
@@ -16,7 +16,7 @@ use crate::syntax::{self as ast, Direction};
 
 /// A step with no exact inverse, and why.
 pub(super) struct Lossy {
-    pub span: ast::Span,
+    pub span: Span,
     pub step: String,
     pub why: String,
 }
@@ -121,7 +121,7 @@ impl Checker<'_> {
     /// and gives back that type. `parse_int` is undone by `to_string`, so
     /// `to_string` on an int is undone by `parse_int` (on a decimal by
     /// `parse_decimal`, on a bool by `parse_bool`).
-    fn paired_inverse(&self, name: &str, call: ast::Span) -> Option<&'static str> {
+    fn paired_inverse(&self, name: &str, call: Span) -> Option<&'static str> {
         let input = self.forward_inputs.get(&call)?;
         paired_with(name)
             .find(|(_, gives)| gives == input)
@@ -129,7 +129,7 @@ impl Checker<'_> {
     }
 
     /// Why a transform with no inverse of its own cannot be undone here.
-    fn no_inverse_why(&self, name: &str, call: ast::Span) -> String {
+    fn no_inverse_why(&self, name: &str, call: Span) -> String {
         let undone: Vec<String> = paired_with(name)
             .map(|(def, gives)| format!("{} by `{}`", kind_word(&gives), def.name))
             .collect();

@@ -2,10 +2,11 @@
 //! and every rule split by direction. This is what `plan` lowers; nothing in
 //! it needs the AST or another look at the schemas.
 
+use crate::base::Value;
+use crate::base::{Side, Span};
 use crate::diag::FileId;
-use crate::exec::Value;
 use crate::schema::{RecordId, Registry, Type};
-use crate::syntax::{Direction, Span};
+use crate::syntax::Direction;
 
 pub struct Program {
     pub registry: Registry,
@@ -64,7 +65,7 @@ pub struct Mapping {
     pub on_delete: Option<crate::syntax::DeletePolicy>,
     /// `on delete ... when FLAG`: boolean fields marking a record of their
     /// side deleted.
-    pub delete_flags: Vec<(Direction, FieldPath)>,
+    pub delete_flags: Vec<(Side, FieldPath)>,
     /// `ids id <-> Id`: the fields each provider identifies its records by.
     pub ids: Option<(FieldPath, FieldPath)>,
     /// `for` clauses: one output record per element of the innermost array.
@@ -114,19 +115,8 @@ impl Mapping {
     }
 }
 
-/// A path of field names relative to the rule's scope. Empty: the scope's
-/// value itself (the element, inside an element-wise rule).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub struct FieldPath(pub Vec<String>);
-
-impl std::fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str(".");
-        }
-        f.write_str(&self.0.join("."))
-    }
-}
+// `FieldPath` is in `base`: plans and the sync spec use it too.
+pub use crate::base::FieldPath;
 
 /// A rule in one direction.
 pub enum DRule {
@@ -230,7 +220,7 @@ pub struct Conflict {
 #[derive(Clone)]
 pub enum Strategy {
     Prefer {
-        side: Direction,
+        side: Side,
         unless_blank: bool,
     },
     Newest {

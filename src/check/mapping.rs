@@ -3,9 +3,8 @@
 //! and `on delete` clauses, and the arrows its rules may use.
 
 use super::sides::side_name;
-use super::{
-    Checker, FieldPath, Iteration, Level, Mapping, Scope, ScopeSide, side_scope, type_ref_text,
-};
+use super::{Checker, Iteration, Level, Mapping, Scope, ScopeSide, side_scope, type_ref_text};
+use crate::base::FieldPath;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Field, Kind, RecordDef, RecordId, Type};
 use crate::syntax::{self as ast, ArrowKind, Direction};

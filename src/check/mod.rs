@@ -45,9 +45,10 @@ mod written;
 
 pub use ir::*;
 
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId, SourceMap};
 use crate::schema::{Field, Kind, RecordId, Registry, Type};
-use crate::syntax::{self as ast, Direction, Span};
+use crate::syntax::{self as ast, Direction};
 use std::collections::HashMap;
 use types::Ty;
 

@@ -3,11 +3,11 @@
 
 use super::types::Flow;
 use super::{Checker, types};
+use crate::base::Currency;
+use crate::base::Value;
 use crate::diag::{Code, Diagnostic};
-use crate::exec::Value;
 use crate::schema::Kind;
 use crate::stdlib::hooks::CurrencyRule;
-use crate::stdlib::iso4217::Currency;
 use crate::syntax as ast;
 
 impl Checker<'_> {
@@ -76,6 +76,7 @@ fn declared_currency(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::Span;
     use crate::schema::Registry;
     use crate::stdlib::hooks::Hooks;
     use crate::stdlib::sig;
@@ -93,7 +94,7 @@ mod tests {
         });
         let eur = ast::Literal {
             kind: ast::LiteralKind::String("EUR".to_string()),
-            span: ast::Span::default(),
+            span: Span::default(),
         };
         let m = match_signature(
             &Registry::default(),

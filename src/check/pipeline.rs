@@ -4,9 +4,10 @@
 //! `if` in `cond.rs`.
 
 use super::types::{Flow, Ty};
-use super::{Checker, DirView, FieldPath, TArg, TStep, prefixed, types};
+use super::{Checker, DirView, TArg, TStep, prefixed, types};
+use crate::base::FieldPath;
+use crate::base::Value;
 use crate::diag::{Code, Diagnostic, did_you_mean};
-use crate::exec::Value;
 use crate::schema::Kind;
 use crate::stdlib;
 use crate::syntax::{self as ast, Direction};
@@ -233,7 +234,7 @@ impl Checker<'_> {
                                     .get(i)
                                     .cloned()
                                     .flatten()
-                                    .unwrap_or(crate::exec::Value::Null);
+                                    .unwrap_or(crate::base::Value::Null);
                                 consts.push(Some(val.clone()));
                                 checked.push(Some(val.clone()));
                                 final_args.push(TArg::Const(val));

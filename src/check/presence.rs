@@ -25,9 +25,11 @@
 //! read-only field writes what the provider sets itself (E0224).
 
 use super::types::{Flow, Ty};
-use super::{Checker, DirView, FieldPath, Resolved, Source, TArg, TStep};
+use super::{Checker, DirView, Resolved, Source, TArg, TStep};
+use crate::base::FieldPath;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic};
-use crate::syntax::{self as ast, Span};
+use crate::syntax as ast;
 
 impl Checker<'_> {
     /// The source paths a value rule relies on itself (see the module's

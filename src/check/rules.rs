@@ -5,12 +5,14 @@
 use super::types::{Flow, Ty};
 use super::written::Written;
 use super::{
-    Checker, DRule, DirView, EachRule, FieldPath, Resolved, RuleOrigin, Scope, ScopeSide, Source,
-    Target, ValueRule, endpoint_text, prefixed, scope_target, side_word, types,
+    Checker, DRule, DirView, EachRule, Resolved, RuleOrigin, Scope, ScopeSide, Source, Target,
+    ValueRule, endpoint_text, prefixed, scope_target, side_word, types,
 };
+use crate::base::FieldPath;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, Type};
-use crate::syntax::{self as ast, ArrowKind, Direction, Span};
+use crate::syntax::{self as ast, ArrowKind, Direction};
 
 impl Checker<'_> {
     /// Checks the rules of one scope in one direction; reports duplicate and
@@ -185,19 +187,18 @@ impl Checker<'_> {
         at: Span,
     ) {
         if let Err((other, first)) = written.claim(path, rule_span) {
-            let other = other.join(".");
+            // The longer of the two paths is named (counted in names,
+            // not in the dots of their text: a name may hold a dot).
+            let longer = if path.len() >= other.len() {
+                path
+            } else {
+                &other
+            };
             let d = Diagnostic::error(
                 Code::E0206,
                 self.file,
                 at,
-                format!(
-                    "`{}` is written by two rules",
-                    if path.len() >= other.split('.').count() {
-                        path.join(".")
-                    } else {
-                        other.clone()
-                    }
-                ),
+                format!("`{}` is written by two rules", longer.join(".")),
             )
             .label("second rule writing it")
             .secondary(self.file, first, "first written here")

@@ -3,12 +3,13 @@
 //! them.
 
 use super::{Checker, Mapping};
+use crate::base::Side;
 use crate::diag::{Code, Diagnostic};
-use crate::syntax::{self as ast, Direction};
+use crate::syntax as ast;
 
 impl Checker<'_> {
     /// A side name: the schema name of either type, or `left`/`right`.
-    pub(super) fn side(&mut self, mapping: &Mapping, side: &ast::Ident) -> Option<Direction> {
+    pub(super) fn side(&mut self, mapping: &Mapping, side: &ast::Ident) -> Option<Side> {
         let same = mapping.left_side == mapping.right_side;
         let named = named_side(&mapping.left_side, &mapping.right_side, &side.name);
         if named.is_some() {
@@ -48,17 +49,15 @@ pub(super) fn side_name(r: &ast::TypeRef) -> String {
         .unwrap_or_default()
 }
 
-/// The side `name` names in a mapping whose sides go by `left` and `right`:
-/// `Forward` for the left side (the one data flows from in the forward
-/// direction), `Reverse` for the right. Schema names count only when they
-/// differ.
-pub(super) fn named_side(left: &str, right: &str, name: &str) -> Option<Direction> {
+/// The side `name` names in a mapping whose sides go by `left` and `right`
+/// or by their schema names; schema names count only when they differ.
+pub(super) fn named_side(left: &str, right: &str, name: &str) -> Option<Side> {
     let distinct = left != right;
     match name {
-        "left" => Some(Direction::Forward),
-        "right" => Some(Direction::Reverse),
-        n if distinct && n == left => Some(Direction::Forward),
-        n if distinct && n == right => Some(Direction::Reverse),
+        "left" => Some(Side::Left),
+        "right" => Some(Side::Right),
+        n if distinct && n == left => Some(Side::Left),
+        n if distinct && n == right => Some(Side::Right),
         _ => None,
     }
 }

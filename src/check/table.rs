@@ -3,8 +3,8 @@
 
 use super::types::{Ty, literal_value};
 use super::{Checker, Table, TableMap};
+use crate::base::{Span, Value};
 use crate::diag::{Code, Diagnostic};
-use crate::exec::Value;
 use crate::schema::Kind;
 use crate::stdlib;
 use crate::syntax::{self as ast, ArrowKind, Direction};
@@ -13,12 +13,12 @@ use std::collections::{HashMap, HashSet};
 /// Where each entry's key is written, parallel to `TableMap::entries`.
 #[derive(Default)]
 pub(super) struct KeySpans {
-    forward: Vec<ast::Span>,
-    reverse: Vec<ast::Span>,
+    forward: Vec<Span>,
+    reverse: Vec<Span>,
 }
 
 impl KeySpans {
-    fn of(&self, dir: Direction) -> &[ast::Span] {
+    fn of(&self, dir: Direction) -> &[Span] {
         match dir {
             Direction::Forward => &self.forward,
             Direction::Reverse => &self.reverse,
@@ -77,8 +77,8 @@ impl Checker<'_> {
         let mut spans = KeySpans::default();
         // For duplicate detection: key text → span, per direction (a map:
         // a generated table of 100,000 entries is checked in linear time).
-        let mut fwd_keys: HashMap<String, ast::Span> = HashMap::new();
-        let mut rev_keys: HashMap<String, ast::Span> = HashMap::new();
+        let mut fwd_keys: HashMap<String, Span> = HashMap::new();
+        let mut rev_keys: HashMap<String, Span> = HashMap::new();
         for e in &t.entries {
             match e {
                 ast::TableEntry::Pair {
@@ -172,7 +172,7 @@ impl Checker<'_> {
     /// Reports a key listed twice for one direction.
     fn table_key_clash(
         &mut self,
-        seen: &mut HashMap<String, ast::Span>,
+        seen: &mut HashMap<String, Span>,
         k: &ast::Literal,
         dir: &str,
     ) -> bool {
@@ -396,7 +396,7 @@ impl Checker<'_> {
         let def = self.reg.enum_def(e).clone();
         let allowed: HashSet<&str> = def.values.iter().map(String::as_str).collect();
         let table = &self.tables[t];
-        let dead: Vec<(String, ast::Span)> = table
+        let dead: Vec<(String, Span)> = table
             .map(dir)
             .entries
             .iter()

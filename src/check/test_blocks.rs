@@ -23,7 +23,7 @@ impl Checker<'_> {
             return None;
         };
         let mapping = &mappings[index];
-        let given_dir = self.side(mapping, &t.given_side)?;
+        let given_dir = Direction::reading(self.side(mapping, &t.given_side)?);
         let direction = given_dir;
         if !mapping.directions.contains(&direction) {
             let d = Diagnostic::error(
@@ -80,8 +80,7 @@ impl Checker<'_> {
     ) -> Option<Expected> {
         Some(match e {
             ast::Expectation::Record { side, record } => {
-                let dir = self.side(mapping, side)?;
-                if dir == given_dir {
+                if Direction::reading(self.side(mapping, side)?) == given_dir {
                     let d = Diagnostic::error(
                         Code::E0215,
                         self.file,

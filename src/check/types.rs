@@ -3,7 +3,7 @@
 //! strings from tables and literals) the exact set of values it can take.
 
 use super::ScopeSide;
-use crate::exec::Value;
+use crate::base::Value;
 use crate::schema::{Kind, Registry, Type};
 use crate::stdlib::convert_text;
 use crate::stdlib::hooks::{CallTypes, Hooks, Typed};
@@ -766,7 +766,7 @@ pub fn match_signature(
 }
 
 fn default_literal(text: &str) -> Literal {
-    let span = crate::syntax::Span::default();
+    let span = crate::base::Span::default();
     let kind = if let Some(s) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         LiteralKind::String(s.to_string())
     } else if text == "null" {

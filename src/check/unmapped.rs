@@ -28,10 +28,9 @@ fn written_in(m: &ast::MappingDecl, decl: &ast::UnmappedDecl) -> Option<Directio
             ArrowKind::Both => return None,
         },
         // The left side is written by the reverse direction.
-        Some(side) => match named_side(&side_name(&m.left), &side_name(&m.right), &side.name)? {
-            Direction::Forward => Direction::Reverse,
-            Direction::Reverse => Direction::Forward,
-        },
+        Some(side) => Direction::reading(
+            named_side(&side_name(&m.left), &side_name(&m.right), &side.name)?.other(),
+        ),
     };
     m.arrow.kind.flows(dir).then_some(dir)
 }

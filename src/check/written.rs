@@ -6,7 +6,7 @@
 //! checking a mapping of n rules is linear in n, not a scan of every earlier
 //! rule per rule.
 
-use crate::syntax::Span;
+use crate::base::Span;
 use std::collections::HashMap;
 
 #[derive(Default)]

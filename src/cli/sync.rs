@@ -4,11 +4,12 @@ use super::{
     DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, Shown, compile_reporting,
     files_of, load_plans,
 };
+use crate::base::Side;
 use crate::plan::PlanFile;
+use crate::plan::sync_spec::SyncSpec;
 use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
 use crate::sync::store::{OpenMode, SqliteStore, Store};
-use crate::sync::{Side, SyncSpec};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

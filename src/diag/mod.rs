@@ -8,7 +8,7 @@ mod excerpt;
 pub use codes::Code;
 pub use excerpt::{LONG_LINE_BYTES, MAX_MESSAGE_CHARS, printable};
 
-use crate::syntax::Span;
+use crate::base::Span;
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::{Files, SimpleFiles};
 use codespan_reporting::term;

@@ -9,12 +9,13 @@
 //! chunk borrows from the chunk's text, so the frames and the output buffer
 //! are reused from record to record.
 
+use super::Bases;
 use super::eval::{Frames, Outcome, RecordError, evaluate_into, map_json_into};
 use super::lines::{LineRead, LineReader};
 use super::read::read_record;
 use super::rows::{Row, expand};
 use super::run::{OutputFormat, Position, reject_line};
-use super::{Bases, Value};
+use crate::base::Value;
 use crate::plan::Plan;
 use std::collections::VecDeque;
 use std::io::{self, BufRead};

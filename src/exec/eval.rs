@@ -2,7 +2,7 @@
 //! straight from slots into a buffer in target order.
 
 use super::read::{ReadError, read_record_into};
-use super::{Money, Value};
+use crate::base::{Money, Value};
 use crate::diag::Code;
 use crate::plan::{
     Plan, PlanArg, PlanRule, PlanSource, PlanStep, ReadKind, TargetCheck, WriteNode,

@@ -3,11 +3,12 @@
 //! `IgnoredAny` (no allocation); read values land in their slots. Numbers are
 //! taken from their raw text, so an int or decimal never passes through f64.
 
-use super::Value;
-use super::value::{Money, minify_json};
+use crate::base::Currency;
+use crate::base::Value;
+use crate::base::{Money, minify_json};
 use crate::plan::{ReadKind, ReadNode};
 use crate::stdlib::convert_text;
-use crate::stdlib::iso4217::{Currency, not_a_currency};
+use crate::stdlib::iso4217::not_a_currency;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;

@@ -7,9 +7,9 @@
 //! as it streams. Both give each row the read errors that concern it:
 //! errors inside its own elements, or in the scopes that enclose it.
 
-use super::Value;
 use super::eval::{Encoding, Outcome, RecordError, evaluate_into, map_record};
 use super::read::{ReadError, read_record};
+use crate::base::Value;
 use crate::plan::{IterPlan, Plan};
 
 /// One row ready to evaluate.

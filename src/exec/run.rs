@@ -5,8 +5,8 @@
 use super::chunk::{Batch, CHUNK_BYTES, Chunk, Mapper, next_chunk, parallel};
 use super::eval::{Encoding, Frames, Outcome, RecordError};
 use super::lines::{DEFAULT_MAX_RECORD_BYTES, LineReader};
-use super::value::{minify_json, write_json_str};
 use super::{Bases, xml};
+use crate::base::{minify_json, write_json_str};
 use crate::plan::Plan;
 use serde_json::value::RawValue;
 use std::io::{self, BufRead, Write};

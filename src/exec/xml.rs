@@ -21,13 +21,14 @@
 //! rejected whole, with the line and column of the fault, and no row of it
 //! is written.
 
-use super::Value;
 use super::read::{ReadError, not_in_enum, time_value};
 use super::rows::{Row, belongs, under};
+use crate::base::Currency;
+use crate::base::Value;
 use crate::plan::{IterPlan, Plan, ReadKind, ReadNode};
 use crate::schema::XmlForm;
 use crate::stdlib::convert_text;
-use crate::stdlib::iso4217::{Currency, not_a_currency};
+use crate::stdlib::iso4217::not_a_currency;
 use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;

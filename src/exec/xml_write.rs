@@ -13,7 +13,7 @@
 //! not an XML name, an array directly inside an array) rejects the record
 //! with the place named, rather than writing a document no parser reads.
 
-use super::Value;
+use crate::base::Value;
 use crate::plan::{Plan, Shapes, WriteNode};
 use crate::schema::{RecordId, XmlForm};
 use serde_json::Value as Json;

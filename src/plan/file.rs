@@ -6,10 +6,10 @@
 //! forged too is refused, never run into a panic) and prepares constants:
 //! no mapping source is parsed or checked again.
 
+use super::sync_spec::SyncSpec;
 use super::{Plan, PlanRule, lower_mapping};
 use crate::check::{Program, RuleOrigin};
 use crate::diag::SourceMap;
-use crate::sync::SyncSpec;
 use crate::syntax::Direction;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

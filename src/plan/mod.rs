@@ -7,14 +7,16 @@
 //! up by name.
 
 pub mod file;
+pub mod sync_spec;
 mod validate;
 
 pub use file::{MappingPlans, PlanFile};
 
-use crate::check::{DRule, FieldPath, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
-use crate::exec::Value;
+use crate::base::Currency;
+use crate::base::FieldPath;
+use crate::base::Value;
+use crate::check::{DRule, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
 use crate::schema::{Kind, ReadPresence, RecordId, Registry, Type};
-use crate::stdlib::iso4217::Currency;
 use crate::stdlib::{self, Prepared, Transform};
 use crate::syntax::Direction;
 use serde::{Deserialize, Serialize};
@@ -1239,7 +1241,7 @@ fn order_by_schema(reg: &Registry, node: &mut WriteNode) {
     }
     for (name, child) in &mut node.fields {
         child.json_key.clear();
-        crate::exec::write_json_str(&mut child.json_key, name);
+        crate::base::write_json_str(&mut child.json_key, name);
         child.json_key.push(':');
         order_by_schema(reg, child);
     }

@@ -20,7 +20,7 @@ use super::{
     ElemRead, IterPlan, Plan, PlanArg, PlanRule, PlanSource, PlanStep, PlanTable, ReadNode,
     WriteNode,
 };
-use crate::exec::Value;
+use crate::base::Value;
 use std::collections::HashMap;
 
 /// Checks `plan`; `limit` bounds every frame size (a slot takes at least a

@@ -3,8 +3,9 @@
 //! records may refer to each other (and to other namespaces) in any order.
 
 use super::*;
+use crate::base::Currency;
 use crate::diag::{Code, Diagnostic};
-use crate::stdlib::iso4217::{Currency, unknown_currency};
+use crate::stdlib::iso4217::unknown_currency;
 use crate::syntax::{RecordBody, TypeDecl, TypeExpr, TypeExprKind};
 
 /// A schema to import: its namespace name, where the name was declared, and
@@ -227,8 +228,8 @@ impl Ctx<'_> {
     ) -> Kind {
         let ns_name = match namespace {
             None => {
-                if let Some((_, k)) = SCALARS.iter().find(|(n, _)| *n == name.name) {
-                    return k.clone();
+                if let Some(k) = builtin_kind(&name.name) {
+                    return k;
                 }
                 self.ns.to_string()
             }
@@ -252,7 +253,7 @@ impl Ctx<'_> {
             Some(TypeId::Record(r)) => Kind::Record(r),
             Some(TypeId::Enum(e)) => self.reg.enum_def(e).kind(e),
             None => {
-                let mut candidates: Vec<&str> = SCALARS.iter().map(|(n, _)| *n).collect();
+                let mut candidates: Vec<&str> = builtin_names().collect();
                 if let Some(ns) = self.reg.namespaces.get(&ns_name) {
                     candidates.extend(ns.order.iter().map(String::as_str));
                 }

@@ -8,10 +8,11 @@
 //! parent's position. That is exact for the usual one-key-per-line files and
 //! never worse than pointing at the parent.
 
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::syntax::{
-    Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl,
-    TypeExpr, TypeExprKind,
+    Access, EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, StringLit, TypeDecl, TypeExpr,
+    TypeExprKind,
 };
 use serde_json::{Map, Value};
 use std::collections::HashMap;

@@ -16,9 +16,9 @@ pub mod xsd;
 pub use crate::syntax::{Access, XmlForm};
 pub use build::build_registry;
 
+use crate::base::Span;
+use crate::base::{Currency, Scalar};
 use crate::diag::FileId;
-use crate::stdlib::iso4217::Currency;
-use crate::syntax::Span;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -86,22 +86,65 @@ impl Type {
     }
 }
 
-/// Built-in scalar type names, as written in schemas.
-pub const SCALARS: &[(&str, Kind)] = &[
-    ("string", Kind::String),
-    ("bool", Kind::Bool),
-    ("int", Kind::Int),
-    ("decimal", Kind::Decimal),
-    ("float", Kind::Float),
-    ("date", Kind::Date),
-    ("datetime", Kind::DateTime),
-    ("localdatetime", Kind::LocalDateTime),
-    ("anydatetime", Kind::AnyDateTime),
-    ("time", Kind::Time),
-    ("currency", Kind::Currency),
-    ("money", Kind::Money(None)),
-    ("any", Kind::Any),
-];
+/// The built-in type names of schemas: the scalars (their one name table
+/// is `base::Scalar`'s), then `any`.
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    Scalar::all().map(|(_, n)| n).chain(["any"])
+}
+
+/// The kind a built-in type name stands for.
+pub fn builtin_kind(name: &str) -> Option<Kind> {
+    match name {
+        "any" => Some(Kind::Any),
+        _ => Scalar::from_name(name).map(Kind::from),
+    }
+}
+
+impl From<Scalar> for Kind {
+    fn from(s: Scalar) -> Kind {
+        match s {
+            Scalar::String => Kind::String,
+            Scalar::Bool => Kind::Bool,
+            Scalar::Int => Kind::Int,
+            Scalar::Decimal => Kind::Decimal,
+            Scalar::Float => Kind::Float,
+            Scalar::Date => Kind::Date,
+            Scalar::DateTime => Kind::DateTime,
+            Scalar::LocalDateTime => Kind::LocalDateTime,
+            Scalar::AnyDateTime => Kind::AnyDateTime,
+            Scalar::Time => Kind::Time,
+            Scalar::Currency => Kind::Currency,
+            Scalar::Money => Kind::Money(None),
+        }
+    }
+}
+
+impl Kind {
+    /// The scalar this kind is (`money<KWD>` is `money`); `None` for
+    /// `any`, enums, records, arrays and maps.
+    pub fn scalar(&self) -> Option<Scalar> {
+        Some(match self {
+            Kind::String => Scalar::String,
+            Kind::Bool => Scalar::Bool,
+            Kind::Int => Scalar::Int,
+            Kind::Decimal => Scalar::Decimal,
+            Kind::Float => Scalar::Float,
+            Kind::Date => Scalar::Date,
+            Kind::DateTime => Scalar::DateTime,
+            Kind::LocalDateTime => Scalar::LocalDateTime,
+            Kind::AnyDateTime => Scalar::AnyDateTime,
+            Kind::Time => Scalar::Time,
+            Kind::Currency => Scalar::Currency,
+            Kind::Money(_) => Scalar::Money,
+            Kind::Any
+            | Kind::Enum(_)
+            | Kind::IntEnum(_)
+            | Kind::Record(_)
+            | Kind::Array(_)
+            | Kind::Map(_) => return None,
+        })
+    }
+}
 
 /// Where a definition came from, for diagnostics that point into schema files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -321,17 +364,16 @@ impl Registry {
     }
 }
 
+/// The name of a kind as a word: a scalar's name, else what it is.
 pub fn scalar_name(kind: &Kind) -> &'static str {
-    SCALARS
-        .iter()
-        .find(|(_, k)| k == kind)
-        .map(|(n, _)| *n)
-        .unwrap_or(match kind {
-            Kind::Enum(_) | Kind::IntEnum(_) => "enum",
-            Kind::Record(_) => "record",
-            Kind::Array(_) => "array",
-            _ => "map",
-        })
+    match kind {
+        Kind::Any => "any",
+        Kind::Enum(_) | Kind::IntEnum(_) => "enum",
+        Kind::Record(_) => "record",
+        Kind::Array(_) => "array",
+        Kind::Map(_) => "map",
+        scalar => scalar.scalar().map_or("any", Scalar::name),
+    }
 }
 
 impl fmt::Display for RecordId {

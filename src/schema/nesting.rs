@@ -7,8 +7,9 @@
 //! depth becomes the depth of the AST every later phase walks. One linear
 //! pass over the brackets answers first.
 
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
-use crate::syntax::{MAX_NESTING, Span};
+use crate::syntax::MAX_NESTING;
 
 /// JSON levels allowed: a schema level is two of them (`properties` and
 /// the property's own object), so this is [`MAX_NESTING`] levels of types,

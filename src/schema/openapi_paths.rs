@@ -14,8 +14,8 @@
 //! own name (the importer decides that when it resolves the `$ref`).
 
 use super::swagger2::METHODS;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
-use crate::syntax::Span;
 use serde_json::Value;
 use std::collections::HashSet;
 

@@ -2,7 +2,7 @@
 //! target can hold the value, an error (never a guess) where it cannot.
 
 use super::{Args, Category::Conversions, Fail, Hooks, TransformDef, as_str, ex, ext};
-use crate::exec::Value;
+use crate::base::Value;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 

@@ -9,7 +9,7 @@
 //! The types here are the stdlib's own (not the checker's, which sits
 //! above it): presence as two booleans, arguments as written.
 
-use crate::exec::Value;
+use crate::base::Value;
 
 /// Whether a value may be missing, and whether it may be null.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

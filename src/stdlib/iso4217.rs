@@ -6,113 +6,14 @@
 //! in its SOURCE.md), and `TETHER_BLESS=1` rewrites it. One line per code:
 //! `CODE<TAB>NUMERIC<TAB>MINOR-UNITS-or-"-"<TAB>NAME`.
 
+// The type and its table are in `base` (every phase uses a currency); the
+// advice about codes (withdrawn ones, suggestions) stays here.
+use crate::base::Span;
+pub use crate::base::currency::{Currency, CurrencyInfo};
 use crate::diag::{Code, Diagnostic, FileId};
-use crate::syntax::Span;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
-use std::sync::LazyLock;
 
 mod withdrawn;
 pub use withdrawn::{Withdrawn, withdrawn};
-
-const TABLE_TEXT: &str = include_str!("iso4217.tsv");
-
-pub struct CurrencyInfo {
-    pub code: &'static str,
-    pub numeric: &'static str,
-    /// Decimal places of the minor unit; `None` for funds and metals that
-    /// have none ("N.A." in the list: XAU, XDR, ...).
-    pub minor_units: Option<u32>,
-    pub name: &'static str,
-}
-
-static TABLE: LazyLock<Vec<CurrencyInfo>> = LazyLock::new(|| {
-    TABLE_TEXT
-        .lines()
-        .filter_map(|line| {
-            let mut cols = line.split('\t');
-            let code = cols.next()?;
-            let numeric = cols.next()?;
-            let minor_units = cols.next()?.parse().ok();
-            let name = cols.next()?;
-            Some(CurrencyInfo {
-                code,
-                numeric,
-                minor_units,
-                name,
-            })
-        })
-        .collect()
-});
-
-/// A currency of the table: a small index, cheap to copy and compare.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Currency(u16);
-
-impl Currency {
-    /// Looks a code up, ignoring case and surrounding spaces (`" usd"`).
-    pub fn parse(code: &str) -> Option<Currency> {
-        // Upper-cased on the stack: a record's currency (Stripe's `usd`)
-        // is looked up per record, so no allocation here.
-        let &[a, b, c] = code.trim().as_bytes() else {
-            return None;
-        };
-        let upper = [
-            a.to_ascii_uppercase(),
-            b.to_ascii_uppercase(),
-            c.to_ascii_uppercase(),
-        ];
-        let upper = std::str::from_utf8(&upper).ok()?;
-        TABLE
-            .binary_search_by(|c| c.code.cmp(upper))
-            .ok()
-            .and_then(|i| u16::try_from(i).ok())
-            .map(Currency)
-    }
-
-    pub fn info(self) -> &'static CurrencyInfo {
-        &TABLE[usize::from(self.0)]
-    }
-
-    pub fn code(self) -> &'static str {
-        self.info().code
-    }
-
-    pub fn minor_units(self) -> Option<u32> {
-        self.info().minor_units
-    }
-
-    /// Every code, for "did you mean" suggestions.
-    pub fn all_codes() -> impl Iterator<Item = &'static str> {
-        TABLE.iter().map(|c| c.code)
-    }
-}
-
-impl fmt::Debug for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl Serialize for Currency {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.code())
-    }
-}
-
-impl<'de> Deserialize<'de> for Currency {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Currency, D::Error> {
-        let code = String::deserialize(d)?;
-        Currency::parse(&code)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown currency `{code}`")))
-    }
-}
 
 /// E0216 for a code written in a mapping or schema: a withdrawn code says
 /// when and what replaced it; another gets the nearest codes.
@@ -154,6 +55,7 @@ pub fn not_a_currency(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::currency::TABLE_TEXT;
     use quick_xml::Reader;
     use quick_xml::events::Event;
     use std::collections::BTreeMap;

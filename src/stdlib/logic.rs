@@ -2,7 +2,7 @@
 
 use super::hooks::Presence;
 use super::{Args, Category::Logic, Fail, Hooks, TransformDef, ex};
-use crate::exec::Value;
+use crate::base::Value;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 

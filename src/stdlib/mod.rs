@@ -28,8 +28,8 @@ mod strings;
 mod temporal;
 mod zones;
 
+use crate::base::Value;
 use crate::diag::{Code, Severity};
-use crate::exec::Value;
 pub use hooks::Hooks;
 use sig::Signature;
 use std::collections::HashMap;
@@ -86,7 +86,7 @@ pub enum Prepared {
     None,
     Format(datefmt::Format),
     Zone(chrono_tz::Tz),
-    Currency(iso4217::Currency),
+    Currency(crate::base::Currency),
 }
 
 /// Prepares a call's constants (`None` for an argument from a field).

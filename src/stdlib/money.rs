@@ -3,11 +3,12 @@
 //! conversion that would lose digits fails unless a rounding mode is given.
 
 use super::hooks::CurrencyRule;
-use super::iso4217::{Currency, not_a_currency, withdrawn};
+use super::iso4217::{not_a_currency, withdrawn};
 use super::numbers::{Op, check_rounding_mode, rounding_mode};
 use super::{ArgError, Args, Category, Fail, Hooks, Prepared, TransformDef, const_str, ex, ext};
+use crate::base::Currency;
+use crate::base::{Money, Value};
 use crate::diag::Code;
-use crate::exec::{Money, Value};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -4,8 +4,8 @@
 
 use super::hooks::{CallTypes, Presence, Typed};
 use super::{Args, Category::Nulls, Fail, Hooks, TransformDef, ex};
+use crate::base::Value;
 use crate::diag::Code;
-use crate::exec::Value;
 
 fn default<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     if v.is_absent() {

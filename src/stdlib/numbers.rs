@@ -4,7 +4,7 @@
 
 use super::hooks::{ArgText, InverseArgs};
 use super::{ArgError, Args, Category::Numbers, Fail, Hooks, TransformDef, ex};
-use crate::exec::Value;
+use crate::base::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 pub(super) enum Op {

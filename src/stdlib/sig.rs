@@ -10,6 +10,7 @@
 //! transform handles null/missing itself (otherwise they pass through
 //! untouched); `(X...)` takes a tuple of any length (multi-field rules).
 
+use crate::base::Scalar;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +34,25 @@ pub enum SigTy {
     /// The type variable `T`.
     Var,
     Array(Box<SigTy>),
+}
+
+impl From<Scalar> for SigTy {
+    fn from(s: Scalar) -> SigTy {
+        match s {
+            Scalar::String => SigTy::String,
+            Scalar::Bool => SigTy::Bool,
+            Scalar::Int => SigTy::Int,
+            Scalar::Decimal => SigTy::Decimal,
+            Scalar::Float => SigTy::Float,
+            Scalar::Date => SigTy::Date,
+            Scalar::DateTime => SigTy::DateTime,
+            Scalar::LocalDateTime => SigTy::LocalDateTime,
+            Scalar::AnyDateTime => SigTy::AnyDateTime,
+            Scalar::Time => SigTy::Time,
+            Scalar::Currency => SigTy::Currency,
+            Scalar::Money => SigTy::Money,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -204,23 +224,13 @@ impl Cursor<'_> {
             self.require("]")?;
             SigTy::Array(Box::new(inner))
         } else {
-            match self.ident()?.as_str() {
-                "string" => SigTy::String,
-                "int" => SigTy::Int,
-                "decimal" => SigTy::Decimal,
-                "float" => SigTy::Float,
-                "bool" => SigTy::Bool,
-                "date" => SigTy::Date,
-                "datetime" => SigTy::DateTime,
-                "localdatetime" => SigTy::LocalDateTime,
-                "anydatetime" => SigTy::AnyDateTime,
-                "time" => SigTy::Time,
-                "currency" => SigTy::Currency,
-                "money" => SigTy::Money,
-                "any" => SigTy::Any,
-                "scalar" => SigTy::Scalar,
-                "T" => SigTy::Var,
-                other => return Err(format!("unknown type `{other}` in `{}`", self.s)),
+            let name = self.ident()?;
+            match (Scalar::from_name(&name), name.as_str()) {
+                (Some(scalar), _) => SigTy::from(scalar),
+                (None, "any") => SigTy::Any,
+                (None, "scalar") => SigTy::Scalar,
+                (None, "T") => SigTy::Var,
+                (None, other) => return Err(format!("unknown type `{other}` in `{}`", self.s)),
             }
         };
         let nullable = self.rest().starts_with('?');

@@ -3,7 +3,7 @@
 
 use super::hooks::{CallTypes, InverseArgs, Presence, Typed};
 use super::{ArgError, Args, Category::Strings, Fail, Hooks, TransformDef, as_str, ex, map_str};
-use crate::exec::Value;
+use crate::base::Value;
 use std::borrow::Cow;
 
 /// Returns a sub-slice of a string value without copying when the value

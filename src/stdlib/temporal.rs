@@ -11,8 +11,8 @@ use super::zones;
 use super::{
     ArgError, Args, Category::Dates, Fail, Hooks, Prepared, TransformDef, const_str, ex, ext,
 };
+use crate::base::Value;
 use crate::diag::Code;
-use crate::exec::Value;
 use chrono::offset::LocalResult;
 use chrono::{DateTime, DurationRound, FixedOffset, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;

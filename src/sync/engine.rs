@@ -7,15 +7,16 @@ use super::failpoint;
 use super::json;
 use super::merge::{self, SideView, WriteKind};
 use super::provider::{Item, Provider, ProviderError, RawEvent, Received, Sent};
-use super::spec::{Side, SyncSpec};
 use super::store::{
     Blocked, Changes, Checkpoint, EventOp, EventStatus, NewDeadLetter, NewEvent, OpKind, Operation,
     OutboxRow, Presence, RecordState, Store, StoreError, StoredEvent,
 };
 pub use super::summary::Summary;
+use crate::base::Side;
 use crate::diag::Code;
 use crate::exec::{Outcome, RecordError, map_record};
 use crate::plan::file::hex;
+use crate::plan::sync_spec::SyncSpec;
 use crate::plan::{MappingPlans, Plan};
 use crate::syntax::DeletePolicy;
 use crate::syntax::Direction;

@@ -2,7 +2,7 @@
 //! kept apart from null), equality that a provider's reformatting of a
 //! number does not break, blankness, ordering, and patches.
 
-use super::spec::Path;
+use crate::plan::sync_spec::Path;
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -3,7 +3,8 @@
 //! The table of cases is in docs/design/06-sync-runtime.md.
 
 use super::json::{self, Vals};
-use super::spec::{MergeField, Rule, Side, SyncSpec};
+use crate::base::Side;
+use crate::plan::sync_spec::{MergeField, Rule, SyncSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::cmp::Ordering;

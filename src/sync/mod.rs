@@ -16,6 +16,11 @@ macro_rules! stored_as_text {
             }
         }
 
+        stored_as_text!(@sql $ty, $method { $($variant => $name),+ });
+    };
+    // Only the SQL conversions, for a type that names itself elsewhere
+    // (`base::Side`).
+    (@sql $ty:ident, $method:ident { $($variant:path => $name:literal),+ $(,)? }) => {
         impl rusqlite::types::ToSql for $ty {
             fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
                 Ok(self.$method().into())

@@ -49,13 +49,14 @@
 //!   read-only resource, a delete without `delete`) is refused by name.
 
 use super::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
-use super::spec::{Side, SyncSpec};
 use super::store::{Checkpoint, EventOp, OpKind, OpenBreaker, Operation};
+use crate::base::Side;
 use crate::http::Clock;
 use crate::http::client::Request;
 use crate::http::exchange::{Answer, CallOptions, Exchange, ExchangeError};
 use crate::http::json_at;
 use crate::http::page::{Page, Pager, Pagination, Position};
+use crate::plan::sync_spec::SyncSpec;
 use crate::provider::spec::{
     ChangeSpec, CreateSafety, CreateSpec, CursorFormat, CursorKind, CursorOrder, CursorSpec,
     LookupSpec, ReadSpec, WriteBody, WriteRequest, WriteSpec,

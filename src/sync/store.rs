@@ -4,7 +4,7 @@
 //! transaction survives a crash or power loss).
 
 use super::merge::{Base, Parked, Resolution};
-use super::spec::Side;
+use crate::base::Side;
 use crate::exec::RecordError;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};

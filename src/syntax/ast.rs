@@ -1,34 +1,12 @@
 //! The typed syntax tree. Every node carries the byte span it came from, so
 //! each later phase can point a diagnostic at the exact text.
 
+use crate::base::{Side, write_json_seq, write_json_str};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A byte range in one source file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Span {
-    pub start: u32,
-    pub end: u32,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Span {
-        // ok: files over 4 GiB are refused when read (see syntax::MAX_SOURCE_BYTES).
-        Span {
-            start: start as u32,
-            end: end as u32,
-        }
-    }
-    pub fn range(self) -> std::ops::Range<usize> {
-        self.start as usize..self.end as usize
-    }
-    pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
-    }
-}
+// `Span` is in `base`: diagnostics and every later phase carry one.
+pub use crate::base::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ident {
@@ -256,6 +234,25 @@ impl ArrowKind {
 pub enum Direction {
     Forward,
     Reverse,
+}
+
+impl Direction {
+    /// The direction that reads records of `side`: the left side is read
+    /// going forward.
+    pub fn reading(side: Side) -> Direction {
+        match side {
+            Side::Left => Direction::Forward,
+            Side::Right => Direction::Reverse,
+        }
+    }
+
+    /// The side this direction reads.
+    pub fn source(self) -> Side {
+        match self {
+            Direction::Forward => Side::Left,
+            Direction::Reverse => Side::Right,
+        }
+    }
 }
 
 impl fmt::Display for Direction {
@@ -507,14 +504,14 @@ impl Literal {
             LiteralKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             LiteralKind::Null => out.push_str("null"),
             LiteralKind::Object(members) => {
-                crate::exec::write_json_seq(out, '{', '}', members, |(k, v), out| {
+                write_json_seq(out, '{', '}', members, |(k, v), out| {
                     write_json_string(out, &k.name);
                     out.push(':');
                     v.write_json(out);
                 });
             }
             LiteralKind::Array(items) => {
-                crate::exec::write_json_seq(out, '[', ']', items, |v, out| v.write_json(out));
+                write_json_seq(out, '[', ']', items, |v, out| v.write_json(out));
             }
         }
     }
@@ -526,7 +523,7 @@ impl Literal {
 }
 
 pub fn write_json_string(out: &mut String, s: &str) {
-    crate::exec::write_json_str(out, s);
+    write_json_str(out, s);
 }
 
 // ------------------------------------------------------------------ conflicts

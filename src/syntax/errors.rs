@@ -2,8 +2,8 @@
 //! the user: each rule that pest can report as "expected" has a description
 //! here, and the message is built from what was expected and what was found.
 
-use super::ast::Span;
 use super::grammar::Rule;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::error::{Error, ErrorVariant, InputLocation};
 

@@ -3,7 +3,7 @@
 //! file of the package it came from, and its offset there).
 
 use super::XSD_NS;
-use crate::syntax::Span;
+use crate::base::Span;
 use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::{QName, ResolveResult};

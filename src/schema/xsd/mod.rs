@@ -32,9 +32,10 @@ mod resolve;
 pub use resolve::{Loaded, Loader};
 
 use super::XmlSchema;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::syntax::{
-    EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, Span, StringLit, TypeDecl, TypeExpr,
+    EnumDecl, FieldDecl, Ident, RecordBody, RecordDecl, StringLit, TypeDecl, TypeExpr,
     TypeExprKind, XmlForm,
 };
 use dom::{El, Name};

@@ -10,8 +10,8 @@
 //! problem with a reference is reported at that reference, in its own file.
 
 use super::dom::{self, El};
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
-use crate::syntax::Span;
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 

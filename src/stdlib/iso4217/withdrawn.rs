@@ -95,7 +95,7 @@ impl fmt::Display for Withdrawn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stdlib::iso4217::Currency;
+    use crate::base::Currency;
     use quick_xml::Reader;
     use quick_xml::events::Event;
     use std::collections::{BTreeMap, BTreeSet};
