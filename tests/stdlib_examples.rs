@@ -4,7 +4,10 @@
 use tether::compile::compile_source;
 use tether::exec::{Outcome, map_record};
 use tether::plan;
-use tether::stdlib::{self, sig::SigInput};
+use tether::stdlib::{
+    self,
+    sig::{SigInput, SigTy, Signature},
+};
 use tether::syntax::Direction;
 
 /// The schema type of a JSON example value.
@@ -23,6 +26,73 @@ fn type_of(json: &str) -> &'static str {
     }
 }
 
+/// The signature type an example's input type name stands for (`T` is
+/// bound to it).
+fn sig_ty_of(name: &str) -> SigTy {
+    match name.trim_end_matches('?') {
+        "string" => SigTy::String,
+        "int" => SigTy::Int,
+        "decimal" => SigTy::Decimal,
+        "float" => SigTy::Float,
+        "bool" => SigTy::Bool,
+        "date" => SigTy::Date,
+        "datetime" => SigTy::DateTime,
+        "localdatetime" => SigTy::LocalDateTime,
+        "time" => SigTy::Time,
+        "currency" => SigTy::Currency,
+        "money" => SigTy::Money,
+        array if array.starts_with('[') => {
+            SigTy::Array(Box::new(sig_ty_of(array.trim_matches(['[', ']']))))
+        }
+        _ => SigTy::Any,
+    }
+}
+
+/// Whether a JSON output is a value of the signature type `ty` (`T` being
+/// `input`). Dates and times are written as ISO 8601 text, money as an
+/// object of amount and currency.
+fn fits(ty: &SigTy, input: &SigTy, v: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    let text = v.as_str().unwrap_or_default();
+    match ty {
+        SigTy::String => v.is_string(),
+        SigTy::Int => v.is_number() && !v.to_string().contains(['.', 'e', 'E']),
+        SigTy::Decimal | SigTy::Float => v.is_number(),
+        SigTy::Bool => v.is_boolean(),
+        SigTy::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+        SigTy::DateTime => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        SigTy::LocalDateTime => {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        }
+        SigTy::AnyDateTime => {
+            fits(&SigTy::DateTime, input, v) || fits(&SigTy::LocalDateTime, input, v)
+        }
+        SigTy::Time => chrono::NaiveTime::parse_from_str(text, "%H:%M:%S%.f").is_ok(),
+        SigTy::Currency => text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase()),
+        SigTy::Money => v.get("amount").is_some() && v.get("currency").is_some(),
+        SigTy::Any => true,
+        SigTy::Scalar => !matches!(v, J::Array(_) | J::Object(_)),
+        SigTy::Var => fits(input, &SigTy::Any, v),
+        SigTy::Array(e) => v
+            .as_array()
+            .is_some_and(|items| items.iter().all(|i| i.is_null() || fits(e, input, i))),
+    }
+}
+
+/// Whether an example's output (`missing`, or JSON) has a kind one of the
+/// signatures declares. Null or missing is declared by a nullable output,
+/// or passed through from an absent input.
+fn declared_kind(sigs: &[Signature], input: &SigTy, absent_input: bool, got: &str) -> bool {
+    let value: Option<serde_json::Value> = match got {
+        "missing" => None,
+        json => serde_json::from_str(json).ok(),
+    };
+    sigs.iter().any(|s| match &value {
+        None | Some(serde_json::Value::Null) => s.output_nullable || absent_input,
+        Some(v) => fits(&s.output, input, v),
+    })
+}
+
 #[test]
 fn every_stdlib_example_holds() {
     let mut failures = Vec::new();
@@ -34,6 +104,7 @@ fn every_stdlib_example_holds() {
         for ex in def.examples {
             let is_missing = ex.input == "missing";
             let mut given = String::from("{");
+            let mut input_type = ex.input_type.unwrap_or_else(|| type_of(ex.input));
             let (fields, rule) = if variadic {
                 let items: Vec<serde_json::Value> =
                     serde_json::from_str(ex.input).expect("variadic examples are arrays");
@@ -53,6 +124,7 @@ fn every_stdlib_example_holds() {
                     }
                     given.push_str(&format!("\"v{i}\":{it}"));
                 }
+                input_type = ty;
                 let fields: String = names.iter().map(|n| format!("{n}?: {ty}?, ")).collect();
                 (fields, format!("({}) -> v : {}", names.join(", "), ex.call))
             } else {
@@ -60,10 +132,7 @@ fn every_stdlib_example_holds() {
                     given.push_str(&format!("\"v\":{}", ex.input));
                 }
                 (
-                    format!(
-                        "v?: {}?",
-                        ex.input_type.unwrap_or_else(|| type_of(ex.input))
-                    ),
+                    format!("v?: {input_type}?"),
                     format!("v -> v : {}", ex.call),
                 )
             };
@@ -98,6 +167,18 @@ fn every_stdlib_example_holds() {
                     .map(|v| v.to_string())
                     .unwrap_or_else(|_| ex.output.to_string())
             };
+            let absent_input = matches!(ex.input, "null" | "missing");
+            if !got.starts_with("error")
+                && !declared_kind(def.signatures(), &sig_ty_of(input_type), absent_input, &got)
+            {
+                failures.push(format!(
+                    "{} `{}` on {}: {got} is not of a kind its signatures declare ({})",
+                    def.name,
+                    ex.call,
+                    ex.input,
+                    def.signatures.join("; ")
+                ));
+            }
             if got != want {
                 failures.push(format!(
                     "{} `{}` on {}: expected {want}, got {got}",

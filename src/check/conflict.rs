@@ -15,8 +15,8 @@
 //! A second entry for a field (by either side's name) is E0003; the sync
 //! runtime would otherwise apply whichever came last.
 
+use super::side_scope;
 use super::{Checker, Conflict, DRule, FieldPath, Mapping, Source, Strategy};
-use super::{mapped_anywhere, side_scope};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, RecordId, Type};
 use crate::syntax::{self as ast, Direction, Span};
@@ -641,8 +641,7 @@ impl Checker<'_> {
                     .label("not a timestamp")
                     .note("`newest(a, b)` compares date-times (or dates), or integers such as versions and epoch numbers")
                     .help("name each side's last-modified field, or write `newest` alone to compare the events' versions");
-                    self.err(d);
-                    return None;
+                    return self.fail(d);
                 }
                 Some(Some(Stamp::Text)) => {
                     let d = Diagnostic::warning(
@@ -676,9 +675,78 @@ impl Checker<'_> {
             .label("timestamps of two kinds")
             .note("a date-time and a number do not say which is newer")
             .help("name fields of one kind on both sides");
-            self.err(d);
-            return None;
+            return self.fail(d);
         }
         Some(())
     }
+}
+
+impl Checker<'_> {
+    /// `on delete ... when FLAG, ...`: each flag is a boolean field of the
+    /// left or the right record.
+    pub(super) fn delete_flags(
+        &mut self,
+        mapping: &Mapping,
+        flags: &[ast::Path],
+    ) -> Vec<(Direction, FieldPath)> {
+        let mut out = Vec::new();
+        for p in flags {
+            let sides = [
+                (Direction::Forward, side_scope(mapping.left)),
+                (Direction::Reverse, side_scope(mapping.right)),
+            ];
+            let found = sides
+                .iter()
+                .find_map(|(dir, scope)| self.resolve_quiet(scope, p).map(|r| (*dir, r)));
+            let Some((dir, r)) = found else {
+                self.resolve(&side_scope(mapping.left), p, "");
+                continue;
+            };
+            if r.ty.kind != Kind::Bool {
+                self.err(
+                    Diagnostic::error(
+                        Code::E0201,
+                        self.file,
+                        p.span,
+                        format!("`{p}` is not a boolean field"),
+                    )
+                    .label(format!("this is `{}`", r.ty.display(&self.reg)))
+                    .note("a delete flag marks a record deleted when it is `true`"),
+                );
+                continue;
+            }
+            out.push((dir, FieldPath(r.names)));
+        }
+        out
+    }
+}
+
+/// Whether any rule (at any depth) has `path` as one of its endpoints.
+pub(super) fn mapped_anywhere(body: &[ast::MappingItem], path: &ast::Path) -> bool {
+    body.iter().any(|item| match item {
+        ast::MappingItem::Rule(r) => {
+            let ends = |e: &ast::Endpoint| match e {
+                ast::Endpoint::Path(p) => same_fields(p, path),
+                ast::Endpoint::Tuple(ps, _) => ps.iter().any(|p| same_fields(p, path)),
+                ast::Endpoint::Literal(_) => false,
+            };
+            ends(&r.left)
+                || ends(&r.right)
+                || r.block.as_deref().is_some_and(|b| mapped_anywhere(b, path))
+        }
+        ast::MappingItem::Conflict(_)
+        | ast::MappingItem::Unmapped(_)
+        | ast::MappingItem::Broken(_)
+        | ast::MappingItem::For(_)
+        | ast::MappingItem::Ids { .. } => false,
+    })
+}
+
+/// Two paths naming the same fields (`Amt.@Ccy` and `Amt.Ccy` do).
+pub(super) fn same_fields(a: &ast::Path, b: &ast::Path) -> bool {
+    a.segments.len() == b.segments.len()
+        && a.segments
+            .iter()
+            .zip(&b.segments)
+            .all(|(x, y)| x.name == y.name && x.iter == y.iter)
 }

@@ -5,12 +5,14 @@
 //! direction like a hand-written `<-` rule. What cannot be inverted is a
 //! `Lossy` step, reported as E0222 by the caller.
 
-use super::Checker;
+use super::{Checker, endpoint_text};
+use crate::diag::{Code, Diagnostic};
 use crate::exec::Value;
-use crate::schema::Kind;
+use crate::schema::{Kind, scalar_name};
 use crate::stdlib;
+use crate::stdlib::hooks::{ArgText, InverseArgs};
+use crate::stdlib::sig::SigParam;
 use crate::syntax::{self as ast, Direction};
-use rust_decimal::Decimal;
 
 /// A step with no exact inverse, and why.
 pub(super) struct Lossy {
@@ -69,46 +71,34 @@ impl Checker<'_> {
         let Some(inverse) = def.inverse.or_else(|| self.paired_inverse(name, call.span)) else {
             return Err(lossy(&self.no_inverse_why(name, call.span)));
         };
-        if let Some(ast::Arg::Literal(ast::Literal {
-            kind: ast::LiteralKind::String(format),
-            ..
-        })) = call.args.first()
-        {
-            let dropped = stdlib::dropped_by_format(name, format);
-            if !dropped.is_empty() {
-                return Err(lossy(&format!(
-                    "the format {format:?} drops the {}, which the way back cannot restore",
-                    dropped.join(", ")
-                )));
-            }
-        }
-        if matches!(name, "mul" | "div") {
-            factor_invertible(name, call.args.first()).map_err(|why| lossy(&why))?;
+        // Some inverses undo a call only for some arguments (`mul(0)`).
+        if let Some(invertible) = def.hooks.invertible {
+            let args: Vec<ArgText<'_>> = call.args.iter().map(arg_text).collect();
+            invertible(&args).map_err(|why| lossy(&why))?;
         }
         // The inverse takes the same arguments (`prefix("x")` ↔
-        // `strip_prefix("x")`), or its defaults do (`to_zone("Asia/Dubai")`
-        // ↔ `to_utc`, `from_minor("KWD")` ↔ `to_minor` rounding "exact");
-        // otherwise the arguments do not say how to undo the step.
-        let params = |n: &str| -> Vec<(String, bool)> {
+        // `strip_prefix("x")`), as the transform declares, or its defaults
+        // do (`to_zone("Asia/Dubai")` ↔ `to_utc`, `from_minor("KWD")` ↔
+        // `to_minor` rounding "exact"); otherwise the arguments do not say
+        // how to undo the step. Parameter names are for the message only.
+        let takes_args = def.hooks.inverse_args == InverseArgs::Same;
+        let params = |n: &str| -> &'static [SigParam] {
             stdlib::lookup(n)
                 .and_then(|d| d.signatures().first())
-                .map(|s| {
-                    s.params
-                        .iter()
-                        .map(|p| (p.name.clone(), p.default.is_some()))
-                        .collect()
-                })
-                .unwrap_or_default()
+                .map_or(&[], |s| s.params.as_slice())
         };
-        let (own, theirs) = (params(name), params(inverse));
-        let names = |ps: &[(String, bool)]| ps.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
-        let takes_args = names(&own) == names(&theirs) && !theirs.is_empty();
-        if !takes_args && theirs.iter().any(|(_, has_default)| !has_default) {
-            let (own, theirs) = (names(&own), names(&theirs));
+        let theirs = params(inverse);
+        if !takes_args && theirs.iter().any(|p| p.default.is_none()) {
+            let names = |ps: &[SigParam]| {
+                ps.iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             return Err(lossy(&format!(
                 "its arguments ({}) do not say how to undo it: `{inverse}` takes ({})",
-                own.join(", "),
-                theirs.join(", ")
+                names(params(name)),
+                names(theirs)
             )));
         }
         Ok(ast::Step::Call(ast::Call {
@@ -170,20 +160,13 @@ fn paired_with(name: &str) -> impl Iterator<Item = (&'static stdlib::TransformDe
 
 /// `an int`, `a decimal`: a scalar kind in a sentence.
 fn kind_word(kind: &Kind) -> String {
+    // The schema's names, but for the kinds a sentence says otherwise.
     let word = match kind {
-        Kind::Int => "int",
-        Kind::Decimal => "decimal",
-        Kind::Float => "float",
-        Kind::Bool => "bool",
-        Kind::String => "string",
-        Kind::Date => "date",
-        Kind::DateTime | Kind::AnyDateTime => "datetime",
-        Kind::LocalDateTime => "localdatetime",
-        Kind::Time => "time",
-        Kind::Currency => "currency",
-        Kind::Money(_) => "money",
+        Kind::AnyDateTime => scalar_name(&Kind::DateTime),
+        Kind::Money(_) => scalar_name(&Kind::Money(None)),
         Kind::Enum(_) => "enum",
-        _ => "value",
+        Kind::Any | Kind::IntEnum(_) | Kind::Record(_) | Kind::Array(_) | Kind::Map(_) => "value",
+        scalar => scalar_name(scalar),
     };
     let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
@@ -193,44 +176,16 @@ fn kind_word(kind: &Kind) -> String {
     format!("{article} {word}")
 }
 
-/// `mul(x)` is undone by `div(x)` when `x` is not zero; `div(x)` by `mul(x)`
-/// when `1/x` is a finite decimal (else the division rounded).
-fn factor_invertible(name: &str, arg: Option<&ast::Arg>) -> Result<(), String> {
-    let Some(ast::Arg::Literal(ast::Literal {
-        kind: ast::LiteralKind::Number(text),
-        ..
-    })) = arg
-    else {
-        return Err(format!(
-            "`{name}` by a field cannot be proved exact both ways (the field may be zero); write the factor as a number"
-        ));
-    };
-    let Ok(x) = text.parse::<Decimal>() else {
-        return Err(format!(
-            "`{name}({text})`: the factor is not a decimal number"
-        ));
-    };
-    if x.is_zero() {
-        return Err(format!("`{name}(0)` has no inverse"));
+/// An argument as written, for an invertibility hook.
+fn arg_text(arg: &ast::Arg) -> ArgText<'_> {
+    match arg {
+        ast::Arg::Path { .. } => ArgText::Field,
+        ast::Arg::Literal(l) => match &l.kind {
+            ast::LiteralKind::Number(n) => ArgText::Number(n),
+            ast::LiteralKind::String(s) => ArgText::String(s),
+            _ => ArgText::Other,
+        },
     }
-    if name == "div" && !terminating(x) {
-        return Err(format!(
-            "`div({text})` rounds (1/{text} has no finite decimal expansion), so `mul({text})` does not undo it"
-        ));
-    }
-    Ok(())
-}
-
-/// Whether `1/x` has a finite decimal expansion: `x`'s integer numerator,
-/// once its power of ten is removed, has no prime factor but 2 and 5.
-fn terminating(x: Decimal) -> bool {
-    let mut n = x.abs().mantissa();
-    for p in [2, 5] {
-        while n > 1 && n % p == 0 {
-            n /= p;
-        }
-    }
-    n == 1
 }
 
 /// A step as written, for messages.
@@ -319,22 +274,64 @@ pub fn table_losses(table: &super::Table) -> Vec<Loss> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Checker<'_> {
+    /// E0222: a `<->` rule with a step the way back cannot undo.
+    pub(super) fn lossy_step(&mut self, rule: &ast::Rule, lossy: Lossy) {
+        let d = Diagnostic::error(
+            Code::E0222,
+            self.file,
+            lossy.span,
+            format!("`{}` cannot be undone on the way back", lossy.step),
+        )
+        .label(lossy.why)
+        .secondary(self.file, rule.arrow.span, "both ways: the reverse is derived from the steps")
+        .help(format!(
+            "write the way back yourself: keep `{} -> {}` with these steps and add `{} <- {}` with steps that restore the value, or map this field one way only",
+            endpoint_text(&rule.left),
+            endpoint_text(&rule.right),
+            endpoint_text(&rule.left),
+            endpoint_text(&rule.right),
+        ));
+        self.err(d);
+    }
 
-    #[test]
-    fn terminating_divisors() {
-        for (x, ok) in [
-            ("100", true),
-            ("8", true),
-            ("0.5", true),
-            ("2.5", true),
-            ("3", false),
-            ("12", false),
-            ("0.3", false),
-        ] {
-            assert_eq!(terminating(x.parse().unwrap()), ok, "{x}");
+    /// W0005: the values a table on a `<->` rule does not bring back.
+    pub(super) fn warn_table_losses(&mut self, p: &ast::Pipeline, rule: &ast::Rule) {
+        for step in &p.steps {
+            if !self.is_table_step(step) {
+                continue;
+            }
+            let ast::Step::Call(c) = step else { continue };
+            let Some(&t) = self.table_index.get(&c.name.name) else {
+                continue;
+            };
+            let losses = table_losses(&self.tables[t]);
+            if losses.is_empty() {
+                continue;
+            }
+            let d = Diagnostic::warning(
+                Code::W0005,
+                self.file,
+                c.span,
+                format!(
+                    "{} value{} of table `{}` do{} not round-trip",
+                    losses.len(),
+                    if losses.len() == 1 { "" } else { "s" },
+                    c.name.name,
+                    if losses.len() == 1 { "es" } else { "" }
+                ),
+            )
+            .label("one-way entries")
+            .secondary(self.file, rule.arrow.span, "used both ways")
+            .note(
+                losses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .note("these values map one way only; the law tests leave them out");
+            self.err(d);
         }
     }
 }

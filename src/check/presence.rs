@@ -93,8 +93,7 @@ impl Checker<'_> {
         )
         .label("read here")
         .help("map it the other way only (it can be written), or read another field");
-        self.err(d);
-        None
+        self.fail(d)
     }
 
     /// E0224: a rule writing a read-only field (the key is exempt: it says
@@ -114,8 +113,7 @@ impl Checker<'_> {
         )
         .label("written here")
         .help("map it the other way only (it can be read), or leave it out of this direction");
-        self.err(d);
-        None
+        self.fail(d)
     }
 }
 

@@ -221,8 +221,7 @@ impl Checker<'_> {
                 ),
             )
             .label("the value here");
-            self.err(d);
-            return None;
+            return self.fail(d);
         }
         if let Kind::Enum(e) | Kind::IntEnum(e) = input.kind {
             self.warn_keys_outside_enum(t, dir, e, c);
@@ -281,8 +280,7 @@ impl Checker<'_> {
                         "add entries (`{} {arrow} ...`) or a fallback (`else {arrow} ...`)",
                         missing.first().map(shown).unwrap_or_default()
                     ));
-                    self.err(d);
-                    return None;
+                    return self.fail(d);
                 }
             }
         }
@@ -312,8 +310,7 @@ impl Checker<'_> {
                     format!("table `{name}` mixes value types"),
                 )
                 .label("its values must all be strings, or all numbers, or all bools");
-                self.err(d);
-                return None;
+                return self.fail(d);
             }
         };
         // Strings, and integers (as their text, for an integer enum
@@ -464,4 +461,10 @@ fn value_fits_kind(v: &Value<'_>, k: &Kind) -> bool {
             | (Value::Decimal(_), Kind::Decimal)
             | (Value::Bool(_), Kind::Bool)
     )
+}
+
+impl Checker<'_> {
+    pub(super) fn is_table_step(&self, s: &ast::Step) -> bool {
+        matches!(s, ast::Step::Call(c) if c.args.is_empty() && self.table_index.contains_key(&c.name.name) && stdlib::lookup(&c.name.name).is_none())
+    }
 }

@@ -6,6 +6,7 @@ use super::ScopeSide;
 use crate::exec::Value;
 use crate::schema::{Kind, Registry, Type};
 use crate::stdlib::convert_text;
+use crate::stdlib::hooks::{CallTypes, Hooks, Typed};
 use crate::stdlib::sig::{SigInput, SigParam, SigTy, Signature};
 use crate::syntax::{Literal, LiteralKind};
 
@@ -33,6 +34,22 @@ impl Ty {
             nullable,
             missing: false,
             values,
+        }
+    }
+
+    pub fn presence(&self) -> Presence {
+        Presence {
+            missing: self.missing,
+            nullable: self.nullable,
+        }
+    }
+
+    /// The same type with another presence.
+    pub fn with_presence(self, p: Presence) -> Ty {
+        Ty {
+            missing: p.missing,
+            nullable: p.nullable,
+            ..self
         }
     }
 
@@ -425,36 +442,15 @@ pub fn join(a: &Ty, b: &Ty) -> Option<Ty> {
 //   element's own path may be missing or null.
 
 /// Whether a value is there: may it be missing, may it be null. Both may
-/// hold at once (an optional, nullable field).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Presence {
-    pub missing: bool,
-    pub nullable: bool,
-}
+/// hold at once (an optional, nullable field). The stdlib's type rules
+/// speak the same presence.
+pub use crate::stdlib::hooks::Presence;
 
-impl Presence {
-    /// Always there, never null.
-    pub const REQUIRED: Presence = Presence {
-        missing: false,
-        nullable: false,
-    };
-
-    /// What a declared field says about itself.
-    pub fn of_field(optional: bool, ty: &Type) -> Presence {
-        Presence {
-            missing: optional,
-            nullable: ty.nullable,
-        }
-    }
-
-    /// The presence of `step` reached through a parent of presence `self`.
-    /// A parent that may be missing or null leaves the step missing; only
-    /// the last step says whether the value may be null.
-    pub fn then(self, step: Presence) -> Presence {
-        Presence {
-            missing: self.missing || self.nullable || step.missing,
-            nullable: step.nullable,
-        }
+/// What a declared field says about itself.
+pub fn field_presence(optional: bool, ty: &Type) -> Presence {
+    Presence {
+        missing: optional,
+        nullable: ty.nullable,
     }
 }
 
@@ -499,7 +495,7 @@ pub fn path_ty(
     if names.is_empty() {
         return PathTy {
             leaf: side.own.kind.clone(),
-            presence: Presence::of_field(false, &side.own),
+            presence: field_presence(false, &side.own),
             array: None,
         };
     }
@@ -515,7 +511,7 @@ pub fn path_ty(
             _ => None,
         };
         let (step_kind, step) = match field {
-            Some(f) => (f.ty.kind.clone(), Presence::of_field(f.optional, &f.ty)),
+            Some(f) => (f.ty.kind.clone(), field_presence(f.optional, &f.ty)),
             None => (
                 Kind::Any,
                 Presence {
@@ -531,7 +527,7 @@ pub fn path_ty(
             // be null only where the array's element type says so.
             array = Some(presence);
             (kind, presence) = match kind {
-                Kind::Array(e) => (e.kind.clone(), Presence::of_field(false, &e)),
+                Kind::Array(e) => (e.kind.clone(), field_presence(false, &e)),
                 _ => (
                     Kind::Any,
                     Presence {
@@ -613,7 +609,7 @@ fn arg_literal(
 /// Matches an input flow and arguments against one signature.
 pub fn match_signature(
     reg: &Registry,
-    name: &str,
+    hooks: &Hooks,
     sig: &Signature,
     flow: &Flow,
     args: &[ArgTy],
@@ -701,55 +697,50 @@ pub fn match_signature(
         }
     }
     let out_kind = sig_kind(&sig.output, &var);
-    let (nullable, missing) = if sig.accepts_null() {
-        if name == "omit_null" {
-            (false, in_nullable || in_missing)
-        } else if name == "coalesce" {
-            let ts: Vec<&Ty> = match flow {
-                Flow::Tuple(ts) => ts.iter().collect(),
-                Flow::One(t) => vec![t],
-            };
-            (
-                ts.iter().all(|t| t.nullable || t.missing) && ts.iter().any(|t| t.nullable),
-                ts.iter().all(|t| t.missing),
-            )
-        } else {
-            (
-                sig.output_nullable && (in_nullable || in_missing),
-                sig.output_nullable && in_missing,
-            )
+    let input = Presence {
+        missing: in_missing,
+        nullable: in_nullable,
+    };
+    // By the signature alone: a transform that handles null gives an
+    // absent value only where its output is declared nullable; any other
+    // passes an absent input (or argument) through.
+    let output = if sig.accepts_null() {
+        Presence {
+            missing: sig.output_nullable && in_missing,
+            nullable: sig.output_nullable && input.absent(),
         }
     } else {
-        (
-            in_nullable || sig.output_nullable || arg_nullable,
-            in_missing || arg_missing,
-        )
+        Presence {
+            missing: in_missing || arg_missing,
+            nullable: in_nullable || sig.output_nullable || arg_nullable,
+        }
     };
-    // `join` and `concat` of a tuple skip absent values, and are missing
-    // only when every value is (stdlib `join`).
-    let missing = match (name, flow) {
-        ("join" | "concat", Flow::Tuple(ts)) => missing || ts.iter().all(|t| t.missing),
-        _ => missing,
-    };
-    // Values known through the step: only for steps that keep their input.
-    let values = match (name, flow) {
-        ("default", Flow::One(t)) => match (&t.values, const_args.first()) {
-            (Some(vs), Some(Some(Value::Str(d)))) => {
-                let mut vs = vs.clone();
-                vs.push(d.to_string());
-                Some(vs)
-            }
-            _ => None,
+    // The rest is the transform's own rule (`coalesce`, `default`, ...).
+    let typed = match hooks.type_rule {
+        None => Typed {
+            presence: output,
+            values: None,
         },
-        ("required", Flow::One(t)) => t.values.clone(),
-        _ => None,
+        Some(rule) => {
+            let (parts, values) = match flow {
+                Flow::Tuple(ts) => (Some(ts.iter().map(Ty::presence).collect::<Vec<_>>()), None),
+                Flow::One(t) => (None, t.values.as_deref()),
+            };
+            rule(&CallTypes {
+                input,
+                tuple: parts.as_deref(),
+                output,
+                values,
+                consts: &const_args,
+            })
+        }
     };
     Ok(Matched {
         output: Ty {
             kind: out_kind,
-            nullable,
-            missing,
-            values,
+            nullable: typed.presence.nullable,
+            missing: typed.presence.missing,
+            values: typed.values,
         },
         const_args,
         fallbacks,

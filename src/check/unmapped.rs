@@ -8,8 +8,9 @@
 //! each path must name a field of the scope's target record (E0103, with a
 //! suggestion), an optional one (E0233), that no rule writes (W0008).
 
+use super::sides::{named_side, side_name};
 use super::written::Written;
-use super::{Checker, Mapping, Scope, named_side, prefixed, scope_target, side_name};
+use super::{Checker, Mapping, Scope, prefixed, scope_target};
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::{self as ast, ArrowKind, Direction};
 use std::collections::HashSet;

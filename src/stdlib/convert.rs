@@ -1,7 +1,7 @@
 //! Conversions between string, int, decimal, float and bool. Exact where the
 //! target can hold the value, an error (never a guess) where it cannot.
 
-use super::{Args, Category::Conversions, Fail, TransformDef, as_str, ex, ext};
+use super::{Args, Category::Conversions, Fail, Hooks, TransformDef, as_str, ex, ext};
 use crate::exec::Value;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -186,6 +186,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_string,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "parse_int",
@@ -202,6 +203,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_int,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "parse_decimal",
@@ -220,6 +222,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_decimal,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "parse_float",
@@ -233,6 +236,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_float,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "parse_bool",
@@ -249,6 +253,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_bool,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_decimal",
@@ -264,6 +269,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_decimal,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_int",
@@ -281,6 +287,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_int,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_float",
@@ -293,6 +300,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_float,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_bool",
@@ -308,6 +316,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_bool,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "id_of",
@@ -336,5 +345,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: id_of,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
 ];

@@ -1,6 +1,7 @@
 //! Comparisons, predicates and boolean logic, mostly for `if` conditions.
 
-use super::{Args, Category::Logic, Fail, TransformDef, ex};
+use super::hooks::Presence;
+use super::{Args, Category::Logic, Fail, Hooks, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -86,6 +87,19 @@ fn or<'a>(v: Value<'a>, a: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     }
 }
 
+/// Where `is_missing` is false, the value is there (it may be null).
+fn not_missing(p: Presence) -> Presence {
+    Presence {
+        missing: false,
+        ..p
+    }
+}
+
+/// Where `is_null` or `is_blank` is false, the value is there and not null.
+fn present(_: Presence) -> Presence {
+    Presence::REQUIRED
+}
+
 pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "eq",
@@ -101,6 +115,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: eq,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "ne",
@@ -113,6 +128,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: ne,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "lt",
@@ -125,6 +141,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: lt,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "le",
@@ -137,6 +154,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: le,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "gt",
@@ -149,6 +167,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: gt,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "ge",
@@ -161,6 +180,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: ge,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "is_null",
@@ -177,6 +197,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: is_null,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            narrows: Some(present),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "is_missing",
@@ -192,6 +216,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: is_missing,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            narrows: Some(not_missing),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "is_blank",
@@ -207,6 +235,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: is_blank,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            narrows: Some(present),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "not",
@@ -219,6 +251,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: not,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "and",
@@ -231,6 +264,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: and,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "or",
@@ -243,5 +277,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: or,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
 ];

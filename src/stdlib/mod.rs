@@ -2,12 +2,15 @@
 //!
 //! Each transform is one [`TransformDef`]: its signatures (in the small type
 //! language of [`sig`]), whether it can fail, its documentation, examples that
-//! run as tests, its inverse (for `<->` rules), and the function that runs it.
+//! run as tests, its inverse (for `<->` rules), the function that runs it,
+//! and its check-time hooks ([`hooks`]): the checker asks a transform what it
+//! means and never matches on its name.
 //! `docs/stdlib.md` is generated from these definitions (`tether stdlib
 //! --markdown`; a test fails when the file is stale).
 
 mod convert;
 pub mod datefmt;
+pub mod hooks;
 pub mod iso4217;
 
 /// Strict number syntax, shared with literal checking.
@@ -17,7 +20,6 @@ pub mod convert_text {
 mod logic;
 
 pub use logic::compare;
-pub use temporal::dropped_by_format;
 mod money;
 mod nulls;
 mod numbers;
@@ -28,6 +30,7 @@ mod zones;
 
 use crate::diag::{Code, Severity};
 use crate::exec::Value;
+pub use hooks::Hooks;
 use sig::Signature;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -289,6 +292,10 @@ pub struct TransformDef {
     /// plan (a parsed date pattern, a zone, a currency), so the transform
     /// does not parse them per record.
     pub prepare: Option<PrepareFn>,
+    /// What the checker asks beyond the signature: the output's presence,
+    /// what a predicate proves, the currency of money, whether the inverse
+    /// undoes a call ([`hooks`]).
+    pub hooks: Hooks,
 }
 
 impl TransformDef {
@@ -463,8 +470,58 @@ mod tests {
                     sig.params.len()
                 );
             }
+            // Lookup keeps every signature: none is dropped silently.
+            assert_eq!(
+                d.signatures().len(),
+                d.signatures.len(),
+                "{}: a signature is lost at lookup",
+                d.name
+            );
             assert!(!d.doc.is_empty(), "{} has no documentation", d.name);
             assert!(!d.examples.is_empty(), "{} has no example", d.name);
+        }
+    }
+
+    /// The hooks agree with the signatures: a currency rule names a
+    /// `currency` parameter of every overload of a transform that gives
+    /// money; an inverse given the call's arguments takes as many; only
+    /// predicates narrow.
+    #[test]
+    fn hooks_fit_their_signatures() {
+        for d in all() {
+            for s in d.signatures() {
+                if let hooks::CurrencyRule::Param(i) = d.hooks.currency {
+                    assert_eq!(s.output, sig::SigTy::Money, "`{s}` gives no money");
+                    assert_eq!(
+                        s.params.get(i).map(|p| &p.ty),
+                        Some(&sig::SigTy::Currency),
+                        "`{s}`: parameter {i} is not its currency"
+                    );
+                }
+                if d.hooks.inverse_args == hooks::InverseArgs::Same {
+                    // The way back passes the call's arguments on: the
+                    // inverse must take as many, and pass them back too.
+                    let inv = d.inverse.and_then(lookup);
+                    let inv_sig = inv.and_then(|i| i.signatures().first());
+                    assert_eq!(
+                        inv_sig.map(|i| i.params.len()),
+                        Some(s.params.len()),
+                        "`{s}`: its inverse does not take its arguments"
+                    );
+                    assert!(
+                        inv.is_some_and(|i| i.hooks.inverse_args == hooks::InverseArgs::Same),
+                        "{}: its inverse does not give its arguments back",
+                        d.name
+                    );
+                }
+                if d.hooks.narrows.is_some() {
+                    assert_eq!(
+                        s.output,
+                        sig::SigTy::Bool,
+                        "`{s}` narrows but is no predicate"
+                    );
+                }
+            }
         }
     }
 

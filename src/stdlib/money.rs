@@ -2,9 +2,10 @@
 //! currency its minor units; amounts are `rust_decimal`, never `f64`; a
 //! conversion that would lose digits fails unless a rounding mode is given.
 
+use super::hooks::CurrencyRule;
 use super::iso4217::{Currency, not_a_currency, withdrawn};
 use super::numbers::{Op, check_rounding_mode, rounding_mode};
-use super::{ArgError, Args, Category, Fail, Prepared, TransformDef, const_str, ex, ext};
+use super::{ArgError, Args, Category, Fail, Hooks, Prepared, TransformDef, const_str, ex, ext};
 use crate::diag::Code;
 use crate::exec::{Money, Value};
 use rust_decimal::Decimal;
@@ -384,6 +385,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: currency_code,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "from_minor",
@@ -410,6 +412,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: from_minor,
         check_args: Some(check_first_currency),
         prepare: Some(prepare_first_currency),
+        hooks: Hooks {
+            currency: CurrencyRule::Param(0),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "to_minor",
@@ -443,6 +449,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_minor,
         check_args: Some(check_to_minor),
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "money",
@@ -463,6 +470,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: money,
         check_args: Some(check_first_currency),
         prepare: Some(prepare_first_currency),
+        hooks: Hooks {
+            currency: CurrencyRule::Param(0),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "format_amount",
@@ -495,6 +506,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: format_amount,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "amount_of",
@@ -512,6 +524,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: amount_of,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "currency_of",
@@ -529,6 +542,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: currency_of,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "round_money",
@@ -555,6 +569,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: round_money,
         check_args: Some(check_round_money),
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "convert_currency",
@@ -575,6 +590,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: convert_currency,
         check_args: Some(check_convert),
         prepare: Some(prepare_first_currency),
+        hooks: Hooks {
+            currency: CurrencyRule::Param(0),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "convert_with_rates",
@@ -597,6 +616,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: convert_with_rates,
         check_args: Some(check_convert_with_rates),
         prepare: None,
+        hooks: Hooks {
+            currency: CurrencyRule::Param(0),
+            ..Hooks::NONE
+        },
     },
 ];
 

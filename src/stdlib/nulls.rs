@@ -2,7 +2,8 @@
 //! predicates in `logic`) that see null and missing inputs; every other
 //! transform is skipped for them.
 
-use super::{Args, Category::Nulls, Fail, TransformDef, ex};
+use super::hooks::{CallTypes, Presence, Typed};
+use super::{Args, Category::Nulls, Fail, Hooks, TransformDef, ex};
 use crate::diag::Code;
 use crate::exec::Value;
 
@@ -61,6 +62,57 @@ fn omit_null<'a>(v: Value<'a>, _: &Args<'_, 'a>) -> Result<Value<'a>, Fail> {
     })
 }
 
+// ------------------------------------------------------------ type rules
+
+/// `default`'s output can take the input's known values and the default.
+fn default_type(c: &CallTypes<'_>) -> Typed {
+    let values = match (c.values, c.consts.first()) {
+        (Some(vs), Some(Some(Value::Str(d)))) => {
+            let mut vs = vs.to_vec();
+            vs.push(d.to_string());
+            Some(vs)
+        }
+        _ => None,
+    };
+    Typed {
+        presence: c.output,
+        values,
+    }
+}
+
+/// `coalesce` is null only when every source may be absent and one may be
+/// null; missing only when every source may be missing. One value is a
+/// tuple of one.
+fn coalesce_type(c: &CallTypes<'_>) -> Typed {
+    let parts = c.tuple.unwrap_or(std::slice::from_ref(&c.input));
+    Typed {
+        presence: Presence {
+            missing: parts.iter().all(|p| p.missing),
+            nullable: parts.iter().all(|p| p.absent()) && parts.iter().any(|p| p.nullable),
+        },
+        values: None,
+    }
+}
+
+/// `required` keeps the input's known values.
+fn required_type(c: &CallTypes<'_>) -> Typed {
+    Typed {
+        presence: c.output,
+        values: c.values.map(<[String]>::to_vec),
+    }
+}
+
+/// `omit_null` is never null, and missing wherever the input may be absent.
+fn omit_null_type(c: &CallTypes<'_>) -> Typed {
+    Typed {
+        presence: Presence {
+            missing: c.input.absent(),
+            nullable: false,
+        },
+        values: None,
+    }
+}
+
 pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "default",
@@ -77,6 +129,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: default,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            type_rule: Some(default_type),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "coalesce",
@@ -94,6 +150,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: coalesce,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            type_rule: Some(coalesce_type),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "required",
@@ -110,6 +170,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: required,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            type_rule: Some(required_type),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "null_if_blank",
@@ -126,6 +190,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: null_if_blank,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "omit_null",
@@ -142,5 +207,9 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: omit_null,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            type_rule: Some(omit_null_type),
+            ..Hooks::NONE
+        },
     },
 ];

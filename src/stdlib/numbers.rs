@@ -2,7 +2,8 @@
 //! are `rust_decimal` (28 significant digits) and never pass through `f64`:
 //! `0.1 + 0.2` is exactly `0.3`.
 
-use super::{ArgError, Args, Category::Numbers, Fail, TransformDef, ex};
+use super::hooks::{ArgText, InverseArgs};
+use super::{ArgError, Args, Category::Numbers, Fail, Hooks, TransformDef, ex};
 use crate::exec::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -161,6 +162,57 @@ pub(crate) fn check_rounding_mode(
     .suggest(m, names.iter().copied()))
 }
 
+// ------------------------------------------------------------ inverses
+
+/// The factor of `mul(x)` or `div(x)` when the way back can undo it: a
+/// number literal that is not zero (a field may be zero on some record).
+fn factor<'a>(name: &str, args: &[ArgText<'a>]) -> Result<(&'a str, Decimal), String> {
+    let Some(ArgText::Number(text)) = args.first() else {
+        return Err(format!(
+            "`{name}` by a field cannot be proved exact both ways (the field may be zero); write the factor as a number"
+        ));
+    };
+    let Ok(x) = text.parse::<Decimal>() else {
+        return Err(format!(
+            "`{name}({text})`: the factor is not a decimal number"
+        ));
+    };
+    if x.is_zero() {
+        return Err(format!("`{name}(0)` has no inverse"));
+    }
+    Ok((text, x))
+}
+
+/// `mul(x)` is undone by `div(x)` when `x` is not zero.
+fn mul_invertible(args: &[ArgText<'_>]) -> Result<(), String> {
+    factor("mul", args).map(|_| ())
+}
+
+/// `div(x)` is undone by `mul(x)` when `1/x` is a finite decimal (else the
+/// division rounded).
+fn div_invertible(args: &[ArgText<'_>]) -> Result<(), String> {
+    let (text, x) = factor("div", args)?;
+    if terminating(x) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`div({text})` rounds (1/{text} has no finite decimal expansion), so `mul({text})` does not undo it"
+        ))
+    }
+}
+
+/// Whether `1/x` has a finite decimal expansion: `x`'s integer numerator,
+/// once its power of ten is removed, has no prime factor but 2 and 5.
+fn terminating(x: Decimal) -> bool {
+    let mut n = x.abs().mantissa();
+    for p in [2, 5] {
+        while n > 1 && n % p == 0 {
+            n /= p;
+        }
+    }
+    n == 1
+}
+
 pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "add",
@@ -177,6 +229,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: add,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "sub",
@@ -193,6 +249,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: sub,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "mul",
@@ -210,6 +270,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: mul,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(mul_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "div",
@@ -226,6 +291,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: div,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(div_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "neg",
@@ -238,6 +308,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: neg,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "abs",
@@ -250,6 +321,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: abs,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "round",
@@ -269,5 +341,26 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: round,
         check_args: Some(check_round),
         prepare: None,
+        hooks: Hooks::NONE,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminating_divisors() {
+        for (x, ok) in [
+            ("100", true),
+            ("8", true),
+            ("0.5", true),
+            ("2.5", true),
+            ("3", false),
+            ("12", false),
+            ("0.3", false),
+        ] {
+            assert_eq!(terminating(x.parse().unwrap()), ok, "{x}");
+        }
+    }
+}

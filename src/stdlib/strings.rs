@@ -1,7 +1,8 @@
 //! String transforms. Lengths and positions count Unicode scalar values
 //! (characters), never bytes, so a name like `Zoë` has length 3.
 
-use super::{ArgError, Args, Category::Strings, Fail, TransformDef, as_str, ex, map_str};
+use super::hooks::{CallTypes, InverseArgs, Presence, Typed};
+use super::{ArgError, Args, Category::Strings, Fail, Hooks, TransformDef, as_str, ex, map_str};
 use crate::exec::Value;
 use std::borrow::Cow;
 
@@ -213,6 +214,19 @@ fn check_fill(args: &[Option<&Value<'static>>]) -> Result<(), ArgError> {
     Ok(())
 }
 
+/// `join` and `concat` of a tuple skip absent values: missing only when
+/// every value may be.
+fn skips_absent_type(c: &CallTypes<'_>) -> Typed {
+    let all_missing = c.tuple.is_some_and(|ts| ts.iter().all(|p| p.missing));
+    Typed {
+        presence: Presence {
+            missing: c.output.missing || all_missing,
+            ..c.output
+        },
+        values: None,
+    }
+}
+
 pub(super) static DEFS: &[TransformDef] = &[
     TransformDef {
         name: "trim",
@@ -225,6 +239,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: trim,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "trim_start",
@@ -237,6 +252,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: trim_start,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "trim_end",
@@ -249,6 +265,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: trim_end,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "lower",
@@ -264,6 +281,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: lower,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "upper",
@@ -279,6 +297,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: upper,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "replace",
@@ -295,6 +314,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: replace,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "prefix",
@@ -307,6 +327,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: prefix,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "suffix",
@@ -323,6 +347,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: suffix,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "strip_prefix",
@@ -343,6 +371,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: strip_prefix,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "strip_suffix",
@@ -355,6 +387,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: strip_suffix,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "split",
@@ -369,6 +405,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: split,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "join",
@@ -391,6 +431,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: join,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            type_rule: Some(skips_absent_type),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "concat",
@@ -404,6 +449,10 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: concat,
         check_args: None,
         prepare: None,
+        hooks: Hooks {
+            type_rule: Some(skips_absent_type),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "length",
@@ -419,6 +468,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: length,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "substring",
@@ -435,6 +485,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: substring,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "pad_left",
@@ -448,6 +499,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: pad_left,
         check_args: Some(check_fill),
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "pad_right",
@@ -460,6 +512,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: pad_right,
         check_args: Some(check_fill),
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "contains",
@@ -472,6 +525,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: contains,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "starts_with",
@@ -484,6 +538,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: starts_with,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "ends_with",
@@ -496,5 +551,6 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: ends_with,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
 ];

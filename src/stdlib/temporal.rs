@@ -6,8 +6,11 @@
 //! arguments taken from fields.
 
 use super::datefmt::{self, Format, Parsed, Target};
+use super::hooks::{ArgText, InverseArgs};
 use super::zones;
-use super::{ArgError, Args, Category::Dates, Fail, Prepared, TransformDef, const_str, ex, ext};
+use super::{
+    ArgError, Args, Category::Dates, Fail, Hooks, Prepared, TransformDef, const_str, ex, ext,
+};
 use crate::diag::Code;
 use crate::exec::Value;
 use chrono::offset::LocalResult;
@@ -211,19 +214,41 @@ format_args_fns! {
     check_write_time, prepare_write_time => Target::Time, true;
 }
 
-/// Whether a format argument drops information a `target` value has; for
-/// the lossy-`<->` warning.
-pub fn dropped_by_format(transform: &str, format: &str) -> Vec<&'static str> {
-    let target = match transform {
-        "parse_datetime" | "format_datetime" => Target::DateTime,
-        "parse_localdatetime" | "format_localdatetime" => Target::LocalDateTime,
-        "parse_date" | "format_date" => Target::Date,
-        "parse_time" | "format_time" => Target::Time,
-        _ => return Vec::new(),
+/// Whether a format argument keeps every field a `target` value has, so
+/// the other of the `parse_*`/`format_*` pair undoes the call (E0222
+/// otherwise: `format_date("MM/dd")` forgets the year).
+fn format_keeps_fields(args: &[ArgText<'_>], target: Target) -> Result<(), String> {
+    let Some(ArgText::String(format)) = args.first() else {
+        return Ok(());
     };
-    Format::parse_writer(format, target)
+    let dropped = Format::parse_writer(format, target)
         .map(|f| f.dropped_fields(target))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if dropped.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the format {format:?} drops the {}, which the way back cannot restore",
+            dropped.join(", ")
+        ))
+    }
+}
+
+/// The invertibility hook of each target's pair (a `TransformDef` holds
+/// plain fn pointers).
+macro_rules! format_invertible_fns {
+    ($($name:ident => $target:expr;)*) => {
+        $(fn $name(args: &[ArgText<'_>]) -> Result<(), String> {
+            format_keeps_fields(args, $target)
+        })*
+    };
+}
+
+format_invertible_fns! {
+    datetime_invertible => Target::DateTime;
+    localdatetime_invertible => Target::LocalDateTime;
+    date_invertible => Target::Date;
+    time_invertible => Target::Time;
 }
 
 // ------------------------------------------------------------------ zones
@@ -488,6 +513,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_datetime,
         check_args: Some(check_read_datetime),
         prepare: Some(prepare_read_datetime),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(datetime_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "parse_localdatetime",
@@ -520,6 +550,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_localdatetime,
         check_args: Some(check_read_localdatetime),
         prepare: Some(prepare_read_localdatetime),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(localdatetime_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "parse_date",
@@ -555,6 +590,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_date,
         check_args: Some(check_read_date),
         prepare: Some(prepare_read_date),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(date_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "parse_time",
@@ -571,6 +611,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: parse_time,
         check_args: Some(check_read_time),
         prepare: Some(prepare_read_time),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(time_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "format_datetime",
@@ -617,6 +662,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: format_datetime,
         check_args: Some(check_write_datetime),
         prepare: Some(prepare_write_datetime),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(datetime_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "format_localdatetime",
@@ -636,6 +686,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: format_localdatetime,
         check_args: Some(check_write_localdatetime),
         prepare: Some(prepare_write_localdatetime),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(localdatetime_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "format_date",
@@ -661,6 +716,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: format_date,
         check_args: Some(check_write_date),
         prepare: Some(prepare_write_date),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(date_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "format_time",
@@ -678,6 +738,11 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: format_time,
         check_args: Some(check_write_time),
         prepare: Some(prepare_write_time),
+        hooks: Hooks {
+            inverse_args: InverseArgs::Same,
+            invertible: Some(time_invertible),
+            ..Hooks::NONE
+        },
     },
     TransformDef {
         name: "to_zone",
@@ -706,6 +771,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_zone,
         check_args: Some(check_zone),
         prepare: Some(prepare_zone),
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_utc",
@@ -723,6 +789,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_utc,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "assume_zone",
@@ -765,6 +832,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: assume_zone,
         check_args: Some(check_assume_zone),
         prepare: Some(prepare_zone),
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_local",
@@ -786,6 +854,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_local,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_date",
@@ -808,6 +877,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_date,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_epoch_seconds",
@@ -834,6 +904,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_epoch_seconds,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "to_epoch_millis",
@@ -851,6 +922,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: to_epoch_millis,
         check_args: None,
         prepare: None,
+        hooks: Hooks::NONE,
     },
     TransformDef {
         name: "trunc_time",
@@ -872,6 +944,7 @@ pub(super) static DEFS: &[TransformDef] = &[
         apply: trunc_time,
         check_args: Some(check_unit),
         prepare: None,
+        hooks: Hooks::NONE,
     },
 ];
 
