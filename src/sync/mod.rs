@@ -44,6 +44,7 @@ pub mod rest;
 pub mod spec;
 pub mod store;
 pub mod summary;
+pub mod webhook;
 pub mod xml;
 
 pub use spec::{MergeField, Path, Rule, Side, SyncSpec};

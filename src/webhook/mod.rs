@@ -8,11 +8,13 @@
 //! always the same (401, `signature`), so the refusal's kind is for
 //! tether's log and counters, never for the sender.
 //!
-//! This module knows nothing of records, mappings or the store: it sits
-//! beside `http` (whose [`Secret`](crate::http::secret::Secret) it uses).
+//! This module knows nothing of records or mappings: it sits beside
+//! `http` (whose [`Secret`](crate::http::secret::Secret) it uses). Only
+//! the [`receiver`] touches the state store, through its inbox.
 
 pub mod payload;
 pub mod preset;
+pub mod receiver;
 pub mod verify;
 
 pub use preset::{Preset, PresetConfig};
