@@ -850,26 +850,23 @@ impl SqliteStore {
             "SELECT seq, event_id, notice, error, body FROM deliveries
              WHERE endpoint = ?1 AND status = ?2 AND seq BETWEEN ?3 AND ?4 ORDER BY seq",
         )?;
-        let rows = q.query_map(
-            params![endpoint, NoticeStatus::Pending, from, to],
-            |r| {
-                let notice: Option<String> = r.get(2)?;
-                let content = match notice {
-                    Some(text) => NoticeContent::Read(text),
-                    None => NoticeContent::Malformed {
-                        error: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                        body: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
-                    },
-                };
-                Ok(StoredNotice {
-                    seq: r.get(0)?,
-                    notice: InboxNotice {
-                        event_id: r.get(1)?,
-                        content,
-                    },
-                })
-            },
-        )?;
+        let rows = q.query_map(params![endpoint, NoticeStatus::Pending, from, to], |r| {
+            let notice: Option<String> = r.get(2)?;
+            let content = match notice {
+                Some(text) => NoticeContent::Read(text),
+                None => NoticeContent::Malformed {
+                    error: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    body: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
+                },
+            };
+            Ok(StoredNotice {
+                seq: r.get(0)?,
+                notice: InboxNotice {
+                    event_id: r.get(1)?,
+                    content,
+                },
+            })
+        })?;
         rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
     }
 
@@ -1633,7 +1630,8 @@ mod tests {
         let mixed = [notice("evt_1", "{\"a\":2}"), notice("evt_2", "{}")];
         assert_eq!(s.store_delivery("stripe", &mixed).unwrap(), 1);
         assert_eq!(
-            s.store_delivery("shopify", &[notice("evt_1", "{}")]).unwrap(),
+            s.store_delivery("shopify", &[notice("evt_1", "{}")])
+                .unwrap(),
             1,
             "event ids are per endpoint"
         );
@@ -1643,7 +1641,11 @@ mod tests {
             .pending_notices_between("stripe", seqs[0], seqs[2])
             .unwrap();
         let got: Vec<_> = stored.iter().map(|n| n.notice.clone()).collect();
-        assert_eq!(got, [first[0].clone(), bad, mixed[1].clone()], "the first copy wins");
+        assert_eq!(
+            got,
+            [first[0].clone(), bad, mixed[1].clone()],
+            "the first copy wins"
+        );
 
         s.take_notices("stripe", seqs[0], seqs[1]).unwrap();
         assert_eq!(s.pending_notice_seqs("stripe").unwrap(), [seqs[2]]);
@@ -1654,7 +1656,10 @@ mod tests {
         );
         assert_eq!(s.prune_notices(1).unwrap(), 0, "taken today: kept");
         s.conn
-            .execute("UPDATE deliveries SET received_at = '2000-01-01T00:00:00.000Z'", [])
+            .execute(
+                "UPDATE deliveries SET received_at = '2000-01-01T00:00:00.000Z'",
+                [],
+            )
             .unwrap();
         assert_eq!(s.prune_notices(1).unwrap(), 2, "only the taken ones go");
         assert_eq!(s.pending_notices("stripe").unwrap(), 1);
