@@ -226,6 +226,37 @@ fn a_store_that_cannot_be_written_answers_503() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A client that connects and sends nothing (or its headers a byte at a
+/// time) holds a connection only until the header timeout: with room for
+/// one connection, a delivery behind it still gets through.
+#[test]
+fn a_silent_connection_is_closed_and_does_not_block_deliveries() {
+    let dir = scratch("silent");
+    let limits = Limits {
+        max_connections: 1,
+        header_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let (r, state, url) = receiver(&dir, limits);
+    let mut silent = std::net::TcpStream::connect(r.addr()).expect("connect");
+    silent
+        .write_all(b"POST /webhooks/stripe HTTP/1.1\r\nHo")
+        .expect("a few bytes");
+    let body = event("evt_1", "charge.succeeded", 100, "succeeded", 0);
+    assert_eq!(deliver(&url, &body).status, 200);
+    assert_eq!(pending(&state), 1);
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    assert!(
+        silent.read_to_end(&mut rest).is_ok(),
+        "the server closed the silent connection"
+    );
+    drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `tether sync --watch` with a webhook side, its stderr and stdout read
 /// by threads (so neither pipe fills).
 struct Sync {

@@ -62,6 +62,12 @@ pub struct Limits {
     pub max_pending: u64,
     /// What `Retry-After` says with a 429 or 503.
     pub retry_after: Duration,
+    /// Connections open at once; further ones wait in the listen queue.
+    /// With `header_timeout`, what bounds clients that connect and send
+    /// nothing, or headers a byte at a time (slowloris).
+    pub max_connections: usize,
+    /// How long a request's headers may take (hyper then closes).
+    pub header_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -72,6 +78,8 @@ impl Default for Limits {
             max_concurrent: 64,
             max_pending: 10_000,
             retry_after: Duration::from_secs(30),
+            max_connections: 256,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -89,6 +97,65 @@ struct App {
 impl App {
     fn count(&self, f: impl FnOnce(&mut WebhookCounts)) {
         f(&mut self.counts.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+}
+
+/// Accepts connections until `stopped`, each served by hyper's HTTP/1.1
+/// with a header timeout, at most `max_connections` at once. (axum's own
+/// `serve` gives hyper no timer, so a header timeout would not hold.)
+async fn serve(
+    listener: std::net::TcpListener,
+    app: Arc<App>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: webhook receiver: {e}");
+            return;
+        }
+    };
+    let served = Arc::clone(&app);
+    let router = axum::Router::new().fallback(move |request: Request<Body>| {
+        let app = Arc::clone(&served);
+        async move { handle(app, request).await }
+    });
+    let connections = Arc::new(tokio::sync::Semaphore::new(
+        app.limits.max_connections.max(1),
+    ));
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stopped => return,
+            p = Arc::clone(&connections).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let stream = tokio::select! {
+            _ = &mut stopped => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors, or a connection reset before it
+                // was accepted: wait a little rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let header_timeout = app.limits.header_timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            // A connection's errors (a reset, a timeout, bad HTTP) are the
+            // client's; hyper has already answered what it could.
+            let _ = http
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
     }
 }
 
@@ -130,28 +197,7 @@ impl Receiver {
         let thread = std::thread::Builder::new()
             .name("tether-webhooks".into())
             .spawn(move || {
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            eprintln!("error: webhook receiver: {e}");
-                            return;
-                        }
-                    };
-                    let router = axum::Router::new().fallback(move |request: Request<Body>| {
-                        let app = Arc::clone(&served);
-                        async move { handle(app, request).await }
-                    });
-                    let stopped = async {
-                        let _ = stopped.await;
-                    };
-                    if let Err(e) = axum::serve(listener, router)
-                        .with_graceful_shutdown(stopped)
-                        .await
-                    {
-                        eprintln!("error: webhook receiver: {e}");
-                    }
-                });
+                runtime.block_on(serve(listener, served, stopped));
             })?;
         Ok(Receiver {
             addr,
