@@ -501,6 +501,73 @@ fn a_crash_between_store_and_acknowledgement_loses_nothing() {
     }
 }
 
+/// A verified delivery that is not a usable event is acknowledged (the
+/// provider would retry it for days) and kept as a dead letter with the
+/// body as received: one not JSON at all, one whose record the mapping
+/// rejects. The events after them still sync.
+#[test]
+fn a_verified_but_unusable_delivery_becomes_a_dead_letter() {
+    let dir = scratch("dead");
+    let sync = start_sync(&dir, None);
+    assert_eq!(deliver(&sync.url, b"{\"id\": not json").status, 200);
+    let bad_amount = serde_json::to_vec(&json!({
+        "id": "evt_bad", "type": "charge.succeeded", "created": 5,
+        "data": {"object": {"id": "ch_2", "amount": "lots", "amount_refunded": 0,
+            "currency": "usd", "created": 1, "status": "succeeded"}}
+    }))
+    .expect("json");
+    assert_eq!(deliver(&sync.url, &bad_amount).status, 200);
+    let good = event("evt_good", "charge.succeeded", 10, "succeeded", 0);
+    assert_eq!(deliver(&sync.url, &good).status, 200);
+    let mut total = json!({});
+    sync.until(&mut total, |t| {
+        n(t, &["dead_lettered"]) >= 2 && n(t, &["sent"]) >= 1
+    });
+    sync.stop();
+    assert_eq!(n(&total, &["webhooks", "malformed"]), 1, "{total}");
+    assert_eq!(ledger(&dir).len(), 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "dlq",
+            "list",
+            "--format",
+            "json",
+            "--mapping",
+            "charge_to_ledger",
+            "--state",
+        ])
+        .arg(dir.join("state.db"))
+        .output()
+        .expect("dlq list");
+    let letters: Vec<Json> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a dead letter"))
+        .collect();
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    let codes: Vec<&str> = letters
+        .iter()
+        .filter_map(|d| d["errors"][0]["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"E1001"), "not JSON: {letters:?}");
+    // The body as received is the dead letter's event (what `dlq replay`
+    // merges again once the mapping is fixed).
+    let unreadable = letters
+        .iter()
+        .find(|d| d["errors"][0]["code"] == "E1001")
+        .and_then(|d| d["events"][0].as_i64())
+        .expect("the unreadable one's event");
+    let conn = rusqlite::Connection::open(dir.join("state.db")).expect("open");
+    let kept: String = conn
+        .query_row(
+            "SELECT record FROM inbox WHERE seq = ?1",
+            [unreadable],
+            |r| r.get(0),
+        )
+        .expect("its event");
+    assert_eq!(kept, "{\"id\": not json");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
