@@ -92,11 +92,54 @@ struct App {
     store: Mutex<SqliteStore>,
     permits: Arc<tokio::sync::Semaphore>,
     counts: Mutex<WebhookCounts>,
+    log: Mutex<LogBudget>,
 }
 
 impl App {
     fn count(&self, f: impl FnOnce(&mut WebhookCounts)) {
         f(&mut self.counts.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Writes a line to the log, at most one a second: a sender hammering
+    /// the endpoint with forgeries must not fill the disk. Lines held back
+    /// are counted (the summary's counts have them all) and said with the
+    /// next one.
+    fn log(&self, line: std::fmt::Arguments<'_>) {
+        let admitted = self
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(Instant::now());
+        let Some(held) = admitted else {
+            return;
+        };
+        if held > 0 {
+            eprintln!("tether: {line} ({held} similar line(s) held back)");
+        } else {
+            eprintln!("tether: {line}");
+        }
+    }
+}
+
+#[derive(Default)]
+struct LogBudget {
+    last: Option<Instant>,
+    held: u64,
+}
+
+impl LogBudget {
+    /// Whether a line may be written at `now`: `Some(lines held back
+    /// since the last one)`, or `None` (held back).
+    fn admit(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) < Duration::from_secs(1))
+        {
+            self.held += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.held))
     }
 }
 
@@ -191,6 +234,7 @@ impl Receiver {
             limits,
             store: Mutex::new(store),
             counts: Mutex::new(WebhookCounts::default()),
+            log: Mutex::new(LogBudget::default()),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&app);
@@ -328,10 +372,10 @@ async fn handle(app: Arc<App>, request: Request<Body>) -> Response<Body> {
             Reason::Malformed => c.refused_malformed += 1,
         });
         // The refusal's text names configured places only.
-        eprintln!(
-            "tether: webhook {}: delivery refused: {refusal}",
+        app.log(format_args!(
+            "webhook {}: delivery refused: {refusal}",
             endpoint.name()
-        );
+        ));
         return answer(StatusCode::UNAUTHORIZED, "signature");
     }
     let read = endpoint.payload.read(&headers, &body);
@@ -398,11 +442,11 @@ async fn handle(app: Arc<App>, request: Request<Body>) -> Response<Body> {
         }
         Stored::Saturated => {
             app.count(|c| c.saturated += 1);
-            eprintln!(
-                "tether: webhook {}: the inbox holds {} notices waiting for a pass; answering 429",
+            app.log(format_args!(
+                "webhook {}: the inbox holds {} notices waiting for a pass; answering 429",
                 endpoint.name(),
                 app.limits.max_pending
-            );
+            ));
             retry_later(
                 StatusCode::TOO_MANY_REQUESTS,
                 "inbox full",
@@ -411,10 +455,10 @@ async fn handle(app: Arc<App>, request: Request<Body>) -> Response<Body> {
         }
         Stored::Failed(e) => {
             app.count(|c| c.store_failed += 1);
-            eprintln!(
-                "tether: webhook {}: cannot store a delivery, answering 503: {e}",
+            app.log(format_args!(
+                "webhook {}: cannot store a delivery, answering 503: {e}",
                 endpoint.name()
-            );
+            ));
             retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not stored",
@@ -428,4 +472,23 @@ enum Stored {
     Done { new: usize },
     Saturated,
     Failed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_writes_at_most_a_line_a_second_and_says_how_many_it_held() {
+        let mut b = LogBudget::default();
+        let t = Instant::now();
+        let at = |ms| t + Duration::from_millis(ms);
+        assert_eq!(b.admit(at(0)), Some(0));
+        assert_eq!(b.admit(at(10)), None);
+        assert_eq!(b.admit(at(999)), None);
+        assert_eq!(b.admit(at(1000)), Some(2));
+        assert_eq!(b.admit(at(1500)), None);
+        assert_eq!(b.admit(at(5000)), Some(1));
+        assert_eq!(b.admit(at(6000)), Some(0));
+    }
 }
