@@ -708,13 +708,22 @@ proptest! {
 fn shared_receiver() -> (std::net::SocketAddr, &'static str) {
     static SHARED: std::sync::OnceLock<(Receiver, String)> = std::sync::OnceLock::new();
     let (r, url) = SHARED.get_or_init(|| {
-        let dir = scratch("proptest");
         let limits = Limits {
             max_body: 2048,
             body_timeout: Duration::from_secs(5),
             ..Limits::default()
         };
-        let (r, _, url) = receiver(&dir, limits);
+        // In memory: the receiver outlives every case, and no folder is
+        // left behind.
+        let store = SqliteStore::in_memory().expect("store");
+        let r = Receiver::start(
+            "127.0.0.1:0".parse().expect("addr"),
+            vec![stripe_endpoint()],
+            store,
+            limits,
+        )
+        .expect("listening");
+        let url = format!("http://{}/webhooks/stripe", r.addr());
         (r, url)
     });
     (r.addr(), url.as_str())
