@@ -3,6 +3,7 @@
 //! rejected.
 
 mod sync;
+mod webhook_side;
 
 use crate::compile::{Compiled, SchemaOverride, collect_files, compile_file};
 use crate::diag::{self, Code, Diagnostic};

@@ -1,5 +1,6 @@
 //! `tether build`, `sync`, `review` and `dlq`.
 
+use super::webhook_side::{self, SideProvider, WebhookArgs};
 use super::{
     DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, Shown, compile_reporting,
     files_of, load_plans,
@@ -29,10 +30,11 @@ pub struct SyncArgs {
     /// missing folder is refused, so a typo starts nothing.
     #[arg(long)]
     create: bool,
-    /// The left side's folder (`inbox/`, `outbox/`, `done/`).
+    /// The left side's folder (`inbox/`, `outbox/`, `done/`), or
+    /// `webhook:PRESET` (a webhook receiver's inbox, e.g. `webhook:stripe`).
     #[arg(long, required_unless_present = "explain")]
     left: Option<PathBuf>,
-    /// The right side's folder.
+    /// The right side's folder, or `webhook:PRESET`.
     #[arg(long, required_unless_present = "explain")]
     right: Option<PathBuf>,
     /// One pass, then exit (the default).
@@ -68,6 +70,8 @@ pub struct SyncArgs {
     /// No warnings (errors are still printed).
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    webhook: WebhookArgs,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -251,7 +255,11 @@ fn open_existing(a: &StoreArgs) -> Result<SqliteStore, u8> {
 
 /// The two side folders, refusing one folder for both sides (each side
 /// would read the other's outbox as its inbox).
-fn open_sides(left: &Path, right: &Path, create: bool) -> Result<(FileDrop, FileDrop), u8> {
+pub(super) fn open_sides(
+    left: &Path,
+    right: &Path,
+    create: bool,
+) -> Result<(FileDrop, FileDrop), u8> {
     let same = match (std::fs::canonicalize(left), std::fs::canonicalize(right)) {
         (Ok(l), Ok(r)) => l == r,
         _ => left == right,
@@ -274,7 +282,7 @@ fn open_sides(left: &Path, right: &Path, create: bool) -> Result<(FileDrop, File
 
 /// Prints what the side folders' connectors noticed; whether any was an
 /// error.
-fn print_notes(sides: [(&str, &mut FileDrop); 2], quiet: bool) -> bool {
+fn print_notes(sides: [(&str, &mut SideProvider); 2], quiet: bool) -> bool {
     let mut errors = false;
     for (name, side) in sides {
         for note in side.take_notes() {
@@ -331,11 +339,15 @@ pub fn sync(a: &SyncArgs) -> u8 {
         return EXIT_USAGE;
     };
     // Checked before anything is created: a typo starts nothing.
-    let (mut left, mut right) = match open_sides(left, right, a.create) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    for side in [&mut left, &mut right] {
+    let (mut left, mut right) =
+        match webhook_side::sides(left, right, a.create, m, |l, r| open_sides(l, r, a.create)) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+    for side in [&mut left, &mut right]
+        .into_iter()
+        .filter_map(|s| s.folder_mut())
+    {
         side.settle = Duration::from_secs(a.settle);
         side.max_record_bytes = usize::try_from(a.max_record_bytes).unwrap_or(usize::MAX);
     }
@@ -353,6 +365,18 @@ pub fn sync(a: &SyncArgs) -> u8 {
     if let Err(e) = store.register_mapping(&m.sync.mapping) {
         return store_error(&e);
     }
+    // Webhook sides get their own connections to the store, and the
+    // receiver (watching only) a thread of its own.
+    let ([mut left, mut right], receiver) = match webhook_side::start(
+        [left, right],
+        &a.state,
+        &a.webhook,
+        a.watch,
+        a.retention_days,
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let terminal = std::io::stderr().is_terminal() && a.format == ReportFormat::Human;
     let started = Instant::now();
     let mut last = Instant::now();
@@ -378,7 +402,12 @@ pub fn sync(a: &SyncArgs) -> u8 {
     let mut total = Summary::default();
     loop {
         match engine.pass(&mut left, &mut right) {
-            Ok(s) => {
+            Ok(mut s) => {
+                if let Some(counts) = receiver.as_ref().map(|r| r.take_counts())
+                    && counts != Default::default()
+                {
+                    s.webhooks = Some(counts);
+                }
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);
                 }

@@ -45,10 +45,12 @@ pub mod filedrop;
 pub mod json;
 pub mod merge;
 pub mod provider;
+pub mod receiver;
 pub mod rest;
 pub mod spec;
 pub mod store;
 pub mod summary;
+pub mod webhook;
 pub mod xml;
 
 pub use spec::{MergeField, Path, Rule, Side, SyncSpec};

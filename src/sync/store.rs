@@ -77,6 +77,47 @@ pub struct OpenBreaker {
     pub cooldown: std::time::Duration,
 }
 
+/// Where a webhook notice stored by the receiver stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeStatus {
+    /// Stored and answered; not yet read into a sync's events.
+    Pending,
+    /// Read into a sync's events (acknowledged by its provider). Kept for
+    /// deduplication until pruned.
+    Taken,
+}
+
+stored_as_text!(NoticeStatus, as_str {
+    NoticeStatus::Pending => "pending",
+    NoticeStatus::Taken => "taken",
+});
+
+/// One notice of a verified webhook delivery, as the receiver stores it
+/// (`sync::webhook` writes and reads the forms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboxNotice {
+    /// The provider's event id: what a replay is recognised by.
+    pub event_id: String,
+    pub content: NoticeContent,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoticeContent {
+    /// The notice as JSON text.
+    Read(String),
+    /// A notice (or a whole body) that cannot be read: why, in words that
+    /// name configured places only, and the delivery's body as received.
+    /// It becomes a dead letter when a sync reads it.
+    Malformed { error: String, body: Vec<u8> },
+}
+
+/// A stored notice, with its arrival order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredNotice {
+    pub seq: i64,
+    pub notice: InboxNotice,
+}
+
 /// An event as stored, with its arrival order.
 #[derive(Clone, Debug)]
 pub struct StoredEvent {
@@ -433,6 +474,18 @@ const MIGRATIONS: &[Migration] = &[
         open_until_ms INTEGER NOT NULL, cooldown_ms INTEGER NOT NULL,
         updated_at TEXT NOT NULL);",
     ),
+    // 10: the webhook receiver's inbox: each notice of a verified delivery,
+    // stored before the delivery is answered, once per provider event id
+    // (a replay is a no-op). `notice` is the notice as JSON; a notice that
+    // cannot be read keeps `error` and the delivery's body instead.
+    Migration::Sql(
+        "CREATE TABLE deliveries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, endpoint TEXT NOT NULL,
+        event_id TEXT NOT NULL, received_at TEXT NOT NULL,
+        notice TEXT, error TEXT, body BLOB, status TEXT NOT NULL,
+        UNIQUE (endpoint, event_id));
+     CREATE INDEX deliveries_status ON deliveries (endpoint, status, seq);",
+    ),
 ];
 
 /// Migration 7: rewrites each stored reason a malformed event was kept
@@ -725,6 +778,119 @@ impl SqliteStore {
                     r.get::<_, i64>(1)?.max(0) as u64,
                 ))
             },
+        )?)
+    }
+
+    /// Stores the notices of one webhook delivery in one transaction, so
+    /// the receiver answers only once all of them are durable (or none, and
+    /// it answers 5xx). A notice whose event id the endpoint already has is
+    /// a replay and left as it is. Returns how many were new.
+    pub fn store_delivery(&mut self, endpoint: &str, notices: &[InboxNotice]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut new = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO deliveries (endpoint, event_id, received_at, notice, error, body,
+                 status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (endpoint, event_id) DO NOTHING",
+            )?;
+            let at = now();
+            for n in notices {
+                let (notice, error, body) = match &n.content {
+                    NoticeContent::Read(text) => (Some(text.as_str()), None, None),
+                    NoticeContent::Malformed { error, body } => {
+                        (None, Some(error.as_str()), Some(body.as_slice()))
+                    }
+                };
+                new += insert.execute(params![
+                    endpoint,
+                    n.event_id,
+                    at,
+                    notice,
+                    error,
+                    body,
+                    NoticeStatus::Pending
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    /// How many notices of `endpoint` wait to be read by a sync: the
+    /// receiver refuses deliveries (429) while too many do.
+    pub fn pending_notices(&self, endpoint: &str) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE endpoint = ?1 AND status = ?2",
+            params![endpoint, NoticeStatus::Pending],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The sequence numbers of `endpoint`'s pending notices, oldest first.
+    pub fn pending_notice_seqs(&self, endpoint: &str) -> Result<Vec<i64>> {
+        self.conn
+            .prepare_cached(
+                "SELECT seq FROM deliveries WHERE endpoint = ?1 AND status = ?2 ORDER BY seq",
+            )?
+            .query_map(params![endpoint, NoticeStatus::Pending], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(Into::into)
+    }
+
+    /// `endpoint`'s pending notices with `seq` in `from..=to`, in order.
+    pub fn pending_notices_between(
+        &self,
+        endpoint: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<StoredNotice>> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT seq, event_id, notice, error, body FROM deliveries
+             WHERE endpoint = ?1 AND status = ?2 AND seq BETWEEN ?3 AND ?4 ORDER BY seq",
+        )?;
+        let rows = q.query_map(params![endpoint, NoticeStatus::Pending, from, to], |r| {
+            let notice: Option<String> = r.get(2)?;
+            let content = match notice {
+                Some(text) => NoticeContent::Read(text),
+                None => NoticeContent::Malformed {
+                    error: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    body: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
+                },
+            };
+            Ok(StoredNotice {
+                seq: r.get(0)?,
+                notice: InboxNotice {
+                    event_id: r.get(1)?,
+                    content,
+                },
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
+    }
+
+    /// Marks `endpoint`'s notices with `seq` in `from..=to` read into a
+    /// sync's events. Their rows stay (and their bodies are dropped) so
+    /// a replay of the same event is still recognised, until pruned.
+    pub fn take_notices(&mut self, endpoint: &str, from: i64, to: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET status = ?2, body = NULL
+             WHERE endpoint = ?1 AND seq BETWEEN ?3 AND ?4",
+            params![endpoint, NoticeStatus::Taken, from, to],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets notices taken and received before `days` ago (a replay
+    /// older than that is received again, and the sync's own inbox
+    /// deduplicates it for as long as it keeps event ids).
+    pub fn prune_notices(&mut self, days: u32) -> Result<usize> {
+        let cutoff = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        Ok(self.conn.execute(
+            "DELETE FROM deliveries WHERE received_at < ?1 AND status = ?2",
+            params![cutoff, NoticeStatus::Taken],
         )?)
     }
 
@@ -1439,6 +1605,81 @@ mod tests {
         assert_eq!(s.breaker("erp").unwrap(), None, "by provider");
         s.set_breaker("crm", None).unwrap();
         assert_eq!(s.breaker("crm").unwrap(), None);
+    }
+
+    fn notice(event_id: &str, text: &str) -> InboxNotice {
+        InboxNotice {
+            event_id: event_id.into(),
+            content: NoticeContent::Read(text.into()),
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_stored_once_per_event_id_and_a_replay_is_a_no_op() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        let bad = InboxNotice {
+            event_id: "body:1".into(),
+            content: NoticeContent::Malformed {
+                error: "the body is not JSON".into(),
+                body: b"\xff{".to_vec(),
+            },
+        };
+        let first = [notice("evt_1", "{\"a\":1}"), bad.clone()];
+        assert_eq!(s.store_delivery("stripe", &first).unwrap(), 2);
+        assert_eq!(s.store_delivery("stripe", &first).unwrap(), 0, "a replay");
+        let mixed = [notice("evt_1", "{\"a\":2}"), notice("evt_2", "{}")];
+        assert_eq!(s.store_delivery("stripe", &mixed).unwrap(), 1);
+        assert_eq!(
+            s.store_delivery("shopify", &[notice("evt_1", "{}")])
+                .unwrap(),
+            1,
+            "event ids are per endpoint"
+        );
+        assert_eq!(s.pending_notices("stripe").unwrap(), 3);
+        let seqs = s.pending_notice_seqs("stripe").unwrap();
+        let stored = s
+            .pending_notices_between("stripe", seqs[0], seqs[2])
+            .unwrap();
+        let got: Vec<_> = stored.iter().map(|n| n.notice.clone()).collect();
+        assert_eq!(
+            got,
+            [first[0].clone(), bad, mixed[1].clone()],
+            "the first copy wins"
+        );
+
+        s.take_notices("stripe", seqs[0], seqs[1]).unwrap();
+        assert_eq!(s.pending_notice_seqs("stripe").unwrap(), [seqs[2]]);
+        assert_eq!(
+            s.store_delivery("stripe", &first).unwrap(),
+            0,
+            "a taken notice still recognises its replay"
+        );
+        assert_eq!(s.prune_notices(1).unwrap(), 0, "taken today: kept");
+        s.conn
+            .execute(
+                "UPDATE deliveries SET received_at = '2000-01-01T00:00:00.000Z'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(s.prune_notices(1).unwrap(), 2, "only the taken ones go");
+        assert_eq!(s.pending_notices("stripe").unwrap(), 1);
+    }
+
+    /// One delivery's notices commit together: a failure part-way stores
+    /// none of them, so the receiver's 5xx makes the provider send all of
+    /// them again.
+    #[test]
+    fn a_delivery_that_fails_part_way_stores_nothing() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        s.conn
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON deliveries
+                 WHEN NEW.event_id = 'evt_bad' BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+            )
+            .unwrap();
+        let notices = [notice("evt_ok", "{}"), notice("evt_bad", "{}")];
+        assert!(s.store_delivery("hubspot", &notices).is_err());
+        assert_eq!(s.pending_notices("hubspot").unwrap(), 0);
     }
 
     #[test]

@@ -24,6 +24,94 @@ pub struct Summary {
     pub deletes_ignored: u64,
     /// Operations sent to the providers.
     pub sent: u64,
+    /// What the webhook receiver did since the last pass (a `webhook:`
+    /// side only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<WebhookCounts>,
+}
+
+/// What the webhook receiver answered (issue 20, item 6), counted per
+/// delivery (one request), not per notice.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct WebhookCounts {
+    /// Verified and stored with at least one new notice (2xx).
+    pub accepted: u64,
+    /// Verified, and every notice already stored: a replay (2xx).
+    pub duplicate: u64,
+    /// Verified but not readable (a body that is not JSON, a notice
+    /// without an event id): stored as dead letters, answered 2xx.
+    pub malformed: u64,
+    /// Verified and not an event (GitHub's `ping`): answered 2xx.
+    pub ignored: u64,
+    /// Refused (401) by reason: no or a wrong signature, a timestamp
+    /// outside the window, a signature carrier that cannot be read.
+    pub refused_signature: u64,
+    pub refused_timestamp: u64,
+    pub refused_malformed: u64,
+    /// Refused for a body over the limit (413).
+    pub too_large: u64,
+    /// Refused while the inbox is saturated (429).
+    pub saturated: u64,
+    /// Refused while the concurrent requests are at their cap (503).
+    pub busy: u64,
+    /// Bodies not received within the request timeout (408).
+    pub timed_out: u64,
+    /// Deliveries the store could not take (503; the provider retries).
+    pub store_failed: u64,
+    /// Time from receipt (the body read) to the store's commit, in
+    /// microseconds: the sum over stored deliveries and the longest.
+    pub store_us_total: u64,
+    pub store_us_max: u64,
+}
+
+impl WebhookCounts {
+    fn counts(&self) -> [(&'static str, u64); 14] {
+        [
+            ("accepted", self.accepted),
+            ("duplicate", self.duplicate),
+            ("malformed", self.malformed),
+            ("ignored", self.ignored),
+            ("refused_signature", self.refused_signature),
+            ("refused_timestamp", self.refused_timestamp),
+            ("refused_malformed", self.refused_malformed),
+            ("too_large", self.too_large),
+            ("saturated", self.saturated),
+            ("busy", self.busy),
+            ("timed_out", self.timed_out),
+            ("store_failed", self.store_failed),
+            ("store_us_total", self.store_us_total),
+            ("store_us_max", self.store_us_max),
+        ]
+    }
+
+    pub fn add(&mut self, o: &WebhookCounts) {
+        self.accepted += o.accepted;
+        self.duplicate += o.duplicate;
+        self.malformed += o.malformed;
+        self.ignored += o.ignored;
+        self.refused_signature += o.refused_signature;
+        self.refused_timestamp += o.refused_timestamp;
+        self.refused_malformed += o.refused_malformed;
+        self.too_large += o.too_large;
+        self.saturated += o.saturated;
+        self.busy += o.busy;
+        self.timed_out += o.timed_out;
+        self.store_failed += o.store_failed;
+        self.store_us_total += o.store_us_total;
+        self.store_us_max = self.store_us_max.max(o.store_us_max);
+    }
+}
+
+impl std::fmt::Display for WebhookCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, n)) in self.counts().iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{name} {n}")?;
+        }
+        Ok(())
+    }
 }
 
 impl Summary {
@@ -65,6 +153,9 @@ impl std::fmt::Display for Summary {
                 .collect();
             write!(f, " ({})", by.join(", "))?;
         }
+        if let Some(w) = &self.webhooks {
+            write!(f, "; webhooks: {w}")?;
+        }
         Ok(())
     }
 }
@@ -93,6 +184,9 @@ impl Summary {
         self.parked += o.parked;
         self.deletes_ignored += o.deletes_ignored;
         self.sent += o.sent;
+        if let Some(w) = &o.webhooks {
+            self.webhooks.get_or_insert_default().add(w);
+        }
     }
 }
 

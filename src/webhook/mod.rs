@@ -10,6 +10,8 @@
 //!
 //! This module knows nothing of records, mappings or the store: it sits
 //! beside `http` (whose [`Secret`](crate::http::secret::Secret) it uses).
+//! The receiver, which stores deliveries in the state store's inbox, is
+//! `sync::receiver`.
 
 pub mod payload;
 pub mod preset;

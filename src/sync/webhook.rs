@@ -1,0 +1,302 @@
+//! A webhook side of a sync (docs/design/12-webhooks.md, "The receiver"):
+//! the notices the receiver (`sync::receiver`) stored in the state
+//! store's inbox, read as the engine's events.
+//!
+//! Two halves share one stored form. The receiver turns a verified
+//! delivery's notices into [`InboxNotice`]s (an event envelope as JSON
+//! text, or why the notice cannot be read with the body as received) and
+//! stores them in one transaction before it answers. [`WebhookProvider`]
+//! reads them back in arrival order, each envelope through the same
+//! [`parse_item`] as a file drop's lines (so an unusable version or id is
+//! a dead letter the same way), and marks them taken only when the engine
+//! has stored their events: the [`Provider::ack`] contract. A crash in
+//! between reads them again, and the engine's event ids make them
+//! duplicates.
+//!
+//! The provider has its own connection to the store file (SQLite WAL):
+//! the receiver's thread writes while the engine's pass reads.
+
+use super::provider::{Item, Items, Provider, ProviderError, Sent, parse_item};
+use super::store::{InboxNotice, NoticeContent, Operation, SqliteStore};
+use crate::webhook::payload::{Content, Notice, Notices, Op, PayloadError};
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Notices read (and later taken) together: one engine transaction each.
+pub const CHUNK: usize = 500;
+
+/// The inbox form of one delivery's notices. `read` is what the preset's
+/// `PayloadSpec` made of the body; `body` is the body as received, kept
+/// with a notice that cannot be read so its dead letter shows it.
+pub fn inbox_notices(body: &[u8], read: Result<Notices, PayloadError>) -> Vec<InboxNotice> {
+    let malformed = |event_id: String, error: String| InboxNotice {
+        event_id,
+        content: NoticeContent::Malformed {
+            error,
+            body: body.to_vec(),
+        },
+    };
+    // A body the parser would read with a member twice (keeping the last
+    // silently) is refused whole, as `run` refuses such a record.
+    let duplicate = std::str::from_utf8(body)
+        .ok()
+        .and_then(crate::exec::duplicate_member);
+    let notices = match (read, duplicate) {
+        (_, Some(error)) => {
+            let why = format!("{}: {}", error.path, error.message);
+            return vec![malformed(body_id(body, None), why)];
+        }
+        (Err(e), None) => return vec![malformed(body_id(body, None), e.to_string())],
+        (Ok(n), None) => n.notices,
+    };
+    notices
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| match n {
+            Ok(notice) => match envelope(&notice) {
+                Ok(text) => InboxNotice {
+                    event_id: notice.event_id,
+                    content: NoticeContent::Read(text),
+                },
+                Err(why) => malformed(notice.event_id, why),
+            },
+            // Without its event id, the notice is known by the body and
+            // its place in it: the same delivery sent again is a replay.
+            Err(e) => malformed(body_id(body, Some(i)), e.to_string()),
+        })
+        .collect()
+}
+
+/// The id of what has no event id of its own.
+fn body_id(body: &[u8], place: Option<usize>) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    match place {
+        None => format!("body:sha256:{hex}"),
+        Some(i) => format!("body:sha256:{hex}:{i}"),
+    }
+}
+
+/// A notice as the event envelope a file drop's line could hold, so the
+/// provider reads both alike.
+fn envelope(n: &Notice) -> Result<String, String> {
+    let record = match &n.content {
+        Content::Record(r @ Json::Object(_)) => r,
+        Content::Record(_) => return Err("the record is not an object".into()),
+        // Presets that refetch are refused when a sync starts; one stored
+        // by a later tether is kept as a dead letter, never guessed at.
+        Content::Changed { .. } => {
+            return Err(
+                "the notice names a record to read again (refetch), which this tether cannot do"
+                    .into(),
+            );
+        }
+    };
+    let op = match n.op {
+        Op::Upsert => "upsert",
+        Op::Delete => "delete",
+    };
+    let mut env = json!({ "event_id": n.event_id, "op": op, "record": record });
+    if let Some(v) = &n.version {
+        env["version"] = v.clone();
+    }
+    serde_json::to_string(&env).map_err(|e| e.to_string())
+}
+
+/// The inbox of one webhook endpoint, as a provider.
+pub struct WebhookProvider {
+    endpoint: String,
+    store: SqliteStore,
+    /// How long taken notices are kept to recognise a replay.
+    pub retention_days: u32,
+    /// Each delivery handed out by `pending`, by name: the first and last
+    /// notice of its chunk.
+    chunks: HashMap<String, (i64, i64)>,
+}
+
+impl WebhookProvider {
+    /// `store` is a connection of its own to the sync's state store.
+    pub fn new(endpoint: &str, store: SqliteStore) -> WebhookProvider {
+        WebhookProvider {
+            endpoint: endpoint.to_string(),
+            store,
+            retention_days: 7,
+            chunks: HashMap::new(),
+        }
+    }
+}
+
+fn store_failed(e: impl std::fmt::Display) -> ProviderError {
+    ProviderError {
+        message: format!("webhook inbox: {e}"),
+        // The store is busy or the disk full: the next pass reads again.
+        retryable: true,
+    }
+}
+
+impl Provider for WebhookProvider {
+    fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
+        self.store
+            .prune_notices(self.retention_days)
+            .map_err(store_failed)?;
+        let seqs = self
+            .store
+            .pending_notice_seqs(&self.endpoint)
+            .map_err(store_failed)?;
+        self.chunks.clear();
+        // Named by their first notice: after a crash the same chunk has
+        // the same name and the same notices in the same places (notices
+        // only ever arrive after the pending ones), so the engine gives an
+        // unreadable one the same event id again.
+        Ok(seqs
+            .chunks(CHUNK)
+            .filter_map(|c| {
+                let (first, last) = (*c.first()?, *c.last()?);
+                let name = format!("{}#{first}", self.endpoint);
+                self.chunks.insert(name.clone(), (first, last));
+                Some(name)
+            })
+            .collect())
+    }
+
+    fn open(&mut self, delivery: &str) -> Result<Items<'_>, ProviderError> {
+        let Some(&(first, last)) = self.chunks.get(delivery) else {
+            return Err(ProviderError {
+                message: format!("webhook inbox: no delivery {delivery}"),
+                retryable: false,
+            });
+        };
+        let notices = self
+            .store
+            .pending_notices_between(&self.endpoint, first, last)
+            .map_err(store_failed)?;
+        Ok(Box::new(notices.into_iter().map(|n| {
+            Ok(match n.notice.content {
+                NoticeContent::Read(text) => parse_item(&text),
+                NoticeContent::Malformed { error, body } => {
+                    Item::unreadable(String::from_utf8_lossy(&body), "", error)
+                }
+            }
+            .into())
+        })))
+    }
+
+    fn ack(&mut self, delivery: &str) -> Result<(), ProviderError> {
+        if let Some(&(first, last)) = self.chunks.get(delivery) {
+            self.store
+                .take_notices(&self.endpoint, first, last)
+                .map_err(store_failed)?;
+        }
+        Ok(())
+    }
+
+    /// A webhook side only sends events; a sync that would write to it is
+    /// refused when it starts, so operations here are a bug, refused, never
+    /// dropped silently.
+    fn send(&mut self, _batch: i64, ops: &[Operation]) -> Result<Vec<Sent>, ProviderError> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        Err(ProviderError {
+            message: format!(
+                "the webhook side `{}` cannot be written to ({} operation(s) wait in the outbox)",
+                self.endpoint,
+                ops.len()
+            ),
+            retryable: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::Headers;
+    use crate::webhook::Preset;
+
+    fn read(preset: Preset, body: &[u8]) -> Vec<InboxNotice> {
+        inbox_notices(body, preset.payload().read(&Headers::new(), body))
+    }
+
+    #[test]
+    fn notices_become_envelopes_and_unreadable_ones_keep_the_body() {
+        let body = br#"{"id":"evt_1","type":"charge.succeeded","created":7,"data":{"object":{"id":"ch_1"}}}"#;
+        let got = read(Preset::Stripe, body);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].event_id, "evt_1");
+        let NoticeContent::Read(text) = &got[0].content else {
+            panic!("read: {got:?}")
+        };
+        let Item::Event(e) = parse_item(text) else {
+            panic!("an event: {text}")
+        };
+        assert_eq!(e.event_id.as_deref(), Some("evt_1"));
+        assert_eq!(e.version, Some(json!(7)));
+        assert_eq!(e.record, json!({"id": "ch_1"}));
+
+        let deleted = br#"{"id":"evt_2","type":"customer.deleted","created":8,"data":{"object":{"id":"cus_1"}}}"#;
+        let NoticeContent::Read(text) = &read(Preset::Stripe, deleted)[0].content else {
+            panic!("read")
+        };
+        let Item::Event(e) = parse_item(text) else {
+            panic!("an event")
+        };
+        assert_eq!(e.op, super::super::store::EventOp::Delete);
+
+        for bad in [
+            &b"not json"[..],
+            br#"{"id":"evt_3","id":"evt_4","data":{"object":{}}}"#,
+            br#"{"type":"x","data":{"object":{}}}"#,
+            br#"{"id":"evt_5","data":{"object":"ch_1"}}"#,
+        ] {
+            let got = read(Preset::Stripe, bad);
+            assert_eq!(got.len(), 1);
+            match &got[0].content {
+                NoticeContent::Malformed { body, .. } => assert_eq!(body, bad),
+                other => panic!("malformed: {other:?}"),
+            }
+        }
+        // The same unreadable body twice has the same id: a replay.
+        assert_eq!(
+            read(Preset::Stripe, b"not json")[0].event_id,
+            read(Preset::Stripe, b"not json")[0].event_id
+        );
+    }
+
+    #[test]
+    fn the_provider_reads_pending_notices_and_takes_them_on_ack() {
+        let dir = std::env::temp_dir().join(format!("tether-webhook-prov-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.db");
+        let mut writer =
+            SqliteStore::open(&path, crate::sync::store::OpenMode::CreateIfMissing).unwrap();
+        let body = br#"{"id":"evt_1","type":"charge.succeeded","created":7,"data":{"object":{"id":"ch_1"}}}"#;
+        writer
+            .store_delivery("stripe", &read(Preset::Stripe, body))
+            .unwrap();
+        writer
+            .store_delivery("stripe", &read(Preset::Stripe, b"{"))
+            .unwrap();
+        let reader = SqliteStore::open(&path, crate::sync::store::OpenMode::Existing).unwrap();
+        let mut p = WebhookProvider::new("stripe", reader);
+        let names = p.pending().unwrap();
+        assert_eq!(names.len(), 1);
+        let items: Vec<_> = p.open(&names[0]).unwrap().collect();
+        assert_eq!(items.len(), 2);
+        assert!(matches!(
+            items[1],
+            Ok(super::super::provider::Received::Item(
+                Item::Malformed { .. }
+            ))
+        ));
+        drop(items);
+        // Not acknowledged: read again.
+        assert_eq!(p.pending().unwrap(), names);
+        p.ack(&names[0]).unwrap();
+        assert!(p.pending().unwrap().is_empty());
+        assert!(p.send(1, &[]).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
