@@ -264,7 +264,10 @@ struct Seen {
     answers: Vec<(Kind, u16)>,
     /// Microseconds from sending to the answer, every attempt.
     latencies: Vec<u64>,
-    retries: u64,
+    /// Answers 429 (the inbox saturated) and 503 (every permit taken, or
+    /// the store failed), each retried.
+    saturated: u64,
+    unavailable: u64,
     errors: Vec<String>,
 }
 
@@ -306,7 +309,11 @@ fn send_all(url: &str, secret: &str, kinds: &[Kind], senders: usize) -> (Seen, D
                                 mine.latencies.push(t.elapsed().as_micros() as u64);
                                 let status = r.status().as_u16();
                                 if status == 429 || status == 503 {
-                                    mine.retries += 1;
+                                    if status == 429 {
+                                        mine.saturated += 1;
+                                    } else {
+                                        mine.unavailable += 1;
+                                    }
                                     let wait = r
                                         .headers()
                                         .get("retry-after")
@@ -329,7 +336,8 @@ fn send_all(url: &str, secret: &str, kinds: &[Kind], senders: usize) -> (Seen, D
                 if let Ok(mut s) = seen.lock() {
                     s.answers.extend(mine.answers);
                     s.latencies.extend(mine.latencies);
-                    s.retries += mine.retries;
+                    s.saturated += mine.saturated;
+                    s.unavailable += mine.unavailable;
                     s.errors.extend(mine.errors);
                 }
             });
@@ -385,7 +393,9 @@ struct Row {
     new: usize,
     replays: usize,
     forged: usize,
-    retries: u64,
+    saturated: u64,
+    unavailable: u64,
+    failed_passes: usize,
     took: Duration,
     p50: f64,
     p99: f64,
@@ -416,22 +426,62 @@ fn run(o: &Options, senders: usize) -> Result<Row, String> {
     let (seen, took) = send_all(&sync.url, &secret, &kinds, senders);
     let sent_at = Instant::now();
     let load_after = loadavg();
-    // Until the passes took every delivery into the ledger.
-    let drained = loop {
-        if sync.total("webhooks.accepted") >= new as u64 && sync.total("sent") >= new as u64 {
-            break sent_at.elapsed();
+    // Until the passes took every delivery into the ledger (read from the
+    // ledger itself: a pass that failed after sending reports no counts),
+    // then until a pass reported the receiver's counts of every request.
+    let mut drained = None;
+    let answered = seen
+        .answers
+        .iter()
+        .filter(|(_, status)| *status != 0)
+        .count();
+    let received = answered as u64 + seen.saturated + seen.unavailable;
+    loop {
+        if drained.is_none() && ledger(&dir.join("ledger")).len() >= new {
+            drained = Some(sent_at.elapsed());
+        }
+        let reported: u64 = [
+            "accepted",
+            "duplicate",
+            "refused_signature",
+            "refused_malformed",
+            "refused_timestamp",
+            "saturated",
+            "busy",
+            "store_failed",
+        ]
+        .iter()
+        .map(|c| sync.total(&format!("webhooks.{c}")))
+        .sum();
+        if drained.is_some() && reported >= received {
+            break;
         }
         if sent_at.elapsed() > DRAIN {
             let log = sync.stop();
-            return Err(format!("the passes did not drain in {DRAIN:?}: {log}"));
+            return Err(format!(
+                "the passes did not drain in {DRAIN:?} ({} ledger operations of {new}, \
+                 {reported} of {received} requests counted): {log}",
+                ledger(&dir.join("ledger")).len()
+            ));
         }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let drained = drained.unwrap_or_default();
+    // A pass that failed is retried at the next interval; how many did.
+    let failed_passes = sync
+        .stderr
+        .lock()
+        .map(|l| l.matches("tether: pass failed").count())
+        .unwrap_or(0);
     let counts = |name: &str| sync.total(name);
     let (accepted, duplicate, refused) = (
         counts("webhooks.accepted"),
         counts("webhooks.duplicate"),
         counts("webhooks.refused_signature"),
+    );
+    let refused_for_load = (
+        counts("webhooks.saturated"),
+        counts("webhooks.busy") + counts("webhooks.store_failed"),
     );
     let log = sync.stop();
 
@@ -463,6 +513,12 @@ fn run(o: &Options, senders: usize) -> Result<Row, String> {
         wrong.push(format!(
             "receiver counts accepted {accepted}, duplicate {duplicate}, refused {refused}; \
              sent {new} new, {replays} replays, {forged} forged"
+        ));
+    }
+    if refused_for_load != (seen.saturated, seen.unavailable) {
+        wrong.push(format!(
+            "receiver counts saturated, busy {refused_for_load:?}; senders saw {} 429, {} 503",
+            seen.saturated, seen.unavailable
         ));
     }
     let conn = rusqlite::Connection::open(dir.join("state.db")).map_err(|e| e.to_string())?;
@@ -507,7 +563,9 @@ fn run(o: &Options, senders: usize) -> Result<Row, String> {
         new,
         replays,
         forged,
-        retries: seen.retries,
+        saturated: seen.saturated,
+        unavailable: seen.unavailable,
+        failed_passes,
         took,
         p50: percentile(&lat, 0.50),
         p99: percentile(&lat, 0.99),
@@ -550,15 +608,15 @@ fn main() {
     println!("{cores} cores; every check held (each new event stored once, each forgery refused)");
     if o.markdown {
         println!(
-            "| senders | requests (new + replays + forged) | time | deliveries/s | p50 | p99 | max | retried (429/503) | ledger complete after | load before → after |"
+            "| senders | requests (new + replays + forged) | time | deliveries/s | p50 | p99 | max | retried 429 / 503 | ledger complete after | passes failed | load before → after |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
     }
     for r in rows {
         let rate = r.requests as f64 / r.took.as_secs_f64().max(1e-9);
         if o.markdown {
             println!(
-                "| {} | {} ({} + {} + {}) | {:.2} s | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} | +{:.1} s | {} → {} |",
+                "| {} | {} ({} + {} + {}) | {:.2} s | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} / {} | +{:.1} s | {} | {} → {} |",
                 r.senders,
                 r.requests,
                 r.new,
@@ -569,15 +627,17 @@ fn main() {
                 r.p50,
                 r.p99,
                 r.max,
-                r.retries,
+                r.saturated,
+                r.unavailable,
                 r.drained.as_secs_f64(),
+                r.failed_passes,
                 r.load.0,
                 r.load.1
             );
         } else {
             println!(
                 "{:>3} senders: {} requests ({} new, {} replays, {} forged) in {:.2} s: {:.0} deliveries/s; \
-                 latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} retried; ledger complete {:.1} s later; load {} -> {}",
+                 latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; retried {} after 429, {} after 503; ledger complete {:.1} s later; {} passes failed and were retried; load {} -> {}",
                 r.senders,
                 r.requests,
                 r.new,
@@ -588,8 +648,10 @@ fn main() {
                 r.p50,
                 r.p99,
                 r.max,
-                r.retries,
+                r.saturated,
+                r.unavailable,
                 r.drained.as_secs_f64(),
+                r.failed_passes,
                 r.load.0,
                 r.load.1
             );
