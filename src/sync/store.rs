@@ -6,7 +6,7 @@
 use super::merge::{Base, Parked, Resolution};
 use crate::base::Side;
 use crate::exec::RecordError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -490,6 +490,15 @@ const MIGRATIONS: &[Migration] = &[
 
 /// Migration 7: rewrites each stored reason a malformed event was kept
 /// with (plain text) as the E1001 error it was reported as.
+/// A transaction that writes. `BEGIN IMMEDIATE` takes the write lock at
+/// the start, waiting under the busy timeout: a deferred one that reads
+/// first is refused at once ("database is locked", no wait) when another
+/// connection (the webhook receiver's) committed since its read, and the
+/// whole pass failed under webhook load (benches/webhooks).
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
 fn malformed_as_errors(tx: &Transaction<'_>) -> Result<()> {
     let events: Vec<(i64, String)> = tx
         .prepare("SELECT seq, malformed FROM inbox WHERE malformed IS NOT NULL")?
@@ -786,7 +795,7 @@ impl SqliteStore {
     /// it answers 5xx). A notice whose event id the endpoint already has is
     /// a replay and left as it is. Returns how many were new.
     pub fn store_delivery(&mut self, endpoint: &str, notices: &[InboxNotice]) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         let mut new = 0;
         {
             let mut insert = tx.prepare_cached(
@@ -921,7 +930,7 @@ impl SqliteStore {
             });
         }
         for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.transaction()?;
+            let tx = write_tx(&mut self.conn)?;
             match step {
                 Migration::Sql(sql) => tx.execute_batch(sql)?,
                 Migration::Rewrite(rewrite) => rewrite(&tx)?,
@@ -1013,7 +1022,7 @@ impl Store for SqliteStore {
         events: &[NewEvent],
         checkpoint: Option<(Side, &Checkpoint)>,
     ) -> Result<Vec<bool>> {
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         if let Some((side, c)) = checkpoint {
             tx.execute(
                 "INSERT INTO checkpoints (mapping, side, value, updated_at) VALUES (?1, ?2, ?3, ?4)
@@ -1183,7 +1192,7 @@ impl Store for SqliteStore {
     }
 
     fn commit(&mut self, mapping: &str, changes: Changes) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         let at = now();
         for r in &changes.records {
             put_record(&tx, mapping, r)?;
@@ -1259,7 +1268,7 @@ impl Store for SqliteStore {
     }
 
     fn assign_batch(&mut self, mapping: &str, side: Side, rows: &[i64]) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         let batch: i64 = tx.query_row(
             "SELECT COALESCE(MAX(batch), 0) + 1 FROM outbox WHERE mapping = ?1",
             params![mapping],
@@ -1276,7 +1285,7 @@ impl Store for SqliteStore {
     }
 
     fn mark_sent_rows(&mut self, mapping: &str, side: Side, seqs: &[i64]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         {
             let mut q = tx.prepare_cached(
                 "UPDATE outbox SET status = 'sent', sent_at = ?4
@@ -1331,7 +1340,7 @@ impl Store for SqliteStore {
         let Some(letter) = self.letters(mapping, true, Some(id))?.pop() else {
             return Ok(false);
         };
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         let own = if replay { "received" } else { "discarded" };
         for seq in &letter.events {
             tx.execute(
@@ -1403,7 +1412,7 @@ impl Store for SqliteStore {
             .fields
             .iter()
             .all(|p| record.decisions.contains_key(&p.field));
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         if all {
             record.blocked = None;
             record.dirty = true;
@@ -1688,5 +1697,37 @@ mod tests {
         conn.pragma_update(None, "user_version", 99).unwrap();
         let err = SqliteStore::init(conn).err().unwrap();
         assert!(err.to_string().contains("newer tether"), "{err}");
+    }
+
+    /// A write transaction holds the write lock from its start, so a
+    /// connection that commits meanwhile (the webhook receiver's) waits
+    /// for it, rather than making its later write fail at once with
+    /// "database is locked" (a deferred transaction whose read is stale
+    /// cannot become a writer, and SQLite does not wait for that).
+    #[test]
+    fn a_write_transaction_is_not_overtaken_by_another_connection() {
+        let dir = std::env::temp_dir().join(format!("tether-store-tx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        let mut engine = SqliteStore::open(&path, OpenMode::CreateIfMissing).unwrap();
+        let receiver = Connection::open(&path).unwrap();
+        receiver.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let insert = "INSERT INTO deliveries (endpoint, event_id, received_at, status)
+                      VALUES ('stripe', ?1, 'now', 'pending')";
+
+        let tx = write_tx(&mut engine.conn).unwrap();
+        let before: i64 = tx
+            .query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0))
+            .unwrap();
+        // The other connection cannot commit in between...
+        assert!(receiver.execute(insert, ["evt_other"]).is_err());
+        // ...so the write after the read succeeds.
+        tx.execute(insert, ["evt_mine"]).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(before, 0);
+        receiver.execute(insert, ["evt_other"]).unwrap();
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
