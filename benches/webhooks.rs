@@ -21,7 +21,8 @@
 //! holding one `create` per charge and nothing else. It reports
 //! deliveries/s while sending, the latency of an answer (p50, p99, max),
 //! the time until the ledger held everything, and the machine's load.
-//! A benchmark, not a test: nothing here asserts a speed.
+//! A benchmark, not a test: nothing here asserts a speed. Run without
+//! `--bench` (`cargo test --benches`), it makes a small run of 500.
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value as Json, json};
@@ -55,24 +56,34 @@ fn options() -> Result<Options, String> {
         markdown: false,
     };
     let mut args = std::env::args().skip(1);
+    let (mut benching, mut sized) = (false, false);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         let number = |v: String| v.parse::<usize>().map_err(|e| format!("{v}: {e}"));
         match a.as_str() {
             "--senders" => {
+                sized = true;
                 o.senders = value("--senders")?
                     .split(',')
                     .map(|s| number(s.to_string()))
                     .collect::<Result<_, _>>()?
             }
-            "--requests" => o.requests = number(value("--requests")?)?,
+            "--requests" => {
+                sized = true;
+                o.requests = number(value("--requests")?)?
+            }
             "--forged-every" => o.forged_every = number(value("--forged-every")?)?,
             "--replay-every" => o.replay_every = number(value("--replay-every")?)?,
             "--markdown" => o.markdown = true,
             // What `cargo bench` passes to every bench.
-            "--bench" => {}
+            "--bench" => benching = true,
             other => return Err(format!("unknown argument {other}")),
         }
+    }
+    // Run by `cargo test --benches` (no `--bench`): a small run that still
+    // makes every check, as criterion's benches do in test mode.
+    if !benching && !sized {
+        (o.senders, o.requests) = (vec![4], 500);
     }
     if o.senders.contains(&0) || o.requests == 0 || o.forged_every < 2 || o.replay_every < 2 {
         return Err("senders and requests must be positive, the every-N at least 2".into());
