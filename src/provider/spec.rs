@@ -174,3 +174,181 @@ pub struct LookupSpec {
     pub request: RequestTemplate,
     pub id_at: Vec<String>,
 }
+
+/// A checked `provider` declaration: what `provider/check.rs` makes of the
+/// syntax, ready for `tether sync` to build its sides from. Plain data:
+/// secrets are the names of the variables that hold them, never values.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProviderSpec {
+    pub name: String,
+    pub base: EnvOr,
+    pub auth: AuthSpec,
+    pub limits: Limits,
+    pub status: crate::http::policy::StatusClasses,
+    /// Where an error body holds the provider's message (`message at`).
+    pub message_at: Vec<Vec<String>>,
+    pub resources: Vec<ResourceSpec>,
+}
+
+impl ProviderSpec {
+    /// The resource called `name`.
+    pub fn resource(&self, name: &str) -> Option<&ResourceSpec> {
+        self.resources.iter().find(|r| r.name == name)
+    }
+}
+
+/// A value written in the declaration, or read from the environment when
+/// the sync starts (`env("HUBSPOT_BASE_URL") ?? "https://api.hubapi.com"`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvOr {
+    Literal(String),
+    Env {
+        name: String,
+        default: Option<String>,
+    },
+}
+
+impl EnvOr {
+    /// The value, with `env` as the environment: `Err` names the variable
+    /// that is unset and has no default.
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+        match self {
+            EnvOr::Literal(v) => Ok(v.clone()),
+            EnvOr::Env { name, default } => match (env(name), default) {
+                (Some(v), _) if !v.trim().is_empty() => Ok(v),
+                (_, Some(d)) => Ok(d.clone()),
+                _ => Err(name.clone()),
+            },
+        }
+    }
+}
+
+/// How requests are authenticated (docs/design/10-rest-providers.md, "The
+/// parts, and their defaults").
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthSpec {
+    None,
+    ApiKey {
+        carrier: crate::http::auth::KeyCarrier,
+        name: String,
+        key: crate::http::secret::SecretRef,
+    },
+    Basic {
+        user: EnvOr,
+        password: crate::http::secret::SecretRef,
+    },
+    Bearer(crate::http::secret::SecretRef),
+    OAuth2 {
+        /// Absolute, or relative to the base.
+        token_url: String,
+        client_id: EnvOr,
+        client_secret: crate::http::secret::SecretRef,
+        grant: GrantSpec,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantSpec {
+    ClientCredentials {
+        scope: Option<String>,
+    },
+    RefreshToken {
+        token: crate::http::secret::SecretRef,
+        /// The provider replaces the token on each use: it must come from
+        /// a file (`$NAME_FILE`), where the new one is written.
+        rotating: bool,
+    },
+}
+
+/// Budgets, timeouts, retries and the breaker, defaults filled in.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    pub budgets: Vec<crate::http::budget::Budget>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_attempts: std::num::NonZeroU32,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    pub breaker: crate::http::breaker::BreakerSpec,
+}
+
+impl Default for Limits {
+    /// The design's defaults: timeouts 10 s and 60 s, 5 attempts from
+    /// 500 ms to 30 s apart, a breaker opening after 5 failures for 30 s to
+    /// 5 min.
+    fn default() -> Limits {
+        let retry = crate::http::exchange::RetrySpec::default();
+        let client = crate::http::client::ClientConfig::default();
+        Limits {
+            budgets: Vec::new(),
+            connect_timeout: client.connect_timeout,
+            request_timeout: client.request_timeout,
+            max_attempts: retry.max_attempts,
+            backoff_min: retry.backoff_min,
+            backoff_max: retry.backoff_max,
+            breaker: crate::http::breaker::BreakerSpec {
+                after: std::num::NonZeroU32::new(5).unwrap_or(std::num::NonZeroU32::MIN),
+                open_min: Duration::from_secs(30),
+                open_max: Duration::from_secs(300),
+            },
+        }
+    }
+}
+
+/// One record type a provider serves, with its read and writes.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceSpec {
+    pub name: String,
+    /// Qualified: `hubspot.Contact`.
+    pub record_type: String,
+    /// `None`: a write-only resource.
+    pub read: Option<ReadSpec>,
+    pub writes: WriteSpec,
+}
+
+/// Whether `url` can be a provider's base: an absolute `https://` URL
+/// without a query or fragment, or `http://` to a loopback host (a fake, a
+/// local proxy). `Err` says why not, in words. Checked on the declaration
+/// and again on the value the environment gives when a sync starts.
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => return Err("it is not an absolute URL (`https://host/...`)".into()),
+    };
+    if url.contains('?') || url.contains('#') {
+        return Err("it has a query or a fragment: a base is where paths are appended".into());
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("it carries credentials: write them in `auth`".into());
+    }
+    let host = match authority.strip_prefix('[') {
+        // `[::1]:8080`
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Err("it names no host".into());
+    }
+    match scheme.as_str() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host == "::1"
+                || host
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`http://` to `{host}` would send credentials unencrypted: use `https://` (plain `http://` is for loopback only)"
+                ))
+            }
+        }
+        other => Err(format!("`{other}://` is not HTTP: use `https://`")),
+    }
+}

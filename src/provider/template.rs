@@ -158,6 +158,14 @@ impl TextTemplate {
         &self.source
     }
 
+    /// The variables the template names, in order.
+    pub fn vars(&self) -> impl Iterator<Item = &Var> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v),
+            Part::Text(_) => None,
+        })
+    }
+
     /// The text with every variable's value percent-encoded; `None` when a
     /// variable has no value.
     pub fn expand(&self, vars: &Vars<'_>) -> Option<String> {
@@ -190,6 +198,22 @@ pub enum BodyTemplate {
 }
 
 impl BodyTemplate {
+    /// The variables the body names.
+    pub fn vars(&self) -> Vec<&Var> {
+        let mut out = Vec::new();
+        self.collect_vars(&mut out);
+        out
+    }
+
+    fn collect_vars<'a>(&'a self, out: &mut Vec<&'a Var>) {
+        match self {
+            BodyTemplate::Value(_) => {}
+            BodyTemplate::Var(v) => out.push(v),
+            BodyTemplate::Object(members) => members.iter().for_each(|(_, t)| t.collect_vars(out)),
+            BodyTemplate::Array(items) => items.iter().for_each(|t| t.collect_vars(out)),
+        }
+    }
+
     /// The body; a member or element whose variable has no value is left
     /// out (`None` when the whole body is such a variable).
     pub fn expand(&self, vars: &Vars<'_>) -> Option<Json> {
