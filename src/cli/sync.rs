@@ -1,8 +1,9 @@
 //! `tether build`, `sync`, `review` and `dlq`.
 
+use super::provider_side::{self, SideConn, SideTarget};
 use super::{
     DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, Shown, compile_reporting,
-    files_of, load_plans,
+    files_of,
 };
 use crate::plan::PlanFile;
 use crate::sync::engine::{Engine, Summary};
@@ -28,10 +29,12 @@ pub struct SyncArgs {
     /// missing folder is refused, so a typo starts nothing.
     #[arg(long)]
     create: bool,
-    /// The left side's folder (`inbox/`, `outbox/`, `done/`).
+    /// The left side: a folder (`inbox/`, `outbox/`, `done/`), or
+    /// `provider:NAME[.resource]`, a REST provider the file declares or
+    /// imports.
     #[arg(long, required_unless_present = "explain")]
     left: Option<PathBuf>,
-    /// The right side's folder.
+    /// The right side: a folder or `provider:NAME[.resource]`.
     #[arg(long, required_unless_present = "explain")]
     right: Option<PathBuf>,
     /// One pass, then exit (the default).
@@ -271,11 +274,64 @@ fn open_sides(left: &Path, right: &Path, create: bool) -> Result<(FileDrop, File
     Ok((open(left)?, open(right)?))
 }
 
+/// The two sides, folders or providers; a folder pair is checked as
+/// [`open_sides`] does. Everything is checked (and every secret resolved)
+/// before anything is created.
+fn open_any_sides(
+    loaded: &provider_side::Loaded,
+    sync: &crate::sync::SyncSpec,
+    left: &Path,
+    right: &Path,
+    create: bool,
+) -> Result<(SideConn, SideConn), u8> {
+    let (l, r) = (SideTarget::parse(left), SideTarget::parse(right));
+    if let (SideTarget::Folder(l), SideTarget::Folder(r)) = (&l, &r) {
+        let (l, r) = open_sides(l, r, create)?;
+        return Ok((SideConn::Files(l), SideConn::Files(r)));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let rest = |arg: &SideTarget, side: Side| -> Result<Option<SideConn>, u8> {
+        match arg {
+            SideTarget::Folder(_) => Ok(None),
+            SideTarget::Provider { name, resource } => provider_side::rest_side(
+                loaded,
+                &sync.mapping,
+                sync,
+                side,
+                name,
+                resource.as_deref(),
+                &env,
+            )
+            .map(|p| Some(SideConn::Rest(Box::new(p))))
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            }),
+        }
+    };
+    let rest_left = rest(&l, Side::Left)?;
+    let rest_right = rest(&r, Side::Right)?;
+    let open = |arg: SideTarget, ready: Option<SideConn>| -> Result<SideConn, u8> {
+        match (ready, arg) {
+            (Some(conn), _) => Ok(conn),
+            (None, SideTarget::Folder(p)) => FileDrop::open(&p, create)
+                .map(SideConn::Files)
+                .map_err(|e| {
+                    eprintln!("error: {e}");
+                    EXIT_USAGE
+                }),
+            (None, SideTarget::Provider { .. }) => Err(EXIT_USAGE),
+        }
+    };
+    Ok((open(l, rest_left)?, open(r, rest_right)?))
+}
+
 /// Prints what the side folders' connectors noticed; whether any was an
 /// error.
-fn print_notes(sides: [(&str, &mut FileDrop); 2], quiet: bool) -> bool {
+fn print_notes(sides: [(&str, &mut SideConn); 2], quiet: bool) -> bool {
     let mut errors = false;
     for (name, side) in sides {
+        let Some(side) = side.files() else { continue };
         for note in side.take_notes() {
             if note.is_error() {
                 errors = true;
@@ -293,10 +349,11 @@ pub fn sync(a: &SyncArgs) -> u8 {
         name: &a.mapping,
         quiet: a.quiet,
     };
-    let plans = match load_plans(&a.file, shown) {
+    let loaded = match provider_side::load(&a.file, shown) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let plans = &loaded.plans;
     let m = match plans.mapping(&a.mapping) {
         Ok(m) => m,
         Err(e) => {
@@ -330,13 +387,15 @@ pub fn sync(a: &SyncArgs) -> u8 {
         return EXIT_USAGE;
     };
     // Checked before anything is created: a typo starts nothing.
-    let (mut left, mut right) = match open_sides(left, right, a.create) {
+    let (mut left, mut right) = match open_any_sides(&loaded, &m.sync, left, right, a.create) {
         Ok(p) => p,
         Err(code) => return code,
     };
     for side in [&mut left, &mut right] {
-        side.settle = Duration::from_secs(a.settle);
-        side.max_record_bytes = usize::try_from(a.max_record_bytes).unwrap_or(usize::MAX);
+        if let Some(side) = side.files() {
+            side.settle = Duration::from_secs(a.settle);
+            side.max_record_bytes = usize::try_from(a.max_record_bytes).unwrap_or(usize::MAX);
+        }
     }
     // One sync at a time per state store: two would read the same inboxes.
     // Taken before the store is opened, so two first runs racing to create
@@ -376,7 +435,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
     engine.progress = Some(&mut progress);
     let mut total = Summary::default();
     loop {
-        match engine.pass(&mut left, &mut right) {
+        match engine.pass(left.provider(), right.provider()) {
             Ok(s) => {
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);

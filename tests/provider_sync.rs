@@ -1,0 +1,248 @@
+//! `tether sync --right provider:NAME` end to end (issue 19, step 1 and
+//! step 3's command line): the real binary, a provider declared in a
+//! `.tprovider` file (tests/data/provider_sync/), the CRM-like fake on
+//! loopback. A contact read from the REST side reaches the folder, a
+//! customer dropped in the folder is created on the REST side, the secret
+//! is read from the environment and appears in nothing tether prints, and
+//! a missing secret stops the sync by its variable's name before any
+//! request. Every request has a timeout (the declaration's 2 s connect,
+//! 10 s request, 2 attempts), so a hung fake cannot hang the test.
+
+#[path = "support/fake_crm.rs"]
+mod fake_crm;
+#[path = "support/fake_http.rs"]
+mod fake_http;
+
+use fake_crm::Crm;
+use serde_json::{Value as Json, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+const MAPPING: &str = "tests/data/provider_sync/contacts.tether";
+const TOKEN: &str = "pat-fake-7c1d9e";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tether-provider-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// `tether sync` with `env` set (and nothing else of the provider's
+/// variables); (exit code, stdout, stderr).
+fn sync(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether"));
+    cmd.args(args);
+    for var in ["FAKECRM_BASE_URL", "FAKECRM_TOKEN", "FAKECRM_TOKEN_FILE"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run tether");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn args<'a>(state: &'a str, left: &'a str, right: &'a str) -> Vec<&'a str> {
+    vec![
+        "sync",
+        MAPPING,
+        "--mapping",
+        "contact",
+        "--state",
+        state,
+        "--left",
+        left,
+        "--right",
+        right,
+        "--once",
+        "--create",
+        "--format",
+        "json",
+    ]
+}
+
+/// Every operation tether wrote to a folder side's outbox.
+fn outbox(side: &Path) -> Vec<Json> {
+    let mut ops = Vec::new();
+    let Ok(entries) = std::fs::read_dir(side.join("outbox")) else {
+        return ops;
+    };
+    for e in entries.flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        ops.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Json>(l).ok()),
+        );
+    }
+    ops
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+#[test]
+fn a_rest_side_is_read_into_a_folder_and_a_folder_record_is_created_on_it() {
+    let crm = Arc::new(Mutex::new(Crm::default()));
+    crm.lock()
+        .expect("crm")
+        .seed(json!({"ref": "r1", "email": "ann@example.com", "firstname": "Ann"}));
+    let fake = fake_crm::start(crm.clone());
+    let dir = scratch("both-ways");
+    let erp = dir.join("erp");
+    std::fs::create_dir_all(erp.join("inbox")).expect("inbox");
+    std::fs::write(
+        erp.join("inbox/customers.ndjson"),
+        "{\"ref\":\"r2\",\"Email\":\"bob@example.com\",\"Name\":\"Bob\"}\n",
+    )
+    .expect("drop");
+    let state = dir.join("state.db");
+    let env = [
+        ("FAKECRM_BASE_URL", fake.url.as_str()),
+        ("FAKECRM_TOKEN", TOKEN),
+    ];
+
+    let (code, out, err) = sync(&args(s(&state), s(&erp), "provider:fakecrm"), &env);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    let summary: Json = serde_json::from_str(out.trim()).expect("a JSON summary");
+    assert_eq!(summary["read"], json!(2), "{summary}");
+
+    // The contact read from the REST side, written to the folder.
+    let ops = outbox(&erp);
+    let text = serde_json::to_string(&ops).unwrap_or_default();
+    assert_eq!(ops.len(), 1, "{text}");
+    assert!(
+        text.contains("\"r1\"") && text.contains("ann@example.com") && text.contains("\"Ann\""),
+        "{text}"
+    );
+
+    // The customer from the folder, created on the REST side once, by the
+    // declared request and with the token from the environment.
+    let contacts = crm.lock().expect("crm").contacts.clone();
+    let created: Vec<&Json> = contacts
+        .iter()
+        .filter(|c| c["properties"]["ref"] == "r2")
+        .collect();
+    assert_eq!(created.len(), 1, "{contacts:?}");
+    assert_eq!(
+        created[0]["properties"],
+        json!({"ref": "r2", "email": "bob@example.com", "firstname": "Bob"})
+    );
+    let log = fake.log();
+    let lines: Vec<String> = log
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(lines[0], "GET /contacts?since=0", "{lines:?}");
+    assert!(lines.contains(&"POST /contacts".to_string()), "{lines:?}");
+    let post = log.iter().find(|r| r.method == "POST").expect("a create");
+    assert!(
+        post.header("idempotency-key").is_some(),
+        "declared header sent"
+    );
+    for r in &log {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+    }
+    assert!(
+        !out.contains(TOKEN) && !err.contains(TOKEN),
+        "the token was printed"
+    );
+
+    // A second pass: the contact made is read back as tether's own echo;
+    // nothing is sent either way.
+    let (code, out, err) = sync(&args(s(&state), s(&erp), "provider:fakecrm"), &env);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    let summary: Json = serde_json::from_str(out.trim()).expect("a JSON summary");
+    assert_eq!(summary["sent"], json!(0), "{summary}");
+    assert_eq!(
+        crm.lock().expect("crm").contacts.len(),
+        2,
+        "nothing created twice"
+    );
+}
+
+#[test]
+fn a_missing_secret_stops_the_sync_by_its_name_before_any_request() {
+    let crm = Arc::new(Mutex::new(Crm::default()));
+    let fake = fake_crm::start(crm);
+    let dir = scratch("no-secret");
+    let state = dir.join("state.db");
+    let erp = dir.join("erp");
+    let (code, out, err) = sync(
+        &args(s(&state), s(&erp), "provider:fakecrm"),
+        &[("FAKECRM_BASE_URL", fake.url.as_str())],
+    );
+    assert_eq!(code, Some(2), "stdout: {out}\nstderr: {err}");
+    assert!(
+        err.contains("FAKECRM_TOKEN") && err.contains("FAKECRM_TOKEN_FILE"),
+        "{err}"
+    );
+    assert!(fake.log().is_empty(), "no request without the secret");
+    assert!(
+        !state.exists(),
+        "nothing created before the sides are ready"
+    );
+}
+
+#[test]
+fn a_side_naming_no_provider_or_no_fitting_resource_is_refused_in_words() {
+    let dir = scratch("unknown");
+    let state = dir.join("state.db");
+    let erp = dir.join("erp");
+    let (code, _, err) = sync(&args(s(&state), s(&erp), "provider:hubspot"), &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("no provider `hubspot`") && err.contains("fakecrm"),
+        "{err}"
+    );
+    // The left side is `erp.Customer`, which the provider does not serve.
+    let (code, _, err) = sync(
+        &args(s(&state), "provider:fakecrm", s(&erp)),
+        &[("FAKECRM_TOKEN", TOKEN)],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("`erp.Customer`") && err.contains("contacts (crm.Contact)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_plan_file_cannot_sync_a_provider_side_yet() {
+    let dir = scratch("plan");
+    let plan = dir.join("contacts.plan");
+    let (code, _, err) = sync(&["build", MAPPING, "-o", s(&plan)], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let state = dir.join("state.db");
+    let erp = dir.join("erp");
+    let mut a = args(s(&state), s(&erp), "provider:fakecrm");
+    a[1] = s(&plan);
+    let (code, _, err) = sync(&a, &[("FAKECRM_TOKEN", TOKEN)]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("a plan file does not hold providers yet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_bundled_provider_files_check_clean() {
+    for file in [
+        "mappings/crm/hubspot.tprovider",
+        "tests/data/provider_sync/fakecrm.tprovider",
+        MAPPING,
+    ] {
+        let (code, out, err) = sync(&["check", file], &[]);
+        assert_eq!(code, Some(0), "{file}: {out}{err}");
+        assert!(err.contains("0 errors, 0 warnings"), "{file}: {err}");
+    }
+}
