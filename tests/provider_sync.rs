@@ -246,3 +246,103 @@ fn the_bundled_provider_files_check_clean() {
         assert!(err.contains("0 errors, 0 warnings"), "{file}: {err}");
     }
 }
+
+/// HubSpot's CRM v3 search as `mappings/crm/hubspot.tprovider` uses it: a
+/// `GTE` filter on `lastmodifieddate` (epoch milliseconds), ascending,
+/// two results a page whatever the `limit`, `paging.next.after` when there
+/// is more.
+fn hubspot_search(contacts: &[Json], r: &fake_http::Logged) -> fake_http::Reply {
+    if r.method != "POST" || r.path != "/crm/v3/objects/contacts/search" {
+        return fake_http::Reply::json(404, r#"{"status":"error","message":"Not found"}"#);
+    }
+    let Ok(body) = serde_json::from_slice::<Json>(&r.body) else {
+        return fake_http::Reply::json(400, r#"{"status":"error","message":"Invalid JSON"}"#);
+    };
+    let from = body["filterGroups"][0]["filters"][0]["value"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    let after: usize = body["after"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
+    let modified = |c: &Json| -> u64 {
+        c["properties"]["lastmodifieddate"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    let matching: Vec<&Json> = contacts.iter().filter(|c| modified(c) >= from).collect();
+    let page: Vec<&Json> = matching.iter().skip(after).take(2).copied().collect();
+    let mut out = json!({"total": matching.len(), "results": page});
+    if after + 2 < matching.len() {
+        out["paging"] = json!({"next": {"after": (after + 2).to_string()}});
+    }
+    fake_http::Reply::json(200, &out.to_string())
+}
+
+#[test]
+fn the_bundled_hubspot_provider_reads_changed_contacts_page_by_page() {
+    let contacts: Vec<Json> = (1..=3)
+        .map(|n| {
+            json!({
+                "id": format!("{n}0"),
+                "properties": {
+                    "email": format!("c{n}@example.com"),
+                    "firstname": format!("C{n}"),
+                    "lastname": "Doe",
+                    "lastmodifieddate": format!("17000000000{n}0"),
+                },
+                "createdAt": "2026-01-01T00:00:00Z",
+                "updatedAt": "2026-01-01T00:00:00Z",
+                "archived": false
+            })
+        })
+        .collect();
+    let fake = fake_http::Fake::start(move |r| hubspot_search(&contacts, r));
+    let dir = scratch("hubspot");
+    let state = dir.join("state.db");
+    let salesforce = dir.join("salesforce");
+    let (code, out, err) = sync(
+        &[
+            "sync",
+            "mappings/crm/hubspot_salesforce.tether",
+            "--mapping",
+            "contact",
+            "--state",
+            s(&state),
+            "--left",
+            "provider:hubspot",
+            "--right",
+            s(&salesforce),
+            "--once",
+            "--create",
+            "--format",
+            "json",
+        ],
+        &[
+            ("HUBSPOT_BASE_URL", fake.url.as_str()),
+            ("HUBSPOT_TOKEN", TOKEN),
+        ],
+    );
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    let summary: Json = serde_json::from_str(out.trim()).expect("a JSON summary");
+    assert_eq!(
+        (&summary["read"], &summary["created"]),
+        (&json!(3), &json!(3)),
+        "{summary}"
+    );
+    let ops = outbox(&salesforce);
+    let mut keys: Vec<&str> = ops.iter().filter_map(|o| o["key"].as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["10", "20", "30"], "{ops:?}");
+    let log = fake.log();
+    assert_eq!(log.len(), 2, "two pages");
+    let first: Json = serde_json::from_slice(&log[0].body).expect("JSON body");
+    assert_eq!(first["filterGroups"][0]["filters"][0]["value"], json!(0));
+    assert!(
+        first.get("after").is_none(),
+        "no page token on the first page"
+    );
+    let second: Json = serde_json::from_slice(&log[1].body).expect("JSON body");
+    assert_eq!(second["after"], json!("2"));
+}
