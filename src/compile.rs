@@ -287,6 +287,13 @@ fn compile_unit(
             providers.push(p);
         }
     }
+    crate::provider::check::check_mapping_sides(
+        file,
+        &parsed.file.items,
+        &program,
+        &providers,
+        &mut diagnostics,
+    );
     crate::diag::sort(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     Unit {

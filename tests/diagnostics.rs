@@ -755,6 +755,29 @@ snap!(
     says "did you mean `updatedAt`?"
 );
 
+/// A mapping that writes `api.Contact`, after a provider serving it.
+fn provider_and_mapping(resource: &str) -> String {
+    format!(
+        "{}schema c {{ record L {{ ref: string, mail?: string }} }}\nmapping m: c.L -> api.Contact {{\n  key ref -> id\n  mail -> email\n  unmapped updatedAt, seq, props, archived\n}}\n",
+        provider_case(&format!(
+            "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {{\n{resource}\n  }}"
+        ))
+    )
+}
+
+snap!(
+    e0253_provider_cannot_update_what_the_mapping_sends,
+    "E0253",
+    &provider_and_mapping("    create POST \"/contacts\" returns api.One {\n      id at id\n      idempotency header \"Idempotency-Key\"\n    }"),
+    says "declares no `update`"
+);
+snap!(
+    e0246_provider_update_addressed_by_a_field_the_mapping_does_not_carry,
+    "E0246",
+    &provider_and_mapping("    create POST \"/contacts\" returns api.One {\n      id at id\n      idempotency header \"Idempotency-Key\"\n    }\n    update PATCH \"/contacts/{email}\""),
+    says "`id` (key)"
+);
+
 #[test]
 fn a_complete_provider_checks_clean_and_yields_its_spec() {
     let src = provider_case(

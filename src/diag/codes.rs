@@ -573,6 +573,9 @@ resource contacts: crm.Contact {
     E0246 => "path template field an operation may not carry",
 "A `{FIELD}` in a write's path must be a single value (a string, a number)
 of the record: a record, an array or a map cannot be one path segment.
+And an update or a delete is addressed only by what every such operation
+carries: the side's `key` or `ids` path in the mapping that writes it (a
+delete carries no record, an update only the changed fields).
 
 ```
 update PATCH \"/contacts/{properties}\"   // error: `properties` is a record
@@ -651,6 +654,20 @@ auth oauth2 refresh_token {       // error: missing `refresh_token`
   token_url     \"/oauth/v1/token\"
   client_id     env(\"CRM_CLIENT_ID\")
   client_secret secret(\"CRM_CLIENT_SECRET\")
+}
+```";
+
+    E0253 => "provider cannot write what the mapping sends",
+"A mapping writes a side whose record type a declared provider's resource
+serves, and that resource lacks a request the mapping will send: every
+written side gets creates and updates, and deletes too under `on delete
+propagate` or `review`. Declare the request, or make the mapping one-way
+(`->`) if that side is only read.
+
+```
+resource contacts: crm.Contact {
+  read GET \"/contacts\" returns api.Page { records results }
+  // error when a `<->` mapping writes crm.Contact: no `create`, `update`
 }
 ```";
 

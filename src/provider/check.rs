@@ -1820,3 +1820,127 @@ fn written_fields(body: &WriteBody) -> Vec<String> {
             .collect(),
     }
 }
+
+/// What a provider must do for the mappings of `items` whose side types
+/// its resources serve: write what the mapping sends to that side (E0253:
+/// a create and an update, and a delete under `on delete propagate` or
+/// `review`), addressing an update or a delete only by the fields every
+/// such operation carries, the side's `key` and `ids` paths (E0246).
+/// Reported on the side's type in the mapping's header.
+pub fn check_mapping_sides(
+    file: FileId,
+    items: &[Item],
+    program: &crate::check::Program,
+    providers: &[ProviderSpec],
+    diags: &mut Vec<Diagnostic>,
+) {
+    use crate::syntax::{DeletePolicy, Direction};
+    for item in items {
+        let Item::Mapping(decl) = item else { continue };
+        let Some(m) = program.mappings.iter().find(|m| m.name == decl.name.name) else {
+            continue;
+        };
+        // The left side is written by the reverse direction, the right by
+        // the forward one.
+        let sides = [
+            (Direction::Reverse, &decl.left, m.left, 0),
+            (Direction::Forward, &decl.right, m.right, 1),
+        ];
+        for (dir, type_ref, record, at) in sides {
+            if !m.directions.contains(&dir) {
+                continue;
+            }
+            let type_name = &program.registry.record(record).name;
+            let pick = |pair: &Option<(crate::check::FieldPath, crate::check::FieldPath)>| {
+                pair.as_ref()
+                    .map(|(l, r)| if at == 0 { l.0.clone() } else { r.0.clone() })
+            };
+            let (key, ids) = (pick(&m.key), pick(&m.ids));
+            for p in providers {
+                for r in p.resources.iter().filter(|r| &r.record_type == type_name) {
+                    let mut missing = Vec::new();
+                    if r.writes.create.is_none() {
+                        missing.push("create");
+                    }
+                    if r.writes.update.is_none() {
+                        missing.push("update");
+                    }
+                    let deletes = matches!(
+                        m.on_delete,
+                        Some(DeletePolicy::Propagate | DeletePolicy::Review)
+                    );
+                    if deletes && r.writes.delete.is_none() {
+                        missing.push("delete");
+                    }
+                    if !missing.is_empty() {
+                        let list = missing
+                            .iter()
+                            .map(|w| format!("`{w}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        diags.push(
+                            Diagnostic::error(
+                                Code::E0253,
+                                file,
+                                type_ref.span,
+                                format!(
+                                    "mapping `{}` writes `{type_name}`, and resource `{}` of provider `{}` declares no {list}",
+                                    m.name, r.name, p.name
+                                ),
+                            )
+                            .label("written by this mapping")
+                            .help(format!(
+                                "declare the missing request{} in resource `{}`{}",
+                                if missing.len() > 1 { "s" } else { "" },
+                                r.name,
+                                if m.directions.len() > 1 {
+                                    ", or make the mapping one-way if this side is only read"
+                                } else {
+                                    ""
+                                }
+                            )),
+                        );
+                    }
+                    let changes = [("update", &r.writes.update), ("delete", &r.writes.delete)];
+                    for (word, change) in changes {
+                        let Some(change) = change else { continue };
+                        for v in change.request.path.vars() {
+                            let Var::Field(f) = v else { continue };
+                            if Some(f) == key.as_ref() || Some(f) == ids.as_ref() {
+                                continue;
+                            }
+                            let carried = [("key", &key), ("ids", &ids)]
+                                .iter()
+                                .filter_map(|(w, p)| {
+                                    p.as_ref().map(|p| format!("`{}` ({w})", p.join(".")))
+                                })
+                                .collect::<Vec<_>>();
+                            diags.push(
+                                Diagnostic::error(
+                                    Code::E0246,
+                                    file,
+                                    type_ref.span,
+                                    format!(
+                                        "provider `{}` addresses an {word} of `{type_name}` by `{{{}}}`, which mapping `{}` does not give every {word}",
+                                        p.name,
+                                        f.join("."),
+                                        m.name
+                                    ),
+                                )
+                                .label("this side")
+                                .note(if carried.is_empty() {
+                                    "the mapping names no `key` or `ids` path on this side".to_string()
+                                } else {
+                                    format!("an {word} carries this side's {}", carried.join(" and "))
+                                })
+                                .help(format!(
+                                    "address the {word} by the side's key or id, or name that field in the mapping's `ids`"
+                                )),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
