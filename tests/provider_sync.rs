@@ -83,6 +83,25 @@ fn outbox(side: &Path) -> Vec<Json> {
     ops
 }
 
+/// A file under `dir` holding the token (the state store and its WAL, the
+/// side folders), if any.
+fn secret_in_files(dir: &Path) -> Option<PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .is_ok_and(|b| b.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()))
+            {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
@@ -156,6 +175,7 @@ fn a_rest_side_is_read_into_a_folder_and_a_folder_record_is_created_on_it() {
         !out.contains(TOKEN) && !err.contains(TOKEN),
         "the token was printed"
     );
+    assert_eq!(secret_in_files(&dir), None, "the token was stored");
 
     // A second pass: the contact made is read back as tether's own echo;
     // nothing is sent either way.
