@@ -237,19 +237,52 @@ fn a_side_naming_no_provider_or_no_fitting_resource_is_refused_in_words() {
 }
 
 #[test]
-fn a_plan_file_cannot_sync_a_provider_side_yet() {
+fn a_plan_file_carries_its_providers_and_a_forged_one_is_refused() {
+    let crm = Arc::new(Mutex::new(Crm::default()));
+    crm.lock()
+        .expect("crm")
+        .seed(json!({"ref": "r1", "email": "ann@example.com", "firstname": "Ann"}));
+    let fake = fake_crm::start(crm);
     let dir = scratch("plan");
-    let plan = dir.join("contacts.plan");
+    let plan = dir.join("contacts.tplan");
     let (code, _, err) = sync(&["build", MAPPING, "-o", s(&plan)], &[]);
     assert_eq!(code, Some(0), "{err}");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    // The variable's name is in the plan; a value never could be.
+    assert!(text.contains("\"FAKECRM_TOKEN\""), "{text}");
+
+    // Deployed without its sources: the plan alone syncs the provider side.
+    let deployed = dir.join("deployed.tplan");
+    std::fs::copy(&plan, &deployed).expect("copy");
     let state = dir.join("state.db");
     let erp = dir.join("erp");
+    let env = [
+        ("FAKECRM_BASE_URL", fake.url.as_str()),
+        ("FAKECRM_TOKEN", TOKEN),
+    ];
     let mut a = args(s(&state), s(&erp), "provider:fakecrm");
-    a[1] = s(&plan);
-    let (code, _, err) = sync(&a, &[("FAKECRM_TOKEN", TOKEN)]);
+    a[1] = s(&deployed);
+    let (code, out, err) = sync(&a, &env);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    let ops = outbox(&erp);
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0]["key"], json!("r1"), "{ops:?}");
+
+    // A forger who recomputes the body hash still cannot point the
+    // provider at a plain-HTTP host: the plan is refused on loading.
+    let (head, body) = text.split_once('\n').expect("header line");
+    let body = body.trim_end();
+    let forged_body = body.replacen("https://crm.example.com", "http://crm.example.com", 1);
+    assert_ne!(forged_body, body, "the plan holds the declared base");
+    let mut header: Json = serde_json::from_str(head).expect("header");
+    header["body_hash"] = tether::plan::file::body_hash(&forged_body).into();
+    let forged = dir.join("forged.tplan");
+    std::fs::write(&forged, format!("{header}\n{forged_body}\n")).expect("write");
+    a[1] = s(&forged);
+    let (code, _, err) = sync(&a, &env);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("a plan file does not hold providers yet"),
+        err.contains("provider `fakecrm`") && err.contains("http://"),
         "{err}"
     );
 }

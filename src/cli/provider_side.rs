@@ -75,19 +75,16 @@ impl SideConn {
     }
 }
 
-/// A mapping file's plans with the providers it declares and imports, and
-/// each mapping's record types by name (`hubspot.Contact`), which pick a
-/// side's resource. A plan file holds no providers (yet): its list is
-/// empty, and `provider:` sides are refused by [`rest_side`].
+/// A mapping file's (or a plan file's) plans, with the providers it
+/// declares and imports and each mapping's record types by name
+/// (`hubspot.Contact`), which pick a side's resource.
 pub struct Loaded {
     pub plans: PlanFile,
-    pub providers: Vec<ProviderSpec>,
-    /// (mapping, left type, right type).
-    pub types: Vec<(String, String, String)>,
     pub from_plan_file: bool,
 }
 
-/// [`super::load_plans`], keeping the providers.
+/// [`super::load_plans`], keeping the providers (a plan file holds its
+/// own since plan format 3).
 pub fn load(path: &Path, shown: Shown<'_>) -> Result<Loaded, u8> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -103,8 +100,6 @@ pub fn load(path: &Path, shown: Shown<'_>) -> Result<Loaded, u8> {
         })?;
         return Ok(Loaded {
             plans,
-            providers: Vec::new(),
-            types: Vec::new(),
             from_plan_file: true,
         });
     }
@@ -112,22 +107,14 @@ pub fn load(path: &Path, shown: Shown<'_>) -> Result<Loaded, u8> {
         return Err(EXIT_USAGE);
     };
     match &compiled.program {
-        Some(program) => Ok(Loaded {
-            plans: PlanFile::of_program(program),
-            types: program
-                .mappings
-                .iter()
-                .map(|m| {
-                    (
-                        m.name.clone(),
-                        program.registry.record(m.left).name.clone(),
-                        program.registry.record(m.right).name.clone(),
-                    )
-                })
-                .collect(),
-            providers: compiled.providers.clone(),
-            from_plan_file: false,
-        }),
+        Some(program) => {
+            let mut plans = PlanFile::of_program(program);
+            plans.providers = compiled.providers.clone();
+            Ok(Loaded {
+                plans,
+                from_plan_file: false,
+            })
+        }
         None => {
             eprintln!("error: {} has errors; nothing was run", path.display());
             Err(EXIT_MAPPING_ERRORS)
@@ -151,29 +138,40 @@ pub fn rest_side(
         Side::Left => "--left",
         Side::Right => "--right",
     };
-    if loaded.from_plan_file {
+    let providers = &loaded.plans.providers;
+    let Some(spec) = providers.iter().find(|p| p.name == name) else {
+        let known: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+        let (what, how) = if loaded.from_plan_file {
+            (
+                "the plan holds",
+                " (build the plan from sources that declare or import it)",
+            )
+        } else {
+            (
+                "the file declares",
+                " (declare one, or `import provider NAME from \"x.tprovider\"`)",
+            )
+        };
         return Err(format!(
-            "{flag} provider:{name}: a plan file does not hold providers yet; sync with the \
-             mapping's source file, which declares or imports the provider"
-        ));
-    }
-    let Some(spec) = loaded.providers.iter().find(|p| p.name == name) else {
-        let known: Vec<&str> = loaded.providers.iter().map(|p| p.name.as_str()).collect();
-        return Err(format!(
-            "{flag} provider:{name}: the file declares no provider `{name}`{}",
+            "{flag} provider:{name}: {what} no provider `{name}`{}",
             if known.is_empty() {
-                " (declare one, or `import provider NAME from \"x.tprovider\"`)".to_string()
+                how.to_string()
             } else {
                 format!(" (it has: {})", known.join(", "))
             }
         ));
     };
-    let Some((_, left, right)) = loaded.types.iter().find(|(m, _, _)| m == mapping) else {
+    let Some(types) = loaded
+        .plans
+        .record_types
+        .iter()
+        .find(|t| t.mapping == mapping)
+    else {
         return Err(format!("mapping `{mapping}` has no record types"));
     };
     let wanted = match side {
-        Side::Left => left,
-        Side::Right => right,
+        Side::Left => &types.left,
+        Side::Right => &types.right,
     };
     let chosen: Vec<&ResourceSpec> = spec
         .resources

@@ -184,12 +184,17 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
             }
         }
     }
-    let text = match PlanFile::build_for(&programs, output).and_then(|p| {
-        let names = p.header.as_ref().map(|h| h.mappings.join(", "));
-        p.to_text()
-            .map(|t| (t, names.unwrap_or_default()))
-            .map_err(|e| e.to_string())
-    }) {
+    // The providers every source declares or imports go into the plan, so
+    // a deployed plan syncs a `provider:` side without the sources.
+    let providers = compiled.iter().flat_map(|c| c.providers.iter().cloned());
+    let text = match PlanFile::build_for(&programs, output)
+        .and_then(|p| p.with_providers(providers))
+        .and_then(|p| {
+            let names = p.header.as_ref().map(|h| h.mappings.join(", "));
+            p.to_text()
+                .map(|t| (t, names.unwrap_or_default()))
+                .map_err(|e| e.to_string())
+        }) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");

@@ -352,3 +352,55 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
         other => Err(format!("`{other}://` is not HTTP: use `https://`")),
     }
 }
+
+/// What the checker guarantees of a spec, checked again on one read from a
+/// plan file (whose body hash a forger can recompute): a spec that could
+/// not have come from a checked declaration is refused with why, never
+/// run.
+pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
+    let url = |v: &str| check_base_url(v).map_err(|why| format!("base `{v}`: {why}"));
+    match &spec.base {
+        EnvOr::Literal(v) => url(v)?,
+        EnvOr::Env {
+            default: Some(v), ..
+        } => url(v)?,
+        EnvOr::Env { default: None, .. } => {}
+    }
+    if let AuthSpec::OAuth2 { token_url, .. } = &spec.auth
+        && !token_url.starts_with('/')
+    {
+        check_base_url(token_url).map_err(|why| format!("token URL: {why}"))?;
+    }
+    let l = &spec.limits;
+    if l.budgets.iter().any(|b| b.per.is_zero()) {
+        return Err("a budget per 0 s".into());
+    }
+    if l.connect_timeout.is_zero() || l.request_timeout.is_zero() {
+        return Err("a timeout of 0".into());
+    }
+    if l.backoff_min > l.backoff_max || l.breaker.open_min > l.breaker.open_max {
+        return Err("a range whose minimum is above its maximum".into());
+    }
+    if let Some(code) = spec
+        .status
+        .declared
+        .keys()
+        .find(|c| !(100..=599).contains(*c))
+    {
+        return Err(format!("status {code} is not an HTTP status"));
+    }
+    for r in &spec.resources {
+        let lookback = r
+            .read
+            .as_ref()
+            .and_then(|read| read.cursor.as_ref())
+            .map(|c| c.lookback);
+        if lookback.is_some_and(|d| d >= Duration::from_secs(7 * 24 * 3600)) {
+            return Err(format!(
+                "resource `{}`: a look-back of 7 days or more",
+                r.name
+            ));
+        }
+    }
+    Ok(())
+}
