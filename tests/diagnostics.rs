@@ -749,6 +749,13 @@ snap!(
     )
 );
 snap!(
+    e0218_provider_cursor_pattern,
+    "E0218",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since={cursor}\" returns api.Page {\n      records results\n      cursor updatedAt as \"yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSSSZQ\"\n    }\n  }"
+    )
+);
+snap!(
     e0103_provider_unknown_cursor_field,
     "E0103",
     &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since={cursor}\" returns api.Page {\n      records results\n      cursor updatedat as iso8601\n    }\n  }"),

@@ -1223,7 +1223,7 @@ impl Cx<'_> {
                 } => match self.cursor(
                     record,
                     path,
-                    *format,
+                    format,
                     *format_span,
                     lookback,
                     unsorted.is_some(),
@@ -1280,7 +1280,7 @@ impl Cx<'_> {
         &mut self,
         record: RecordId,
         path: &Path,
-        format: ast::CursorFormatWord,
+        format: &ast::CursorFormatWord,
         format_span: Span,
         lookback: &Option<ast::DurationLit>,
         unsorted: bool,
@@ -1308,6 +1308,27 @@ impl Cx<'_> {
             ast::CursorFormatWord::Iso8601 => CursorFormat::Iso8601,
             ast::CursorFormatWord::Millis => CursorFormat::Millis,
             ast::CursorFormatWord::Seconds => CursorFormat::Seconds,
+            ast::CursorFormatWord::Pattern(p) => {
+                use crate::stdlib::datefmt::{Format, Target};
+                if let Err(e) = Format::parse_writer(p, Target::DateTime) {
+                    let mut d = self
+                        .e(
+                            Code::E0218,
+                            format_span,
+                            format!("invalid cursor format: {}", e.message),
+                        )
+                        .label("in this pattern");
+                    for n in e.notes {
+                        d = d.note(n);
+                    }
+                    if let Some(h) = e.help {
+                        d = d.help(h);
+                    }
+                    self.push(d);
+                    return None;
+                }
+                CursorFormat::Pattern(p.clone())
+            }
         };
         if kind == CursorKind::Number
             && format != CursorFormat::Millis

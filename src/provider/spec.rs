@@ -59,7 +59,7 @@ pub enum CursorKind {
     Number,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CursorFormat {
     /// RFC 3339, UTC, milliseconds (`2026-11-23T10:00:00.000Z`).
@@ -68,6 +68,10 @@ pub enum CursorFormat {
     Millis,
     /// Epoch seconds.
     Seconds,
+    /// A date pattern of `format_datetime` (`yyyy-MM-dd'T'HH:mm:ss'Z'`, a
+    /// SOQL literal), written in UTC; a pattern coarser than the value
+    /// rounds down, which an inclusive read absorbs.
+    Pattern(String),
 }
 
 /// Whether the API returns records sorted by the cursor. Sorted reads are
@@ -390,6 +394,18 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
         return Err(format!("status {code} is not an HTTP status"));
     }
     for r in &spec.resources {
+        if let Some(CursorFormat::Pattern(p)) = r
+            .read
+            .as_ref()
+            .and_then(|read| read.cursor.as_ref())
+            .map(|c| &c.format)
+        {
+            crate::stdlib::datefmt::Format::parse_writer(
+                p,
+                crate::stdlib::datefmt::Target::DateTime,
+            )
+            .map_err(|e| format!("resource `{}`: cursor pattern: {}", r.name, e.message))?;
+        }
         let lookback = r
             .read
             .as_ref()

@@ -169,6 +169,18 @@ impl TextTemplate {
     /// The text with every variable's value percent-encoded; `None` when a
     /// variable has no value.
     pub fn expand(&self, vars: &Vars<'_>) -> Option<String> {
+        self.expand_with(vars, |out, text| {
+            out.extend(utf8_percent_encode(text, COMPONENT))
+        })
+    }
+
+    /// The text with the variables' values as they are, for a caller that
+    /// encodes the whole result (a query value).
+    pub fn expand_raw(&self, vars: &Vars<'_>) -> Option<String> {
+        self.expand_with(vars, |out, text| out.push_str(text))
+    }
+
+    fn expand_with(&self, vars: &Vars<'_>, put: impl Fn(&mut String, &str)) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -179,7 +191,7 @@ impl TextTemplate {
                         Json::String(s) => s.clone(),
                         other => other.to_string(),
                     };
-                    out.extend(utf8_percent_encode(&text, COMPONENT));
+                    put(&mut out, &text);
                 }
             }
         }

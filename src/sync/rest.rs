@@ -475,14 +475,19 @@ fn url_of(
 ) -> Option<String> {
     let mut url = format!("{base}{}", path.expand(vars)?);
     for (key, value) in query {
-        if let Some(value) = value.expand(vars) {
+        // The whole value is encoded, its text too: a SOQL query's spaces
+        // and quotes, a literal `&`, must not change the URL's shape.
+        if let Some(value) = value.expand_raw(vars) {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.extend(percent_encoding::utf8_percent_encode(
                 key,
                 crate::http::COMPONENT,
             ));
             url.push('=');
-            url.push_str(&value);
+            url.extend(percent_encoding::utf8_percent_encode(
+                &value,
+                crate::http::COMPONENT,
+            ));
         }
     }
     Some(url)
@@ -846,9 +851,10 @@ fn kind_name(kind: CursorKind) -> &'static str {
     }
 }
 
-/// How a cursor value compares. A date-time is RFC 3339 text or epoch
-/// milliseconds (a number, or digits in a string, as HubSpot's
-/// `lastmodifieddate` property is).
+/// How a cursor value compares. A date-time is RFC 3339 text (or with an
+/// offset without a colon, `2024-01-15T10:30:00.000+0000`, as Salesforce
+/// writes it) or epoch milliseconds (a number, or digits in a string, as
+/// HubSpot's `lastmodifieddate` property is).
 fn order_of(kind: CursorKind, v: &Json) -> Option<Order> {
     let digits = |s: &str| s.trim().parse::<i64>().ok().map(Order::from);
     match (kind, v) {
@@ -856,6 +862,7 @@ fn order_of(kind: CursorKind, v: &Json) -> Option<Order> {
         (CursorKind::Number, Json::String(s)) => digits(s),
         (CursorKind::DateTime, Json::String(s)) => digits(s).or_else(|| {
             DateTime::parse_from_rfc3339(s.trim())
+                .or_else(|_| DateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f%z"))
                 .ok()
                 .map(|d| Order::from(d.timestamp_millis()))
         }),
@@ -866,13 +873,25 @@ fn order_of(kind: CursorKind, v: &Json) -> Option<Order> {
 /// A cursor value as requests write it.
 fn format_cursor(spec: &CursorSpec, order: Order) -> Json {
     let millis = i64::try_from(order).unwrap_or(if order < 0 { i64::MIN } else { i64::MAX });
-    match (spec.kind, spec.format) {
+    let at = || DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default();
+    match (spec.kind, &spec.format) {
         (CursorKind::Number, _) => json!(millis),
         (CursorKind::DateTime, CursorFormat::Millis) => json!(millis),
         (CursorKind::DateTime, CursorFormat::Seconds) => json!(millis.div_euclid(1000)),
         (CursorKind::DateTime, CursorFormat::Iso8601) => {
-            let at = DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default();
-            json!(at.to_rfc3339_opts(SecondsFormat::Millis, true))
+            json!(at().to_rfc3339_opts(SecondsFormat::Millis, true))
+        }
+        (CursorKind::DateTime, CursorFormat::Pattern(p)) => {
+            use crate::stdlib::datefmt::{Format, Parsed, Target};
+            // Checked when declared and when a plan is loaded; should it
+            // still not read, RFC 3339 is a cursor most APIs take.
+            Format::parse_writer(p, Target::DateTime)
+                .ok()
+                .and_then(|f| f.write_value(&Parsed::DateTime(at().fixed_offset())).ok())
+                .map_or_else(
+                    || json!(at().to_rfc3339_opts(SecondsFormat::Millis, true)),
+                    |text| json!(text),
+                )
         }
     }
 }

@@ -149,7 +149,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::records_entry => "`records PATH`",
         R::id_at_entry => "`id at PATH`",
         R::cursor_entry => "`cursor PATH as FORMAT`",
-        R::cursor_format => "a cursor format (`iso8601`, `millis` or `seconds`)",
+        R::cursor_format => "a cursor format (`iso8601`, `millis`, `seconds` or a date pattern)",
         R::cursor_option | R::lookback | R::unsorted => "`lookback DURATION` or `unsorted`",
         R::page_entry => "`page STYLE`",
         R::page_style

@@ -347,9 +347,10 @@ impl Lowerer {
                     let path = self.path(ci.next()?)?;
                     let f = ci.next()?;
                     let format_span = self.span(&f);
-                    let format = match f.as_str() {
-                        "iso8601" => CursorFormatWord::Iso8601,
-                        "millis" => CursorFormatWord::Millis,
+                    let format = match (f.as_rule(), f.as_str()) {
+                        (R::string, _) => CursorFormatWord::Pattern(self.string(f)?.value),
+                        (_, "iso8601") => CursorFormatWord::Iso8601,
+                        (_, "millis") => CursorFormatWord::Millis,
                         _ => CursorFormatWord::Seconds,
                     };
                     let (mut lookback, mut unsorted) = (None, None);

@@ -244,11 +244,13 @@ pub struct ReadDecl {
     pub span: Span,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CursorFormatWord {
     Iso8601,
     Millis,
     Seconds,
+    /// `as "yyyy-MM-dd'T'HH:mm:ss'Z'"`: a date pattern.
+    Pattern(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
