@@ -788,7 +788,7 @@ snap!(
 #[test]
 fn a_complete_provider_checks_clean_and_yields_its_spec() {
     let src = provider_case(
-        "  base env(\"CRM_BASE\") ?? \"https://api.example.com\"\n  auth api_key header \"X-Api-Key\" secret(\"CRM_KEY\")\n  limits { budget 10 per 1s\n timeout connect 2s, request 20s }\n  status { refuse 400, 422, message at [].message }\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      query { since: cursor, size: \"50\" }\n      records results\n      id at id\n      cursor seq as millis\n      page next_url next, stop when done\n    }\n    create POST \"/contacts\" returns api.One { id at id\n idempotency header \"Idempotency-Key\" }\n    update PATCH \"/contacts/{id}\" { body record omit id }\n    delete DELETE \"/contacts/{id}\" { ok 404 }\n  }",
+        "  base env(\"CRM_BASE\") ?? \"https://api.example.com\"\n  auth api_key header \"X-Api-Key\" secret(\"CRM_KEY\")\n  limits { budget 10 per 1s\n timeout connect 2s, request 20s }\n  status { refuse 400, 422, message at [].message }\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      query { since: cursor, size: \"50\" }\n      records results\n      id at id\n      cursor seq as millis\n      page next_url next, stop when done\n      budget 2 per 1s\n    }\n    create POST \"/contacts\" returns api.One { id at id\n idempotency header \"Idempotency-Key\" }\n    update PATCH \"/contacts/{id}\" { body record omit id }\n    delete DELETE \"/contacts/{id}\" { ok 404 }\n  }",
     );
     let c = compile_source("case.tether", &src, None);
     assert!(
@@ -804,6 +804,7 @@ fn a_complete_provider_checks_clean_and_yields_its_spec() {
     assert_eq!(r.record_type, "api.Contact");
     let read = r.read.as_ref().expect("read");
     assert_eq!(read.records, ["results"]);
+    assert_eq!(read.budgets.len(), 1, "the read's own budget");
     assert_eq!(p.message_at, [vec!["0".to_string(), "message".to_string()]]);
     assert_eq!(p.limits.budgets.len(), 1);
     assert_eq!(p.limits.request_timeout, std::time::Duration::from_secs(20));

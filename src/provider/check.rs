@@ -1138,7 +1138,18 @@ impl Cx<'_> {
         let mut cursor: Option<(CursorSpec, Span)> = None;
         let mut page: Option<&ast::ReadEntry> = None;
         let mut ok = path.is_some();
+        let mut budgets = Vec::new();
         for e in &rd.entries {
+            // Budgets add up, as the provider's do.
+            if let ast::ReadEntry::Budget { requests, per, .. } = e {
+                let n = self.positive(requests, "a budget's request count");
+                let per = self.duration(per, "a budget's window");
+                match (n, per) {
+                    (Some(requests), Some(per)) => budgets.push(Budget { requests, per }),
+                    _ => ok = false,
+                }
+                continue;
+            }
             if let Some(first) = seen.get(e.word()) {
                 self.twice(e.word(), e.span(), *first);
                 ok = false;
@@ -1232,6 +1243,7 @@ impl Cx<'_> {
                     None => ok = false,
                 },
                 ast::ReadEntry::Page { .. } => page = Some(e),
+                ast::ReadEntry::Budget { .. } => {}
             }
         }
         if records.is_none() && records_span.is_none() && returns.is_some() {
@@ -1273,6 +1285,7 @@ impl Cx<'_> {
             id,
             cursor: cursor.map(|(c, _)| c),
             page: paging?,
+            budgets,
         })
     }
 

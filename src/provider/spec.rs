@@ -35,6 +35,10 @@ pub struct ReadSpec {
     pub id: Option<Vec<String>>,
     pub cursor: Option<CursorSpec>,
     pub page: Paging,
+    /// The read endpoint's own budgets (`budget 4 per 1s` in a `read`),
+    /// besides the provider's.
+    #[serde(default)]
+    pub budgets: Vec<crate::http::budget::Budget>,
 }
 
 /// An incremental read's cursor: a field of every record that grows with
@@ -376,7 +380,16 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
         check_base_url(token_url).map_err(|why| format!("token URL: {why}"))?;
     }
     let l = &spec.limits;
-    if l.budgets.iter().any(|b| b.per.is_zero()) {
+    let read_budgets = spec
+        .resources
+        .iter()
+        .filter_map(|r| r.read.as_ref())
+        .flat_map(|r| &r.budgets);
+    if l.budgets
+        .iter()
+        .chain(read_budgets)
+        .any(|b| b.per.is_zero())
+    {
         return Err("a budget per 0 s".into());
     }
     if l.connect_timeout.is_zero() || l.request_timeout.is_zero() {

@@ -74,6 +74,8 @@ pub struct RestProvider<C: Clock> {
     base: String,
     /// `None`: a write-only side (nothing is ever pending).
     read: Option<ReadSpec>,
+    /// The exchange's budget group of the read's own `budget`s.
+    read_budgets: Option<usize>,
     writes: WriteSpec,
     addressing: Addressing,
     from: Option<Checkpoint>,
@@ -108,9 +110,11 @@ impl Addressing {
 impl<C: Clock> RestProvider<C> {
     /// A resource that is read (and, with [`RestProvider::with_writes`],
     /// written).
-    pub fn new(name: &str, exchange: Exchange<C>, base: &str, read: ReadSpec) -> Self {
+    pub fn new(name: &str, mut exchange: Exchange<C>, base: &str, read: ReadSpec) -> Self {
+        let read_budgets = (!read.budgets.is_empty()).then(|| exchange.budget_group(&read.budgets));
         RestProvider {
             read: Some(read),
+            read_budgets,
             ..RestProvider::write_only(name, exchange, base)
         }
     }
@@ -122,6 +126,7 @@ impl<C: Clock> RestProvider<C> {
             exchange,
             base: base.trim_end_matches('/').to_string(),
             read: None,
+            read_budgets: None,
             writes: WriteSpec::default(),
             addressing: Addressing::default(),
             from: None,
@@ -424,6 +429,7 @@ impl<C: Clock> RestProvider<C> {
         let options = CallOptions {
             ok_also: &spec.ok_also,
             not_replayable,
+            ..CallOptions::default()
         };
         Ok(match self.exchange.call_with(&request, options)? {
             Answer::Done(r) => Sent::Accepted {
@@ -597,6 +603,7 @@ impl<C: Clock> Reading<'_, C> {
             exchange,
             base,
             read: Some(read),
+            read_budgets,
             ..
         } = &mut *self.provider
         else {
@@ -606,7 +613,11 @@ impl<C: Clock> Reading<'_, C> {
         let label = read.request.label();
         let position = self.pager.position().clone();
         let request = request(read, base, &position, &label, self.start.as_ref())?;
-        let response = match exchange.call(&request) {
+        let options = CallOptions {
+            group: *read_budgets,
+            ..CallOptions::default()
+        };
+        let response = match exchange.call_with(&request, options) {
             Ok(Answer::Done(r)) => r,
             Ok(Answer::Refused { status, message }) => {
                 return Err(stop(format!(

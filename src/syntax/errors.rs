@@ -140,7 +140,9 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::http_method => "an HTTP method (`GET`, `POST`, `PUT`, `PATCH` or `DELETE`)",
         R::returns => "`returns SCHEMA.Type`",
         R::read_decl => "a read `read METHOD \"/path\" { ... }`",
-        R::read_entry => "`query`, `headers`, `body`, `records`, `id at`, `cursor` or `page`",
+        R::read_entry => {
+            "`query`, `headers`, `body`, `records`, `id at`, `cursor`, `page` or `budget`"
+        }
         R::query_entry => "`query { name: value, ... }`",
         R::headers_entry => "`headers { \"Name\": value, ... }`",
         R::text_object => "an object `{ name: \"value\", ... }`",

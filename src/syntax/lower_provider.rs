@@ -371,6 +371,16 @@ impl Lowerer {
                     }
                 }
                 R::page_entry => self.page(e, espan)?,
+                R::budget_entry => {
+                    let mut bi = e.into_inner();
+                    let requests = self.count(&bi.next()?);
+                    let per = self.duration(&bi.next()?);
+                    ReadEntry::Budget {
+                        requests,
+                        per,
+                        span: espan,
+                    }
+                }
                 _ => {
                     self.bug(&e, "a read clause");
                     return None;

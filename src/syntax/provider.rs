@@ -275,6 +275,12 @@ pub enum ReadEntry {
         options: Vec<PageOption>,
         span: Span,
     },
+    /// `budget 4 per 1s`: the read endpoint's own limit (several allowed).
+    Budget {
+        requests: Count,
+        per: DurationLit,
+        span: Span,
+    },
 }
 
 impl ReadEntry {
@@ -286,7 +292,8 @@ impl ReadEntry {
             | ReadEntry::Records(_, s)
             | ReadEntry::Id(_, s)
             | ReadEntry::Cursor { span: s, .. }
-            | ReadEntry::Page { span: s, .. } => *s,
+            | ReadEntry::Page { span: s, .. }
+            | ReadEntry::Budget { span: s, .. } => *s,
         }
     }
     /// The clause's word, for "`cursor` is written twice".
@@ -299,6 +306,7 @@ impl ReadEntry {
             ReadEntry::Id(..) => "id at",
             ReadEntry::Cursor { .. } => "cursor",
             ReadEntry::Page { .. } => "page",
+            ReadEntry::Budget { .. } => "budget",
         }
     }
 }
