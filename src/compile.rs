@@ -396,7 +396,8 @@ fn import_provider(
     }
 }
 
-/// Every `*.tether` file under `path` (recursively), or `path` itself.
+/// Every `*.tether` and `*.tprovider` file under `path` (recursively), or
+/// `path` itself: a provider file no mapping imports yet is still checked.
 pub fn collect_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     if path.is_dir() {
@@ -407,7 +408,10 @@ pub fn collect_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         for p in entries {
             if p.is_dir() {
                 out.extend(collect_files(&p)?);
-            } else if p.extension().is_some_and(|e| e == "tether") {
+            } else if p
+                .extension()
+                .is_some_and(|e| e == "tether" || e == "tprovider")
+            {
                 out.push(p);
             }
         }

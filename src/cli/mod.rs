@@ -287,7 +287,7 @@ fn files_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, u8> {
         }
     }
     if files.is_empty() {
-        eprintln!("error: no .tether files found");
+        eprintln!("error: no .tether or .tprovider files found");
         return Err(EXIT_USAGE);
     }
     Ok(files)
