@@ -785,6 +785,16 @@ snap!(
     says "`id` (key)"
 );
 
+snap!(
+    e0251_provider_records_born_without_the_key_cannot_be_linked,
+    "E0251",
+    &format!(
+        "{}schema c {{ record L {{ ref?: string, mail?: string }} }}\nmapping m: api.Contact -> c.L {{\n  key email -> ref\n  unmapped mail\n}}\n",
+        provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page { records results }\n  }")
+    ),
+    says "never writes this side"
+);
+
 #[test]
 fn a_complete_provider_checks_clean_and_yields_its_spec() {
     let src = provider_case(

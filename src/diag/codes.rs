@@ -642,6 +642,20 @@ create POST \"/contacts\" returns api.Contact {
 }
 ```";
 
+    E0251 => "records born here cannot be linked",
+"A provider's resource is read, and its records may lack the mapping's key
+on that side (the key field is optional: a record made in that system by
+hand has none). Such a record can only be linked to the other side if
+tether writes the key back to it, which needs a writable key field, a
+mapping that writes that side, the resource's `update`, and the mapping's
+`ids` to address the record until it has a key. One of them is missing.
+
+```
+mapping contact: crm.Contact -> erp.Customer {   // one way: never writes crm
+  key properties.ref -> ref                       // error: `ref` is optional in crm
+}
+```";
+
     E0252 => "incomplete authentication",
 "An `oauth2` block lacks what its grant needs (`token_url`, `client_id`,
 `client_secret`, and for `refresh_token` the refresh token), says a key

@@ -1881,15 +1881,30 @@ pub fn check_mapping_sides(
             (Direction::Forward, &decl.right, m.right, 1),
         ];
         for (dir, type_ref, record, at) in sides {
-            if !m.directions.contains(&dir) {
-                continue;
-            }
+            let written = m.directions.contains(&dir);
             let type_name = &program.registry.record(record).name;
             let pick = |pair: &Option<(crate::check::FieldPath, crate::check::FieldPath)>| {
                 pair.as_ref()
                     .map(|(l, r)| if at == 0 { l.0.clone() } else { r.0.clone() })
             };
             let (key, ids) = (pick(&m.key), pick(&m.ids));
+            if let Some(key) = &key {
+                born_here(
+                    file,
+                    type_ref.span,
+                    m,
+                    record,
+                    key,
+                    ids.is_some(),
+                    written,
+                    program,
+                    providers,
+                    diags,
+                );
+            }
+            if !written {
+                continue;
+            }
             for p in providers {
                 for r in p.resources.iter().filter(|r| &r.record_type == type_name) {
                     let mut missing = Vec::new();
@@ -1975,6 +1990,84 @@ pub fn check_mapping_sides(
                     }
                 }
             }
+        }
+    }
+}
+
+/// E0251: records read from a provider's resource may lack the mapping's
+/// key there (an optional field: a record made in that system by hand),
+/// and tether could not give them one: the key field is read-only, the
+/// mapping never writes the side, the resource has no `update`, or the
+/// mapping has no `ids` to address the record by until it has a key.
+#[allow(clippy::too_many_arguments)]
+fn born_here(
+    file: FileId,
+    span: Span,
+    m: &crate::check::Mapping,
+    record: RecordId,
+    key: &[String],
+    has_ids: bool,
+    written: bool,
+    program: &crate::check::Program,
+    providers: &[ProviderSpec],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let reg = &program.registry;
+    if reg.read_presence(record, key) == crate::schema::ReadPresence::Declared {
+        return;
+    }
+    let type_name = &reg.record(record).name;
+    let read_only = {
+        let mut rec = Some(record);
+        let mut any = false;
+        for name in key {
+            let Some((_, f)) = rec.and_then(|r| reg.record(r).field(name)) else {
+                break;
+            };
+            any |= f.access == crate::schema::Access::ReadOnly;
+            rec = match &f.ty.kind {
+                Kind::Record(r) => Some(*r),
+                _ => None,
+            };
+        }
+        any
+    };
+    for p in providers {
+        for r in p
+            .resources
+            .iter()
+            .filter(|r| &r.record_type == type_name && r.read.is_some())
+        {
+            let mut why = Vec::new();
+            if read_only {
+                why.push("the key is read-only there".to_string());
+            }
+            if !written {
+                why.push(format!("mapping `{}` never writes this side", m.name));
+            } else if r.writes.update.is_none() {
+                why.push(format!("resource `{}` has no `update`", r.name));
+            }
+            if !has_ids {
+                why.push("the mapping has no `ids` to address such a record by".to_string());
+            }
+            if why.is_empty() {
+                continue;
+            }
+            diags.push(
+                Diagnostic::error(
+                    Code::E0251,
+                    file,
+                    span,
+                    format!(
+                        "records read from provider `{}` may lack the key `{}`, and tether could not give them one",
+                        p.name,
+                        key.join(".")
+                    ),
+                )
+                .label(format!("`{type_name}` records born here"))
+                .note(why.join("; "))
+                .help("make the key a field every record has (the provider's own id), or let the mapping write the key back: a writable key field, an `update`, and `ids`"),
+            );
         }
     }
 }
