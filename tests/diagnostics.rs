@@ -694,6 +694,18 @@ snap!(
     )
 );
 snap!(
+    e0240_provider_read_sends_a_cursor_it_does_not_declare,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since={cursor}\" returns api.Page { records results }\n  }"),
+    says "declares none"
+);
+snap!(
+    e0244_provider_token_paging_without_page,
+    "E0244",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      records results\n      page token next\n    }\n  }"),
+    says "no part of the request names it"
+);
+snap!(
     e0245_provider_cursor_not_a_time_or_number,
     "E0245",
     &provider_case(

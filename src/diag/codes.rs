@@ -478,9 +478,10 @@ test order_lines \"two lines, two records\" {
 `base` or no `auth` (write `auth none` on purpose), a clause or a resource's
 `read`/`create`/`update`/`delete` is written twice, a clause stands where it
 does not apply (`upsert` or `id at` on an update, `message at` outside
-`refuse`), a create is made safe two ways, or a template names something a
+`refuse`), a create is made safe two ways, a template names something a
 request cannot send (a read's templates name `cursor`, `page` and `limit`; a
-write's name `record` and `record.FIELD`).
+write's name `record` and `record.FIELD`), or a read sends `cursor` without
+declaring one.
 
 ```
 provider crm {
@@ -543,9 +544,11 @@ resource contacts: hubspot.Contact {
 token that is not a string or an integer, a `next_url` that is not a
 string, a `stop when` flag that is not a boolean, `keyset` paging without a
 `cursor`, an `offset`, `page_number` or `keyset` style without the page's
-`limit`, an option of another style, or paging by position (`offset`,
-`page_number`) with a cursor that has no `lookback` (records that change
-while a read pages move between pages).
+`limit`, an option of another style, a style that sends the page's
+offset, number or token as `page` when no part of the request names
+`page` (every request would ask for the first page), or paging by position
+(`offset`, `page_number`) with a cursor that has no `lookback` (records
+that change while a read pages move between pages).
 
 ```
 read GET \"/contacts\" returns api.Page {

@@ -1270,6 +1270,61 @@ impl Cx<'_> {
                 max_pages: NonZeroU32::new(DEFAULT_MAX_PAGES).unwrap_or(NonZeroU32::MIN),
             }),
         };
+        // What the request's templates send: a `cursor` needs the read's
+        // cursor, and a page style that pages by a value needs `page`
+        // somewhere (next URLs and `Link` replace the whole URL instead).
+        let mut vars: Vec<&Var> = Vec::new();
+        if let Some(p) = &path {
+            vars.extend(p.vars());
+        }
+        for (_, t) in query.iter().chain(&headers) {
+            vars.extend(t.vars());
+        }
+        if let Some(b) = &body {
+            vars.extend(b.vars());
+        }
+        if cursor.is_none() && vars.contains(&&Var::Cursor) {
+            let d = self
+                .e(
+                    Code::E0240,
+                    rd.request.path.span,
+                    "this read sends `cursor`, and declares none",
+                )
+                .label("a request of a read without `cursor PATH as FORMAT`")
+                .help(
+                    "declare the field the read is incremental by: `cursor updatedAt as iso8601`",
+                );
+            self.push(d);
+            ok = false;
+        }
+        if let (
+            Some(p),
+            Some(ast::ReadEntry::Page {
+                style, style_span, ..
+            }),
+        ) = (&paging, page)
+        {
+            let needs_page = match &p.style {
+                Pagination::Offset { .. }
+                | Pagination::PageNumber { .. }
+                | Pagination::Token { .. } => true,
+                Pagination::Keyset { ties, .. } => ties.is_some(),
+                Pagination::None | Pagination::NextUrl { .. } | Pagination::LinkHeader => false,
+            };
+            if needs_page && !vars.contains(&&Var::Page) {
+                let what = match style {
+                    ast::PageStyle::Offset => "the offset",
+                    ast::PageStyle::PageNumber { .. } => "the page number",
+                    _ => "the page token",
+                };
+                let d = self
+                    .e(Code::E0244, *style_span, format!("this page style sends {what} as `page`, and no part of the request names it"))
+                    .label("every request would ask for the first page")
+                    .help("put `page` where the API takes it: `query { after: page }` or `body { after: page }`");
+                self.push(d);
+                ok = false;
+            }
+        }
         if !ok {
             return None;
         }
