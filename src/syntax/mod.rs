@@ -207,6 +207,17 @@ fn split_items(text: &str) -> Vec<Cut> {
                     for kind in ["schema", "provider"] {
                         if rest.trim_start().starts_with(kind) {
                             i += gap + kind.len();
+                            // And the name: a schema named `provider` (or
+                            // `mapping`) is not a new item.
+                            let after = &text[i..];
+                            let gap = after.len() - after.trim_start().len();
+                            let name = after[gap..]
+                                .bytes()
+                                .take_while(|b| is_ident_byte(*b))
+                                .count();
+                            if gap > 0 {
+                                i += gap + name;
+                            }
                             break;
                         }
                     }
@@ -485,6 +496,17 @@ provider sf {
                 assert!(!msg.contains(rule), "rule name in {msg:?} for {src}");
             }
         }
+    }
+
+    #[test]
+    fn a_schema_named_like_an_item_keyword_is_imported() {
+        let text = "import schema provider from \"p.tschema\"\nimport provider mapping from \"m.tprovider\"";
+        let parsed = parse_file(0, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert!(matches!(&parsed.file.items[0], Item::Import(i) if i.name.name == "provider"));
+        assert!(
+            matches!(&parsed.file.items[1], Item::ImportProvider(i) if i.name.name == "mapping")
+        );
     }
 
     #[test]
