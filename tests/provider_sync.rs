@@ -563,3 +563,24 @@ fn the_bundled_salesforce_provider_refreshes_queries_by_batch_and_upserts() {
     }
     assert!(!out.contains("sf-client-secret-9") && !err.contains("sf-client-secret-9"));
 }
+
+#[test]
+fn a_base_from_the_environment_is_checked_as_a_declared_one() {
+    let dir = scratch("env-base");
+    let state = dir.join("state.db");
+    let erp = dir.join("erp");
+    let (code, _, err) = sync(
+        &args(s(&state), s(&erp), "provider:fakecrm"),
+        &[
+            ("FAKECRM_BASE_URL", "http://crm.example.com"),
+            ("FAKECRM_TOKEN", TOKEN),
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("provider `fakecrm`") && err.contains("use `https://`"),
+        "{err}"
+    );
+    assert!(!err.contains(TOKEN));
+    assert!(!state.exists(), "nothing created");
+}
