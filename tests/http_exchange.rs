@@ -400,3 +400,31 @@ fn a_rotated_refresh_token_is_kept_in_its_file_before_use() {
     assert_eq!(mode, 0o600);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_endpoints_own_budget_paces_only_its_requests() {
+    use tether::http::exchange::CallOptions;
+    let fake = scripted(vec![Reply::json(200, "{}")]);
+    let clock = clock();
+    let mut exchange = Exchange::new(spec(Credentials::None), &clock);
+    // HubSpot's search API: 1 request a second here, inside a provider
+    // with no budget of its own.
+    let search = exchange.budget_group(&[Budget {
+        requests: NonZeroU32::new(1).unwrap(),
+        per: S(1),
+    }]);
+    let grouped = CallOptions {
+        group: Some(search),
+        ..CallOptions::default()
+    };
+    done(exchange.call_with(&get(&fake, "/search"), grouped));
+    assert_eq!(clock.elapsed(), S(0), "the first request waits for nothing");
+    done(exchange.call(&get(&fake, "/contacts/1")));
+    assert_eq!(clock.elapsed(), S(0), "other requests are not paced by it");
+    done(exchange.call_with(&get(&fake, "/search"), grouped));
+    assert!(
+        clock.elapsed() >= S(1),
+        "the second search waited its window: {:?}",
+        clock.elapsed()
+    );
+}

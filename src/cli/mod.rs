@@ -2,6 +2,7 @@
 //! errors (or a test failed); 2 usage or I/O error; 3 some records were
 //! rejected.
 
+mod provider_side;
 mod sync;
 mod webhook_side;
 
@@ -287,7 +288,7 @@ fn files_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, u8> {
         }
     }
     if files.is_empty() {
-        eprintln!("error: no .tether files found");
+        eprintln!("error: no .tether or .tprovider files found");
         return Err(EXIT_USAGE);
     }
     Ok(files)

@@ -10,6 +10,10 @@ use pest::iterators::Pair;
 
 type P<'i> = Pair<'i, R>;
 
+// `provider` items: a child module, so it shares the lowerer's helpers.
+#[path = "lower_provider.rs"]
+mod provider;
+
 pub(super) struct Lowerer {
     file: FileId,
     offset: usize,
@@ -123,6 +127,8 @@ impl Lowerer {
             R::table_decl => self.table(p).map(Item::Table),
             R::mapping_decl => self.mapping(p).map(Item::Mapping),
             R::test_decl => self.test(p).map(Item::Test),
+            R::import_provider => self.import(p).map(Item::ImportProvider),
+            R::provider_decl => self.provider(p).map(Item::Provider),
             _ => {
                 self.bug(&p, "an item");
                 None
