@@ -2,9 +2,9 @@
 //! (`syntax::provider`). As in the rest of the lowering, a pair of a shape
 //! the grammar cannot produce is reported as E0001, never a panic.
 
-use super::super::ast::{Ident, Span, StringLit};
-use super::super::provider::*;
 use super::{Lowerer, P, R};
+use crate::syntax::ast::{Ident, Span, StringLit};
+use crate::syntax::provider::*;
 use std::time::Duration;
 
 impl Lowerer {
