@@ -183,7 +183,7 @@ pub struct LookupSpec {
     pub id_at: Vec<String>,
 }
 
-/// A checked `provider` declaration: what `provider/check.rs` makes of the
+/// A checked `provider` declaration: what `provider/check/` makes of the
 /// syntax, ready for `tether sync` to build its sides from. Plain data:
 /// secrets are the names of the variables that hold them, never values.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

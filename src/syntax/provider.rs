@@ -1,7 +1,7 @@
 //! The syntax tree of a `provider` item (docs/design/10-rest-providers.md,
 //! "Declaring a provider"). The tree keeps clauses as written, in order,
 //! repeats included: whether a clause is missing, repeated or out of place
-//! is the checker's to say (`provider/check.rs`, E0240), with the spans
+//! is the checker's to say (`provider/check/`, E0240), with the spans
 //! kept here.
 
 use super::ast::{Ident, Path, Span, StringLit, TypeRef};
