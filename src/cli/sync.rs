@@ -1,4 +1,9 @@
 //! `tether build`, `sync`, `review` and `dlq`.
+//!
+//! Why one file of about 900 lines: `build`, `sync`, `review` and `dlq`
+//! share the state store's opening, plan loading and the printing of
+//! reports; the provider and webhook sides are apart (`provider_side.rs`,
+//! `webhook_side.rs`).
 
 use super::provider_side::{self, SideConn, SideTarget};
 use super::webhook_side::{self, SideProvider, WebhookArgs};

@@ -3,6 +3,10 @@
 //! One table serves `tether explain CODE` and the generated `docs/errors.md`
 //! (a test fails when the file is stale). Codes are stable: never renumber,
 //! only add.
+//!
+//! Why one file of about 900 lines: the registry: one row per code with its
+//! explanation, one table by design (it generates `tether explain` and
+//! docs/errors.md).
 
 use std::fmt;
 

@@ -47,6 +47,11 @@
 //!   record is updated instead and linked.
 //! * An operation for something the resource declares no request for (a
 //!   read-only resource, a delete without `delete`) is refused by name.
+//!
+//! Why one file of about 900 lines: reading (pages, cursor, checkpoints)
+//! and writing (creates made safe to repeat, updates, deletes) of a REST
+//! resource share the exchange, the addressing of records and the mapping
+//! of answers to the engine's outcomes; they split when either grows.
 
 use super::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
 use super::store::{Checkpoint, EventOp, OpKind, OpenBreaker, Operation};

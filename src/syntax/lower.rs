@@ -2,6 +2,10 @@
 //! so a shape this code does not expect is a bug in the grammar/lowering
 //! pair, not in the user's file: such items are dropped with an E0001 rather
 //! than a panic.
+//!
+//! Why one file of about 1000 lines: one method per grammar rule, in the
+//! grammar's order, so the file mirrors `grammar/tether.pest`; the
+//! `provider` item's lowering is apart (`lower_provider.rs`).
 
 use super::ast::*;
 use super::grammar::Rule as R;

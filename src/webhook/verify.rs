@@ -6,6 +6,11 @@
 //! digests and shared secrets through `subtle`. A signature that decodes to
 //! the wrong length is a mismatch like any other, so its length tells a
 //! forger nothing new.
+//!
+//! Why one file of about 900 lines: the five verifier kinds share their
+//! parts (keys and their forms, digests, encodings, signature carriers,
+//! timestamps); every real scheme is a configuration of them (`preset.rs`),
+//! so they are read together.
 
 use super::{Delivery, Refusal, TokenFault, Verified, Why};
 use crate::http::secret::Secret;
