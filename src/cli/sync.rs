@@ -231,7 +231,7 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
     EXIT_OK
 }
 
-fn open_store(path: &Path, mode: OpenMode) -> Result<SqliteStore, u8> {
+pub(super) fn open_store(path: &Path, mode: OpenMode) -> Result<SqliteStore, u8> {
     // A store outlives the process: a stream cannot hold one.
     if path == Path::new("-") {
         eprintln!("error: --state needs a file (the SQLite state store), not `-`");
@@ -497,7 +497,17 @@ pub fn sync(a: &SyncArgs) -> u8 {
     engine.progress = Some(&mut progress);
     let mut total = Summary::default();
     loop {
-        match engine.pass(&mut left, &mut right) {
+        let pass = engine.pass(&mut left, &mut right);
+        // For `tether status`: how the pass ended (an error in the words it
+        // is printed with, provider text already redacted).
+        let outcome = pass.as_ref().map(|_| ()).map_err(|e| e.to_string());
+        if let Err(e) = engine.store.record_pass(
+            &m.sync.mapping,
+            outcome.as_ref().map_err(String::as_str).copied(),
+        ) {
+            eprintln!("tether: warning: the pass's outcome was not recorded: {e}");
+        }
+        match pass {
             Ok(mut s) => {
                 if let Some(counts) = receiver.as_ref().map(|r| r.take_counts())
                     && counts != Default::default()
@@ -683,7 +693,7 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
     EXIT_OK
 }
 
-fn store_error(e: &crate::sync::store::StoreError) -> u8 {
+pub(super) fn store_error(e: &crate::sync::store::StoreError) -> u8 {
     if e.is_busy() {
         eprintln!("error: state store: in use by another tether process; try again");
     } else {
