@@ -27,7 +27,8 @@
 //!
 //! For the fault and crash suites, off unless set: `page_size` (a read
 //! returns that many contacts a page, with the next page's token in
-//! `next`, asked for by `after`), and `oauth` (an OAuth 2.0 refresh-token
+//! `next`, asked for by `after`; `empty_page_at` puts an empty page with
+//! a `next` in front of one), and `oauth` (an OAuth 2.0 refresh-token
 //! grant at `POST /oauth/token`; every other request needs the current
 //! access token, which can expire after a number of requests, and the
 //! refresh token can rotate on each use). `made` records each create
@@ -57,6 +58,9 @@ pub struct Crm {
     pub burst: u32,
     /// Contacts a read page holds; `None`: all in one page, no `next`.
     pub page_size: Option<usize>,
+    /// A read asking for the page at this offset gets an empty page whose
+    /// `next` leads to it (as a provider's page that a filter emptied).
+    pub empty_page_at: Option<usize>,
     pub oauth: Option<OAuth>,
     /// Each create applied: (its idempotency key, the `ref` property).
     pub made: Vec<(Option<String>, Option<String>)>,
@@ -80,7 +84,8 @@ pub struct OAuth {
     pub presented: Vec<String>,
     /// Requests answered 401.
     pub unauthorized: u32,
-    issued: u32,
+    /// Access tokens issued.
+    pub issued: u32,
 }
 
 impl Crm {
@@ -210,7 +215,13 @@ fn answer(crm: &mut Crm, r: &Logged) -> Reply {
             let Some(size) = crm.page_size else {
                 return Reply::json(200, &json!({"results": results}).to_string());
             };
-            let after: usize = query.get("after").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let token = query.get("after").cloned().unwrap_or_default();
+            // `K.e`: the page at K, after the empty page in front of it.
+            let after: usize = token.trim_end_matches(".e").parse().unwrap_or(0);
+            if crm.empty_page_at == Some(after) && !token.ends_with(".e") {
+                let next = format!("{after}.e");
+                return Reply::json(200, &json!({"results": [], "next": next}).to_string());
+            }
             let page: Vec<&Json> = results.iter().skip(after).take(size).copied().collect();
             let mut out = json!({"results": page});
             if after + size < results.len() {

@@ -1,0 +1,404 @@
+//! Faults a REST provider throws at a sync, through the real `tether`
+//! binary (issue 19; docs/design/10-rest-providers.md, "The hard cases"):
+//! a 429 storm with `Retry-After`, a burst of 5xx, a connection reset, a
+//! body that stalls past the request timeout, an access token expiring
+//! mid-run, a refresh token rotated on each use, and a provider down long
+//! enough to open the breaker, then back. The provider is the CRM-like
+//! fake (tests/support/fake_crm.rs, two contacts a page) behind the
+//! fault-injecting loopback server (tests/support/fault_http.rs), whose
+//! log says when each request arrived. Every fault is injected from
+//! outside the binary: none needs the library.
+//!
+//! After each: every record synced once (five contacts read into the
+//! folder, three customers created on the CRM), no create under two
+//! idempotency keys and none made twice, nothing lost. Waits are checked
+//! in the fake's log with a tolerance, never by timing tether.
+
+#[path = "support/fake_crm.rs"]
+mod fake_crm;
+#[path = "support/fake_http.rs"]
+mod fake_http;
+#[path = "support/fault_http.rs"]
+mod fault_http;
+#[path = "support/rest_cli.rs"]
+mod rest_cli;
+
+use fake_crm::{Crm, OAuth};
+use fake_http::Logged;
+use fault_http::{Fault, Faulty};
+use rest_cli::{contacts_by_ref, outbox_records, s, scratch, sync_args, tether};
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const PAGED: &str = "tests/data/rest_faults/contacts_paged.tether";
+const OAUTH: &str = "tests/data/rest_faults/contacts_oauth.tether";
+const TOKEN: &str = "pat-faults-93b1";
+const CLIENT_SECRET: &str = "client-secret-4410";
+
+/// Clocks of two processes read the same monotonic source; this absorbs
+/// rounding, not tether being early.
+const TOLERANCE: Duration = Duration::from_millis(20);
+
+struct World {
+    dir: PathBuf,
+    crm: Arc<Mutex<Crm>>,
+    fake: Faulty,
+    mapping: &'static str,
+}
+
+type Rule = dyn Fn(usize, &Logged) -> Option<Fault> + Send + Sync;
+
+impl World {
+    /// Five contacts on the CRM (three pages), three customers in the
+    /// folder's inbox; `setup` adds the misbehaviour, `rule` the faults
+    /// below HTTP.
+    fn new(
+        name: &str,
+        mapping: &'static str,
+        setup: impl FnOnce(&mut Crm),
+        rule: Box<Rule>,
+    ) -> World {
+        let dir = scratch("rest-faults", name);
+        let crm = Arc::new(Mutex::new(Crm::default()));
+        {
+            let mut c = crm.lock().expect("crm");
+            c.page_size = Some(2);
+            for n in 1..=5 {
+                c.seed(json!({
+                    "ref": format!("r{n}"),
+                    "email": format!("crm{n}@example.com"),
+                    "firstname": format!("Crm{n}"),
+                }));
+            }
+            setup(&mut c);
+        }
+        let handler = crm.clone();
+        let fake = Faulty::start(move |r| fake_crm::handle(&handler, r), rule);
+        let inbox = dir.join("erp/inbox");
+        std::fs::create_dir_all(&inbox).expect("inbox");
+        let lines: String = (6..=8)
+            .map(|n| {
+                format!(
+                    "{}\n",
+                    json!({"ref": format!("r{n}"), "Email": format!("erp{n}@example.com"), "Name": format!("Erp{n}")})
+                )
+            })
+            .collect();
+        std::fs::write(inbox.join("customers.ndjson"), lines).expect("drop");
+        World {
+            dir,
+            crm,
+            fake,
+            mapping,
+        }
+    }
+
+    fn refresh_file(&self) -> PathBuf {
+        self.dir.join("refresh-token")
+    }
+
+    fn run(&self) -> rest_cli::Run {
+        let (state, erp) = (self.dir.join("state.db"), self.dir.join("erp"));
+        let refresh = self.refresh_file();
+        let env = [
+            ("FAKECRM_BASE_URL", self.fake.url.as_str()),
+            ("FAKECRM_TOKEN", TOKEN),
+            ("FAKECRM_CLIENT_ID", "tether-tests"),
+            ("FAKECRM_CLIENT_SECRET", CLIENT_SECRET),
+            ("FAKECRM_REFRESH_TOKEN_FILE", s(&refresh)),
+        ];
+        tether(
+            &self.dir,
+            &sync_args(self.mapping, s(&state), s(&erp)),
+            &env,
+        )
+    }
+
+    fn ok(&self, what: &str) -> rest_cli::Run {
+        let run = self.run();
+        assert_eq!(run.code, Some(0), "{what}: {}\n{}", run.out, run.err);
+        for secret in [TOKEN, CLIENT_SECRET, "refresh-", "access-"] {
+            assert!(
+                !run.out.contains(secret) && !run.err.contains(secret),
+                "{what}: a secret was printed: {}",
+                run.err
+            );
+        }
+        run
+    }
+
+    /// Every record synced once, nothing made twice, no create under two
+    /// keys, and a further pass sends nothing.
+    fn synced_once(&self, what: &str) {
+        let quiet = self.ok(what);
+        assert_eq!(quiet.summary()["sent"], json!(0), "{what}: {}", quiet.out);
+        let crm = self.crm.lock().expect("crm");
+        let contacts = contacts_by_ref(&crm.contacts);
+        let refs: Vec<&String> = contacts.keys().collect();
+        assert_eq!(
+            refs,
+            ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"],
+            "{what}"
+        );
+        for n in 6..=8 {
+            assert_eq!(
+                contacts[&format!("r{n}")],
+                [
+                    json!({"ref": format!("r{n}"), "email": format!("erp{n}@example.com"), "firstname": format!("Erp{n}")})
+                ],
+                "{what}: r{n} made once, as the folder has it"
+            );
+        }
+        let mut keys = BTreeSet::new();
+        for (key, r) in &crm.made {
+            assert!(keys.insert(key.clone()), "{what}: {r:?} made twice");
+        }
+        assert_eq!(crm.made.len(), 3, "{what}: {:?}", crm.made);
+        // Each create's every attempt under one key.
+        let mut keys_by_ref: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in self.fake.log() {
+            if r.method == "POST" && r.path == "/contacts" {
+                let body: Json = serde_json::from_slice(&r.body).unwrap_or(Json::Null);
+                keys_by_ref
+                    .entry(body["properties"]["ref"].as_str().unwrap_or("").into())
+                    .or_default()
+                    .insert(r.header("idempotency-key").unwrap_or("").into());
+            }
+        }
+        assert_eq!(keys_by_ref.len(), 3, "{what}: {keys_by_ref:?}");
+        for (r, keys) in &keys_by_ref {
+            assert_eq!(keys.len(), 1, "{what}: {r} sent under {keys:?}");
+        }
+        drop(crm);
+        let erp = outbox_records(&self.dir.join("erp"));
+        let keys: Vec<&String> = erp.keys().collect();
+        assert_eq!(keys, ["r1", "r2", "r3", "r4", "r5"], "{what}: {erp:?}");
+        for (key, ops) in &erp {
+            assert_eq!(ops.len(), 1, "{what}: {key} written {ops:?}");
+        }
+    }
+
+    fn reads(&self) -> Vec<String> {
+        self.fake
+            .log()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .map(|r| r.path.clone())
+            .collect()
+    }
+}
+
+fn no_faults() -> Box<Rule> {
+    Box::new(|_, _| None)
+}
+
+#[test]
+fn a_429_storm_is_waited_out_as_retry_after_says() {
+    let w = World::new("429", PAGED, |c| c.throttle = Some((3, 1)), no_faults());
+    w.ok("the storm's pass");
+    let log = w.fake.timed();
+    let throttled: Vec<usize> = (0..3).collect();
+    assert!(log.len() > 3, "{}", log.len());
+    for &i in &throttled {
+        // Each 429 said `Retry-After: 1`: the provider heard nothing for
+        // a second.
+        let gap = log[i + 1].0.duration_since(log[i].0);
+        assert!(
+            gap + TOLERANCE >= Duration::from_secs(1),
+            "request {} came {gap:?} after a 429 asking for 1 s",
+            i + 1
+        );
+    }
+    // The same page asked for until it was answered, then the others.
+    let reads = w.reads();
+    assert!(reads[..4].iter().all(|p| p == &reads[0]), "{reads:?}");
+    w.synced_once("after the 429 storm");
+}
+
+#[test]
+fn a_5xx_burst_and_a_lost_create_answer_are_retried_without_doubling() {
+    let w = World::new(
+        "5xx",
+        PAGED,
+        |c| {
+            c.burst = 3;
+            c.lose = 1;
+        },
+        no_faults(),
+    );
+    w.ok("the burst's pass");
+    let posts = w.fake.log().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts, 4, "three creates, one of them sent again");
+    w.synced_once("after the 5xx burst");
+}
+
+#[test]
+fn a_reset_and_a_stalled_body_are_retried_without_doubling() {
+    // The first read and the first create: reset before any answer. The
+    // second page and the second create: the answer's body stalls past
+    // the 1 s request timeout (the create was made: the retry must get
+    // the first answer, not a second contact).
+    let posts = Arc::new(Mutex::new(0u32));
+    let gets = Arc::new(Mutex::new(0u32));
+    let rule = move |_: usize, r: &Logged| -> Option<Fault> {
+        let counter = match r.method.as_str() {
+            "POST" => &posts,
+            "GET" => &gets,
+            _ => return None,
+        };
+        let mut n = counter.lock().ok()?;
+        *n += 1;
+        match *n {
+            1 => Some(Fault::Reset),
+            2 => Some(Fault::SlowBody(Duration::from_secs(3))),
+            _ => None,
+        }
+    };
+    let w = World::new("reset", PAGED, |_| {}, Box::new(rule));
+    w.ok("the faulty pass");
+    let log = w.fake.timed();
+    let faults: Vec<(String, Option<Fault>)> = log
+        .iter()
+        .map(|(_, r, f)| (r.method.clone(), *f))
+        .filter(|(_, f)| f.is_some())
+        .collect();
+    assert_eq!(faults.len(), 4, "{faults:?}");
+    // The stalled read was given up and asked again.
+    let reads = w.reads();
+    assert_eq!(reads[0], reads[1], "the reset read sent again: {reads:?}");
+    assert_eq!(reads[1], reads[2], "the stalled read sent again: {reads:?}");
+    w.synced_once("after the reset and the stall");
+}
+
+#[test]
+fn an_expiring_token_is_refreshed_once_and_a_rotated_refresh_token_is_kept() {
+    let w = World::new(
+        "oauth",
+        OAUTH,
+        |c| {
+            c.oauth = Some(OAuth {
+                refresh: "refresh-1".into(),
+                rotate: true,
+                expire_after: Some(3),
+                ..OAuth::default()
+            });
+        },
+        no_faults(),
+    );
+    std::fs::write(w.refresh_file(), "refresh-1\n").expect("refresh token file");
+    w.ok("the first pass");
+    {
+        let crm = w.crm.lock().expect("crm");
+        let oauth = crm.oauth.as_ref().expect("oauth");
+        assert!(oauth.unauthorized >= 1, "the token expired mid-run");
+        // Each refresh token presented once: a rotated one is never used
+        // again (the provider has revoked it).
+        let presented: BTreeSet<&String> = oauth.presented.iter().collect();
+        assert_eq!(
+            presented.len(),
+            oauth.presented.len(),
+            "{:?}",
+            oauth.presented
+        );
+        assert_eq!(
+            oauth.presented.len() as u32,
+            oauth.unauthorized + 1,
+            "one token at the start, one refresh per 401"
+        );
+        // The newest refresh token is in the file for the next run.
+        let kept = std::fs::read_to_string(w.refresh_file()).expect("file");
+        assert_eq!(kept.trim(), oauth.refresh);
+    }
+    // One token request at the start and one per 401, none more.
+    let tokens = w
+        .fake
+        .log()
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .count();
+    let unauthorized = w
+        .crm
+        .lock()
+        .expect("crm")
+        .oauth
+        .as_ref()
+        .map_or(0, |o| o.unauthorized);
+    assert_eq!(tokens as u32, unauthorized + 1);
+    // The next run starts from the kept token.
+    w.synced_once("the run after rotation");
+    let crm = w.crm.lock().expect("crm");
+    let oauth = crm.oauth.as_ref().expect("oauth");
+    let presented: BTreeSet<&String> = oauth.presented.iter().collect();
+    assert_eq!(
+        presented.len(),
+        oauth.presented.len(),
+        "{:?}",
+        oauth.presented
+    );
+}
+
+#[test]
+fn a_provider_down_opens_the_breaker_and_the_sync_resumes_when_it_is_back() {
+    let w = World::new("down", PAGED, |c| c.down = true, no_faults());
+    let first = w.run();
+    assert_ne!(first.code, Some(0), "{}", first.err);
+    let failed = w.fake.timed();
+    // `retry max 4`: the read tried four times, then the breaker opened.
+    assert_eq!(failed.len(), 4, "{}", failed.len());
+    let opened = failed[3].0;
+    let second = w.run();
+    assert_ne!(second.code, Some(0));
+    assert!(
+        second.err.contains("circuit breaker is open until") || w.fake.timed().len() > 4,
+        "{}",
+        second.err
+    );
+    w.crm.lock().expect("crm").down = false;
+    // Back: a run after the cooldown gets through. Bounded: the cooldown
+    // is 3 s, and a run that still finds the breaker open waits a second.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let run = w.run();
+        if run.code == Some(0) {
+            break;
+        }
+        assert!(
+            run.err.contains("circuit breaker is open") && tries < 12,
+            "{}\n{}",
+            run.out,
+            run.err
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    // Nothing reached the provider while the breaker was open: the first
+    // request after the failures came at least the cooldown later.
+    let log = w.fake.timed();
+    assert!(log.len() > 4);
+    let gap = log[4].0.duration_since(opened);
+    assert!(
+        gap + TOLERANCE >= Duration::from_secs(3),
+        "a request {gap:?} after the breaker opened for 3 s"
+    );
+    w.synced_once("after the provider came back");
+}
+
+#[test]
+fn an_empty_page_with_a_next_token_is_followed() {
+    let w = World::new(
+        "empty-page",
+        PAGED,
+        |c| c.empty_page_at = Some(2),
+        no_faults(),
+    );
+    w.ok("the pass");
+    let reads = w.reads();
+    assert!(
+        reads.iter().any(|p| p.contains("after=2.e")),
+        "the empty page's next token followed: {reads:?}"
+    );
+    w.synced_once("past an empty page");
+}
