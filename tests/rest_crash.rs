@@ -8,12 +8,13 @@
 //! uninterrupted run leaves, and every create reached the fake once.
 //!
 //! Reading: between a page fetched and its events stored
-//! (`rest-page-fetched`), and after a page is stored, before the next is
+//! (`page-fetched`), and after a page is stored, before the next is
 //! asked for (`page-stored`). Writing: after the outbox rows are written
 //! (`merge-done`) and numbered (`outbox-assigned`), after the provider
 //! made a record and before that is acknowledged (`rest-sent`), and after
 //! the acknowledgement (`ack-stored`). A last test kills the process with
-//! SIGKILL at growing delays while a slow provider answers.
+//! SIGKILL at growing delays while a slow provider answers, and one
+//! crashes between two pages whose records share a cursor value.
 
 #[path = "support/fake_crm.rs"]
 mod fake_crm;
@@ -208,7 +209,7 @@ fn check(point: &str, pass: Pass, clean: &End) {
 #[test]
 fn a_crash_while_reading_pages_resumes_to_the_same_end() {
     let clean = clean("reading");
-    for point in ["rest-page-fetched", "page-stored"] {
+    for point in ["page-fetched", "page-stored"] {
         check(point, Pass::Reading, &clean);
     }
 }
@@ -265,4 +266,42 @@ fn sigkill_at_any_moment_then_rerun_ends_as_a_clean_run() {
     let end = w.end();
     assert_eq!(end.contacts, clean.contacts);
     assert_eq!(end.erp, clean.erp);
+}
+
+/// Contacts sharing a cursor value across a page boundary (modified at
+/// 1, 2 | 2, 2 | 3, two a page): a crash after the first page is stored,
+/// whose checkpoint is that shared value, reads from it again
+/// (inclusive), so the two on the next page are neither lost nor doubled.
+#[test]
+fn records_sharing_a_cursor_across_a_page_boundary_survive_a_crash_between_pages() {
+    let tied = |name: &str| {
+        let w = World::new(name, None);
+        let mut crm = w.crm.lock().expect("crm");
+        for (contact, at) in crm.contacts.iter_mut().zip([1, 2, 2, 2, 3]) {
+            contact["updatedAt"] = json!(at);
+        }
+        drop(crm);
+        w
+    };
+    let clean = tied("ties-clean");
+    clean.ok("the clean pass");
+    let crashed = tied("ties-crashed");
+    crashed.crash("page-stored");
+    let asked_first = crashed.fake.log().len();
+    crashed.ok("the pass after the crash");
+    // The rerun asks from the stored cursor, the shared value, inclusive.
+    let resumed = &crashed.fake.log()[asked_first];
+    assert_eq!(resumed.path, "/contacts?since=2", "{resumed:?}");
+    let (clean, crashed_end) = (clean.end(), crashed.end());
+    let keys: Vec<&String> = crashed_end.erp.keys().collect();
+    assert_eq!(
+        keys,
+        ["r1", "r2", "r3", "r4", "r5"],
+        "{:?}",
+        crashed_end.erp
+    );
+    assert!(crashed_end.erp.values().all(|ops| ops.len() == 1));
+    assert_eq!(crashed_end.erp, clean.erp);
+    assert_eq!(crashed_end.contacts, clean.contacts);
+    crashed.made_once("ties");
 }

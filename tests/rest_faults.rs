@@ -35,6 +35,7 @@ use std::time::Duration;
 
 const PAGED: &str = "tests/data/rest_faults/contacts_paged.tether";
 const OAUTH: &str = "tests/data/rest_faults/contacts_oauth.tether";
+const LOOKUP: &str = "tests/data/rest_faults/contacts_lookup.tether";
 const TOKEN: &str = "pat-faults-93b1";
 const CLIENT_SECRET: &str = "client-secret-4410";
 
@@ -101,20 +102,45 @@ impl World {
     }
 
     fn run(&self) -> rest_cli::Run {
-        let (state, erp) = (self.dir.join("state.db"), self.dir.join("erp"));
         let refresh = self.refresh_file();
-        let env = [
+        self.run_with(&[("FAKECRM_REFRESH_TOKEN_FILE", s(&refresh))])
+    }
+
+    /// A run with the base, the token and the client's id and secret in
+    /// the environment, and `more`.
+    fn run_with(&self, more: &[(&str, &str)]) -> rest_cli::Run {
+        let (state, erp) = (self.dir.join("state.db"), self.dir.join("erp"));
+        let mut env = vec![
             ("FAKECRM_BASE_URL", self.fake.url.as_str()),
             ("FAKECRM_TOKEN", TOKEN),
             ("FAKECRM_CLIENT_ID", "tether-tests"),
             ("FAKECRM_CLIENT_SECRET", CLIENT_SECRET),
-            ("FAKECRM_REFRESH_TOKEN_FILE", s(&refresh)),
         ];
+        env.extend_from_slice(more);
         tether(
             &self.dir,
             &sync_args(self.mapping, s(&state), s(&erp)),
             &env,
         )
+    }
+
+    /// Runs until one succeeds while the breaker a failure opened (3 s at
+    /// first) still refuses; bounded.
+    fn ok_after_breaker(&self, what: &str) {
+        for _ in 0..12 {
+            let run = self.run();
+            if run.code == Some(0) {
+                return;
+            }
+            assert!(
+                run.err.contains("circuit breaker is open"),
+                "{what}: {}\n{}",
+                run.out,
+                run.err
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        panic!("{what}: the breaker never let a run through");
     }
 
     fn ok(&self, what: &str) -> rest_cli::Run {
@@ -401,4 +427,157 @@ fn an_empty_page_with_a_next_token_is_followed() {
         "the empty page's next token followed: {reads:?}"
     );
     w.synced_once("past an empty page");
+}
+
+#[test]
+fn a_retry_after_date_is_read_against_the_servers_date() {
+    let w = World::new(
+        "429-date",
+        PAGED,
+        |c| {
+            c.throttle = Some((1, 2));
+            c.throttle_as_date = true;
+        },
+        no_faults(),
+    );
+    w.ok("the pass");
+    let log = w.fake.timed();
+    // `Retry-After` two seconds past the server's `Date`.
+    let gap = log[1].0.duration_since(log[0].0);
+    assert!(
+        gap + TOLERANCE >= Duration::from_secs(2),
+        "the retry came {gap:?} after a 429 asking for 2 s"
+    );
+    assert_eq!(log[0].1.path, log[1].1.path);
+    w.synced_once("after the dated 429");
+}
+
+/// A create safe by lookup (no idempotency key) whose answer stalls past
+/// the timeout may have been made: it is not sent again in that pass, and
+/// the next one looks it up, finds it and links it, so it is made once.
+#[test]
+fn a_stalled_create_answer_is_looked_up_not_made_twice() {
+    let posts = Arc::new(Mutex::new(0u32));
+    let rule = move |_: usize, r: &Logged| -> Option<Fault> {
+        if r.method != "POST" {
+            return None;
+        }
+        let mut n = posts.lock().ok()?;
+        *n += 1;
+        (*n == 1).then_some(Fault::SlowBody(Duration::from_secs(3)))
+    };
+    let w = World::new("lookup", LOOKUP, |_| {}, Box::new(rule));
+    let first = w.run();
+    assert_ne!(first.code, Some(0), "the create's outcome is unknown");
+    let posts_first = w.fake.log().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts_first, 1, "not sent again after an unknown outcome");
+    let made = w.crm.lock().expect("crm").made.clone();
+    assert_eq!(made.len(), 1, "the stalled create was made: {made:?}");
+    let stalled = made[0].1.clone().expect("a ref");
+    w.ok_after_breaker("the pass after");
+    let log = w.fake.log();
+    let lookup = format!("/contacts/{stalled}?idProperty=ref");
+    assert!(
+        log.iter().any(|r| r.method == "GET" && r.path == lookup),
+        "looked up by its ref: {:?}",
+        log.iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
+    );
+    let crm = w.crm.lock().expect("crm");
+    let refs: Vec<&Option<String>> = crm.made.iter().map(|(_, r)| r).collect();
+    assert_eq!(refs.len(), 3, "{refs:?}");
+    let unique: BTreeSet<&Option<String>> = refs.iter().copied().collect();
+    assert_eq!(unique.len(), 3, "made once each: {refs:?}");
+    assert_eq!(contacts_by_ref(&crm.contacts).len(), 8);
+    assert!(
+        contacts_by_ref(&crm.contacts)
+            .values()
+            .all(|c| c.len() == 1)
+    );
+}
+
+#[test]
+fn a_second_401_after_a_refresh_stops_the_side() {
+    let w = World::new(
+        "401-twice",
+        OAUTH,
+        |c| {
+            c.oauth = Some(OAuth {
+                refresh: "refresh-1".into(),
+                // Every access token is refused as soon as it is issued.
+                expire_after: Some(0),
+                ..OAuth::default()
+            });
+        },
+        no_faults(),
+    );
+    std::fs::write(w.refresh_file(), "refresh-1\n").expect("refresh token file");
+    let run = w.run();
+    assert_ne!(run.code, Some(0));
+    assert!(run.err.contains("401 twice"), "{}", run.err);
+    let lines: Vec<String> = w
+        .fake
+        .log()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    // A token, the read, one refresh, the read once more: then stopped.
+    assert_eq!(
+        lines,
+        [
+            "POST /oauth/token",
+            "GET /contacts?since=0",
+            "POST /oauth/token",
+            "GET /contacts?since=0"
+        ]
+    );
+    assert!(!run.err.contains("access-") && !run.err.contains("refresh-"));
+}
+
+#[test]
+fn a_rotating_refresh_token_must_come_from_a_file_and_a_revoked_one_asks_for_consent() {
+    let w = World::new(
+        "rotation-rules",
+        OAUTH,
+        |c| {
+            c.oauth = Some(OAuth {
+                refresh: "refresh-7".into(),
+                rotate: true,
+                ..OAuth::default()
+            });
+        },
+        no_faults(),
+    );
+    // From the environment, a rotated token would be lost when the
+    // process ends: refused before any request.
+    let run = w.run_with(&[("FAKECRM_REFRESH_TOKEN", "refresh-7")]);
+    assert_eq!(run.code, Some(2), "{}", run.err);
+    assert!(
+        run.err.contains("FAKECRM_REFRESH_TOKEN_FILE"),
+        "{}",
+        run.err
+    );
+    assert!(!run.err.contains("refresh-7"));
+    assert!(w.fake.log().is_empty(), "no request");
+
+    // A token the provider no longer honours (rotated by a run whose
+    // file was restored from a backup): stop, and say a person must
+    // authorise again.
+    std::fs::write(w.refresh_file(), "refresh-6\n").expect("refresh token file");
+    let run = w.run();
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.err.contains("fakecrm") && run.err.contains("authorise tether again"),
+        "{}",
+        run.err
+    );
+    assert!(!run.err.contains("refresh-6"), "{}", run.err);
+    let lines: Vec<String> = w.fake.log().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(lines, ["/oauth/token"], "nothing else sent");
+    assert_eq!(
+        std::fs::read_to_string(w.refresh_file()).expect("file"),
+        "refresh-6\n",
+        "the file left as it was"
+    );
 }

@@ -629,7 +629,7 @@ impl<C: Clock> Reading<'_, C> {
             Ok(Answer::Done(r)) => {
                 // The crash suite's point between a page fetched and its
                 // events stored.
-                super::failpoint("rest-page-fetched");
+                super::failpoint("page-fetched");
                 r
             }
             Ok(Answer::Refused { status, message }) => {

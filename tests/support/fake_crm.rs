@@ -53,6 +53,9 @@ pub struct Crm {
     pub lose: u32,
     /// Requests still to answer 429 with this `Retry-After` (seconds).
     pub throttle: Option<(u32, u64)>,
+    /// `Retry-After` as an HTTP date, with the server's `Date` (RFC 9110
+    /// §10.2.3): the wait is their difference, whatever the client's clock.
+    pub throttle_as_date: bool,
     pub down: bool,
     /// Requests still to answer 500 (without acting on them).
     pub burst: u32,
@@ -192,8 +195,15 @@ fn answer(crm: &mut Crm, r: &Logged) -> Reply {
         && n > 0
     {
         crm.throttle = Some((n - 1, seconds));
-        return error(429, "You have reached your secondly limit.")
-            .header("Retry-After", &seconds.to_string());
+        let reply = error(429, "You have reached your secondly limit.");
+        if crm.throttle_as_date {
+            let now = std::time::SystemTime::now();
+            let until = now + std::time::Duration::from_secs(seconds);
+            return reply
+                .header("Date", &httpdate::fmt_http_date(now))
+                .header("Retry-After", &httpdate::fmt_http_date(until));
+        }
+        return reply.header("Retry-After", &seconds.to_string());
     }
     let (path, query) = r.path.split_once('?').unwrap_or((&r.path, ""));
     let query: HashMap<&str, String> = query
