@@ -36,6 +36,7 @@ use std::time::Duration;
 const PAGED: &str = "tests/data/rest_faults/contacts_paged.tether";
 const OAUTH: &str = "tests/data/rest_faults/contacts_oauth.tether";
 const LOOKUP: &str = "tests/data/rest_faults/contacts_lookup.tether";
+const BUDGET: &str = "tests/data/rest_faults/contacts_budget.tether";
 const TOKEN: &str = "pat-faults-93b1";
 const CLIENT_SECRET: &str = "client-secret-4410";
 
@@ -580,4 +581,25 @@ fn a_rotating_refresh_token_must_come_from_a_file_and_a_revoked_one_asks_for_con
         "refresh-6\n",
         "the file left as it was"
     );
+}
+
+/// `budget 3 per 1s`, retries included: no four requests of a run reach
+/// the provider within one second (receipt times in the fake's log; a
+/// request goes only once the oldest answer of the window is a second
+/// old, and an answer comes after its request arrived).
+#[test]
+fn the_budget_holds_through_a_burst_of_retries() {
+    let w = World::new("budget", BUDGET, |c| c.burst = 2, no_faults());
+    w.ok("the pass");
+    let log = w.fake.timed();
+    assert!(log.len() >= 8, "{}", log.len());
+    for i in 0..log.len() - 3 {
+        let span = log[i + 3].0.duration_since(log[i].0);
+        assert!(
+            span + TOLERANCE >= Duration::from_secs(1),
+            "requests {i}..={} within {span:?}",
+            i + 3
+        );
+    }
+    w.synced_once("within the budget");
 }
