@@ -603,3 +603,30 @@ fn the_budget_holds_through_a_burst_of_retries() {
     }
     w.synced_once("within the budget");
 }
+
+/// An access token that lives a minute (as short-lived tokens of some
+/// identity providers do) serves the whole run: it is not fetched again
+/// before every request, which with a rotating refresh token would also
+/// rotate it, and write its file, once per request.
+#[test]
+fn a_short_lived_access_token_serves_its_life() {
+    let w = World::new(
+        "short-token",
+        OAUTH,
+        |c| {
+            c.oauth = Some(OAuth {
+                refresh: "refresh-1".into(),
+                rotate: true,
+                expires_in: Some(60),
+                ..OAuth::default()
+            });
+        },
+        no_faults(),
+    );
+    std::fs::write(w.refresh_file(), "refresh-1\n").expect("refresh token file");
+    w.ok("the pass");
+    let log = w.fake.log();
+    let tokens = log.iter().filter(|r| r.path == "/oauth/token").count();
+    assert!(log.len() > 5, "{}", log.len());
+    assert_eq!(tokens, 1, "one token for a run far shorter than its life");
+}

@@ -89,6 +89,8 @@ pub struct OAuth {
     pub unauthorized: u32,
     /// Access tokens issued.
     pub issued: u32,
+    /// The `expires_in` of each access token (seconds); `None`: 1800.
+    pub expires_in: Option<u64>,
 }
 
 impl Crm {
@@ -335,7 +337,8 @@ fn grant(oauth: &mut OAuth, r: &Logged) -> Reply {
     let access = format!("access-{}", oauth.issued);
     oauth.access = Some(access.clone());
     oauth.served = 0;
-    let mut out = json!({"access_token": access, "token_type": "Bearer", "expires_in": 1800});
+    let expires_in = oauth.expires_in.unwrap_or(1800);
+    let mut out = json!({"access_token": access, "token_type": "Bearer", "expires_in": expires_in});
     if oauth.rotate {
         oauth.refresh = format!("refresh-{}", oauth.issued + 1);
         out["refresh_token"] = json!(oauth.refresh);
