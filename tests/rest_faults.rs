@@ -630,3 +630,40 @@ fn a_short_lived_access_token_serves_its_life() {
     assert!(log.len() > 5, "{}", log.len());
     assert_eq!(tokens, 1, "one token for a run far shorter than its life");
 }
+
+/// The token endpoint is a request like the others: a reset or a 5xx on
+/// it is tried again with backoff, not the end of the side's pass.
+#[test]
+fn a_token_endpoint_that_fails_once_is_tried_again() {
+    let oauth = |c: &mut Crm| {
+        c.oauth = Some(OAuth {
+            refresh: "refresh-1".into(),
+            rotate: true,
+            ..OAuth::default()
+        });
+    };
+    let reset_first = |n: usize, _: &Logged| (n == 0).then_some(Fault::Reset);
+    for (name, setup, rule) in [
+        (
+            "token-reset",
+            Box::new(oauth) as Box<dyn FnOnce(&mut Crm)>,
+            Box::new(reset_first) as Box<Rule>,
+        ),
+        (
+            "token-500",
+            Box::new(move |c: &mut Crm| {
+                oauth(c);
+                c.burst = 1;
+            }),
+            no_faults(),
+        ),
+    ] {
+        let w = World::new(name, OAUTH, setup, rule);
+        std::fs::write(w.refresh_file(), "refresh-1\n").expect("refresh token file");
+        w.ok(name);
+        let log = w.fake.log();
+        assert_eq!(log[0].path, "/oauth/token", "{name}");
+        assert_eq!(log[1].path, "/oauth/token", "{name}: tried again");
+        w.synced_once(name);
+    }
+}
