@@ -99,7 +99,7 @@ impl World {
     }
 
     fn refresh_file(&self) -> PathBuf {
-        self.dir.join("refresh-token")
+        self.dir.join("refresh.secret")
     }
 
     fn run(&self) -> rest_cli::Run {
@@ -227,9 +227,8 @@ fn a_429_storm_is_waited_out_as_retry_after_says() {
     let w = World::new("429", PAGED, |c| c.throttle = Some((3, 1)), no_faults());
     w.ok("the storm's pass");
     let log = w.fake.timed();
-    let throttled: Vec<usize> = (0..3).collect();
     assert!(log.len() > 3, "{}", log.len());
-    for &i in &throttled {
+    for i in 0..3 {
         // Each 429 said `Retry-After: 1`: the provider heard nothing for
         // a second.
         let gap = log[i + 1].0.duration_since(log[i].0);
@@ -257,6 +256,9 @@ fn a_5xx_burst_and_a_lost_create_answer_are_retried_without_doubling() {
         no_faults(),
     );
     w.ok("the burst's pass");
+    // The first page asked for until it was answered.
+    let reads = w.reads();
+    assert!(reads[..4].iter().all(|p| p == &reads[0]), "{reads:?}");
     let posts = w.fake.log().iter().filter(|r| r.method == "POST").count();
     assert_eq!(posts, 4, "three creates, one of them sent again");
     w.synced_once("after the 5xx burst");
