@@ -273,12 +273,43 @@ impl<C: Clock> Exchange<C> {
             let wait = group.map_or(Duration::ZERO, |g| g.wait(now));
             self.wait(&label, self.budgets.wait(now).max(wait))?;
             let mut sent = request.clone();
-            self.credentials
-                .apply(&mut sent, &self.client, &self.clock, &mut self.redactor)
-                .map_err(|error| ExchangeError::Auth {
-                    provider: self.name.clone(),
-                    error,
-                })?;
+            if let Err(error) =
+                self.credentials
+                    .apply(&mut sent, &self.client, &self.clock, &mut self.redactor)
+            {
+                // The token endpoint failing for now (no answer, a 5xx, a
+                // 429) is tried again like any request: the request itself
+                // was not sent, so this holds for a create that must not
+                // be replayed too. Anything else (a refused grant, a
+                // rotated token that cannot be kept) stops at once.
+                let transient = match &error {
+                    AuthError::Transport(_) => true,
+                    AuthError::Refused { status, .. } => {
+                        self.classes.classify(*status) == StatusClass::Retry
+                    }
+                    _ => false,
+                };
+                attempts += 1;
+                if !transient || attempts >= self.retry.max_attempts.get() {
+                    if transient {
+                        self.breaker.failure(self.clock.wall());
+                    }
+                    return Err(ExchangeError::Auth {
+                        provider: self.name.clone(),
+                        error,
+                    });
+                }
+                self.stats.retries += 1;
+                let unit = (self.jitter)();
+                let pause = backoff(
+                    attempts - 1,
+                    self.retry.backoff_min,
+                    self.retry.backoff_max,
+                    unit,
+                );
+                self.wait(&label, pause)?;
+                continue;
+            }
             self.stats.requests += 1;
             let result = self.client.send(&sent);
             let done = self.clock.now();

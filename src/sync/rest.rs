@@ -215,7 +215,14 @@ impl<C: Clock> Provider for RestProvider<C> {
         let mut sent = Vec::with_capacity(ops.len());
         for op in ops {
             match self.write(op) {
-                Ok(s) => sent.push(s),
+                Ok(s) => {
+                    // The crash suite's point between a write the
+                    // provider acted on and its acknowledgement stored.
+                    if matches!(s, Sent::Accepted { .. }) {
+                        super::failpoint("rest-sent");
+                    }
+                    sent.push(s);
+                }
                 Err(gave_up) => {
                     let why = gave_up.to_string();
                     let rest = ops.len() - sent.len();
@@ -624,7 +631,12 @@ impl<C: Clock> Reading<'_, C> {
             ..CallOptions::default()
         };
         let response = match exchange.call_with(&request, options) {
-            Ok(Answer::Done(r)) => r,
+            Ok(Answer::Done(r)) => {
+                // The crash suite's point between a page fetched and its
+                // events stored.
+                super::failpoint("page-fetched");
+                r
+            }
             Ok(Answer::Refused { status, message }) => {
                 return Err(stop(format!(
                     "{label}: {name} refused the read ({status}): {message}"
