@@ -4,6 +4,7 @@
 
 use crate::check::{self, Program};
 use crate::diag::{Code, Diagnostic, FileId, SourceMap};
+use crate::provider::spec::ProviderSpec;
 use crate::schema::{self, build::SchemaSource};
 use crate::syntax::{self, Item};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,9 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
     /// `None` when any error was reported.
     pub program: Option<Program>,
+    /// The file's `provider` items and the providers it imports, checked
+    /// (docs/design/10-rest-providers.md).
+    pub providers: Vec<ProviderSpec>,
 }
 
 impl Compiled {
@@ -54,6 +58,33 @@ pub fn compile_source_with(
     overrides: &[SchemaOverride],
 ) -> Compiled {
     let mut sources = SourceMap::new();
+    let unit = compile_unit(&mut sources, name, text, dir, overrides, true);
+    Compiled {
+        sources,
+        diagnostics: unit.diagnostics,
+        program: unit.program,
+        providers: unit.providers,
+    }
+}
+
+/// What one file compiles to, its imported files' sources added to the
+/// shared map.
+struct Unit {
+    diagnostics: Vec<Diagnostic>,
+    program: Option<Program>,
+    providers: Vec<ProviderSpec>,
+}
+
+/// Compiles one file. `imports_providers`: whether `import provider` is
+/// allowed (not in a `.tprovider` file, so imports cannot loop).
+fn compile_unit(
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+    overrides: &[SchemaOverride],
+    imports_providers: bool,
+) -> Unit {
     let file = sources.add(name, text);
     let parsed = syntax::parse_file(file, text);
     let mut diagnostics = parsed.diagnostics;
@@ -223,23 +254,150 @@ pub fn compile_source_with(
     }
     let registry = schema::build_registry(&schema_sources, &mut diagnostics);
     let program = check::check(
-        &sources,
+        sources,
         file,
         &parsed.file,
         registry,
         &parsed.broken_names,
         &mut diagnostics,
     );
+    let mut providers = crate::provider::check::check_providers(
+        file,
+        &parsed.file.items,
+        &program.registry,
+        &mut diagnostics,
+    );
+    for item in &parsed.file.items {
+        if let Item::ImportProvider(imp) = item
+            && let Some(p) =
+                import_provider(sources, file, imp, dir, imports_providers, &mut diagnostics)
+        {
+            if providers.iter().any(|q| q.name == p.name) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::E0221,
+                        file,
+                        imp.name.span,
+                        format!("provider `{}` is declared twice", p.name),
+                    )
+                    .label("imported here, and declared in this file too"),
+                );
+                continue;
+            }
+            providers.push(p);
+        }
+    }
+    crate::provider::check::check_mapping_sides(
+        file,
+        &parsed.file.items,
+        &program,
+        &providers,
+        &mut diagnostics,
+    );
     crate::diag::sort(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
-    Compiled {
-        sources,
+    Unit {
         diagnostics,
         program: if has_errors { None } else { Some(program) },
+        providers,
     }
 }
 
-/// Every `*.tether` file under `path` (recursively), or `path` itself.
+/// `import provider NAME from "x.tprovider"`: that file compiled on its own
+/// (its schema imports, its `provider` items), and its provider `NAME`.
+/// The file's own errors are reported where they are.
+fn import_provider(
+    sources: &mut SourceMap,
+    file: FileId,
+    imp: &syntax::Import,
+    dir: Option<&Path>,
+    allowed: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ProviderSpec> {
+    if !allowed {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::E0004,
+                file,
+                imp.span,
+                "a provider file cannot import providers",
+            )
+            .label("in a `.tprovider` file")
+            .note("a `.tprovider` file declares providers; mapping files import them"),
+        );
+        return None;
+    }
+    let rel = PathBuf::from(&imp.path.value);
+    let full = dir.map_or(rel.clone(), |d| d.join(&rel));
+    if full.extension().and_then(|e| e.to_str()) != Some("tprovider") {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::E0004,
+                file,
+                imp.path.span,
+                format!(
+                    "cannot import `{}` as a provider: not a `.tprovider` file",
+                    full.display()
+                ),
+            )
+            .label("not a provider file"),
+        );
+        return None;
+    }
+    let text = match std::fs::read_to_string(&full) {
+        Ok(t) => t,
+        Err(e) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::E0004,
+                    file,
+                    imp.path.span,
+                    format!("cannot read `{}`: {e}", full.display()),
+                )
+                .label("imported here")
+                .note("import paths are relative to the file that imports them"),
+            );
+            return None;
+        }
+    };
+    let sub = compile_unit(
+        sources,
+        &full.display().to_string(),
+        &text,
+        full.parent(),
+        &[],
+        false,
+    );
+    let failed = sub.diagnostics.iter().any(Diagnostic::is_error);
+    diagnostics.extend(sub.diagnostics);
+    let mut providers = sub.providers;
+    match providers.iter().position(|p| p.name == imp.name.name) {
+        Some(i) => Some(providers.swap_remove(i)),
+        None => {
+            if !failed {
+                let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::E0240,
+                        file,
+                        imp.name.span,
+                        format!(
+                            "`{}` declares no provider `{}`",
+                            full.display(),
+                            imp.name.name
+                        ),
+                    )
+                    .label("not in that file")
+                    .suggest(&imp.name.name, names),
+                );
+            }
+            None
+        }
+    }
+}
+
+/// Every `*.tether` and `*.tprovider` file under `path` (recursively), or
+/// `path` itself: a provider file no mapping imports yet is still checked.
 pub fn collect_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     if path.is_dir() {
@@ -250,7 +408,10 @@ pub fn collect_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         for p in entries {
             if p.is_dir() {
                 out.extend(collect_files(&p)?);
-            } else if p.extension().is_some_and(|e| e == "tether") {
+            } else if p
+                .extension()
+                .is_some_and(|e| e == "tether" || e == "tprovider")
+            {
                 out.push(p);
             }
         }

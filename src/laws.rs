@@ -4,6 +4,10 @@
 //! Only the fields `<->` rules cover are the law's business: a `->`/`<-`
 //! pair is the analyst's own way back (`trim | lower` one way, as is the
 //! other), lossy on purpose.
+//!
+//! Why one file of about 900 lines: the generator of records from schemas
+//! and the law checks share one walk of the schema types and the generated
+//! values' shapes.
 
 use crate::base::path::dotted;
 use crate::base::{Seg, Side, Value};

@@ -646,6 +646,200 @@ snap!(
     "mapping m: a.In -> b.Out {\n  email -> Email\n  name -> Name : default(\"x\")\n}\ntest m \"two records from one\" {\n  given a { email: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n  expect b { Email: \"x\", Name: \"x\" }\n}"
 );
 
+// ---------------------------------------------------------------- providers
+
+/// A schema for the provider cases: a record type and the API's envelopes.
+const API: &str = r#"
+schema api {
+  record Contact { id: string, email?: string, updatedAt?: datetime, seq?: int, props?: { ref?: string }, archived?: bool }
+  record Page { results: [Contact], next?: string, done?: bool, total?: int }
+  record One { id: string }
+}
+"#;
+
+fn provider_case(body: &str) -> String {
+    format!("{API}provider crm {{\n{body}\n}}\n")
+}
+
+snap!(
+    e0240_provider_without_auth,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page { records results }\n  }"),
+    says "has no `auth`"
+);
+snap!(
+    e0241_provider_literal_secret,
+    "E0241",
+    &provider_case("  base \"https://api.example.com\"\n  auth bearer \"pat-na1-2f9c0a\""),
+    says "write `secret("
+);
+snap!(
+    e0242_provider_http_base_to_a_remote_host,
+    "E0242",
+    &provider_case("  base \"http://api.example.com\"\n  auth none"),
+    says "use `https://`"
+);
+snap!(
+    e0243_provider_records_path_wrong_type,
+    "E0243",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page { records total }\n  }"
+    )
+);
+snap!(
+    e0244_provider_keyset_without_cursor,
+    "E0244",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      records results\n      page keyset, limit 100\n    }\n  }"
+    )
+);
+snap!(
+    e0240_provider_read_sends_a_cursor_it_does_not_declare,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since={cursor}\" returns api.Page { records results }\n  }"),
+    says "declares none"
+);
+snap!(
+    e0244_provider_token_paging_without_page,
+    "E0244",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      records results\n      page token next\n    }\n  }"),
+    says "no part of the request names it"
+);
+snap!(
+    e0245_provider_cursor_not_a_time_or_number,
+    "E0245",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since={cursor}\" returns api.Page {\n      records results\n      cursor archived as millis\n    }\n  }"
+    )
+);
+snap!(
+    e0246_provider_path_field_not_a_scalar,
+    "E0246",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    update PATCH \"/contacts/{props}\"\n  }"
+    )
+);
+snap!(
+    e0247_provider_create_not_safe_to_repeat,
+    "E0247",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    create POST \"/contacts\" returns api.One { id at id }\n  }"),
+    says "idempotency header"
+);
+snap!(
+    e0247_provider_lookup_by_a_field_the_create_does_not_send,
+    "E0247",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    create POST \"/contacts\" returns api.One {\n      body { properties: record.props }\n      id at id\n      lookup GET \"/contacts/{email}?idProperty=email\" returns api.One, id at id\n    }\n  }"
+    )
+);
+snap!(
+    e0248_provider_status_in_two_classes,
+    "E0248",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  status {\n    retry 429, 503\n    refuse 400, 503\n    stop 700\n  }"
+    )
+);
+snap!(
+    e0249_provider_backoff_reversed_and_zero_budget,
+    "E0249",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  limits {\n    budget 0 per 10s\n    retry max 5, backoff 30s..500ms\n  }"
+    )
+);
+snap!(
+    e0250_provider_response_path_without_returns,
+    "E0250",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    create POST \"/contacts\" {\n      id at id\n      idempotency header \"Idempotency-Key\"\n    }\n  }"
+    )
+);
+snap!(
+    e0252_provider_oauth_without_refresh_token,
+    "E0252",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth oauth2 refresh_token {\n    token_url \"/oauth/v1/token\"\n    client_id env(\"CRM_CLIENT_ID\")\n    client_secret secret(\"CRM_CLIENT_SECRET\")\n  }"
+    )
+);
+snap!(
+    e0218_provider_cursor_pattern,
+    "E0218",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since={cursor}\" returns api.Page {\n      records results\n      cursor updatedAt as \"yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSSSZQ\"\n    }\n  }"
+    )
+);
+snap!(
+    e0103_provider_unknown_cursor_field,
+    "E0103",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since={cursor}\" returns api.Page {\n      records results\n      cursor updatedat as iso8601\n    }\n  }"),
+    says "did you mean `updatedAt`?"
+);
+
+/// A mapping that writes `api.Contact`, after a provider serving it.
+fn provider_and_mapping(resource: &str) -> String {
+    format!(
+        "{}schema c {{ record L {{ ref: string, mail?: string }} }}\nmapping m: c.L -> api.Contact {{\n  key ref -> id\n  mail -> email\n  unmapped updatedAt, seq, props, archived\n}}\n",
+        provider_case(&format!(
+            "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {{\n{resource}\n  }}"
+        ))
+    )
+}
+
+snap!(
+    e0253_provider_cannot_update_what_the_mapping_sends,
+    "E0253",
+    &provider_and_mapping("    create POST \"/contacts\" returns api.One {\n      id at id\n      idempotency header \"Idempotency-Key\"\n    }"),
+    says "declares no `update`"
+);
+snap!(
+    e0246_provider_update_addressed_by_a_field_the_mapping_does_not_carry,
+    "E0246",
+    &provider_and_mapping("    create POST \"/contacts\" returns api.One {\n      id at id\n      idempotency header \"Idempotency-Key\"\n    }\n    update PATCH \"/contacts/{email}\""),
+    says "`id` (key)"
+);
+
+snap!(
+    e0251_provider_records_born_without_the_key_cannot_be_linked,
+    "E0251",
+    &format!(
+        "{}schema c {{ record L {{ ref?: string, mail?: string }} }}\nmapping m: api.Contact -> c.L {{\n  key email -> ref\n  unmapped mail\n}}\n",
+        provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page { records results }\n  }")
+    ),
+    says "never writes this side"
+);
+
+#[test]
+fn a_complete_provider_checks_clean_and_yields_its_spec() {
+    let src = provider_case(
+        "  base env(\"CRM_BASE\") ?? \"https://api.example.com\"\n  auth api_key header \"X-Api-Key\" secret(\"CRM_KEY\")\n  limits { budget 10 per 1s\n timeout connect 2s, request 20s }\n  status { refuse 400, 422, message at [].message }\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      query { since: cursor, size: \"50\" }\n      records results\n      id at id\n      cursor seq as millis\n      page next_url next, stop when done\n      budget 2 per 1s\n    }\n    create POST \"/contacts\" returns api.One { id at id\n idempotency header \"Idempotency-Key\" }\n    update PATCH \"/contacts/{id}\" { body record omit id }\n    delete DELETE \"/contacts/{id}\" { ok 404 }\n  }",
+    );
+    let c = compile_source("case.tether", &src, None);
+    assert!(
+        !c.has_errors(),
+        "{}",
+        render_plain(&c.sources, &c.diagnostics)
+    );
+    let [p] = c.providers.as_slice() else {
+        panic!("one provider: {:?}", c.providers)
+    };
+    assert_eq!(p.name, "crm");
+    let r = p.resource("contacts").expect("resource");
+    assert_eq!(r.record_type, "api.Contact");
+    let read = r.read.as_ref().expect("read");
+    assert_eq!(read.records, ["results"]);
+    assert_eq!(read.budgets.len(), 1, "the read's own budget");
+    assert_eq!(p.message_at, [vec!["0".to_string(), "message".to_string()]]);
+    assert_eq!(p.limits.budgets.len(), 1);
+    assert_eq!(p.limits.request_timeout, std::time::Duration::from_secs(20));
+    assert!(r.writes.create.is_some() && r.writes.update.is_some());
+    assert_eq!(
+        r.writes.delete.as_ref().map(|d| d.request.ok_also.clone()),
+        Some(vec![404])
+    );
+    // No secret value anywhere: only the variable's name.
+    let json = serde_json::to_string(p).expect("serialisable");
+    assert!(json.contains("CRM_KEY"), "{json}");
+}
+
 /// Every compile-time code (E0xxx, W0xxx) has a snapshot above; runtime
 /// codes (E1xxx) are covered by the CLI and stdlib tests.
 #[test]
@@ -684,6 +878,16 @@ proptest! {
         while !base.is_char_boundary(at) { at -= 1; }
         let mutated = format!("{}{}{}", &base[..at], insert, &base[at..]);
         let _ = compile_source("fuzz.tether", &mutated, None);
+    }
+
+    #[test]
+    fn parser_and_checker_never_panic_on_mutated_providers(cut in 0usize..1400, insert in "[{}()\\[\\]\"<>|:.,a-z0-9 -]{0,6}") {
+        let base = std::fs::read_to_string("mappings/crm/salesforce.tprovider").unwrap_or_default()
+            + &provider_case("  base env(\"B\") ?? \"https://x.example\"\n  auth api_key query \"k\" secret(\"K\")\n  limits { budget 1 per 1s }\n  resource c: api.Contact {\n    read GET \"/c\" returns api.Page { query { a: page } records results cursor seq as millis page offset, limit 5 budget 2 per 1s }\n    create POST \"/c\" returns api.One { body { p: record.props, e: record.email } id at id lookup GET \"/c/{email}\" returns api.One, id at id }\n    delete DELETE \"/c/{id}\" { ok 404 }\n  }");
+        let mut at = cut.min(base.len());
+        while !base.is_char_boundary(at) { at -= 1; }
+        let mutated = format!("{}{}{}", &base[..at], insert, &base[at..]);
+        let _ = compile_source("fuzz.tether", &mutated, Some(std::path::Path::new("mappings/crm")));
     }
 }
 

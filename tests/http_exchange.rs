@@ -2,7 +2,8 @@
 //! policy, against fake providers on loopback (issue 19): Retry-After in
 //! seconds and as a date, backoff, attempts, the breaker, refusals with
 //! the provider's message redacted, OAuth refresh once on 401, rotation,
-//! invalid_grant. Time is a ManualClock: waits are counted, not slept.
+//! invalid_grant, a token endpoint failing for now. Time is a ManualClock:
+//! waits are counted, not slept.
 
 #[path = "support/fake_http.rs"]
 mod fake_http;
@@ -399,4 +400,89 @@ fn a_rotated_refresh_token_is_kept_in_its_file_before_use() {
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_endpoints_own_budget_paces_only_its_requests() {
+    use tether::http::exchange::CallOptions;
+    let fake = scripted(vec![Reply::json(200, "{}")]);
+    let clock = clock();
+    let mut exchange = Exchange::new(spec(Credentials::None), &clock);
+    // HubSpot's search API: 1 request a second here, inside a provider
+    // with no budget of its own.
+    let search = exchange.budget_group(&[Budget {
+        requests: NonZeroU32::new(1).unwrap(),
+        per: S(1),
+    }]);
+    let grouped = CallOptions {
+        group: Some(search),
+        ..CallOptions::default()
+    };
+    done(exchange.call_with(&get(&fake, "/search"), grouped));
+    assert_eq!(clock.elapsed(), S(0), "the first request waits for nothing");
+    done(exchange.call(&get(&fake, "/contacts/1")));
+    assert_eq!(clock.elapsed(), S(0), "other requests are not paced by it");
+    done(exchange.call_with(&get(&fake, "/search"), grouped));
+    assert!(
+        clock.elapsed() >= S(1),
+        "the second search waited its window: {:?}",
+        clock.elapsed()
+    );
+}
+
+/// A token endpoint that fails for now (a 503, then no answer) is tried
+/// again with the request's backoff; one whose attempts all fail counts
+/// as a failure of the provider for the breaker, and a refused grant
+/// stops at once.
+#[test]
+fn a_token_endpoint_failing_for_now_is_retried_with_backoff() {
+    let token_calls = Arc::new(AtomicUsize::new(0));
+    let calls = token_calls.clone();
+    let fake = Fake::start(move |r: &Logged| {
+        if r.path == "/oauth/token" {
+            return match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Reply::json(503, r#"{"error":"temporarily_unavailable"}"#),
+                _ => Reply::json(
+                    200,
+                    r#"{"access_token":"at-1","token_type":"bearer","expires_in":1800}"#,
+                ),
+            };
+        }
+        Reply::json(200, r#"{"ok":true}"#)
+    });
+    let clock = clock();
+    let mut x = Exchange::new(spec(oauth(&fake, "rt-1", None)), &clock).with_jitter(|| 1.0);
+    done(x.call(&get(&fake, "/contacts")));
+    assert_eq!(token_calls.load(Ordering::SeqCst), 3);
+    assert_eq!(clock.elapsed(), Duration::from_millis(500 + 1000));
+    let paths: Vec<String> = fake.log().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/oauth/token", "/oauth/token", "/oauth/token", "/contacts"]
+    );
+
+    // Down for good: the attempts run out, each call one breaker failure
+    // (`after 2`), and the breaker opens.
+    let down = scripted(vec![Reply::json(503, "{}")]);
+    let clock = self::clock();
+    let mut x = Exchange::new(spec(oauth(&down, "rt-1", None)), &clock).with_jitter(|| 1.0);
+    for _ in 0..2 {
+        match x.call(&get(&down, "/contacts")) {
+            Err(ExchangeError::Auth { .. }) => {}
+            other => panic!("expected the token endpoint's error, got {other:?}"),
+        }
+    }
+    assert_eq!(down.log().len(), 8, "four attempts a call");
+    assert_eq!(x.stats().breaker_openings, 1);
+
+    // A refused grant is not tried again.
+    let refused = scripted(vec![Reply::json(400, r#"{"error":"invalid_client"}"#)]);
+    let clock = self::clock();
+    let mut x = Exchange::new(spec(oauth(&refused, "rt-1", None)), &clock);
+    assert!(matches!(
+        x.call(&get(&refused, "/contacts")),
+        Err(ExchangeError::Auth { .. })
+    ));
+    assert_eq!(refused.log().len(), 1);
+    assert_eq!(clock.elapsed(), Duration::ZERO);
 }

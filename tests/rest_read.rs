@@ -170,6 +170,7 @@ fn read_spec(lookback: Duration) -> ReadSpec {
             },
             max_pages: NonZeroU32::new(1000).expect("nonzero"),
         },
+        budgets: Vec::new(),
     }
 }
 

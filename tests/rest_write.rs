@@ -161,6 +161,7 @@ fn read_spec() -> ReadSpec {
             style: Pagination::None,
             max_pages: NonZeroU32::new(10).expect("nonzero"),
         },
+        budgets: Vec::new(),
     }
 }
 

@@ -257,6 +257,35 @@ fn a_silent_connection_is_closed_and_does_not_block_deliveries() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A connection serves one request and is closed: a client sending small
+/// requests one after another on a kept-alive connection would otherwise
+/// restart the header timeout with each and hold its slot for ever.
+#[test]
+fn a_connection_serves_one_request_and_is_closed() {
+    let dir = scratch("one-request");
+    let (r, _state, _url) = receiver(&dir, Limits::default());
+    let mut client = std::net::TcpStream::connect(r.addr()).expect("connect");
+    client
+        .write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("two requests");
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut answers = Vec::new();
+    assert!(
+        client.read_to_end(&mut answers).is_ok(),
+        "closed by the server"
+    );
+    let text = String::from_utf8_lossy(&answers);
+    assert_eq!(text.matches("HTTP/1.1 404").count(), 1, "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `tether sync --watch` with a webhook side, its stderr and stdout read
 /// by threads (so neither pipe fills).
 struct Sync {

@@ -307,6 +307,37 @@ fn stripe_rotation_extra_entries_and_malformed_headers() {
     );
 }
 
+/// A sender listing thousands of signatures made tether compute an HMAC
+/// over the whole body for each (seconds of CPU per request): a list
+/// longer than a provider sends is refused before any MAC, and up to that
+/// bound the MAC is computed once per secret.
+#[test]
+fn a_long_signature_list_is_refused_before_any_mac() {
+    let (secret, header, body, ts) = stripe_vector();
+    let v = verifier(Preset::Stripe, &[&secret]);
+    let sig = header.split("v1=").nth(1).unwrap();
+    let list = |entries: usize| {
+        let mut value = format!("t={ts}");
+        for _ in 1..entries {
+            value.push_str(",v1=");
+        }
+        value.push_str(&format!(",v1={sig}"));
+        Headers::new().with("Stripe-Signature", value)
+    };
+    // Eight entries, the valid one last: accepted.
+    assert_eq!(check(&v, &list(8), &body, at(ts)), Ok(0));
+    // Nine, even with the valid one among them: refused as malformed.
+    let err = check(&v, &list(9), &body, at(ts)).expect_err("nine signatures");
+    assert_eq!(err.reason(), Reason::Malformed);
+    assert!(
+        err.to_string()
+            .contains("more signatures than a provider sends"),
+        "{err}"
+    );
+    let err = check(&v, &list(20_000), &body, at(ts)).expect_err("twenty thousand");
+    assert_eq!(err.reason(), Reason::Malformed);
+}
+
 // ---- Body-only HMAC schemes: GitHub, Shopify, Checkout.com, PayTabs ---------
 
 const PAYMENT_BODY: &[u8] = br#"{"id":"evt_1","type":"payment_approved"}"#;

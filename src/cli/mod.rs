@@ -2,6 +2,8 @@
 //! errors (or a test failed); 2 usage or I/O error; 3 some records were
 //! rejected.
 
+mod provider_side;
+mod status;
 mod sync;
 mod webhook_side;
 
@@ -72,6 +74,10 @@ enum Command {
         #[command(subcommand)]
         command: sync::DlqCommand,
     },
+    /// What a state store says of its syncs: backlog, open work, the last
+    /// passes, breakers, webhooks. Exit 0 healthy, 3 open work, 4 a sync
+    /// not keeping up.
+    Status(status::StatusArgs),
     /// Run the `test` blocks of mapping files.
     Test {
         #[arg(required = true)]
@@ -157,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::sync(&args),
         Command::Review { command } => sync::review(&command),
         Command::Dlq { command } => sync::dlq(&command),
+        Command::Status(a) => status::status(&a),
         Command::Test { paths } => test(&paths),
         Command::Schema {
             command: SchemaCommand::Show { file, type_name },
@@ -287,7 +294,7 @@ fn files_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, u8> {
         }
     }
     if files.is_empty() {
-        eprintln!("error: no .tether files found");
+        eprintln!("error: no .tether or .tprovider files found");
         return Err(EXIT_USAGE);
     }
     Ok(files)

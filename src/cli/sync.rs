@@ -1,9 +1,15 @@
 //! `tether build`, `sync`, `review` and `dlq`.
+//!
+//! Why one file of about 900 lines: `build`, `sync`, `review` and `dlq`
+//! share the state store's opening, plan loading and the printing of
+//! reports; the provider and webhook sides are apart (`provider_side.rs`,
+//! `webhook_side.rs`).
 
+use super::provider_side::{self, SideConn, SideTarget};
 use super::webhook_side::{self, SideProvider, WebhookArgs};
 use super::{
     DiagFormat, EXIT_MAPPING_ERRORS, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, Shown, compile_reporting,
-    files_of, load_plans,
+    files_of,
 };
 use crate::base::Side;
 use crate::plan::PlanFile;
@@ -30,11 +36,14 @@ pub struct SyncArgs {
     /// missing folder is refused, so a typo starts nothing.
     #[arg(long)]
     create: bool,
-    /// The left side's folder (`inbox/`, `outbox/`, `done/`), or
-    /// `webhook:PRESET` (a webhook receiver's inbox, e.g. `webhook:stripe`).
+    /// The left side: a folder (`inbox/`, `outbox/`, `done/`),
+    /// `provider:NAME[.resource]` (a REST provider the file declares or
+    /// imports), or `webhook:PRESET` (a webhook receiver's inbox, e.g.
+    /// `webhook:stripe`).
     #[arg(long, required_unless_present = "explain")]
     left: Option<PathBuf>,
-    /// The right side's folder, or `webhook:PRESET`.
+    /// The right side: a folder, `provider:NAME[.resource]` or
+    /// `webhook:PRESET`.
     #[arg(long, required_unless_present = "explain")]
     right: Option<PathBuf>,
     /// One pass, then exit (the default).
@@ -186,12 +195,17 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
             }
         }
     }
-    let text = match PlanFile::build_for(&programs, output).and_then(|p| {
-        let names = p.header.as_ref().map(|h| h.mappings.join(", "));
-        p.to_text()
-            .map(|t| (t, names.unwrap_or_default()))
-            .map_err(|e| e.to_string())
-    }) {
+    // The providers every source declares or imports go into the plan, so
+    // a deployed plan syncs a `provider:` side without the sources.
+    let providers = compiled.iter().flat_map(|c| c.providers.iter().cloned());
+    let text = match PlanFile::build_for(&programs, output)
+        .and_then(|p| p.with_providers(providers))
+        .and_then(|p| {
+            let names = p.header.as_ref().map(|h| h.mappings.join(", "));
+            p.to_text()
+                .map(|t| (t, names.unwrap_or_default()))
+                .map_err(|e| e.to_string())
+        }) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
@@ -217,7 +231,7 @@ pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
     EXIT_OK
 }
 
-fn open_store(path: &Path, mode: OpenMode) -> Result<SqliteStore, u8> {
+pub(super) fn open_store(path: &Path, mode: OpenMode) -> Result<SqliteStore, u8> {
     // A store outlives the process: a stream cannot hold one.
     if path == Path::new("-") {
         eprintln!("error: --state needs a file (the SQLite state store), not `-`");
@@ -280,11 +294,87 @@ pub(super) fn open_sides(
     Ok((open(left)?, open(right)?))
 }
 
+/// The two sides, folders or providers; a folder pair is checked as
+/// [`open_sides`] does. Everything is checked (and every secret resolved)
+/// before anything is created.
+fn open_any_sides(
+    loaded: &provider_side::Loaded,
+    sync: &crate::sync::SyncSpec,
+    left: &Path,
+    right: &Path,
+    create: bool,
+) -> Result<(SideConn, SideConn), u8> {
+    let (l, r) = (SideTarget::parse(left), SideTarget::parse(right));
+    if let (SideTarget::Folder(l), SideTarget::Folder(r)) = (&l, &r) {
+        let (l, r) = open_sides(l, r, create)?;
+        return Ok((SideConn::Files(l), SideConn::Files(r)));
+    }
+    let rest_left = rest_side(loaded, sync, &l, Side::Left)?;
+    let rest_right = rest_side(loaded, sync, &r, Side::Right)?;
+    let open = |arg: SideTarget, ready: Option<SideConn>| -> Result<SideConn, u8> {
+        match (ready, arg) {
+            (Some(conn), _) => Ok(conn),
+            (None, SideTarget::Folder(p)) => open_folder(&p, create),
+            (None, SideTarget::Provider { .. }) => Err(EXIT_USAGE),
+        }
+    };
+    Ok((open(l, rest_left)?, open(r, rest_right)?))
+}
+
+/// The side beside a webhook side: a folder or a provider.
+fn open_one_side(
+    loaded: &provider_side::Loaded,
+    sync: &crate::sync::SyncSpec,
+    arg: &Path,
+    side: Side,
+    create: bool,
+) -> Result<SideConn, u8> {
+    match rest_side(loaded, sync, &SideTarget::parse(arg), side)? {
+        Some(conn) => Ok(conn),
+        None => open_folder(arg, create),
+    }
+}
+
+/// A `provider:` side with every secret resolved; `None` for a folder.
+fn rest_side(
+    loaded: &provider_side::Loaded,
+    sync: &crate::sync::SyncSpec,
+    arg: &SideTarget,
+    side: Side,
+) -> Result<Option<SideConn>, u8> {
+    let env = |name: &str| std::env::var(name).ok();
+    match arg {
+        SideTarget::Folder(_) => Ok(None),
+        SideTarget::Provider { name, resource } => provider_side::rest_side(
+            loaded,
+            &sync.mapping,
+            sync,
+            side,
+            name,
+            resource.as_deref(),
+            &env,
+        )
+        .map(|p| Some(SideConn::Rest(Box::new(p))))
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }),
+    }
+}
+
+fn open_folder(p: &Path, create: bool) -> Result<SideConn, u8> {
+    FileDrop::open(p, create).map(SideConn::Files).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })
+}
+
 /// Prints what the side folders' connectors noticed; whether any was an
 /// error.
 fn print_notes(sides: [(&str, &mut SideProvider); 2], quiet: bool) -> bool {
     let mut errors = false;
     for (name, side) in sides {
+        let Some(side) = side.files() else { continue };
         for note in side.take_notes() {
             if note.is_error() {
                 errors = true;
@@ -302,10 +392,11 @@ pub fn sync(a: &SyncArgs) -> u8 {
         name: &a.mapping,
         quiet: a.quiet,
     };
-    let plans = match load_plans(&a.file, shown) {
+    let loaded = match provider_side::load(&a.file, shown) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let plans = &loaded.plans;
     let m = match plans.mapping(&a.mapping) {
         Ok(m) => m,
         Err(e) => {
@@ -339,11 +430,16 @@ pub fn sync(a: &SyncArgs) -> u8 {
         return EXIT_USAGE;
     };
     // Checked before anything is created: a typo starts nothing.
-    let (mut left, mut right) =
-        match webhook_side::sides(left, right, a.create, m, |l, r| open_sides(l, r, a.create)) {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
+    let (mut left, mut right) = match webhook_side::sides(
+        left,
+        right,
+        m,
+        |l, r| open_any_sides(&loaded, &m.sync, l, r, a.create),
+        |p, side| open_one_side(&loaded, &m.sync, p, side, a.create),
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     for side in [&mut left, &mut right]
         .into_iter()
         .filter_map(|s| s.folder_mut())
@@ -401,7 +497,17 @@ pub fn sync(a: &SyncArgs) -> u8 {
     engine.progress = Some(&mut progress);
     let mut total = Summary::default();
     loop {
-        match engine.pass(&mut left, &mut right) {
+        let pass = engine.pass(&mut left, &mut right);
+        // For `tether status`: how the pass ended (an error in the words it
+        // is printed with, provider text already redacted).
+        let outcome = pass.as_ref().map(|_| ()).map_err(|e| e.to_string());
+        if let Err(e) = engine.store.record_pass(
+            &m.sync.mapping,
+            outcome.as_ref().map_err(String::as_str).copied(),
+        ) {
+            eprintln!("tether: warning: the pass's outcome was not recorded: {e}");
+        }
+        match pass {
             Ok(mut s) => {
                 if let Some(counts) = receiver.as_ref().map(|r| r.take_counts())
                     && counts != Default::default()
@@ -587,7 +693,7 @@ fn explain(spec: &SyncSpec, store: &SqliteStore, key: &str) -> u8 {
     EXIT_OK
 }
 
-fn store_error(e: &crate::sync::store::StoreError) -> u8 {
+pub(super) fn store_error(e: &crate::sync::store::StoreError) -> u8 {
     if e.is_busy() {
         eprintln!("error: state store: in use by another tether process; try again");
     } else {

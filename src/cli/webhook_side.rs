@@ -8,9 +8,10 @@
 //! write to the webhook side, a secret that is not set.
 
 use super::EXIT_USAGE;
+use super::provider_side::SideConn;
 use crate::plan::MappingPlans;
 use crate::sync::Side;
-use crate::sync::filedrop::{FileDrop, Note};
+use crate::sync::filedrop::FileDrop;
 use crate::sync::provider::{Items, Provider, ProviderError, Sent};
 use crate::sync::receiver::{Endpoint, Limits, Receiver};
 use crate::sync::store::{Checkpoint, OpenBreaker, OpenMode, Operation, SqliteStore};
@@ -44,42 +45,42 @@ pub struct WebhookArgs {
 
 /// A side as given, checked, before the store is opened.
 pub enum SideArg {
-    Folder(FileDrop),
+    /// A folder or a REST provider, ready.
+    Conn(SideConn),
     Webhook(Box<Endpoint>),
 }
 
 impl SideArg {
     pub fn folder_mut(&mut self) -> Option<&mut FileDrop> {
         match self {
-            SideArg::Folder(f) => Some(f),
+            SideArg::Conn(c) => c.files(),
             SideArg::Webhook(_) => None,
         }
     }
 }
 
-/// The two sides: folders opened by `open_folders` (which refuses one
-/// folder for both), a webhook side checked against the mapping.
+/// The two sides: a webhook side checked against the mapping; the others
+/// opened by `open_pair` (both; it refuses one folder for both) or
+/// `open_one` (the side beside a webhook).
 pub fn sides(
     left: &Path,
     right: &Path,
-    create: bool,
     plans: &MappingPlans,
-    open_folders: impl FnOnce(&Path, &Path) -> Result<(FileDrop, FileDrop), u8>,
+    open_pair: impl FnOnce(&Path, &Path) -> Result<(SideConn, SideConn), u8>,
+    open_one: impl FnOnce(&Path, Side) -> Result<SideConn, u8>,
 ) -> Result<(SideArg, SideArg), u8> {
     let l = webhook_of(left, Side::Left, plans)?;
     let r = webhook_of(right, Side::Right, plans)?;
-    let folder = |p: &Path| {
-        FileDrop::open(p, create).map(SideArg::Folder).map_err(|e| {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        })
-    };
     match (l, r) {
-        (None, None) => {
-            open_folders(left, right).map(|(l, r)| (SideArg::Folder(l), SideArg::Folder(r)))
-        }
-        (Some(l), None) => Ok((SideArg::Webhook(l), folder(right)?)),
-        (None, Some(r)) => Ok((folder(left)?, SideArg::Webhook(r))),
+        (None, None) => open_pair(left, right).map(|(l, r)| (SideArg::Conn(l), SideArg::Conn(r))),
+        (Some(l), None) => Ok((
+            SideArg::Webhook(l),
+            SideArg::Conn(open_one(right, Side::Right)?),
+        )),
+        (None, Some(r)) => Ok((
+            SideArg::Conn(open_one(left, Side::Left)?),
+            SideArg::Webhook(r),
+        )),
         (Some(_), Some(_)) => {
             eprintln!(
                 "error: both sides are webhooks: nothing could be written; one side must be a folder"
@@ -162,21 +163,30 @@ pub fn secret_var(preset: Preset) -> String {
 
 /// A side of a running sync.
 pub enum SideProvider {
-    Folder(FileDrop),
+    /// A folder or a REST provider.
+    Conn(SideConn),
     Webhook(WebhookProvider),
 }
 
 impl SideProvider {
-    pub fn take_notes(&mut self) -> Vec<Note> {
+    /// The folder side's connector, for its notes.
+    pub fn files(&mut self) -> Option<&mut FileDrop> {
         match self {
-            SideProvider::Folder(f) => f.take_notes(),
-            SideProvider::Webhook(_) => Vec::new(),
+            SideProvider::Conn(c) => c.files(),
+            SideProvider::Webhook(_) => None,
         }
     }
 
     fn inner(&mut self) -> &mut dyn Provider {
         match self {
-            SideProvider::Folder(f) => f,
+            SideProvider::Conn(c) => c.provider(),
+            SideProvider::Webhook(w) => w,
+        }
+    }
+
+    fn inner_ref(&self) -> &dyn Provider {
+        match self {
+            SideProvider::Conn(c) => c.provider_ref(),
             SideProvider::Webhook(w) => w,
         }
     }
@@ -187,19 +197,13 @@ impl Provider for SideProvider {
         self.inner().resume(from);
     }
     fn health_key(&self) -> Option<String> {
-        match self {
-            SideProvider::Folder(f) => f.health_key(),
-            SideProvider::Webhook(w) => w.health_key(),
-        }
+        self.inner_ref().health_key()
     }
     fn restore_breaker(&mut self, open: OpenBreaker) {
         self.inner().restore_breaker(open);
     }
     fn open_breaker(&self) -> Option<OpenBreaker> {
-        match self {
-            SideProvider::Folder(f) => f.open_breaker(),
-            SideProvider::Webhook(w) => w.open_breaker(),
-        }
+        self.inner_ref().open_breaker()
     }
     fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
         self.inner().pending()
@@ -235,7 +239,7 @@ pub fn start(
     let mut opened = Vec::with_capacity(2);
     for side in sides {
         opened.push(match side {
-            SideArg::Folder(f) => SideProvider::Folder(f),
+            SideArg::Conn(c) => SideProvider::Conn(c),
             SideArg::Webhook(e) => {
                 let mut p = WebhookProvider::new(e.name(), open()?);
                 p.retention_days = retention_days;

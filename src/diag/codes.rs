@@ -3,6 +3,10 @@
 //! One table serves `tether explain CODE` and the generated `docs/errors.md`
 //! (a test fails when the file is stale). Codes are stable: never renumber,
 //! only add.
+//!
+//! Why one file of about 900 lines: the registry: one row per code with its
+//! explanation, one table by design (it generates `tether explain` and
+//! docs/errors.md).
 
 use std::fmt;
 
@@ -469,6 +473,222 @@ test order_lines \"two lines, two records\" {
   given shop { number: \"A1\", lines: [ { sku: \"ab\" }, { sku: \"cd\" } ] }
   expect erp { OrderRef: \"A1\", Sku: \"AB\" }   // for a mapping with
   expect erp { OrderRef: \"A1\", Sku: \"CD\" }   // `for l in lines[]`
+}
+```";
+
+    // ---------------------------------------------------------------- providers
+    E0240 => "invalid provider declaration",
+"A `provider` declaration is incomplete or says something twice: it has no
+`base` or no `auth` (write `auth none` on purpose), a clause or a resource's
+`read`/`create`/`update`/`delete` is written twice, a clause stands where it
+does not apply (`upsert` or `id at` on an update, `message at` outside
+`refuse`), a create is made safe two ways, a template names something a
+request cannot send (a read's templates name `cursor`, `page` and `limit`; a
+write's name `record` and `record.FIELD`), or a read sends `cursor` without
+declaring one.
+
+```
+provider crm {
+  base \"https://api.example.com\"
+  // error: provider `crm` has no `auth`
+  resource contacts: crm.Contact {
+    read GET \"/contacts\" returns api.Page { records results }
+  }
+}
+```";
+
+    E0241 => "secret written as a literal",
+"A credential is written into the file: a token, key, password or client
+secret as a string (or read with `env(…)`, whose values are not treated as
+secrets), or a literal `Authorization`, `Cookie`, `*-Key` or `*-Token`
+header. Files end up in version control, plan files and logs. Write
+`secret(\"NAME\")`: tether reads the value from `$NAME`, or from the file
+`$NAME_FILE` names, when the sync starts, and redacts it from every message.
+
+```
+provider crm {
+  base \"https://api.example.com\"
+  auth bearer \"pat-na1-2f9c…\"          // error: a token cannot be written here
+  auth bearer secret(\"CRM_TOKEN\")      // ok
+}
+```";
+
+    E0242 => "invalid base URL",
+"A provider's `base` (or its default) is not an absolute `https://` URL: it
+has no scheme or host, it carries a query, a fragment or credentials, or it
+is `http://` to a host that is not loopback, which would send credentials
+unencrypted. Plain `http://` is for `localhost`, `127.0.0.1` and `[::1]`
+(a local fake or proxy). A value from `env(…)` is checked the same way when
+the sync starts.
+
+```
+provider crm {
+  base \"http://api.example.com\"      // error: use https://
+  base env(\"CRM_BASE_URL\") ?? \"https://api.example.com\"   // ok
+}
+```";
+
+    E0243 => "records path does not lead to the mapped records",
+"A read's `records PATH` must name, in the response type (`returns`), an
+array whose elements are the resource's record type: the records the
+mapping maps. A read that declares its response must say where the
+records are.
+
+```
+resource contacts: hubspot.Contact {
+  read POST \"/crm/v3/objects/contacts/search\" returns hubspot_api.SearchPage {
+    records paging          // error: `records` must lead to `[hubspot.Contact]`
+    records results         // ok
+  }
+}
+```";
+
+    E0244 => "pagination does not fit the response",
+"A read's `page` clause does not fit its response or its cursor: a page
+token that is not a string or an integer, a `next_url` that is not a
+string, a `stop when` flag that is not a boolean, `keyset` paging without a
+`cursor`, an `offset`, `page_number` or `keyset` style without the page's
+`limit`, an option of another style, a style that sends the page's
+offset, number or token as `page` when no part of the request names
+`page` (every request would ask for the first page), or paging by position
+(`offset`, `page_number`) with a cursor that has no `lookback` (records
+that change while a read pages move between pages).
+
+```
+read GET \"/contacts\" returns api.Page {
+  records results
+  page keyset, limit 100     // error: keyset paging needs a cursor
+}
+```";
+
+    E0245 => "cursor is not a date-time or number",
+"A read's `cursor PATH` must name a field of the record type that grows with
+every change: a date-time (or its text: RFC 3339, or epoch milliseconds in
+a string, as HubSpot sends them), or an integer sequence. An integer cursor
+is sent as it is: a date-time format (`iso8601`) does not fit it.
+
+```
+resource contacts: crm.Contact {
+  read GET \"/contacts?since={cursor}\" returns api.Page {
+    records results
+    cursor archived as millis   // error: `archived` is `bool`
+    cursor updatedAt as millis  // ok
+  }
+}
+```";
+
+    E0246 => "path template field an operation may not carry",
+"A `{FIELD}` in a write's path must be a single value (a string, a number)
+of the record: a record, an array or a map cannot be one path segment.
+And an update or a delete is addressed only by what every such operation
+carries: the side's `key` or `ids` path in the mapping that writes it (a
+delete carries no record, an update only the changed fields).
+
+```
+update PATCH \"/contacts/{properties}\"   // error: `properties` is a record
+update PATCH \"/contacts/{id}\"           // ok
+```";
+
+    E0247 => "create cannot be made safe to repeat",
+"A create whose answer is lost (a timeout, a reset connection) is sent
+again, and without a way to tell the provider it is the same create, the
+record is made twice. Each `create` declares one: `idempotency header
+\"NAME\"` (the provider answers a repeat of the key with the first answer),
+`upsert` (the path names the record's external key), or a `lookup` by a
+field the create itself writes (a consistent read sent before a create
+whose outcome is unknown). A lookup by a field the create does not send
+would never find what the create made.
+
+```
+create POST \"/contacts\" returns api.Contact {   // error: no way to repeat safely
+  id at id
+}
+create POST \"/contacts\" returns api.Contact {
+  id at id
+  idempotency header \"Idempotency-Key\"         // ok
+}
+```";
+
+    E0248 => "invalid status classes",
+"A `status` block (or an `ok` list) names a number that is not an HTTP
+status (100–599), puts one status in two classes, or calls a 2xx success
+`retry` or `refuse`.
+
+```
+status {
+  retry  429, 503
+  refuse 400, 503      // error: status 503 is in two classes
+}
+```";
+
+    E0249 => "invalid limit",
+"A limit cannot work as written: a budget of 0 requests or per 0 s,
+`retry max 0`, a timeout of 0, a backoff or breaker range whose minimum is
+above its maximum, a number too large, or a cursor `lookback` of 7 days or
+more (events are deduplicated for 7 days: a longer look-back could apply an
+old version twice).
+
+```
+limits {
+  retry max 5, backoff 30s..500ms   // error: the shortest is longer than the longest
+}
+```";
+
+    E0250 => "response path without a response type",
+"A request names a path in its response (`records`, `id at`, a page token,
+`stop when`) but does not declare the response's type with `returns`, so
+the path cannot be checked. Declare it: a `.tschema` record for the API's
+envelope.
+
+```
+create POST \"/contacts\" {
+  id at id                         // error: no `returns` type
+}
+create POST \"/contacts\" returns api.Contact {
+  id at id                         // ok
+}
+```";
+
+    E0251 => "records born here cannot be linked",
+"A provider's resource is read, and its records may lack the mapping's key
+on that side (the key field is optional: a record made in that system by
+hand has none). Such a record can only be linked to the other side if
+tether writes the key back to it, which needs a writable key field, a
+mapping that writes that side, the resource's `update`, and the mapping's
+`ids` to address the record until it has a key. One of them is missing.
+
+```
+mapping contact: crm.Contact -> erp.Customer {   // one way: never writes crm
+  key properties.ref -> ref                       // error: `ref` is optional in crm
+}
+```";
+
+    E0252 => "incomplete authentication",
+"An `oauth2` block lacks what its grant needs (`token_url`, `client_id`,
+`client_secret`, and for `refresh_token` the refresh token), says a key
+twice, names a key of the other grant (`scope` on a refresh grant, a refresh
+token on client credentials), marks a value other than the refresh token
+`rotating`, or has a token URL that is not a path or an `https://` URL.
+
+```
+auth oauth2 refresh_token {       // error: missing `refresh_token`
+  token_url     \"/oauth/v1/token\"
+  client_id     env(\"CRM_CLIENT_ID\")
+  client_secret secret(\"CRM_CLIENT_SECRET\")
+}
+```";
+
+    E0253 => "provider cannot write what the mapping sends",
+"A mapping writes a side whose record type a declared provider's resource
+serves, and that resource lacks a request the mapping will send: every
+written side gets creates and updates, and deletes too under `on delete
+propagate` or `review`. Declare the request, or make the mapping one-way
+(`->`) if that side is only read.
+
+```
+resource contacts: crm.Contact {
+  read GET \"/contacts\" returns api.Page { records results }
+  // error when a `<->` mapping writes crm.Contact: no `create`, `update`
 }
 ```";
 

@@ -87,6 +87,15 @@ struct Token {
 /// with a token about to expire may arrive after it did.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
+/// How long a token that lives `lifetime` is used: its life less the
+/// margin, or less half its life when that is shorter. A flat minute would
+/// leave nothing of a token that lives a minute or less, which would then
+/// be fetched again before every request (and, rotating, its refresh
+/// token rewritten each time).
+fn usable_for(lifetime: Duration) -> Duration {
+    lifetime.saturating_sub(EXPIRY_MARGIN.min(lifetime / 2))
+}
+
 /// Why no token could be had. Messages carry no secret: provider text is
 /// redacted before it gets here.
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +226,7 @@ impl OAuth2 {
             .as_ref()
             .and_then(|j| json_at(j, &["expires_in"]))
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-            .map(|secs| clock.now() + Duration::from_secs(secs).saturating_sub(EXPIRY_MARGIN));
+            .map(|secs| clock.now() + usable_for(Duration::from_secs(secs)));
         if let (Some(new), Grant::RefreshToken { token, file }) =
             (text("refresh_token"), &mut self.grant)
             && !new.is_empty()
@@ -325,5 +334,20 @@ impl Credentials {
         if let Credentials::OAuth2(o) = self {
             o.token = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_used_for_its_life_less_a_minute_or_less_half_when_shorter() {
+        let secs = Duration::from_secs;
+        assert_eq!(usable_for(secs(1800)), secs(1740));
+        assert_eq!(usable_for(secs(120)), secs(60));
+        assert_eq!(usable_for(secs(60)), secs(30));
+        assert_eq!(usable_for(secs(10)), secs(5));
+        assert_eq!(usable_for(secs(0)), secs(0));
     }
 }

@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// The shape of the serialised plan. Bump it whenever a serialised type
 /// changes; a tether reads plans of its own format only.
-pub const PLAN_FORMAT: u32 = 2;
+pub const PLAN_FORMAT: u32 = 3;
 const MAGIC: &str = "tether-plan";
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -39,6 +39,33 @@ pub struct PlanFile {
     #[serde(skip)]
     pub header: Option<Header>,
     pub mappings: Vec<MappingPlans>,
+    /// The providers the sources declare or import, checked: what `tether
+    /// sync --left provider:NAME` builds a side from (format 3). The names
+    /// of the variables holding secrets, never their values.
+    pub providers: Vec<crate::provider::spec::ProviderSpec>,
+    /// Each mapping's record types by qualified name: what picks a
+    /// provider side's resource.
+    pub record_types: Vec<RecordTypes>,
+}
+
+/// A mapping's left and right record types (`hubspot.Contact`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct RecordTypes {
+    pub mapping: String,
+    pub left: String,
+    pub right: String,
+}
+
+fn record_types(program: &Program) -> Vec<RecordTypes> {
+    program
+        .mappings
+        .iter()
+        .map(|m| RecordTypes {
+            mapping: m.name.clone(),
+            left: program.registry.record(m.left).name.clone(),
+            right: program.registry.record(m.right).name.clone(),
+        })
+        .collect()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,7 +120,9 @@ impl PlanFile {
         let mut mappings: Vec<MappingPlans> = Vec::new();
         // Which file each mapping came from, for a clash.
         let mut files: Vec<&str> = Vec::new();
+        let mut types = Vec::new();
         for (program, sources) in programs {
+            types.extend(record_types(program));
             let file = sources.files().next().map_or("?", |(name, _)| name);
             for m in lower_program(program) {
                 if let Some(i) = mappings.iter().position(|x| x.name == m.name) {
@@ -118,6 +147,8 @@ impl PlanFile {
         Ok(PlanFile {
             header: Some(header),
             mappings,
+            providers: Vec::new(),
+            record_types: types,
         })
     }
 
@@ -152,7 +183,31 @@ impl PlanFile {
         PlanFile {
             header: None,
             mappings: lower_program(program),
+            providers: Vec::new(),
+            record_types: record_types(program),
         }
+    }
+
+    /// The plan with these providers in it. Two sources declaring one
+    /// provider name differently are refused (the same `.tprovider`
+    /// imported by two mapping files is one provider).
+    pub fn with_providers(
+        mut self,
+        providers: impl IntoIterator<Item = crate::provider::spec::ProviderSpec>,
+    ) -> Result<PlanFile, String> {
+        for p in providers {
+            match self.providers.iter().find(|q| q.name == p.name) {
+                Some(q) if *q == p => {}
+                Some(_) => {
+                    return Err(format!(
+                        "two sources declare provider `{}` differently; a plan holds each                          provider once: build them into separate plans",
+                        p.name
+                    ));
+                }
+                None => self.providers.push(p),
+            }
+        }
+        Ok(self)
     }
 
     /// The file's text: the header (with the body's hash) and the body.
@@ -202,6 +257,10 @@ impl PlanFile {
                     })?;
                 }
             }
+        }
+        for p in &file.providers {
+            crate::provider::spec::validate(p)
+                .map_err(|e| LoadError::Malformed(format!("provider `{}`: {e}", p.name)))?;
         }
         for m in &mut file.mappings {
             m.forward

@@ -35,6 +35,10 @@ pub struct ReadSpec {
     pub id: Option<Vec<String>>,
     pub cursor: Option<CursorSpec>,
     pub page: Paging,
+    /// The read endpoint's own budgets (`budget 4 per 1s` in a `read`),
+    /// besides the provider's.
+    #[serde(default)]
+    pub budgets: Vec<crate::http::budget::Budget>,
 }
 
 /// An incremental read's cursor: a field of every record that grows with
@@ -59,7 +63,7 @@ pub enum CursorKind {
     Number,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CursorFormat {
     /// RFC 3339, UTC, milliseconds (`2026-11-23T10:00:00.000Z`).
@@ -68,6 +72,10 @@ pub enum CursorFormat {
     Millis,
     /// Epoch seconds.
     Seconds,
+    /// A date pattern of `format_datetime` (`yyyy-MM-dd'T'HH:mm:ss'Z'`, a
+    /// SOQL literal), written in UTC; a pattern coarser than the value
+    /// rounds down, which an inclusive read absorbs.
+    Pattern(String),
 }
 
 /// Whether the API returns records sorted by the cursor. Sorted reads are
@@ -173,4 +181,255 @@ pub enum CreateSafety {
 pub struct LookupSpec {
     pub request: RequestTemplate,
     pub id_at: Vec<String>,
+}
+
+/// A checked `provider` declaration: what `provider/check/` makes of the
+/// syntax, ready for `tether sync` to build its sides from. Plain data:
+/// secrets are the names of the variables that hold them, never values.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProviderSpec {
+    pub name: String,
+    pub base: EnvOr,
+    pub auth: AuthSpec,
+    pub limits: Limits,
+    pub status: crate::http::policy::StatusClasses,
+    /// Where an error body holds the provider's message (`message at`).
+    pub message_at: Vec<Vec<String>>,
+    pub resources: Vec<ResourceSpec>,
+}
+
+impl ProviderSpec {
+    /// The resource called `name`.
+    pub fn resource(&self, name: &str) -> Option<&ResourceSpec> {
+        self.resources.iter().find(|r| r.name == name)
+    }
+}
+
+/// A value written in the declaration, or read from the environment when
+/// the sync starts (`env("HUBSPOT_BASE_URL") ?? "https://api.hubapi.com"`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvOr {
+    Literal(String),
+    Env {
+        name: String,
+        default: Option<String>,
+    },
+}
+
+impl EnvOr {
+    /// The value, with `env` as the environment: `Err` names the variable
+    /// that is unset and has no default.
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+        match self {
+            EnvOr::Literal(v) => Ok(v.clone()),
+            EnvOr::Env { name, default } => match (env(name), default) {
+                (Some(v), _) if !v.trim().is_empty() => Ok(v),
+                (_, Some(d)) => Ok(d.clone()),
+                _ => Err(name.clone()),
+            },
+        }
+    }
+}
+
+/// How requests are authenticated (docs/design/10-rest-providers.md, "The
+/// parts, and their defaults").
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthSpec {
+    None,
+    ApiKey {
+        carrier: crate::http::auth::KeyCarrier,
+        name: String,
+        key: crate::http::secret::SecretRef,
+    },
+    Basic {
+        user: EnvOr,
+        password: crate::http::secret::SecretRef,
+    },
+    Bearer(crate::http::secret::SecretRef),
+    OAuth2 {
+        /// Absolute, or relative to the base.
+        token_url: String,
+        client_id: EnvOr,
+        client_secret: crate::http::secret::SecretRef,
+        grant: GrantSpec,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantSpec {
+    ClientCredentials {
+        scope: Option<String>,
+    },
+    RefreshToken {
+        token: crate::http::secret::SecretRef,
+        /// The provider replaces the token on each use: it must come from
+        /// a file (`$NAME_FILE`), where the new one is written.
+        rotating: bool,
+    },
+}
+
+/// Budgets, timeouts, retries and the breaker, defaults filled in.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    pub budgets: Vec<crate::http::budget::Budget>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_attempts: std::num::NonZeroU32,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    pub breaker: crate::http::breaker::BreakerSpec,
+}
+
+impl Default for Limits {
+    /// The design's defaults: timeouts 10 s and 60 s, 5 attempts from
+    /// 500 ms to 30 s apart, a breaker opening after 5 failures for 30 s to
+    /// 5 min.
+    fn default() -> Limits {
+        let retry = crate::http::exchange::RetrySpec::default();
+        let client = crate::http::client::ClientConfig::default();
+        Limits {
+            budgets: Vec::new(),
+            connect_timeout: client.connect_timeout,
+            request_timeout: client.request_timeout,
+            max_attempts: retry.max_attempts,
+            backoff_min: retry.backoff_min,
+            backoff_max: retry.backoff_max,
+            breaker: crate::http::breaker::BreakerSpec {
+                after: std::num::NonZeroU32::new(5).unwrap_or(std::num::NonZeroU32::MIN),
+                open_min: Duration::from_secs(30),
+                open_max: Duration::from_secs(300),
+            },
+        }
+    }
+}
+
+/// One record type a provider serves, with its read and writes.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceSpec {
+    pub name: String,
+    /// Qualified: `hubspot.Contact`.
+    pub record_type: String,
+    /// `None`: a write-only resource.
+    pub read: Option<ReadSpec>,
+    pub writes: WriteSpec,
+}
+
+/// Whether `url` can be a provider's base: an absolute `https://` URL
+/// without a query or fragment, or `http://` to a loopback host (a fake, a
+/// local proxy). `Err` says why not, in words. Checked on the declaration
+/// and again on the value the environment gives when a sync starts.
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => return Err("it is not an absolute URL (`https://host/...`)".into()),
+    };
+    if url.contains('?') || url.contains('#') {
+        return Err("it has a query or a fragment: a base is where paths are appended".into());
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("it carries credentials: write them in `auth`".into());
+    }
+    let host = match authority.strip_prefix('[') {
+        // `[::1]:8080`
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Err("it names no host".into());
+    }
+    match scheme.as_str() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host == "::1"
+                || host
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`http://` to `{host}` would send credentials unencrypted: use `https://` (plain `http://` is for loopback only)"
+                ))
+            }
+        }
+        other => Err(format!("`{other}://` is not HTTP: use `https://`")),
+    }
+}
+
+/// What the checker guarantees of a spec, checked again on one read from a
+/// plan file (whose body hash a forger can recompute): a spec that could
+/// not have come from a checked declaration is refused with why, never
+/// run.
+pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
+    let url = |v: &str| check_base_url(v).map_err(|why| format!("base `{v}`: {why}"));
+    match &spec.base {
+        EnvOr::Literal(v) => url(v)?,
+        EnvOr::Env {
+            default: Some(v), ..
+        } => url(v)?,
+        EnvOr::Env { default: None, .. } => {}
+    }
+    if let AuthSpec::OAuth2 { token_url, .. } = &spec.auth
+        && !token_url.starts_with('/')
+    {
+        check_base_url(token_url).map_err(|why| format!("token URL: {why}"))?;
+    }
+    let l = &spec.limits;
+    let read_budgets = spec
+        .resources
+        .iter()
+        .filter_map(|r| r.read.as_ref())
+        .flat_map(|r| &r.budgets);
+    if l.budgets
+        .iter()
+        .chain(read_budgets)
+        .any(|b| b.per.is_zero())
+    {
+        return Err("a budget per 0 s".into());
+    }
+    if l.connect_timeout.is_zero() || l.request_timeout.is_zero() {
+        return Err("a timeout of 0".into());
+    }
+    if l.backoff_min > l.backoff_max || l.breaker.open_min > l.breaker.open_max {
+        return Err("a range whose minimum is above its maximum".into());
+    }
+    if let Some(code) = spec
+        .status
+        .declared
+        .keys()
+        .find(|c| !(100..=599).contains(*c))
+    {
+        return Err(format!("status {code} is not an HTTP status"));
+    }
+    for r in &spec.resources {
+        if let Some(CursorFormat::Pattern(p)) = r
+            .read
+            .as_ref()
+            .and_then(|read| read.cursor.as_ref())
+            .map(|c| &c.format)
+        {
+            crate::stdlib::datefmt::Format::parse_writer(
+                p,
+                crate::stdlib::datefmt::Target::DateTime,
+            )
+            .map_err(|e| format!("resource `{}`: cursor pattern: {}", r.name, e.message))?;
+        }
+        let lookback = r
+            .read
+            .as_ref()
+            .and_then(|read| read.cursor.as_ref())
+            .map(|c| c.lookback);
+        if lookback.is_some_and(|d| d >= Duration::from_secs(7 * 24 * 3600)) {
+            return Err(format!(
+                "resource `{}`: a look-back of 7 days or more",
+                r.name
+            ));
+        }
+    }
+    Ok(())
 }

@@ -158,9 +158,29 @@ impl TextTemplate {
         &self.source
     }
 
+    /// The variables the template names, in order.
+    pub fn vars(&self) -> impl Iterator<Item = &Var> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v),
+            Part::Text(_) => None,
+        })
+    }
+
     /// The text with every variable's value percent-encoded; `None` when a
     /// variable has no value.
     pub fn expand(&self, vars: &Vars<'_>) -> Option<String> {
+        self.expand_with(vars, |out, text| {
+            out.extend(utf8_percent_encode(text, COMPONENT))
+        })
+    }
+
+    /// The text with the variables' values as they are, for a caller that
+    /// encodes the whole result (a query value).
+    pub fn expand_raw(&self, vars: &Vars<'_>) -> Option<String> {
+        self.expand_with(vars, |out, text| out.push_str(text))
+    }
+
+    fn expand_with(&self, vars: &Vars<'_>, put: impl Fn(&mut String, &str)) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -171,7 +191,7 @@ impl TextTemplate {
                         Json::String(s) => s.clone(),
                         other => other.to_string(),
                     };
-                    out.extend(utf8_percent_encode(&text, COMPONENT));
+                    put(&mut out, &text);
                 }
             }
         }
@@ -190,6 +210,22 @@ pub enum BodyTemplate {
 }
 
 impl BodyTemplate {
+    /// The variables the body names.
+    pub fn vars(&self) -> Vec<&Var> {
+        let mut out = Vec::new();
+        self.collect_vars(&mut out);
+        out
+    }
+
+    fn collect_vars<'a>(&'a self, out: &mut Vec<&'a Var>) {
+        match self {
+            BodyTemplate::Value(_) => {}
+            BodyTemplate::Var(v) => out.push(v),
+            BodyTemplate::Object(members) => members.iter().for_each(|(_, t)| t.collect_vars(out)),
+            BodyTemplate::Array(items) => items.iter().for_each(|t| t.collect_vars(out)),
+        }
+    }
+
     /// The body; a member or element whose variable has no value is left
     /// out (`None` when the whole body is such a variable).
     pub fn expand(&self, vars: &Vars<'_>) -> Option<Json> {

@@ -7,6 +7,11 @@
 //! format read from a field is parsed per record.
 //! Parsing values is strict: every character must be consumed, fields are
 //! validated by chrono, nothing rolls over (`31/02/2024` is an error).
+//!
+//! Why one file of about 1600 lines: one format language: the named
+//! formats, the LDML pattern compiler, strict reading and writing, and the
+//! advice on confused letters share the pattern's token type and its field
+//! rules; apart, each part would need the others' internals.
 
 use chrono::{
     DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Timelike,

@@ -2,6 +2,11 @@
 //! and store events, merge each changed record, send. Every step persists
 //! before the next; fail points between them let the tests crash the
 //! process at each (docs/design/06-sync-runtime.md).
+//!
+//! Why one file of about 1000 lines: a pass is one protocol (send what is
+//! left, receive, store, merge, outbox, send) whose order and fail points
+//! are the crash-safety argument; it stays in one file so that argument
+//! reads from top to bottom.
 
 use super::failpoint;
 use super::json;

@@ -48,6 +48,7 @@ pub mod provider;
 pub mod receiver;
 pub mod rest;
 pub mod spec;
+pub mod status;
 pub mod store;
 pub mod summary;
 pub mod webhook;

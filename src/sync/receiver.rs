@@ -191,8 +191,14 @@ async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             let mut http = hyper::server::conn::http1::Builder::new();
+            // One request per connection: hyper's header timeout starts
+            // again with each request of a kept-alive connection, so a
+            // client trickling small requests could hold a slot for ever.
+            // Closed after its answer, a connection lives at most the
+            // header timeout, the body timeout and the handling.
             http.timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout);
+                .header_read_timeout(header_timeout)
+                .keep_alive(false);
             // A connection's errors (a reset, a timeout, bad HTTP) are the
             // client's; hyper has already answered what it could.
             let _ = http

@@ -47,6 +47,11 @@
 //!   record is updated instead and linked.
 //! * An operation for something the resource declares no request for (a
 //!   read-only resource, a delete without `delete`) is refused by name.
+//!
+//! Why one file of about 900 lines: reading (pages, cursor, checkpoints)
+//! and writing (creates made safe to repeat, updates, deletes) of a REST
+//! resource share the exchange, the addressing of records and the mapping
+//! of answers to the engine's outcomes; they split when either grows.
 
 use super::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
 use super::store::{Checkpoint, EventOp, OpKind, OpenBreaker, Operation};
@@ -75,6 +80,8 @@ pub struct RestProvider<C: Clock> {
     base: String,
     /// `None`: a write-only side (nothing is ever pending).
     read: Option<ReadSpec>,
+    /// The exchange's budget group of the read's own `budget`s.
+    read_budgets: Option<usize>,
     writes: WriteSpec,
     addressing: Addressing,
     from: Option<Checkpoint>,
@@ -109,9 +116,11 @@ impl Addressing {
 impl<C: Clock> RestProvider<C> {
     /// A resource that is read (and, with [`RestProvider::with_writes`],
     /// written).
-    pub fn new(name: &str, exchange: Exchange<C>, base: &str, read: ReadSpec) -> Self {
+    pub fn new(name: &str, mut exchange: Exchange<C>, base: &str, read: ReadSpec) -> Self {
+        let read_budgets = (!read.budgets.is_empty()).then(|| exchange.budget_group(&read.budgets));
         RestProvider {
             read: Some(read),
+            read_budgets,
             ..RestProvider::write_only(name, exchange, base)
         }
     }
@@ -123,6 +132,7 @@ impl<C: Clock> RestProvider<C> {
             exchange,
             base: base.trim_end_matches('/').to_string(),
             read: None,
+            read_budgets: None,
             writes: WriteSpec::default(),
             addressing: Addressing::default(),
             from: None,
@@ -205,7 +215,14 @@ impl<C: Clock> Provider for RestProvider<C> {
         let mut sent = Vec::with_capacity(ops.len());
         for op in ops {
             match self.write(op) {
-                Ok(s) => sent.push(s),
+                Ok(s) => {
+                    // The crash suite's point between a write the
+                    // provider acted on and its acknowledgement stored.
+                    if matches!(s, Sent::Accepted { .. }) {
+                        super::failpoint("rest-sent");
+                    }
+                    sent.push(s);
+                }
                 Err(gave_up) => {
                     let why = gave_up.to_string();
                     let rest = ops.len() - sent.len();
@@ -425,6 +442,7 @@ impl<C: Clock> RestProvider<C> {
         let options = CallOptions {
             ok_also: &spec.ok_also,
             not_replayable,
+            ..CallOptions::default()
         };
         Ok(match self.exchange.call_with(&request, options)? {
             Answer::Done(r) => Sent::Accepted {
@@ -476,14 +494,19 @@ fn url_of(
 ) -> Option<String> {
     let mut url = format!("{base}{}", path.expand(vars)?);
     for (key, value) in query {
-        if let Some(value) = value.expand(vars) {
+        // The whole value is encoded, its text too: a SOQL query's spaces
+        // and quotes, a literal `&`, must not change the URL's shape.
+        if let Some(value) = value.expand_raw(vars) {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.extend(percent_encoding::utf8_percent_encode(
                 key,
                 crate::http::COMPONENT,
             ));
             url.push('=');
-            url.push_str(&value);
+            url.extend(percent_encoding::utf8_percent_encode(
+                &value,
+                crate::http::COMPONENT,
+            ));
         }
     }
     Some(url)
@@ -593,6 +616,7 @@ impl<C: Clock> Reading<'_, C> {
             exchange,
             base,
             read: Some(read),
+            read_budgets,
             ..
         } = &mut *self.provider
         else {
@@ -602,8 +626,17 @@ impl<C: Clock> Reading<'_, C> {
         let label = read.request.label();
         let position = self.pager.position().clone();
         let request = request(read, base, &position, &label, self.start.as_ref())?;
-        let response = match exchange.call(&request) {
-            Ok(Answer::Done(r)) => r,
+        let options = CallOptions {
+            group: *read_budgets,
+            ..CallOptions::default()
+        };
+        let response = match exchange.call_with(&request, options) {
+            Ok(Answer::Done(r)) => {
+                // The crash suite's point between a page fetched and its
+                // events stored.
+                super::failpoint("page-fetched");
+                r
+            }
             Ok(Answer::Refused { status, message }) => {
                 return Err(stop(format!(
                     "{label}: {name} refused the read ({status}): {message}"
@@ -847,9 +880,10 @@ fn kind_name(kind: CursorKind) -> &'static str {
     }
 }
 
-/// How a cursor value compares. A date-time is RFC 3339 text or epoch
-/// milliseconds (a number, or digits in a string, as HubSpot's
-/// `lastmodifieddate` property is).
+/// How a cursor value compares. A date-time is RFC 3339 text (or with an
+/// offset without a colon, `2024-01-15T10:30:00.000+0000`, as Salesforce
+/// writes it) or epoch milliseconds (a number, or digits in a string, as
+/// HubSpot's `lastmodifieddate` property is).
 fn order_of(kind: CursorKind, v: &Json) -> Option<Order> {
     let digits = |s: &str| s.trim().parse::<i64>().ok().map(Order::from);
     match (kind, v) {
@@ -857,6 +891,7 @@ fn order_of(kind: CursorKind, v: &Json) -> Option<Order> {
         (CursorKind::Number, Json::String(s)) => digits(s),
         (CursorKind::DateTime, Json::String(s)) => digits(s).or_else(|| {
             DateTime::parse_from_rfc3339(s.trim())
+                .or_else(|_| DateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S%.f%z"))
                 .ok()
                 .map(|d| Order::from(d.timestamp_millis()))
         }),
@@ -867,13 +902,25 @@ fn order_of(kind: CursorKind, v: &Json) -> Option<Order> {
 /// A cursor value as requests write it.
 fn format_cursor(spec: &CursorSpec, order: Order) -> Json {
     let millis = i64::try_from(order).unwrap_or(if order < 0 { i64::MIN } else { i64::MAX });
-    match (spec.kind, spec.format) {
+    let at = || DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default();
+    match (spec.kind, &spec.format) {
         (CursorKind::Number, _) => json!(millis),
         (CursorKind::DateTime, CursorFormat::Millis) => json!(millis),
         (CursorKind::DateTime, CursorFormat::Seconds) => json!(millis.div_euclid(1000)),
         (CursorKind::DateTime, CursorFormat::Iso8601) => {
-            let at = DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default();
-            json!(at.to_rfc3339_opts(SecondsFormat::Millis, true))
+            json!(at().to_rfc3339_opts(SecondsFormat::Millis, true))
+        }
+        (CursorKind::DateTime, CursorFormat::Pattern(p)) => {
+            use crate::stdlib::datefmt::{Format, Parsed, Target};
+            // Checked when declared and when a plan is loaded; should it
+            // still not read, RFC 3339 is a cursor most APIs take.
+            Format::parse_writer(p, Target::DateTime)
+                .ok()
+                .and_then(|f| f.write_value(&Parsed::DateTime(at().fixed_offset())).ok())
+                .map_or_else(
+                    || json!(at().to_rfc3339_opts(SecondsFormat::Millis, true)),
+                    |text| json!(text),
+                )
         }
     }
 }

@@ -2,8 +2,14 @@
 //! across crashes. [`Store`] is what the engine talks to; [`SqliteStore`]
 //! is the embedded default (WAL, `synchronous=FULL`: a committed
 //! transaction survives a crash or power loss).
+//!
+//! Why one file of about 1700 lines: all of the state store's SQL is here,
+//! each statement beside the migrations that made its tables, so a change
+//! to the schema is reviewed in one file; about a sixth of it is the
+//! store's unit tests.
 
 use super::merge::{Base, Parked, Resolution};
+use super::status::StatusReport;
 use crate::base::Side;
 use crate::exec::RecordError;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -399,6 +405,9 @@ pub trait Store {
     ) -> Result<bool>;
     /// Every event of a record, newest first, for `--explain`.
     fn events_of(&self, mapping: &str, key: &str) -> Result<Vec<(i64, String, String, String)>>;
+    /// Records how a pass of `mapping` ended (its error as the pass
+    /// reported it), for `tether status`.
+    fn record_pass(&mut self, mapping: &str, outcome: std::result::Result<(), &str>) -> Result<()>;
 }
 
 /// One step of the store's schema.
@@ -485,6 +494,12 @@ const MIGRATIONS: &[Migration] = &[
         notice TEXT, error TEXT, body BLOB, status TEXT NOT NULL,
         UNIQUE (endpoint, event_id));
      CREATE INDEX deliveries_status ON deliveries (endpoint, status, seq);",
+    ),
+    // 11: how each mapping's passes last ended, for `tether status`: one
+    // row per mapping, updated in place.
+    Migration::Sql(
+        "CREATE TABLE passes (mapping TEXT PRIMARY KEY, last_ok_at TEXT,
+        last_failed_at TEXT, last_error TEXT);",
     ),
 ];
 
@@ -776,6 +791,163 @@ impl SqliteStore {
 
     /// Open dead letters and open reviews of `mapping`: work a person must
     /// do, reported by every pass until it is done.
+    /// Everything `tether status` shows, read in one transaction (a
+    /// consistent snapshot while a sync writes).
+    pub fn status_report(&mut self) -> Result<StatusReport> {
+        use super::status::{
+            BreakerStatus, Cursor, EndpointStatus, FailedPass, MappingStatus, Open, SideStatus,
+        };
+        let tx = self.conn.transaction()?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let names: Vec<String> = tx
+            .prepare("SELECT name FROM mappings ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut mappings = Vec::with_capacity(names.len());
+        for name in names {
+            let open = |table: &str| -> Result<Open> {
+                Ok(tx.query_row(
+                    &format!(
+                        "SELECT COUNT(*), MIN(created_at) FROM {table}
+                         WHERE mapping = ?1 AND status = 'open'"
+                    ),
+                    [&name],
+                    |r| {
+                        Ok(Open {
+                            count: count(r.get(0)?),
+                            oldest: r.get(1)?,
+                        })
+                    },
+                )?)
+            };
+            let (dead_letters, reviews) = (open("dead_letters")?, open("reviews")?);
+            let mut sides = Vec::with_capacity(2);
+            for side in [Side::Left, Side::Right] {
+                let received = tx.query_row(
+                    "SELECT COUNT(*), MIN(received_at) FROM inbox
+                     WHERE mapping = ?1 AND side = ?2 AND status = ?3",
+                    params![name, side, EventStatus::Received],
+                    |r| {
+                        Ok(Open {
+                            count: count(r.get(0)?),
+                            oldest: r.get(1)?,
+                        })
+                    },
+                )?;
+                let blocked: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM inbox WHERE mapping = ?1 AND side = ?2 AND status = ?3",
+                    params![name, side, EventStatus::Waiting],
+                    |r| r.get(0),
+                )?;
+                let unacknowledged = tx.query_row(
+                    "SELECT COUNT(*), MIN(created_at) FROM outbox
+                     WHERE mapping = ?1 AND side = ?2 AND status = 'pending'",
+                    params![name, side],
+                    |r| {
+                        Ok(Open {
+                            count: count(r.get(0)?),
+                            oldest: r.get(1)?,
+                        })
+                    },
+                )?;
+                let cursor = tx
+                    .query_row(
+                        "SELECT value, updated_at FROM checkpoints WHERE mapping = ?1 AND side = ?2",
+                        params![name, side],
+                        |r| {
+                            Ok(Cursor {
+                                value: r.get(0)?,
+                                updated_at: r.get(1)?,
+                            })
+                        },
+                    )
+                    .optional()?;
+                sides.push(SideStatus {
+                    side,
+                    received,
+                    blocked: count(blocked),
+                    unacknowledged,
+                    cursor,
+                });
+            }
+            let (last_ok, last_failed) = tx
+                .query_row(
+                    "SELECT last_ok_at, last_failed_at, last_error FROM passes WHERE mapping = ?1",
+                    [&name],
+                    |r| {
+                        let failed = match (
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ) {
+                            (Some(at), error) => Some(FailedPass {
+                                at,
+                                error: error.unwrap_or_default(),
+                            }),
+                            (None, _) => None,
+                        };
+                        Ok((r.get(0)?, failed))
+                    },
+                )
+                .optional()?
+                .unwrap_or((None, None));
+            mappings.push(MappingStatus {
+                name,
+                sides,
+                dead_letters,
+                reviews,
+                last_ok,
+                last_failed,
+            });
+        }
+        let breakers = tx
+            .prepare("SELECT provider, open_until_ms FROM provider_health ORDER BY provider")?
+            .query_map([], |r| {
+                let until: i64 = r.get(1)?;
+                Ok(BreakerStatus {
+                    provider: r.get(0)?,
+                    open_until: chrono::DateTime::from_timestamp_millis(until)
+                        .unwrap_or_default()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let week_ago = (chrono::Utc::now() - chrono::Duration::days(7))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let webhooks = tx
+            .prepare(
+                "SELECT endpoint, SUM(received_at >= ?1), SUM(received_at >= ?2), MIN(received_at),
+                        SUM(status = ?3)
+                 FROM deliveries GROUP BY endpoint ORDER BY endpoint",
+            )?
+            .query_map(params![hour_ago, week_ago, NoticeStatus::Pending], |r| {
+                let week: i64 = r.get::<_, Option<i64>>(2)?.unwrap_or(0);
+                // The mean over the hours the store has kept deliveries
+                // for, at most a week (a new endpoint is not diluted).
+                let first: Option<String> = r.get(3)?;
+                let hours = first
+                    .and_then(|f| chrono::DateTime::parse_from_rfc3339(&f).ok())
+                    .map_or(1.0, |f| {
+                        let kept = chrono::Utc::now() - f.with_timezone(&chrono::Utc);
+                        (kept.num_seconds() as f64 / 3600.0).clamp(1.0, 168.0)
+                    });
+                Ok(EndpointStatus {
+                    endpoint: r.get(0)?,
+                    last_hour: count(r.get::<_, Option<i64>>(1)?.unwrap_or(0)),
+                    hourly_mean: week as f64 / hours,
+                    pending: count(r.get::<_, Option<i64>>(4)?.unwrap_or(0)),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(tx);
+        Ok(StatusReport {
+            mappings,
+            breakers,
+            webhooks,
+        })
+    }
+
     pub fn open_work(&self, mapping: &str) -> Result<(u64, u64)> {
         Ok(self.conn.query_row(
             "SELECT (SELECT COUNT(*) FROM dead_letters WHERE mapping = ?1 AND status = 'open'),
@@ -1427,6 +1599,23 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(true)
+    }
+
+    fn record_pass(&mut self, mapping: &str, outcome: std::result::Result<(), &str>) -> Result<()> {
+        let at = now();
+        match outcome {
+            Ok(()) => self.conn.execute(
+                "INSERT INTO passes (mapping, last_ok_at) VALUES (?1, ?2)
+                 ON CONFLICT (mapping) DO UPDATE SET last_ok_at = ?2",
+                params![mapping, at],
+            )?,
+            Err(error) => self.conn.execute(
+                "INSERT INTO passes (mapping, last_failed_at, last_error) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (mapping) DO UPDATE SET last_failed_at = ?2, last_error = ?3",
+                params![mapping, at, error],
+            )?,
+        };
+        Ok(())
     }
 
     fn events_of(&self, mapping: &str, key: &str) -> Result<Vec<(i64, String, String, String)>> {

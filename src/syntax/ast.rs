@@ -26,6 +26,9 @@ pub enum Item {
     Table(TableDecl),
     Mapping(MappingDecl),
     Test(TestDecl),
+    /// `import provider hubspot from "hubspot.tprovider"`.
+    ImportProvider(Import),
+    Provider(super::provider::ProviderDecl),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -38,7 +38,9 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::path | R::segment => "a field path such as `properties.email`",
         R::iter_mark => "`[]`",
         R::path_tuple => "a tuple of paths `(a, b)`",
-        R::file | R::single_item => "an item (`import`, `schema`, `table`, `mapping` or `test`)",
+        R::file | R::single_item => {
+            "an item (`import`, `schema`, `table`, `mapping`, `provider` or `test`)"
+        }
         R::import => "`import schema NAME from \"PATH\"`",
         R::schema_decl => "a schema `schema NAME { ... }`",
         R::xmlns => "an XML namespace `xmlns \"urn:...\"`",
@@ -94,10 +96,90 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::EOI => "the end of the item",
         R::WHITESPACE | R::COMMENT => "whitespace",
         R::ident_start | R::ident_cont => "a name",
-        R::item => "an item (`import`, `schema`, `table`, `mapping` or `test`)",
+        R::item => "an item (`import`, `schema`, `table`, `mapping`, `provider` or `test`)",
         R::type_decl => "a `record` or `enum` declaration",
         R::mapping_item => "a rule, a `key` clause or a `conflict` block",
         R::pipeline_clause => "`:` and a pipeline",
+        R::import_provider => "`import provider NAME from \"PATH\"`",
+        R::provider_decl => "a provider `provider NAME { ... }`",
+        R::provider_clause => "`base`, `auth`, `limits`, `status` or `resource`",
+        R::count => "a whole number",
+        R::duration => "a duration such as `500ms`, `30s`, `5m` or `1h`",
+        R::duration_range => "a range of durations such as `500ms..30s`",
+        R::env_ref => "`env(\"NAME\")`",
+        R::secret_ref => "`secret(\"NAME\")`",
+        R::setting => "a string, `env(\"NAME\")` or `secret(\"NAME\")`",
+        R::base_clause => "`base \"https://...\"`",
+        R::auth_clause => "`auth` and a kind (`none`, `api_key`, `basic`, `bearer` or `oauth2`)",
+        R::auth_none => "`none`",
+        R::auth_api_key => "`api_key header|query \"NAME\" secret(\"VAR\")`",
+        R::key_carrier => "`header` or `query`",
+        R::auth_basic => "`basic USER PASSWORD`",
+        R::auth_bearer => "`bearer secret(\"VAR\")`",
+        R::auth_oauth2 => "`oauth2 client_credentials|refresh_token { ... }`",
+        R::grant_kind => "`client_credentials` or `refresh_token`",
+        R::oauth_entry | R::oauth_key => {
+            "`token_url`, `client_id`, `client_secret`, `refresh_token` or `scope`"
+        }
+        R::rotating => "`rotating`",
+        R::limits_clause => "a `limits { ... }` block",
+        R::limit_entry => "`budget`, `timeout`, `retry` or `breaker`",
+        R::budget_entry => "a budget `budget N per DURATION`",
+        R::timeout_entry => "`timeout connect DURATION, request DURATION`",
+        R::timeout_part | R::timeout_kind => "`connect DURATION` or `request DURATION`",
+        R::retry_entry => "`retry max N, backoff MIN..MAX`",
+        R::breaker_entry => "`breaker after N failures, open MIN..MAX`",
+        R::status_clause => "a `status { ... }` block",
+        R::status_entry | R::status_class => {
+            "a status class `retry`, `refuse` or `stop` and its codes"
+        }
+        R::message_at => "`message at PATH`",
+        R::response_path | R::first_element => "a path in the response such as `paging.next.after`",
+        R::resource_decl => "a resource `resource NAME: SCHEMA.Type { ... }`",
+        R::operation => "`read`, `create`, `update` or `delete`",
+        R::http_method => "an HTTP method (`GET`, `POST`, `PUT`, `PATCH` or `DELETE`)",
+        R::returns => "`returns SCHEMA.Type`",
+        R::read_decl => "a read `read METHOD \"/path\" { ... }`",
+        R::read_entry => {
+            "`query`, `headers`, `body`, `records`, `id at`, `cursor`, `page` or `budget`"
+        }
+        R::query_entry => "`query { name: value, ... }`",
+        R::headers_entry => "`headers { \"Name\": value, ... }`",
+        R::text_object => "an object `{ name: \"value\", ... }`",
+        R::text_member => "a member `name: \"value\"`",
+        R::template_word => "`cursor`, `page` or `limit`",
+        R::records_entry => "`records PATH`",
+        R::id_at_entry => "`id at PATH`",
+        R::cursor_entry => "`cursor PATH as FORMAT`",
+        R::cursor_format => "a cursor format (`iso8601`, `millis`, `seconds` or a date pattern)",
+        R::cursor_option | R::lookback | R::unsorted => "`lookback DURATION` or `unsorted`",
+        R::page_entry => "`page STYLE`",
+        R::page_style
+        | R::page_none
+        | R::page_offset
+        | R::page_number
+        | R::page_token
+        | R::page_next_url
+        | R::page_link
+        | R::page_keyset => {
+            "a page style (`none`, `offset`, `page_number from N`, `token PATH`, `next_url PATH`, `link_header` or `keyset`)"
+        }
+        R::page_option | R::page_limit | R::max_pages | R::stop_when | R::ties_by => {
+            "`limit N`, `max_pages N`, `stop when PATH` or `ties by token PATH`"
+        }
+        R::body_entry => "`body record` or `body { ... }`",
+        R::body_record | R::kw_record => "`record`",
+        R::template | R::template_object | R::template_member | R::template_array => {
+            "a value (a literal, `record`, `record.FIELD`, `cursor`, `page` or `limit`)"
+        }
+        R::write_decl | R::write_kind => "`create`, `update` or `delete`",
+        R::upsert => "`upsert`",
+        R::write_entry => {
+            "`body`, `query`, `headers`, `id at`, `idempotency header`, `lookup` or `ok`"
+        }
+        R::idempotency_entry => "`idempotency header \"NAME\"`",
+        R::lookup_entry => "`lookup METHOD \"/path\" returns SCHEMA.Type, id at PATH`",
+        R::ok_entry => "`ok STATUS, ...`",
     }
 }
 

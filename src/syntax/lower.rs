@@ -2,6 +2,10 @@
 //! so a shape this code does not expect is a bug in the grammar/lowering
 //! pair, not in the user's file: such items are dropped with an E0001 rather
 //! than a panic.
+//!
+//! Why one file of about 1000 lines: one method per grammar rule, in the
+//! grammar's order, so the file mirrors `grammar/tether.pest`; the
+//! `provider` item's lowering is apart (`lower_provider.rs`).
 
 use super::ast::*;
 use super::grammar::Rule as R;
@@ -9,6 +13,10 @@ use crate::diag::{Code, Diagnostic, FileId};
 use pest::iterators::Pair;
 
 type P<'i> = Pair<'i, R>;
+
+// `provider` items: a child module, so it shares the lowerer's helpers.
+#[path = "lower_provider.rs"]
+mod provider;
 
 pub(super) struct Lowerer {
     file: FileId,
@@ -123,6 +131,8 @@ impl Lowerer {
             R::table_decl => self.table(p).map(Item::Table),
             R::mapping_decl => self.mapping(p).map(Item::Mapping),
             R::test_decl => self.test(p).map(Item::Test),
+            R::import_provider => self.import(p).map(Item::ImportProvider),
+            R::provider_decl => self.provider(p).map(Item::Provider),
             _ => {
                 self.bug(&p, "an item");
                 None

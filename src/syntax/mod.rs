@@ -8,6 +8,7 @@
 pub mod ast;
 mod errors;
 mod lower;
+pub mod provider;
 
 pub use ast::*;
 
@@ -120,7 +121,7 @@ pub fn parse_schema_file(file_id: FileId, text: &str) -> Result<Vec<TypeDecl>, V
     }
 }
 
-const ITEM_KEYWORDS: &[&str] = &["import", "schema", "table", "mapping", "test"];
+const ITEM_KEYWORDS: &[&str] = &["import", "schema", "table", "mapping", "provider", "test"];
 
 /// E0007 at the bracket that opens level `MAX_NESTING + 1`.
 fn too_deep_brackets(file: FileId, at: usize) -> Diagnostic {
@@ -198,12 +199,27 @@ fn split_items(text: &str) -> Vec<Cut> {
             if ITEM_KEYWORDS.contains(&word) {
                 starts.push(i);
                 i = end;
-                // `import schema NAME`: that `schema` belongs to the import.
+                // `import schema NAME`, `import provider NAME`: that word
+                // belongs to the import.
                 if word == "import" {
                     let rest = &text[i..];
                     let gap = rest.len() - rest.trim_start().len();
-                    if rest.trim_start().starts_with("schema") {
-                        i += gap + "schema".len();
+                    for kind in ["schema", "provider"] {
+                        if rest.trim_start().starts_with(kind) {
+                            i += gap + kind.len();
+                            // And the name: a schema named `provider` (or
+                            // `mapping`) is not a new item.
+                            let after = &text[i..];
+                            let gap = after.len() - after.trim_start().len();
+                            let name = after[gap..]
+                                .bytes()
+                                .take_while(|b| is_ident_byte(*b))
+                                .count();
+                            if gap > 0 {
+                                i += gap + name;
+                            }
+                            break;
+                        }
                     }
                 }
                 continue;
@@ -261,10 +277,10 @@ fn item_name(chunk: &str) -> Option<String> {
     let kw = words.next()?;
     let name = match kw {
         "import" => {
-            words.next()?; // `schema`
+            words.next()?; // `schema` or `provider`
             words.next()?
         }
-        "schema" | "table" | "mapping" => words.next()?,
+        "schema" | "table" | "mapping" | "provider" => words.next()?,
         _ => return None,
     };
     Some(name.to_string())
@@ -312,5 +328,195 @@ mod tests {
         let parsed = parse_file(0, text);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         assert_eq!(parsed.file.items.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod provider_tests {
+    use super::provider::*;
+    use super::*;
+
+    #[test]
+    fn the_hubspot_provider_parses_with_every_clause() {
+        let text = include_str!("../../mappings/crm/hubspot.tprovider");
+        let parsed = parse_file(0, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let provider = parsed.file.items.iter().find_map(|i| match i {
+            Item::Provider(p) => Some(p),
+            _ => None,
+        });
+        let Some(p) = provider else {
+            panic!("no provider item in {:?}", parsed.file.items)
+        };
+        assert_eq!(p.name.name, "hubspot");
+        assert_eq!(&text[p.name.span.range()], "hubspot");
+        let words: Vec<&str> = p
+            .clauses
+            .iter()
+            .map(|c| match c {
+                ProviderClause::Base(..) => "base",
+                ProviderClause::Auth(..) => "auth",
+                ProviderClause::Limits(..) => "limits",
+                ProviderClause::Status(..) => "status",
+                ProviderClause::Resource(..) => "resource",
+            })
+            .collect();
+        assert_eq!(words, ["base", "auth", "limits", "status", "resource"]);
+        let Some(ProviderClause::Resource(r)) = p.clauses.last() else {
+            panic!("resource last")
+        };
+        assert_eq!(r.operations.len(), 4);
+        let Operation::Read(read) = &r.operations[0] else {
+            panic!("read first")
+        };
+        let cursor = read.entries.iter().find_map(|e| match e {
+            ReadEntry::Cursor { path, lookback, .. } => Some((path.to_string(), *lookback)),
+            _ => None,
+        });
+        let Some((path, Some(lookback))) = cursor else {
+            panic!("cursor with lookback")
+        };
+        assert_eq!(path, "properties.lastmodifieddate");
+        assert_eq!(lookback.value, Some(std::time::Duration::from_secs(300)));
+        assert_eq!(&text[lookback.span.range()], "5m");
+        let Operation::Write(create) = &r.operations[1] else {
+            panic!("create second")
+        };
+        assert_eq!(create.kind, WriteKind::Create);
+        assert!(
+            create
+                .entries
+                .iter()
+                .any(|e| matches!(e, WriteEntry::Lookup { id_at: Some(_), .. }))
+        );
+    }
+
+    #[test]
+    fn settings_status_lists_and_upserts_lower_as_written() {
+        let text = r#"
+provider sf {
+  base "https://example.my.salesforce.com"
+  auth oauth2 refresh_token {
+    token_url "/services/oauth2/token"
+    client_id env("SF_CLIENT_ID")
+    client_secret secret("SF_SECRET")
+    refresh_token secret("SF_REFRESH") rotating
+  }
+  status { refuse 300, 400, message at [].message }
+  resource contacts: salesforce.Contact {
+    create PATCH "/sobjects/Contact/Ext__c/{Ext__c}" upsert returns api.SaveResult {
+      body record omit Ext__c
+      id at id
+    }
+  }
+}"#;
+        let parsed = parse_file(0, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let Some(Item::Provider(p)) = parsed.file.items.first() else {
+            panic!("a provider")
+        };
+        let Some(ProviderClause::Auth(AuthDecl {
+            kind: AuthKind::OAuth2 { grant, entries, .. },
+            ..
+        })) = p.clauses.get(1)
+        else {
+            panic!("oauth2 second: {:?}", p.clauses.get(1))
+        };
+        assert_eq!(*grant, GrantWord::RefreshToken);
+        assert!(matches!(entries[1].value, Setting::Env { .. }));
+        assert!(matches!(entries[2].value, Setting::Secret { .. }));
+        assert!(entries[3].rotating.is_some() && entries[2].rotating.is_none());
+        let Some(ProviderClause::Status(status, _)) = p.clauses.get(2) else {
+            panic!("status third")
+        };
+        let codes: Vec<Option<u64>> = status[0].codes.iter().map(|c| c.value).collect();
+        assert_eq!(codes, [Some(300), Some(400)]);
+        let Some(m) = &status[0].message_at else {
+            panic!("message at")
+        };
+        assert!(m.first_element);
+        assert_eq!(
+            m.path.as_ref().map(ToString::to_string).as_deref(),
+            Some("message")
+        );
+        let Some(ProviderClause::Resource(r)) = p.clauses.get(3) else {
+            panic!("resource")
+        };
+        let Operation::Write(w) = &r.operations[0] else {
+            panic!("write")
+        };
+        assert!(w.upsert.is_some());
+        assert!(matches!(
+            &w.entries[0],
+            WriteEntry::Body(BodyDecl::Record { omit, .. }, _) if omit.len() == 1
+        ));
+    }
+
+    #[test]
+    fn provider_syntax_errors_read_in_words() {
+        for (src, words) in [
+            (
+                "provider p { base }",
+                "a string, `env(\"NAME\")` or `secret(\"NAME\")`",
+            ),
+            (
+                "provider p { auth magic }",
+                "expected `none`, `api_key header|query",
+            ),
+            ("provider p { limits { budget 10 per ten } }", "a duration"),
+            ("provider p { status { retry } }", "a whole number"),
+            (
+                "provider p { resource r: a.B { read FETCH \"/x\" {} } }",
+                "an HTTP method",
+            ),
+            (
+                "provider p { resource r: a.B { read GET \"/x\" { page sideways } } }",
+                "a page style",
+            ),
+            (
+                "provider p { frobnicate }",
+                "a `limits { ... }` block, a `status { ... }` block or a resource",
+            ),
+        ] {
+            let parsed = parse_file(0, src);
+            let msg = parsed
+                .diagnostics
+                .first()
+                .map(|d| d.message.clone())
+                .unwrap_or_default();
+            assert!(msg.contains(words), "{src}: {msg}");
+            for rule in [
+                "provider_",
+                "_clause",
+                "_entry",
+                "_decl",
+                "setting",
+                "page_style",
+            ] {
+                assert!(!msg.contains(rule), "rule name in {msg:?} for {src}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_schema_named_like_an_item_keyword_is_imported() {
+        let text = "import schema provider from \"p.tschema\"\nimport provider mapping from \"m.tprovider\"";
+        let parsed = parse_file(0, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert!(matches!(&parsed.file.items[0], Item::Import(i) if i.name.name == "provider"));
+        assert!(
+            matches!(&parsed.file.items[1], Item::ImportProvider(i) if i.name.name == "mapping")
+        );
+    }
+
+    #[test]
+    fn an_import_of_a_provider_is_one_item() {
+        let text = "import provider hubspot from \"hubspot.tprovider\"\nimport schema a from \"a.tschema\"";
+        let parsed = parse_file(0, text);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert!(
+            matches!(&parsed.file.items[0], Item::ImportProvider(i) if i.name.name == "hubspot")
+        );
+        assert!(matches!(parsed.file.items[1], Item::Import(_)));
     }
 }

@@ -167,6 +167,9 @@ pub enum Why {
     NoSignature,
     /// No signature entry could be decoded from its encoding.
     Undecodable,
+    /// More signature entries than any provider sends (each would cost a
+    /// MAC over the whole body).
+    TooMany,
     /// A timestamp that is not a whole number in range.
     BadTimestamp,
     /// A form body or XML document that cannot be read.
@@ -221,6 +224,7 @@ impl fmt::Display for Refusal {
                     Why::NotText => "is not ASCII text",
                     Why::NoSignature => "holds no signature of the expected version",
                     Why::Undecodable => "holds no signature in the expected encoding",
+                    Why::TooMany => "holds more signatures than a provider sends",
                     Why::BadTimestamp => "holds a timestamp that is not a whole number in range",
                     Why::BadBody => "cannot be read as the scheme's body",
                     Why::RepeatedField => "gives a signed field more than once",

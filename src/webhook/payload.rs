@@ -60,6 +60,11 @@ impl std::fmt::Display for Path {
 pub enum Source {
     Body(Path),
     Header(String),
+    /// The SHA-256 of the body as received (`sha256:HEX`; in a batch, with
+    /// the element's index): the id of a notice whose provider signs only
+    /// the body. Its id header is not signed, so a replay under a new id
+    /// would otherwise be a new event; a true redelivery is the same bytes.
+    Digest,
 }
 
 impl Source {
@@ -71,6 +76,7 @@ impl Source {
         match self {
             Source::Body(p) => p.to_string(),
             Source::Header(h) => format!("header {h}"),
+            Source::Digest => "the body's digest".to_string(),
         }
     }
 }
@@ -200,9 +206,22 @@ impl PayloadSpec {
                 None => Vec::new(),
             },
         };
+        let digest = self
+            .event_id
+            .contains(&Source::Digest)
+            .then(|| hex_digest(body));
+        let batch = self.each.is_some();
         let mut out = Notices::default();
-        for element in elements {
-            match self.notice(headers, element) {
+        for (i, element) in elements.into_iter().enumerate() {
+            let at = Received {
+                headers,
+                element,
+                digest: digest.as_deref().map(|d| match batch {
+                    true => format!("sha256:{d}/{i}"),
+                    false => format!("sha256:{d}"),
+                }),
+            };
+            match self.notice(&at) {
                 Ok(Some(n)) => out.notices.push(Ok(n)),
                 Ok(None) => out.ignored += 1,
                 Err(e) => out.notices.push(Err(e)),
@@ -238,14 +257,15 @@ impl PayloadSpec {
         }
     }
 
-    fn notice(&self, headers: &Headers, element: &Json) -> Result<Option<Notice>, PayloadError> {
-        let op = match self.action(headers, element)? {
+    fn notice(&self, at: &Received<'_>) -> Result<Option<Notice>, PayloadError> {
+        let element = at.element;
+        let op = match self.action(at)? {
             Action::Ignore => return Ok(None),
             Action::Event(op) => op,
         };
         let mut parts = Vec::with_capacity(self.event_id.len());
         for source in &self.event_id {
-            parts.push(text_at(headers, element, source, "event id")?);
+            parts.push(text_at(at, source, "event id")?);
         }
         let content = match &self.record {
             RecordAt::Body(path) => {
@@ -257,15 +277,13 @@ impl PayloadSpec {
                 })?)
             }
             RecordAt::Refetch { id } => Content::Changed {
-                id: text_at(headers, element, id, "record id")?,
+                id: text_at(at, id, "record id")?,
             },
         };
         let version = match &self.version {
             None => None,
             Some(Source::Body(path)) => path.get(element).filter(|v| !v.is_null()).cloned(),
-            Some(source @ Source::Header(_)) => {
-                optional_text(headers, element, source, "version")?.map(Json::String)
-            }
+            Some(source) => optional_text(at, source, "version")?.map(Json::String),
         };
         Ok(Some(Notice {
             event_id: parts.join(":"),
@@ -275,9 +293,9 @@ impl PayloadSpec {
         }))
     }
 
-    fn action(&self, headers: &Headers, element: &Json) -> Result<Action, PayloadError> {
+    fn action(&self, at: &Received<'_>) -> Result<Action, PayloadError> {
         for (source, pattern, action) in &self.op.rules {
-            if let Some(value) = optional_text(headers, element, source, "operation")?
+            if let Some(value) = optional_text(at, source, "operation")?
                 && pattern.matches(&value)
             {
                 return Ok(*action);
@@ -287,14 +305,25 @@ impl PayloadSpec {
     }
 }
 
+/// One notice's delivery as the sources read it.
+struct Received<'a> {
+    headers: &'a Headers,
+    element: &'a Json,
+    /// The notice's [`Source::Digest`], when the spec asks for it.
+    digest: Option<String>,
+}
+
+fn hex_digest(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A required scalar as text (a number keeps its written digits).
-fn text_at(
-    headers: &Headers,
-    element: &Json,
-    source: &Source,
-    what: &'static str,
-) -> Result<String, PayloadError> {
-    optional_text(headers, element, source, what)?
+fn text_at(at: &Received<'_>, source: &Source, what: &'static str) -> Result<String, PayloadError> {
+    optional_text(at, source, what)?
         .filter(|t| !t.is_empty())
         .ok_or_else(|| PayloadError::Missing {
             what,
@@ -303,11 +332,11 @@ fn text_at(
 }
 
 fn optional_text(
-    headers: &Headers,
-    element: &Json,
+    at: &Received<'_>,
     source: &Source,
     what: &'static str,
 ) -> Result<Option<String>, PayloadError> {
+    let (headers, element) = (at.headers, at.element);
     let not_scalar = || PayloadError::NotScalar {
         what,
         at: source.name(),
@@ -320,6 +349,7 @@ fn optional_text(
                 .map_err(|_| not_scalar()),
             Err(_) => Err(not_scalar()),
         },
+        Source::Digest => Ok(at.digest.clone()),
         Source::Body(path) => match path.get(element) {
             None | Some(Json::Null) => Ok(None),
             Some(Json::String(s)) => Ok(Some(s.clone())),

@@ -155,14 +155,19 @@ impl Preset {
                 deleted_when(Source::body("type"), ".deleted"),
                 Some("timestamp"),
             ),
+            // Shopify and GitHub sign the body only: their id headers are
+            // not signed, so a notice is known by its body's digest (a
+            // replay under a new id header is the duplicate it is). The
+            // topic header is not signed either: a replay under another
+            // topic is a duplicate too, since its body is the same.
             Preset::Shopify => json(
-                vec![Source::Header("X-Shopify-Webhook-Id".into())],
+                vec![Source::Digest],
                 record(""),
                 deleted_when(Source::Header("X-Shopify-Topic".into()), "/delete"),
                 Some("updated_at"),
             ),
             Preset::GitHub => json(
-                vec![Source::Header("X-GitHub-Delivery".into())],
+                vec![Source::Digest],
                 record(""),
                 OpSpec {
                     rules: vec![

@@ -6,6 +6,11 @@
 //! digests and shared secrets through `subtle`. A signature that decodes to
 //! the wrong length is a mismatch like any other, so its length tells a
 //! forger nothing new.
+//!
+//! Why one file of about 900 lines: the five verifier kinds share their
+//! parts (keys and their forms, digests, encodings, signature carriers,
+//! timestamps); every real scheme is a configuration of them (`preset.rs`),
+//! so they are read together.
 
 use super::{Delivery, Refusal, TokenFault, Verified, Why};
 use crate::http::secret::Secret;
@@ -14,6 +19,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
+
+/// The most signatures a delivery may list: a provider sends one per
+/// active secret (two during a rotation); a longer list is a sender making
+/// tether work, refused before any MAC is computed.
+const MAX_SIGNATURES: usize = 8;
 
 /// A verifier, built once from configuration, used for every delivery.
 #[derive(Clone, Debug)]
@@ -125,22 +135,21 @@ pub enum Digest {
 }
 
 impl Digest {
-    /// Whether the HMAC of `message` under `key` is `signature`, in
-    /// constant time.
-    fn hmac_matches(self, key: &[u8], message: &[&[u8]], signature: &[u8]) -> bool {
-        fn check<M: Mac + KeyInit>(key: &[u8], message: &[&[u8]], signature: &[u8]) -> bool {
-            let Ok(mut mac) = <M as KeyInit>::new_from_slice(key) else {
-                return false;
-            };
+    /// The HMAC of `message` under `key`, computed once and compared with
+    /// each signature in constant time: a delivery listing many signatures
+    /// costs one MAC per secret, not one per signature.
+    fn hmac(self, key: &[u8], message: &[&[u8]]) -> Option<Vec<u8>> {
+        fn run<M: Mac + KeyInit>(key: &[u8], message: &[&[u8]]) -> Option<Vec<u8>> {
+            let mut mac = <M as KeyInit>::new_from_slice(key).ok()?;
             for part in message {
                 mac.update(part);
             }
-            mac.verify_slice(signature).is_ok()
+            Some(mac.finalize().into_bytes().to_vec())
         }
         match self {
-            Digest::Sha1 => check::<Hmac<sha1::Sha1>>(key, message, signature),
-            Digest::Sha256 => check::<Hmac<sha2::Sha256>>(key, message, signature),
-            Digest::Sha512 => check::<Hmac<sha2::Sha512>>(key, message, signature),
+            Digest::Sha1 => run::<Hmac<sha1::Sha1>>(key, message),
+            Digest::Sha256 => run::<Hmac<sha2::Sha256>>(key, message),
+            Digest::Sha512 => run::<Hmac<sha2::Sha512>>(key, message),
         }
     }
 
@@ -333,9 +342,13 @@ impl HmacScheme {
             .secrets
             .iter()
             .position(|key| {
-                signatures
-                    .iter()
-                    .any(|sig| self.digest.hmac_matches(&key.0, &message, sig))
+                self.digest.hmac(&key.0, &message).is_some_and(|mac| {
+                    // Lengths are public (a digest's size); the bytes are
+                    // compared in constant time.
+                    signatures
+                        .iter()
+                        .any(|sig| bool::from(mac.as_slice().ct_eq(sig.as_slice())))
+                })
             })
             .ok_or(Refusal::Mismatch)?;
         if let (Some(spec), Some(signed_ms)) = (&self.timestamp, signed_ms) {
@@ -400,6 +413,9 @@ impl HmacScheme {
         };
         if written.is_empty() {
             return Err(malformed(Why::NoSignature));
+        }
+        if written.len() > MAX_SIGNATURES {
+            return Err(malformed(Why::TooMany));
         }
         let decoded: Vec<Vec<u8>> = written
             .iter()

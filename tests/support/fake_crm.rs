@@ -22,7 +22,18 @@
 //! Misbehaviour, set through the shared [`Crm`]: `lose` (the next creates
 //! are applied, then answered 500 as if the answer were lost), `throttle`
 //! (the next requests answered 429 with `Retry-After`), `down` (every
-//! request answered 503 without `Retry-After`).
+//! request answered 503 without `Retry-After`), `burst` (the next requests
+//! answered 500 without doing anything).
+//!
+//! For the fault and crash suites, off unless set: `page_size` (a read
+//! returns that many contacts a page, with the next page's token in
+//! `next`, asked for by `after`; `empty_page_at` puts an empty page with
+//! a `next` in front of one), and `oauth` (an OAuth 2.0 refresh-token
+//! grant at `POST /oauth/token`; every other request needs the current
+//! access token, which can expire after a number of requests, and the
+//! refresh token can rotate on each use). `made` records each create
+//! actually applied with its idempotency key, so a test can show that
+//! nothing was made twice.
 
 #![allow(dead_code)]
 
@@ -42,7 +53,44 @@ pub struct Crm {
     pub lose: u32,
     /// Requests still to answer 429 with this `Retry-After` (seconds).
     pub throttle: Option<(u32, u64)>,
+    /// `Retry-After` as an HTTP date, with the server's `Date` (RFC 9110
+    /// §10.2.3): the wait is their difference, whatever the client's clock.
+    pub throttle_as_date: bool,
     pub down: bool,
+    /// Requests still to answer 500 (without acting on them).
+    pub burst: u32,
+    /// Contacts a read page holds; `None`: all in one page, no `next`.
+    pub page_size: Option<usize>,
+    /// A read asking for the page at this offset gets an empty page whose
+    /// `next` leads to it (as a provider's page that a filter emptied).
+    pub empty_page_at: Option<usize>,
+    pub oauth: Option<OAuth>,
+    /// Each create applied: (its idempotency key, the `ref` property).
+    pub made: Vec<(Option<String>, Option<String>)>,
+}
+
+/// The fake's OAuth 2.0 refresh-token grant (RFC 6749 §6).
+#[derive(Default)]
+pub struct OAuth {
+    /// The refresh token the grant accepts now.
+    pub refresh: String,
+    /// Issue a new refresh token with each access token (the old one is
+    /// then refused, as Salesforce's rotation does).
+    pub rotate: bool,
+    /// The access token valid now; `None` before the first grant.
+    pub access: Option<String>,
+    /// Requests the access token serves before it expires (answered 401).
+    pub expire_after: Option<u32>,
+    /// Requests served with the current access token.
+    pub served: u32,
+    /// Every refresh token presented, in order.
+    pub presented: Vec<String>,
+    /// Requests answered 401.
+    pub unauthorized: u32,
+    /// Access tokens issued.
+    pub issued: u32,
+    /// The `expires_in` of each access token (seconds); `None`: 1800.
+    pub expires_in: Option<u64>,
 }
 
 impl Crm {
@@ -111,16 +159,53 @@ fn decoded(segment: &str) -> String {
         .into_owned()
 }
 
+/// The fake's answer to `r`, for servers other than [`start`]'s (the
+/// fault-injecting one in `fault_http.rs`).
+pub fn handle(crm: &Mutex<Crm>, r: &Logged) -> Reply {
+    match crm.lock() {
+        Ok(mut crm) => answer(&mut crm, r),
+        Err(_) => error(500, "the fake's state is poisoned"),
+    }
+}
+
 fn answer(crm: &mut Crm, r: &Logged) -> Reply {
     if crm.down {
         return error(503, "Service Unavailable");
+    }
+    if crm.burst > 0 {
+        crm.burst -= 1;
+        return error(500, "internal error");
+    }
+    if let Some(oauth) = crm.oauth.as_mut() {
+        if r.path == "/oauth/token" {
+            return grant(oauth, r);
+        }
+        let expired = oauth.expire_after.is_some_and(|n| oauth.served >= n);
+        let sent = r
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "));
+        if expired || oauth.access.is_none() || sent != oauth.access.as_deref() {
+            oauth.unauthorized += 1;
+            return Reply::json(
+                401,
+                r#"{"status":"error","message":"expired token","category":"EXPIRED_AUTHENTICATION"}"#,
+            );
+        }
+        oauth.served += 1;
     }
     if let Some((n, seconds)) = crm.throttle
         && n > 0
     {
         crm.throttle = Some((n - 1, seconds));
-        return error(429, "You have reached your secondly limit.")
-            .header("Retry-After", &seconds.to_string());
+        let reply = error(429, "You have reached your secondly limit.");
+        if crm.throttle_as_date {
+            let now = std::time::SystemTime::now();
+            let until = now + std::time::Duration::from_secs(seconds);
+            return reply
+                .header("Date", &httpdate::fmt_http_date(now))
+                .header("Retry-After", &httpdate::fmt_http_date(until));
+        }
+        return reply.header("Retry-After", &seconds.to_string());
     }
     let (path, query) = r.path.split_once('?').unwrap_or((&r.path, ""));
     let query: HashMap<&str, String> = query
@@ -139,7 +224,22 @@ fn answer(crm: &mut Crm, r: &Logged) -> Reply {
                 .filter(|c| c["updatedAt"].as_u64().unwrap_or(0) >= since)
                 .collect();
             results.sort_by_key(|c| c["updatedAt"].as_u64());
-            Reply::json(200, &json!({"results": results}).to_string())
+            let Some(size) = crm.page_size else {
+                return Reply::json(200, &json!({"results": results}).to_string());
+            };
+            let token = query.get("after").cloned().unwrap_or_default();
+            // `K.e`: the page at K, after the empty page in front of it.
+            let after: usize = token.trim_end_matches(".e").parse().unwrap_or(0);
+            if crm.empty_page_at == Some(after) && !token.ends_with(".e") {
+                let next = format!("{after}.e");
+                return Reply::json(200, &json!({"results": [], "next": next}).to_string());
+            }
+            let page: Vec<&Json> = results.iter().skip(after).take(size).copied().collect();
+            let mut out = json!({"results": page});
+            if after + size < results.len() {
+                out["next"] = json!((after + size).to_string());
+            }
+            Reply::json(200, &out.to_string())
         }
         ("POST", ["contacts"]) => {
             let key = r.header("idempotency-key").map(String::from);
@@ -156,6 +256,8 @@ fn answer(crm: &mut Crm, r: &Logged) -> Reply {
                     &format!("Property values were not valid: email `{email}` (sent with {auth})"),
                 );
             }
+            let made = (key.clone(), properties["ref"].as_str().map(String::from));
+            crm.made.push(made);
             let created = crm.create(properties).to_string();
             if let Some(k) = key {
                 crm.answers.insert(k, (201, created.clone()));
@@ -210,6 +312,38 @@ fn answer(crm: &mut Crm, r: &Logged) -> Reply {
         },
         _ => error(404, "no such endpoint"),
     }
+}
+
+/// `POST /oauth/token`: a refresh grant with the current refresh token
+/// gets a new access token (and, rotating, a new refresh token); any other
+/// is `invalid_grant`.
+fn grant(oauth: &mut OAuth, r: &Logged) -> Reply {
+    let form = String::from_utf8_lossy(&r.body).into_owned();
+    let field = |name: &str| {
+        form.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| decoded(v))
+    };
+    let presented = field("refresh_token").unwrap_or_default();
+    oauth.presented.push(presented.clone());
+    if field("grant_type").as_deref() != Some("refresh_token") || presented != oauth.refresh {
+        return Reply::json(
+            400,
+            r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+        );
+    }
+    oauth.issued += 1;
+    let access = format!("access-{}", oauth.issued);
+    oauth.access = Some(access.clone());
+    oauth.served = 0;
+    let expires_in = oauth.expires_in.unwrap_or(1800);
+    let mut out = json!({"access_token": access, "token_type": "Bearer", "expires_in": expires_in});
+    if oauth.rotate {
+        oauth.refresh = format!("refresh-{}", oauth.issued + 1);
+        out["refresh_token"] = json!(oauth.refresh);
+    }
+    Reply::json(200, &out.to_string())
 }
 
 /// A create's answer lost on the way back, while `lose` lasts.
