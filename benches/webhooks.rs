@@ -291,8 +291,9 @@ fn send_all(url: &str, secret: &str, kinds: &[Kind], senders: usize) -> (Seen, D
             let next = Arc::clone(&next);
             let seen = Arc::clone(&seen);
             scope.spawn(move || {
-                // One agent per sender: a keep-alive connection each, as a
-                // provider's delivery worker holds.
+                // One agent per sender, as a provider's delivery worker
+                // (the receiver closes each connection after one answer,
+                // so every request connects anew).
                 let agent: ureq::Agent = ureq::Agent::config_builder()
                     .http_status_as_error(false)
                     .timeout_global(Some(Duration::from_secs(60)))
