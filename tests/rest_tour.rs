@@ -13,8 +13,13 @@
 
 #[path = "../examples/fakecrm/hubspot.rs"]
 mod hubspot;
+#[path = "../examples/fakecrm/salesforce.rs"]
+mod salesforce;
+#[path = "../examples/fakecrm/serve.rs"]
+mod serve;
 
 use hubspot::Hubspot;
+use serve::Crm;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -118,12 +123,14 @@ fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
 
 #[test]
 fn the_readme_rest_tour_runs_as_written() {
-    let store = Arc::new(Mutex::new(Hubspot::default()));
-    let mut fake: Option<hubspot::Running> = None;
+    let store = Arc::new(Mutex::new(Crm::default()));
+    let mut fake: Option<serve::Running> = None;
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut env: Vec<(String, String)> = Vec::new();
     let mut passes: Vec<HashMap<String, u64>> = Vec::new();
     let mut printed = String::new();
+    // Salesforce token requests made before each pass ended.
+    let mut token_requests: Vec<usize> = Vec::new();
     let scratch = std::env::temp_dir().join(format!("tether-rest-tour-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
 
@@ -147,7 +154,7 @@ fn the_readme_rest_tour_runs_as_written() {
             ] => {
                 // The example's main, on any free port: tests run in parallel.
                 let mut s = store.lock().expect("store");
-                hubspot::seed_tour(&mut s);
+                hubspot::seed_tour(&mut s.hubspot);
                 let mut a = args.iter();
                 while let Some(flag) = a.next() {
                     let value = a.next().expect("a flag's value");
@@ -158,13 +165,13 @@ fn the_readme_rest_tour_runs_as_written() {
                     }
                 }
                 drop(s);
-                fake = Some(hubspot::start(store.clone(), "127.0.0.1:0", false).expect("listen"));
+                fake = Some(serve::start(store.clone(), "127.0.0.1:0", false).expect("listen"));
             }
             ["export", assignments @ ..] => {
                 let url = fake.as_ref().expect("the fake started first").url.clone();
                 for a in assignments {
                     let (k, v) = a.split_once('=').expect("NAME=VALUE");
-                    let v = if k == "HUBSPOT_BASE_URL" {
+                    let v = if k.ends_with("_BASE_URL") {
                         url.as_str()
                     } else {
                         v
@@ -177,15 +184,20 @@ fn the_readme_rest_tour_runs_as_written() {
                 std::fs::create_dir_all(&scratch).expect("scratch");
                 vars.insert("demo".into(), scratch.to_string_lossy().into_owned());
             }
-            [first, ..] if first.starts_with("sync=\"") => {
-                let value = cmd.trim_start_matches("sync=\"").trim_end_matches('"');
-                vars.insert("sync".into(), value.to_string());
+            [first, ..] if first.contains("=\"") && cmd.ends_with('"') => {
+                let (name, value) = cmd.split_once("=\"").expect("NAME=\"VALUE\"");
+                vars.insert(name.to_string(), value.trim_end_matches('"').to_string());
+            }
+            ["echo", text, ">", file] => {
+                std::fs::write(file, format!("{text}\n")).expect("echo into a file");
             }
             ["cargo", "run", "-q", "--", args @ ..] => {
                 let mut tether = Command::new(env!("CARGO_BIN_EXE_tether"));
                 tether.args(args);
-                for var in ["HUBSPOT_BASE_URL", "HUBSPOT_TOKEN", "HUBSPOT_TOKEN_FILE"] {
-                    tether.env_remove(var);
+                for (var, _) in std::env::vars() {
+                    if var.starts_with("HUBSPOT_") || var.starts_with("SALESFORCE_") {
+                        tether.env_remove(var);
+                    }
                 }
                 tether.envs(env.iter().map(|(k, v)| (k, v)));
                 let out = tether.output().expect("run tether");
@@ -199,6 +211,7 @@ fn the_readme_rest_tour_runs_as_written() {
                 printed.push_str(&stdout);
                 printed.push_str(&stderr);
                 if args.first() == Some(&"sync") {
+                    token_requests.push(store.lock().expect("store").salesforce.token_requests());
                     let counts = summary(&stderr);
                     assert!(!counts.is_empty(), "{cmd}: no summary in {stderr}");
                     for (name, n) in claimed(comment) {
@@ -223,8 +236,9 @@ fn the_readme_rest_tour_runs_as_written() {
         }
     }
 
-    // Four passes, as the README has them.
-    assert_eq!(passes.len(), 4, "{passes:?}");
+    // Six passes, as the README has them: four into a folder, two
+    // between the APIs.
+    assert_eq!(passes.len(), 6, "{passes:?}");
     let demo = PathBuf::from(&vars["demo"]);
 
     // Salesforce's outbox: the four contacts created once each, and the
@@ -248,14 +262,30 @@ fn the_readme_rest_tour_runs_as_written() {
     // The fake: still four contacts, 101 with Salesforce's phone number;
     // the throttle did answer 429s, and the passes got through them.
     let s = store.lock().expect("store");
-    assert_eq!(s.contacts().count(), 4);
-    let bryan = s.by_id("101").expect("contact 101");
+    assert_eq!(s.hubspot.contacts().count(), 4);
+    let bryan = s.hubspot.by_id("101").expect("contact 101");
     assert_eq!(bryan["properties"]["phone"], "+1 877 929 0687", "{bryan}");
     assert_eq!(
         bryan["properties"]["lifecyclestage"],
         "marketingqualifiedlead"
     );
     assert!(s.throttled > 0, "the tour's throttle never answered 429");
+
+    // Salesforce: the four HubSpot contacts upserted once each by their
+    // HubSpot id, with HubSpot's values; no token before the passes that
+    // read Salesforce, then one access token per pass (the refresh grant,
+    // from the token file).
+    let mut external: Vec<&str> = s
+        .salesforce
+        .contacts()
+        .filter_map(|c| c["HubSpot_Id__c"].as_str())
+        .collect();
+    external.sort_unstable();
+    assert_eq!(external, ["101", "102", "103", "104"]);
+    let cooper = s.salesforce.by_external("101").expect("101 in Salesforce");
+    assert_eq!(cooper["Phone"], "+1 877 929 0687", "{cooper}");
+    assert_eq!(cooper["Email"], "bcooper@biglytics.net", "{cooper}");
+    assert_eq!(token_requests, [0, 0, 0, 0, 1, 2], "{token_requests:?}");
 
     // The throwaway token: in nothing tether printed or wrote.
     let token = env
@@ -336,4 +366,95 @@ fn the_fake_pages_a_search_by_after_and_filters_by_modification() {
     );
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(r.body.contains("Existing ID: 102"), "{}", r.body);
+}
+
+#[test]
+fn the_fake_salesforce_grants_tokens_queries_in_batches_and_upserts_by_external_id() {
+    // The shapes salesforce.tprovider reads: the refresh grant, a SOQL
+    // query answered in batches linked by `nextRecordsUrl` until `done`,
+    // and the upsert by `HubSpot_Id__c` (201 created, then 200).
+    let mut sf = salesforce::Salesforce::default();
+    let r = sf.answer("GET", "/services/data/v59.0/query?q=x", None, None, b"");
+    assert_eq!(r.status, 401, "no token, no data");
+    let r = sf.answer(
+        "POST",
+        "/services/oauth2/token",
+        None,
+        None,
+        b"grant_type=refresh_token&client_id=a&client_secret=b",
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("invalid_grant"), "{}", r.body);
+    let r = sf.answer(
+        "POST",
+        "/services/oauth2/token",
+        None,
+        None,
+        b"grant_type=refresh_token&client_id=a&client_secret=b&refresh_token=c",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    let auth = format!(
+        "Bearer {}",
+        token["access_token"].as_str().expect("a token")
+    );
+    let auth = Some(auth.as_str());
+    let upsert = |sf: &mut salesforce::Salesforce, key: &str, body: &str| {
+        let path = format!("/services/data/v59.0/sobjects/Contact/HubSpot_Id__c/{key}");
+        sf.answer("PATCH", &path, auth, None, body.as_bytes())
+    };
+    let r = upsert(&mut sf, "7", r#"{"Email":"a@b.c"}"#);
+    assert_eq!(r.status, 400, "a create needs LastName: {}", r.body);
+    assert!(r.body.contains("REQUIRED_FIELD_MISSING"), "{}", r.body);
+    for key in 1..=250 {
+        let r = upsert(&mut sf, &key.to_string(), r#"{"LastName":"Lee"}"#);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = upsert(&mut sf, "1", r#"{"LastName":"Li"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#""created":false"#), "{}", r.body);
+    assert_eq!(
+        sf.contacts().count(),
+        250,
+        "an upsert of a held key creates nothing"
+    );
+
+    let q = "/services/data/v59.0/query?q=SELECT+Id+FROM+Contact+WHERE+LastModifiedDate+%3E%3D+1970-01-01T00%3A00%3A00Z+ORDER+BY+LastModifiedDate+ASC";
+    let mut url = q.to_string();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let r = sf.answer("GET", &url, auth, Some("batchSize=200"), b"");
+        assert_eq!(r.status, 200, "{}", r.body);
+        let page: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        assert_eq!(page["totalSize"], 250);
+        seen.extend(
+            page["records"]
+                .as_array()
+                .expect("records")
+                .iter()
+                .filter_map(|c| c["HubSpot_Id__c"].as_str().map(String::from)),
+        );
+        if page["done"] == true {
+            assert!(page.get("nextRecordsUrl").is_none(), "{page}");
+            break;
+        }
+        url = page["nextRecordsUrl"]
+            .as_str()
+            .expect("a next URL")
+            .to_string();
+    }
+    // Two batches (200 + 50), in modification order: the updated one last.
+    assert_eq!(seen.len(), 250);
+    assert_eq!(seen.last().map(String::as_str), Some("1"));
+    let r = sf.answer(
+        "GET",
+        "/services/data/v59.0/query?q=SELECT+Id+FROM+Contact",
+        auth,
+        None,
+        b"",
+    );
+    assert_eq!(
+        r.status, 400,
+        "a query this fake cannot read is refused, not guessed"
+    );
 }

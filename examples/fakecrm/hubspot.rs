@@ -1,6 +1,6 @@
 //! A HubSpot-like CRM v3 contacts API, in memory, on loopback: the
 //! bundled fake provider of the README's REST tour (`examples/fakecrm`),
-//! of its test (`tests/rest_tour.rs`, which includes this file) and of
+//! of its test (`tests/rest_tour.rs`, which includes these files) and of
 //! the REST sync benchmark (`benches/rest_sync`). The shapes are the ones
 //! `mappings/crm/hubspot.tprovider` declares, from HubSpot's reference:
 //!
@@ -21,18 +21,17 @@
 //!
 //! Every request needs `Authorization: Bearer <any token>` (401 without);
 //! errors have HubSpot's shape `{"status": "error", "message",
-//! "correlationId", "category"}`. `throttle_every` answers every Nth
-//! request 429 with `Retry-After: 1`, as HubSpot's burst limit does.
+//! "correlationId", "category"}`. The throttle (`serve::Crm::throttle_every`)
+//! answers every Nth request 429 with `Retry-After: 1` before it gets here.
 //!
 //! Not like HubSpot: no 10,000-result cap on one search (HubSpot answers
 //! 400 past it), no OAuth token endpoint, no index lag.
 
 #![allow(dead_code)]
 
+use super::serve::Reply;
 use chrono::{SecondsFormat, TimeZone, Utc};
 use serde_json::{Map, Value as Json, json};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 const CONTACTS: &str = "/crm/v3/objects/contacts";
 
@@ -48,18 +47,6 @@ pub struct Hubspot {
     /// The last modification instant handed out: instants are strictly
     /// increasing, so the order above is also the order of changes.
     last_stamp: i64,
-    /// Answer every Nth request 429 with `Retry-After: 1` (0: never).
-    pub throttle_every: u64,
-    requests: u64,
-    /// Requests answered 429.
-    pub throttled: u64,
-}
-
-/// An answer: status and JSON body (empty for 204), with `Retry-After`.
-pub struct Reply {
-    pub status: u16,
-    pub body: String,
-    pub retry_after: Option<u64>,
 }
 
 fn reply(status: u16, body: &Json) -> Reply {
@@ -82,14 +69,14 @@ fn error(status: u16, category: &str, message: &str) -> Reply {
     )
 }
 
-fn iso(millis: i64) -> String {
+pub fn iso(millis: i64) -> String {
     Utc.timestamp_millis_opt(millis)
         .single()
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 
-fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     Utc::now().timestamp_millis()
 }
 
@@ -190,13 +177,6 @@ impl Hubspot {
         authorization: Option<&str>,
         body: &[u8],
     ) -> Reply {
-        self.requests += 1;
-        if self.throttle_every > 0 && self.requests.is_multiple_of(self.throttle_every) {
-            self.throttled += 1;
-            let mut r = error(429, "RATE_LIMITS", "You have reached your secondly limit.");
-            r.retry_after = Some(1);
-            return r;
-        }
         let token = authorization
             .and_then(|a| a.strip_prefix("Bearer "))
             .map(str::trim)
@@ -443,113 +423,5 @@ pub fn seed_generated(hubspot: &mut Hubspot, n: u64) {
                    "lastname": format!("L{i}"), "lifecyclestage": "lead"}),
             start + i as i64,
         );
-    }
-}
-
-/// The fake serving on `addr` (`127.0.0.1:0` for any free port) in a
-/// thread, until dropped.
-pub struct Running {
-    /// `http://127.0.0.1:PORT`
-    pub url: String,
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// Starts serving `hubspot` on `addr`; `log` prints one line per request
-/// (method, path, status) to stdout.
-pub fn start(hubspot: Arc<Mutex<Hubspot>>, addr: &str, log: bool) -> Result<Running, String> {
-    let listener =
-        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    no_delay(&listener);
-    let server = tiny_http::Server::from_listener(listener, None)
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let port = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.port())
-        .ok_or_else(|| format!("{addr} is not an IP address"))?;
-    let server = Arc::new(server);
-    let s = server.clone();
-    let thread = std::thread::spawn(move || {
-        // `unblock` on drop ends the loop.
-        while let Ok(mut request) = s.recv() {
-            let mut body = Vec::new();
-            let _ = request.as_reader().read_to_end(&mut body);
-            let authorization = request
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Authorization"))
-                .map(|h| h.value.as_str().to_string());
-            let method = request.method().as_str().to_string();
-            let url = request.url().to_string();
-            let reply = match hubspot.lock() {
-                Ok(mut h) => h.answer(&method, &url, authorization.as_deref(), &body),
-                // A handler that panicked holding the lock: say so, go on.
-                Err(_) => error(500, "INTERNAL_ERROR", "the fake's store is poisoned"),
-            };
-            if log {
-                println!("fakecrm: {method} {url} -> {}", reply.status);
-            }
-            let mut response = tiny_http::Response::from_data(reply.body.into_bytes())
-                .with_status_code(reply.status);
-            let mut headers = vec![("Content-Type", "application/json;charset=utf-8".to_string())];
-            if let Some(s) = reply.retry_after {
-                headers.push(("Retry-After", s.to_string()));
-            }
-            for (n, v) in headers {
-                if let Ok(h) = tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()) {
-                    response.add_header(h);
-                }
-            }
-            let _ = request.respond(response);
-        }
-    });
-    Ok(Running {
-        url: format!("http://127.0.0.1:{port}"),
-        server,
-        thread: Some(thread),
-    })
-}
-
-/// TCP_NODELAY on the listener, which Linux passes on to each accepted
-/// connection. Why: tiny_http writes a response's head and body in two
-/// writes; with Nagle's algorithm on, the body waits for the client's
-/// delayed ACK of the head (about 40 ms) on every request of a kept-alive
-/// connection but the first, and a benchmark would measure that wait.
-#[cfg(target_os = "linux")]
-fn no_delay(listener: &std::net::TcpListener) {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: a valid socket descriptor owned by `listener` for the call,
-    // and a pointer to a c_int with its size, as setsockopt requires.
-    let _ = unsafe {
-        libc::setsockopt(
-            listener.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-}
-
-#[cfg(not(target_os = "linux"))]
-fn no_delay(_: &std::net::TcpListener) {}
-
-impl Running {
-    /// Serves until the process ends.
-    pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
