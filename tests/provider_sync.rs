@@ -159,6 +159,13 @@ fn a_rest_side_is_read_into_a_folder_and_a_folder_record_is_created_on_it() {
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
     assert_eq!(lines[0], "GET /contacts?since=0", "{lines:?}");
+    // The summary counts the REST side's requests: every one the fake saw.
+    assert_eq!(
+        summary["providers"],
+        json!([{"side": "right", "provider": "fakecrm", "requests": log.len(),
+                "retries": 0, "throttled": 0, "breaker_openings": 0, "token_fetches": 0}]),
+        "{summary}"
+    );
     assert!(lines.contains(&"POST /contacts".to_string()), "{lines:?}");
     let post = log.iter().find(|r| r.method == "POST").expect("a create");
     assert!(

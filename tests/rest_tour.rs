@@ -94,7 +94,11 @@ fn summary(stderr: &str) -> HashMap<String, u64> {
         .rev()
         .find(|l| l.starts_with("tether: read "))
         .unwrap_or("");
-    line.trim_start_matches("tether: ")
+    // The counts come first; `; webhooks: …` and `; PROVIDER (side): …`
+    // follow them.
+    let counts = line.split("; ").next().unwrap_or("");
+    counts
+        .trim_start_matches("tether: ")
         .split(", ")
         .filter_map(|kv| {
             let (k, v) = kv.split_once(' ')?;

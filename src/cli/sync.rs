@@ -496,8 +496,27 @@ pub fn sync(a: &SyncArgs) -> u8 {
     engine.send_batch = a.batch_size;
     engine.progress = Some(&mut progress);
     let mut total = Summary::default();
+    // Each REST side's cumulative request counts at the last pass's end.
+    let mut counted: [Option<crate::http::exchange::Stats>; 2] = [None, None];
     loop {
         let pass = engine.pass(&mut left, &mut right);
+        let mut requests = Vec::new();
+        for (i, (side, provider)) in [(Side::Left, &left), (Side::Right, &right)]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some((name, now)) = crate::sync::provider::Provider::requests(provider) {
+                let before = counted[i].replace(now).unwrap_or_default();
+                if now == before {
+                    // Nothing asked of it this pass: an idle `--watch`
+                    // pass stays silent.
+                    continue;
+                }
+                requests.push(crate::sync::summary::ProviderRequests::since(
+                    side, name, now, before,
+                ));
+            }
+        }
         // For `tether status`: how the pass ended (an error in the words it
         // is printed with, provider text already redacted).
         let outcome = pass.as_ref().map(|_| ()).map_err(|e| e.to_string());
@@ -509,6 +528,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
         }
         match pass {
             Ok(mut s) => {
+                s.providers = requests;
                 if let Some(counts) = receiver.as_ref().map(|r| r.take_counts())
                     && counts != Default::default()
                 {

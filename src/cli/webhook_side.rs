@@ -205,6 +205,9 @@ impl Provider for SideProvider {
     fn open_breaker(&self) -> Option<OpenBreaker> {
         self.inner_ref().open_breaker()
     }
+    fn requests(&self) -> Option<(String, crate::http::exchange::Stats)> {
+        self.inner_ref().requests()
+    }
     fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
         self.inner().pending()
     }

@@ -123,6 +123,13 @@ pub trait Provider {
     fn open_breaker(&self) -> Option<OpenBreaker> {
         None
     }
+    /// The provider's name and its request counts since it was made
+    /// (requests, retries, throttles, breaker openings, token fetches);
+    /// `None` for a provider that makes no requests (file drops, webhook
+    /// inboxes). A pass's share is the difference from the last call.
+    fn requests(&self) -> Option<(String, crate::http::exchange::Stats)> {
+        None
+    }
     /// The deliveries waiting, oldest first, by name (nothing read yet).
     fn pending(&mut self) -> Result<Vec<String>, ProviderError>;
     /// Reads one delivery.

@@ -160,6 +160,10 @@ impl<C: Clock> Provider for RestProvider<C> {
         Some(self.name.clone())
     }
 
+    fn requests(&self) -> Option<(String, crate::http::exchange::Stats)> {
+        Some((self.name.clone(), self.exchange.stats()))
+    }
+
     fn restore_breaker(&mut self, open: OpenBreaker) {
         self.exchange.restore_breaker(open.until, open.cooldown);
     }

@@ -1,5 +1,7 @@
 //! What a sync pass did: the counts `tether sync` reports.
 
+use crate::base::Side;
+use crate::http::exchange::Stats;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -28,6 +30,62 @@ pub struct Summary {
     /// side only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<WebhookCounts>,
+    /// Requests to each REST side's provider in the pass (absent without
+    /// one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderRequests>,
+}
+
+/// A REST side's requests in a pass (issue 19, item 6).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProviderRequests {
+    pub side: Side,
+    pub provider: String,
+    #[serde(flatten)]
+    pub counts: Stats,
+}
+
+impl ProviderRequests {
+    /// What was done between two readings of the cumulative counts.
+    pub fn since(side: Side, provider: String, now: Stats, before: Stats) -> ProviderRequests {
+        ProviderRequests {
+            side,
+            provider,
+            counts: Stats {
+                requests: now.requests.saturating_sub(before.requests),
+                retries: now.retries.saturating_sub(before.retries),
+                throttled: now.throttled.saturating_sub(before.throttled),
+                breaker_openings: now.breaker_openings.saturating_sub(before.breaker_openings),
+                token_fetches: now.token_fetches.saturating_sub(before.token_fetches),
+            },
+        }
+    }
+
+    fn add(&mut self, o: &Stats) {
+        let c = &mut self.counts;
+        c.requests += o.requests;
+        c.retries += o.retries;
+        c.throttled += o.throttled;
+        c.breaker_openings += o.breaker_openings;
+        c.token_fetches += o.token_fetches;
+    }
+}
+
+impl std::fmt::Display for ProviderRequests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.counts;
+        write!(
+            f,
+            "{} ({}): requests {}, retries {}, throttled {}, breaker_openings {}, token_fetches {}",
+            self.provider,
+            self.side,
+            c.requests,
+            c.retries,
+            c.throttled,
+            c.breaker_openings,
+            c.token_fetches
+        )
+    }
 }
 
 /// What the webhook receiver answered (issue 20, item 6), counted per
@@ -156,6 +214,9 @@ impl std::fmt::Display for Summary {
         if let Some(w) = &self.webhooks {
             write!(f, "; webhooks: {w}")?;
         }
+        for p in &self.providers {
+            write!(f, "; {p}")?;
+        }
         Ok(())
     }
 }
@@ -186,6 +247,16 @@ impl Summary {
         self.sent += o.sent;
         if let Some(w) = &o.webhooks {
             self.webhooks.get_or_insert_default().add(w);
+        }
+        for p in &o.providers {
+            match self
+                .providers
+                .iter_mut()
+                .find(|q| q.side == p.side && q.provider == p.provider)
+            {
+                Some(q) => q.add(&p.counts),
+                None => self.providers.push(p.clone()),
+            }
         }
     }
 }
