@@ -747,6 +747,14 @@ snap!(
     )
 );
 snap!(
+    e0249_provider_durations_too_long_for_a_clock,
+    "E0249",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  limits {\n    budget 1 per 18446744073709551615s\n    timeout connect 5s, request 9000h\n    breaker after 1 failures, open 1s..18446744073709551615s\n  }"
+    ),
+    says "longer than 366 days"
+);
+snap!(
     e0250_provider_response_path_without_returns,
     "E0250",
     &provider_case(

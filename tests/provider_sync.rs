@@ -285,6 +285,21 @@ fn a_plan_file_carries_its_providers_and_a_forged_one_is_refused() {
         err.contains("provider `fakecrm`") && err.contains("http://"),
         "{err}"
     );
+
+    // Nor give it a timeout no clock can add (ureq would panic).
+    let mut plan_body: Json = serde_json::from_str(body).expect("body");
+    let timeout = &mut plan_body["providers"][0]["limits"]["request_timeout"];
+    assert!(timeout.is_object(), "{timeout}");
+    timeout["secs"] = json!(u64::MAX);
+    let forged_body = plan_body.to_string();
+    header["body_hash"] = tether::plan::file::body_hash(&forged_body).into();
+    std::fs::write(&forged, format!("{header}\n{forged_body}\n")).expect("write");
+    let (code, _, err) = sync(&a, &env);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("provider `fakecrm`") && err.contains("366 days"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -624,7 +624,8 @@ status {
     E0249 => "invalid limit",
 "A limit cannot work as written: a budget of 0 requests or per 0 s,
 `retry max 0`, a timeout of 0, a backoff or breaker range whose minimum is
-above its maximum, a number too large, or a cursor `lookback` of 7 days or
+above its maximum, a number too large, a duration longer than 366 days (a
+clock could not add it), or a cursor `lookback` of 7 days or
 more (events are deduplicated for 7 days: a longer look-back could apply an
 old version twice).
 

@@ -366,7 +366,8 @@ impl<C: Clock> Exchange<C> {
                             if pause > self.retry.max_wait {
                                 return Err(self.too_long(&label, pause));
                             }
-                            self.budgets.pause_until(self.clock.now() + pause);
+                            self.budgets
+                                .pause_until(super::instant_after(self.clock.now(), pause));
                             attempts += 1;
                             if attempts >= self.retry.max_attempts.get() {
                                 return Err(self.spent(label, attempts, last, false));
@@ -418,7 +419,7 @@ impl<C: Clock> Exchange<C> {
         ExchangeError::WaitTooLong {
             provider: self.name.clone(),
             label: label.to_string(),
-            until: self.clock.wall() + pause,
+            until: super::wall_after(self.clock.wall(), pause),
         }
     }
 

@@ -27,6 +27,25 @@ pub const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'_')
     .remove(b'~');
 
+/// The longest duration tether adds to an instant: about 100 years. A
+/// provider's `Retry-After` or `expires_in`, or a forged plan, can name a
+/// duration no clock can hold (u64::MAX seconds); `Instant + Duration`
+/// then panics and a `--watch` process dies. Every instant computed from
+/// outside input goes through [`instant_after`] or [`wall_after`].
+pub const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `t + d`, with `d` clamped to [`FAR`]: never a panic. Should even `FAR`
+/// not fit (a clock near its end), `t` itself: no wait is better than a
+/// crash, and the callers' own caps (a pass's longest wait) still apply.
+pub fn instant_after(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d.min(FAR)).unwrap_or(t)
+}
+
+/// [`instant_after`] for wall-clock time.
+pub fn wall_after(t: SystemTime, d: Duration) -> SystemTime {
+    t.checked_add(d.min(FAR)).unwrap_or(t)
+}
+
 /// Where time comes from: the real clock in production, a [`ManualClock`]
 /// in tests and simulations.
 pub trait Clock {
@@ -118,4 +137,21 @@ pub fn json_at<'a, S: AsRef<str>>(mut v: &'a Json, path: &[S]) -> Option<&'a Jso
         };
     }
     Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_an_absurd_duration_to_an_instant_clamps_instead_of_panicking() {
+        let now = Instant::now();
+        assert_eq!(instant_after(now, Duration::MAX), now + FAR);
+        assert_eq!(
+            instant_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        let wall = SystemTime::UNIX_EPOCH;
+        assert_eq!(wall_after(wall, Duration::MAX), wall + FAR);
+    }
 }

@@ -56,8 +56,10 @@ impl StatusClasses {
 pub fn retry_after(value: &str, server_date: Option<&str>, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Absurd numbers saturate; the caller caps what it will wait.
-        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+        // Absurd numbers are clamped to `FAR` on input, so no instant
+        // computed from them overflows; the caller caps what it will wait.
+        let secs: u64 = value.parse().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(super::FAR));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let from = server_date
@@ -132,6 +134,11 @@ mod tests {
                 "{form}"
             );
         }
+        assert_eq!(
+            retry_after("99999999999999999999", None, now),
+            Some(crate::http::FAR),
+            "clamped, not saturated to u64::MAX"
+        );
         assert_eq!(retry_after("soon", None, now), None);
         assert_eq!(retry_after("-5", None, now), None);
         assert_eq!(retry_after("1.5", None, now), None);
