@@ -179,6 +179,25 @@ fn an_absurd_token_lifetime_is_clamped_not_a_panic() {
 }
 
 #[test]
+fn a_request_that_cannot_be_built_stops_unsent_and_spares_the_breaker() {
+    let fake = scripted(vec![Reply::json(200, "{}")]);
+    let clock = clock();
+    let mut x = Exchange::new(spec(Credentials::None), &clock);
+    let mut bad = get(&fake, "/contacts");
+    bad.headers
+        .push(("X-Team".into(), "a\r\nX-Injected: 1".into()));
+    for _ in 0..3 {
+        let e = x.call(&bad).unwrap_err();
+        assert!(matches!(e, ExchangeError::Unsendable { .. }), "{e}");
+    }
+    assert_eq!(x.stats().retries, 0, "not retried");
+    assert_eq!(x.stats().breaker_openings, 0, "not a provider failure");
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+    assert!(fake.log().is_empty());
+    done(x.call(&get(&fake, "/contacts")));
+}
+
+#[test]
 fn server_errors_are_retried_with_growing_backoff() {
     let fake = scripted(vec![
         Reply::json(500, "{}"),

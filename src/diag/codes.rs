@@ -484,8 +484,10 @@ test order_lines \"two lines, two records\" {
 does not apply (`upsert` or `id at` on an update, `message at` outside
 `refuse`), a create is made safe two ways, a template names something a
 request cannot send (a read's templates name `cursor`, `page` and `limit`; a
-write's name `record` and `record.FIELD`), or a read sends `cursor` without
-declaring one.
+write's name `record` and `record.FIELD`), a read sends `cursor` without
+declaring one, a request path does not begin with `/` or holds `#`, a space
+or another character a URL cannot carry, or a header name is not an HTTP
+token or a header value holds a line break.
 
 ```
 provider crm {

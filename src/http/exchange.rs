@@ -13,7 +13,7 @@
 use super::auth::{AuthError, Credentials};
 use super::breaker::{Breaker, BreakerSpec, BreakerState};
 use super::budget::{Budget, Budgets};
-use super::client::{Client, ClientConfig, Request, Response};
+use super::client::{Client, ClientConfig, Failure, Request, Response};
 use super::policy::{StatusClass, StatusClasses, backoff, retry_after};
 use super::secret::Redactor;
 use super::{Clock, json_at};
@@ -130,6 +130,16 @@ pub enum ExchangeError {
     Unauthorized { provider: String, label: String },
     #[error("{provider}: {error}")]
     Auth { provider: String, error: AuthError },
+    /// The request could not be built (a header value with a line break
+    /// in a forged plan): sending it again cannot help, and it says
+    /// nothing of the provider's health, so it is neither retried nor
+    /// counted by the breaker.
+    #[error("{label}: {provider}'s request cannot be built ({reason}); nothing was sent")]
+    Unsendable {
+        provider: String,
+        label: String,
+        reason: String,
+    },
 }
 
 /// Counts for the provider's line in the summary.
@@ -318,6 +328,13 @@ impl<C: Clock> Exchange<C> {
                 g.record(done);
             }
             let (last, transport) = match result {
+                Err(Failure::Invalid { reason, .. }) => {
+                    return Err(ExchangeError::Unsendable {
+                        provider: self.name.clone(),
+                        label,
+                        reason,
+                    });
+                }
                 Err(failure) => (failure.to_string(), true),
                 Ok(r) if r.status == 401 && self.credentials.can_refresh() => {
                     if refreshed {

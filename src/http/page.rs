@@ -275,7 +275,7 @@ fn hash_of(p: &Position) -> u64 {
 }
 
 /// `scheme://host[:port]`, lower-cased, the default port left out.
-fn origin_of(url: &str) -> Option<String> {
+pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "http" && scheme != "https" {

@@ -66,7 +66,7 @@ use crate::provider::spec::{
     ChangeSpec, CreateSafety, CreateSpec, CursorFormat, CursorKind, CursorOrder, CursorSpec,
     LookupSpec, ReadSpec, WriteBody, WriteRequest, WriteSpec,
 };
-use crate::provider::template::{TextTemplate, Vars};
+use crate::provider::template::{PathRefusal, TextTemplate, Vars};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -347,7 +347,7 @@ impl<C: Clock> RestProvider<C> {
             &update.request.query,
             &vars,
         )
-        .is_none()
+        .is_err()
         {
             // The update cannot name the record (the mapping has no `ids`
             // path for the id): linked as it is; the next read brings its
@@ -373,8 +373,9 @@ impl<C: Clock> RestProvider<C> {
             record: Some(addressed),
             ..Vars::default()
         };
-        let Some(url) = url_of(&self.base, &spec.request.path, &spec.request.query, &vars) else {
-            return Ok(Lookup::Refused(missing_field(&label)));
+        let url = match url_of(&self.base, &spec.request.path, &spec.request.query, &vars) {
+            Ok(url) => url,
+            Err(why) => return Ok(Lookup::Refused(why.say(&label))),
         };
         let body = spec.request.body.as_ref().and_then(|b| b.expand(&vars));
         let request = http_request(
@@ -415,8 +416,9 @@ impl<C: Clock> RestProvider<C> {
             record: Some(addressed),
             ..Vars::default()
         };
-        let Some(url) = url_of(&self.base, &spec.path, &spec.query, &vars) else {
-            return Ok(Sent::Refused(missing_field(&label)));
+        let url = match url_of(&self.base, &spec.path, &spec.query, &vars) {
+            Ok(url) => url,
+            Err(why) => return Ok(Sent::Refused(why.say(&label))),
         };
         let body = match &spec.body {
             WriteBody::Record { omit } => {
@@ -483,16 +485,54 @@ fn id_in(body: &[u8], at: &[String]) -> Option<String> {
     json_at(&body, at).and_then(super::json::key_text)
 }
 
+/// Why no URL was built for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UrlRefusal {
+    /// The path needs a value the variables do not have.
+    Missing,
+    /// A value in the path is empty, `.` or `..`.
+    DotSegment,
+    /// The URL's origin is not the base's (a path without a leading `/`
+    /// in a forged plan: `{id}` after `http://127.0.0.1`).
+    OtherOrigin,
+}
+
+impl UrlRefusal {
+    /// Why, in words, for the request labelled `label`.
+    fn say(self, label: &str) -> String {
+        match self {
+            UrlRefusal::Missing => missing_field(label),
+            UrlRefusal::DotSegment => format!(
+                "{label}: a value in the path is empty, `.` or `..`: sent, the request would \
+                 address another resource"
+            ),
+            UrlRefusal::OtherOrigin => format!(
+                "{label}: the URL would leave the provider's base; tether sends nothing outside it"
+            ),
+        }
+    }
+}
+
 /// A URL: the base, the expanded path, and each query member whose value
-/// has one, every value percent-encoded. `None`: the path needs a value
-/// the variables do not have.
+/// has one, every value percent-encoded; refused when the path needs a
+/// value the variables do not have, a value would change which resource
+/// the path names, or the URL is not on the base's origin.
 fn url_of(
     base: &str,
     path: &TextTemplate,
     query: &[(String, TextTemplate)],
     vars: &Vars<'_>,
-) -> Option<String> {
-    let mut url = format!("{base}{}", path.expand(vars)?);
+) -> Result<String, UrlRefusal> {
+    let expanded = path.expand_path(vars).map_err(|why| match why {
+        PathRefusal::Missing => UrlRefusal::Missing,
+        PathRefusal::DotSegment => UrlRefusal::DotSegment,
+    })?;
+    let mut url = format!("{base}{expanded}");
+    // Checked before anything is sent: credentials go to the base only.
+    let base_origin = crate::http::page::origin_of(base);
+    if base_origin.is_none() || crate::http::page::origin_of(&url) != base_origin {
+        return Err(UrlRefusal::OtherOrigin);
+    }
     for (key, value) in query {
         // The whole value is encoded, its text too: a SOQL query's spaces
         // and quotes, a literal `&`, must not change the URL's shape.
@@ -509,7 +549,7 @@ fn url_of(
             ));
         }
     }
-    Some(url)
+    Ok(url)
 }
 
 /// The declared headers that have a value, an idempotency header, and
@@ -833,10 +873,13 @@ fn request(
     };
     let url = match position {
         Position::Url(url) => url.clone(),
-        _ => url_of(base, &read.request.path, &read.request.query, &vars).ok_or_else(|| {
-            stop(format!(
-                "{label}: the path needs a value this read does not have"
-            ))
+        _ => url_of(base, &read.request.path, &read.request.query, &vars).map_err(|why| {
+            stop(match why {
+                UrlRefusal::Missing => {
+                    format!("{label}: the path needs a value this read does not have")
+                }
+                other => other.say(label),
+            })
         })?,
     };
     let headers = headers_of(&read.request.headers, &vars, None);
