@@ -245,6 +245,11 @@ impl<C: Clock> Exchange<C> {
         }
     }
 
+    /// The wall-clock time on the exchange's clock.
+    pub fn wall_now(&self) -> SystemTime {
+        self.clock.wall()
+    }
+
     /// Provider text made safe to keep: secrets replaced, bounded, escaped.
     pub fn redact(&self, text: &str) -> String {
         self.redactor.clean(text)

@@ -181,7 +181,25 @@ impl<C: Clock> Provider for RestProvider<C> {
             return Ok(Box::new(std::iter::empty()));
         };
         let stored = self.from.as_ref().map(|c| &c.0);
-        let cursor = stored.and_then(|c| c.get("cursor")).cloned();
+        let mut cursor = stored.and_then(|c| c.get("cursor")).cloned();
+        let ceiling = spec
+            .cursor
+            .as_ref()
+            .and_then(|c| cursor_ceiling(c, self.exchange.wall_now()));
+        if let (Some(c), Some(ceiling), Some(raw)) = (&spec.cursor, ceiling, &cursor)
+            && order_of(c.kind, raw).is_some_and(|o| o > ceiling)
+        {
+            // Stored before tether refused such cursors: reading from it
+            // would find nothing, for good. Reading all again is safe
+            // (unchanged records are no-ops).
+            eprintln!(
+                "warning: {}: the stored cursor {} is more than a day in the future; reading \
+                 everything again",
+                self.name,
+                crate::http::secret::shown(&raw.to_string(), 60)
+            );
+            cursor = None;
+        }
         let read = stored
             .and_then(|c| c.get("read"))
             .and_then(Json::as_u64)
@@ -202,6 +220,8 @@ impl<C: Clock> Provider for RestProvider<C> {
             highest: None,
             previous: None,
             read,
+            ceiling,
+            future_warned: false,
         }))
     }
 
@@ -589,6 +609,28 @@ fn http_request(
     }
 }
 
+/// How far past now a date-time cursor may be kept: clock skew between
+/// tether and the provider, generously.
+const CURSOR_SKEW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The highest cursor that may be kept at `now`, in the units
+/// [`order_of`] gives (seconds for a `seconds` cursor, else
+/// milliseconds); `None` for a sequence number, which has no clock.
+fn cursor_ceiling(spec: &CursorSpec, now: std::time::SystemTime) -> Option<Order> {
+    if spec.kind != CursorKind::DateTime {
+        return None;
+    }
+    let millis = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        .saturating_add(CURSOR_SKEW.as_millis());
+    let millis = Order::try_from(millis).ok()?;
+    Some(match spec.format {
+        CursorFormat::Seconds => millis / 1000,
+        _ => millis,
+    })
+}
+
 /// A cursor value as it compares: milliseconds since the epoch for a
 /// date-time, the number for a sequence.
 type Order = i128;
@@ -610,6 +652,13 @@ struct Reading<'p, C: Clock> {
     /// The highest cursor seen in this read, with its value as the record
     /// has it.
     highest: Option<(Order, Json)>,
+    /// The highest date-time cursor that may be stored: now and a day of
+    /// clock skew. A record dated beyond it (a sentinel, a typo, a broken
+    /// clock) is read but never becomes the checkpoint, or every later
+    /// read would ask from the far future and find nothing, for good.
+    ceiling: Option<Order>,
+    /// Whether this read has warned of such a record yet (once a read).
+    future_warned: bool,
     /// The last record's cursor, to verify an ascending read.
     previous: Option<Order>,
     /// Reads completed before this one (a read without a cursor takes it
@@ -711,8 +760,10 @@ impl<C: Clock> Reading<'_, C> {
                     Some(v) => Some((
                         order_of(spec.kind, v).ok_or_else(|| {
                             stop(format!(
-                                "{label}: record {i} of the page has `{}` = {v}, not a {}",
+                                "{label}: record {i} of the page has `{}` = {}, not a {}",
                                 spec.field.join("."),
+                                // Provider text: bounded and escaped.
+                                crate::http::secret::shown(&v.to_string(), 100),
                                 kind_name(spec.kind)
                             ))
                         })?,
@@ -738,7 +789,19 @@ impl<C: Clock> Reading<'_, C> {
                     out_of_order = Some(i);
                 }
                 self.previous = Some(order);
-                if self.highest.as_ref().is_none_or(|(h, _)| order > *h) {
+                if self.ceiling.is_some_and(|c| order > c) {
+                    if !self.future_warned {
+                        self.future_warned = true;
+                        eprintln!(
+                            "warning: {label}: record {i} has `{}` = {}, more than a day in the \
+                             future; it is synced, but not kept as the read's cursor",
+                            read.cursor
+                                .as_ref()
+                                .map_or(String::new(), |c| c.field.join(".")),
+                            crate::http::secret::shown(&raw.to_string(), 60)
+                        );
+                    }
+                } else if self.highest.as_ref().is_none_or(|(h, _)| order > *h) {
                     self.highest = Some((order, raw.clone()));
                 }
             }
@@ -806,7 +869,8 @@ impl<C: Clock> Reading<'_, C> {
                 self.queue.push_back(checkpoint(cursor, self.read + 1));
                 Ok(())
             }
-            Err(e) => Err(stop(format!("{label}: {e}"))),
+            // Redacted too: an origin could carry a key as a host name.
+            Err(e) => Err(stop(exchange.redact(&format!("{label}: {e}")))),
         }
     }
 }
