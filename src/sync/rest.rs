@@ -719,7 +719,7 @@ impl<C: Clock> Reading<'_, C> {
             group: *read_budgets,
             ..CallOptions::default()
         };
-        let response = match exchange.call_with(&request, options) {
+        let mut response = match exchange.call_with(&request, options) {
             Ok(Answer::Done(r)) => {
                 // The crash suite's point between a page fetched and its
                 // events stored.
@@ -733,7 +733,9 @@ impl<C: Clock> Reading<'_, C> {
             }
             Err(e) => return Err(stop(e.to_string())),
         };
-        let body: Json = serde_json::from_slice(&response.body)
+        // The bytes are dropped once parsed: only the JSON tree is held
+        // while the page's records are queued.
+        let body: Json = serde_json::from_slice(&std::mem::take(&mut response.body))
             .map_err(|e| stop(format!("{label}: the response is not JSON ({e})")))?;
         let records = match json_at(&body, &read.records) {
             Some(Json::Array(items)) => items.as_slice(),
