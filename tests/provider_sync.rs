@@ -328,6 +328,22 @@ fn a_plan_file_carries_its_providers_and_a_forged_one_is_refused() {
         err.contains("provider `fakecrm`") && err.contains("366 days"),
         "{err}"
     );
+
+    // Nor a path that is not a path on the base.
+    let mut plan_body: Json = serde_json::from_str(body).expect("body");
+    let path = &mut plan_body["providers"][0]["resources"][0]["read"]["request"]["path"];
+    assert_eq!(
+        path.as_str().map(|p| p.starts_with('/')),
+        Some(true),
+        "{path}"
+    );
+    *path = json!("contacts");
+    let forged_body = plan_body.to_string();
+    header["body_hash"] = tether::plan::file::body_hash(&forged_body).into();
+    std::fs::write(&forged, format!("{header}\n{forged_body}\n")).expect("write");
+    let (code, _, err) = sync(&a, &env);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("does not begin with `/`"), "{err}");
 }
 
 #[test]

@@ -441,6 +441,34 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
         return Err(format!("status {code} is not an HTTP status"));
     }
     for r in &spec.resources {
+        // What `tether check` refuses (E0240), refused in a forged plan
+        // too: a path that is not a path on the base, or whose query
+        // would go into a fragment.
+        let lookup = match &r.writes.create {
+            Some(CreateSpec {
+                safety: CreateSafety::Lookup(l),
+                ..
+            }) => Some(&l.request.path),
+            _ => None,
+        };
+        let paths = r
+            .read
+            .as_ref()
+            .map(|read| &read.request.path)
+            .into_iter()
+            .chain(r.writes.create.as_ref().map(|c| &c.request.path))
+            .chain(r.writes.update.as_ref().map(|c| &c.request.path))
+            .chain(r.writes.delete.as_ref().map(|c| &c.request.path))
+            .chain(lookup);
+        for path in paths {
+            if !path.starts_with_slash() || path.literals().any(|t| t.contains('#')) {
+                return Err(format!(
+                    "resource `{}`: the path `{}` does not begin with `/` or holds `#`",
+                    r.name,
+                    path.source()
+                ));
+            }
+        }
         if let Some(CursorFormat::Pattern(p)) = r
             .read
             .as_ref()
