@@ -98,9 +98,9 @@ pub enum Answer {
 /// rest waits in the outbox, or the read resumes from its checkpoint).
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
-    #[error("{provider} is taken to be down: the circuit breaker is open until {}", httpdate::fmt_http_date(*until))]
+    #[error("{provider} is taken to be down: the circuit breaker is open until {}", super::http_date(*until))]
     BreakerOpen { provider: String, until: SystemTime },
-    #[error("{label}: {provider} asks to wait until {}, longer than a pass waits", httpdate::fmt_http_date(*until))]
+    #[error("{label}: {provider} asks to wait until {}, longer than a pass waits", super::http_date(*until))]
     WaitTooLong {
         provider: String,
         label: String,

@@ -46,6 +46,16 @@ pub fn wall_after(t: SystemTime, d: Duration) -> SystemTime {
     t.checked_add(d.min(FAR)).unwrap_or(t)
 }
 
+/// `t` as an HTTP-date for a message, never a panic: httpdate panics on a
+/// time before 1970 or after 9999, and an `until` can come from a damaged
+/// state store (a breaker's `open_until_ms`) or a clock set wrong. Such a
+/// time is shown as the nearest one it can show.
+pub fn http_date(t: SystemTime) -> String {
+    // 9999-12-31T23:59:59Z, the last instant httpdate formats.
+    let last = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    httpdate::fmt_http_date(t.clamp(SystemTime::UNIX_EPOCH, last))
+}
+
 /// Where time comes from: the real clock in production, a [`ManualClock`]
 /// in tests and simulations.
 pub trait Clock {
@@ -153,5 +163,13 @@ mod tests {
         );
         let wall = SystemTime::UNIX_EPOCH;
         assert_eq!(wall_after(wall, Duration::MAX), wall + FAR);
+    }
+
+    #[test]
+    fn a_time_beyond_what_http_dates_can_say_is_shown_not_a_panic() {
+        let far = SystemTime::UNIX_EPOCH + Duration::from_millis(i64::MAX as u64);
+        assert_eq!(http_date(far), "Fri, 31 Dec 9999 23:59:59 GMT");
+        let before = SystemTime::UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(http_date(before), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }
