@@ -450,6 +450,30 @@ fn a_next_page_on_another_origin_is_named_by_its_origin_only() {
 }
 
 #[test]
+fn a_page_of_more_values_than_tether_parses_stops_the_read_unparsed() {
+    // Two bytes a value on the wire, tens of bytes once parsed: 10 MB of
+    // this once took 1.5 GB.
+    let zeros = vec!["0"; 1_000_001].join(",");
+    let body = format!(
+        r#"{{"results":[{{"id":"1","properties":{{"lastmodifieddate":"{T}","pad":[{zeros}]}}}}]}}"#
+    );
+    let fake = Fake::start(move |_| Reply::json(200, &body));
+    let clock = clock();
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let mut left = hubspot(&fake, &clock, Duration::ZERO);
+    let written = Rc::new(RefCell::new(Vec::new()));
+    let e = Engine::new(&plans, &mut store)
+        .pass(&mut left, &mut Erp(written.clone()))
+        .expect_err("too large a page");
+    assert!(
+        e.to_string().contains("more than 1000000 JSON values"),
+        "{e}"
+    );
+    assert!(written.borrow().is_empty());
+}
+
+#[test]
 fn a_repeated_page_token_stops_the_read_keeping_what_was_stored() {
     let crm = Arc::new(Mutex::new(Crm {
         contacts: five(),

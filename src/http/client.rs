@@ -10,8 +10,8 @@
 //!   trickling in a byte at a time fails like any timeout.
 //! * A response body is read whole, up to a cap ([`DEFAULT_MAX_BODY`],
 //!   16 MiB): pages are small, and a provider cannot make tether hold more
-//!   than the body and its parsed JSON (for a body of tiny values such as
-//!   `[0,0,…]`, the JSON tree is several times the body's size).
+//!   than the body. What a body costs once parsed is bounded by the
+//!   reader, which counts its values first ([`super::MAX_JSON_VALUES`]).
 //! * Proxies are never used: `HTTP_PROXY`/`ALL_PROXY` in the environment
 //!   would silently send every request, bearer token included, through
 //!   another host. tether talks to the declared base only.

@@ -46,6 +46,46 @@ pub fn wall_after(t: SystemTime, d: Duration) -> SystemTime {
     t.checked_add(d.min(FAR)).unwrap_or(t)
 }
 
+/// The most JSON values a response body may hold for tether to parse it:
+/// a million. A parsed value takes tens of bytes however short its text
+/// (`0,` is two bytes, a `serde_json::Value` 32 and more), and the engine
+/// holds each record in several forms while it syncs it: 10 MB of
+/// `[0,0,…]` once peaked at 1.5 GB. A Salesforce page of 2,000 records of
+/// 100 fields is 200,000 values.
+pub const MAX_JSON_VALUES: usize = 1_000_000;
+
+/// An upper bound on the number of values in the JSON text `bytes`,
+/// counted without parsing: separators and openings outside strings. It
+/// stops counting past `max`. Garbage in, a number out: a body that is
+/// not JSON fails when it is parsed.
+pub fn json_values(bytes: &[u8], max: usize) -> usize {
+    let (mut n, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            // Every element after the first follows a comma; the first
+            // follows its container's opening.
+            b',' | b'[' | b'{' => {
+                n += 1;
+                if n > max {
+                    return n;
+                }
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
 /// `t` as an HTTP-date for a message, never a panic: httpdate panics on a
 /// time before 1970 or after 9999, and an `until` can come from a damaged
 /// state store (a breaker's `open_until_ms`) or a clock set wrong. Such a
@@ -163,6 +203,14 @@ mod tests {
         );
         let wall = SystemTime::UNIX_EPOCH;
         assert_eq!(wall_after(wall, Duration::MAX), wall + FAR);
+    }
+
+    #[test]
+    fn json_values_are_counted_outside_strings() {
+        assert_eq!(json_values(b"[0,0,0]", 100), 4);
+        assert_eq!(json_values(br#"{"a":"x,y,[{","b":[1,2]}"#, 100), 5);
+        assert_eq!(json_values(br#"["a\",b",1]"#, 100), 3, "an escaped quote");
+        assert!(json_values(b"[0,0,0,0,0,0]", 3) > 3, "stops past the max");
     }
 
     #[test]

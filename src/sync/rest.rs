@@ -735,11 +735,28 @@ impl<C: Clock> Reading<'_, C> {
         };
         // The bytes are dropped once parsed: only the JSON tree is held
         // while the page's records are queued.
-        let body: Json = serde_json::from_slice(&std::mem::take(&mut response.body))
+        if crate::http::json_values(&response.body, crate::http::MAX_JSON_VALUES)
+            > crate::http::MAX_JSON_VALUES
+        {
+            return Err(stop(format!(
+                "{label}: the page holds more than {} JSON values; tether does not parse a \
+                 page that large (ask for smaller pages: a `limit`)",
+                crate::http::MAX_JSON_VALUES
+            )));
+        }
+        let mut body: Json = serde_json::from_slice(&std::mem::take(&mut response.body))
             .map_err(|e| stop(format!("{label}: the response is not JSON ({e})")))?;
-        let records = match json_at(&body, &read.records) {
-            Some(Json::Array(items)) => items.as_slice(),
-            Some(Json::Null) => &[],
+        // The records are moved out of the body, not cloned: each becomes
+        // an event's record as it is. The pager reads the rest of the body
+        // (tokens, links, flags), never the records themselves.
+        let pointer: String = read
+            .records
+            .iter()
+            .map(|seg| format!("/{}", seg.replace('~', "~0").replace('/', "~1")))
+            .collect();
+        let records: Vec<Json> = match body.pointer_mut(&pointer) {
+            Some(Json::Array(items)) => std::mem::take(items),
+            Some(Json::Null) => Vec::new(),
             Some(_) => {
                 return Err(stop(format!(
                     "{label}: `{}` in the response is not an array of records",
@@ -753,12 +770,13 @@ impl<C: Clock> Reading<'_, C> {
                 )));
             }
         };
-        let mut page_low: Option<(Order, &Json)> = None;
+        let count = records.len();
+        let mut page_low: Option<(Order, Json)> = None;
         let mut out_of_order = None;
-        let (mut first, mut last) = (None, None);
-        for (i, record) in records.iter().enumerate() {
+        let (mut first, mut last): (Option<Json>, Option<Json>) = (None, None);
+        for (i, record) in records.into_iter().enumerate() {
             let cursor = match &read.cursor {
-                Some(spec) => match json_at(record, &spec.field).filter(|v| !v.is_null()) {
+                Some(spec) => match json_at(&record, &spec.field).filter(|v| !v.is_null()) {
                     Some(v) => Some((
                         order_of(spec.kind, v).ok_or_else(|| {
                             stop(format!(
@@ -769,19 +787,20 @@ impl<C: Clock> Reading<'_, C> {
                                 kind_name(spec.kind)
                             ))
                         })?,
-                        v,
+                        v.clone(),
                     )),
                     None => None,
                 },
                 None => None,
             };
-            if let Some((order, raw)) = cursor {
+            if let Some((order, raw)) = &cursor {
+                let order = *order;
                 if first.is_none() {
-                    first = Some(raw);
+                    first = Some(raw.clone());
                 }
-                last = Some(raw);
-                if page_low.is_none_or(|(low, _)| order < low) {
-                    page_low = Some((order, raw));
+                last = Some(raw.clone());
+                if page_low.as_ref().is_none_or(|(low, _)| order < *low) {
+                    page_low = Some((order, raw.clone()));
                 }
                 let ascending = read
                     .cursor
@@ -807,21 +826,21 @@ impl<C: Clock> Reading<'_, C> {
                     self.highest = Some((order, raw.clone()));
                 }
             }
-            let identity = match (&read.cursor, cursor) {
+            let identity = match (&read.cursor, &cursor) {
                 (Some(_), Some((_, raw))) => raw.to_string(),
                 _ => format!("read {}", self.read),
             };
             let id = read
                 .id
                 .as_ref()
-                .and_then(|p| json_at(record, p))
+                .and_then(|p| json_at(&record, p))
                 .map_or_else(String::new, Json::to_string);
             let text = record.to_string();
             self.queue.push_back(Received::Item(Item::Event(RawEvent {
                 event_id: Some(event_id(name, &id, &identity, &text)),
                 op: EventOp::Upsert,
-                version: cursor.map(|(_, raw)| raw.clone()),
-                record: record.clone(),
+                version: cursor.map(|(_, raw)| raw),
+                record,
                 text,
             })));
         }
@@ -829,7 +848,7 @@ impl<C: Clock> Reading<'_, C> {
         let order = read.cursor.as_ref().map(|c| c.order);
         let cursor = match (order, out_of_order) {
             // Low enough that nothing of this page or after it is skipped.
-            (_, Some(_)) => page_low.map(|(_, raw)| raw.clone()),
+            (_, Some(_)) => page_low.map(|(_, raw)| raw),
             (Some(CursorOrder::Ascending), None) => checkpoint_cursor(
                 read.cursor.as_ref(),
                 self.stored_cursor.as_ref(),
@@ -852,10 +871,10 @@ impl<C: Clock> Reading<'_, C> {
         }
         let seen = Page {
             body: &body,
-            records: records.len(),
+            records: count,
             link: response.header("link"),
-            first_cursor: first,
-            last_cursor: last,
+            first_cursor: first.as_ref(),
+            last_cursor: last.as_ref(),
         };
         match self.pager.next(&seen) {
             Ok(Some(_)) => Ok(()),
