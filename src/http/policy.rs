@@ -65,7 +65,11 @@ pub fn retry_after(value: &str, server_date: Option<&str>, now: SystemTime) -> O
     let from = server_date
         .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
         .unwrap_or(now);
-    Some(at.duration_since(from).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(from)
+            .unwrap_or(Duration::ZERO)
+            .min(super::FAR),
+    )
 }
 
 /// The wait before attempt `attempt` (0 for the first retry): "full
@@ -138,6 +142,11 @@ mod tests {
             retry_after("99999999999999999999", None, now),
             Some(crate::http::FAR),
             "clamped, not saturated to u64::MAX"
+        );
+        assert_eq!(
+            retry_after("Fri, 31 Dec 9999 23:59:59 GMT", None, now),
+            Some(crate::http::FAR),
+            "a date clamped too"
         );
         assert_eq!(retry_after("soon", None, now), None);
         assert_eq!(retry_after("-5", None, now), None);
