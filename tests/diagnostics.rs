@@ -747,6 +747,30 @@ snap!(
     )
 );
 snap!(
+    e0249_provider_durations_too_long_for_a_clock,
+    "E0249",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  limits {\n    budget 1 per 18446744073709551615s\n    timeout connect 5s, request 9000h\n    breaker after 1 failures, open 1s..18446744073709551615s\n  }"
+    ),
+    says "longer than 366 days"
+);
+snap!(
+    e0240_provider_path_that_is_not_a_path_on_the_base,
+    "E0240",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"contacts\" returns api.Page { records results }\n    update PATCH \"/contacts/{id}#x\"\n    delete DELETE \"/contacts/{id} x\"\n  }"
+    ),
+    says "must begin with `/`"
+);
+snap!(
+    e0240_provider_header_name_and_value_that_http_refuses,
+    "E0240",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth api_key header \"X Key\" secret(\"CRM_KEY\")\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      records results\n      headers { \"X Bad Name\": \"1\", \"X-Team\": \"a\\r\\nb\" }\n    }\n  }"
+    ),
+    says "not a header name"
+);
+snap!(
     e0250_provider_response_path_without_returns,
     "E0250",
     &provider_case(

@@ -141,6 +141,63 @@ fn a_wait_longer_than_a_pass_ends_it_without_sleeping() {
 }
 
 #[test]
+fn an_absurd_retry_after_ends_the_pass_instead_of_panicking() {
+    // u64::MAX and beyond: once saturated, then added to the wall clock
+    // for the message, it panicked ("overflow when adding duration").
+    let fake = scripted(vec![
+        Reply::json(429, "{}").header("Retry-After", "99999999999999999999"),
+    ]);
+    let clock = clock();
+    let mut x = Exchange::new(spec(Credentials::None), &clock);
+    let e = x.call(&get(&fake, "/contacts")).unwrap_err();
+    assert!(matches!(e, ExchangeError::WaitTooLong { .. }), "{e}");
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+}
+
+#[test]
+fn an_absurd_token_lifetime_is_clamped_not_a_panic() {
+    let fake = Fake::start(|r: &Logged| {
+        if r.path == "/oauth/token" {
+            return Reply::json(
+                200,
+                r#"{"access_token":"at-1","token_type":"bearer","expires_in":18446744073709551615}"#,
+            );
+        }
+        Reply::json(200, r#"{"ok":true}"#)
+    });
+    let clock = clock();
+    let mut x = Exchange::new(spec(oauth(&fake, "rt-1", None)), &clock);
+    done(x.call(&get(&fake, "/contacts")));
+    clock.advance(S(3600));
+    done(x.call(&get(&fake, "/contacts")));
+    let fetches = fake
+        .log()
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .count();
+    assert_eq!(fetches, 1, "the token is still good an hour later");
+}
+
+#[test]
+fn a_request_that_cannot_be_built_stops_unsent_and_spares_the_breaker() {
+    let fake = scripted(vec![Reply::json(200, "{}")]);
+    let clock = clock();
+    let mut x = Exchange::new(spec(Credentials::None), &clock);
+    let mut bad = get(&fake, "/contacts");
+    bad.headers
+        .push(("X-Team".into(), "a\r\nX-Injected: 1".into()));
+    for _ in 0..3 {
+        let e = x.call(&bad).unwrap_err();
+        assert!(matches!(e, ExchangeError::Unsendable { .. }), "{e}");
+    }
+    assert_eq!(x.stats().retries, 0, "not retried");
+    assert_eq!(x.stats().breaker_openings, 0, "not a provider failure");
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+    assert!(fake.log().is_empty());
+    done(x.call(&get(&fake, "/contacts")));
+}
+
+#[test]
 fn server_errors_are_retried_with_growing_backoff() {
     let fake = scripted(vec![
         Reply::json(500, "{}"),

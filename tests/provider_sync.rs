@@ -198,6 +198,34 @@ fn a_rest_side_is_read_into_a_folder_and_a_folder_record_is_created_on_it() {
 }
 
 #[test]
+fn proxy_variables_are_ignored_so_the_token_goes_only_to_the_base() {
+    let crm = Arc::new(Mutex::new(Crm::default()));
+    crm.lock()
+        .expect("crm")
+        .seed(json!({"ref": "r1", "email": "ann@example.com", "firstname": "Ann"}));
+    let fake = fake_crm::start(crm);
+    // A proxy that would see the bearer token if it were used.
+    let proxy = fake_http::Fake::start(|_| fake_http::Reply::json(502, "{}"));
+    let dir = scratch("proxy");
+    let state = dir.join("state.db");
+    let erp = dir.join("erp");
+    let mut env = vec![
+        ("FAKECRM_BASE_URL", fake.url.as_str()),
+        ("FAKECRM_TOKEN", TOKEN),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        env.push((var, proxy.url.as_str()));
+    }
+    let (code, out, err) = sync(&args(s(&state), s(&erp), "provider:fakecrm"), &env);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    assert!(proxy.log().is_empty(), "the proxy was used");
+    assert!(!fake.log().is_empty(), "the base was asked");
+    assert_eq!(outbox(&erp).len(), 1);
+}
+
+#[test]
 fn a_missing_secret_stops_the_sync_by_its_name_before_any_request() {
     let crm = Arc::new(Mutex::new(Crm::default()));
     let fake = fake_crm::start(crm);
@@ -292,6 +320,37 @@ fn a_plan_file_carries_its_providers_and_a_forged_one_is_refused() {
         err.contains("provider `fakecrm`") && err.contains("http://"),
         "{err}"
     );
+
+    // Nor give it a timeout no clock can add (ureq would panic).
+    let mut plan_body: Json = serde_json::from_str(body).expect("body");
+    let timeout = &mut plan_body["providers"][0]["limits"]["request_timeout"];
+    assert!(timeout.is_object(), "{timeout}");
+    timeout["secs"] = json!(u64::MAX);
+    let forged_body = plan_body.to_string();
+    header["body_hash"] = tether::plan::file::body_hash(&forged_body).into();
+    std::fs::write(&forged, format!("{header}\n{forged_body}\n")).expect("write");
+    let (code, _, err) = sync(&a, &env);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("provider `fakecrm`") && err.contains("366 days"),
+        "{err}"
+    );
+
+    // Nor a path that is not a path on the base.
+    let mut plan_body: Json = serde_json::from_str(body).expect("body");
+    let path = &mut plan_body["providers"][0]["resources"][0]["read"]["request"]["path"];
+    assert_eq!(
+        path.as_str().map(|p| p.starts_with('/')),
+        Some(true),
+        "{path}"
+    );
+    *path = json!("contacts");
+    let forged_body = plan_body.to_string();
+    header["body_hash"] = tether::plan::file::body_hash(&forged_body).into();
+    std::fs::write(&forged, format!("{header}\n{forged_body}\n")).expect("write");
+    let (code, _, err) = sync(&a, &env);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("does not begin with `/`"), "{err}");
 }
 
 #[test]

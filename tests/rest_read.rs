@@ -179,6 +179,14 @@ fn hubspot<'c>(
     clock: &'c ManualClock,
     lookback: Duration,
 ) -> RestProvider<&'c ManualClock> {
+    hubspot_reading(fake, clock, read_spec(lookback))
+}
+
+fn hubspot_reading<'c>(
+    fake: &Fake,
+    clock: &'c ManualClock,
+    read: ReadSpec,
+) -> RestProvider<&'c ManualClock> {
     let exchange = Exchange::new(
         ExchangeSpec {
             name: "hubspot".into(),
@@ -196,7 +204,7 @@ fn hubspot<'c>(
         },
         clock,
     );
-    RestProvider::new("hubspot", exchange, &fake.url, read_spec(lookback))
+    RestProvider::new("hubspot", exchange, &fake.url, read)
 }
 
 /// The other side: takes every write, remembers the records.
@@ -378,6 +386,91 @@ fn an_api_that_ignores_the_sort_is_stopped_without_skipping() {
         .expect("read")
         .expect("stored");
     assert_eq!(checkpoint.0["cursor"], json!((T + 3000).to_string()));
+}
+
+#[test]
+fn a_record_dated_far_in_the_future_never_becomes_the_cursor() {
+    let mut contacts = five();
+    contacts.push(contact("6", "Fi", 9_223_372_036_854_775_807));
+    let crm = Arc::new(Mutex::new(Crm {
+        contacts,
+        ..Crm::default()
+    }));
+    let fake = fake(crm.clone());
+    let clock = clock();
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let written = Rc::new(RefCell::new(Vec::new()));
+    let mut left = hubspot(&fake, &clock, Duration::ZERO);
+    let summary = Engine::new(&plans, &mut store)
+        .pass(&mut left, &mut Erp(written.clone()))
+        .expect("a pass");
+    assert_eq!(summary.read, 6, "the record is still synced: {summary}");
+    let checkpoint = store
+        .checkpoint("contact", Side::Left)
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        checkpoint.0["cursor"],
+        json!((T + 4000).to_string()),
+        "not the far-future date: later reads would find nothing"
+    );
+}
+
+#[test]
+fn a_next_page_on_another_origin_is_named_by_its_origin_only() {
+    let fake = Fake::start(|_| {
+        let body = json!({
+            "results": [contact("1", "Ann", T)],
+            "next": "https://Evil.example:8443/steal?hapikey=pat-na1-secret&x=\u{1b}[31m\nforged",
+        });
+        Reply::json(200, &body.to_string())
+    });
+    let clock = clock();
+    let mut read = read_spec(Duration::ZERO);
+    read.page.style = Pagination::NextUrl {
+        at: vec!["next".into()],
+        stop_when: None,
+    };
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let mut left = hubspot_reading(&fake, &clock, read);
+    let e = Engine::new(&plans, &mut store)
+        .pass(&mut left, &mut Erp(Rc::new(RefCell::new(Vec::new()))))
+        .expect_err("another origin");
+    let e = e.to_string();
+    assert!(
+        e.contains("another origin (https://evil.example:8443)"),
+        "{e}"
+    );
+    for leak in ["hapikey", "pat-na1-secret", "\u{1b}", "\n", "forged"] {
+        assert!(!e.contains(leak), "{leak:?} in {e}");
+    }
+    assert_eq!(fake.log().len(), 1, "the next page was not asked for");
+}
+
+#[test]
+fn a_page_of_more_values_than_tether_parses_stops_the_read_unparsed() {
+    // Two bytes a value on the wire, tens of bytes once parsed: 10 MB of
+    // this once took 1.5 GB.
+    let zeros = vec!["0"; 1_000_001].join(",");
+    let body = format!(
+        r#"{{"results":[{{"id":"1","properties":{{"lastmodifieddate":"{T}","pad":[{zeros}]}}}}]}}"#
+    );
+    let fake = Fake::start(move |_| Reply::json(200, &body));
+    let clock = clock();
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let mut left = hubspot(&fake, &clock, Duration::ZERO);
+    let written = Rc::new(RefCell::new(Vec::new()));
+    let e = Engine::new(&plans, &mut store)
+        .pass(&mut left, &mut Erp(written.clone()))
+        .expect_err("too large a page");
+    assert!(
+        e.to_string().contains("more than 1000000 JSON values"),
+        "{e}"
+    );
+    assert!(written.borrow().is_empty());
 }
 
 #[test]

@@ -732,6 +732,59 @@ fn an_operation_the_resource_does_not_declare_is_refused_by_name() {
 }
 
 #[test]
+fn an_id_that_would_drop_or_climb_a_path_segment_is_refused_unsent() {
+    let (_crm, fake) = fake();
+    let clock = clock();
+    let mut side = writer(&fake, &clock, idempotent(), 3, 5);
+    let ops: Vec<Operation> = ["..", ".", ""]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            operation(json!({
+                "op": "update", "key": format!("r{i}"), "id": id,
+                "idempotency_key": format!("tk_{i}"),
+                "record": {"properties": {"ref": format!("r{i}")}}
+            }))
+        })
+        .collect();
+    let sent = side.send(1, &ops).expect("answered");
+    assert_eq!(sent.len(), 3);
+    for s in &sent {
+        match s {
+            Sent::Refused(why) => assert!(
+                why.contains("PATCH /contacts/{id}") && why.contains("empty, `.` or `..`"),
+                "{why}"
+            ),
+            _ => panic!("refused"),
+        }
+    }
+    assert!(fake.log().is_empty(), "nothing sent: {:?}", requests(&fake));
+}
+
+#[test]
+fn a_path_that_would_leave_the_base_is_refused_before_anything_is_sent() {
+    // A forged plan (the checker wants a leading `/`): `{id}` right after
+    // the base's port would make the id part of the host or port.
+    let (_crm, fake) = fake();
+    let clock = clock();
+    let mut spec = idempotent();
+    if let Some(update) = spec.update.as_mut() {
+        update.request.path = template("{id}");
+    }
+    let mut side = writer(&fake, &clock, spec, 3, 5);
+    let update = operation(json!({
+        "op": "update", "key": "r1", "id": "1.evil.example",
+        "idempotency_key": "tk_1",
+        "record": {"properties": {"ref": "r1"}}
+    }));
+    match side.send(1, &[update]).expect("answered").as_slice() {
+        [Sent::Refused(why)] => assert!(why.contains("leave the provider's base"), "{why}"),
+        _ => panic!("one refusal"),
+    }
+    assert!(fake.log().is_empty(), "nothing sent");
+}
+
+#[test]
 fn an_open_breaker_outlives_the_process_and_is_forgotten_once_closed() {
     let (crm, fake) = fake();
     let clock = clock();

@@ -484,8 +484,10 @@ test order_lines \"two lines, two records\" {
 does not apply (`upsert` or `id at` on an update, `message at` outside
 `refuse`), a create is made safe two ways, a template names something a
 request cannot send (a read's templates name `cursor`, `page` and `limit`; a
-write's name `record` and `record.FIELD`), or a read sends `cursor` without
-declaring one.
+write's name `record` and `record.FIELD`), a read sends `cursor` without
+declaring one, a request path does not begin with `/` or holds `#`, a space
+or another character a URL cannot carry, or a header name is not an HTTP
+token or a header value holds a line break.
 
 ```
 provider crm {
@@ -624,7 +626,8 @@ status {
     E0249 => "invalid limit",
 "A limit cannot work as written: a budget of 0 requests or per 0 s,
 `retry max 0`, a timeout of 0, a backoff or breaker range whose minimum is
-above its maximum, a number too large, or a cursor `lookback` of 7 days or
+above its maximum, a number too large, a duration longer than 366 days (a
+clock could not add it), or a cursor `lookback` of 7 days or
 more (events are deduplicated for 7 days: a longer look-back could apply an
 old version twice).
 

@@ -226,7 +226,12 @@ impl OAuth2 {
             .as_ref()
             .and_then(|j| json_at(j, &["expires_in"]))
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-            .map(|secs| clock.now() + usable_for(Duration::from_secs(secs)));
+            // Clamped on input: `expires_in` is the provider's number, and
+            // u64::MAX seconds added to an instant would panic.
+            .map(|secs| {
+                let lifetime = Duration::from_secs(secs).min(super::FAR);
+                super::instant_after(clock.now(), usable_for(lifetime))
+            });
         if let (Some(new), Grant::RefreshToken { token, file }) =
             (text("refresh_token"), &mut self.grant)
             && !new.is_empty()

@@ -145,7 +145,7 @@ impl Breaker {
     fn open(&mut self, now: SystemTime, cooldown: Duration) {
         self.openings += 1;
         self.state = BreakerState::Open {
-            until: now + cooldown,
+            until: super::wall_after(now, cooldown),
             cooldown,
         };
     }
@@ -164,6 +164,23 @@ mod tests {
     }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn an_absurd_cooldown_keeps_the_breaker_open_without_a_panic() {
+        let t0 = SystemTime::UNIX_EPOCH + S(1_000_000);
+        let mut b = Breaker::new(BreakerSpec {
+            after: NonZeroU32::MIN,
+            open_min: Duration::MAX,
+            open_max: Duration::MAX,
+        });
+        b.failure(t0);
+        assert_eq!(
+            b.admit(t0 + S(3600)),
+            Err(Open {
+                until: t0 + crate::http::FAR
+            })
+        );
+    }
 
     #[test]
     fn closed_open_half_open_closed() {

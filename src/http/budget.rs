@@ -38,7 +38,7 @@ impl Window {
         }
         // The N-th most recent completion must be at least T old.
         let oldest = self.done[self.done.len() - n];
-        (oldest + self.budget.per).saturating_duration_since(now)
+        super::instant_after(oldest, self.budget.per).saturating_duration_since(now)
     }
 
     fn record(&mut self, at: Instant) {
@@ -123,6 +123,17 @@ mod tests {
         }
         assert_eq!(b.wait(t0 + Duration::from_secs(3)), Duration::from_secs(7));
         assert_eq!(b.wait(t0 + Duration::from_secs(10)), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_absurd_window_is_a_long_wait_not_a_panic() {
+        let t0 = Instant::now();
+        let mut b = Budgets::new(&[Budget {
+            requests: NonZeroU32::MIN,
+            per: Duration::MAX,
+        }]);
+        b.record(t0);
+        assert_eq!(b.wait(t0), crate::http::FAR);
     }
 
     #[test]

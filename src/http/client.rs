@@ -8,8 +8,13 @@
 //!   never goes to a host the declaration did not name.
 //! * `request_timeout` bounds the whole exchange, body included, so a body
 //!   trickling in a byte at a time fails like any timeout.
-//! * A response body is read whole, up to a cap (64 MiB by default): pages
-//!   are small, and a provider cannot make tether hold more.
+//! * A response body is read whole, up to a cap ([`DEFAULT_MAX_BODY`],
+//!   16 MiB): pages are small, and a provider cannot make tether hold more
+//!   than the body. What a body costs once parsed is bounded by the
+//!   reader, which counts its values first ([`super::MAX_JSON_VALUES`]).
+//! * Proxies are never used: `HTTP_PROXY`/`ALL_PROXY` in the environment
+//!   would silently send every request, bearer token included, through
+//!   another host. tether talks to the declared base only.
 //! * A [`Failure`] names the request by its label (method and path
 //!   template), never by its URL: a URL may carry an API key.
 
@@ -88,6 +93,11 @@ pub enum Failure {
     Invalid { label: String, reason: String },
 }
 
+/// The cap on a response body unless a caller sets another: 16 MiB. A
+/// page of thousands of records is well under 1 MiB; the cap bounds what
+/// a hostile or broken provider makes tether parse into memory.
+pub const DEFAULT_MAX_BODY: u64 = 16 << 20;
+
 /// Timeouts and the body cap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -101,7 +111,7 @@ impl Default for ClientConfig {
         ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
-            max_body: 64 << 20,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 }
@@ -120,6 +130,8 @@ impl Client {
             .max_redirects_will_error(false)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.request_timeout))
+            // ureq reads HTTP_PROXY/ALL_PROXY by default: no proxy, ever.
+            .proxy(None)
             .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();

@@ -13,7 +13,7 @@
 use super::auth::{AuthError, Credentials};
 use super::breaker::{Breaker, BreakerSpec, BreakerState};
 use super::budget::{Budget, Budgets};
-use super::client::{Client, ClientConfig, Request, Response};
+use super::client::{Client, ClientConfig, Failure, Request, Response};
 use super::policy::{StatusClass, StatusClasses, backoff, retry_after};
 use super::secret::Redactor;
 use super::{Clock, json_at};
@@ -98,9 +98,9 @@ pub enum Answer {
 /// rest waits in the outbox, or the read resumes from its checkpoint).
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
-    #[error("{provider} is taken to be down: the circuit breaker is open until {}", httpdate::fmt_http_date(*until))]
+    #[error("{provider} is taken to be down: the circuit breaker is open until {}", super::http_date(*until))]
     BreakerOpen { provider: String, until: SystemTime },
-    #[error("{label}: {provider} asks to wait until {}, longer than a pass waits", httpdate::fmt_http_date(*until))]
+    #[error("{label}: {provider} asks to wait until {}, longer than a pass waits", super::http_date(*until))]
     WaitTooLong {
         provider: String,
         label: String,
@@ -130,6 +130,16 @@ pub enum ExchangeError {
     Unauthorized { provider: String, label: String },
     #[error("{provider}: {error}")]
     Auth { provider: String, error: AuthError },
+    /// The request could not be built (a header value with a line break
+    /// in a forged plan): sending it again cannot help, and it says
+    /// nothing of the provider's health, so it is neither retried nor
+    /// counted by the breaker.
+    #[error("{label}: {provider}'s request cannot be built ({reason}); nothing was sent")]
+    Unsendable {
+        provider: String,
+        label: String,
+        reason: String,
+    },
 }
 
 /// Counts for the provider's line in the summary.
@@ -235,6 +245,11 @@ impl<C: Clock> Exchange<C> {
         }
     }
 
+    /// The wall-clock time on the exchange's clock.
+    pub fn wall_now(&self) -> SystemTime {
+        self.clock.wall()
+    }
+
     /// Provider text made safe to keep: secrets replaced, bounded, escaped.
     pub fn redact(&self, text: &str) -> String {
         self.redactor.clean(text)
@@ -318,6 +333,13 @@ impl<C: Clock> Exchange<C> {
                 g.record(done);
             }
             let (last, transport) = match result {
+                Err(Failure::Invalid { reason, .. }) => {
+                    return Err(ExchangeError::Unsendable {
+                        provider: self.name.clone(),
+                        label,
+                        reason,
+                    });
+                }
                 Err(failure) => (failure.to_string(), true),
                 Ok(r) if r.status == 401 && self.credentials.can_refresh() => {
                     if refreshed {
@@ -366,7 +388,8 @@ impl<C: Clock> Exchange<C> {
                             if pause > self.retry.max_wait {
                                 return Err(self.too_long(&label, pause));
                             }
-                            self.budgets.pause_until(self.clock.now() + pause);
+                            self.budgets
+                                .pause_until(super::instant_after(self.clock.now(), pause));
                             attempts += 1;
                             if attempts >= self.retry.max_attempts.get() {
                                 return Err(self.spent(label, attempts, last, false));
@@ -418,7 +441,7 @@ impl<C: Clock> Exchange<C> {
         ExchangeError::WaitTooLong {
             provider: self.name.clone(),
             label: label.to_string(),
-            until: self.clock.wall() + pause,
+            until: super::wall_after(self.clock.wall(), pause),
         }
     }
 

@@ -99,12 +99,17 @@ pub enum PageError {
     Repeated { pages: u32 },
     #[error("more than {max} pages in one read (max pages): stopped")]
     TooManyPages { max: u32 },
+    /// Only the refused origin is kept, never the URL: its path or query
+    /// may carry an API key, and it is provider text.
     #[error(
-        "the next page is on another origin ({url}); tether sends credentials only to the provider's base"
+        "the next page is on another origin ({origin}); tether sends credentials only to the provider's base"
     )]
-    OtherOrigin { url: String },
-    #[error("the next page's URL is neither a path nor an absolute URL: {url}")]
-    NotAUrl { url: String },
+    OtherOrigin { origin: String },
+    /// The URL itself is not kept (it may carry a key): its length is.
+    #[error(
+        "the next page's URL ({chars} characters) is neither a path nor an absolute http(s) URL"
+    )]
+    NotAUrl { chars: usize },
     #[error(
         "a whole page of {records} records shares the cursor value {cursor}: declare `ties` to page through it"
     )]
@@ -223,7 +228,7 @@ impl Pager {
             })),
             None => Err(PageError::AllAtOneCursor {
                 records: page.records,
-                cursor: last.to_string(),
+                cursor: super::secret::shown(&last.to_string(), 100),
             }),
         }
     }
@@ -237,11 +242,13 @@ impl Pager {
         }
         match origin_of(url) {
             Some(o) if o == self.origin => Ok(url.to_string()),
-            Some(_) => Err(PageError::OtherOrigin {
-                url: url.chars().take(200).collect(),
+            // An origin is scheme://host:port (origin_of keeps no
+            // user, path or query), shown bounded and escaped.
+            Some(o) => Err(PageError::OtherOrigin {
+                origin: super::secret::shown(&o, 100),
             }),
             None => Err(PageError::NotAUrl {
-                url: url.chars().take(200).collect(),
+                chars: url.chars().count(),
             }),
         }
     }
@@ -275,7 +282,7 @@ fn hash_of(p: &Position) -> u64 {
 }
 
 /// `scheme://host[:port]`, lower-cased, the default port left out.
-fn origin_of(url: &str) -> Option<String> {
+pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "http" && scheme != "https" {

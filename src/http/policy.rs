@@ -56,14 +56,20 @@ impl StatusClasses {
 pub fn retry_after(value: &str, server_date: Option<&str>, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Absurd numbers saturate; the caller caps what it will wait.
-        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+        // Absurd numbers are clamped to `FAR` on input, so no instant
+        // computed from them overflows; the caller caps what it will wait.
+        let secs: u64 = value.parse().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(super::FAR));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let from = server_date
         .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
         .unwrap_or(now);
-    Some(at.duration_since(from).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(from)
+            .unwrap_or(Duration::ZERO)
+            .min(super::FAR),
+    )
 }
 
 /// The wait before attempt `attempt` (0 for the first retry): "full
@@ -132,6 +138,16 @@ mod tests {
                 "{form}"
             );
         }
+        assert_eq!(
+            retry_after("99999999999999999999", None, now),
+            Some(crate::http::FAR),
+            "clamped, not saturated to u64::MAX"
+        );
+        assert_eq!(
+            retry_after("Fri, 31 Dec 9999 23:59:59 GMT", None, now),
+            Some(crate::http::FAR),
+            "a date clamped too"
+        );
         assert_eq!(retry_after("soon", None, now), None);
         assert_eq!(retry_after("-5", None, now), None);
         assert_eq!(retry_after("1.5", None, now), None);

@@ -201,22 +201,44 @@ impl Redactor {
     }
 }
 
-/// At most [`MAX_PROVIDER_TEXT`] characters (then `…`), control
-/// characters escaped (`\u{1b}`), line ends as spaces.
+/// At most [`MAX_PROVIDER_TEXT`] characters (then `…`), control and
+/// format characters escaped (`\u{1b}`), line ends as spaces.
 fn bounded(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(MAX_PROVIDER_TEXT + 8));
+    shown(text, MAX_PROVIDER_TEXT)
+}
+
+/// Provider text as a message may show it: at most `max` characters (then
+/// `…`); line ends and tabs as spaces; control characters (ESC opens a
+/// terminal sequence) and format characters (bidi overrides reorder what
+/// a reader sees, zero-width ones hide text) escaped as `\u{…}`, so no
+/// provider value can forge or disguise a log line.
+pub fn shown(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 8));
     for (i, c) in text.chars().enumerate() {
-        if i == MAX_PROVIDER_TEXT {
+        if i == max {
             out.push('…');
             break;
         }
         match c {
             '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.extend(c.escape_unicode()),
+            c if c.is_control() || is_format(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
     out
+}
+
+/// Unicode's format characters (general category Cf) and the other
+/// invisible ones a terminal does not show: the bidi embeddings,
+/// overrides and isolates (U+202A–202E, U+2066–2069), zero-width
+/// characters, the byte-order mark, interlinear annotations, tags.
+fn is_format(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891
+        | 0x08E2 | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064
+        | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD
+        | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001
+        | 0xE0020..=0xE007F)
 }
 
 #[cfg(test)]
@@ -230,6 +252,17 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn bidi_and_other_invisible_characters_are_escaped() {
+        let r = Redactor::default();
+        assert_eq!(
+            r.clean("ok\u{202E}gnp.exe\u{2066}x\u{200B}y\u{FEFF}\u{1b}[2J"),
+            "ok\\u{202e}gnp.exe\\u{2066}x\\u{200b}y\\u{feff}\\u{1b}[2J"
+        );
+        assert_eq!(shown("abcdef", 3), "abc…");
+        assert_eq!(shown("é ü 中", 10), "é ü 中", "visible text is kept");
     }
 
     #[test]

@@ -365,6 +365,14 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
 /// plan file (whose body hash a forger can recompute): a spec that could
 /// not have come from a checked declaration is refused with why, never
 /// run.
+/// The longest duration a provider declaration may name (a budget's
+/// window, a timeout, a backoff or breaker bound): 366 days, room for a
+/// monthly or yearly quota. Longer ones are refused by `tether check`
+/// (E0249) and by [`validate`] (a forged plan), so no clock arithmetic
+/// downstream (ureq's deadlines, the breaker's `open until`) meets a
+/// duration it cannot add.
+pub const LONGEST_DECLARED: Duration = Duration::from_secs(366 * 24 * 3600);
+
 pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
     let url = |v: &str| check_base_url(v).map_err(|why| format!("base `{v}`: {why}"));
     match &spec.base {
@@ -392,6 +400,32 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
     {
         return Err("a budget per 0 s".into());
     }
+    let declared = l
+        .budgets
+        .iter()
+        .chain(
+            spec.resources
+                .iter()
+                .filter_map(|r| r.read.as_ref())
+                .flat_map(|r| &r.budgets),
+        )
+        .map(|b| b.per)
+        .chain([
+            l.connect_timeout,
+            l.request_timeout,
+            l.backoff_min,
+            l.backoff_max,
+            l.breaker.open_min,
+            l.breaker.open_max,
+        ]);
+    for d in declared {
+        if d > LONGEST_DECLARED {
+            return Err(format!(
+                "a duration of {} s (at most 366 days)",
+                d.as_secs()
+            ));
+        }
+    }
     if l.connect_timeout.is_zero() || l.request_timeout.is_zero() {
         return Err("a timeout of 0".into());
     }
@@ -407,6 +441,34 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
         return Err(format!("status {code} is not an HTTP status"));
     }
     for r in &spec.resources {
+        // What `tether check` refuses (E0240), refused in a forged plan
+        // too: a path that is not a path on the base, or whose query
+        // would go into a fragment.
+        let lookup = match &r.writes.create {
+            Some(CreateSpec {
+                safety: CreateSafety::Lookup(l),
+                ..
+            }) => Some(&l.request.path),
+            _ => None,
+        };
+        let paths = r
+            .read
+            .as_ref()
+            .map(|read| &read.request.path)
+            .into_iter()
+            .chain(r.writes.create.as_ref().map(|c| &c.request.path))
+            .chain(r.writes.update.as_ref().map(|c| &c.request.path))
+            .chain(r.writes.delete.as_ref().map(|c| &c.request.path))
+            .chain(lookup);
+        for path in paths {
+            if !path.starts_with_slash() || path.literals().any(|t| t.contains('#')) {
+                return Err(format!(
+                    "resource `{}`: the path `{}` does not begin with `/` or holds `#`",
+                    r.name,
+                    path.source()
+                ));
+            }
+        }
         if let Some(CursorFormat::Pattern(p)) = r
             .read
             .as_ref()

@@ -77,6 +77,15 @@ impl Vars<'_> {
     }
 }
 
+/// Why a path template gave no path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathRefusal {
+    /// A variable it names has no value.
+    Missing,
+    /// A value in the path is empty, or a segment comes out `.` or `..`.
+    DotSegment,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
     Text(String),
@@ -174,6 +183,56 @@ impl TextTemplate {
         })
     }
 
+    /// The text as a request path (and query), every value percent-encoded,
+    /// refused when a value in the path part (before `?`) would change
+    /// which resource the path names: an empty value (`/contacts/` instead
+    /// of `/contacts/7`), or a path segment that comes out `.` or `..`
+    /// (`PATCH /contacts/..`). `.` is unreserved in RFC 3986, so encoding
+    /// cannot help: servers and proxies remove dot segments.
+    pub fn expand_path(&self, vars: &Vars<'_>) -> Result<String, PathRefusal> {
+        let mut out = String::new();
+        // Values are encoded, so only the literal text can open the query.
+        let mut in_query = false;
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => {
+                    out.push_str(t);
+                    in_query |= t.contains('?');
+                }
+                Part::Var(v) => {
+                    let value = vars.get(v).ok_or(PathRefusal::Missing)?;
+                    let text = match &value {
+                        Json::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if !in_query && text.is_empty() {
+                        return Err(PathRefusal::DotSegment);
+                    }
+                    out.extend(utf8_percent_encode(&text, COMPONENT));
+                }
+            }
+        }
+        let path = out.split('?').next().unwrap_or("");
+        if path.split('/').any(|seg| seg == "." || seg == "..") {
+            return Err(PathRefusal::DotSegment);
+        }
+        Ok(out)
+    }
+
+    /// Whether the template's text begins with a literal `/` (a variable
+    /// first could make the path a host: `{id}` after `http://127.0.0.1`).
+    pub fn starts_with_slash(&self) -> bool {
+        matches!(self.parts.first(), Some(Part::Text(t)) if t.starts_with('/'))
+    }
+
+    /// The literal text between the variables.
+    pub fn literals(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Text(t) => Some(t.as_str()),
+            Part::Var(_) => None,
+        })
+    }
+
     /// The text with the variables' values as they are, for a caller that
     /// encodes the whole result (a query value).
     pub fn expand_raw(&self, vars: &Vars<'_>) -> Option<String> {
@@ -249,6 +308,40 @@ impl BodyTemplate {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_path_value_that_would_drop_or_climb_a_segment_is_refused() {
+        let t = TextTemplate::parse("/contacts/{id}?q={q}").unwrap();
+        let path = |id: &str, q: &str| {
+            let record = json!({"id": id, "q": q});
+            t.expand_path(&Vars {
+                record: Some(&record),
+                ..Vars::default()
+            })
+        };
+        assert_eq!(
+            path("7", "").as_deref(),
+            Ok("/contacts/7?q="),
+            "an empty query value is fine"
+        );
+        assert_eq!(path("a.b", "x").as_deref(), Ok("/contacts/a.b?q=x"));
+        assert_eq!(path("..", "x"), Err(PathRefusal::DotSegment));
+        assert_eq!(path(".", "x"), Err(PathRefusal::DotSegment));
+        assert_eq!(path("", "x"), Err(PathRefusal::DotSegment));
+        assert_eq!(
+            path("7", ".."),
+            Ok("/contacts/7?q=..".into()),
+            "not a segment"
+        );
+        let dotted = TextTemplate::parse("/contacts/.{id}").unwrap();
+        let record = json!({"id": "."});
+        let vars = Vars {
+            record: Some(&record),
+            ..Vars::default()
+        };
+        assert_eq!(dotted.expand_path(&vars), Err(PathRefusal::DotSegment));
+        assert_eq!(t.expand_path(&Vars::default()), Err(PathRefusal::Missing));
+    }
 
     #[test]
     fn placeholders_are_expanded_and_encoded() {

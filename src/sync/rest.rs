@@ -66,7 +66,7 @@ use crate::provider::spec::{
     ChangeSpec, CreateSafety, CreateSpec, CursorFormat, CursorKind, CursorOrder, CursorSpec,
     LookupSpec, ReadSpec, WriteBody, WriteRequest, WriteSpec,
 };
-use crate::provider::template::{TextTemplate, Vars};
+use crate::provider::template::{PathRefusal, TextTemplate, Vars};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -185,7 +185,25 @@ impl<C: Clock> Provider for RestProvider<C> {
             return Ok(Box::new(std::iter::empty()));
         };
         let stored = self.from.as_ref().map(|c| &c.0);
-        let cursor = stored.and_then(|c| c.get("cursor")).cloned();
+        let mut cursor = stored.and_then(|c| c.get("cursor")).cloned();
+        let ceiling = spec
+            .cursor
+            .as_ref()
+            .and_then(|c| cursor_ceiling(c, self.exchange.wall_now()));
+        if let (Some(c), Some(ceiling), Some(raw)) = (&spec.cursor, ceiling, &cursor)
+            && order_of(c.kind, raw).is_some_and(|o| o > ceiling)
+        {
+            // Stored before tether refused such cursors: reading from it
+            // would find nothing, for good. Reading all again is safe
+            // (unchanged records are no-ops).
+            eprintln!(
+                "warning: {}: the stored cursor {} is more than a day in the future; reading \
+                 everything again",
+                self.name,
+                crate::http::secret::shown(&raw.to_string(), 60)
+            );
+            cursor = None;
+        }
         let read = stored
             .and_then(|c| c.get("read"))
             .and_then(Json::as_u64)
@@ -206,6 +224,8 @@ impl<C: Clock> Provider for RestProvider<C> {
             highest: None,
             previous: None,
             read,
+            ceiling,
+            future_warned: false,
         }))
     }
 
@@ -351,7 +371,7 @@ impl<C: Clock> RestProvider<C> {
             &update.request.query,
             &vars,
         )
-        .is_none()
+        .is_err()
         {
             // The update cannot name the record (the mapping has no `ids`
             // path for the id): linked as it is; the next read brings its
@@ -377,8 +397,9 @@ impl<C: Clock> RestProvider<C> {
             record: Some(addressed),
             ..Vars::default()
         };
-        let Some(url) = url_of(&self.base, &spec.request.path, &spec.request.query, &vars) else {
-            return Ok(Lookup::Refused(missing_field(&label)));
+        let url = match url_of(&self.base, &spec.request.path, &spec.request.query, &vars) {
+            Ok(url) => url,
+            Err(why) => return Ok(Lookup::Refused(why.say(&label))),
         };
         let body = spec.request.body.as_ref().and_then(|b| b.expand(&vars));
         let request = http_request(
@@ -419,8 +440,9 @@ impl<C: Clock> RestProvider<C> {
             record: Some(addressed),
             ..Vars::default()
         };
-        let Some(url) = url_of(&self.base, &spec.path, &spec.query, &vars) else {
-            return Ok(Sent::Refused(missing_field(&label)));
+        let url = match url_of(&self.base, &spec.path, &spec.query, &vars) {
+            Ok(url) => url,
+            Err(why) => return Ok(Sent::Refused(why.say(&label))),
         };
         let body = match &spec.body {
             WriteBody::Record { omit } => {
@@ -487,16 +509,54 @@ fn id_in(body: &[u8], at: &[String]) -> Option<String> {
     json_at(&body, at).and_then(super::json::key_text)
 }
 
+/// Why no URL was built for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UrlRefusal {
+    /// The path needs a value the variables do not have.
+    Missing,
+    /// A value in the path is empty, `.` or `..`.
+    DotSegment,
+    /// The URL's origin is not the base's (a path without a leading `/`
+    /// in a forged plan: `{id}` after `http://127.0.0.1`).
+    OtherOrigin,
+}
+
+impl UrlRefusal {
+    /// Why, in words, for the request labelled `label`.
+    fn say(self, label: &str) -> String {
+        match self {
+            UrlRefusal::Missing => missing_field(label),
+            UrlRefusal::DotSegment => format!(
+                "{label}: a value in the path is empty, `.` or `..`: sent, the request would \
+                 address another resource"
+            ),
+            UrlRefusal::OtherOrigin => format!(
+                "{label}: the URL would leave the provider's base; tether sends nothing outside it"
+            ),
+        }
+    }
+}
+
 /// A URL: the base, the expanded path, and each query member whose value
-/// has one, every value percent-encoded. `None`: the path needs a value
-/// the variables do not have.
+/// has one, every value percent-encoded; refused when the path needs a
+/// value the variables do not have, a value would change which resource
+/// the path names, or the URL is not on the base's origin.
 fn url_of(
     base: &str,
     path: &TextTemplate,
     query: &[(String, TextTemplate)],
     vars: &Vars<'_>,
-) -> Option<String> {
-    let mut url = format!("{base}{}", path.expand(vars)?);
+) -> Result<String, UrlRefusal> {
+    let expanded = path.expand_path(vars).map_err(|why| match why {
+        PathRefusal::Missing => UrlRefusal::Missing,
+        PathRefusal::DotSegment => UrlRefusal::DotSegment,
+    })?;
+    let mut url = format!("{base}{expanded}");
+    // Checked before anything is sent: credentials go to the base only.
+    let base_origin = crate::http::page::origin_of(base);
+    if base_origin.is_none() || crate::http::page::origin_of(&url) != base_origin {
+        return Err(UrlRefusal::OtherOrigin);
+    }
     for (key, value) in query {
         // The whole value is encoded, its text too: a SOQL query's spaces
         // and quotes, a literal `&`, must not change the URL's shape.
@@ -513,7 +573,7 @@ fn url_of(
             ));
         }
     }
-    Some(url)
+    Ok(url)
 }
 
 /// The declared headers that have a value, an idempotency header, and
@@ -553,6 +613,28 @@ fn http_request(
     }
 }
 
+/// How far past now a date-time cursor may be kept: clock skew between
+/// tether and the provider, generously.
+const CURSOR_SKEW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The highest cursor that may be kept at `now`, in the units
+/// [`order_of`] gives (seconds for a `seconds` cursor, else
+/// milliseconds); `None` for a sequence number, which has no clock.
+fn cursor_ceiling(spec: &CursorSpec, now: std::time::SystemTime) -> Option<Order> {
+    if spec.kind != CursorKind::DateTime {
+        return None;
+    }
+    let millis = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        .saturating_add(CURSOR_SKEW.as_millis());
+    let millis = Order::try_from(millis).ok()?;
+    Some(match spec.format {
+        CursorFormat::Seconds => millis / 1000,
+        _ => millis,
+    })
+}
+
 /// A cursor value as it compares: milliseconds since the epoch for a
 /// date-time, the number for a sequence.
 type Order = i128;
@@ -574,6 +656,13 @@ struct Reading<'p, C: Clock> {
     /// The highest cursor seen in this read, with its value as the record
     /// has it.
     highest: Option<(Order, Json)>,
+    /// The highest date-time cursor that may be stored: now and a day of
+    /// clock skew. A record dated beyond it (a sentinel, a typo, a broken
+    /// clock) is read but never becomes the checkpoint, or every later
+    /// read would ask from the far future and find nothing, for good.
+    ceiling: Option<Order>,
+    /// Whether this read has warned of such a record yet (once a read).
+    future_warned: bool,
     /// The last record's cursor, to verify an ascending read.
     previous: Option<Order>,
     /// Reads completed before this one (a read without a cursor takes it
@@ -634,7 +723,7 @@ impl<C: Clock> Reading<'_, C> {
             group: *read_budgets,
             ..CallOptions::default()
         };
-        let response = match exchange.call_with(&request, options) {
+        let mut response = match exchange.call_with(&request, options) {
             Ok(Answer::Done(r)) => {
                 // The crash suite's point between a page fetched and its
                 // events stored.
@@ -648,11 +737,30 @@ impl<C: Clock> Reading<'_, C> {
             }
             Err(e) => return Err(stop(e.to_string())),
         };
-        let body: Json = serde_json::from_slice(&response.body)
+        // The bytes are dropped once parsed: only the JSON tree is held
+        // while the page's records are queued.
+        if crate::http::json_values(&response.body, crate::http::MAX_JSON_VALUES)
+            > crate::http::MAX_JSON_VALUES
+        {
+            return Err(stop(format!(
+                "{label}: the page holds more than {} JSON values; tether does not parse a \
+                 page that large (ask for smaller pages: a `limit`)",
+                crate::http::MAX_JSON_VALUES
+            )));
+        }
+        let mut body: Json = serde_json::from_slice(&std::mem::take(&mut response.body))
             .map_err(|e| stop(format!("{label}: the response is not JSON ({e})")))?;
-        let records = match json_at(&body, &read.records) {
-            Some(Json::Array(items)) => items.as_slice(),
-            Some(Json::Null) => &[],
+        // The records are moved out of the body, not cloned: each becomes
+        // an event's record as it is. The pager reads the rest of the body
+        // (tokens, links, flags), never the records themselves.
+        let pointer: String = read
+            .records
+            .iter()
+            .map(|seg| format!("/{}", seg.replace('~', "~0").replace('/', "~1")))
+            .collect();
+        let records: Vec<Json> = match body.pointer_mut(&pointer) {
+            Some(Json::Array(items)) => std::mem::take(items),
+            Some(Json::Null) => Vec::new(),
             Some(_) => {
                 return Err(stop(format!(
                     "{label}: `{}` in the response is not an array of records",
@@ -666,33 +774,37 @@ impl<C: Clock> Reading<'_, C> {
                 )));
             }
         };
-        let mut page_low: Option<(Order, &Json)> = None;
+        let count = records.len();
+        let mut page_low: Option<(Order, Json)> = None;
         let mut out_of_order = None;
-        let (mut first, mut last) = (None, None);
-        for (i, record) in records.iter().enumerate() {
+        let (mut first, mut last): (Option<Json>, Option<Json>) = (None, None);
+        for (i, record) in records.into_iter().enumerate() {
             let cursor = match &read.cursor {
-                Some(spec) => match json_at(record, &spec.field).filter(|v| !v.is_null()) {
+                Some(spec) => match json_at(&record, &spec.field).filter(|v| !v.is_null()) {
                     Some(v) => Some((
                         order_of(spec.kind, v).ok_or_else(|| {
                             stop(format!(
-                                "{label}: record {i} of the page has `{}` = {v}, not a {}",
+                                "{label}: record {i} of the page has `{}` = {}, not a {}",
                                 spec.field.join("."),
+                                // Provider text: bounded and escaped.
+                                crate::http::secret::shown(&v.to_string(), 100),
                                 kind_name(spec.kind)
                             ))
                         })?,
-                        v,
+                        v.clone(),
                     )),
                     None => None,
                 },
                 None => None,
             };
-            if let Some((order, raw)) = cursor {
+            if let Some((order, raw)) = &cursor {
+                let order = *order;
                 if first.is_none() {
-                    first = Some(raw);
+                    first = Some(raw.clone());
                 }
-                last = Some(raw);
-                if page_low.is_none_or(|(low, _)| order < low) {
-                    page_low = Some((order, raw));
+                last = Some(raw.clone());
+                if page_low.as_ref().is_none_or(|(low, _)| order < *low) {
+                    page_low = Some((order, raw.clone()));
                 }
                 let ascending = read
                     .cursor
@@ -702,25 +814,37 @@ impl<C: Clock> Reading<'_, C> {
                     out_of_order = Some(i);
                 }
                 self.previous = Some(order);
-                if self.highest.as_ref().is_none_or(|(h, _)| order > *h) {
+                if self.ceiling.is_some_and(|c| order > c) {
+                    if !self.future_warned {
+                        self.future_warned = true;
+                        eprintln!(
+                            "warning: {label}: record {i} has `{}` = {}, more than a day in the \
+                             future; it is synced, but not kept as the read's cursor",
+                            read.cursor
+                                .as_ref()
+                                .map_or(String::new(), |c| c.field.join(".")),
+                            crate::http::secret::shown(&raw.to_string(), 60)
+                        );
+                    }
+                } else if self.highest.as_ref().is_none_or(|(h, _)| order > *h) {
                     self.highest = Some((order, raw.clone()));
                 }
             }
-            let identity = match (&read.cursor, cursor) {
+            let identity = match (&read.cursor, &cursor) {
                 (Some(_), Some((_, raw))) => raw.to_string(),
                 _ => format!("read {}", self.read),
             };
             let id = read
                 .id
                 .as_ref()
-                .and_then(|p| json_at(record, p))
+                .and_then(|p| json_at(&record, p))
                 .map_or_else(String::new, Json::to_string);
             let text = record.to_string();
             self.queue.push_back(Received::Item(Item::Event(RawEvent {
                 event_id: Some(event_id(name, &id, &identity, &text)),
                 op: EventOp::Upsert,
-                version: cursor.map(|(_, raw)| raw.clone()),
-                record: record.clone(),
+                version: cursor.map(|(_, raw)| raw),
+                record,
                 text,
             })));
         }
@@ -728,7 +852,7 @@ impl<C: Clock> Reading<'_, C> {
         let order = read.cursor.as_ref().map(|c| c.order);
         let cursor = match (order, out_of_order) {
             // Low enough that nothing of this page or after it is skipped.
-            (_, Some(_)) => page_low.map(|(_, raw)| raw.clone()),
+            (_, Some(_)) => page_low.map(|(_, raw)| raw),
             (Some(CursorOrder::Ascending), None) => checkpoint_cursor(
                 read.cursor.as_ref(),
                 self.stored_cursor.as_ref(),
@@ -751,10 +875,10 @@ impl<C: Clock> Reading<'_, C> {
         }
         let seen = Page {
             body: &body,
-            records: records.len(),
+            records: count,
             link: response.header("link"),
-            first_cursor: first,
-            last_cursor: last,
+            first_cursor: first.as_ref(),
+            last_cursor: last.as_ref(),
         };
         match self.pager.next(&seen) {
             Ok(Some(_)) => Ok(()),
@@ -770,7 +894,8 @@ impl<C: Clock> Reading<'_, C> {
                 self.queue.push_back(checkpoint(cursor, self.read + 1));
                 Ok(())
             }
-            Err(e) => Err(stop(format!("{label}: {e}"))),
+            // Redacted too: an origin could carry a key as a host name.
+            Err(e) => Err(stop(exchange.redact(&format!("{label}: {e}")))),
         }
     }
 }
@@ -837,10 +962,13 @@ fn request(
     };
     let url = match position {
         Position::Url(url) => url.clone(),
-        _ => url_of(base, &read.request.path, &read.request.query, &vars).ok_or_else(|| {
-            stop(format!(
-                "{label}: the path needs a value this read does not have"
-            ))
+        _ => url_of(base, &read.request.path, &read.request.query, &vars).map_err(|why| {
+            stop(match why {
+                UrlRefusal::Missing => {
+                    format!("{label}: the path needs a value this read does not have")
+                }
+                other => other.say(label),
+            })
         })?,
     };
     let headers = headers_of(&read.request.headers, &vars, None);

@@ -112,6 +112,9 @@ impl Cx<'_> {
             ast::AuthKind::None => Some(AuthSpec::None),
             ast::AuthKind::ApiKey { place, name, key } => {
                 let key = self.secret(key, "an API key");
+                if *place == ast::KeyPlace::Header && !self.header_name(name) {
+                    return None;
+                }
                 Some(AuthSpec::ApiKey {
                     carrier: match place {
                         ast::KeyPlace::Header => KeyCarrier::Header,

@@ -40,6 +40,17 @@ impl Cx<'_> {
 
     pub(super) fn duration(&mut self, d: &ast::DurationLit, what: &str) -> Option<Duration> {
         match d.value {
+            Some(v) if v > crate::provider::spec::LONGEST_DECLARED => {
+                // Beyond this, adding it to a clock can overflow (ureq's
+                // deadlines, the breaker's `open until`): refused here
+                // rather than a panic in a running `--watch`.
+                let d = self
+                    .e(Code::E0249, d.span, format!("{what} is too long"))
+                    .label("longer than 366 days")
+                    .help("a declared duration is at most 366 days");
+                self.push(d);
+                None
+            }
             Some(v) if !v.is_zero() => Some(v),
             Some(_) => {
                 let d = self

@@ -47,8 +47,10 @@ pub use sides::check_mapping_sides;
 /// forgotten and apply it twice.
 const MAX_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Pages a read follows at most unless it says (`max_pages N`).
-const DEFAULT_MAX_PAGES: u32 = 100_000;
+/// Pages a read follows at most unless it says (`max_pages N`): 10,000
+/// pages of 100 records are a million records; an API that keeps saying
+/// "more" beyond that is stopped, and a larger read says so.
+const DEFAULT_MAX_PAGES: u32 = 10_000;
 
 /// Checks every `provider` item of `file`; the specs of those without
 /// errors.

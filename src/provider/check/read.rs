@@ -5,7 +5,7 @@ use super::*;
 impl Cx<'_> {
     pub(super) fn read(&mut self, rd: &ast::ReadDecl, record: RecordId) -> Option<ReadSpec> {
         let returns = self.returns(&rd.request).ok()?;
-        let path = self.text(&rd.request.path, Scope::Read, record);
+        let path = self.path(&rd.request.path, Scope::Read, record);
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let (mut query, mut headers, mut body) = (Vec::new(), Vec::new(), None);
         let mut records: Option<Vec<String>> = None;

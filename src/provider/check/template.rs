@@ -28,6 +28,67 @@ impl Cx<'_> {
         ok.then_some(t)
     }
 
+    /// A request's path template: [`Self::text`], and its literal text a
+    /// path on the base. It must begin with `/` (else a value could become
+    /// part of the host: `{id}` after `http://127.0.0.1` went to
+    /// 127.0.0.11), and hold only characters a URI may carry as they are,
+    /// without `#` (the query tether appends would go into the fragment,
+    /// never sent: a silent full read).
+    pub(super) fn path(
+        &mut self,
+        s: &StringLit,
+        scope: Scope,
+        record: RecordId,
+    ) -> Option<TextTemplate> {
+        let t = self.text(s, scope, record)?;
+        if !t.starts_with_slash() {
+            let d = self
+                .e(Code::E0240, s.span, "a request path must begin with `/`")
+                .label("not a path on the base")
+                .help("write the path from the base's root: `\"/contacts/{id}\"`");
+            self.push(d);
+            return None;
+        }
+        let bad = t.literals().flat_map(str::chars).find(|c| !uri_safe(*c));
+        if let Some(c) = bad {
+            let (what, help) = match c {
+                '#' => (
+                    "a request path cannot hold `#`".to_string(),
+                    "a fragment is never sent, and the query tether adds would go into it",
+                ),
+                c => (
+                    format!("a request path cannot hold {}", shown_char(c)),
+                    "percent-encode it (a space is `%20`)",
+                ),
+            };
+            let d = self
+                .e(Code::E0240, s.span, what)
+                .label("not valid in a URL")
+                .help(help);
+            self.push(d);
+            return None;
+        }
+        Some(t)
+    }
+
+    /// Whether `name` is a header name (an RFC 9110 token); E0240 if not.
+    pub(super) fn header_name(&mut self, name: &StringLit) -> bool {
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if !name.value.is_empty() && name.value.chars().all(token) {
+            return true;
+        }
+        let d = self
+            .e(
+                Code::E0240,
+                name.span,
+                format!("`{}` is not a header name", name.value.escape_debug()),
+            )
+            .label("not an HTTP token")
+            .help("a header name is letters, digits and `-` (RFC 9110 §5.1): `X-Request-Id`");
+        self.push(d);
+        false
+    }
+
     /// Whether a variable may be named where it is: a read names `cursor`,
     /// `page` and `limit`; a write names `record` and its fields, which
     /// must be scalars of the record type when in a path.
@@ -72,7 +133,29 @@ impl Cx<'_> {
         let mut out = Vec::new();
         let mut ok = true;
         for m in members {
+            if headers && !self.header_name(&m.name) {
+                ok = false;
+                continue;
+            }
             let t = match &m.value {
+                ast::TextValue::Text(s) if headers && s.value.chars().any(char::is_control) => {
+                    // http refuses it when the request is built: every
+                    // pass would fail at run time instead of here.
+                    let d = self
+                        .e(
+                            Code::E0240,
+                            s.span,
+                            format!(
+                                "the `{}` header's value holds a control character",
+                                m.name.value
+                            ),
+                        )
+                        .label("a line break or other control character")
+                        .help("a header value is one line of visible text");
+                    self.push(d);
+                    ok = false;
+                    continue;
+                }
                 ast::TextValue::Text(s) => {
                     if headers && secret_header(&m.name.value) && !s.value.contains('{') {
                         let d = self
@@ -185,5 +268,20 @@ impl Cx<'_> {
                 BodyTemplate::Var(var)
             }
         })
+    }
+}
+
+/// Whether `c` may stand in a URI's path or query as it is (RFC 3986's
+/// unreserved and reserved characters, and `%` of an escape), `#` aside.
+fn uri_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~/?:@!$&'()*+,;=%[]".contains(c)
+}
+
+/// A character as a message shows it: visible ones quoted, others by code.
+fn shown_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("`{c}`")
     }
 }

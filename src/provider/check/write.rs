@@ -9,7 +9,7 @@ impl Cx<'_> {
         record: RecordId,
     ) -> Option<(WriteRequest, Vec<String>)> {
         let scope = Scope::Write(record);
-        let path = self.text(&w.request.path, scope, record);
+        let path = self.path(&w.request.path, scope, record);
         if let Some(p) = &path {
             for v in p.vars() {
                 if let Var::Field(f) = v {
@@ -85,6 +85,11 @@ impl Cx<'_> {
             _ => WriteBody::Record { omit: Vec::new() },
         });
         let written = written_fields(&body);
+        for e in &w.entries {
+            if let ast::WriteEntry::Idempotency(h, _) = e {
+                ok &= self.header_name(h);
+            }
+        }
         if !ok {
             return None;
         }
@@ -213,7 +218,7 @@ impl Cx<'_> {
         written: &[String],
     ) -> Option<LookupSpec> {
         let returns = self.returns(line).ok()?;
-        let path = self.text(&line.path, Scope::Write(record), record)?;
+        let path = self.path(&line.path, Scope::Write(record), record)?;
         let mut ok = true;
         for v in path.vars() {
             let covered = match v {
