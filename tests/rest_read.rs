@@ -356,6 +356,46 @@ fn the_next_read_asks_from_the_cursor_less_the_lookback_and_rereads_are_duplicat
     assert_eq!(checkpoint.0["cursor"], json!((T + 9000).to_string()));
 }
 
+/// A cursor in epoch seconds (`as seconds`) is ordered and looked back in
+/// seconds: the next read asks from the last cursor less the look-back,
+/// not from 1970 (it was taken for milliseconds, divided by 1000 again
+/// when written, and every pass read everything).
+#[test]
+fn a_cursor_in_epoch_seconds_reads_from_the_last_one_less_the_lookback() {
+    let s0 = T / 1000;
+    let crm = Arc::new(Mutex::new(Crm {
+        contacts: ["Ann", "Bo", "Cy", "Di", "Ed"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| contact(&(i + 1).to_string(), n, s0 + i as u64))
+            .collect(),
+        ..Crm::default()
+    }));
+    let fake = fake(crm.clone());
+    let clock = clock();
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let written = Rc::new(RefCell::new(Vec::new()));
+    let mut read = read_spec(Duration::from_secs(3));
+    if let Some(c) = read.cursor.as_mut() {
+        c.format = CursorFormat::Seconds;
+    }
+    let mut left = hubspot_reading(&fake, &clock, read);
+    Engine::new(&plans, &mut store)
+        .pass(&mut left, &mut Erp(written.clone()))
+        .expect("a pass");
+    let before = fake.log().len();
+    let summary = Engine::new(&plans, &mut store)
+        .pass(&mut left, &mut Erp(written.clone()))
+        .expect("a pass");
+    let asked = &searches(&fake)[before];
+    assert_eq!(
+        asked["filterGroups"][0]["filters"][0]["value"],
+        json!(s0 + 4 - 3)
+    );
+    assert_eq!((summary.read, summary.duplicate), (4, 4), "{summary}");
+}
+
 #[test]
 fn an_api_that_ignores_the_sort_is_stopped_without_skipping() {
     let crm = Arc::new(Mutex::new(Crm {

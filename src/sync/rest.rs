@@ -191,7 +191,7 @@ impl<C: Clock> Provider for RestProvider<C> {
             .as_ref()
             .and_then(|c| cursor_ceiling(c, self.exchange.wall_now()));
         if let (Some(c), Some(ceiling), Some(raw)) = (&spec.cursor, ceiling, &cursor)
-            && order_of(c.kind, raw).is_some_and(|o| o > ceiling)
+            && order_of(c, raw).is_some_and(|o| o > ceiling)
         {
             // Stored before tether refused such cursors: reading from it
             // would find nothing, for good. Reading all again is safe
@@ -617,9 +617,9 @@ fn http_request(
 /// tether and the provider, generously.
 const CURSOR_SKEW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// The highest cursor that may be kept at `now`, in the units
-/// [`order_of`] gives (seconds for a `seconds` cursor, else
-/// milliseconds); `None` for a sequence number, which has no clock.
+/// The highest cursor that may be kept at `now`, in the milliseconds
+/// [`order_of`] gives every date-time cursor; `None` for a sequence
+/// number, which has no clock.
 fn cursor_ceiling(spec: &CursorSpec, now: std::time::SystemTime) -> Option<Order> {
     if spec.kind != CursorKind::DateTime {
         return None;
@@ -628,11 +628,9 @@ fn cursor_ceiling(spec: &CursorSpec, now: std::time::SystemTime) -> Option<Order
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
         .saturating_add(CURSOR_SKEW.as_millis());
-    let millis = Order::try_from(millis).ok()?;
-    Some(match spec.format {
-        CursorFormat::Seconds => millis / 1000,
-        _ => millis,
-    })
+    // Every date-time cursor is ordered in milliseconds (`order_of`),
+    // epoch seconds included.
+    Order::try_from(millis).ok()
 }
 
 /// A cursor value as it compares: milliseconds since the epoch for a
@@ -782,7 +780,7 @@ impl<C: Clock> Reading<'_, C> {
             let cursor = match &read.cursor {
                 Some(spec) => match json_at(&record, &spec.field).filter(|v| !v.is_null()) {
                     Some(v) => Some((
-                        order_of(spec.kind, v).ok_or_else(|| {
+                        order_of(spec, v).ok_or_else(|| {
                             stop(format!(
                                 "{label}: record {i} of the page has `{}` = {}, not a {}",
                                 spec.field.join("."),
@@ -907,7 +905,7 @@ fn checkpoint_cursor(
     highest: &Option<(Order, Json)>,
 ) -> Option<Json> {
     let spec = spec?;
-    let stored = stored.and_then(|raw| Some((order_of(spec.kind, raw)?, raw)));
+    let stored = stored.and_then(|raw| Some((order_of(spec, raw)?, raw)));
     match (highest, stored) {
         (Some((h, raw)), Some((s, _))) if *h > s => Some(raw.clone()),
         (_, Some((_, raw))) => Some(raw.clone()),
@@ -944,7 +942,7 @@ fn request(
     };
     let cursor = match (position, &read.cursor) {
         (Position::Keyset { from, .. }, Some(spec)) => {
-            let order = order_of(spec.kind, from).ok_or_else(|| {
+            let order = order_of(spec, from).ok_or_else(|| {
                 stop(format!(
                     "{label}: the last cursor {from} is not a {}",
                     kind_name(spec.kind)
@@ -1014,12 +1012,21 @@ fn kind_name(kind: CursorKind) -> &'static str {
 
 /// How a cursor value compares. A date-time is RFC 3339 text (or with an
 /// offset without a colon, `2024-01-15T10:30:00.000+0000`, as Salesforce
-/// writes it) or epoch milliseconds (a number, or digits in a string, as
-/// HubSpot's `lastmodifieddate` property is).
-fn order_of(kind: CursorKind, v: &Json) -> Option<Order> {
-    let digits = |s: &str| s.trim().parse::<i64>().ok().map(Order::from);
-    match (kind, v) {
-        (_, Json::Number(n)) => n.as_i64().map(Order::from),
+/// writes it) or an epoch number (a number, or digits in a string, as
+/// HubSpot's `lastmodifieddate` property is) in milliseconds, or seconds
+/// when declared `as seconds`.
+fn order_of(spec: &CursorSpec, v: &Json) -> Option<Order> {
+    // A date-time written as a number is in the declared unit: epoch
+    // seconds (`as seconds`) are ordered as the milliseconds they are, as
+    // every other date-time cursor is.
+    let unit: Order = match (spec.kind, &spec.format) {
+        (CursorKind::DateTime, CursorFormat::Seconds) => 1000,
+        _ => 1,
+    };
+    let scaled = |n: i64| Order::from(n).checked_mul(unit);
+    let digits = |s: &str| s.trim().parse::<i64>().ok().and_then(scaled);
+    match (spec.kind, v) {
+        (_, Json::Number(n)) => n.as_i64().and_then(scaled),
         (CursorKind::Number, Json::String(s)) => digits(s),
         (CursorKind::DateTime, Json::String(s)) => digits(s).or_else(|| {
             DateTime::parse_from_rfc3339(s.trim())
@@ -1062,7 +1069,7 @@ fn format_cursor(spec: &CursorSpec, order: Order) -> Json {
 fn start_cursor(spec: &CursorSpec, stored: Option<&Json>) -> Result<Json, ProviderError> {
     let order = match stored {
         None => 0,
-        Some(v) => order_of(spec.kind, v).ok_or_else(|| {
+        Some(v) => order_of(spec, v).ok_or_else(|| {
             stop(format!(
                 "the stored checkpoint's cursor {v} is not a {}",
                 kind_name(spec.kind)
