@@ -771,6 +771,14 @@ snap!(
     says "not a header name"
 );
 snap!(
+    e0240_provider_query_parameter_and_header_given_twice,
+    "E0240",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page {\n      records results\n      query { since: cursor, since: \"5\" }\n      headers { \"X-Team\": \"a\", \"x-team\": \"b\" }\n    }\n  }"
+    ),
+    says "the query parameter `since` is given twice"
+);
+snap!(
     e0250_provider_response_path_without_returns,
     "E0250",
     &provider_case(

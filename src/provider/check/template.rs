@@ -132,11 +132,34 @@ impl Cx<'_> {
     ) -> Option<Vec<(String, TextTemplate)>> {
         let mut out = Vec::new();
         let mut ok = true;
+        // A name given twice: which value would the API take? (Header
+        // names compare without case, as HTTP compares them.)
+        let mut seen: HashMap<String, Span> = HashMap::new();
         for m in members {
             if headers && !self.header_name(&m.name) {
                 ok = false;
                 continue;
             }
+            let name = match headers {
+                true => m.name.value.to_ascii_lowercase(),
+                false => m.name.value.clone(),
+            };
+            if let Some(first) = seen.get(&name) {
+                let what = if headers { "header" } else { "query parameter" };
+                let d = self
+                    .e(
+                        Code::E0240,
+                        m.name.span,
+                        format!("the {what} `{}` is given twice", m.name.value),
+                    )
+                    .label("given again here")
+                    .secondary(self.file, *first, "first given here")
+                    .help("give each once: an API takes one of the two, and which one differs from API to API");
+                self.push(d);
+                ok = false;
+                continue;
+            }
+            seen.insert(name, m.name.span);
             let t = match &m.value {
                 ast::TextValue::Text(s) if headers && s.value.chars().any(char::is_control) => {
                     // http refuses it when the request is built: every
