@@ -314,15 +314,7 @@ impl<C: Clock> Exchange<C> {
                         error,
                     });
                 }
-                self.stats.retries += 1;
-                let unit = (self.jitter)();
-                let pause = backoff(
-                    attempts - 1,
-                    self.retry.backoff_min,
-                    self.retry.backoff_max,
-                    unit,
-                );
-                self.wait(&label, pause)?;
+                self.retry_after_backoff(&label, attempts)?;
                 continue;
             }
             self.stats.requests += 1;
@@ -406,16 +398,22 @@ impl<C: Clock> Exchange<C> {
                 self.breaker.failure(self.clock.wall());
                 return Err(self.spent(label, attempts, last, transport));
             }
-            self.stats.retries += 1;
-            let unit = (self.jitter)();
-            let pause = backoff(
-                attempts - 1,
-                self.retry.backoff_min,
-                self.retry.backoff_max,
-                unit,
-            );
-            self.wait(&label, pause)?;
+            self.retry_after_backoff(&label, attempts)?;
         }
+    }
+
+    /// Counts a retry and waits the capped exponential backoff, with full
+    /// jitter, of the attempt after `attempts`.
+    fn retry_after_backoff(&mut self, label: &str, attempts: u32) -> Result<(), ExchangeError> {
+        self.stats.retries += 1;
+        let unit = (self.jitter)();
+        let pause = backoff(
+            attempts - 1,
+            self.retry.backoff_min,
+            self.retry.backoff_max,
+            unit,
+        );
+        self.wait(label, pause)
     }
 
     fn class_of(&self, status: u16, ok_also: &[u16]) -> StatusClass {
