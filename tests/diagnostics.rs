@@ -779,6 +779,14 @@ snap!(
     says "the query parameter `since` is given twice"
 );
 snap!(
+    e0240_provider_query_parameter_in_the_path_and_in_query,
+    "E0240",
+    &provider_case(
+        "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts?since=1&limit=10\" returns api.Page {\n      records results\n      query { since: cursor }\n      cursor updatedAt as iso8601\n    }\n  }"
+    ),
+    says "given twice: in the path and in `query`"
+);
+snap!(
     e0250_provider_response_path_without_returns,
     "E0250",
     &provider_case(

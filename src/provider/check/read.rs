@@ -33,10 +33,13 @@ impl Cx<'_> {
             }
             seen.insert(e.word(), e.span());
             match e {
-                ast::ReadEntry::Query(m, _) => match self.members(m, Scope::Read, record, false) {
-                    Some(q) => query = q,
-                    None => ok = false,
-                },
+                ast::ReadEntry::Query(m, _) => {
+                    ok &= self.query_not_in_path(&rd.request.path, m);
+                    match self.members(m, Scope::Read, record, false) {
+                        Some(q) => query = q,
+                        None => ok = false,
+                    }
+                }
                 ast::ReadEntry::Headers(m, _) => match self.members(m, Scope::Read, record, true) {
                     Some(h) => headers = h,
                     None => ok = false,

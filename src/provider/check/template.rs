@@ -213,6 +213,43 @@ impl Cx<'_> {
         ok.then_some(out)
     }
 
+    /// Whether no `query {}` member names a parameter the path already
+    /// writes (`"/contacts?since=1"` with `query { since: cursor }` sends
+    /// `since` twice, and APIs differ on which one counts).
+    pub(super) fn query_not_in_path(
+        &mut self,
+        path: &StringLit,
+        members: &[ast::TextMember],
+    ) -> bool {
+        let Some((_, written)) = path.value.split_once('?') else {
+            return true;
+        };
+        let in_path: Vec<&str> = written
+            .split('&')
+            .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+            .collect();
+        let mut ok = true;
+        for m in members {
+            if in_path.contains(&m.name.value.as_str()) {
+                let d = self
+                    .e(
+                        Code::E0240,
+                        m.name.span,
+                        format!(
+                            "the query parameter `{}` is given twice: in the path and in `query`",
+                            m.name.value
+                        ),
+                    )
+                    .label("given again here")
+                    .secondary(self.file, path.span, "the path writes it too")
+                    .help("give each once: an API takes one of the two, and which one differs from API to API");
+                self.push(d);
+                ok = false;
+            }
+        }
+        ok
+    }
+
     pub(super) fn template(
         &mut self,
         t: &ast::Template,

@@ -40,10 +40,13 @@ impl Cx<'_> {
             }
             seen.insert(e.word(), e.span());
             match e {
-                ast::WriteEntry::Query(m, _) => match self.members(m, scope, record, false) {
-                    Some(q) => query = q,
-                    None => ok = false,
-                },
+                ast::WriteEntry::Query(m, _) => {
+                    ok &= self.query_not_in_path(&w.request.path, m);
+                    match self.members(m, scope, record, false) {
+                        Some(q) => query = q,
+                        None => ok = false,
+                    }
+                }
                 ast::WriteEntry::Headers(m, _) => match self.members(m, scope, record, true) {
                     Some(h) => headers = h,
                     None => ok = false,
