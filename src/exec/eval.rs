@@ -350,19 +350,6 @@ fn fit<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail>
 fn fit_checked<'a>(v: Value<'a>, t: &crate::plan::PlanTarget) -> Result<Value<'a>, Fail> {
     match (&t.check, v) {
         (TargetCheck::None, v) => Ok(v),
-        (TargetCheck::OneOf(allowed), Value::Str(s)) if !allowed.iter().any(|a| *a == s) => {
-            Err(Fail {
-                code: Code::E1007,
-                message: format!("{s:?} is not one of the values `{}` allows", t.path),
-            })
-        }
-        // An integer enum target (its values are kept as their text).
-        (TargetCheck::OneOf(allowed), Value::Int(n)) if !allowed.contains(&n.to_string()) => {
-            Err(Fail {
-                code: Code::E1007,
-                message: format!("{n} is not one of the values `{}` allows", t.path),
-            })
-        }
         (TargetCheck::Fits { kind, nullable }, v) => fits(v, kind, *nullable, &t.path),
         (TargetCheck::MinorUnits, Value::Money(m)) => in_minor_units(m, &t.path).map(Value::Money),
         (TargetCheck::MinorUnits, Value::Array(items)) => items

@@ -349,17 +349,14 @@ pub struct PlanTarget {
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub enum TargetCheck {
     None,
-    /// One of the target enum's values. Written by plans of an earlier
-    /// tether for an `any` source into an enum (now `Fits`); kept so those
-    /// plans still load and check what they did.
-    OneOf(Vec<String>),
     /// A `money` target: no more decimals than the currency has (money
     /// arithmetic keeps every digit until a rule rounds).
     MinorUnits,
     /// A value the checker could not type (an `any` source, or `any`
     /// elements) into a typed target: read as the target's kind, exactly as
     /// a field of that type is read from input, or the record is rejected
-    /// (E1007). Added last, so plans without it are written as before.
+    /// (E1007); an enum target's values among them. (It replaces the
+    /// `OneOf` of plan format 2, whose plans are refused by their header.)
     Fits {
         kind: ReadKind,
         nullable: bool,
