@@ -333,7 +333,7 @@ fn a_stored_record_that_no_longer_parses_is_a_dead_letter() {
     let plans = plans();
     let mut store = SqliteStore::in_memory().expect("store");
     let damaged = tether::sync::store::NewEvent {
-        side: tether::sync::Side::Left,
+        side: tether::base::Side::Left,
         event_id: "e1".into(),
         op: tether::sync::store::EventOp::Upsert,
         version: None,

@@ -14,6 +14,7 @@ use std::num::NonZeroU32;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+use tether::base::Side;
 use tether::compile::compile_source;
 use tether::http::ManualClock;
 use tether::http::auth::Credentials;
@@ -28,7 +29,6 @@ use tether::provider::spec::{
     CursorFormat, CursorKind, CursorOrder, CursorSpec, ReadSpec, RequestTemplate,
 };
 use tether::provider::template::{BodyTemplate, TextTemplate, Var};
-use tether::sync::Side;
 use tether::sync::engine::Engine;
 use tether::sync::provider::{Items, Provider, ProviderError, Sent};
 use tether::sync::rest::RestProvider;

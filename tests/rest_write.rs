@@ -19,6 +19,7 @@ use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+use tether::base::Side;
 use tether::compile::compile_source;
 use tether::http::ManualClock;
 use tether::http::auth::Credentials;
@@ -34,7 +35,6 @@ use tether::provider::spec::{
     LookupSpec, ReadSpec, RequestTemplate, WriteBody, WriteRequest, WriteSpec,
 };
 use tether::provider::template::{BodyTemplate, TextTemplate, Var};
-use tether::sync::Side;
 use tether::sync::engine::{Engine, Summary, SyncError};
 use tether::sync::filedrop::FileDrop;
 use tether::sync::provider::{Provider, Sent};

@@ -6,9 +6,9 @@
 use serde_json::json;
 use std::cell::RefCell;
 use std::rc::Rc;
+use tether::base::Side;
 use tether::compile::compile_source;
 use tether::plan::{MappingPlans, PlanFile};
-use tether::sync::Side;
 use tether::sync::engine::Engine;
 use tether::sync::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
 use tether::sync::store::{Checkpoint, EventOp, Operation, SqliteStore, Store};

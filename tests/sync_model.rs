@@ -9,7 +9,7 @@ mod world;
 
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
-use tether::sync::Side;
+use tether::base::Side;
 use tether::sync::store::Store;
 use world::{World, event};
 

@@ -6,7 +6,7 @@
 mod world;
 
 use serde_json::{Value as Json, json};
-use tether::sync::Side;
+use tether::base::Side;
 use tether::sync::store::Store;
 use world::{World, event};
 
@@ -746,7 +746,7 @@ fn merge_fields_pair_the_rules_of_both_directions() {
     assert_eq!(spec.on_delete, tether::syntax::DeletePolicy::Review);
     assert_eq!(
         spec.delete_flags,
-        [(tether::sync::Side::Left, path("archived"))]
+        [(tether::base::Side::Left, path("archived"))]
     );
 }
 

@@ -4,11 +4,11 @@
 //! and for patterns that keep every field.
 
 use proptest::prelude::*;
+use tether::base::Currency;
 use tether::compile::compile_source;
 use tether::exec::{Outcome, map_record};
 use tether::plan;
 use tether::stdlib::datefmt::{Format, Parsed, Target};
-use tether::stdlib::iso4217::Currency;
 use tether::syntax::Direction;
 
 /// Runs `value -> out : <pipeline>` on one input value of `in_type`.

@@ -257,29 +257,7 @@ fn compile_reporting(
 /// The plans of a plan file, or of a mapping source compiled now (the
 /// diagnostics `shown` selects printed). `Err`: the exit code.
 fn load_plans(path: &Path, shown: Shown<'_>) -> Result<PlanFile, u8> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", path.display());
-            return Err(EXIT_USAGE);
-        }
-    };
-    if PlanFile::is_plan(&text) {
-        return PlanFile::parse(&text).map_err(|e| {
-            eprintln!("error: {}: {e}", path.display());
-            EXIT_USAGE
-        });
-    }
-    let Some(compiled) = compile_reporting(path, DiagFormat::Human, &[], shown) else {
-        return Err(EXIT_USAGE);
-    };
-    match &compiled.program {
-        Some(program) => Ok(PlanFile::of_program(program)),
-        None => {
-            eprintln!("error: {} has errors; nothing was run", path.display());
-            Err(EXIT_MAPPING_ERRORS)
-        }
-    }
+    provider_side::load(path, shown).map(|loaded| loaded.plans)
 }
 
 fn files_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, u8> {

@@ -9,16 +9,17 @@
 //! with its name and nothing half-done; no value is ever printed.
 
 use super::{DiagFormat, EXIT_MAPPING_ERRORS, EXIT_USAGE, Shown, compile_reporting};
+use crate::base::Side;
 use crate::http::SystemClock;
 use crate::http::auth::{Credentials, Grant, OAuth2};
 use crate::http::client::ClientConfig;
 use crate::http::exchange::{Exchange, ExchangeSpec, RetrySpec};
 use crate::plan::PlanFile;
+use crate::plan::sync_spec::SyncSpec;
 use crate::provider::spec::{AuthSpec, GrantSpec, ProviderSpec, ResourceSpec, check_base_url};
 use crate::sync::filedrop::FileDrop;
 use crate::sync::provider::Provider;
 use crate::sync::rest::{Addressing, RestProvider};
-use crate::sync::{Side, SyncSpec};
 use std::path::{Path, PathBuf};
 
 /// What `--left`/`--right` names.
@@ -90,8 +91,10 @@ pub struct Loaded {
     pub from_plan_file: bool,
 }
 
-/// [`super::load_plans`], keeping the providers (a plan file holds its
-/// own since plan format 3).
+/// The plans of a plan file, or of a mapping source compiled now (the
+/// diagnostics `shown` selects printed), with the providers it declares
+/// and imports (a plan file holds its own since plan format 3). `Err`:
+/// the exit code.
 pub fn load(path: &Path, shown: Shown<'_>) -> Result<Loaded, u8> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,

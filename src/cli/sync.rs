@@ -299,7 +299,7 @@ pub(super) fn open_sides(
 /// before anything is created.
 fn open_any_sides(
     loaded: &provider_side::Loaded,
-    sync: &crate::sync::SyncSpec,
+    sync: &crate::plan::sync_spec::SyncSpec,
     left: &Path,
     right: &Path,
     create: bool,
@@ -324,7 +324,7 @@ fn open_any_sides(
 /// The side beside a webhook side: a folder or a provider.
 fn open_one_side(
     loaded: &provider_side::Loaded,
-    sync: &crate::sync::SyncSpec,
+    sync: &crate::plan::sync_spec::SyncSpec,
     arg: &Path,
     side: Side,
     create: bool,
@@ -338,7 +338,7 @@ fn open_one_side(
 /// A `provider:` side with every secret resolved; `None` for a folder.
 fn rest_side(
     loaded: &provider_side::Loaded,
-    sync: &crate::sync::SyncSpec,
+    sync: &crate::plan::sync_spec::SyncSpec,
     arg: &SideTarget,
     side: Side,
 ) -> Result<Option<SideConn>, u8> {

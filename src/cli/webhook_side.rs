@@ -9,8 +9,8 @@
 
 use super::EXIT_USAGE;
 use super::provider_side::SideConn;
+use crate::base::Side;
 use crate::plan::MappingPlans;
-use crate::sync::Side;
 use crate::sync::filedrop::FileDrop;
 use crate::sync::provider::{Items, Provider, ProviderError, Sent};
 use crate::sync::receiver::{Endpoint, Limits, Receiver};

@@ -5,9 +5,9 @@
 
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use tether::base::Side;
 use tether::compile::compile_source;
 use tether::plan::{MappingPlans, PlanFile};
-use tether::sync::Side;
 use tether::sync::engine::{Engine, Summary};
 use tether::sync::provider::{Items, Provider, ProviderError, Sent, parse_item};
 use tether::sync::store::{Operation, SqliteStore};

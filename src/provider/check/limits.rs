@@ -102,12 +102,8 @@ impl Cx<'_> {
                 ast::LimitEntry::Breaker { .. } => "breaker",
             };
             // Budgets add up (every one applies); the rest are said once.
-            if word != "budget" {
-                if let Some(first) = seen.get(word) {
-                    self.twice(word, e.span(), *first);
-                    continue;
-                }
-                seen.insert(word, e.span());
+            if word != "budget" && !self.first_of_its_kind(&mut seen, word, e.span()) {
+                continue;
             }
             match e {
                 ast::LimitEntry::Budget { requests, per, .. } => {

@@ -115,6 +115,22 @@ impl Cx<'_> {
         Diagnostic::error(code, self.file, span, message)
     }
 
+    /// Whether the clause `word` at `span` is the first of its kind in
+    /// `seen`; a second one is reported (E0240) and is not checked.
+    fn first_of_its_kind(
+        &mut self,
+        seen: &mut HashMap<&'static str, Span>,
+        word: &'static str,
+        span: Span,
+    ) -> bool {
+        if let Some(first) = seen.get(word) {
+            self.twice(word, span, *first);
+            return false;
+        }
+        seen.insert(word, span);
+        true
+    }
+
     fn twice(&mut self, what: &str, span: Span, first: Span) {
         let d = self
             .e(Code::E0240, span, format!("`{what}` is written twice"))

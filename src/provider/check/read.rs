@@ -26,12 +26,10 @@ impl Cx<'_> {
                 }
                 continue;
             }
-            if let Some(first) = seen.get(e.word()) {
-                self.twice(e.word(), e.span(), *first);
+            if !self.first_of_its_kind(&mut seen, e.word(), e.span()) {
                 ok = false;
                 continue;
             }
-            seen.insert(e.word(), e.span());
             match e {
                 ast::ReadEntry::Query(m, _) => {
                     ok &= self.query_not_in_path(&rd.request.path, m);

@@ -31,7 +31,7 @@ pub fn check_mapping_sides(
         for (dir, type_ref, record, at) in sides {
             let written = m.directions.contains(&dir);
             let type_name = &program.registry.record(record).name;
-            let pick = |pair: &Option<(crate::check::FieldPath, crate::check::FieldPath)>| {
+            let pick = |pair: &Option<(crate::base::FieldPath, crate::base::FieldPath)>| {
                 pair.as_ref()
                     .map(|(l, r)| if at == 0 { l.0.clone() } else { r.0.clone() })
             };

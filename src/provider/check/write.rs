@@ -33,12 +33,10 @@ impl Cx<'_> {
         let mut ok = path.is_some();
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         for e in &w.entries {
-            if let Some(first) = seen.get(e.word()) {
-                self.twice(e.word(), e.span(), *first);
+            if !self.first_of_its_kind(&mut seen, e.word(), e.span()) {
                 ok = false;
                 continue;
             }
-            seen.insert(e.word(), e.span());
             match e {
                 ast::WriteEntry::Query(m, _) => {
                     ok &= self.query_not_in_path(&w.request.path, m);
