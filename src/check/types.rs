@@ -7,7 +7,7 @@
 //! signatures; the checker's other files only call it.
 
 use super::ScopeSide;
-use crate::base::Value;
+use crate::base::{Scalar, Value};
 use crate::schema::{Kind, Registry, Type};
 use crate::stdlib::convert_text;
 use crate::stdlib::hooks::{CallTypes, Hooks, Typed};
@@ -364,7 +364,7 @@ fn converting_steps(from: &Kind, to: &Kind) -> Vec<String> {
             };
             let concrete = !matches!(
                 ty,
-                SigTy::Any | SigTy::Scalar | SigTy::Var | SigTy::Array(_)
+                SigTy::Any | SigTy::AnyScalar | SigTy::Var | SigTy::Array(_)
             );
             let output = sig_kind(&sig.output, &None);
             let gives = match (&output, to) {
@@ -379,7 +379,7 @@ fn converting_steps(from: &Kind, to: &Kind) -> Vec<String> {
                 .iter()
                 .filter(|p| p.default.is_none())
                 .map(|p| match (&p.ty, to) {
-                    (SigTy::Currency, Kind::Money(Some(c))) => format!("\"{c}\""),
+                    (SigTy::Scalar(Scalar::Currency), Kind::Money(Some(c))) => format!("\"{c}\""),
                     _ => p.name.clone(),
                 })
                 .collect();
@@ -787,7 +787,7 @@ fn default_literal(text: &str) -> Literal {
 fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
     match t {
         SigTy::Any => true,
-        SigTy::Scalar => !matches!(k, Kind::Array(_) | Kind::Map(_) | Kind::Record(_)),
+        SigTy::AnyScalar => !matches!(k, Kind::Array(_) | Kind::Map(_) | Kind::Record(_)),
         SigTy::Var => match var {
             None => {
                 *var = Some(k.clone());
@@ -829,19 +829,8 @@ fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
 /// The kind a signature type stands for (`T` as bound by `var`).
 pub(super) fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
     match t {
-        SigTy::String => Kind::String,
-        SigTy::Int => Kind::Int,
-        SigTy::Decimal => Kind::Decimal,
-        SigTy::Float => Kind::Float,
-        SigTy::Bool => Kind::Bool,
-        SigTy::Date => Kind::Date,
-        SigTy::DateTime => Kind::DateTime,
-        SigTy::LocalDateTime => Kind::LocalDateTime,
-        SigTy::AnyDateTime => Kind::AnyDateTime,
-        SigTy::Time => Kind::Time,
-        SigTy::Currency => Kind::Currency,
-        SigTy::Money => Kind::Money(None),
-        SigTy::Any | SigTy::Scalar => Kind::Any,
+        SigTy::Scalar(s) => Kind::from(*s),
+        SigTy::Any | SigTy::AnyScalar => Kind::Any,
         SigTy::Var => var.clone().unwrap_or(Kind::Any),
         SigTy::Array(e) => Kind::Array(Box::new(Type::new(sig_kind(e, var)))),
     }
