@@ -497,9 +497,11 @@ impl<'p> Laws<'p> {
                     .prop_map(|m| Json::Object(m.into_iter().collect()))
                     .boxed()
             }
-            Kind::Currency => proptest::sample::select(vec!["EUR", "USD", "KWD", "JPY"])
-                .prop_map(|c| Json::String(c.into()))
-                .boxed(),
+            Kind::Scalar(Scalar::Currency) => {
+                proptest::sample::select(vec!["EUR", "USD", "KWD", "JPY"])
+                    .prop_map(|c| Json::String(c.into()))
+                    .boxed()
+            }
             Kind::Money(c) => {
                 let cur = c.map_or("EUR".to_string(), |c| c.to_string());
                 decimal()
@@ -508,15 +510,9 @@ impl<'p> Laws<'p> {
                     )
                     .boxed()
             }
-            Kind::String => scalar(Scalar::String),
-            Kind::Int => scalar(Scalar::Int),
-            Kind::Decimal => scalar(Scalar::Decimal),
-            Kind::Float => scalar(Scalar::Float),
-            Kind::Bool => scalar(Scalar::Bool),
-            Kind::Date => scalar(Scalar::Date),
-            Kind::DateTime | Kind::AnyDateTime => scalar(Scalar::DateTime),
-            Kind::LocalDateTime => scalar(Scalar::LocalDateTime),
-            Kind::Time => scalar(Scalar::Time),
+            // Generated as an instant: the reader takes it either way.
+            Kind::Scalar(Scalar::AnyDateTime) => scalar(Scalar::DateTime),
+            Kind::Scalar(s) => scalar(*s),
             Kind::Any => scalar(Scalar::String),
         }
     }
@@ -739,18 +735,16 @@ fn run_steps(steps: &[Step], kind: &Kind, input: &Json) -> Option<Json> {
 /// [`typed_value`] reads; `None` for money, records, arrays, maps, `any`.
 fn sig_of(kind: &Kind) -> Option<Scalar> {
     Some(match kind {
-        Kind::Int | Kind::IntEnum(_) => Scalar::Int,
-        Kind::Decimal => Scalar::Decimal,
-        Kind::Float => Scalar::Float,
-        Kind::Bool => Scalar::Bool,
-        Kind::Date => Scalar::Date,
-        Kind::DateTime | Kind::AnyDateTime => Scalar::DateTime,
-        Kind::LocalDateTime => Scalar::LocalDateTime,
-        Kind::Time => Scalar::Time,
-        Kind::String | Kind::Enum(_) | Kind::Currency => Scalar::String,
-        Kind::Money(_) | Kind::Record(_) | Kind::Array(_) | Kind::Map(_) | Kind::Any => {
-            return None;
-        }
+        Kind::Scalar(Scalar::AnyDateTime) => Scalar::DateTime,
+        Kind::Scalar(Scalar::Currency) | Kind::Enum(_) => Scalar::String,
+        Kind::IntEnum(_) => Scalar::Int,
+        Kind::Scalar(Scalar::Money)
+        | Kind::Money(_)
+        | Kind::Record(_)
+        | Kind::Array(_)
+        | Kind::Map(_)
+        | Kind::Any => return None,
+        Kind::Scalar(s) => *s,
     })
 }
 

@@ -19,6 +19,7 @@ pub use file::{MappingPlans, PlanFile};
 
 use crate::base::Currency;
 use crate::base::FieldPath;
+use crate::base::Scalar;
 use crate::base::Value;
 use crate::check::{DRule, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
 use crate::schema::{Kind, ReadPresence, RecordId, Registry, Type};
@@ -238,8 +239,8 @@ pub enum ReadKind {
 impl ReadKind {
     fn of(reg: &Registry, ty: &Type) -> ReadKind {
         match &ty.kind {
-            Kind::String => ReadKind::Str,
-            Kind::Currency => ReadKind::Currency,
+            Kind::Scalar(Scalar::String) => ReadKind::Str,
+            Kind::Scalar(Scalar::Currency) => ReadKind::Currency,
             Kind::Enum(e) => ReadKind::Enum(reg.enum_def(*e).values.clone()),
             Kind::IntEnum(e) => ReadKind::IntEnum(
                 reg.enum_def(*e)
@@ -248,21 +249,23 @@ impl ReadKind {
                     .filter_map(|v| v.parse().ok())
                     .collect(),
             ),
-            Kind::Int => ReadKind::Int,
-            Kind::Decimal => ReadKind::Decimal,
-            Kind::Float => ReadKind::Float,
-            Kind::Bool => ReadKind::Bool,
-            Kind::Date => ReadKind::Date,
-            Kind::DateTime => ReadKind::DateTime,
-            Kind::LocalDateTime => ReadKind::LocalDateTime,
-            Kind::AnyDateTime => ReadKind::AnyDateTime,
-            Kind::Time => ReadKind::Time,
+            Kind::Scalar(Scalar::Int) => ReadKind::Int,
+            Kind::Scalar(Scalar::Decimal) => ReadKind::Decimal,
+            Kind::Scalar(Scalar::Float) => ReadKind::Float,
+            Kind::Scalar(Scalar::Bool) => ReadKind::Bool,
+            Kind::Scalar(Scalar::Date) => ReadKind::Date,
+            Kind::Scalar(Scalar::DateTime) => ReadKind::DateTime,
+            Kind::Scalar(Scalar::LocalDateTime) => ReadKind::LocalDateTime,
+            Kind::Scalar(Scalar::AnyDateTime) => ReadKind::AnyDateTime,
+            Kind::Scalar(Scalar::Time) => ReadKind::Time,
             Kind::Array(e) => ReadKind::Array(Box::new(ReadKind::of(reg, e))),
             Kind::Map(v) => ReadKind::Map {
                 values: Box::new(ReadKind::of(reg, v)),
                 nullable: v.nullable || v.kind == Kind::Any,
             },
             Kind::Any | Kind::Record(_) => ReadKind::Raw,
+            // Not built (`Kind::from` makes money `Kind::Money`).
+            Kind::Scalar(Scalar::Money) => ReadKind::Money(None),
             Kind::Money(c) => ReadKind::Money(*c),
         }
     }

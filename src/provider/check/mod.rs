@@ -16,6 +16,7 @@ use super::spec::{
     ResourceSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
 };
 use super::template::{BodyTemplate, TextTemplate, Var};
+use crate::base::Scalar;
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::http::auth::KeyCarrier;
 use crate::http::breaker::BreakerSpec;
@@ -261,7 +262,7 @@ fn response_segments(p: &ast::ResponsePath) -> Vec<String> {
 }
 
 fn token_kind(k: &Kind) -> bool {
-    matches!(k, Kind::String | Kind::Int | Kind::Any)
+    matches!(k, Kind::Scalar(Scalar::String | Scalar::Int) | Kind::Any)
 }
 
 fn scalar(k: &Kind) -> bool {
