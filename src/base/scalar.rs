@@ -3,8 +3,8 @@
 //! `stdlib::sig::SigTy` and `plan::ReadKind` hold one for their scalar
 //! part (`Kind::Scalar(Scalar)`, ...), and `Value::scalar` answers with one.
 
-/// A scalar type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A scalar type. Serialised by its variant name (plan files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Scalar {
     String,
     Bool,
