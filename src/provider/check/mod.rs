@@ -17,6 +17,7 @@ use super::spec::{
 };
 use super::template::{BodyTemplate, TextTemplate, Var};
 use crate::base::Scalar;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::http::auth::KeyCarrier;
 use crate::http::breaker::BreakerSpec;
@@ -27,7 +28,7 @@ use crate::http::policy::{StatusClass, StatusClasses};
 use crate::http::secret::SecretRef;
 use crate::schema::{Kind, RecordId, Registry, Type, TypeId};
 use crate::syntax::provider as ast;
-use crate::syntax::{Item, Path, Span, StringLit, TypeRef};
+use crate::syntax::{Item, Path, StringLit, TypeRef};
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::time::Duration;
