@@ -605,6 +605,20 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
     if first == b'n' {
         return Ok(Value::Null);
     }
+    // Strings here, the other kinds out of line: most leaves are strings
+    // (JSON APIs send most values as text; HubSpot every property), and
+    // this way they skip the dispatch over every kind, which for a scalar
+    // takes two jumps (the kind, then its `Scalar`), and its stack frame.
+    if let ReadKind::Scalar(Scalar::String) = kind {
+        return string(text)
+            .ok_or_else(|| format!("expected a string, found {}", found_kind(text)));
+    }
+    typed_leaf(text, first, kind)
+}
+
+/// [`leaf`] for a non-null value of any kind (`first` is its first byte).
+#[inline(never)]
+fn typed_leaf<'a>(text: &'a str, first: u8, kind: &ReadKind) -> Result<Value<'a>, String> {
     let found = || found_kind(text);
     match kind {
         ReadKind::Raw => Ok(Value::Raw(minify_json(text))),
