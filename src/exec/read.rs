@@ -3,10 +3,7 @@
 //! `IgnoredAny` (no allocation); read values land in their slots. Numbers are
 //! taken from their raw text, so an int or decimal never passes through f64.
 
-use crate::base::Currency;
-use crate::base::Scalar;
-use crate::base::Value;
-use crate::base::{Money, minify_json};
+use crate::base::{Currency, Money, Scalar, Value, minify_json};
 use crate::plan::{ReadKind, ReadNode};
 use crate::stdlib::convert_text;
 use crate::stdlib::iso4217::not_a_currency;
@@ -605,10 +602,9 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
     if first == b'n' {
         return Ok(Value::Null);
     }
-    // Strings here, the other kinds out of line: most leaves are strings
-    // (JSON APIs send most values as text; HubSpot every property), and
-    // this way they skip the dispatch over every kind, which for a scalar
-    // takes two jumps (the kind, then its `Scalar`), and its stack frame.
+    // Strings here, other kinds out of line: most leaves are strings (HubSpot
+    // sends every property as one), and so skip the dispatch over every kind
+    // (two jumps for a scalar: the kind, then its `Scalar`) and its frame.
     if let ReadKind::Scalar(Scalar::String) = kind {
         return string(text)
             .ok_or_else(|| format!("expected a string, found {}", found_kind(text)));
