@@ -347,3 +347,22 @@ impl fmt::Display for RecordId {
         write!(f, "record#{}", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in scalar name gives a kind that answers with its
+    /// scalar again; money is `Kind::Money`, never `Kind::Scalar(Money)`.
+    #[test]
+    fn a_scalar_kind_round_trips_and_money_carries_its_currency() {
+        for (s, name) in Scalar::all() {
+            let kind = builtin_kind(name);
+            assert_eq!(kind.as_ref().and_then(Kind::scalar), Some(s), "{name}");
+            assert_ne!(kind, Some(Kind::Scalar(Scalar::Money)), "{name}");
+        }
+        assert_eq!(builtin_kind("money"), Some(Kind::Money(None)));
+        assert_eq!(builtin_kind("any"), Some(Kind::Any));
+        assert_eq!(Kind::Any.scalar(), None);
+    }
+}
