@@ -10,13 +10,13 @@
 //! values' shapes.
 
 use crate::base::path::dotted;
-use crate::base::{Seg, Side, Value};
+use crate::base::{Scalar, Seg, Side, Value};
 use crate::check::inverse::table_losses;
 use crate::check::{DRule, Mapping, Program, Source, TArg, TStep, TableMap};
 use crate::exec::{Bases, Outcome, map_record};
 use crate::plan::{self, Plan};
 use crate::schema::{Kind, RecordId, Registry, Type};
-use crate::stdlib::{self, Args, sig::SigTy};
+use crate::stdlib::{self, Args};
 use crate::syntax::Direction;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -497,9 +497,11 @@ impl<'p> Laws<'p> {
                     .prop_map(|m| Json::Object(m.into_iter().collect()))
                     .boxed()
             }
-            Kind::Currency => proptest::sample::select(vec!["EUR", "USD", "KWD", "JPY"])
-                .prop_map(|c| Json::String(c.into()))
-                .boxed(),
+            Kind::Scalar(Scalar::Currency) => {
+                proptest::sample::select(vec!["EUR", "USD", "KWD", "JPY"])
+                    .prop_map(|c| Json::String(c.into()))
+                    .boxed()
+            }
             Kind::Money(c) => {
                 let cur = c.map_or("EUR".to_string(), |c| c.to_string());
                 decimal()
@@ -508,16 +510,10 @@ impl<'p> Laws<'p> {
                     )
                     .boxed()
             }
-            Kind::String => scalar(&SigTy::String),
-            Kind::Int => scalar(&SigTy::Int),
-            Kind::Decimal => scalar(&SigTy::Decimal),
-            Kind::Float => scalar(&SigTy::Float),
-            Kind::Bool => scalar(&SigTy::Bool),
-            Kind::Date => scalar(&SigTy::Date),
-            Kind::DateTime | Kind::AnyDateTime => scalar(&SigTy::DateTime),
-            Kind::LocalDateTime => scalar(&SigTy::LocalDateTime),
-            Kind::Time => scalar(&SigTy::Time),
-            Kind::Any => scalar(&SigTy::String),
+            // Generated as an instant: the reader takes it either way.
+            Kind::Scalar(Scalar::AnyDateTime) => scalar(Scalar::DateTime),
+            Kind::Scalar(s) => scalar(*s),
+            Kind::Any => scalar(Scalar::String),
         }
     }
 
@@ -716,7 +712,7 @@ fn normalize(v: Json) -> Json {
 /// A generated value (of kind `kind`) run through `steps`; `None` when a
 /// step fails.
 fn run_steps(steps: &[Step], kind: &Kind, input: &Json) -> Option<Json> {
-    let mut value = typed_value(&sig_of(kind)?, input)?;
+    let mut value = typed_value(sig_of(kind)?, input)?;
     for step in steps {
         value = match step {
             Step::Call(transform, args) => {
@@ -735,22 +731,20 @@ fn run_steps(steps: &[Step], kind: &Kind, input: &Json) -> Option<Json> {
     serde_json::from_str(&value.to_json()).ok()
 }
 
-/// The signature type of a scalar kind whose generated JSON
+/// The scalar of a kind whose generated JSON
 /// [`typed_value`] reads; `None` for money, records, arrays, maps, `any`.
-fn sig_of(kind: &Kind) -> Option<SigTy> {
+fn sig_of(kind: &Kind) -> Option<Scalar> {
     Some(match kind {
-        Kind::Int | Kind::IntEnum(_) => SigTy::Int,
-        Kind::Decimal => SigTy::Decimal,
-        Kind::Float => SigTy::Float,
-        Kind::Bool => SigTy::Bool,
-        Kind::Date => SigTy::Date,
-        Kind::DateTime | Kind::AnyDateTime => SigTy::DateTime,
-        Kind::LocalDateTime => SigTy::LocalDateTime,
-        Kind::Time => SigTy::Time,
-        Kind::String | Kind::Enum(_) | Kind::Currency => SigTy::String,
-        Kind::Money(_) | Kind::Record(_) | Kind::Array(_) | Kind::Map(_) | Kind::Any => {
-            return None;
-        }
+        Kind::Scalar(Scalar::AnyDateTime) => Scalar::DateTime,
+        Kind::Scalar(Scalar::Currency) | Kind::Enum(_) => Scalar::String,
+        Kind::IntEnum(_) => Scalar::Int,
+        Kind::Scalar(Scalar::Money)
+        | Kind::Money(_)
+        | Kind::Record(_)
+        | Kind::Array(_)
+        | Kind::Map(_)
+        | Kind::Any => return None,
+        Kind::Scalar(s) => *s,
     })
 }
 
@@ -795,20 +789,20 @@ fn type_at(reg: &Registry, record: RecordId, path: &[Seg]) -> Option<Type> {
 }
 
 /// A generated JSON scalar as the runtime value of type `ty`.
-fn typed_value(ty: &SigTy, j: &Json) -> Option<Value<'static>> {
+fn typed_value(ty: Scalar, j: &Json) -> Option<Value<'static>> {
     let text = match j {
         Json::String(s) => s.clone(),
         other => other.to_string(),
     };
     Some(match ty {
-        SigTy::Int => Value::Int(text.parse().ok()?),
-        SigTy::Decimal => Value::Decimal(text.parse().ok()?),
-        SigTy::Float => Value::Float(text.parse().ok()?),
-        SigTy::Bool => Value::Bool(text.parse().ok()?),
-        SigTy::Date => Value::Date(text.parse().ok()?),
-        SigTy::DateTime => Value::DateTime(chrono::DateTime::parse_from_rfc3339(&text).ok()?),
-        SigTy::LocalDateTime => Value::LocalDateTime(text.parse().ok()?),
-        SigTy::Time => Value::Time(text.parse().ok()?),
+        Scalar::Int => Value::Int(text.parse().ok()?),
+        Scalar::Decimal => Value::Decimal(text.parse().ok()?),
+        Scalar::Float => Value::Float(text.parse().ok()?),
+        Scalar::Bool => Value::Bool(text.parse().ok()?),
+        Scalar::Date => Value::Date(text.parse().ok()?),
+        Scalar::DateTime => Value::DateTime(chrono::DateTime::parse_from_rfc3339(&text).ok()?),
+        Scalar::LocalDateTime => Value::LocalDateTime(text.parse().ok()?),
+        Scalar::Time => Value::Time(text.parse().ok()?),
         _ => Value::str(text),
     })
 }
@@ -819,23 +813,23 @@ fn decimal() -> impl Strategy<Value = rust_decimal::Decimal> {
 }
 
 /// Values of a scalar type as JSON (the text forms the JSON reader takes).
-fn scalar(ty: &SigTy) -> BoxedStrategy<Json> {
+fn scalar(ty: Scalar) -> BoxedStrategy<Json> {
     let number = |s: String| Json::Number(serde_json::Number::from_string_unchecked(s));
     match ty {
-        SigTy::Int => any::<i32>()
+        Scalar::Int => any::<i32>()
             .prop_map(move |i| Json::from(i64::from(i)))
             .boxed(),
-        SigTy::Decimal => decimal().prop_map(move |d| number(d.to_string())).boxed(),
-        SigTy::Float => (-1.0e6f64..1.0e6).prop_map(Json::from).boxed(),
-        SigTy::Bool => any::<bool>().prop_map(Json::Bool).boxed(),
-        SigTy::Date => (0i64..40_000)
+        Scalar::Decimal => decimal().prop_map(move |d| number(d.to_string())).boxed(),
+        Scalar::Float => (-1.0e6f64..1.0e6).prop_map(Json::from).boxed(),
+        Scalar::Bool => any::<bool>().prop_map(Json::Bool).boxed(),
+        Scalar::Date => (0i64..40_000)
             .prop_map(|d| {
                 let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
                     .and_then(|e| e.checked_add_signed(chrono::Duration::days(d)));
                 Json::String(date.map_or_else(String::new, |d| d.to_string()))
             })
             .boxed(),
-        SigTy::DateTime => (0i64..4_000_000_000, 0u32..1000, any::<bool>())
+        Scalar::DateTime => (0i64..4_000_000_000, 0u32..1000, any::<bool>())
             .prop_map(|(s, ms, whole)| {
                 let at =
                     chrono::DateTime::from_timestamp(s, if whole { 0 } else { ms * 1_000_000 });
@@ -844,7 +838,7 @@ fn scalar(ty: &SigTy) -> BoxedStrategy<Json> {
                 }))
             })
             .boxed(),
-        SigTy::LocalDateTime => (0i64..4_000_000_000)
+        Scalar::LocalDateTime => (0i64..4_000_000_000)
             .prop_map(|s| {
                 let at = chrono::DateTime::from_timestamp(s, 0).map(|t| t.naive_utc());
                 Json::String(
@@ -852,7 +846,7 @@ fn scalar(ty: &SigTy) -> BoxedStrategy<Json> {
                 )
             })
             .boxed(),
-        SigTy::Time => (0u32..86_400)
+        Scalar::Time => (0u32..86_400)
             .prop_map(|s| {
                 let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(s, 0);
                 Json::String(t.map_or_else(String::new, |t| t.format("%H:%M:%S").to_string()))

@@ -430,3 +430,69 @@ fn a_use_of_a_higher_phase_is_found() {
         .collect();
     assert_eq!(bad, ["plan"]);
 }
+
+/// The `pub use` statements of `text` (code only) that re-export something
+/// of `base`, with their lines.
+fn base_reexports(text: &str) -> Vec<usize> {
+    let code = code_only(text);
+    let mut found = Vec::new();
+    let mut rest = code.as_str();
+    let mut offset = 0;
+    while let Some(at) = rest.find("pub") {
+        let start = offset + at;
+        let after = &code[start + 3..];
+        let before_ok = start == 0
+            || !code[..start]
+                .chars()
+                .next_back()
+                .is_some_and(|ch| ch.is_alphanumeric() || ch == '_');
+        // `pub use`, `pub(crate) use`, `pub(super) use`.
+        let tail = after.trim_start();
+        let tail = match tail.strip_prefix('(') {
+            Some(t) => t.split_once(')').map_or("", |(_, t)| t).trim_start(),
+            None => tail,
+        };
+        if before_ok
+            && let Some(stmt) = tail.strip_prefix("use ")
+            && let Some((stmt, _)) = stmt.split_once(';')
+            && stmt.contains("base::")
+        {
+            found.push(1 + code[..start].matches('\n').count());
+        }
+        offset = start + 3;
+        rest = &code[offset..];
+    }
+    found
+}
+
+/// A base type has one path: `crate::base::...`. A phase that re-exported
+/// one (`pub use crate::base::Span` in `syntax`) would give it a second,
+/// and code would name the phase for it again (docs/design/11-checker-and-stdlib.md).
+#[test]
+fn no_phase_re_exports_a_base_type() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut wrong = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).expect("under src/");
+        if phase_of(rel) == "base" || ROOTS.iter().any(|r| rel == Path::new(r)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).expect("a source file");
+        for line in base_reexports(&text) {
+            wrong.push(format!("src/{}:{line}", rel.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "re-exports of base types outside src/base/ (import them from `crate::base`):\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_re_export_scanner_finds_pub_use_of_base_only() {
+    let text = "use crate::base::Span;\npub use crate::base::Value;\n// pub use crate::base::Side;\npub(crate) use crate::{\n    base::FieldPath,\n};\npub use crate::plan::Plan;\nrepub use_x;\n";
+    assert_eq!(base_reexports(text), [2, 4]);
+}

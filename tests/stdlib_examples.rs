@@ -1,6 +1,7 @@
 //! Every example in the stdlib definitions runs as a test, through the real
 //! compiler and executor: a one-rule mapping per example.
 
+use tether::base::Scalar;
 use tether::compile::compile_source;
 use tether::exec::{Outcome, map_record};
 use tether::plan;
@@ -30,21 +31,12 @@ fn type_of(json: &str) -> &'static str {
 /// bound to it).
 fn sig_ty_of(name: &str) -> SigTy {
     match name.trim_end_matches('?') {
-        "string" => SigTy::String,
-        "int" => SigTy::Int,
-        "decimal" => SigTy::Decimal,
-        "float" => SigTy::Float,
-        "bool" => SigTy::Bool,
-        "date" => SigTy::Date,
-        "datetime" => SigTy::DateTime,
-        "localdatetime" => SigTy::LocalDateTime,
-        "time" => SigTy::Time,
-        "currency" => SigTy::Currency,
-        "money" => SigTy::Money,
         array if array.starts_with('[') => {
             SigTy::Array(Box::new(sig_ty_of(array.trim_matches(['[', ']']))))
         }
-        _ => SigTy::Any,
+        // Not an example's type name: kept as `any`, as before.
+        "anydatetime" => SigTy::Any,
+        other => Scalar::from_name(other).map_or(SigTy::Any, SigTy::Scalar),
     }
 }
 
@@ -55,23 +47,28 @@ fn fits(ty: &SigTy, input: &SigTy, v: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     let text = v.as_str().unwrap_or_default();
     match ty {
-        SigTy::String => v.is_string(),
-        SigTy::Int => v.is_number() && !v.to_string().contains(['.', 'e', 'E']),
-        SigTy::Decimal | SigTy::Float => v.is_number(),
-        SigTy::Bool => v.is_boolean(),
-        SigTy::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
-        SigTy::DateTime => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
-        SigTy::LocalDateTime => {
+        SigTy::Scalar(Scalar::String) => v.is_string(),
+        SigTy::Scalar(Scalar::Int) => v.is_number() && !v.to_string().contains(['.', 'e', 'E']),
+        SigTy::Scalar(Scalar::Decimal) | SigTy::Scalar(Scalar::Float) => v.is_number(),
+        SigTy::Scalar(Scalar::Bool) => v.is_boolean(),
+        SigTy::Scalar(Scalar::Date) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+        SigTy::Scalar(Scalar::DateTime) => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        SigTy::Scalar(Scalar::LocalDateTime) => {
             chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
         }
-        SigTy::AnyDateTime => {
-            fits(&SigTy::DateTime, input, v) || fits(&SigTy::LocalDateTime, input, v)
+        SigTy::Scalar(Scalar::AnyDateTime) => {
+            fits(&SigTy::Scalar(Scalar::DateTime), input, v)
+                || fits(&SigTy::Scalar(Scalar::LocalDateTime), input, v)
         }
-        SigTy::Time => chrono::NaiveTime::parse_from_str(text, "%H:%M:%S%.f").is_ok(),
-        SigTy::Currency => text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase()),
-        SigTy::Money => v.get("amount").is_some() && v.get("currency").is_some(),
+        SigTy::Scalar(Scalar::Time) => {
+            chrono::NaiveTime::parse_from_str(text, "%H:%M:%S%.f").is_ok()
+        }
+        SigTy::Scalar(Scalar::Currency) => {
+            text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase())
+        }
+        SigTy::Scalar(Scalar::Money) => v.get("amount").is_some() && v.get("currency").is_some(),
         SigTy::Any => true,
-        SigTy::Scalar => !matches!(v, J::Array(_) | J::Object(_)),
+        SigTy::AnyScalar => !matches!(v, J::Array(_) | J::Object(_)),
         SigTy::Var => fits(input, &SigTy::Any, v),
         SigTy::Array(e) => v
             .as_array()

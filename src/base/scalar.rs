@@ -1,23 +1,30 @@
 //! The scalar types of the language and the one table of their names, as
 //! schemas, signatures and messages write them. `schema::Kind`,
-//! `stdlib::sig::SigTy` and `Value::kind_name` take their names from here
-//! (each still has its own variants: see docs/design/11-checker-and-stdlib.md,
-//! "Left for later").
+//! `stdlib::sig::SigTy` and `plan::ReadKind` hold one for their scalar
+//! part (`Kind::Scalar(Scalar)`, ...), and `Value::scalar` answers with one.
 
-/// A scalar type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A scalar type. Serialised by its variant name (plan files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Scalar {
     String,
     Bool,
     Int,
+    /// Exact decimal (`rust_decimal`), read from the number's text.
     Decimal,
+    /// Binary floating point: only when a schema asks for it.
     Float,
     Date,
+    /// An instant: date and time with an offset.
     DateTime,
+    /// A date and time without an offset or zone.
     LocalDateTime,
+    /// A date and time with or without an offset, as XML Schema's
+    /// `xs:dateTime` allows: each value is one or the other.
     AnyDateTime,
     Time,
+    /// An ISO 4217 currency code.
     Currency,
+    /// An amount with its currency.
     Money,
 }
 

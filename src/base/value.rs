@@ -94,25 +94,42 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// The kind of value, for error messages.
+    /// The scalar type of a scalar value; `None` for missing, null,
+    /// invalid, arrays, rows and raw JSON.
+    pub fn scalar(&self) -> Option<Scalar> {
+        Some(match self {
+            Value::Bool(_) => Scalar::Bool,
+            Value::Int(_) => Scalar::Int,
+            Value::Decimal(_) => Scalar::Decimal,
+            Value::Float(_) => Scalar::Float,
+            Value::Str(_) => Scalar::String,
+            Value::Date(_) => Scalar::Date,
+            Value::DateTime(_) => Scalar::DateTime,
+            Value::LocalDateTime(_) => Scalar::LocalDateTime,
+            Value::Time(_) => Scalar::Time,
+            Value::Money(_) => Scalar::Money,
+            Value::Missing
+            | Value::Null
+            | Value::Invalid
+            | Value::Array(_)
+            | Value::Rows(_)
+            | Value::Raw(_) => return None,
+        })
+    }
+
+    /// The kind of value, for error messages: a scalar value is named as
+    /// its type is (one name table).
     pub fn kind_name(&self) -> &'static str {
+        if let Some(s) = self.scalar() {
+            return s.name();
+        }
         match self {
             Value::Missing => "missing",
             Value::Null => "null",
             Value::Invalid => "invalid",
-            // A scalar value is named as its type is (one name table).
-            Value::Bool(_) => Scalar::Bool.name(),
-            Value::Int(_) => Scalar::Int.name(),
-            Value::Decimal(_) => Scalar::Decimal.name(),
-            Value::Float(_) => Scalar::Float.name(),
-            Value::Str(_) => Scalar::String.name(),
-            Value::Date(_) => Scalar::Date.name(),
-            Value::DateTime(_) => Scalar::DateTime.name(),
-            Value::LocalDateTime(_) => Scalar::LocalDateTime.name(),
-            Value::Time(_) => Scalar::Time.name(),
-            Value::Money(_) => Scalar::Money.name(),
             Value::Array(_) | Value::Rows(_) => "array",
-            Value::Raw(_) => "json",
+            // `Raw`: the scalars were named above.
+            _ => "json",
         }
     }
 
@@ -168,6 +185,17 @@ impl<'a> Value<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_named_as_its_scalar_type_is() {
+        assert_eq!(Value::str("x").scalar(), Some(Scalar::String));
+        assert_eq!(Value::str("x").kind_name(), "string");
+        assert_eq!(Value::Int(1).kind_name(), "int");
+        assert_eq!(Value::Null.scalar(), None);
+        assert_eq!(Value::Null.kind_name(), "null");
+        assert_eq!(Value::Array(Vec::new()).kind_name(), "array");
+        assert_eq!(Value::Raw("{}".into()).kind_name(), "json");
+    }
 
     #[test]
     fn decimal_keeps_its_scale() {

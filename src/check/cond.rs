@@ -3,6 +3,7 @@
 
 use super::types::Flow;
 use super::{Checker, DirView, TStep, types};
+use crate::base::Scalar;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Kind;
 use crate::stdlib;
@@ -16,7 +17,7 @@ impl Checker<'_> {
         v: &DirView<'_>,
     ) -> Option<(TStep, Flow)> {
         let (cond_steps, cond_flow) = self.pipeline(Some(&i.condition), flow.clone(), v)?;
-        if !matches!(&cond_flow, Flow::One(t) if t.kind == Kind::Bool) {
+        if !matches!(&cond_flow, Flow::One(t) if t.kind == Kind::Scalar(Scalar::Bool)) {
             let d = Diagnostic::error(
                 Code::E0213,
                 self.file,

@@ -17,6 +17,7 @@
 
 use super::side_scope;
 use super::{Checker, Conflict, DRule, Mapping, Source, Strategy};
+use crate::base::Scalar;
 use crate::base::{FieldPath, Side, Span};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, RecordId, Type};
@@ -151,19 +152,24 @@ enum Unordered {
 }
 
 fn order_of(kind: &Kind) -> Result<Option<Order>, Unordered> {
-    Ok(Some(match kind {
+    let scalar = match kind {
         Kind::Any => return Ok(None),
-        Kind::Int | Kind::IntEnum(_) | Kind::Decimal | Kind::Float => Order::Number,
-        Kind::String => Order::Text,
-        Kind::DateTime | Kind::AnyDateTime => Order::Instant,
-        Kind::LocalDateTime => Order::LocalDateTime,
-        Kind::Date => Order::Date,
-        Kind::Time => Order::Time,
-        Kind::Bool => Order::Bool,
-        Kind::Money(_) => return Err(Unordered::Money),
+        Kind::Scalar(s) => *s,
+        Kind::IntEnum(_) => Scalar::Int,
+        Kind::Money(_) => Scalar::Money,
         Kind::Enum(_) => return Err(Unordered::Enum),
-        Kind::Currency => return Err(Unordered::Code),
         Kind::Array(_) | Kind::Map(_) | Kind::Record(_) => return Err(Unordered::Composite),
+    };
+    Ok(Some(match scalar {
+        Scalar::Int | Scalar::Decimal | Scalar::Float => Order::Number,
+        Scalar::String => Order::Text,
+        Scalar::DateTime | Scalar::AnyDateTime => Order::Instant,
+        Scalar::LocalDateTime => Order::LocalDateTime,
+        Scalar::Date => Order::Date,
+        Scalar::Time => Order::Time,
+        Scalar::Bool => Order::Bool,
+        Scalar::Money => return Err(Unordered::Money),
+        Scalar::Currency => return Err(Unordered::Code),
     }))
 }
 
@@ -181,9 +187,10 @@ enum Stamp {
 fn stamp_of(kind: &Kind) -> Option<Option<Stamp>> {
     Some(Some(match kind {
         Kind::Any => return Some(None),
-        Kind::DateTime | Kind::AnyDateTime | Kind::LocalDateTime | Kind::Date => Stamp::Time,
-        Kind::Int => Stamp::Number,
-        Kind::String => Stamp::Text,
+        Kind::Scalar(Scalar::DateTime | Scalar::AnyDateTime)
+        | Kind::Scalar(Scalar::LocalDateTime | Scalar::Date) => Stamp::Time,
+        Kind::Scalar(Scalar::Int) => Stamp::Number,
+        Kind::Scalar(Scalar::String) => Stamp::Text,
         _ => return None,
     }))
 }
@@ -283,7 +290,10 @@ fn elements_meet(a: &Kind, b: &Kind) -> bool {
         || a == b
         || matches!(
             (a, b),
-            (Kind::Int | Kind::Decimal, Kind::Int | Kind::Decimal)
+            (
+                Kind::Scalar(Scalar::Int | Scalar::Decimal),
+                Kind::Scalar(Scalar::Int | Scalar::Decimal)
+            )
         )
 }
 
@@ -687,7 +697,7 @@ impl Checker<'_> {
                 self.resolve(&side_scope(mapping.left), p, "");
                 continue;
             };
-            if r.ty.kind != Kind::Bool {
+            if r.ty.kind != Kind::Scalar(Scalar::Bool) {
                 self.err(
                     Diagnostic::error(
                         Code::E0201,

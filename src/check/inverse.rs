@@ -6,6 +6,7 @@
 //! `Lossy` step, reported as E0222 by the caller.
 
 use super::{Checker, endpoint_text};
+use crate::base::Scalar;
 use crate::base::{Span, Value};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Kind, scalar_name};
@@ -162,8 +163,8 @@ fn paired_with(name: &str) -> impl Iterator<Item = (&'static stdlib::TransformDe
 fn kind_word(kind: &Kind) -> String {
     // The schema's names, but for the kinds a sentence says otherwise.
     let word = match kind {
-        Kind::AnyDateTime => scalar_name(&Kind::DateTime),
-        Kind::Money(_) => scalar_name(&Kind::Money(None)),
+        Kind::Scalar(Scalar::AnyDateTime) => Scalar::DateTime.name(),
+        Kind::Money(_) => Scalar::Money.name(),
         Kind::Enum(_) => "enum",
         Kind::Any | Kind::IntEnum(_) | Kind::Record(_) | Kind::Array(_) | Kind::Map(_) => "value",
         scalar => scalar_name(scalar),

@@ -3,7 +3,7 @@
 //! it needs the AST or another look at the schemas.
 
 use crate::base::Value;
-use crate::base::{Side, Span};
+use crate::base::{FieldPath, Side, Span};
 use crate::diag::FileId;
 use crate::schema::{RecordId, Registry, Type};
 use crate::syntax::Direction;
@@ -114,9 +114,6 @@ impl Mapping {
         }
     }
 }
-
-// `FieldPath` is in `base`: plans and the sync spec use it too.
-pub use crate::base::FieldPath;
 
 /// A rule in one direction.
 pub enum DRule {

@@ -5,6 +5,7 @@
 use super::sides::side_name;
 use super::{Checker, Iteration, Level, Mapping, Scope, ScopeSide, side_scope, type_ref_text};
 use crate::base::FieldPath;
+use crate::base::Scalar;
 use crate::diag::{Code, Diagnostic};
 use crate::schema::{Field, Kind, RecordDef, RecordId, Type};
 use crate::syntax::{self as ast, ArrowKind, Direction};
@@ -196,7 +197,7 @@ impl Checker<'_> {
             };
             let mut names = vec![(f.name.clone(), elem)];
             if let Some(p) = &f.position {
-                names.push((p.clone(), Type::new(Kind::Int)));
+                names.push((p.clone(), Type::new(Kind::Scalar(Scalar::Int))));
             }
             for (ident, ty) in names {
                 let field = Field {

@@ -45,7 +45,7 @@ mod written;
 
 pub use ir::*;
 
-use crate::base::Span;
+use crate::base::{FieldPath, Span};
 use crate::diag::{Code, Diagnostic, FileId, SourceMap};
 use crate::schema::{Field, Kind, RecordId, Registry, Type};
 use crate::syntax::{self as ast, Direction};

@@ -76,7 +76,7 @@ fn declared_currency(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::base::Span;
+    use crate::base::{Scalar, Span};
     use crate::schema::Registry;
     use crate::stdlib::hooks::Hooks;
     use crate::stdlib::sig;
@@ -87,7 +87,7 @@ mod tests {
     fn currency_of_call(param: &str, hooks: &Hooks) -> Option<Option<Currency>> {
         let (_, sig) = sig::parse(&format!("tag({param}: currency): decimal -> money")).ok()?;
         let flow = Flow::One(Ty {
-            kind: Kind::Decimal,
+            kind: Kind::Scalar(Scalar::Decimal),
             nullable: false,
             missing: false,
             values: None,

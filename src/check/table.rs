@@ -3,6 +3,7 @@
 
 use super::types::{Ty, literal_value};
 use super::{Checker, Table, TableMap};
+use crate::base::Scalar;
 use crate::base::{Span, Value};
 use crate::diag::{Code, Diagnostic};
 use crate::schema::Kind;
@@ -234,7 +235,7 @@ impl Checker<'_> {
                     let def = self.reg.enum_def(*e);
                     Some((format!("`{}`", def.name), def.values.clone()))
                 }
-                Kind::String => input
+                Kind::Scalar(Scalar::String) => input
                     .values
                     .clone()
                     .map(|v| ("the values reaching it".to_string(), v)),
@@ -299,8 +300,12 @@ impl Checker<'_> {
         let kind = match kinds.first() {
             None => Kind::Any,
             Some(k) if kinds.iter().all(|x| x == k) => k.clone(),
-            Some(_) if kinds.iter().all(|x| matches!(x, Kind::Int | Kind::Decimal)) => {
-                Kind::Decimal
+            Some(_)
+                if kinds
+                    .iter()
+                    .all(|x| matches!(x, Kind::Scalar(Scalar::Int | Scalar::Decimal))) =>
+            {
+                Kind::Scalar(Scalar::Decimal)
             }
             Some(_) => {
                 let d = Diagnostic::error(
@@ -315,7 +320,7 @@ impl Checker<'_> {
         };
         // Strings, and integers (as their text, for an integer enum
         // target), keep their set of values.
-        let values = if matches!(kind, Kind::String | Kind::Int) {
+        let values = if matches!(kind, Kind::Scalar(Scalar::String | Scalar::Int)) {
             let mut vs: Vec<String> = Vec::new();
             let mut seen: HashSet<String> = HashSet::new();
             for v in &outs {
@@ -443,10 +448,10 @@ impl Checker<'_> {
 
 fn value_kind(v: &Value<'_>) -> Kind {
     match v {
-        Value::Str(_) => Kind::String,
-        Value::Int(_) => Kind::Int,
-        Value::Decimal(_) => Kind::Decimal,
-        Value::Bool(_) => Kind::Bool,
+        Value::Str(_) => Kind::Scalar(Scalar::String),
+        Value::Int(_) => Kind::Scalar(Scalar::Int),
+        Value::Decimal(_) => Kind::Scalar(Scalar::Decimal),
+        Value::Bool(_) => Kind::Scalar(Scalar::Bool),
         _ => Kind::Any,
     }
 }
@@ -456,10 +461,16 @@ fn value_fits_kind(v: &Value<'_>, k: &Kind) -> bool {
         (v, k),
         (_, Kind::Any)
             | (Value::Null, _)
-            | (Value::Str(_), Kind::String | Kind::Enum(_) | Kind::Currency)
-            | (Value::Int(_), Kind::Int | Kind::Decimal | Kind::IntEnum(_))
-            | (Value::Decimal(_), Kind::Decimal)
-            | (Value::Bool(_), Kind::Bool)
+            | (
+                Value::Str(_),
+                Kind::Scalar(Scalar::String) | Kind::Enum(_) | Kind::Scalar(Scalar::Currency)
+            )
+            | (
+                Value::Int(_),
+                Kind::Scalar(Scalar::Int | Scalar::Decimal) | Kind::IntEnum(_)
+            )
+            | (Value::Decimal(_), Kind::Scalar(Scalar::Decimal))
+            | (Value::Bool(_), Kind::Scalar(Scalar::Bool))
     )
 }
 

@@ -7,7 +7,7 @@
 //! signatures; the checker's other files only call it.
 
 use super::ScopeSide;
-use crate::base::Value;
+use crate::base::{Scalar, Value};
 use crate::schema::{Kind, Registry, Type};
 use crate::stdlib::convert_text;
 use crate::stdlib::hooks::{CallTypes, Hooks, Typed};
@@ -26,10 +26,12 @@ pub struct Ty {
 impl Ty {
     pub fn of_literal(l: &Literal) -> Ty {
         let (kind, nullable, values) = match &l.kind {
-            LiteralKind::String(s) => (Kind::String, false, Some(vec![s.clone()])),
-            LiteralKind::Number(n) if is_integer_text(n) => (Kind::Int, false, None),
-            LiteralKind::Number(_) => (Kind::Decimal, false, None),
-            LiteralKind::Bool(_) => (Kind::Bool, false, None),
+            LiteralKind::String(s) => (Kind::Scalar(Scalar::String), false, Some(vec![s.clone()])),
+            LiteralKind::Number(n) if is_integer_text(n) => {
+                (Kind::Scalar(Scalar::Int), false, None)
+            }
+            LiteralKind::Number(_) => (Kind::Scalar(Scalar::Decimal), false, None),
+            LiteralKind::Bool(_) => (Kind::Scalar(Scalar::Bool), false, None),
             LiteralKind::Null => (Kind::Any, true, None),
             LiteralKind::Object(_) | LiteralKind::Array(_) => (Kind::Any, false, None),
         };
@@ -127,16 +129,16 @@ pub fn literal_value(
                 Err(format!("{n} is not a value of `{}`", def.name))
             }
         }
-        (LiteralKind::String(s), Kind::String | Kind::Currency | Kind::Any) => {
+        (LiteralKind::String(s), Kind::Scalar(Scalar::String | Scalar::Currency) | Kind::Any) => {
             Ok(Value::str(s.clone()))
         }
-        (LiteralKind::Number(n), Kind::Int) => {
+        (LiteralKind::Number(n), Kind::Scalar(Scalar::Int)) => {
             convert_text::int(n).map(Value::Int).map_err(|f| f.message)
         }
-        (LiteralKind::Number(n), Kind::Decimal) => convert_text::decimal(n)
+        (LiteralKind::Number(n), Kind::Scalar(Scalar::Decimal)) => convert_text::decimal(n)
             .map(Value::Decimal)
             .map_err(|f| f.message),
-        (LiteralKind::Number(n), Kind::Float) => n
+        (LiteralKind::Number(n), Kind::Scalar(Scalar::Float)) => n
             .parse::<f64>()
             .map(Value::Float)
             .map_err(|e| e.to_string()),
@@ -149,7 +151,7 @@ pub fn literal_value(
                     .map_err(|f| f.message)
             }
         }
-        (LiteralKind::Bool(b), Kind::Bool | Kind::Any) => Ok(Value::Bool(*b)),
+        (LiteralKind::Bool(b), Kind::Scalar(Scalar::Bool) | Kind::Any) => Ok(Value::Bool(*b)),
         (
             LiteralKind::Object(_) | LiteralKind::Array(_),
             Kind::Any | Kind::Map(_) | Kind::Array(_) | Kind::Record(_),
@@ -203,7 +205,7 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
                 }
             }
             // Integers whose values are known (a table's): each must be in it.
-            Kind::Int => match &from.values {
+            Kind::Scalar(Scalar::Int) => match &from.values {
                 Some(vals) => {
                     let outside: Vec<String> = vals
                         .iter()
@@ -235,7 +237,7 @@ pub fn assignable(reg: &Registry, from: &Ty, to: &Type) -> Assign {
                 Assign::EnumValuesOutside(outside)
             };
         }
-        if matches!(from.kind, Kind::String) {
+        if matches!(from.kind, Kind::Scalar(Scalar::String)) {
             return match &from.values {
                 Some(vals) => {
                     let outside = values_outside(vals, allowed);
@@ -302,15 +304,18 @@ fn null_inside(from: &Kind, to: &Kind) -> bool {
 fn kind_fits(from: &Kind, to: &Kind) -> bool {
     match (from, to) {
         (_, Kind::Any) | (Kind::Any, _) => true,
-        (Kind::Int, Kind::Decimal | Kind::Float) => true,
-        (Kind::Enum(_), Kind::String) => true,
+        (Kind::Scalar(Scalar::Int), Kind::Scalar(Scalar::Decimal | Scalar::Float)) => true,
+        (Kind::Enum(_), Kind::Scalar(Scalar::String)) => true,
         // An integer enum's value is an `int`.
-        (Kind::IntEnum(_), Kind::Int | Kind::Decimal | Kind::Float) => true,
+        (Kind::IntEnum(_), Kind::Scalar(Scalar::Int | Scalar::Decimal | Scalar::Float)) => true,
         // A string becomes a currency only through `currency_code`, which
         // checks it against ISO 4217.
-        (Kind::Currency, Kind::String) => true,
+        (Kind::Scalar(Scalar::Currency), Kind::Scalar(Scalar::String)) => true,
         (Kind::Money(_), Kind::Money(None)) => true,
-        (Kind::DateTime | Kind::LocalDateTime, Kind::AnyDateTime) => true,
+        (
+            Kind::Scalar(Scalar::DateTime | Scalar::LocalDateTime),
+            Kind::Scalar(Scalar::AnyDateTime),
+        ) => true,
         (Kind::Array(a), Kind::Array(b)) => kind_fits(&a.kind, &b.kind),
         (Kind::Map(a), Kind::Map(b)) => kind_fits(&a.kind, &b.kind),
         (Kind::Record(_), Kind::Map(_)) => true,
@@ -364,7 +369,7 @@ fn converting_steps(from: &Kind, to: &Kind) -> Vec<String> {
             };
             let concrete = !matches!(
                 ty,
-                SigTy::Any | SigTy::Scalar | SigTy::Var | SigTy::Array(_)
+                SigTy::Any | SigTy::AnyScalar | SigTy::Var | SigTy::Array(_)
             );
             let output = sig_kind(&sig.output, &None);
             let gives = match (&output, to) {
@@ -379,7 +384,7 @@ fn converting_steps(from: &Kind, to: &Kind) -> Vec<String> {
                 .iter()
                 .filter(|p| p.default.is_none())
                 .map(|p| match (&p.ty, to) {
-                    (SigTy::Currency, Kind::Money(Some(c))) => format!("\"{c}\""),
+                    (SigTy::Scalar(Scalar::Currency), Kind::Money(Some(c))) => format!("\"{c}\""),
                     _ => p.name.clone(),
                 })
                 .collect();
@@ -399,22 +404,30 @@ fn converting_steps(from: &Kind, to: &Kind) -> Vec<String> {
 /// The conversions whose hint says more than the transform's name.
 fn explained_conversion(from: &Kind, to: &Kind) -> Option<&'static str> {
     let h = match (from, to) {
-        (Kind::String, Kind::Decimal) => "parse it: `: parse_decimal`",
-        (Kind::String, Kind::Int) => "parse it: `: parse_int`",
-        (Kind::String, Kind::Float) => "parse it: `: parse_float`",
-        (Kind::String, Kind::Bool) => "parse it: `: parse_bool`, or map the spellings with a table",
-        (Kind::String, Kind::Enum(_)) | (Kind::Int, Kind::IntEnum(_)) => {
+        (Kind::Scalar(Scalar::String), Kind::Scalar(Scalar::Decimal)) => {
+            "parse it: `: parse_decimal`"
+        }
+        (Kind::Scalar(Scalar::String), Kind::Scalar(Scalar::Int)) => "parse it: `: parse_int`",
+        (Kind::Scalar(Scalar::String), Kind::Scalar(Scalar::Float)) => "parse it: `: parse_float`",
+        (Kind::Scalar(Scalar::String), Kind::Scalar(Scalar::Bool)) => {
+            "parse it: `: parse_bool`, or map the spellings with a table"
+        }
+        (Kind::Scalar(Scalar::String), Kind::Enum(_))
+        | (Kind::Scalar(Scalar::Int), Kind::IntEnum(_)) => {
             "map it through a table whose values are the enum's values"
         }
-        (Kind::Int | Kind::Decimal | Kind::Bool | Kind::Float, Kind::String) => {
-            "format it: `: to_string`"
+        (
+            Kind::Scalar(Scalar::Int | Scalar::Decimal | Scalar::Bool | Scalar::Float),
+            Kind::Scalar(Scalar::String),
+        ) => "format it: `: to_string`",
+        (Kind::Scalar(Scalar::Decimal), Kind::Scalar(Scalar::Int)) => {
+            "convert it: `: round(0) | to_int` (say how to round)"
         }
-        (Kind::Decimal, Kind::Int) => "convert it: `: round(0) | to_int` (say how to round)",
-        (Kind::Int, Kind::Bool) => "convert it: `: to_bool`",
-        (Kind::Int | Kind::Decimal, Kind::Money(_)) => {
+        (Kind::Scalar(Scalar::Int), Kind::Scalar(Scalar::Bool)) => "convert it: `: to_bool`",
+        (Kind::Scalar(Scalar::Int | Scalar::Decimal), Kind::Money(_)) => {
             "give the amount its currency: `money(\"USD\")`, or `money(currency_field)`"
         }
-        (Kind::Array(_), Kind::String) => "join the elements: `: join(\",\")`",
+        (Kind::Array(_), Kind::Scalar(Scalar::String)) => "join the elements: `: join(\",\")`",
         _ => return None,
     };
     Some(h)
@@ -426,9 +439,14 @@ pub fn join(a: &Ty, b: &Ty) -> Option<Ty> {
         (x, y) if x == y => x.clone(),
         (Kind::Any, _) if a.nullable && a.values.is_none() => b.kind.clone(), // `null` literal
         (_, Kind::Any) if b.nullable && b.values.is_none() => a.kind.clone(),
-        (Kind::Int, Kind::Decimal) | (Kind::Decimal, Kind::Int) => Kind::Decimal,
-        (Kind::Enum(_), Kind::String) | (Kind::String, Kind::Enum(_)) => Kind::String,
-        (Kind::IntEnum(_), Kind::Int) | (Kind::Int, Kind::IntEnum(_)) => Kind::Int,
+        (Kind::Scalar(Scalar::Int), Kind::Scalar(Scalar::Decimal))
+        | (Kind::Scalar(Scalar::Decimal), Kind::Scalar(Scalar::Int)) => {
+            Kind::Scalar(Scalar::Decimal)
+        }
+        (Kind::Enum(_), Kind::Scalar(Scalar::String))
+        | (Kind::Scalar(Scalar::String), Kind::Enum(_)) => Kind::Scalar(Scalar::String),
+        (Kind::IntEnum(_), Kind::Scalar(Scalar::Int))
+        | (Kind::Scalar(Scalar::Int), Kind::IntEnum(_)) => Kind::Scalar(Scalar::Int),
         _ => return None,
     };
     let values = match (&a.values, &b.values) {
@@ -787,7 +805,7 @@ fn default_literal(text: &str) -> Literal {
 fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
     match t {
         SigTy::Any => true,
-        SigTy::Scalar => !matches!(k, Kind::Array(_) | Kind::Map(_) | Kind::Record(_)),
+        SigTy::AnyScalar => !matches!(k, Kind::Array(_) | Kind::Map(_) | Kind::Record(_)),
         SigTy::Var => match var {
             None => {
                 *var = Some(k.clone());
@@ -796,8 +814,11 @@ fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
             Some(bound) => {
                 kind_fits(k, bound) || {
                     // Widen the binding: `eq` on an int with a decimal argument.
-                    if matches!((&*bound, k), (Kind::Int, Kind::Decimal)) {
-                        *var = Some(Kind::Decimal);
+                    if matches!(
+                        (&*bound, k),
+                        (Kind::Scalar(Scalar::Int), Kind::Scalar(Scalar::Decimal))
+                    ) {
+                        *var = Some(Kind::Scalar(Scalar::Decimal));
                         true
                     } else {
                         false
@@ -814,12 +835,14 @@ fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
             let want = sig_kind(other, &None);
             match (k, &want) {
                 (Kind::Any, _) => true,
-                (Kind::Enum(_) | Kind::Currency, Kind::String) => true,
+                (Kind::Enum(_) | Kind::Scalar(Scalar::Currency), Kind::Scalar(Scalar::String)) => {
+                    true
+                }
                 // A string field where a currency is expected is checked
                 // per record (E1008).
-                (Kind::String, Kind::Currency) => true,
+                (Kind::Scalar(Scalar::String), Kind::Scalar(Scalar::Currency)) => true,
                 (Kind::Money(_), Kind::Money(None)) => true,
-                (Kind::Int, Kind::Decimal | Kind::Float) => true,
+                (Kind::Scalar(Scalar::Int), Kind::Scalar(Scalar::Decimal | Scalar::Float)) => true,
                 (a, b) => a == b,
             }
         }
@@ -829,19 +852,8 @@ fn fits(k: &Kind, t: &SigTy, var: &mut Option<Kind>) -> bool {
 /// The kind a signature type stands for (`T` as bound by `var`).
 pub(super) fn sig_kind(t: &SigTy, var: &Option<Kind>) -> Kind {
     match t {
-        SigTy::String => Kind::String,
-        SigTy::Int => Kind::Int,
-        SigTy::Decimal => Kind::Decimal,
-        SigTy::Float => Kind::Float,
-        SigTy::Bool => Kind::Bool,
-        SigTy::Date => Kind::Date,
-        SigTy::DateTime => Kind::DateTime,
-        SigTy::LocalDateTime => Kind::LocalDateTime,
-        SigTy::AnyDateTime => Kind::AnyDateTime,
-        SigTy::Time => Kind::Time,
-        SigTy::Currency => Kind::Currency,
-        SigTy::Money => Kind::Money(None),
-        SigTy::Any | SigTy::Scalar => Kind::Any,
+        SigTy::Scalar(s) => Kind::from(*s),
+        SigTy::Any | SigTy::AnyScalar => Kind::Any,
         SigTy::Var => var.clone().unwrap_or(Kind::Any),
         SigTy::Array(e) => Kind::Array(Box::new(Type::new(sig_kind(e, var)))),
     }
@@ -853,10 +865,12 @@ pub fn input_hint(flow: &Flow, name: &str) -> String {
             "`{name}` takes one value; combine the sources first (`join`, `concat`, `coalesce`)"
         ),
         Flow::One(t) => match (&t.kind, name) {
-            (Kind::String, _) => {
+            (Kind::Scalar(Scalar::String), _) => {
                 "convert the string first (`parse_decimal`, `parse_int`, ...)".to_string()
             }
-            (Kind::Int | Kind::Decimal, _) => "format the number first: `to_string`".to_string(),
+            (Kind::Scalar(Scalar::Int | Scalar::Decimal), _) => {
+                "format the number first: `to_string`".to_string()
+            }
             _ => "see docs/stdlib.md for the transforms of each type".to_string(),
         },
     }
@@ -869,21 +883,26 @@ mod tests {
     #[test]
     fn conversions_are_found_in_the_standard_library() {
         assert_eq!(
-            converting_steps(&Kind::String, &Kind::Currency),
+            converting_steps(
+                &Kind::Scalar(Scalar::String),
+                &Kind::Scalar(Scalar::Currency)
+            ),
             ["currency_code"]
         );
         assert_eq!(
-            converting_steps(&Kind::Int, &Kind::Money(None)),
+            converting_steps(&Kind::Scalar(Scalar::Int), &Kind::Money(None)),
             ["from_minor(currency)", "money(currency)"]
         );
         assert_eq!(
-            converting_steps(&Kind::Money(None), &Kind::Currency),
+            converting_steps(&Kind::Money(None), &Kind::Scalar(Scalar::Currency)),
             ["currency_of"]
         );
-        assert!(converting_steps(&Kind::Bool, &Kind::Date).is_empty());
+        assert!(
+            converting_steps(&Kind::Scalar(Scalar::Bool), &Kind::Scalar(Scalar::Date)).is_empty()
+        );
         // A hand-written hint wins where the choice needs explaining.
         assert_eq!(
-            conversion_hint(&Kind::Decimal, &Kind::Int).as_deref(),
+            conversion_hint(&Kind::Scalar(Scalar::Decimal), &Kind::Scalar(Scalar::Int)).as_deref(),
             Some("convert it: `: round(0) | to_int` (say how to round)")
         );
     }

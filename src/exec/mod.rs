@@ -20,8 +20,6 @@ pub use eval::{Encoding, Outcome, RecordError, map_record};
 pub use merge::Bases;
 pub use rows::map_document;
 pub use run::{InputFormat, OutputFormat, Runner, Soap, Summary};
-// Moved to `base`; kept here for code written against the old path.
-pub use crate::base::{Money, Value, minify_json, write_json_seq, write_json_str};
 
 /// The first member of the JSON value `text` that appears twice in its
 /// object, as `run` rejects the record (E1002 at its path, with the second

@@ -3,9 +3,7 @@
 //! `IgnoredAny` (no allocation); read values land in their slots. Numbers are
 //! taken from their raw text, so an int or decimal never passes through f64.
 
-use crate::base::Currency;
-use crate::base::Value;
-use crate::base::{Money, minify_json};
+use crate::base::{Currency, Money, Scalar, Value, minify_json};
 use crate::plan::{ReadKind, ReadNode};
 use crate::stdlib::convert_text;
 use crate::stdlib::iso4217::not_a_currency;
@@ -604,10 +602,23 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
     if first == b'n' {
         return Ok(Value::Null);
     }
+    // Strings here, other kinds out of line: most leaves are strings (HubSpot
+    // sends every property as one), and so skip the dispatch over every kind
+    // (two jumps for a scalar: the kind, then its `Scalar`) and its frame.
+    if let ReadKind::Scalar(Scalar::String) = kind {
+        return string(text)
+            .ok_or_else(|| format!("expected a string, found {}", found_kind(text)));
+    }
+    typed_leaf(text, first, kind)
+}
+
+/// [`leaf`] for a non-null value of any kind (`first` is its first byte).
+#[inline(never)]
+fn typed_leaf<'a>(text: &'a str, first: u8, kind: &ReadKind) -> Result<Value<'a>, String> {
     let found = || found_kind(text);
     match kind {
         ReadKind::Raw => Ok(Value::Raw(minify_json(text))),
-        ReadKind::Str => {
+        ReadKind::Scalar(Scalar::String) => {
             string(text).ok_or_else(|| format!("expected a string, found {}", found()))
         }
         ReadKind::Enum(values) => {
@@ -618,7 +629,7 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 _ => Ok(v),
             }
         }
-        ReadKind::Currency => {
+        ReadKind::Scalar(Scalar::Currency) => {
             let v = string(text)
                 .ok_or_else(|| format!("expected a currency code, found {}", found()))?;
             let Value::Str(s) = &v else { return Ok(v) };
@@ -627,18 +638,20 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 .ok_or_else(|| not_a_currency(s))
         }
         ReadKind::Money(fixed) => money_value(text, *fixed),
+        // Not built (`ReadKind::of` gives money as `ReadKind::Money`).
+        ReadKind::Scalar(Scalar::Money) => money_value(text, None),
         ReadKind::Map { values, nullable } => {
             match map_problems(text, values, *nullable)?.first() {
                 None => Ok(Value::Raw(minify_json(text))),
                 Some(p) => Err(format!("at key {:?}: {}", p.key, p.message)),
             }
         }
-        ReadKind::Bool => match text {
+        ReadKind::Scalar(Scalar::Bool) => match text {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             _ => Err(format!("expected a bool, found {}", found())),
         },
-        ReadKind::Int => {
+        ReadKind::Scalar(Scalar::Int) => {
             if !is_number(first) {
                 return Err(format!("expected an integer, found {}", found()));
             }
@@ -658,7 +671,7 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 Err(not_in_int_enum(n, values))
             }
         }
-        ReadKind::Decimal => {
+        ReadKind::Scalar(Scalar::Decimal) => {
             if !is_number(first) {
                 return Err(format!("expected a decimal number, found {}", found()));
             }
@@ -666,7 +679,7 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 .map(Value::Decimal)
                 .map_err(|f| f.message)
         }
-        ReadKind::Float => {
+        ReadKind::Scalar(Scalar::Float) => {
             if !is_number(first) {
                 return Err(format!("expected a number, found {}", found()));
             }
@@ -674,15 +687,17 @@ pub fn leaf<'a>(text: &'a str, kind: &ReadKind) -> Result<Value<'a>, String> {
                 .map(Value::Float)
                 .map_err(|e| e.to_string())
         }
-        ReadKind::Date
-        | ReadKind::DateTime
-        | ReadKind::LocalDateTime
-        | ReadKind::AnyDateTime
-        | ReadKind::Time => {
+        ReadKind::Scalar(
+            time @ (Scalar::Date
+            | Scalar::DateTime
+            | Scalar::LocalDateTime
+            | Scalar::AnyDateTime
+            | Scalar::Time),
+        ) => {
             let Some(Value::Str(s)) = string(text) else {
                 return Err(format!("expected a date or time string, found {}", found()));
             };
-            time_value(&s, kind)
+            time_value(&s, *time)
         }
         ReadKind::Array(elem) => {
             if first != b'[' {
@@ -757,18 +772,18 @@ fn money_value<'a>(text: &str, fixed: Option<Currency>) -> Result<Value<'a>, Str
 
 /// ISO 8601 / RFC 3339 text for the time kinds: what a schema-typed field
 /// holds. (Other formats are read by the parse_* transforms.)
-pub(super) fn time_value<'a>(s: &str, kind: &ReadKind) -> Result<Value<'a>, String> {
+pub(super) fn time_value<'a>(s: &str, kind: Scalar) -> Result<Value<'a>, String> {
     use crate::stdlib::datefmt::{Format, Named, Parsed, Target};
-    if *kind == ReadKind::AnyDateTime {
+    if kind == Scalar::AnyDateTime {
         // An offset when the text has one: only then is it an instant.
-        return time_value(s, &ReadKind::DateTime)
-            .or_else(|_| time_value(s, &ReadKind::LocalDateTime))
+        return time_value(s, Scalar::DateTime)
+            .or_else(|_| time_value(s, Scalar::LocalDateTime))
             .map_err(|_| format!("{s:?} is not an ISO 8601 date and time"));
     }
     let target = match kind {
-        ReadKind::Date => Target::Date,
-        ReadKind::DateTime => Target::DateTime,
-        ReadKind::LocalDateTime => Target::LocalDateTime,
+        Scalar::Date => Target::Date,
+        Scalar::DateTime => Target::DateTime,
+        Scalar::LocalDateTime => Target::LocalDateTime,
         _ => Target::Time,
     };
     Ok(

@@ -71,7 +71,7 @@ pub(super) fn errors_json(errors: &[RecordError]) -> String {
         let mut s = String::from(
             "[{\"code\":\"E1001\",\"rule\":null,\"path\":\"\",\"value\":null,\"message\":",
         );
-        super::write_json_str(&mut s, &format!("the errors could not be written: {e}"));
+        crate::base::write_json_str(&mut s, &format!("the errors could not be written: {e}"));
         s.push_str("}]");
         s
     })

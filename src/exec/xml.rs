@@ -28,6 +28,7 @@
 use super::read::{ReadError, not_in_enum, time_value};
 use super::rows::{Row, belongs, under};
 use crate::base::Currency;
+use crate::base::Scalar;
 use crate::base::Value;
 use crate::plan::{IterPlan, Plan, ReadKind, ReadNode};
 use crate::schema::XmlForm;
@@ -920,7 +921,7 @@ fn tag_at(text: &str, before: usize) -> usize {
 pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, String> {
     let t = text.trim();
     match kind {
-        ReadKind::Str => Ok(Value::Str(text)),
+        ReadKind::Scalar(Scalar::String) => Ok(Value::Str(text)),
         ReadKind::Raw | ReadKind::Map { .. } => Ok(Value::Str(text)),
         ReadKind::Enum(values) => {
             if values.iter().any(|v| v == t) {
@@ -929,17 +930,17 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
                 Err(not_in_enum(t, values))
             }
         }
-        ReadKind::Currency => Currency::parse(t)
+        ReadKind::Scalar(Scalar::Currency) => Currency::parse(t)
             .map(|c| Value::str(c.code()))
             .ok_or_else(|| not_a_currency(t)),
-        ReadKind::Bool => match t {
+        ReadKind::Scalar(Scalar::Bool) => match t {
             "true" | "1" => Ok(Value::Bool(true)),
             "false" | "0" => Ok(Value::Bool(false)),
             _ => Err(format!(
                 "expected a boolean (true, false, 1 or 0), found {t:?}"
             )),
         },
-        ReadKind::Int => convert_text::int(t)
+        ReadKind::Scalar(Scalar::Int) => convert_text::int(t)
             .map(Value::Int)
             .map_err(|_| format!("expected an integer, found {t:?}")),
         ReadKind::IntEnum(values) => {
@@ -951,23 +952,25 @@ pub fn xml_leaf<'a>(text: Cow<'a, str>, kind: &ReadKind) -> Result<Value<'a>, St
                 Err(super::read::not_in_int_enum(n, values))
             }
         }
-        ReadKind::Decimal => {
+        ReadKind::Scalar(Scalar::Decimal) => {
             let digits = t.strip_prefix('+').unwrap_or(t);
             convert_text::decimal(digits)
                 .map(Value::Decimal)
                 .map_err(|f| f.message)
         }
-        ReadKind::Float => t
+        ReadKind::Scalar(Scalar::Float) => t
             .parse::<f64>()
             .map(Value::Float)
             .map_err(|_| format!("expected a number, found {t:?}")),
-        ReadKind::Date
-        | ReadKind::DateTime
-        | ReadKind::LocalDateTime
-        | ReadKind::AnyDateTime
-        | ReadKind::Time => time_value(t, kind),
+        ReadKind::Scalar(
+            time @ (Scalar::Date
+            | Scalar::DateTime
+            | Scalar::LocalDateTime
+            | Scalar::AnyDateTime
+            | Scalar::Time),
+        ) => time_value(t, *time),
         ReadKind::Array(elem) => xml_leaf(text, elem).map(|v| Value::Array(vec![v])),
-        ReadKind::Money(_) => Err(
+        ReadKind::Money(_) | ReadKind::Scalar(Scalar::Money) => Err(
             "money is not read from XML text: read the amount and the currency as two fields"
                 .to_string(),
         ),
@@ -1108,11 +1111,15 @@ mod tests {
 
     #[test]
     fn leaves_are_typed() {
-        let d = xml_leaf(Cow::Borrowed(" 18.150 "), &ReadKind::Decimal).unwrap();
+        let d = xml_leaf(
+            Cow::Borrowed(" 18.150 "),
+            &ReadKind::Scalar(Scalar::Decimal),
+        )
+        .unwrap();
         assert_eq!(d.to_json(), "18.150");
-        assert!(xml_leaf(Cow::Borrowed("yes"), &ReadKind::Bool).is_err());
+        assert!(xml_leaf(Cow::Borrowed("yes"), &ReadKind::Scalar(Scalar::Bool)).is_err());
         assert_eq!(
-            xml_leaf(Cow::Borrowed("1"), &ReadKind::Bool),
+            xml_leaf(Cow::Borrowed("1"), &ReadKind::Scalar(Scalar::Bool)),
             Ok(Value::Bool(true))
         );
     }

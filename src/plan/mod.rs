@@ -19,6 +19,7 @@ pub use file::{MappingPlans, PlanFile};
 
 use crate::base::Currency;
 use crate::base::FieldPath;
+use crate::base::Scalar;
 use crate::base::Value;
 use crate::check::{DRule, Mapping, Program, RuleOrigin, Source, TArg, TStep, TableMap};
 use crate::schema::{Kind, ReadPresence, RecordId, Registry, Type};
@@ -202,24 +203,11 @@ pub struct ElemRead {
 /// How to turn a JSON value into a runtime value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ReadKind {
-    Str,
-    Int,
-    Decimal,
-    Float,
-    Bool,
-    Date,
-    DateTime,
-    LocalDateTime,
-    /// With an offset if the text has one, else local.
-    AnyDateTime,
-    Time,
     /// JSON copied as is.
     Raw,
     Array(Box<ReadKind>),
     /// A string that must be one of these values.
     Enum(Vec<String>),
-    /// An ISO 4217 code, any case; read as upper case.
-    Currency,
     /// `{"amount": ..., "currency": ...}`, in this currency when given.
     Money(Option<Currency>),
     /// A JSON object whose member values are of one kind (`map<T>`), kept
@@ -229,17 +217,47 @@ pub enum ReadKind {
         /// Whether a value may be null (`map<T?>`).
         nullable: bool,
     },
-    /// An integer that must be one of these values. Added last, so a plan
-    /// without one is written exactly as before (the plan format is
-    /// unchanged: every plan of format 2 still loads).
+    /// An integer that must be one of these values.
     IntEnum(Vec<i64>),
+    /// A scalar other than money (money is [`ReadKind::Money`], which
+    /// carries its currency). A currency is an ISO 4217 code, any case,
+    /// read as upper case; an `anydatetime` has an offset if its text has
+    /// one, else is local. Written bare, by the names plan format 3 gave
+    /// the scalar variants this enum had (`"Str"`, `"Int"`, ...), so plan
+    /// files are the same: untagged, after the tagged variants, as serde
+    /// requires.
+    #[serde(untagged, with = "scalar_wire")]
+    Scalar(Scalar),
+}
+
+/// A scalar as plan files name it: its variant name, but `Str` for
+/// `String`.
+mod scalar_wire {
+    use crate::base::Scalar;
+    use serde::de::{Error as _, IntoDeserializer as _};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(s: &Scalar, ser: S) -> Result<S::Ok, S::Error> {
+        match s {
+            Scalar::String => ser.serialize_str("Str"),
+            other => other.serialize(ser),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "Str" => Ok(Scalar::String),
+            // `Money` is a tagged variant of its own; `String` was never written.
+            "String" | "Money" => Err(D::Error::custom(format!("unknown read kind `{name}`"))),
+            other => Scalar::deserialize(other.into_deserializer()),
+        }
+    }
 }
 
 impl ReadKind {
     fn of(reg: &Registry, ty: &Type) -> ReadKind {
         match &ty.kind {
-            Kind::String => ReadKind::Str,
-            Kind::Currency => ReadKind::Currency,
             Kind::Enum(e) => ReadKind::Enum(reg.enum_def(*e).values.clone()),
             Kind::IntEnum(e) => ReadKind::IntEnum(
                 reg.enum_def(*e)
@@ -248,21 +266,15 @@ impl ReadKind {
                     .filter_map(|v| v.parse().ok())
                     .collect(),
             ),
-            Kind::Int => ReadKind::Int,
-            Kind::Decimal => ReadKind::Decimal,
-            Kind::Float => ReadKind::Float,
-            Kind::Bool => ReadKind::Bool,
-            Kind::Date => ReadKind::Date,
-            Kind::DateTime => ReadKind::DateTime,
-            Kind::LocalDateTime => ReadKind::LocalDateTime,
-            Kind::AnyDateTime => ReadKind::AnyDateTime,
-            Kind::Time => ReadKind::Time,
             Kind::Array(e) => ReadKind::Array(Box::new(ReadKind::of(reg, e))),
             Kind::Map(v) => ReadKind::Map {
                 values: Box::new(ReadKind::of(reg, v)),
                 nullable: v.nullable || v.kind == Kind::Any,
             },
             Kind::Any | Kind::Record(_) => ReadKind::Raw,
+            // `Kind::Scalar` never holds money (`Kind::from` makes it `Kind::Money`).
+            Kind::Scalar(Scalar::Money) => ReadKind::Money(None),
+            Kind::Scalar(s) => ReadKind::Scalar(*s),
             Kind::Money(c) => ReadKind::Money(*c),
         }
     }
@@ -1249,5 +1261,56 @@ fn order_by_schema(reg: &Registry, node: &mut WriteNode) {
     }
     if let Some(e) = &mut node.each {
         order_by_schema(reg, &mut e.node);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plan files name the scalar read kinds as format 3 did before they
+    /// were `ReadKind::Scalar` (bare `"Str"`, `"Int"`, ...), and read them
+    /// back; the tagged kinds are written as before too.
+    #[test]
+    fn read_kinds_are_written_by_their_format_3_names() {
+        let written = [
+            (ReadKind::Scalar(Scalar::String), r#""Str""#),
+            (ReadKind::Scalar(Scalar::Int), r#""Int""#),
+            (ReadKind::Scalar(Scalar::Decimal), r#""Decimal""#),
+            (ReadKind::Scalar(Scalar::Float), r#""Float""#),
+            (ReadKind::Scalar(Scalar::Bool), r#""Bool""#),
+            (ReadKind::Scalar(Scalar::Date), r#""Date""#),
+            (ReadKind::Scalar(Scalar::DateTime), r#""DateTime""#),
+            (
+                ReadKind::Scalar(Scalar::LocalDateTime),
+                r#""LocalDateTime""#,
+            ),
+            (ReadKind::Scalar(Scalar::AnyDateTime), r#""AnyDateTime""#),
+            (ReadKind::Scalar(Scalar::Time), r#""Time""#),
+            (ReadKind::Scalar(Scalar::Currency), r#""Currency""#),
+            (ReadKind::Raw, r#""Raw""#),
+            (ReadKind::Money(None), r#"{"Money":null}"#),
+            (
+                ReadKind::Array(Box::new(ReadKind::Scalar(Scalar::Int))),
+                r#"{"Array":"Int"}"#,
+            ),
+            (
+                ReadKind::Map {
+                    values: Box::new(ReadKind::Scalar(Scalar::String)),
+                    nullable: true,
+                },
+                r#"{"Map":{"values":"Str","nullable":true}}"#,
+            ),
+        ];
+        for (kind, json) in written {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), json);
+            assert_eq!(serde_json::from_str::<ReadKind>(json).unwrap(), kind);
+        }
+        for unknown in [r#""String""#, r#""Money""#, r#""Text""#] {
+            assert!(
+                serde_json::from_str::<ReadKind>(unknown).is_err(),
+                "{unknown}"
+            );
+        }
     }
 }

@@ -31,33 +31,19 @@ pub struct EnumId(pub u32);
 
 /// A value type. Whether a *field* may be absent is a property of the field
 /// ([`Field::optional`]); whether the *value* may be null is [`Type::nullable`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Type {
     pub kind: Kind,
     pub nullable: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Any,
-    String,
-    Bool,
-    Int,
-    /// Exact decimal (`rust_decimal`), read from the number's text.
-    Decimal,
-    /// Binary floating point: only when a schema asks for it.
-    Float,
-    Date,
-    /// An instant: date and time with an offset.
-    DateTime,
-    /// A date and time without an offset or zone.
-    LocalDateTime,
-    /// A date and time with or without an offset, as XML Schema's
-    /// `xs:dateTime` allows: each value is one or the other.
-    AnyDateTime,
-    Time,
-    /// An ISO 4217 currency code.
-    Currency,
+    /// A scalar type other than money (`base::Scalar` names them). Never
+    /// `Scalar::Money`: money is [`Kind::Money`], which carries its
+    /// currency; [`Kind::from`] and [`Kind::scalar`] convert.
+    Scalar(Scalar),
     /// An amount with its currency; `Some` when the type fixes the currency
     /// (`money<KWD>`, or a transform given a literal code).
     Money(Option<Currency>),
@@ -103,18 +89,8 @@ pub fn builtin_kind(name: &str) -> Option<Kind> {
 impl From<Scalar> for Kind {
     fn from(s: Scalar) -> Kind {
         match s {
-            Scalar::String => Kind::String,
-            Scalar::Bool => Kind::Bool,
-            Scalar::Int => Kind::Int,
-            Scalar::Decimal => Kind::Decimal,
-            Scalar::Float => Kind::Float,
-            Scalar::Date => Kind::Date,
-            Scalar::DateTime => Kind::DateTime,
-            Scalar::LocalDateTime => Kind::LocalDateTime,
-            Scalar::AnyDateTime => Kind::AnyDateTime,
-            Scalar::Time => Kind::Time,
-            Scalar::Currency => Kind::Currency,
             Scalar::Money => Kind::Money(None),
+            other => Kind::Scalar(other),
         }
     }
 }
@@ -123,26 +99,16 @@ impl Kind {
     /// The scalar this kind is (`money<KWD>` is `money`); `None` for
     /// `any`, enums, records, arrays and maps.
     pub fn scalar(&self) -> Option<Scalar> {
-        Some(match self {
-            Kind::String => Scalar::String,
-            Kind::Bool => Scalar::Bool,
-            Kind::Int => Scalar::Int,
-            Kind::Decimal => Scalar::Decimal,
-            Kind::Float => Scalar::Float,
-            Kind::Date => Scalar::Date,
-            Kind::DateTime => Scalar::DateTime,
-            Kind::LocalDateTime => Scalar::LocalDateTime,
-            Kind::AnyDateTime => Scalar::AnyDateTime,
-            Kind::Time => Scalar::Time,
-            Kind::Currency => Scalar::Currency,
-            Kind::Money(_) => Scalar::Money,
+        match self {
+            Kind::Scalar(s) => Some(*s),
+            Kind::Money(_) => Some(Scalar::Money),
             Kind::Any
             | Kind::Enum(_)
             | Kind::IntEnum(_)
             | Kind::Record(_)
             | Kind::Array(_)
-            | Kind::Map(_) => return None,
-        })
+            | Kind::Map(_) => None,
+        }
     }
 }
 
@@ -379,5 +345,24 @@ pub fn scalar_name(kind: &Kind) -> &'static str {
 impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "record#{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in scalar name gives a kind that answers with its
+    /// scalar again; money is `Kind::Money`, never `Kind::Scalar(Money)`.
+    #[test]
+    fn a_scalar_kind_round_trips_and_money_carries_its_currency() {
+        for (s, name) in Scalar::all() {
+            let kind = builtin_kind(name);
+            assert_eq!(kind.as_ref().and_then(Kind::scalar), Some(s), "{name}");
+            assert_ne!(kind, Some(Kind::Scalar(Scalar::Money)), "{name}");
+        }
+        assert_eq!(builtin_kind("money"), Some(Kind::Money(None)));
+        assert_eq!(builtin_kind("any"), Some(Kind::Any));
+        assert_eq!(Kind::Any.scalar(), None);
     }
 }

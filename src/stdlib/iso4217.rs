@@ -9,7 +9,7 @@
 // The type and its table are in `base` (every phase uses a currency); the
 // advice about codes (withdrawn ones, suggestions) stays here.
 use crate::base::Span;
-pub use crate::base::currency::{Currency, CurrencyInfo};
+use crate::base::currency::Currency;
 use crate::diag::{Code, Diagnostic, FileId};
 
 mod withdrawn;

@@ -456,6 +456,7 @@ pub(crate) fn map_str<'a>(v: Value<'a>, f: impl FnOnce(&str) -> String) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::Scalar;
 
     #[test]
     fn every_signature_parses_and_names_its_transform() {
@@ -491,10 +492,14 @@ mod tests {
         for d in all() {
             for s in d.signatures() {
                 if let hooks::CurrencyRule::Param(i) = d.hooks.currency {
-                    assert_eq!(s.output, sig::SigTy::Money, "`{s}` gives no money");
+                    assert_eq!(
+                        s.output,
+                        sig::SigTy::Scalar(Scalar::Money),
+                        "`{s}` gives no money"
+                    );
                     assert_eq!(
                         s.params.get(i).map(|p| &p.ty),
-                        Some(&sig::SigTy::Currency),
+                        Some(&sig::SigTy::Scalar(Scalar::Currency)),
                         "`{s}`: parameter {i} is not its currency"
                     );
                 }
@@ -517,7 +522,7 @@ mod tests {
                 if d.hooks.narrows.is_some() {
                     assert_eq!(
                         s.output,
-                        sig::SigTy::Bool,
+                        sig::SigTy::Scalar(Scalar::Bool),
                         "`{s}` narrows but is no predicate"
                     );
                 }

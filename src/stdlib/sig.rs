@@ -15,44 +15,15 @@ use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SigTy {
-    String,
-    Int,
-    Decimal,
-    Float,
-    Bool,
-    Date,
-    DateTime,
-    LocalDateTime,
-    AnyDateTime,
-    Time,
-    Currency,
-    Money,
+    /// One scalar type (its name is `base::Scalar`'s).
+    Scalar(Scalar),
     /// Any value at all.
     Any,
-    /// Any value that is not an array, map or record.
-    Scalar,
+    /// Any value that is not an array, map or record (`scalar`).
+    AnyScalar,
     /// The type variable `T`.
     Var,
     Array(Box<SigTy>),
-}
-
-impl From<Scalar> for SigTy {
-    fn from(s: Scalar) -> SigTy {
-        match s {
-            Scalar::String => SigTy::String,
-            Scalar::Bool => SigTy::Bool,
-            Scalar::Int => SigTy::Int,
-            Scalar::Decimal => SigTy::Decimal,
-            Scalar::Float => SigTy::Float,
-            Scalar::Date => SigTy::Date,
-            Scalar::DateTime => SigTy::DateTime,
-            Scalar::LocalDateTime => SigTy::LocalDateTime,
-            Scalar::AnyDateTime => SigTy::AnyDateTime,
-            Scalar::Time => SigTy::Time,
-            Scalar::Currency => SigTy::Currency,
-            Scalar::Money => SigTy::Money,
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -226,9 +197,9 @@ impl Cursor<'_> {
         } else {
             let name = self.ident()?;
             match (Scalar::from_name(&name), name.as_str()) {
-                (Some(scalar), _) => SigTy::from(scalar),
+                (Some(scalar), _) => SigTy::Scalar(scalar),
                 (None, "any") => SigTy::Any,
-                (None, "scalar") => SigTy::Scalar,
+                (None, "scalar") => SigTy::AnyScalar,
                 (None, "T") => SigTy::Var,
                 (None, other) => return Err(format!("unknown type `{other}` in `{}`", self.s)),
             }

@@ -54,8 +54,6 @@ pub mod summary;
 pub mod webhook;
 pub mod xml;
 
-pub use spec::{MergeField, Path, Rule, Side, SyncSpec};
-
 /// Crash injection for the crash-safety tests: when `TETHER_FAILPOINT`
 /// names this point, the process aborts here, as a `kill -9` would.
 pub fn failpoint(name: &str) {

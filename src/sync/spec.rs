@@ -4,10 +4,8 @@
 //! need `sync::json`.
 
 use super::json;
-// Moved to `base` and `plan`; kept here for code written against the old
-// paths.
-pub use crate::base::Side;
-pub use crate::plan::sync_spec::{MergeField, Path, Rule, SyncSpec};
+use crate::base::Side;
+use crate::plan::sync_spec::{Path, SyncSpec};
 
 // `Side` is in `base` (the checker's conflict rules name one too); its
 // text in the store is written here, where SQLite is known.

@@ -6,6 +6,7 @@
 //! typed, `xsi:nil` as null). What no plan reads is left out, as the JSON
 //! reader skips it.
 
+use crate::base::Scalar;
 use crate::diag::Code;
 use crate::exec::RecordError;
 use crate::exec::xml::{SOAP11_NS, SOAP12_NS, check_well_formed, element_json, read_document};
@@ -170,13 +171,13 @@ fn leaf(v: &Json, kind: &ReadKind) -> Json {
     };
     let t = text.trim();
     match kind {
-        ReadKind::Int | ReadKind::Decimal | ReadKind::Float => {
+        ReadKind::Scalar(Scalar::Int | Scalar::Decimal | Scalar::Float) => {
             match serde_json::from_str::<Json>(t) {
                 Ok(n @ Json::Number(_)) => n,
                 _ => Json::String(text.clone()),
             }
         }
-        ReadKind::Bool => match t {
+        ReadKind::Scalar(Scalar::Bool) => match t {
             "true" | "1" => Json::Bool(true),
             "false" | "0" => Json::Bool(false),
             _ => Json::String(text.clone()),

@@ -1,12 +1,9 @@
 //! The typed syntax tree. Every node carries the byte span it came from, so
 //! each later phase can point a diagnostic at the exact text.
 
-use crate::base::{Side, write_json_seq, write_json_str};
+use crate::base::{Side, Span, write_json_seq, write_json_str};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-// `Span` is in `base`: diagnostics and every later phase carry one.
-pub use crate::base::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ident {

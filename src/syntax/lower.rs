@@ -9,6 +9,7 @@
 
 use super::ast::*;
 use super::grammar::Rule as R;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::iterators::Pair;
 

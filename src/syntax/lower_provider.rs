@@ -3,7 +3,8 @@
 //! the grammar cannot produce is reported as E0001, never a panic.
 
 use super::{Lowerer, P, R};
-use crate::syntax::ast::{Ident, Span, StringLit};
+use crate::base::Span;
+use crate::syntax::ast::{Ident, StringLit};
 use crate::syntax::provider::*;
 use std::time::Duration;
 

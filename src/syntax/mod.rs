@@ -12,6 +12,7 @@ pub mod provider;
 
 pub use ast::*;
 
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use pest::Parser;
 

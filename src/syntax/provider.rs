@@ -4,7 +4,8 @@
 //! is the checker's to say (`provider/check/`, E0240), with the spans
 //! kept here.
 
-use super::ast::{Ident, Path, Span, StringLit, TypeRef};
+use super::ast::{Ident, Path, StringLit, TypeRef};
+use crate::base::Span;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -16,6 +16,8 @@ use super::spec::{
     ResourceSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
 };
 use super::template::{BodyTemplate, TextTemplate, Var};
+use crate::base::Scalar;
+use crate::base::Span;
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::http::auth::KeyCarrier;
 use crate::http::breaker::BreakerSpec;
@@ -26,7 +28,7 @@ use crate::http::policy::{StatusClass, StatusClasses};
 use crate::http::secret::SecretRef;
 use crate::schema::{Kind, RecordId, Registry, Type, TypeId};
 use crate::syntax::provider as ast;
-use crate::syntax::{Item, Path, Span, StringLit, TypeRef};
+use crate::syntax::{Item, Path, StringLit, TypeRef};
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -261,7 +263,7 @@ fn response_segments(p: &ast::ResponsePath) -> Vec<String> {
 }
 
 fn token_kind(k: &Kind) -> bool {
-    matches!(k, Kind::String | Kind::Int | Kind::Any)
+    matches!(k, Kind::Scalar(Scalar::String | Scalar::Int) | Kind::Any)
 }
 
 fn scalar(k: &Kind) -> bool {

@@ -1,6 +1,7 @@
 //! A `read`: records path, cursor and paging (E0243-E0245).
 
 use super::*;
+use crate::base::Scalar;
 
 impl Cx<'_> {
     pub(super) fn read(&mut self, rd: &ast::ReadDecl, record: RecordId) -> Option<ReadSpec> {
@@ -232,8 +233,10 @@ impl Cx<'_> {
     ) -> Option<CursorSpec> {
         let ty = self.path_type(record, path)?;
         let kind = match &ty.kind {
-            Kind::DateTime | Kind::AnyDateTime | Kind::String => Some(CursorKind::DateTime),
-            Kind::Int => Some(CursorKind::Number),
+            Kind::Scalar(Scalar::DateTime | Scalar::AnyDateTime | Scalar::String) => {
+                Some(CursorKind::DateTime)
+            }
+            Kind::Scalar(Scalar::Int) => Some(CursorKind::Number),
             _ => None,
         };
         let Some(kind) = kind else {
@@ -343,7 +346,7 @@ impl Cx<'_> {
                         continue;
                     }
                     match self.response_type(returns, p, "stop when") {
-                        Some(t) if matches!(t.kind, Kind::Bool | Kind::Any) => {
+                        Some(t) if matches!(t.kind, Kind::Scalar(Scalar::Bool) | Kind::Any) => {
                             stop_when = Some(response_segments(p));
                         }
                         Some(t) => ok &= self.page_type(p, &t, "`stop when` is a boolean (`done`)"),
@@ -433,10 +436,12 @@ impl Cx<'_> {
                 None => return None,
             },
             ast::PageStyle::NextUrl(p) => match self.response_type(returns, p, "next_url") {
-                Some(t) if matches!(t.kind, Kind::String | Kind::Any) => Pagination::NextUrl {
-                    at: response_segments(p),
-                    stop_when,
-                },
+                Some(t) if matches!(t.kind, Kind::Scalar(Scalar::String) | Kind::Any) => {
+                    Pagination::NextUrl {
+                        at: response_segments(p),
+                        stop_when,
+                    }
+                }
                 Some(t) => {
                     self.page_type(p, &t, "a next page's URL is a string");
                     return None;
