@@ -733,6 +733,47 @@ snap!(
     )
 );
 snap!(
+    e0240_provider_fetch_not_a_get,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch POST \"/contacts/{id}\"\n  }"),
+    says "a fetch is a GET"
+);
+snap!(
+    e0240_provider_fetch_without_the_id,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch GET \"/contacts\" { query { limit: \"1\" } }\n  }"),
+    says "no `{id}` in the path or query"
+);
+snap!(
+    e0240_provider_fetch_names_a_record_field,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch GET \"/contacts/{email}\"\n  }"),
+    says "a fetch names only `{id}`"
+);
+snap!(
+    e0240_provider_two_fetches,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch GET \"/contacts/{id}\"\n    fetch GET \"/people/{id}\"\n  }"),
+    says "has two fetches"
+);
+
+/// A fetch by the notice's id in the path or the query is accepted, and
+/// reaches the checked provider with its request.
+#[test]
+fn a_fetch_by_id_is_accepted() {
+    for fetch in [
+        "fetch GET \"/contacts/{id}\" { query { properties: \"email\" } headers { \"X-Trace\": \"{id}\" } }",
+        "fetch GET \"/contacts\" { query { id: \"{id}\" } }",
+    ] {
+        let text = provider_case(&format!(
+            "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {{\n    {fetch}\n  }}"
+        ));
+        let rendered = render(&text);
+        assert!(!rendered.contains("error"), "{fetch}:\n{rendered}");
+    }
+}
+
+snap!(
     e0248_provider_status_in_two_classes,
     "E0248",
     &provider_case(
@@ -923,7 +964,7 @@ proptest! {
     #[test]
     fn parser_and_checker_never_panic_on_mutated_providers(cut in 0usize..1400, insert in "[{}()\\[\\]\"<>|:.,a-z0-9 -]{0,6}") {
         let base = std::fs::read_to_string("mappings/crm/salesforce.tprovider").unwrap_or_default()
-            + &provider_case("  base env(\"B\") ?? \"https://x.example\"\n  auth api_key query \"k\" secret(\"K\")\n  limits { budget 1 per 1s }\n  resource c: api.Contact {\n    read GET \"/c\" returns api.Page { query { a: page } records results cursor seq as millis page offset, limit 5 budget 2 per 1s }\n    create POST \"/c\" returns api.One { body { p: record.props, e: record.email } id at id lookup GET \"/c/{email}\" returns api.One, id at id }\n    delete DELETE \"/c/{id}\" { ok 404 }\n  }");
+            + &provider_case("  base env(\"B\") ?? \"https://x.example\"\n  auth api_key query \"k\" secret(\"K\")\n  limits { budget 1 per 1s }\n  resource c: api.Contact {\n    read GET \"/c\" returns api.Page { query { a: page } records results cursor seq as millis page offset, limit 5 budget 2 per 1s }\n    create POST \"/c\" returns api.One { body { p: record.props, e: record.email } id at id lookup GET \"/c/{email}\" returns api.One, id at id }\n    delete DELETE \"/c/{id}\" { ok 404 }\n    fetch GET \"/c/{id}\" { query { p: \"x\" } }\n  }");
         let mut at = cut.min(base.len());
         while !base.is_char_boundary(at) { at -= 1; }
         let mutated = format!("{}{}{}", &base[..at], insert, &base[at..]);

@@ -144,6 +144,20 @@ pub fn rest_side(
     resource: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<RestProvider<SystemClock>, String> {
+    rest_side_and_resource(loaded, mapping, sync, side, name, resource, env).map(|(p, _)| p)
+}
+
+/// [`rest_side`], and the resource it serves (a webhook side paired with
+/// it reads its `fetch` and `read`: `cli::webhook_side`).
+pub fn rest_side_and_resource(
+    loaded: &Loaded,
+    mapping: &str,
+    sync: &SyncSpec,
+    side: Side,
+    name: &str,
+    resource: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(RestProvider<SystemClock>, ResourceSpec), String> {
     let flag = match side {
         Side::Left => "--left",
         Side::Right => "--right",
@@ -225,7 +239,10 @@ pub fn rest_side(
             ));
         }
     };
-    build(spec, res, Addressing::of(sync, side), env)
+    Ok((
+        build(spec, res, Addressing::of(sync, side), env)?,
+        res.clone(),
+    ))
 }
 
 /// The side's [`RestProvider`]: the base and every secret resolved first.

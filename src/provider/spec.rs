@@ -315,6 +315,18 @@ pub struct ResourceSpec {
     /// `None`: a write-only resource.
     pub read: Option<ReadSpec>,
     pub writes: WriteSpec,
+    /// One record read by id (`fetch GET "/contacts/{id}"`), for webhooks
+    /// whose notices name a record without carrying it (issue 20).
+    #[serde(default)]
+    pub fetch: Option<FetchSpec>,
+}
+
+/// How one record is read by the id a webhook's notice names: a GET whose
+/// path or query names `{id}` (a template field the notice fills). 2xx:
+/// the body is the record; 404 or 410: the record is gone.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FetchSpec {
+    pub request: RequestTemplate,
 }
 
 /// Whether `url` can be a provider's base: an absolute `https://` URL
@@ -459,6 +471,7 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
             .chain(r.writes.create.as_ref().map(|c| &c.request.path))
             .chain(r.writes.update.as_ref().map(|c| &c.request.path))
             .chain(r.writes.delete.as_ref().map(|c| &c.request.path))
+            .chain(r.fetch.as_ref().map(|f| &f.request.path))
             .chain(lookup);
         for path in paths {
             if !path.starts_with_slash() || path.literals().any(|t| t.contains('#')) {

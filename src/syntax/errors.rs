@@ -136,7 +136,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::message_at => "`message at PATH`",
         R::response_path | R::first_element => "a path in the response such as `paging.next.after`",
         R::resource_decl => "a resource `resource NAME: SCHEMA.Type { ... }`",
-        R::operation => "`read`, `create`, `update` or `delete`",
+        R::operation => "`read`, `fetch`, `create`, `update` or `delete`",
         R::http_method => "an HTTP method (`GET`, `POST`, `PUT`, `PATCH` or `DELETE`)",
         R::returns => "`returns SCHEMA.Type`",
         R::read_decl => "a read `read METHOD \"/path\" { ... }`",
@@ -180,6 +180,8 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::idempotency_entry => "`idempotency header \"NAME\"`",
         R::lookup_entry => "`lookup METHOD \"/path\" returns SCHEMA.Type, id at PATH`",
         R::ok_entry => "`ok STATUS, ...`",
+        R::fetch_decl => "a fetch `fetch GET \"/path/{id}\" { ... }`",
+        R::fetch_entry => "`query` or `headers`",
     }
 }
 

@@ -282,7 +282,8 @@ impl Lowerer {
             match op.as_rule() {
                 R::read_decl => operations.push(Operation::Read(self.read(op)?)),
                 R::write_decl => operations.push(Operation::Write(self.write(op)?)),
-                _ => self.bug(&op, "a read or write"),
+                R::fetch_decl => operations.push(Operation::Fetch(self.fetch(op)?)),
+                _ => self.bug(&op, "a read, fetch or write"),
             }
         }
         Some(ResourceDecl {
@@ -579,6 +580,30 @@ impl Lowerer {
             request,
             upsert,
             entries,
+            span,
+        })
+    }
+
+    fn fetch(&mut self, p: P) -> Option<FetchDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let (request, _) = self.request_line(&mut it)?;
+        let (mut query, mut headers) = (Vec::new(), Vec::new());
+        for e in it {
+            let espan = self.span(&e);
+            match e.as_rule() {
+                R::query_entry => query.push((self.text_object(e)?, espan)),
+                R::headers_entry => headers.push((self.text_object(e)?, espan)),
+                _ => {
+                    self.bug(&e, "a fetch clause");
+                    return None;
+                }
+            }
+        }
+        Some(FetchDecl {
+            request,
+            query,
+            headers,
             span,
         })
     }

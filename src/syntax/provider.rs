@@ -217,6 +217,18 @@ pub struct ResourceDecl {
 pub enum Operation {
     Read(ReadDecl),
     Write(WriteDecl),
+    /// `fetch GET "/contacts/{id}"`: one record by the id a webhook's
+    /// notice names (issue 20, refetch).
+    Fetch(FetchDecl),
+}
+
+/// A `fetch`: its request, and the query and headers it sends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchDecl {
+    pub request: RequestLine,
+    pub query: Vec<(Vec<TextMember>, Span)>,
+    pub headers: Vec<(Vec<TextMember>, Span)>,
+    pub span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,8 +12,8 @@
 
 use super::spec::{
     AuthSpec, ChangeSpec, CreateSafety, CreateSpec, CursorFormat, CursorKind, CursorOrder,
-    CursorSpec, EnvOr, GrantSpec, Limits, LookupSpec, ProviderSpec, ReadSpec, RequestTemplate,
-    ResourceSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
+    CursorSpec, EnvOr, FetchSpec, GrantSpec, Limits, LookupSpec, ProviderSpec, ReadSpec,
+    RequestTemplate, ResourceSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
 };
 use super::template::{BodyTemplate, TextTemplate, Var};
 use crate::diag::{Code, Diagnostic, FileId};
@@ -32,6 +32,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 mod account;
+mod fetch;
 mod limits;
 mod paths;
 mod read;
@@ -104,6 +105,8 @@ struct Cx<'a> {
 enum Scope {
     Read,
     Write(RecordId),
+    /// A `fetch`: the one variable is `{id}`, the id a notice names.
+    Fetch,
 }
 
 impl Cx<'_> {
