@@ -190,6 +190,9 @@ fn webhook_of(
     let payload = preset.payload();
     let refetch = matches!(payload.record, RecordAt::Refetch { .. });
     let paired = match provider {
+        None if poll => {
+            return fail("`+poll` polls a resource: name it with `+provider:NAME.resource`".into());
+        }
         None if refetch => {
             return fail(format!(
                 "{}'s notices do not carry a signed record: it must be read again over the \
@@ -197,9 +200,6 @@ fn webhook_of(
                  `fetch`: `{PREFIX}{name}+provider:NAME.resource`",
                 preset.name()
             ));
-        }
-        None if poll => {
-            return fail("`+poll` polls a resource: name it with `+provider:NAME.resource`".into());
         }
         None => None,
         Some(p) => {
