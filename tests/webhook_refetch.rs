@@ -130,7 +130,8 @@ fn env(cmd: &mut Command, fake: &str) {
     }
     cmd.env("FAKECRM_BASE_URL", fake)
         .env("FAKECRM_TOKEN", TOKEN)
-        .env("TETHER_WEBHOOK_HUBSPOT_V3_SECRET", SECRET);
+        .env("TETHER_WEBHOOK_HUBSPOT_V3_SECRET", SECRET)
+        .env("TETHER_WEBHOOK_TABBY_SECRET", SECRET);
 }
 
 /// One pass, `tether sync --once`: (exit code, its summary, stderr).
@@ -202,6 +203,123 @@ fn crm() -> (Arc<Mutex<Crm>>, fake_http::Fake) {
     (crm, fake)
 }
 
+/// A running `tether sync --watch`: the receiver's URL, the pass
+/// summaries and stderr, read by threads (so neither pipe fills).
+struct Watch {
+    child: std::process::Child,
+    url: String,
+    summaries: mpsc::Receiver<Json>,
+    log: Arc<Mutex<String>>,
+}
+
+impl Watch {
+    fn start(dir: &Path, side: &str, fake: &str, extra: &[&str], vars: &[(&str, &str)]) -> Watch {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether"));
+        cmd.args(["sync", MAPPING, "--mapping", "contact", "--state"])
+            .arg(dir.join("state.db"))
+            .args(["--left", side, "--right"])
+            .arg(dir.join("people"))
+            .args([
+                "--create",
+                "--watch",
+                "--interval",
+                "1",
+                "--listen",
+                "127.0.0.1:0",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        env(&mut cmd, fake);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn tether");
+        let (url_tx, url_rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(String::new()));
+        let err = child.stderr.take().expect("stderr");
+        let seen = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("tether: receiving webhooks at ") {
+                    let _ = url_tx.send(url.to_string());
+                }
+                if let Ok(mut s) = seen.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        });
+        let (sum_tx, summaries) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Json>(&line) {
+                    let _ = sum_tx.send(v);
+                }
+            }
+        });
+        let Ok(url) = url_rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!("no receiver: {}", log.lock().expect("log"));
+        };
+        Watch {
+            child,
+            url,
+            summaries,
+            log,
+        }
+    }
+
+    /// Sums the passes' `read`, `duplicate`, `dead_lettered` and `sent`
+    /// until `sent` reaches `sent` (bounded: a failure, never a hang).
+    fn until_sent(&self, sent: u64) -> [u64; 4] {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut total = [0; 4];
+        while total[3] < sent {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(s) = self.summaries.recv_timeout(left) else {
+                panic!("never synced: {total:?} {}", self.log.lock().expect("log"));
+            };
+            for (t, key) in total
+                .iter_mut()
+                .zip(["read", "duplicate", "dead_lettered", "sent"])
+            {
+                *t += n(&s, key);
+            }
+        }
+        total
+    }
+
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log.lock().expect("log").clone()
+    }
+}
+
+/// The operations written to the folder, as (op, key, email), sorted.
+fn written(dir: &Path) -> Vec<(String, String, String)> {
+    let mut got: Vec<(String, String, String)> = people(dir)
+        .iter()
+        .map(|o| {
+            (
+                o["op"].as_str().unwrap_or("").to_string(),
+                o["key"].as_str().unwrap_or("").to_string(),
+                o["record"]["email"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+fn created(key: &str, email: &str) -> (String, String, String) {
+    ("create".into(), key.into(), email.into())
+}
+
 /// The issue's case, through `sync --watch` behind a (pretend) reverse
 /// proxy: HubSpot signs the public URL it called, which the receiver
 /// knows from `--public-url`. A batch naming contact c1 three times and
@@ -213,55 +331,8 @@ fn a_signed_hubspot_batch_is_fetched_once_per_contact_and_synced() {
     let dir = scratch("batch");
     let (_crm, fake) = crm();
     let public = "https://hooks.example.com/crm";
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether"));
-    cmd.args(["sync", MAPPING, "--mapping", "contact", "--state"])
-        .arg(dir.join("state.db"))
-        .args(["--left", SIDE, "--right"])
-        .arg(dir.join("people"))
-        .args([
-            "--create",
-            "--watch",
-            "--interval",
-            "1",
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            &format!("{public}/"),
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    env(&mut cmd, &fake.url);
-    let mut child = cmd.spawn().expect("spawn tether");
-    let (url_tx, url_rx) = mpsc::channel();
-    let log = Arc::new(Mutex::new(String::new()));
-    let err = child.stderr.take().expect("stderr");
-    let seen = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("tether: receiving webhooks at ") {
-                let _ = url_tx.send(url.to_string());
-            }
-            if let Ok(mut s) = seen.lock() {
-                s.push_str(&line);
-                s.push('\n');
-            }
-        }
-    });
-    let (sum_tx, summaries) = mpsc::channel();
-    let out = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Json>(&line) {
-                let _ = sum_tx.send(v);
-            }
-        }
-    });
-    let Ok(bound) = url_rx.recv_timeout(Duration::from_secs(60)) else {
-        let _ = child.kill();
-        panic!("no receiver: {}", log.lock().expect("log"));
-    };
+    let public_arg = format!("{public}/");
+    let watch = Watch::start(&dir, SIDE, &fake.url, &["--public-url", &public_arg], &[]);
     let signed_for = format!("{public}/webhooks/hubspot-v3");
     let body = batch(&[
         notice(101, "contact.propertyChange", "c1", 1_700_000_000_100),
@@ -269,24 +340,14 @@ fn a_signed_hubspot_batch_is_fetched_once_per_contact_and_synced() {
         notice(103, "contact.creation", "c2", 1_700_000_000_102),
         notice(104, "contact.propertyChange", "c1", 1_700_000_000_103),
     ]);
-    assert_eq!(post(&bound, &bound, &body), 401, "signed for another URL");
-    assert_eq!(post(&bound, &signed_for, &body), 200);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let (mut sent, mut read, mut duplicate, mut dead) = (0, 0, 0, 0);
-    while sent < 2 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(s) = summaries.recv_timeout(left) else {
-            let _ = child.kill();
-            panic!("never synced: {}", log.lock().expect("log"));
-        };
-        sent += n(&s, "sent");
-        read += n(&s, "read");
-        duplicate += n(&s, "duplicate");
-        dead += n(&s, "dead_lettered");
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let log = log.lock().expect("log").clone();
+    assert_eq!(
+        post(&watch.url, &watch.url, &body),
+        401,
+        "signed for another URL"
+    );
+    assert_eq!(post(&watch.url, &signed_for, &body), 200);
+    let [read, duplicate, dead, _] = watch.until_sent(2);
+    let log = watch.stop();
 
     assert_eq!(fetches(&fake, "c1"), 1, "c1 fetched once");
     assert_eq!(fetches(&fake, "c2"), 1, "c2 fetched once");
@@ -301,23 +362,11 @@ fn a_signed_hubspot_batch_is_fetched_once_per_contact_and_synced() {
     );
     // Four notices, two records at one version each: two events.
     assert_eq!((read, duplicate, dead), (4, 2, 0));
-    let ops = people(&dir);
-    let mut got: Vec<(String, String, String)> = ops
-        .iter()
-        .map(|o| {
-            (
-                o["op"].as_str().unwrap_or("").to_string(),
-                o["key"].as_str().unwrap_or("").to_string(),
-                o["record"]["email"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    got.sort();
     assert_eq!(
-        got,
+        written(&dir),
         vec![
-            ("create".into(), "crm:c1".into(), "ada@example.com".into()),
-            ("create".into(), "crm:c2".into(), "alan@example.com".into()),
+            created("crm:c1", "ada@example.com"),
+            created("crm:c2", "alan@example.com"),
         ]
     );
     assert!(
@@ -325,6 +374,66 @@ fn a_signed_hubspot_batch_is_fetched_once_per_contact_and_synced() {
         "{log}"
     );
     assert!(!log.contains(SECRET) && !log.contains(TOKEN), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// N-Genius, which never retries, with its static secret in the header
+/// chosen at registration (`TETHER_WEBHOOK_N_GENIUS_HEADER`) and a poller
+/// as its safety net: the notified order is fetched, the one never
+/// notified is found by the poller, and the one both saw is one event.
+#[test]
+fn n_genius_with_a_poller_syncs_what_the_webhook_missed() {
+    let dir = scratch("ngenius");
+    let (_crm, fake) = crm();
+    let secret = "ngenius-shared-2b7e";
+    let watch = Watch::start(
+        &dir,
+        "webhook:n-genius+provider:fakecrm.contacts+poll",
+        &fake.url,
+        &[],
+        &[
+            ("TETHER_WEBHOOK_N_GENIUS_SECRET", secret),
+            ("TETHER_WEBHOOK_N_GENIUS_HEADER", "X-Ngenius-Token"),
+        ],
+    );
+    let body = br#"{"eventId":"e-1","eventName":"PURCHASED","order":{"reference":"c1"}}"#;
+    let send = |token: &str| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        agent
+            .post(&watch.url)
+            .header("X-Ngenius-Token", token)
+            .header("Content-Type", "application/json")
+            .send(&body[..])
+            .expect("an answer")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(send("not-it"), 401);
+    assert_eq!(send(secret), 200);
+    // Whichever came first, the poller's read or the notice's fetch: wait
+    // for both, and for the end of the pass that fetched.
+    let total = watch.until_sent(2);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while fetches(&fake, "c1") == 0 {
+        assert!(Instant::now() < deadline, "never fetched");
+        let _ = watch.summaries.recv_timeout(Duration::from_secs(1));
+    }
+    let _ = watch.summaries.recv_timeout(Duration::from_secs(90));
+    let log = watch.stop();
+    assert_eq!(fetches(&fake, "c1"), 1, "{log}");
+    assert_eq!(
+        written(&dir),
+        vec![
+            created("crm:c1", "ada@example.com"),
+            created("crm:c2", "alan@example.com"),
+        ],
+        "{total:?}"
+    );
+    assert!(!log.contains(secret), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -484,6 +593,14 @@ fn a_paired_side_that_cannot_work_is_refused_at_start() {
         ("webhook:hubspot-v3+poll", "`+poll` polls a resource"),
         ("webhook:hubspot-v3+provider:fakecrm+frob", "`+frob` is not"),
         ("webhook:stripe+provider:fakecrm", "only with `+poll`"),
+        (
+            "webhook:tabby+provider:fakecrm",
+            "TETHER_WEBHOOK_TABBY_HEADER",
+        ),
+        (
+            "webhook:salesforce-outbound+provider:fakecrm",
+            "TETHER_WEBHOOK_SALESFORCE_OUTBOUND_ORGANISATIONS",
+        ),
     ] {
         let (code, _, err) = once(&dir, side, &fake.url);
         assert_eq!(code, Some(2), "{side}: {err}");

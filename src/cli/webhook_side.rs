@@ -237,21 +237,49 @@ fn webhook_of(
         }
     };
     let var = secret_var(preset);
-    let secrets = match crate::http::secret::SecretRef::new(&var).resolve() {
-        Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
+    // Salesforce signs nothing: an outbound message is known by its
+    // organisation id (and mTLS or an allow-list at the proxy).
+    let secrets = if preset == Preset::SalesforceOutbound {
+        Vec::new()
+    } else {
+        let secrets = match crate::http::secret::SecretRef::new(&var).resolve() {
+            Ok(s) => s,
+            Err(e) => return fail(e.to_string()),
+        };
+        // Several secrets, newest first, during a rotation.
+        secrets
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(crate::http::secret::Secret::new)
+            .collect()
     };
-    // Several secrets, newest first, during a rotation.
-    let secrets: Vec<_> = secrets
-        .expose()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(crate::http::secret::Secret::new)
-        .collect();
+    let setting = |what: &str| {
+        let name = setting_var(preset, what);
+        let value = std::env::var(&name).ok().filter(|v| !v.trim().is_empty());
+        (name, value)
+    };
+    let (header_var, header) = setting("HEADER");
+    let (orgs_var, organisations) = setting("ORGANISATIONS");
     let config = PresetConfig {
         secrets,
+        header,
+        organisations: organisations
+            .map(|o| {
+                o.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
         ..PresetConfig::default()
+    };
+    let var = match preset {
+        Preset::Tabby | Preset::NGenius => format!("{var} and {header_var}"),
+        Preset::SalesforceOutbound => orgs_var,
+        _ => var,
     };
     match preset.verifier(&config) {
         Ok(verifier) => Ok(Some(Box::new(WebhookSide {
@@ -268,8 +296,16 @@ fn webhook_of(
 
 /// `TETHER_WEBHOOK_STRIPE_SECRET`, `TETHER_WEBHOOK_STANDARD_WEBHOOKS_SECRET`.
 pub fn secret_var(preset: Preset) -> String {
+    setting_var(preset, "SECRET")
+}
+
+/// The variable of one of a preset's settings: `SECRET`; `HEADER` (the
+/// header Tabby and N-Genius carry their static secret in, chosen when the
+/// webhook is registered); `ORGANISATIONS` (Salesforce's organisation
+/// ids, comma-separated).
+pub fn setting_var(preset: Preset, what: &str) -> String {
     format!(
-        "TETHER_WEBHOOK_{}_SECRET",
+        "TETHER_WEBHOOK_{}_{what}",
         preset.name().to_ascii_uppercase().replace('-', "_")
     )
 }
