@@ -136,8 +136,15 @@ fn env(cmd: &mut Command, fake: &str) {
 
 /// One pass, `tether sync --once`: (exit code, its summary, stderr).
 fn once(dir: &Path, side: &str, fake: &str) -> (Option<i32>, Json, String) {
+    once_from(Path::new(MAPPING), dir, side, fake)
+}
+
+/// [`once`] with the mapping read from `file` (a source or a plan).
+fn once_from(file: &Path, dir: &Path, side: &str, fake: &str) -> (Option<i32>, Json, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether"));
-    cmd.args(["sync", MAPPING, "--mapping", "contact", "--state"])
+    cmd.arg("sync")
+        .arg(file)
+        .args(["--mapping", "contact", "--state"])
         .arg(dir.join("state.db"))
         .args(["--left", side, "--right"])
         .arg(dir.join("people"))
@@ -498,7 +505,7 @@ fn a_fetch_404_is_a_delete_or_a_dead_letter() {
 
 /// The API failing (5xx after the retries) leaves the notice in the inbox:
 /// nothing is synced or dead-lettered, and the next pass, with the API
-/// back, syncs it.
+/// back (and the mapping read from a plan file this time), syncs it.
 #[test]
 fn a_fetch_5xx_keeps_the_notice_for_the_next_pass() {
     let dir = scratch("down");
@@ -519,8 +526,17 @@ fn a_fetch_5xx_keeps_the_notice_for_the_next_pass() {
     // 2 attempts (`retry max 2`), then the pass gave up.
     assert_eq!(fetches(&fake, "c1"), 2);
 
+    // The next pass from a plan file: the fetch is part of the plan.
+    let plan = dir.join("contacts.plan");
+    let built = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["build", "--output"])
+        .arg(&plan)
+        .arg(MAPPING)
+        .output()
+        .expect("tether build");
+    assert!(built.status.success(), "{built:?}");
     crm.lock().expect("crm").down = false;
-    let (code, s, err) = once(&dir, SIDE, &fake.url);
+    let (code, s, err) = once_from(&plan, &dir, SIDE, &fake.url);
     assert_eq!(
         (code, n(&s, "sent"), n(&s, "dead_lettered")),
         (Some(0), 1, 0),
