@@ -222,7 +222,13 @@ fn notice_of(text: &str) -> Option<Notice> {
 fn event_of(pairing: &Pairing, n: &Notice, fetched: Fetched, label: &str) -> Item {
     match fetched {
         Fetched::Record(record) => {
-            let version = pairing.version_of(&record).or_else(|| n.version.clone());
+            // The record's own version where the resource says it is: a
+            // notice's (HubSpot's epoch milliseconds) would not order
+            // against the record's (an RFC 3339 `updatedAt`) of a poll.
+            let version = match pairing.version_at {
+                Some(_) => pairing.version_of(&record),
+                None => n.version.clone(),
+            };
             let id = pairing.id_of(&record).unwrap_or_else(|| n.id.clone());
             let text = record.to_string();
             Item::Event(RawEvent {
@@ -249,7 +255,11 @@ fn event_of(pairing: &Pairing, n: &Notice, fetched: Fetched, label: &str) -> Ite
             Item::Event(RawEvent {
                 event_id: Some(pairing.event_id(&n.id, Some(&gone), &text)),
                 op: EventOp::Delete,
-                version: n.version.clone(),
+                // No version: the API says the record is gone now, which
+                // no earlier version outranks, and the notice's stamp may
+                // not order against the record's (milliseconds against a
+                // date-time) and would make the delete stale.
+                version: None,
                 record,
                 text,
             })
