@@ -444,6 +444,65 @@ fn n_genius_with_a_poller_syncs_what_the_webhook_missed() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A Salesforce outbound message (SOAP, no signature: known by its
+/// organisation id from `TETHER_WEBHOOK_SALESFORCE_OUTBOUND_ORGANISATIONS`,
+/// and no secret needed): each `Notification`'s `sObject.Id` is fetched,
+/// the answer is Salesforce's SOAP acknowledgement, and a message from
+/// another organisation is refused.
+#[test]
+fn a_salesforce_outbound_message_is_acknowledged_and_fetched() {
+    let dir = scratch("salesforce");
+    let (_crm, fake) = crm();
+    let watch = Watch::start(
+        &dir,
+        "webhook:salesforce-outbound+provider:fakecrm.contacts",
+        &fake.url,
+        &[],
+        &[(
+            "TETHER_WEBHOOK_SALESFORCE_OUTBOUND_ORGANISATIONS",
+            "00D5e000000AbCd",
+        )],
+    );
+    let message = |org: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+ <soapenv:Body>
+  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+   <OrganizationId>{org}</OrganizationId>
+   <ActionId>04k5e000000AbCdAAK</ActionId>
+   <Notification><Id>04l5e000001XyZaAAK</Id><sObject xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>c2</sf:Id></sObject></Notification>
+  </notifications>
+ </soapenv:Body>
+</soapenv:Envelope>"#
+        )
+    };
+    let send = |body: String| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut r = agent
+            .post(&watch.url)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("SOAPAction", "\"\"")
+            .send(body.as_bytes())
+            .expect("an answer");
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    };
+    assert_eq!(send(message("00D5e000000XxXxEAF")).0, 401);
+    let (status, ack) = send(message("00D5e000000AbCdEAF"));
+    assert_eq!(status, 200);
+    assert!(ack.contains("<Ack>true</Ack>"), "{ack}");
+    watch.until_sent(1);
+    watch.stop();
+    assert_eq!(fetches(&fake, "c2"), 1);
+    assert_eq!(written(&dir), vec![created("crm:c2", "alan@example.com")]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A contact the API no longer has (404): a notice that said deleted is a
 /// delete; any other is a dead letter saying the record is gone.
 #[test]
