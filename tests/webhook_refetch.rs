@@ -565,6 +565,30 @@ fn a_fetch_404_is_a_delete_or_a_dead_letter() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A notice's id is the sender's text: it is one path segment,
+/// percent-encoded (`a/b` is `/contacts/a%2Fb`), and an id that would
+/// address another resource (`..`) is never sent; both are dead letters.
+#[test]
+fn a_notice_id_cannot_change_the_fetched_path() {
+    let dir = scratch("path");
+    let (_crm, fake) = crm();
+    let (r, _state, url) = receiver(&dir);
+    deliver(
+        &url,
+        &batch(&[
+            notice(501, "contact.propertyChange", "..", 10),
+            notice(502, "contact.propertyChange", "a/b", 11),
+        ]),
+    );
+    drop(r);
+    let (code, s, err) = once(&dir, SIDE, &fake.url);
+    assert_eq!((code, n(&s, "dead_lettered")), (Some(3), 2), "{s} {err}");
+    let paths: Vec<String> = fake.log().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, vec!["/contacts/a%2Fb".to_string()]);
+    assert!(people(&dir).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The API failing (5xx after the retries) leaves the notice in the inbox:
 /// nothing is synced or dead-lettered, and the next pass, with the API
 /// back (and the mapping read from a plan file this time), syncs it.

@@ -377,3 +377,102 @@ impl<C: Clock> Provider for PairedProvider<C> {
         self.inbox.send(batch, ops)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairing() -> Pairing {
+        Pairing {
+            provider: "crm".into(),
+            fetch: None,
+            id_at: Some(vec!["id".into()]),
+            version_at: Some(vec!["updatedAt".into()]),
+            poll: true,
+        }
+    }
+
+    fn raw(record: Json) -> RawEvent {
+        RawEvent {
+            event_id: Some("rest_polled".into()),
+            op: EventOp::Upsert,
+            version: None,
+            text: record.to_string(),
+            record,
+        }
+    }
+
+    fn notice(op: EventOp, version: Option<Json>) -> Notice {
+        Notice {
+            text: r#"{"event_id":"1","op":"upsert","fetch":"c1"}"#.into(),
+            op,
+            version,
+            id: "c1".into(),
+        }
+    }
+
+    fn event(item: Item) -> RawEvent {
+        match item {
+            Item::Event(e) => e,
+            _ => panic!("an event"),
+        }
+    }
+
+    /// The poller's record and the fetched one, at one version, are one
+    /// event, whatever their text and the notice's stamp; another version
+    /// is another event.
+    #[test]
+    fn polled_and_fetched_records_share_an_identity_by_id_and_version() {
+        let p = pairing();
+        let polled = p.identify(raw(json!({"id": "c1", "updatedAt": 5, "x": 1})));
+        let fetched = event(event_of(
+            &p,
+            &notice(EventOp::Upsert, Some(json!(1_700_000_000_000_i64))),
+            Fetched::Record(json!({"updatedAt": 5, "id": "c1", "x": 1, "extra": true})),
+            "GET /c/{id}",
+        ));
+        assert_eq!(polled.event_id, fetched.event_id);
+        // The record's own version, not the notice's.
+        assert_eq!(fetched.version, Some(json!(5)));
+        let newer = p.identify(raw(json!({"id": "c1", "updatedAt": 6})));
+        assert_ne!(polled.event_id, newer.event_id);
+        // Without a version the poller's own identity is kept.
+        let bare = p.identify(raw(json!({"id": "c1"})));
+        assert_eq!(bare.event_id.as_deref(), Some("rest_polled"));
+    }
+
+    #[test]
+    fn a_gone_record_is_a_delete_only_when_the_notice_said_so() {
+        let p = pairing();
+        let deleted = event(event_of(
+            &p,
+            &notice(EventOp::Delete, Some(json!(1))),
+            Fetched::Gone(404),
+            "GET /c/{id}",
+        ));
+        assert_eq!(deleted.op, EventOp::Delete);
+        assert_eq!(deleted.record, json!({"id": "c1"}));
+        assert_eq!(deleted.version, None, "never stale");
+        match event_of(
+            &p,
+            &notice(EventOp::Upsert, None),
+            Fetched::Gone(410),
+            "GET /c/{id}",
+        ) {
+            Item::Malformed { error, .. } => {
+                assert!(error.message.contains("answered 410"), "{}", error.message);
+                assert!(error.message.contains("did not say it was deleted"));
+            }
+            _ => panic!("a dead letter"),
+        }
+        match event_of(
+            &p,
+            &notice(EventOp::Upsert, None),
+            Fetched::Refused("GET /c/{id} answered 403: no".into()),
+            "GET /c/{id}",
+        ) {
+            Item::Malformed { error, .. } => assert!(error.message.contains("403")),
+            _ => panic!("a dead letter"),
+        }
+    }
+}
