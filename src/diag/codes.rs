@@ -480,11 +480,12 @@ test order_lines \"two lines, two records\" {
     E0240 => "invalid provider declaration",
 "A `provider` declaration is incomplete or says something twice: it has no
 `base` or no `auth` (write `auth none` on purpose), a clause or a resource's
-`read`/`create`/`update`/`delete` is written twice, a clause stands where it
+`read`/`fetch`/`create`/`update`/`delete` is written twice, a clause stands where it
 does not apply (`upsert` or `id at` on an update, `message at` outside
 `refuse`), a create is made safe two ways, a template names something a
 request cannot send (a read's templates name `cursor`, `page` and `limit`; a
-write's name `record` and `record.FIELD`), a read sends `cursor` without
+write's name `record` and `record.FIELD`; a `fetch` names only `{id}`, and
+must name it), a `fetch` is not a GET, a read sends `cursor` without
 declaring one, a request path does not begin with `/` or holds `#`, a space
 or another character a URL cannot carry, or a header name is not an HTTP
 token or a header value holds a line break.
