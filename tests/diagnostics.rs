@@ -757,6 +757,77 @@ snap!(
     says "has two fetches"
 );
 
+snap!(
+    e0240_provider_webhook_unknown_preset,
+    "E0240",
+    &webhook_case("  webhook \"hubspot\" returns api.Notice { event eventId fetch objectId }"),
+    says "no webhook preset"
+);
+snap!(
+    e0240_provider_webhook_without_event,
+    "E0240",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { each fetch objectId }"),
+    says "no `event PATH`"
+);
+snap!(
+    e0240_provider_webhook_without_record,
+    "E0240",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { each event eventId }"),
+    says "no `record` or `fetch`"
+);
+snap!(
+    e0240_provider_webhook_record_and_fetch,
+    "E0240",
+    &webhook_case("  webhook \"stripe\" returns api.Notice { event eventId fetch objectId record at contact }"),
+    says "says once where the record is"
+);
+snap!(
+    e0240_provider_webhook_event_not_a_value,
+    "E0240",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { event contact fetch objectId }"),
+    says "must lead to a string or an integer"
+);
+snap!(
+    e0240_provider_webhook_record_from_an_unsigned_body,
+    "E0240",
+    &webhook_case("  webhook \"tabby\" returns api.Notice { event eventId record at contact }"),
+    says "does not sign the body"
+);
+snap!(
+    e0243_provider_webhook_record_no_resource_serves,
+    "E0243",
+    &webhook_case("  webhook \"stripe\" returns api.Notice { event eventId record }"),
+    says "a resource of this provider serves"
+);
+snap!(
+    e0245_provider_webhook_version_not_a_time_or_number,
+    "E0245",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { event eventId fetch objectId version subscriptionType }"),
+    says "must be an integer or a date-time"
+);
+
+/// A `webhook` clause whose paths all fit the notice's type is accepted:
+/// a fetch by id, a carried record of a type a resource serves, a delete
+/// by suffix, a version, a batch.
+#[test]
+fn a_webhook_clause_is_accepted() {
+    for clause in [
+        "  webhook \"hubspot-v3\" returns api.Notice {\n    each\n    event eventId\n    fetch objectId\n    version occurredAt\n    delete when subscriptionType ends \".deletion\"\n  }",
+        "  webhook \"stripe\" returns api.Notice { event eventId, subscriptionType record at contact delete when subscriptionType is \"gone\" }",
+    ] {
+        let rendered = render(&webhook_case(clause));
+        assert!(!rendered.contains("error"), "{clause}:\n{rendered}");
+    }
+}
+
+/// A provider with a notice type and a `webhook` clause.
+fn webhook_case(clause: &str) -> String {
+    format!(
+        "{API}\nschema api_hooks {{ record Notice {{ eventId: int, objectId: string, occurredAt: int, subscriptionType: string, contact?: api.Contact? }} }}\nprovider crm {{\n  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {{\n    fetch GET \"/contacts/{{id}}\"\n  }}\n{}\n}}\n",
+        clause.replace("api.Notice", "api_hooks.Notice")
+    )
+}
+
 /// A fetch by the notice's id in the path or the query is accepted, and
 /// reaches the checked provider with its request.
 #[test]

@@ -221,8 +221,19 @@ struct Watch {
 
 impl Watch {
     fn start(dir: &Path, side: &str, fake: &str, extra: &[&str], vars: &[(&str, &str)]) -> Watch {
+        Watch::start_with(MAPPING, dir, side, fake, extra, vars)
+    }
+
+    fn start_with(
+        mapping: &str,
+        dir: &Path,
+        side: &str,
+        fake: &str,
+        extra: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Watch {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether"));
-        cmd.args(["sync", MAPPING, "--mapping", "contact", "--state"])
+        cmd.args(["sync", mapping, "--mapping", "contact", "--state"])
             .arg(dir.join("state.db"))
             .args(["--left", side, "--right"])
             .arg(dir.join("people"))
@@ -680,6 +691,50 @@ fn a_duplicate_delivery_and_the_poller_make_one_event() {
     assert_eq!(
         (&ops[0]["op"], &ops[0]["key"]),
         (&json!("create"), &json!("crm:c1"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A provider's `webhook` clause replaces the preset's shape: notices of
+/// the provider's own form (HubSpot's `eventId` and `objectId` absent)
+/// are read by its paths, fetched by `contact.ref`, and a `*.removed` one
+/// whose contact is gone is a delete.
+#[test]
+fn a_declared_webhook_clause_reads_notices_of_its_own_shape() {
+    let dir = scratch("declared");
+    let (crm, fake) = crm();
+    let watch = Watch::start_with(
+        "tests/data/webhook_refetch/declared.tether",
+        &dir,
+        SIDE,
+        &fake.url,
+        &[],
+        &[],
+    );
+    let own = |id: &str, kind: &str, occurred: u64, contact: &str| json!({"id": id, "kind": kind, "occurred": occurred, "contact": {"ref": contact}});
+    let body = batch(&[own("n1", "contact.changed", 5, "c1")]);
+    assert_eq!(post(&watch.url, &watch.url, &body), 200);
+    let [_, _, dead, _] = watch.until_sent(1);
+    assert_eq!(fetches(&fake, "c1"), 1);
+    crm.lock()
+        .expect("crm")
+        .contacts
+        .retain(|c| c["id"] != "c1");
+    let body = batch(&[own("n2", "contact.removed", 6, "c1")]);
+    assert_eq!(post(&watch.url, &watch.url, &body), 200);
+    watch.until_sent(1);
+    watch.stop();
+    assert_eq!(dead, 0);
+    let ops: Vec<(Json, Json)> = people(&dir)
+        .iter()
+        .map(|o| (o["op"].clone(), o["key"].clone()))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            (json!("create"), json!("crm:c1")),
+            (json!("delete"), json!("crm:c1"))
+        ]
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

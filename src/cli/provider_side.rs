@@ -144,11 +144,12 @@ pub fn rest_side(
     resource: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<RestProvider<SystemClock>, String> {
-    rest_side_and_resource(loaded, mapping, sync, side, name, resource, env).map(|(p, _)| p)
+    rest_side_and_resource(loaded, mapping, sync, side, name, resource, env).map(|(p, _, _)| p)
 }
 
-/// [`rest_side`], and the resource it serves (a webhook side paired with
-/// it reads its `fetch` and `read`: `cli::webhook_side`).
+/// [`rest_side`], the resource it serves and the provider's `webhook`
+/// clauses (a webhook side paired with it reads the resource's `fetch` and
+/// `read`, and the clause for its preset: `cli::webhook_side`).
 pub fn rest_side_and_resource(
     loaded: &Loaded,
     mapping: &str,
@@ -157,7 +158,14 @@ pub fn rest_side_and_resource(
     name: &str,
     resource: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(RestProvider<SystemClock>, ResourceSpec), String> {
+) -> Result<
+    (
+        RestProvider<SystemClock>,
+        ResourceSpec,
+        Vec<crate::provider::spec::WebhookSpec>,
+    ),
+    String,
+> {
     let flag = match side {
         Side::Left => "--left",
         Side::Right => "--right",
@@ -242,6 +250,7 @@ pub fn rest_side_and_resource(
     Ok((
         build(spec, res, Addressing::of(sync, side), env)?,
         res.clone(),
+        spec.webhooks.clone(),
     ))
 }
 

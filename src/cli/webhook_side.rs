@@ -18,7 +18,7 @@ use super::provider_side::SideConn;
 use crate::base::Side;
 use crate::http::SystemClock;
 use crate::plan::MappingPlans;
-use crate::provider::spec::ResourceSpec;
+use crate::provider::spec::{ResourceSpec, WebhookRecord, WebhookSpec};
 use crate::sync::filedrop::FileDrop;
 use crate::sync::provider::{Items, Provider, ProviderError, Sent};
 use crate::sync::receiver::{Endpoint, Limits, Receiver};
@@ -26,7 +26,7 @@ use crate::sync::refetch::{PairedProvider, Pairing};
 use crate::sync::rest::RestProvider;
 use crate::sync::store::{Checkpoint, OpenBreaker, OpenMode, Operation, SqliteStore};
 use crate::sync::webhook::WebhookProvider;
-use crate::webhook::payload::RecordAt;
+use crate::webhook::payload::{self, Action, Match, Op, OpSpec, PayloadSpec, RecordAt, Source};
 use crate::webhook::{Preset, PresetConfig};
 use clap::Args;
 use std::net::SocketAddr;
@@ -103,8 +103,12 @@ impl SideArg {
 
 /// A REST resource by provider and resource name, for a side, with its
 /// declaration: what `+provider:NAME[.resource]` pairs a webhook with.
-pub type OpenResource<'a> =
-    dyn Fn(&str, Option<&str>, Side) -> Result<(RestProvider<SystemClock>, ResourceSpec), u8> + 'a;
+pub type OpenResource<'a> = dyn Fn(
+        &str,
+        Option<&str>,
+        Side,
+    ) -> Result<(RestProvider<SystemClock>, ResourceSpec, Vec<WebhookSpec>), u8>
+    + 'a;
 
 /// The two sides: a webhook side checked against the mapping (its paired
 /// resource opened by `open_resource`); the others opened by `open_pair`
@@ -187,7 +191,7 @@ fn webhook_of(
             plans.name
         ));
     }
-    let payload = preset.payload();
+    let mut payload = preset.payload();
     let refetch = matches!(payload.record, RecordAt::Refetch { .. });
     let paired = match provider {
         None if poll => {
@@ -207,7 +211,24 @@ fn webhook_of(
                 Some((n, r)) => (n, Some(r)),
                 None => (p, None),
             };
-            let (rest, res) = open_resource(provider, resource, side)?;
+            let (rest, res, webhooks) = open_resource(provider, resource, side)?;
+            // The provider's `webhook` clause for this preset, if any,
+            // says where the notices hold their parts.
+            let declared = webhooks.iter().find(|w| w.preset == preset.name());
+            if let Some(w) = declared {
+                if let WebhookRecord::At { record_type, .. } = &w.record
+                    && *record_type != res.record_type
+                {
+                    return fail(format!(
+                        "`{provider}`'s webhook `{}` carries `{record_type}`, and this side \
+                         is `{}`",
+                        preset.name(),
+                        res.record_type
+                    ));
+                }
+                payload = declared_payload(&payload, w);
+            }
+            let refetch = matches!(payload.record, RecordAt::Refetch { .. });
             if refetch && res.fetch.is_none() {
                 return fail(format!(
                     "{}'s notices name a record to read again, and resource `{}` of `{provider}` \
@@ -216,10 +237,11 @@ fn webhook_of(
                     res.name
                 ));
             }
-            if !refetch && !poll {
+            if !refetch && !poll && declared.is_none() {
                 return fail(format!(
                     "{}'s notices carry their record: a paired resource is read only with \
-                     `+poll`",
+                     `+poll` (or when `{provider}` declares `webhook \"{}\"`)",
+                    preset.name(),
                     preset.name()
                 ));
             }
@@ -232,7 +254,10 @@ fn webhook_of(
                     res.name
                 ));
             }
-            let pairing = Pairing::of(provider, &res, poll);
+            let mut pairing = Pairing::of(provider, &res, poll);
+            if !refetch {
+                pairing.fetch = None;
+            }
             Some((rest, pairing))
         }
     };
@@ -291,6 +316,39 @@ fn webhook_of(
             paired,
         }))),
         Err(e) => fail(format!("{e} (from {var})")),
+    }
+}
+
+/// The preset's payload with a provider's `webhook` clause in place of
+/// its paths: the body's format (and so the verifier's view of it) stays
+/// the preset's.
+fn declared_payload(preset: &PayloadSpec, w: &WebhookSpec) -> PayloadSpec {
+    let path = |p: &[String]| payload::Path::parse(&p.join("."));
+    let body = |p: &[String]| Source::Body(path(p));
+    PayloadSpec {
+        format: preset.format,
+        each: w.each.as_deref().map(path),
+        event_id: w.event.iter().map(|p| body(p)).collect(),
+        record: match &w.record {
+            WebhookRecord::At { path: p, .. } => RecordAt::Body(path(p)),
+            WebhookRecord::Fetch(p) => RecordAt::Refetch { id: body(p) },
+        },
+        op: match &w.delete {
+            Some(d) => OpSpec {
+                rules: vec![(
+                    body(&d.path),
+                    if d.suffix {
+                        Match::Suffix(d.value.clone())
+                    } else {
+                        Match::Exact(d.value.clone())
+                    },
+                    Action::Event(Op::Delete),
+                )],
+                otherwise: Action::Event(Op::Upsert),
+            },
+            None => OpSpec::always(Op::Upsert),
+        },
+        version: w.version.as_deref().map(body),
     }
 }
 

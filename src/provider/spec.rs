@@ -196,6 +196,47 @@ pub struct ProviderSpec {
     /// Where an error body holds the provider's message (`message at`).
     pub message_at: Vec<Vec<String>>,
     pub resources: Vec<ResourceSpec>,
+    /// Where webhook presets' notices hold their parts, as declared
+    /// (`webhook "hubspot-v3" returns T { … }`), replacing the preset's.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookSpec>,
+}
+
+/// A `webhook` clause, checked against the notice's type: paths into one
+/// notice (member names).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WebhookSpec {
+    /// The preset that verifies the deliveries (`hubspot-v3`).
+    pub preset: String,
+    /// A batch: the notices are the array at this path (empty: the body).
+    pub each: Option<Vec<String>>,
+    /// The event id's parts, joined with `:`.
+    pub event: Vec<Vec<String>>,
+    pub record: WebhookRecord,
+    pub version: Option<Vec<String>>,
+    /// A notice whose value here is (or ends with) the text is a delete.
+    pub delete: Option<DeleteWhen>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookRecord {
+    /// The record is in the notice at this path (empty: the notice), of
+    /// this record type (qualified: `crm.Contact`).
+    At {
+        path: Vec<String>,
+        record_type: String,
+    },
+    /// The notice holds the id at this path; the record is fetched.
+    Fetch(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeleteWhen {
+    pub path: Vec<String>,
+    /// A suffix (`ends`) rather than the whole value (`is`).
+    pub suffix: bool,
+    pub value: String,
 }
 
 impl ProviderSpec {
@@ -504,6 +545,22 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
                 "resource `{}`: a look-back of 7 days or more",
                 r.name
             ));
+        }
+    }
+    for w in &spec.webhooks {
+        // What `tether check` refuses: an unknown preset, and a record
+        // read from the body of a preset that does not sign it.
+        let Some(preset) = crate::webhook::Preset::from_name(&w.preset) else {
+            return Err(format!("webhook `{}`: no such preset", w.preset));
+        };
+        if matches!(w.record, WebhookRecord::At { .. }) && !preset.signs_body() {
+            return Err(format!(
+                "webhook `{}`: a record read from a body the preset does not sign",
+                w.preset
+            ));
+        }
+        if w.event.is_empty() {
+            return Err(format!("webhook `{}`: no event id", w.preset));
         }
     }
     Ok(())

@@ -102,7 +102,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::pipeline_clause => "`:` and a pipeline",
         R::import_provider => "`import provider NAME from \"PATH\"`",
         R::provider_decl => "a provider `provider NAME { ... }`",
-        R::provider_clause => "`base`, `auth`, `limits`, `status` or `resource`",
+        R::provider_clause => "`base`, `auth`, `limits`, `status`, `resource` or `webhook`",
         R::count => "a whole number",
         R::duration => "a duration such as `500ms`, `30s`, `5m` or `1h`",
         R::duration_range => "a range of durations such as `500ms..30s`",
@@ -182,6 +182,14 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::ok_entry => "`ok STATUS, ...`",
         R::fetch_decl => "a fetch `fetch GET \"/path/{id}\" { ... }`",
         R::fetch_entry => "`query` or `headers`",
+        R::webhook_clause => "a webhook `webhook \"PRESET\" returns SCHEMA.Type { ... }`",
+        R::webhook_entry => "`each`, `event`, `fetch`, `record`, `version` or `delete when`",
+        R::wh_each => "`each [at PATH]`",
+        R::wh_event => "`event PATH, ...`",
+        R::wh_fetch => "`fetch PATH`",
+        R::wh_record => "`record [at PATH]`",
+        R::wh_version => "`version PATH`",
+        R::wh_delete | R::wh_match => "`delete when PATH is|ends \"TEXT\"`",
     }
 }
 

@@ -13,7 +13,7 @@
 use super::spec::{
     AuthSpec, ChangeSpec, CreateSafety, CreateSpec, CursorFormat, CursorKind, CursorOrder,
     CursorSpec, EnvOr, FetchSpec, GrantSpec, Limits, LookupSpec, ProviderSpec, ReadSpec,
-    RequestTemplate, ResourceSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
+    RequestTemplate, ResourceSpec, WebhookSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
 };
 use super::template::{BodyTemplate, TextTemplate, Var};
 use crate::diag::{Code, Diagnostic, FileId};
@@ -39,6 +39,7 @@ mod read;
 mod resource;
 mod sides;
 mod template;
+mod webhook;
 mod write;
 
 pub use sides::check_mapping_sides;
@@ -154,6 +155,7 @@ impl Cx<'_> {
         let mut message_at = Vec::new();
         let mut resources = Vec::new();
         let mut resource_names: HashMap<&str, Span> = HashMap::new();
+        let mut webhooks: Vec<&ast::WebhookDecl> = Vec::new();
         let mut ok = true;
         for clause in &p.clauses {
             match clause {
@@ -194,6 +196,9 @@ impl Cx<'_> {
                     status = Some(*span);
                     (classes, message_at) = self.status(entries);
                 }
+                // Checked once the resources are (a carried record must be
+                // of a type one serves), wherever the clause stands.
+                ast::ProviderClause::Webhook(w) => webhooks.push(w),
                 ast::ProviderClause::Resource(r) => {
                     if let Some(first) = resource_names.get(r.name.name.as_str()) {
                         let d = self
@@ -212,6 +217,29 @@ impl Cx<'_> {
                         resources.push(spec);
                     }
                 }
+            }
+        }
+        let mut webhook_specs: Vec<WebhookSpec> = Vec::new();
+        let mut presets: HashMap<String, Span> = HashMap::new();
+        for w in webhooks {
+            if let Some(first) = presets.get(&w.preset.value) {
+                let d = self
+                    .e(
+                        Code::E0240,
+                        w.preset.span,
+                        format!(
+                            "webhook `{}` is declared twice",
+                            w.preset.value.escape_debug()
+                        ),
+                    )
+                    .label("second")
+                    .secondary(self.file, *first, "first here");
+                self.push(d);
+                continue;
+            }
+            presets.insert(w.preset.value.clone(), w.preset.span);
+            if let Some(spec) = self.webhook(w, &resources) {
+                webhook_specs.push(spec);
             }
         }
         if base.is_none() && ok {
@@ -244,6 +272,7 @@ impl Cx<'_> {
             status: classes,
             message_at,
             resources,
+            webhooks: webhook_specs,
         })
     }
 
