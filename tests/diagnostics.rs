@@ -1035,7 +1035,7 @@ proptest! {
     #[test]
     fn parser_and_checker_never_panic_on_mutated_providers(cut in 0usize..1400, insert in "[{}()\\[\\]\"<>|:.,a-z0-9 -]{0,6}") {
         let base = std::fs::read_to_string("mappings/crm/salesforce.tprovider").unwrap_or_default()
-            + &provider_case("  base env(\"B\") ?? \"https://x.example\"\n  auth api_key query \"k\" secret(\"K\")\n  limits { budget 1 per 1s }\n  resource c: api.Contact {\n    read GET \"/c\" returns api.Page { query { a: page } records results cursor seq as millis page offset, limit 5 budget 2 per 1s }\n    create POST \"/c\" returns api.One { body { p: record.props, e: record.email } id at id lookup GET \"/c/{email}\" returns api.One, id at id }\n    delete DELETE \"/c/{id}\" { ok 404 }\n    fetch GET \"/c/{id}\" { query { p: \"x\" } }\n  }");
+            + &provider_case("  base env(\"B\") ?? \"https://x.example\"\n  auth api_key query \"k\" secret(\"K\")\n  limits { budget 1 per 1s }\n  resource c: api.Contact {\n    read GET \"/c\" returns api.Page { query { a: page } records results cursor seq as millis page offset, limit 5 budget 2 per 1s }\n    create POST \"/c\" returns api.One { body { p: record.props, e: record.email } id at id lookup GET \"/c/{email}\" returns api.One, id at id }\n    delete DELETE \"/c/{id}\" { ok 404 }\n    fetch GET \"/c/{id}\" { query { p: \"x\" } }\n  }\n  webhook \"hubspot-v3\" returns api.One { each event id fetch id version id delete when id ends \"x\" }");
         let mut at = cut.min(base.len());
         while !base.is_char_boundary(at) { at -= 1; }
         let mutated = format!("{}{}{}", &base[..at], insert, &base[at..]);

@@ -3,8 +3,7 @@
 //! each path checked against the declared type of one notice.
 
 use super::*;
-use crate::provider::spec::{DeleteWhen, WebhookRecord};
-use crate::webhook::Preset;
+use crate::provider::spec::{DeleteWhen, WEBHOOK_PRESETS, WebhookRecord, preset_signs_body};
 
 impl Cx<'_> {
     /// `resources`: the provider's, checked; a carried record must be of a
@@ -14,8 +13,9 @@ impl Cx<'_> {
         w: &ast::WebhookDecl,
         resources: &[ResourceSpec],
     ) -> Option<WebhookSpec> {
-        let Some(preset) = Preset::from_name(&w.preset.value) else {
-            let known: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        let name = w.preset.value.as_str();
+        let Some(signs_body) = preset_signs_body(name) else {
+            let known: Vec<&str> = WEBHOOK_PRESETS.iter().map(|(n, _)| *n).collect();
             let d = self
                 .e(
                     Code::E0240,
@@ -32,7 +32,7 @@ impl Cx<'_> {
         let mut seen: HashMap<&'static str, Span> = HashMap::new();
         let mut ok = true;
         let mut spec = WebhookSpec {
-            preset: preset.name().to_string(),
+            preset: name.to_string(),
             each: None,
             event: Vec::new(),
             record: WebhookRecord::Fetch(Vec::new()),
@@ -80,9 +80,9 @@ impl Cx<'_> {
                 }
                 ast::WebhookEntry::Record(p, span) => {
                     record = Some(*span);
-                    if !preset.signs_body() {
+                    if !signs_body {
                         let d = self
-                            .e(Code::E0240, *span, format!("`{}` does not sign the body: its records must be read again", preset.name()))
+                            .e(Code::E0240, *span, format!("`{name}` does not sign the body: its records must be read again"))
                             .label("a record anyone could have written")
                             .help("name the record's id and read it over the API: `fetch PATH`, with a `fetch` in the resource");
                         self.push(d);
