@@ -733,6 +733,118 @@ snap!(
     )
 );
 snap!(
+    e0240_provider_fetch_not_a_get,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch POST \"/contacts/{id}\"\n  }"),
+    says "a fetch is a GET"
+);
+snap!(
+    e0240_provider_fetch_without_the_id,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch GET \"/contacts\" { query { limit: \"1\" } }\n  }"),
+    says "no `{id}` in the path or query"
+);
+snap!(
+    e0240_provider_fetch_names_a_record_field,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch GET \"/contacts/{email}\"\n  }"),
+    says "a fetch names only `{id}`"
+);
+snap!(
+    e0240_provider_two_fetches,
+    "E0240",
+    &provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    fetch GET \"/contacts/{id}\"\n    fetch GET \"/people/{id}\"\n  }"),
+    says "has two fetches"
+);
+
+snap!(
+    e0240_provider_webhook_unknown_preset,
+    "E0240",
+    &webhook_case("  webhook \"hubspot\" returns api.Notice { event eventId fetch objectId }"),
+    says "no webhook preset"
+);
+snap!(
+    e0240_provider_webhook_without_event,
+    "E0240",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { each fetch objectId }"),
+    says "no `event PATH`"
+);
+snap!(
+    e0240_provider_webhook_without_record,
+    "E0240",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { each event eventId }"),
+    says "no `record` or `fetch`"
+);
+snap!(
+    e0240_provider_webhook_record_and_fetch,
+    "E0240",
+    &webhook_case("  webhook \"stripe\" returns api.Notice { event eventId fetch objectId record at contact }"),
+    says "says once where the record is"
+);
+snap!(
+    e0240_provider_webhook_event_not_a_value,
+    "E0240",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { event contact fetch objectId }"),
+    says "must lead to a string or an integer"
+);
+snap!(
+    e0240_provider_webhook_record_from_an_unsigned_body,
+    "E0240",
+    &webhook_case("  webhook \"tabby\" returns api.Notice { event eventId record at contact }"),
+    says "does not sign the body"
+);
+snap!(
+    e0243_provider_webhook_record_no_resource_serves,
+    "E0243",
+    &webhook_case("  webhook \"stripe\" returns api.Notice { event eventId record }"),
+    says "a resource of this provider serves"
+);
+snap!(
+    e0245_provider_webhook_version_not_a_time_or_number,
+    "E0245",
+    &webhook_case("  webhook \"hubspot-v3\" returns api.Notice { event eventId fetch objectId version subscriptionType }"),
+    says "must be an integer or a date-time"
+);
+
+/// A `webhook` clause whose paths all fit the notice's type is accepted:
+/// a fetch by id, a carried record of a type a resource serves, a delete
+/// by suffix, a version, a batch.
+#[test]
+fn a_webhook_clause_is_accepted() {
+    for clause in [
+        "  webhook \"hubspot-v3\" returns api.Notice {\n    each\n    event eventId\n    fetch objectId\n    version occurredAt\n    delete when subscriptionType ends \".deletion\"\n  }",
+        "  webhook \"stripe\" returns api.Notice { event eventId, subscriptionType record at contact delete when subscriptionType is \"gone\" }",
+    ] {
+        let rendered = render(&webhook_case(clause));
+        assert!(!rendered.contains("error"), "{clause}:\n{rendered}");
+    }
+}
+
+/// A provider with a notice type and a `webhook` clause.
+fn webhook_case(clause: &str) -> String {
+    format!(
+        "{API}\nschema api_hooks {{ record Notice {{ eventId: int, objectId: string, occurredAt: int, subscriptionType: string, contact?: api.Contact? }} }}\nprovider crm {{\n  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {{\n    fetch GET \"/contacts/{{id}}\"\n  }}\n{}\n}}\n",
+        clause.replace("api.Notice", "api_hooks.Notice")
+    )
+}
+
+/// A fetch by the notice's id in the path or the query is accepted, and
+/// reaches the checked provider with its request.
+#[test]
+fn a_fetch_by_id_is_accepted() {
+    for fetch in [
+        "fetch GET \"/contacts/{id}\" { query { properties: \"email\" } headers { \"X-Trace\": \"{id}\" } }",
+        "fetch GET \"/contacts\" { query { id: \"{id}\" } }",
+    ] {
+        let text = provider_case(&format!(
+            "  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {{\n    {fetch}\n  }}"
+        ));
+        let rendered = render(&text);
+        assert!(!rendered.contains("error"), "{fetch}:\n{rendered}");
+    }
+}
+
+snap!(
     e0248_provider_status_in_two_classes,
     "E0248",
     &provider_case(
@@ -923,7 +1035,7 @@ proptest! {
     #[test]
     fn parser_and_checker_never_panic_on_mutated_providers(cut in 0usize..1400, insert in "[{}()\\[\\]\"<>|:.,a-z0-9 -]{0,6}") {
         let base = std::fs::read_to_string("mappings/crm/salesforce.tprovider").unwrap_or_default()
-            + &provider_case("  base env(\"B\") ?? \"https://x.example\"\n  auth api_key query \"k\" secret(\"K\")\n  limits { budget 1 per 1s }\n  resource c: api.Contact {\n    read GET \"/c\" returns api.Page { query { a: page } records results cursor seq as millis page offset, limit 5 budget 2 per 1s }\n    create POST \"/c\" returns api.One { body { p: record.props, e: record.email } id at id lookup GET \"/c/{email}\" returns api.One, id at id }\n    delete DELETE \"/c/{id}\" { ok 404 }\n  }");
+            + &provider_case("  base env(\"B\") ?? \"https://x.example\"\n  auth api_key query \"k\" secret(\"K\")\n  limits { budget 1 per 1s }\n  resource c: api.Contact {\n    read GET \"/c\" returns api.Page { query { a: page } records results cursor seq as millis page offset, limit 5 budget 2 per 1s }\n    create POST \"/c\" returns api.One { body { p: record.props, e: record.email } id at id lookup GET \"/c/{email}\" returns api.One, id at id }\n    delete DELETE \"/c/{id}\" { ok 404 }\n    fetch GET \"/c/{id}\" { query { p: \"x\" } }\n  }\n  webhook \"hubspot-v3\" returns api.One { each event id fetch id version id delete when id ends \"x\" }");
         let mut at = cut.min(base.len());
         while !base.is_char_boundary(at) { at -= 1; }
         let mutated = format!("{}{}{}", &base[..at], insert, &base[at..]);

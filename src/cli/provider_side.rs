@@ -144,6 +144,28 @@ pub fn rest_side(
     resource: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<RestProvider<SystemClock>, String> {
+    rest_side_and_resource(loaded, mapping, sync, side, name, resource, env).map(|(p, _, _)| p)
+}
+
+/// [`rest_side`], the resource it serves and the provider's `webhook`
+/// clauses (a webhook side paired with it reads the resource's `fetch` and
+/// `read`, and the clause for its preset: `cli::webhook_side`).
+pub fn rest_side_and_resource(
+    loaded: &Loaded,
+    mapping: &str,
+    sync: &SyncSpec,
+    side: Side,
+    name: &str,
+    resource: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<
+    (
+        RestProvider<SystemClock>,
+        ResourceSpec,
+        Vec<crate::provider::spec::WebhookSpec>,
+    ),
+    String,
+> {
     let flag = match side {
         Side::Left => "--left",
         Side::Right => "--right",
@@ -225,7 +247,11 @@ pub fn rest_side(
             ));
         }
     };
-    build(spec, res, Addressing::of(sync, side), env)
+    Ok((
+        build(spec, res, Addressing::of(sync, side), env)?,
+        res.clone(),
+        spec.webhooks.clone(),
+    ))
 }
 
 /// The side's [`RestProvider`]: the base and every secret resolved first.

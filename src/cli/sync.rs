@@ -436,6 +436,22 @@ pub fn sync(a: &SyncArgs) -> u8 {
         m,
         |l, r| open_any_sides(&loaded, &m.sync, l, r, a.create),
         |p, side| open_one_side(&loaded, &m.sync, p, side, a.create),
+        &|name, resource, side| {
+            let env = |v: &str| std::env::var(v).ok();
+            provider_side::rest_side_and_resource(
+                &loaded,
+                &m.sync.mapping,
+                &m.sync,
+                side,
+                name,
+                resource,
+                &env,
+            )
+            .map_err(|e| {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            })
+        },
     ) {
         Ok(p) => p,
         Err(code) => return code,

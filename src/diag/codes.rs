@@ -480,11 +480,15 @@ test order_lines \"two lines, two records\" {
     E0240 => "invalid provider declaration",
 "A `provider` declaration is incomplete or says something twice: it has no
 `base` or no `auth` (write `auth none` on purpose), a clause or a resource's
-`read`/`create`/`update`/`delete` is written twice, a clause stands where it
+`read`/`fetch`/`create`/`update`/`delete` is written twice, a clause stands where it
 does not apply (`upsert` or `id at` on an update, `message at` outside
 `refuse`), a create is made safe two ways, a template names something a
 request cannot send (a read's templates name `cursor`, `page` and `limit`; a
-write's name `record` and `record.FIELD`), a read sends `cursor` without
+write's name `record` and `record.FIELD`; a `fetch` names only `{id}`, and
+must name it), a `fetch` is not a GET, a `webhook` clause names no preset,
+no `event`, no `record`/`fetch` (or both), an `event` or `fetch` that is
+not a string or an integer, or a `record` from a body its preset does not
+sign, a read sends `cursor` without
 declaring one, a request path does not begin with `/` or holds `#`, a space
 or another character a URL cannot carry, or a header name is not an HTTP
 token or a header value holds a line break.
@@ -534,7 +538,8 @@ provider crm {
 "A read's `records PATH` must name, in the response type (`returns`), an
 array whose elements are the resource's record type: the records the
 mapping maps. A read that declares its response must say where the
-records are.
+records are. A `webhook` clause's `record at PATH` must likewise lead to a
+record type one of the provider's resources serves.
 
 ```
 resource contacts: hubspot.Contact {
@@ -567,7 +572,8 @@ read GET \"/contacts\" returns api.Page {
 "A read's `cursor PATH` must name a field of the record type that grows with
 every change: a date-time (or its text: RFC 3339, or epoch milliseconds in
 a string, as HubSpot sends them), or an integer sequence. An integer cursor
-is sent as it is: a date-time format (`iso8601`) does not fit it.
+is sent as it is: a date-time format (`iso8601`) does not fit it. A
+`webhook` clause's `version PATH` must be an integer or a date-time too.
 
 ```
 resource contacts: crm.Contact {

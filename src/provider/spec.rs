@@ -196,6 +196,74 @@ pub struct ProviderSpec {
     /// Where an error body holds the provider's message (`message at`).
     pub message_at: Vec<Vec<String>>,
     pub resources: Vec<ResourceSpec>,
+    /// Where webhook presets' notices hold their parts, as declared
+    /// (`webhook "hubspot-v3" returns T { … }`), replacing the preset's.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookSpec>,
+}
+
+/// The webhook presets a `webhook` clause may name, and whether each
+/// signs its body (one that does not must `fetch` its records). The facts
+/// of `webhook::Preset`, which sits in a layer above this one (it reads
+/// XML with `exec`); a test there holds the two equal.
+pub const WEBHOOK_PRESETS: &[(&str, bool)] = &[
+    ("stripe", true),
+    ("standard-webhooks", true),
+    ("shopify", true),
+    ("github", true),
+    ("hubspot-v3", true),
+    ("checkout-com", true),
+    ("paytabs", true),
+    ("telr", false),
+    ("tamara", false),
+    ("tabby", false),
+    ("n-genius", false),
+    ("salesforce-outbound", false),
+];
+
+/// Whether the preset `name` signs its body; `None`: no such preset.
+pub fn preset_signs_body(name: &str) -> Option<bool> {
+    WEBHOOK_PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, signs)| *signs)
+}
+
+/// A `webhook` clause, checked against the notice's type: paths into one
+/// notice (member names).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WebhookSpec {
+    /// The preset that verifies the deliveries (`hubspot-v3`).
+    pub preset: String,
+    /// A batch: the notices are the array at this path (empty: the body).
+    pub each: Option<Vec<String>>,
+    /// The event id's parts, joined with `:`.
+    pub event: Vec<Vec<String>>,
+    pub record: WebhookRecord,
+    pub version: Option<Vec<String>>,
+    /// A notice whose value here is (or ends with) the text is a delete.
+    pub delete: Option<DeleteWhen>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookRecord {
+    /// The record is in the notice at this path (empty: the notice), of
+    /// this record type (qualified: `crm.Contact`).
+    At {
+        path: Vec<String>,
+        record_type: String,
+    },
+    /// The notice holds the id at this path; the record is fetched.
+    Fetch(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeleteWhen {
+    pub path: Vec<String>,
+    /// A suffix (`ends`) rather than the whole value (`is`).
+    pub suffix: bool,
+    pub value: String,
 }
 
 impl ProviderSpec {
@@ -315,6 +383,18 @@ pub struct ResourceSpec {
     /// `None`: a write-only resource.
     pub read: Option<ReadSpec>,
     pub writes: WriteSpec,
+    /// One record read by id (`fetch GET "/contacts/{id}"`), for webhooks
+    /// whose notices name a record without carrying it (issue 20).
+    #[serde(default)]
+    pub fetch: Option<FetchSpec>,
+}
+
+/// How one record is read by the id a webhook's notice names: a GET whose
+/// path or query names `{id}` (a template field the notice fills). 2xx:
+/// the body is the record; 404 or 410: the record is gone.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FetchSpec {
+    pub request: RequestTemplate,
 }
 
 /// Whether `url` can be a provider's base: an absolute `https://` URL
@@ -459,6 +539,7 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
             .chain(r.writes.create.as_ref().map(|c| &c.request.path))
             .chain(r.writes.update.as_ref().map(|c| &c.request.path))
             .chain(r.writes.delete.as_ref().map(|c| &c.request.path))
+            .chain(r.fetch.as_ref().map(|f| &f.request.path))
             .chain(lookup);
         for path in paths {
             if !path.starts_with_slash() || path.literals().any(|t| t.contains('#')) {
@@ -491,6 +572,22 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
                 "resource `{}`: a look-back of 7 days or more",
                 r.name
             ));
+        }
+    }
+    for w in &spec.webhooks {
+        // What `tether check` refuses: an unknown preset, and a record
+        // read from the body of a preset that does not sign it.
+        let Some(signs_body) = preset_signs_body(&w.preset) else {
+            return Err(format!("webhook `{}`: no such preset", w.preset));
+        };
+        if matches!(w.record, WebhookRecord::At { .. }) && !signs_body {
+            return Err(format!(
+                "webhook `{}`: a record read from a body the preset does not sign",
+                w.preset
+            ));
+        }
+        if w.event.is_empty() {
+            return Err(format!("webhook `{}`: no event id", w.preset));
         }
     }
     Ok(())

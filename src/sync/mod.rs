@@ -46,6 +46,7 @@ pub mod json;
 pub mod merge;
 pub mod provider;
 pub mod receiver;
+pub mod refetch;
 pub mod rest;
 pub mod spec;
 pub mod status;

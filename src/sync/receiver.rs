@@ -226,6 +226,20 @@ impl Receiver {
         store: SqliteStore,
         limits: Limits,
     ) -> std::io::Result<Receiver> {
+        Receiver::start_public(listen, None, endpoints, store, limits)
+    }
+
+    /// [`Receiver::start`], with the scheme and host the providers call
+    /// (`https://hooks.example.com`, no trailing `/`) when that is not
+    /// `http://` and the bound address: behind a reverse proxy. A scheme
+    /// that signs the URL (HubSpot v3) verifies against it.
+    pub fn start_public(
+        listen: SocketAddr,
+        public_base: Option<String>,
+        endpoints: Vec<Endpoint>,
+        store: SqliteStore,
+        limits: Limits,
+    ) -> std::io::Result<Receiver> {
         let listener = std::net::TcpListener::bind(listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -235,7 +249,7 @@ impl Receiver {
             .build()?;
         let app = Arc::new(App {
             endpoints,
-            public_base: format!("http://{addr}"),
+            public_base: public_base.unwrap_or_else(|| format!("http://{addr}")),
             permits: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1))),
             limits,
             store: Mutex::new(store),

@@ -149,6 +149,13 @@ impl<C: Clock> RestProvider<C> {
     pub fn exchange(&self) -> &Exchange<C> {
         &self.exchange
     }
+
+    /// The exchange, to send a request of the provider's besides its read
+    /// and writes (a webhook's refetch, `sync::refetch`), under the same
+    /// budgets and breaker; and the base it is sent to.
+    pub fn exchange_mut(&mut self) -> (&mut Exchange<C>, &str) {
+        (&mut self.exchange, &self.base)
+    }
 }
 
 impl<C: Clock> Provider for RestProvider<C> {
@@ -511,7 +518,7 @@ fn id_in(body: &[u8], at: &[String]) -> Option<String> {
 
 /// Why no URL was built for a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum UrlRefusal {
+pub(super) enum UrlRefusal {
     /// The path needs a value the variables do not have.
     Missing,
     /// A value in the path is empty, `.` or `..`.
@@ -523,7 +530,7 @@ enum UrlRefusal {
 
 impl UrlRefusal {
     /// Why, in words, for the request labelled `label`.
-    fn say(self, label: &str) -> String {
+    pub(super) fn say(self, label: &str) -> String {
         match self {
             UrlRefusal::Missing => missing_field(label),
             UrlRefusal::DotSegment => format!(
@@ -541,7 +548,7 @@ impl UrlRefusal {
 /// has one, every value percent-encoded; refused when the path needs a
 /// value the variables do not have, a value would change which resource
 /// the path names, or the URL is not on the base's origin.
-fn url_of(
+pub(super) fn url_of(
     base: &str,
     path: &TextTemplate,
     query: &[(String, TextTemplate)],
@@ -578,7 +585,7 @@ fn url_of(
 
 /// The declared headers that have a value, an idempotency header, and
 /// `Accept`.
-fn headers_of(
+pub(super) fn headers_of(
     declared: &[(String, TextTemplate)],
     vars: &Vars<'_>,
     idempotency: Option<(String, String)>,
@@ -593,7 +600,7 @@ fn headers_of(
 }
 
 /// A request with a JSON body (and its `Content-Type`) when it has one.
-fn http_request(
+pub(super) fn http_request(
     method: crate::http::client::Method,
     url: String,
     mut headers: Vec<(String, String)>,

@@ -23,6 +23,10 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
+/// The envelope member of a notice whose record is read again by this id
+/// (a refetch preset's): `{"event_id","op","version","fetch"}`.
+pub const FETCH: &str = "fetch";
+
 /// Notices read (and later taken) together: one engine transaction each.
 pub const CHUNK: usize = 500;
 
@@ -81,23 +85,19 @@ fn body_id(body: &[u8], place: Option<usize>) -> String {
 /// A notice as the event envelope a file drop's line could hold, so the
 /// provider reads both alike.
 fn envelope(n: &Notice) -> Result<String, String> {
-    let record = match &n.content {
-        Content::Record(r @ Json::Object(_)) => r,
-        Content::Record(_) => return Err("the record is not an object".into()),
-        // Presets that refetch are refused when a sync starts; one stored
-        // by a later tether is kept as a dead letter, never guessed at.
-        Content::Changed { .. } => {
-            return Err(
-                "the notice names a record to read again (refetch), which this tether cannot do"
-                    .into(),
-            );
-        }
-    };
     let op = match n.op {
         Op::Upsert => "upsert",
         Op::Delete => "delete",
     };
-    let mut env = json!({ "event_id": n.event_id, "op": op, "record": record });
+    let mut env = match &n.content {
+        Content::Record(r @ Json::Object(_)) => {
+            json!({ "event_id": n.event_id, "op": op, "record": r })
+        }
+        Content::Record(_) => return Err("the record is not an object".into()),
+        // The record is read over the provider's API when the engine
+        // receives the notice (`sync::refetch`), not in the request.
+        Content::Changed { id } => json!({ "event_id": n.event_id, "op": op, FETCH: id }),
+    };
     if let Some(v) = &n.version {
         env["version"] = v.clone();
     }
@@ -125,6 +125,32 @@ impl WebhookProvider {
             chunks: HashMap::new(),
         }
     }
+}
+
+impl WebhookProvider {
+    /// The stored notices of a chunk `pending` named, in arrival order.
+    pub fn notices(&mut self, delivery: &str) -> Result<Vec<NoticeContent>, ProviderError> {
+        let Some(&(first, last)) = self.chunks.get(delivery) else {
+            return Err(ProviderError {
+                message: format!("webhook inbox: no delivery {delivery}"),
+                retryable: false,
+            });
+        };
+        Ok(self
+            .store
+            .pending_notices_between(&self.endpoint, first, last)
+            .map_err(store_failed)?
+            .into_iter()
+            .map(|n| n.notice.content)
+            .collect())
+    }
+}
+
+/// Whether a stored envelope names a record to read again.
+pub fn is_refetch(text: &str) -> bool {
+    serde_json::from_str::<Json>(text)
+        .ok()
+        .is_some_and(|v| v.get(FETCH).is_some() && v.get("record").is_none())
 }
 
 fn store_failed(e: impl std::fmt::Display) -> ProviderError {
@@ -161,18 +187,15 @@ impl Provider for WebhookProvider {
     }
 
     fn open(&mut self, delivery: &str) -> Result<Items<'_>, ProviderError> {
-        let Some(&(first, last)) = self.chunks.get(delivery) else {
-            return Err(ProviderError {
-                message: format!("webhook inbox: no delivery {delivery}"),
-                retryable: false,
-            });
-        };
-        let notices = self
-            .store
-            .pending_notices_between(&self.endpoint, first, last)
-            .map_err(store_failed)?;
+        let notices = self.notices(delivery)?;
         Ok(Box::new(notices.into_iter().map(|n| {
-            Ok(match n.notice.content {
+            Ok(match n {
+                NoticeContent::Read(text) if is_refetch(&text) => Item::unreadable(
+                    text,
+                    FETCH,
+                    "the notice names a record to read again over the provider's API \
+                     (refetch), and this side has no provider: `webhook:PRESET+provider:NAME`",
+                ),
                 NoticeContent::Read(text) => parse_item(&text),
                 NoticeContent::Malformed { error, body } => {
                     Item::unreadable(String::from_utf8_lossy(&body), "", error)

@@ -37,6 +37,7 @@ impl Lowerer {
                     ProviderClause::Status(entries, cspan)
                 }
                 R::resource_decl => ProviderClause::Resource(self.resource(c)?),
+                R::webhook_clause => ProviderClause::Webhook(self.webhook(c)?),
                 _ => {
                     self.bug(&c, "a provider clause");
                     return None;
@@ -283,7 +284,8 @@ impl Lowerer {
             match op.as_rule() {
                 R::read_decl => operations.push(Operation::Read(self.read(op)?)),
                 R::write_decl => operations.push(Operation::Write(self.write(op)?)),
-                _ => self.bug(&op, "a read or write"),
+                R::fetch_decl => operations.push(Operation::Fetch(self.fetch(op)?)),
+                _ => self.bug(&op, "a read, fetch or write"),
             }
         }
         Some(ResourceDecl {
@@ -579,6 +581,101 @@ impl Lowerer {
             kind_span,
             request,
             upsert,
+            entries,
+            span,
+        })
+    }
+
+    fn fetch(&mut self, p: P) -> Option<FetchDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let (request, _) = self.request_line(&mut it)?;
+        let (mut query, mut headers) = (Vec::new(), Vec::new());
+        for e in it {
+            let espan = self.span(&e);
+            match e.as_rule() {
+                R::query_entry => query.push((self.text_object(e)?, espan)),
+                R::headers_entry => headers.push((self.text_object(e)?, espan)),
+                _ => {
+                    self.bug(&e, "a fetch clause");
+                    return None;
+                }
+            }
+        }
+        Some(FetchDecl {
+            request,
+            query,
+            headers,
+            span,
+        })
+    }
+
+    fn webhook(&mut self, p: P) -> Option<WebhookDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let preset = self.string(it.next()?)?;
+        let returns = self.type_ref(it.next()?.into_inner().next()?)?;
+        let mut entries = Vec::new();
+        for e in it {
+            let espan = self.span(&e);
+            let kind = e.as_rule();
+            if !matches!(
+                kind,
+                R::wh_each
+                    | R::wh_event
+                    | R::wh_fetch
+                    | R::wh_record
+                    | R::wh_version
+                    | R::wh_delete
+            ) {
+                self.bug(&e, "a webhook clause");
+                return None;
+            }
+            let mut parts = e.into_inner();
+            let entry = match kind {
+                R::wh_each => WebhookEntry::Each(
+                    match parts.find(|x| x.as_rule() == R::path) {
+                        Some(x) => Some(self.path(x)?),
+                        None => None,
+                    },
+                    espan,
+                ),
+                R::wh_event => {
+                    let mut paths = Vec::new();
+                    for x in parts {
+                        paths.push(self.path(x)?);
+                    }
+                    WebhookEntry::Event(paths, espan)
+                }
+                R::wh_fetch => WebhookEntry::Fetch(self.path(parts.next()?)?, espan),
+                R::wh_record => {
+                    // `record` is its own pair (`kw_record`), then the path.
+                    let path = match parts.find(|x| x.as_rule() == R::path) {
+                        Some(x) => Some(self.path(x)?),
+                        None => None,
+                    };
+                    WebhookEntry::Record(path, espan)
+                }
+                R::wh_version => WebhookEntry::Version(self.path(parts.next()?)?, espan),
+                R::wh_delete => {
+                    let mut parts = parts.filter(|x| x.as_rule() != R::kw_when);
+                    let path = self.path(parts.next()?)?;
+                    let suffix = parts.next()?.as_str() == "ends";
+                    let value = self.string(parts.next()?)?;
+                    WebhookEntry::Delete {
+                        path,
+                        suffix,
+                        value,
+                        span: espan,
+                    }
+                }
+                _ => return None,
+            };
+            entries.push(entry);
+        }
+        Some(WebhookDecl {
+            preset,
+            returns,
             entries,
             span,
         })

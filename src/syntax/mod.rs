@@ -360,6 +360,7 @@ mod provider_tests {
                 ProviderClause::Limits(..) => "limits",
                 ProviderClause::Status(..) => "status",
                 ProviderClause::Resource(..) => "resource",
+                ProviderClause::Webhook(..) => "webhook",
             })
             .collect();
         assert_eq!(words, ["base", "auth", "limits", "status", "resource"]);
@@ -476,7 +477,7 @@ provider sf {
             ),
             (
                 "provider p { frobnicate }",
-                "a `limits { ... }` block, a `status { ... }` block or a resource",
+                "a `limits { ... }` block, a `status { ... }` block, a resource",
             ),
         ] {
             let parsed = parse_file(0, src);

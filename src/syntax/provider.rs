@@ -22,6 +22,60 @@ pub enum ProviderClause {
     Limits(Vec<LimitEntry>, Span),
     Status(Vec<StatusEntry>, Span),
     Resource(ResourceDecl),
+    Webhook(WebhookDecl),
+}
+
+/// `webhook "PRESET" returns T { … }`: where the preset's notices hold
+/// what an event needs, declared by the provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookDecl {
+    pub preset: StringLit,
+    /// The type of one notice.
+    pub returns: TypeRef,
+    pub entries: Vec<WebhookEntry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebhookEntry {
+    /// The notices are the array at this path (none: the body).
+    Each(Option<Path>, Span),
+    Event(Vec<Path>, Span),
+    Fetch(Path, Span),
+    /// The record is at this path (none: the notice).
+    Record(Option<Path>, Span),
+    Version(Path, Span),
+    Delete {
+        path: Path,
+        /// `ends` (a suffix) rather than `is`.
+        suffix: bool,
+        value: StringLit,
+        span: Span,
+    },
+}
+
+impl WebhookEntry {
+    pub fn word(&self) -> &'static str {
+        match self {
+            WebhookEntry::Each(..) => "each",
+            WebhookEntry::Event(..) => "event",
+            WebhookEntry::Fetch(..) => "fetch",
+            WebhookEntry::Record(..) => "record",
+            WebhookEntry::Version(..) => "version",
+            WebhookEntry::Delete { .. } => "delete",
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        match self {
+            WebhookEntry::Each(_, s)
+            | WebhookEntry::Event(_, s)
+            | WebhookEntry::Fetch(_, s)
+            | WebhookEntry::Record(_, s)
+            | WebhookEntry::Version(_, s)
+            | WebhookEntry::Delete { span: s, .. } => *s,
+        }
+    }
 }
 
 /// A value that may come from the environment: `"…"`, `env("NAME")`,
@@ -218,6 +272,18 @@ pub struct ResourceDecl {
 pub enum Operation {
     Read(ReadDecl),
     Write(WriteDecl),
+    /// `fetch GET "/contacts/{id}"`: one record by the id a webhook's
+    /// notice names (issue 20, refetch).
+    Fetch(FetchDecl),
+}
+
+/// A `fetch`: its request, and the query and headers it sends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchDecl {
+    pub request: RequestLine,
+    pub query: Vec<(Vec<TextMember>, Span)>,
+    pub headers: Vec<(Vec<TextMember>, Span)>,
+    pub span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

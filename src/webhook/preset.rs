@@ -399,3 +399,20 @@ impl Preset {
         }
     }
 }
+
+#[cfg(test)]
+mod provider_facts {
+    use super::Preset;
+
+    /// The provider checker (a layer below) knows the presets by a table
+    /// of its own; it must say what the presets say.
+    #[test]
+    fn the_provider_checkers_table_is_the_presets() {
+        let table: Vec<(&str, bool)> = crate::provider::spec::WEBHOOK_PRESETS.to_vec();
+        let presets: Vec<(&str, bool)> = Preset::ALL
+            .iter()
+            .map(|p| (p.name(), p.signs_body()))
+            .collect();
+        assert_eq!(table, presets);
+    }
+}

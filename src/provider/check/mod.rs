@@ -12,8 +12,8 @@
 
 use super::spec::{
     AuthSpec, ChangeSpec, CreateSafety, CreateSpec, CursorFormat, CursorKind, CursorOrder,
-    CursorSpec, EnvOr, GrantSpec, Limits, LookupSpec, ProviderSpec, ReadSpec, RequestTemplate,
-    ResourceSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
+    CursorSpec, EnvOr, FetchSpec, GrantSpec, Limits, LookupSpec, ProviderSpec, ReadSpec,
+    RequestTemplate, ResourceSpec, WebhookSpec, WriteBody, WriteRequest, WriteSpec, check_base_url,
 };
 use super::template::{BodyTemplate, TextTemplate, Var};
 use crate::base::Scalar;
@@ -34,12 +34,14 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 mod account;
+mod fetch;
 mod limits;
 mod paths;
 mod read;
 mod resource;
 mod sides;
 mod template;
+mod webhook;
 mod write;
 
 pub use sides::check_mapping_sides;
@@ -106,6 +108,8 @@ struct Cx<'a> {
 enum Scope {
     Read,
     Write(RecordId),
+    /// A `fetch`: the one variable is `{id}`, the id a notice names.
+    Fetch,
 }
 
 impl Cx<'_> {
@@ -153,6 +157,7 @@ impl Cx<'_> {
         let mut message_at = Vec::new();
         let mut resources = Vec::new();
         let mut resource_names: HashMap<&str, Span> = HashMap::new();
+        let mut webhooks: Vec<&ast::WebhookDecl> = Vec::new();
         let mut ok = true;
         for clause in &p.clauses {
             match clause {
@@ -193,6 +198,9 @@ impl Cx<'_> {
                     status = Some(*span);
                     (classes, message_at) = self.status(entries);
                 }
+                // Checked once the resources are (a carried record must be
+                // of a type one serves), wherever the clause stands.
+                ast::ProviderClause::Webhook(w) => webhooks.push(w),
                 ast::ProviderClause::Resource(r) => {
                     if let Some(first) = resource_names.get(r.name.name.as_str()) {
                         let d = self
@@ -211,6 +219,29 @@ impl Cx<'_> {
                         resources.push(spec);
                     }
                 }
+            }
+        }
+        let mut webhook_specs: Vec<WebhookSpec> = Vec::new();
+        let mut presets: HashMap<String, Span> = HashMap::new();
+        for w in webhooks {
+            if let Some(first) = presets.get(&w.preset.value) {
+                let d = self
+                    .e(
+                        Code::E0240,
+                        w.preset.span,
+                        format!(
+                            "webhook `{}` is declared twice",
+                            w.preset.value.escape_debug()
+                        ),
+                    )
+                    .label("second")
+                    .secondary(self.file, *first, "first here");
+                self.push(d);
+                continue;
+            }
+            presets.insert(w.preset.value.clone(), w.preset.span);
+            if let Some(spec) = self.webhook(w, &resources) {
+                webhook_specs.push(spec);
             }
         }
         if base.is_none() && ok {
@@ -243,6 +274,7 @@ impl Cx<'_> {
             status: classes,
             message_at,
             resources,
+            webhooks: webhook_specs,
         })
     }
 

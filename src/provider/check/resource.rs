@@ -9,6 +9,7 @@ impl Cx<'_> {
         let mut read: Option<(Option<ReadSpec>, Span)> = None;
         let mut writes = WriteSpec::default();
         let mut write_spans: HashMap<&'static str, Span> = HashMap::new();
+        let mut fetch: Option<(Option<FetchSpec>, Span)> = None;
         let mut ok = true;
         for op in &r.operations {
             match op {
@@ -25,6 +26,25 @@ impl Cx<'_> {
                     let spec = self.read(rd, record_id);
                     ok &= spec.is_some();
                     read = Some((spec, rd.request.method_span));
+                }
+                ast::Operation::Fetch(f) => {
+                    if let Some((_, first)) = &fetch {
+                        let d = self
+                            .e(
+                                Code::E0240,
+                                f.request.method_span,
+                                format!("resource `{}` has two fetches", r.name.name),
+                            )
+                            .label("second `fetch`")
+                            .secondary(self.file, *first, "first here")
+                            .help("a record is read by its id one way");
+                        self.push(d);
+                        ok = false;
+                        continue;
+                    }
+                    let spec = self.fetch(f, record_id);
+                    ok &= spec.is_some();
+                    fetch = Some((spec, f.request.method_span));
                 }
                 ast::Operation::Write(w) => {
                     let word = w.kind.word();
@@ -67,6 +87,7 @@ impl Cx<'_> {
             record_type: self.reg.record(record_id).name.clone(),
             read: read.and_then(|(s, _)| s),
             writes,
+            fetch: fetch.and_then(|(s, _)| s),
         })
     }
 

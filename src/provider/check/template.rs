@@ -112,6 +112,15 @@ impl Cx<'_> {
                 self.push(d);
                 false
             }
+            (Var::Field(path), Scope::Fetch) if path.len() == 1 && path[0] == "id" => true,
+            (_, Scope::Fetch) => {
+                let d = self
+                    .e(Code::E0240, span, "a fetch names only `{id}`")
+                    .label("not the notice's id")
+                    .help("a fetch reads one record by the id a webhook's notice names: `fetch GET \"/contacts/{id}\"`");
+                self.push(d);
+                false
+            }
             (Var::Cursor | Var::Page | Var::Limit, Scope::Write(_)) => {
                 let d = self
                     .e(Code::E0240, span, "a write has no cursor or page")
@@ -306,7 +315,7 @@ impl Cx<'_> {
                             .iter()
                             .map(|s| (s.name.clone(), s.span))
                             .collect();
-                        if scope != Scope::Read {
+                        if let Scope::Write(_) = scope {
                             self.type_at(record, &segs)?;
                         }
                         Var::Field(rest.iter().map(|s| s.to_string()).collect())
