@@ -133,7 +133,11 @@ impl Cx<'_> {
                 }
                 ast::WebhookEntry::Version(p, _) => {
                     match self.path_type(notice, p) {
-                        Some(ty) if matches!(ty.kind, Kind::Int | Kind::DateTime | Kind::Any) => {}
+                        Some(ty)
+                            if matches!(
+                                ty.kind,
+                                Kind::Scalar(Scalar::Int | Scalar::DateTime) | Kind::Any
+                            ) => {}
                         Some(ty) => {
                             let got = self.reg.display(&ty);
                             let d = self
@@ -195,7 +199,10 @@ impl Cx<'_> {
         let fits = if key {
             token_kind(&ty.kind)
         } else {
-            matches!(ty.kind, Kind::String | Kind::Enum(_) | Kind::Any)
+            matches!(
+                ty.kind,
+                Kind::Scalar(Scalar::String) | Kind::Enum(_) | Kind::Any
+            )
         };
         if !fits {
             let got = self.reg.display(&ty);
