@@ -16,6 +16,7 @@ use crate::plan::PlanFile;
 use crate::plan::sync_spec::SyncSpec;
 use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
+use crate::sync::metrics::{Metrics, MetricsServer, PassResult};
 use crate::sync::store::{OpenMode, SqliteStore, Store};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -81,6 +82,11 @@ pub struct SyncArgs {
     quiet: bool,
     #[command(flatten)]
     webhook: WebhookArgs,
+    /// Serve Prometheus metrics at `http://ADDR/metrics` while syncing
+    /// (loopback by default: `127.0.0.1:9464`; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = "127.0.0.1:9464")]
+    metrics: Option<std::net::SocketAddr>,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -490,6 +496,16 @@ pub fn sync(a: &SyncArgs) -> u8 {
             );
         }
     };
+    // The metrics read the store through a connection of their own: the
+    // engine holds the sync's for as long as it runs.
+    let mut metrics = match &a.metrics {
+        Some(addr) => match start_metrics(*addr, &a.state) {
+            Ok(m) => Some(m),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let m_sync_mapping = m.sync.mapping.clone();
     let mut entry_errors = false;
     let mut engine = Engine::new(m, &mut store);
     engine.retention_days = a.retention_days;
@@ -499,7 +515,9 @@ pub fn sync(a: &SyncArgs) -> u8 {
     // Each REST side's cumulative request counts at the last pass's end.
     let mut counted: [Option<crate::http::exchange::Stats>; 2] = [None, None];
     loop {
+        let pass_started = Instant::now();
         let pass = engine.pass(&mut left, &mut right);
+        let pass_seconds = pass_started.elapsed().as_secs_f64();
         let mut requests = Vec::new();
         for (i, (side, provider)) in [(Side::Left, &left), (Side::Right, &right)]
             .into_iter()
@@ -534,6 +552,9 @@ pub fn sync(a: &SyncArgs) -> u8 {
                 {
                     s.webhooks = Some(counts);
                 }
+                if let Some(m) = &mut metrics {
+                    m.record(&m_sync_mapping, PassResult::Ok, &s, pass_seconds);
+                }
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);
                 }
@@ -542,7 +563,16 @@ pub fn sync(a: &SyncArgs) -> u8 {
             // Watching, a failed pass (a provider down, a full disk) is
             // retried at the next interval: nothing was lost, what was not
             // sent is still in the outbox.
-            Err(e) if a.watch => eprintln!("tether: pass failed, retrying: {e}"),
+            Err(e) if a.watch => {
+                if let Some(m) = &mut metrics {
+                    let s = Summary {
+                        providers: requests,
+                        ..Summary::default()
+                    };
+                    m.record(&m_sync_mapping, PassResult::Failed, &s, pass_seconds);
+                }
+                eprintln!("tether: pass failed, retrying: {e}");
+            }
             Err(e) => {
                 print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
                 eprintln!("error: {e}");
@@ -578,6 +608,42 @@ pub fn sync(a: &SyncArgs) -> u8 {
         EXIT_REJECTS
     } else {
         EXIT_OK
+    }
+}
+
+/// `--metrics`: the figures, their endpoint, and a connection to the store
+/// for the gauges.
+struct MetricsRun {
+    metrics: Metrics,
+    store: SqliteStore,
+    _server: MetricsServer,
+}
+
+fn start_metrics(addr: std::net::SocketAddr, state: &Path) -> Result<MetricsRun, u8> {
+    let metrics = Metrics::new();
+    let server = MetricsServer::start(addr, metrics.handle()).map_err(|e| {
+        eprintln!("error: --metrics: cannot listen on {addr}: {e}");
+        EXIT_USAGE
+    })?;
+    let store = open_store(state, OpenMode::Existing)?;
+    // The port is printed so `--metrics 127.0.0.1:0` can be scraped.
+    eprintln!("tether: metrics at http://{}/metrics", server.addr());
+    Ok(MetricsRun {
+        metrics,
+        store,
+        _server: server,
+    })
+}
+
+impl MetricsRun {
+    fn record(&mut self, mapping: &str, result: PassResult, s: &Summary, seconds: f64) {
+        self.metrics.record_pass(mapping, result, s, seconds);
+        // A report that cannot be read leaves the gauges as they were: the
+        // next pass tries again, and the sync goes on.
+        match self.store.status_report() {
+            Ok(report) => self.metrics.record_status(&report),
+            Err(e) => eprintln!("tether: warning: metrics: the store was not read: {e}"),
+        }
     }
 }
 

@@ -44,6 +44,7 @@ pub mod engine;
 pub mod filedrop;
 pub mod json;
 pub mod merge;
+pub mod metrics;
 pub mod provider;
 pub mod receiver;
 pub mod rest;
