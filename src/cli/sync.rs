@@ -71,9 +71,20 @@ pub struct SyncArgs {
     #[arg(long, value_name = "N", default_value_t = crate::sync::engine::SEND_BATCH,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batch_size: usize,
-    /// How long received event ids are kept for deduplication.
-    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    /// How long received event ids are kept for deduplication (`7` or
+    /// `7d`); never under a side's redelivery floor (a webhook side: 7,
+    /// others: 1).
+    #[arg(long = "retain-events", alias = "retention-days", value_name = "DAYS",
+          default_value = "7", value_parser = crate::sync::retention::parse_days)]
     retention_days: u32,
+    /// How long acknowledged operations are kept in the store.
+    #[arg(long, value_name = "DAYS", default_value = "7",
+          value_parser = crate::sync::retention::parse_days)]
+    retain_sent: u32,
+    /// Remove files from folder sides' `done/` once older than this (by
+    /// default they are kept: they may be the only copy of a delivery).
+    #[arg(long, value_name = "DAYS", value_parser = crate::sync::retention::parse_days)]
+    retain_done: Option<u32>,
     /// `human` (stderr) or `json` (one object on stdout).
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
@@ -177,6 +188,53 @@ pub enum DlqCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+#[derive(Subcommand)]
+pub enum StoreCommand {
+    /// Rewrite the store without its free pages (`VACUUM`) and truncate
+    /// its write-ahead log; not while a sync runs on it (its lock is
+    /// taken). Needs free disk space the size of the store.
+    Compact {
+        /// The state store of `tether sync`.
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+pub fn store(c: &StoreCommand) -> u8 {
+    let StoreCommand::Compact { state } = c;
+    // Opened first, so a typo is refused before a lock file is made.
+    let mut s = match open_store(state, OpenMode::Existing) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // The sync's own lock: a compaction under a running sync would wait
+    // for it or stall it.
+    let _lock = match lock(state) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let size = || {
+        let mut wal = state.as_os_str().to_owned();
+        wal.push("-wal");
+        [state.to_path_buf(), PathBuf::from(wal)]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    };
+    let before = size();
+    if let Err(e) = s.compact() {
+        return store_error(&e);
+    }
+    drop(s);
+    eprintln!(
+        "tether: compacted {}: {before} bytes before, {} after",
+        state.display(),
+        size()
+    );
+    EXIT_OK
 }
 
 pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
@@ -435,6 +493,15 @@ pub fn sync(a: &SyncArgs) -> u8 {
         eprintln!("error: --left and --right are required");
         return EXIT_USAGE;
     };
+    {
+        use crate::sync::retention::{SideKind, check_event_days};
+        let kind = |p: &Path| SideKind::of_arg(&p.to_string_lossy());
+        let sides = [("left", kind(left)), ("right", kind(right))];
+        if let Err(e) = check_event_days(a.retention_days, sides) {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    }
     // Checked before anything is created: a typo starts nothing.
     let (mut left, mut right) = match webhook_side::sides(
         left,
@@ -512,6 +579,9 @@ pub fn sync(a: &SyncArgs) -> u8 {
     engine.send_batch = a.batch_size;
     engine.progress = Some(&mut progress);
     let mut total = Summary::default();
+    // When retention last pruned: after the first pass, then every
+    // `PRUNE_EVERY` while watching.
+    let mut pruned_at: Option<Instant> = None;
     // Each REST side's cumulative request counts at the last pass's end.
     let mut counted: [Option<crate::http::exchange::Stats>; 2] = [None, None];
     loop {
@@ -580,6 +650,10 @@ pub fn sync(a: &SyncArgs) -> u8 {
             }
         }
         entry_errors |= print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
+        if pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY) {
+            pruned_at = Some(Instant::now());
+            retain(a, &m_sync_mapping, engine.store, [&mut left, &mut right]);
+        }
         if !a.watch {
             break;
         }
@@ -608,6 +682,37 @@ pub fn sync(a: &SyncArgs) -> u8 {
         EXIT_REJECTS
     } else {
         EXIT_OK
+    }
+}
+
+/// Retention's pruning (docs/design/14-operations.md, "Retention"). A
+/// failure is a warning: nothing is lost by pruning later.
+fn retain(
+    a: &SyncArgs,
+    mapping: &str,
+    store: &mut dyn Store,
+    sides: [&mut webhook_side::SideProvider; 2],
+) {
+    use crate::sync::retention::SETTLED_DAYS;
+    match store.retain(mapping, Some(a.retain_sent), SETTLED_DAYS) {
+        Ok(p) if p.total() > 0 && !a.quiet && a.format == ReportFormat::Human => eprintln!(
+            "tether: pruned {} sent operation(s), {} settled dead letter(s), {} resolved review(s), {} resolution(s)",
+            p.sent, p.dead_letters, p.reviews, p.resolutions
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("tether: warning: pruning the store: {e}"),
+    }
+    let Some(days) = a.retain_done else { return };
+    let before = std::time::SystemTime::now()
+        .checked_sub(Duration::from_secs(u64::from(days) * 86_400))
+        .unwrap_or(std::time::UNIX_EPOCH);
+    for (name, side) in ["left", "right"].into_iter().zip(sides) {
+        let Some(folder) = side.files() else {
+            continue;
+        };
+        if let Err(e) = folder.prune_done(before) {
+            eprintln!("tether: warning: pruning the {name} side's done/: {e}");
+        }
     }
 }
 

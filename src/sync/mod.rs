@@ -48,6 +48,7 @@ pub mod metrics;
 pub mod provider;
 pub mod receiver;
 pub mod rest;
+pub mod retention;
 pub mod spec;
 pub mod status;
 pub mod store;
