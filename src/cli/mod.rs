@@ -2,6 +2,7 @@
 //! errors (or a test failed); 2 usage or I/O error; 3 some records were
 //! rejected.
 
+mod log;
 mod provider_side;
 mod status;
 mod sync;

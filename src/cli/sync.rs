@@ -98,6 +98,15 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1,
           default_missing_value = "127.0.0.1:9464")]
     metrics: Option<std::net::SocketAddr>,
+    /// The runtime log on standard error: `text` lines or `json`, one
+    /// object a line (lines about a record carry mapping, side, key and
+    /// idempotency key).
+    #[arg(long, value_enum, default_value_t = super::log::LogFormat::Text)]
+    log_format: super::log::LogFormat,
+    /// Put a record's content in the log lines about it (by default only
+    /// its key: records may hold personal data).
+    #[arg(long)]
+    log_records: bool,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -452,6 +461,7 @@ fn print_notes(sides: [(&str, &mut SideProvider); 2], quiet: bool) -> bool {
 }
 
 pub fn sync(a: &SyncArgs) -> u8 {
+    super::log::init(a.log_format, a.quiet);
     let shown = Shown::OfMapping {
         name: &a.mapping,
         quiet: a.quiet,
@@ -573,6 +583,11 @@ pub fn sync(a: &SyncArgs) -> u8 {
         None => None,
     };
     let m_sync_mapping = m.sync.mapping.clone();
+    // Dead letters made before this run are not logged again.
+    let mut letters_seen = match store.dead_letters_after(&m_sync_mapping, i64::MAX, 0) {
+        Ok((_, last)) => last,
+        Err(e) => return store_error(&e),
+    };
     let mut entry_errors = false;
     let mut engine = Engine::new(m, &mut store);
     engine.retention_days = a.retention_days;
@@ -612,7 +627,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
             &m.sync.mapping,
             outcome.as_ref().map_err(String::as_str).copied(),
         ) {
-            eprintln!("tether: warning: the pass's outcome was not recorded: {e}");
+            tracing::warn!("the pass's outcome was not recorded: {e}");
         }
         match pass {
             Ok(mut s) => {
@@ -641,7 +656,8 @@ pub fn sync(a: &SyncArgs) -> u8 {
                     };
                     m.record(&m_sync_mapping, PassResult::Failed, &s, pass_seconds);
                 }
-                eprintln!("tether: pass failed, retrying: {e}");
+                // An error, so `--quiet` does not hide it.
+                tracing::error!("pass failed, retrying: {e}");
             }
             Err(e) => {
                 print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
@@ -650,6 +666,26 @@ pub fn sync(a: &SyncArgs) -> u8 {
             }
         }
         entry_errors |= print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
+        // A line per new dead letter, up to a cap a pass: a backlog that
+        // fails whole must not bury the log (`dlq list` has them all).
+        match engine
+            .store
+            .dead_letters_after(&m_sync_mapping, letters_seen, LOGGED_LETTERS + 1)
+        {
+            Ok((letters, last)) => {
+                letters_seen = last;
+                for d in letters.iter().take(LOGGED_LETTERS) {
+                    log_dead_letter(&m_sync_mapping, d, a.log_records);
+                }
+                if letters.len() > LOGGED_LETTERS {
+                    tracing::warn!(
+                        mapping = m_sync_mapping.as_str(),
+                        "more dead letters than the {LOGGED_LETTERS} logged (`tether dlq list`)"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!("the new dead letters were not read: {e}"),
+        }
         if pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY) {
             pruned_at = Some(Instant::now());
             retain(a, &m_sync_mapping, engine.store, [&mut left, &mut right]);
@@ -685,6 +721,37 @@ pub fn sync(a: &SyncArgs) -> u8 {
     }
 }
 
+/// The dead letters logged a pass, at most.
+const LOGGED_LETTERS: usize = 100;
+
+/// One line about a dead-lettered record: what failed and where, keyed by
+/// mapping, side, key and idempotency key (empty when nothing was to be
+/// written: the record failed before a write was made of it). Its content
+/// only with `--log-records`.
+fn log_dead_letter(mapping: &str, d: &crate::sync::store::DeadLetter, records: bool) {
+    let first = d.errors.first();
+    let record = match (&d.operation, records) {
+        (Some(op), true) => op.record.as_ref().map(|r| r.to_string()),
+        _ => None,
+    };
+    tracing::warn!(
+        mapping,
+        side = d.side.name(),
+        key = d.key.as_deref().unwrap_or(""),
+        idempotency_key = d
+            .operation
+            .as_ref()
+            .map_or("", |o| o.idempotency_key.as_str()),
+        dead_letter = d.id,
+        code = first.map_or(String::new(), |e| e.code.to_string()),
+        path = first.map_or("", |e| e.path.as_str()),
+        error = first.map_or("", |e| e.message.as_str()),
+        record = record.as_deref(),
+        "record dead-lettered (`tether dlq show {}`)",
+        d.id
+    );
+}
+
 /// Retention's pruning (docs/design/14-operations.md, "Retention"). A
 /// failure is a warning: nothing is lost by pruning later.
 fn retain(
@@ -695,12 +762,15 @@ fn retain(
 ) {
     use crate::sync::retention::SETTLED_DAYS;
     match store.retain(mapping, Some(a.retain_sent), SETTLED_DAYS) {
-        Ok(p) if p.total() > 0 && !a.quiet && a.format == ReportFormat::Human => eprintln!(
-            "tether: pruned {} sent operation(s), {} settled dead letter(s), {} resolved review(s), {} resolution(s)",
-            p.sent, p.dead_letters, p.reviews, p.resolutions
+        Ok(p) if p.total() > 0 && !a.quiet && a.format == ReportFormat::Human => tracing::info!(
+            sent = p.sent,
+            dead_letters = p.dead_letters,
+            reviews = p.reviews,
+            resolutions = p.resolutions,
+            "pruned settled rows"
         ),
         Ok(_) => {}
-        Err(e) => eprintln!("tether: warning: pruning the store: {e}"),
+        Err(e) => tracing::warn!("pruning the store: {e}"),
     }
     let Some(days) = a.retain_done else { return };
     let before = std::time::SystemTime::now()
@@ -711,7 +781,7 @@ fn retain(
             continue;
         };
         if let Err(e) = folder.prune_done(before) {
-            eprintln!("tether: warning: pruning the {name} side's done/: {e}");
+            tracing::warn!("pruning the {name} side's done/: {e}");
         }
     }
 }
@@ -732,7 +802,7 @@ fn start_metrics(addr: std::net::SocketAddr, state: &Path) -> Result<MetricsRun,
     })?;
     let store = open_store(state, OpenMode::Existing)?;
     // The port is printed so `--metrics 127.0.0.1:0` can be scraped.
-    eprintln!("tether: metrics at http://{}/metrics", server.addr());
+    tracing::info!("metrics at http://{}/metrics", server.addr());
     Ok(MetricsRun {
         metrics,
         store,
@@ -747,7 +817,7 @@ impl MetricsRun {
         // next pass tries again, and the sync goes on.
         match self.store.status_report() {
             Ok(report) => self.metrics.record_status(&report),
-            Err(e) => eprintln!("tether: warning: metrics: the store was not read: {e}"),
+            Err(e) => tracing::warn!("metrics: the store was not read: {e}"),
         }
     }
 }

@@ -418,6 +418,16 @@ pub trait Store {
         sent_days: Option<u32>,
         settled_days: u32,
     ) -> Result<super::retention::Pruned>;
+    /// The dead letters made after the one numbered `after` (the log's
+    /// lines about them), and the highest number so far (ids only grow:
+    /// `AUTOINCREMENT`).
+    /// At most `limit` of them are read.
+    fn dead_letters_after(
+        &self,
+        mapping: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<DeadLetter>, i64)>;
 }
 
 /// One step of the store's schema.
@@ -1145,12 +1155,25 @@ impl SqliteStore {
 
     /// Dead letters, open ones only or all, one by id or every one.
     fn letters(&self, mapping: &str, open_only: bool, id: Option<i64>) -> Result<Vec<DeadLetter>> {
+        self.letters_after(mapping, open_only, id, 0, -1)
+    }
+
+    /// Dead letters, open ones only or all, one or every one, with an id
+    /// over `after`; at most `limit` (-1: all).
+    fn letters_after(
+        &self,
+        mapping: &str,
+        open_only: bool,
+        id: Option<i64>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<DeadLetter>> {
         let mut q = self.conn.prepare(
             "SELECT id, key, side, errors, events, created_at, status, operation FROM dead_letters
              WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR id = ?3)
-             ORDER BY id",
+             AND id > ?4 ORDER BY id LIMIT ?5",
         )?;
-        let rows = q.query_map(params![mapping, open_only, id], |r| {
+        let rows = q.query_map(params![mapping, open_only, id, after, limit], |r| {
             Ok(DeadLetter {
                 id: r.get(0)?,
                 key: r.get(1)?,
@@ -1647,6 +1670,26 @@ impl Store for SqliteStore {
             )?,
         };
         Ok(())
+    }
+
+    fn dead_letters_after(
+        &self,
+        mapping: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<DeadLetter>, i64)> {
+        // The highest id of any mapping, not only this one's: ids are one
+        // sequence, and the next call asks for what comes after it. Read
+        // first, so a letter made meanwhile is left for the next call.
+        let last: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(MAX(id), 0) FROM dead_letters", [], |r| {
+                    r.get(0)
+                })?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut letters = self.letters_after(mapping, false, None, after, limit)?;
+        letters.retain(|d| d.id <= last);
+        Ok((letters, last))
     }
 
     fn retain(
