@@ -38,12 +38,7 @@ fn run(name: &str, extra: &[&str]) -> rest_cli::Run {
     )
     .expect("drop");
     let (state, erp) = (dir.join("state.db"), dir.join("erp"));
-    let args: Vec<&str> = [
-        &sync_args(PAGED, s(&state), s(&erp))[..],
-        &["--log-format", "json"],
-        extra,
-    ]
-    .concat();
+    let args: Vec<&str> = [&sync_args(PAGED, s(&state), s(&erp))[..], extra].concat();
     rest_cli::tether(
         &dir,
         &args,
@@ -62,7 +57,7 @@ fn log_lines(run: &rest_cli::Run) -> Vec<Json> {
 
 #[test]
 fn a_dead_lettered_record_is_logged_as_json_with_its_keys_and_no_secret() {
-    let run = run("json", &[]);
+    let run = run("json", &["--log-format", "json"]);
     assert_eq!(run.code, Some(3), "{}\n{}", run.out, run.err);
     let lines = log_lines(&run);
     let letters: Vec<&Json> = lines
@@ -100,7 +95,7 @@ fn a_dead_lettered_record_is_logged_as_json_with_its_keys_and_no_secret() {
 
 #[test]
 fn log_records_adds_the_content_and_still_no_secret() {
-    let run = run("records", &["--log-records"]);
+    let run = run("records", &["--log-format", "json", "--log-records"]);
     assert_eq!(run.code, Some(3), "{}", run.err);
     let lines = log_lines(&run);
     let l = lines
@@ -114,4 +109,30 @@ fn log_records_adds_the_content_and_still_no_secret() {
         "{l}"
     );
     assert!(!run.err.contains(TOKEN) && !run.out.contains(TOKEN));
+}
+
+#[test]
+fn the_text_log_is_the_cli_line_with_the_same_fields() {
+    let run = run("text", &[]);
+    assert_eq!(run.code, Some(3), "{}", run.err);
+    let line = run
+        .err
+        .lines()
+        .find(|l| l.starts_with("tether: warning: record dead-lettered"))
+        .unwrap_or_else(|| panic!("no line about the dead letter: {}", run.err));
+    for field in [
+        "mapping=\"contact\"",
+        "side=\"right\"",
+        "key=\"r7\"",
+        "idempotency_key=\"tk_",
+    ] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+    assert!(!run.err.contains(TOKEN) && !run.err.contains("Private Person"));
+    let quiet = self::run("quiet", &["--quiet"]);
+    assert!(
+        !quiet.err.contains("record dead-lettered"),
+        "--quiet keeps errors only: {}",
+        quiet.err
+    );
 }

@@ -762,7 +762,7 @@ fn retain(
 ) {
     use crate::sync::retention::SETTLED_DAYS;
     match store.retain(mapping, Some(a.retain_sent), SETTLED_DAYS) {
-        Ok(p) if p.total() > 0 && !a.quiet && a.format == ReportFormat::Human => tracing::info!(
+        Ok(p) if p.total() > 0 => tracing::info!(
             sent = p.sent,
             dead_letters = p.dead_letters,
             reviews = p.reviews,
