@@ -582,9 +582,9 @@ pub fn sync(a: &SyncArgs) -> u8 {
         },
         None => None,
     };
-    let m_sync_mapping = m.sync.mapping.clone();
+    let mapping_name = m.sync.mapping.clone();
     // Dead letters made before this run are not logged again.
-    let mut letters_seen = match store.dead_letters_after(&m_sync_mapping, i64::MAX, 0) {
+    let mut letters_seen = match store.dead_letters_after(&mapping_name, i64::MAX, 0) {
         Ok((_, last)) => last,
         Err(e) => return store_error(&e),
     };
@@ -638,7 +638,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
                     s.webhooks = Some(counts);
                 }
                 if let Some(m) = &mut metrics {
-                    m.record(&m_sync_mapping, PassResult::Ok, &s, pass_seconds);
+                    m.record(&mapping_name, PassResult::Ok, &s, pass_seconds);
                 }
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);
@@ -654,7 +654,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
                         providers: requests,
                         ..Summary::default()
                     };
-                    m.record(&m_sync_mapping, PassResult::Failed, &s, pass_seconds);
+                    m.record(&mapping_name, PassResult::Failed, &s, pass_seconds);
                 }
                 // An error, so `--quiet` does not hide it.
                 tracing::error!("pass failed, retrying: {e}");
@@ -670,16 +670,16 @@ pub fn sync(a: &SyncArgs) -> u8 {
         // fails whole must not bury the log (`dlq list` has them all).
         match engine
             .store
-            .dead_letters_after(&m_sync_mapping, letters_seen, LOGGED_LETTERS + 1)
+            .dead_letters_after(&mapping_name, letters_seen, LOGGED_LETTERS + 1)
         {
             Ok((letters, last)) => {
                 letters_seen = last;
                 for d in letters.iter().take(LOGGED_LETTERS) {
-                    log_dead_letter(&m_sync_mapping, d, a.log_records);
+                    log_dead_letter(&mapping_name, d, a.log_records);
                 }
                 if letters.len() > LOGGED_LETTERS {
                     tracing::warn!(
-                        mapping = m_sync_mapping.as_str(),
+                        mapping = mapping_name.as_str(),
                         "more dead letters than the {LOGGED_LETTERS} logged (`tether dlq list`)"
                     );
                 }
@@ -688,7 +688,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
         }
         if pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY) {
             pruned_at = Some(Instant::now());
-            retain(a, &m_sync_mapping, engine.store, [&mut left, &mut right]);
+            retain(a, &mapping_name, engine.store, [&mut left, &mut right]);
         }
         if !a.watch {
             break;
@@ -812,13 +812,15 @@ fn start_metrics(addr: std::net::SocketAddr, state: &Path) -> Result<MetricsRun,
 
 impl MetricsRun {
     fn record(&mut self, mapping: &str, result: PassResult, s: &Summary, seconds: f64) {
-        self.metrics.record_pass(mapping, result, s, seconds);
         // A report that cannot be read leaves the gauges as they were: the
         // next pass tries again, and the sync goes on.
         match self.store.status_report() {
             Ok(report) => self.metrics.record_status(&report),
             Err(e) => tracing::warn!("metrics: the store was not read: {e}"),
         }
+        // The pass's counters last: a scrape that sees this pass counted
+        // sees the store as the pass left it.
+        self.metrics.record_pass(mapping, result, s, seconds);
     }
 }
 
