@@ -182,7 +182,18 @@ fn metrics_after_a_throttled_provider_and_a_dead_letter_equal_the_scenario() {
             "0",
         ),
         // Two 429s, each retried, then the page.
-        (r#"tether_requests_total{provider="fakecrm"}"#, "3"),
+        (
+            r#"tether_requests_total{provider="fakecrm",status_class="4xx"}"#,
+            "2",
+        ),
+        (
+            r#"tether_requests_total{provider="fakecrm",status_class="2xx"}"#,
+            "1",
+        ),
+        (
+            r#"tether_requests_total{provider="fakecrm",status_class="5xx"}"#,
+            "0",
+        ),
         (r#"tether_retries_total{provider="fakecrm"}"#, "2"),
         (r#"tether_throttles_total{provider="fakecrm"}"#, "2"),
         // Gauges are the store's: the first run's dead letter is still open.

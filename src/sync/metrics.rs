@@ -17,6 +17,7 @@
 
 use super::status::StatusReport;
 use super::summary::Summary;
+use crate::http::exchange::Stats;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use std::collections::BTreeSet;
@@ -118,8 +119,10 @@ impl Metrics {
             for p in &summary.providers {
                 let provider = p.provider.clone();
                 let c = &p.counts;
-                counter!("tether_requests_total", "provider" => provider.clone())
-                    .increment(c.requests);
+                for (class, n) in Stats::CLASSES.iter().zip(c.by_class) {
+                    counter!("tether_requests_total", "provider" => provider.clone(), "status_class" => *class)
+                        .increment(n);
+                }
                 counter!("tether_retries_total", "provider" => provider.clone())
                     .increment(c.retries);
                 counter!("tether_throttles_total", "provider" => provider.clone())
@@ -323,7 +326,6 @@ async fn serve(
 mod tests {
     use super::*;
     use crate::base::Side;
-    use crate::http::exchange::Stats;
     use crate::sync::status::{BreakerStatus, MappingStatus, Open, SideStatus};
     use crate::sync::summary::ProviderRequests;
 
@@ -347,6 +349,7 @@ mod tests {
                 counts: Stats {
                     requests: 5,
                     throttled: 2,
+                    by_class: [0, 3, 0, 2, 0, 0],
                     ..Stats::default()
                 },
             }],
@@ -398,7 +401,14 @@ mod tests {
             get(r#"tether_operations_total{mapping="contact",outcome="created"}"#),
             "4"
         );
-        assert_eq!(get(r#"tether_requests_total{provider="crm"}"#), "10");
+        assert_eq!(
+            get(r#"tether_requests_total{provider="crm",status_class="2xx"}"#),
+            "6"
+        );
+        assert_eq!(
+            get(r#"tether_requests_total{provider="crm",status_class="4xx"}"#),
+            "4"
+        );
         assert_eq!(get(r#"tether_throttles_total{provider="crm"}"#), "4");
         assert_eq!(
             get(r#"tether_passes_total{mapping="contact",result="ok"}"#),
