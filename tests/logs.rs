@@ -60,6 +60,9 @@ fn a_dead_lettered_record_is_logged_as_json_with_its_keys_and_no_secret() {
     let run = run("json", &["--log-format", "json"]);
     assert_eq!(run.code, Some(3), "{}\n{}", run.out, run.err);
     let lines = log_lines(&run);
+    // With the summary on stdout (`--format json`), standard error is the
+    // log alone: every line an object a shipper can parse.
+    assert_eq!(lines.len(), run.err.lines().count(), "{}", run.err);
     let letters: Vec<&Json> = lines
         .iter()
         .filter(|l| {

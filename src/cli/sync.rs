@@ -708,10 +708,15 @@ pub fn sync(a: &SyncArgs) -> u8 {
         Ok(open) => open,
         Err(e) => return store_error(&e),
     };
-    if open != (0, 0) && !a.quiet {
-        eprintln!(
-            "tether: open: {} dead letter(s) (`tether dlq list`), {} review(s) (`tether review list`)",
-            open.0, open.1
+    // A log line (info: `--quiet` hides it), so a JSON log has it too.
+    if open != (0, 0) {
+        tracing::info!(
+            mapping = mapping_name.as_str(),
+            dead_letters = open.0,
+            reviews = open.1,
+            "open: {} dead letter(s) (`tether dlq list`), {} review(s) (`tether review list`)",
+            open.0,
+            open.1
         );
     }
     if total.needs_attention() || open != (0, 0) {
