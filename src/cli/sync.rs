@@ -72,8 +72,8 @@ pub struct SyncArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batch_size: usize,
     /// How long received event ids are kept for deduplication (`7` or
-    /// `7d`); never under a side's redelivery floor (a webhook side: 7,
-    /// others: 1).
+    /// `7d`); never under a side's redelivery floor (a webhook or
+    /// provider side: 7, a folder: 1).
     #[arg(long = "retain-events", alias = "retention-days", value_name = "DAYS",
           default_value = "7", value_parser = crate::sync::retention::parse_days)]
     retention_days: u32,

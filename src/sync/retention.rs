@@ -45,21 +45,22 @@ impl SideKind {
     ///
     /// Why these: webhook providers retry a delivery they think failed
     /// for days (Stripe for 3, others up to a week), so 7. A poller reads
-    /// a record again only around its cursor (the page it stopped in, a
-    /// crash before the cursor moved): a day covers any restart. A folder
-    /// delivery is moved to `done/` once its events are stored; a day
-    /// covers a partner re-uploading a file it was unsure of.
+    /// again from its cursor less the resource's look-back, which E0249
+    /// keeps under 7 days (docs/design/10-rest-providers.md), so 7 covers
+    /// every look-back without knowing it. A folder delivery is moved to
+    /// `done/` once its events are stored; a day covers a partner
+    /// re-uploading a file it was unsure of.
     pub fn event_floor_days(self) -> u32 {
         match self {
-            SideKind::Webhook => 7,
-            SideKind::Rest | SideKind::Folder => 1,
+            SideKind::Webhook | SideKind::Rest => 7,
+            SideKind::Folder => 1,
         }
     }
 
     pub fn describe(self) -> &'static str {
         match self {
             SideKind::Webhook => "a webhook side (providers redeliver for up to a week)",
-            SideKind::Rest => "a REST side (a poller re-reads around its cursor)",
+            SideKind::Rest => "a REST side (a poller re-reads its look-back, up to 7 days)",
             SideKind::Folder => "a folder side (a partner may upload a file again)",
         }
     }
@@ -128,8 +129,10 @@ mod tests {
     #[test]
     fn a_webhook_side_refuses_an_event_window_under_a_week() {
         let sides = |right| [("left", SideKind::Folder), ("right", right)];
-        assert!(check_event_days(1, sides(SideKind::Rest)).is_ok());
-        assert!(check_event_days(0, sides(SideKind::Rest)).is_err());
+        assert!(check_event_days(1, sides(SideKind::Folder)).is_ok());
+        assert!(check_event_days(0, sides(SideKind::Folder)).is_err());
+        assert!(check_event_days(6, sides(SideKind::Rest)).is_err());
+        assert!(check_event_days(7, sides(SideKind::Rest)).is_ok());
         let e = check_event_days(3, sides(SideKind::Webhook)).unwrap_err();
         assert!(e.contains("7-day floor of the right side"), "{e}");
         assert!(check_event_days(7, sides(SideKind::Webhook)).is_ok());
