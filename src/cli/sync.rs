@@ -688,7 +688,10 @@ pub fn sync(a: &SyncArgs) -> u8 {
         }
         if pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY) {
             pruned_at = Some(Instant::now());
-            retain(a, &mapping_name, engine.store, [&mut left, &mut right]);
+            let pruned = retain(a, &mapping_name, engine.store, [&mut left, &mut right]);
+            if let Some(m) = &metrics {
+                m.metrics.record_pruned(&pruned);
+            }
         }
         if !a.watch {
             break;
@@ -764,20 +767,29 @@ fn retain(
     mapping: &str,
     store: &mut dyn Store,
     sides: [&mut webhook_side::SideProvider; 2],
-) {
+) -> crate::sync::retention::Pruned {
     use crate::sync::retention::SETTLED_DAYS;
-    match store.retain(mapping, Some(a.retain_sent), SETTLED_DAYS) {
-        Ok(p) if p.total() > 0 => tracing::info!(
-            sent = p.sent,
-            dead_letters = p.dead_letters,
-            reviews = p.reviews,
-            resolutions = p.resolutions,
-            "pruned settled rows"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!("pruning the store: {e}"),
-    }
-    let Some(days) = a.retain_done else { return };
+    let mut pruned = match store.retain(mapping, Some(a.retain_sent), SETTLED_DAYS) {
+        Ok(p) => {
+            if p.total() > 0 {
+                tracing::info!(
+                    sent = p.sent,
+                    dead_letters = p.dead_letters,
+                    reviews = p.reviews,
+                    resolutions = p.resolutions,
+                    "pruned settled rows"
+                );
+            }
+            p
+        }
+        Err(e) => {
+            tracing::warn!("pruning the store: {e}");
+            Default::default()
+        }
+    };
+    let Some(days) = a.retain_done else {
+        return pruned;
+    };
     let before = std::time::SystemTime::now()
         .checked_sub(Duration::from_secs(u64::from(days) * 86_400))
         .unwrap_or(std::time::UNIX_EPOCH);
@@ -785,10 +797,12 @@ fn retain(
         let Some(folder) = side.files() else {
             continue;
         };
-        if let Err(e) = folder.prune_done(before) {
-            tracing::warn!("pruning the {name} side's done/: {e}");
+        match folder.prune_done(before) {
+            Ok(n) => pruned.done_files += n,
+            Err(e) => tracing::warn!("pruning the {name} side's done/: {e}"),
         }
     }
+    pruned
 }
 
 /// `--metrics`: the figures, their endpoint, and a connection to the store

@@ -157,6 +157,21 @@ impl Metrics {
         });
     }
 
+    /// What a retention pass removed (`tether_pruned_total{what}`).
+    pub fn record_pruned(&self, p: &super::retention::Pruned) {
+        metrics::with_local_recorder(&self.recorder, || {
+            for (what, n) in [
+                ("sent", p.sent),
+                ("dead_letters", p.dead_letters),
+                ("reviews", p.reviews),
+                ("resolutions", p.resolutions),
+                ("done_files", p.done_files),
+            ] {
+                counter!("tether_pruned_total", "what" => what).increment(n as u64);
+            }
+        });
+    }
+
     /// The gauges, from the report `tether status` prints (read after the
     /// pass, so a scrape sees what the store holds, not what a pass
     /// guessed).
@@ -358,6 +373,13 @@ mod tests {
         m.record_pass("contact", PassResult::Ok, &s, 0.02);
         m.record_pass("contact", PassResult::Ok, &s, 0.02);
         m.record_pass("contact", PassResult::Failed, &Summary::default(), 0.5);
+        let pruned = crate::sync::retention::Pruned {
+            sent: 3,
+            done_files: 2,
+            ..Default::default()
+        };
+        m.record_pruned(&pruned);
+        m.record_pruned(&pruned);
         let side = |side, count| SideStatus {
             side,
             received: Open {
@@ -428,6 +450,8 @@ mod tests {
             "3"
         );
         assert_eq!(get(r#"tether_dead_letters_open{mapping="contact"}"#), "2");
+        assert_eq!(get(r#"tether_pruned_total{what="sent"}"#), "6");
+        assert_eq!(get(r#"tether_pruned_total{what="done_files"}"#), "4");
         assert_eq!(get(r#"tether_breaker_open{provider="crm"}"#), "1");
         m.record_status(&report(vec![]));
         let t = m.render();

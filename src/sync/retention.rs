@@ -104,11 +104,13 @@ pub struct Pruned {
     pub dead_letters: usize,
     pub reviews: usize,
     pub resolutions: usize,
+    /// Files removed from folder sides' `done/`.
+    pub done_files: usize,
 }
 
 impl Pruned {
     pub fn total(&self) -> usize {
-        self.sent + self.dead_letters + self.reviews + self.resolutions
+        self.sent + self.dead_letters + self.reviews + self.resolutions + self.done_files
     }
 }
 

@@ -1991,7 +1991,8 @@ mod tests {
                 sent: 2,
                 dead_letters: 2,
                 reviews: 1,
-                resolutions: 0
+                resolutions: 0,
+                done_files: 0
             }
         );
         let batches: Vec<(String, i64)> = s
