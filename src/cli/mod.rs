@@ -2,6 +2,7 @@
 //! errors (or a test failed); 2 usage or I/O error; 3 some records were
 //! rejected.
 
+mod log;
 mod provider_side;
 mod status;
 mod sync;
@@ -78,6 +79,11 @@ enum Command {
     /// passes, breakers, webhooks. Exit 0 healthy, 3 open work, 4 a sync
     /// not keeping up.
     Status(status::StatusArgs),
+    /// Maintenance of a state store.
+    Store {
+        #[command(subcommand)]
+        command: sync::StoreCommand,
+    },
     /// Run the `test` blocks of mapping files.
     Test {
         #[arg(required = true)]
@@ -164,6 +170,7 @@ pub fn main() -> ExitCode {
         Command::Review { command } => sync::review(&command),
         Command::Dlq { command } => sync::dlq(&command),
         Command::Status(a) => status::status(&a),
+        Command::Store { command } => sync::store(&command),
         Command::Test { paths } => test(&paths),
         Command::Schema {
             command: SchemaCommand::Show { file, type_name },

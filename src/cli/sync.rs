@@ -16,6 +16,7 @@ use crate::plan::PlanFile;
 use crate::plan::sync_spec::SyncSpec;
 use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
+use crate::sync::metrics::{Metrics, MetricsServer, PassResult};
 use crate::sync::store::{OpenMode, SqliteStore, Store};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -70,9 +71,20 @@ pub struct SyncArgs {
     #[arg(long, value_name = "N", default_value_t = crate::sync::engine::SEND_BATCH,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     batch_size: usize,
-    /// How long received event ids are kept for deduplication.
-    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    /// How long received event ids are kept for deduplication (`7` or
+    /// `7d`); never under a side's redelivery floor (a webhook or
+    /// provider side: 7, a folder: 1).
+    #[arg(long = "retain-events", alias = "retention-days", value_name = "DAYS",
+          default_value = "7", value_parser = crate::sync::retention::parse_days)]
     retention_days: u32,
+    /// How long acknowledged operations are kept in the store.
+    #[arg(long, value_name = "DAYS", default_value = "7",
+          value_parser = crate::sync::retention::parse_days)]
+    retain_sent: u32,
+    /// Remove files from folder sides' `done/` once older than this (by
+    /// default they are kept: they may be the only copy of a delivery).
+    #[arg(long, value_name = "DAYS", value_parser = crate::sync::retention::parse_days)]
+    retain_done: Option<u32>,
     /// `human` (stderr) or `json` (one object on stdout).
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
@@ -81,6 +93,20 @@ pub struct SyncArgs {
     quiet: bool,
     #[command(flatten)]
     webhook: WebhookArgs,
+    /// Serve Prometheus metrics at `http://ADDR/metrics` while syncing
+    /// (loopback by default: `127.0.0.1:9464`; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = "127.0.0.1:9464")]
+    metrics: Option<std::net::SocketAddr>,
+    /// The runtime log on standard error: `text` lines or `json`, one
+    /// object a line (lines about a record carry mapping, side, key and
+    /// idempotency key).
+    #[arg(long, value_enum, default_value_t = super::log::LogFormat::Text)]
+    log_format: super::log::LogFormat,
+    /// Put a record's content in the log lines about it (by default only
+    /// its key: records may hold personal data).
+    #[arg(long)]
+    log_records: bool,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -171,6 +197,53 @@ pub enum DlqCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+#[derive(Subcommand)]
+pub enum StoreCommand {
+    /// Rewrite the store without its free pages (`VACUUM`) and truncate
+    /// its write-ahead log; not while a sync runs on it (its lock is
+    /// taken). Needs free disk space the size of the store.
+    Compact {
+        /// The state store of `tether sync`.
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+pub fn store(c: &StoreCommand) -> u8 {
+    let StoreCommand::Compact { state } = c;
+    // Opened first, so a typo is refused before a lock file is made.
+    let mut s = match open_store(state, OpenMode::Existing) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // The sync's own lock: a compaction under a running sync would wait
+    // for it or stall it.
+    let _lock = match lock(state) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let size = || {
+        let mut wal = state.as_os_str().to_owned();
+        wal.push("-wal");
+        [state.to_path_buf(), PathBuf::from(wal)]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    };
+    let before = size();
+    if let Err(e) = s.compact() {
+        return store_error(&e);
+    }
+    drop(s);
+    eprintln!(
+        "tether: compacted {}: {before} bytes before, {} after",
+        state.display(),
+        size()
+    );
+    EXIT_OK
 }
 
 pub fn build(paths: &[PathBuf], output: &Path) -> u8 {
@@ -388,6 +461,7 @@ fn print_notes(sides: [(&str, &mut SideProvider); 2], quiet: bool) -> bool {
 }
 
 pub fn sync(a: &SyncArgs) -> u8 {
+    super::log::init(a.log_format, a.quiet);
     let shown = Shown::OfMapping {
         name: &a.mapping,
         quiet: a.quiet,
@@ -429,6 +503,15 @@ pub fn sync(a: &SyncArgs) -> u8 {
         eprintln!("error: --left and --right are required");
         return EXIT_USAGE;
     };
+    {
+        use crate::sync::retention::{SideKind, check_event_days};
+        let kind = |p: &Path| SideKind::of_arg(&p.to_string_lossy());
+        let sides = [("left", kind(left)), ("right", kind(right))];
+        if let Err(e) = check_event_days(a.retention_days, sides) {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    }
     // Checked before anything is created: a typo starts nothing.
     let (mut left, mut right) = match webhook_side::sides(
         left,
@@ -506,16 +589,36 @@ pub fn sync(a: &SyncArgs) -> u8 {
             );
         }
     };
+    // The metrics read the store through a connection of their own: the
+    // engine holds the sync's for as long as it runs.
+    let mut metrics = match &a.metrics {
+        Some(addr) => match start_metrics(*addr, &a.state) {
+            Ok(m) => Some(m),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let mapping_name = m.sync.mapping.clone();
+    // Dead letters made before this run are not logged again.
+    let mut letters_seen = match store.dead_letters_after(&mapping_name, i64::MAX, 0) {
+        Ok((_, last)) => last,
+        Err(e) => return store_error(&e),
+    };
     let mut entry_errors = false;
     let mut engine = Engine::new(m, &mut store);
     engine.retention_days = a.retention_days;
     engine.send_batch = a.batch_size;
     engine.progress = Some(&mut progress);
     let mut total = Summary::default();
+    // When retention last pruned: after the first pass, then every
+    // `PRUNE_EVERY` while watching.
+    let mut pruned_at: Option<Instant> = None;
     // Each REST side's cumulative request counts at the last pass's end.
     let mut counted: [Option<crate::http::exchange::Stats>; 2] = [None, None];
     loop {
+        let pass_started = Instant::now();
         let pass = engine.pass(&mut left, &mut right);
+        let pass_seconds = pass_started.elapsed().as_secs_f64();
         let mut requests = Vec::new();
         for (i, (side, provider)) in [(Side::Left, &left), (Side::Right, &right)]
             .into_iter()
@@ -540,7 +643,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
             &m.sync.mapping,
             outcome.as_ref().map_err(String::as_str).copied(),
         ) {
-            eprintln!("tether: warning: the pass's outcome was not recorded: {e}");
+            tracing::warn!("the pass's outcome was not recorded: {e}");
         }
         match pass {
             Ok(mut s) => {
@@ -550,6 +653,9 @@ pub fn sync(a: &SyncArgs) -> u8 {
                 {
                     s.webhooks = Some(counts);
                 }
+                if let Some(m) = &mut metrics {
+                    m.record(&mapping_name, PassResult::Ok, &s, pass_seconds);
+                }
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);
                 }
@@ -558,7 +664,17 @@ pub fn sync(a: &SyncArgs) -> u8 {
             // Watching, a failed pass (a provider down, a full disk) is
             // retried at the next interval: nothing was lost, what was not
             // sent is still in the outbox.
-            Err(e) if a.watch => eprintln!("tether: pass failed, retrying: {e}"),
+            Err(e) if a.watch => {
+                if let Some(m) = &mut metrics {
+                    let s = Summary {
+                        providers: requests,
+                        ..Summary::default()
+                    };
+                    m.record(&mapping_name, PassResult::Failed, &s, pass_seconds);
+                }
+                // An error, so `--quiet` does not hide it.
+                tracing::error!("pass failed, retrying: {e}");
+            }
             Err(e) => {
                 print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
                 eprintln!("error: {e}");
@@ -566,6 +682,33 @@ pub fn sync(a: &SyncArgs) -> u8 {
             }
         }
         entry_errors |= print_notes([("left", &mut left), ("right", &mut right)], a.quiet);
+        // A line per new dead letter, up to a cap a pass: a backlog that
+        // fails whole must not bury the log (`dlq list` has them all).
+        match engine
+            .store
+            .dead_letters_after(&mapping_name, letters_seen, LOGGED_LETTERS + 1)
+        {
+            Ok((letters, last)) => {
+                letters_seen = last;
+                for d in letters.iter().take(LOGGED_LETTERS) {
+                    log_dead_letter(&mapping_name, d, a.log_records);
+                }
+                if letters.len() > LOGGED_LETTERS {
+                    tracing::warn!(
+                        mapping = mapping_name.as_str(),
+                        "more dead letters than the {LOGGED_LETTERS} logged (`tether dlq list`)"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!("the new dead letters were not read: {e}"),
+        }
+        if pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY) {
+            pruned_at = Some(Instant::now());
+            let pruned = retain(a, &mapping_name, engine.store, [&mut left, &mut right]);
+            if let Some(m) = &metrics {
+                m.metrics.record_pruned(&pruned);
+            }
+        }
         if !a.watch {
             break;
         }
@@ -584,16 +727,135 @@ pub fn sync(a: &SyncArgs) -> u8 {
         Ok(open) => open,
         Err(e) => return store_error(&e),
     };
-    if open != (0, 0) && !a.quiet {
-        eprintln!(
-            "tether: open: {} dead letter(s) (`tether dlq list`), {} review(s) (`tether review list`)",
-            open.0, open.1
+    // A log line (info: `--quiet` hides it), so a JSON log has it too.
+    if open != (0, 0) {
+        tracing::info!(
+            mapping = mapping_name.as_str(),
+            dead_letters = open.0,
+            reviews = open.1,
+            "open: {} dead letter(s) (`tether dlq list`), {} review(s) (`tether review list`)",
+            open.0,
+            open.1
         );
     }
     if total.needs_attention() || open != (0, 0) {
         EXIT_REJECTS
     } else {
         EXIT_OK
+    }
+}
+
+/// The dead letters logged a pass, at most.
+const LOGGED_LETTERS: usize = 100;
+
+/// One line about a dead-lettered record: what failed and where, keyed by
+/// mapping, side, key and idempotency key (empty when nothing was to be
+/// written: the record failed before a write was made of it). Its content
+/// only with `--log-records`.
+fn log_dead_letter(mapping: &str, d: &crate::sync::store::DeadLetter, records: bool) {
+    let first = d.errors.first();
+    let record = match (&d.operation, records) {
+        (Some(op), true) => op.record.as_ref().map(|r| r.to_string()),
+        _ => None,
+    };
+    tracing::warn!(
+        mapping,
+        side = d.side.name(),
+        key = d.key.as_deref().unwrap_or(""),
+        idempotency_key = d
+            .operation
+            .as_ref()
+            .map_or("", |o| o.idempotency_key.as_str()),
+        dead_letter = d.id,
+        code = first.map_or(String::new(), |e| e.code.to_string()),
+        path = first.map_or("", |e| e.path.as_str()),
+        error = first.map_or("", |e| e.message.as_str()),
+        record = record.as_deref(),
+        "record dead-lettered (`tether dlq show {}`)",
+        d.id
+    );
+}
+
+/// Retention's pruning (docs/design/14-operations.md, "Retention"). A
+/// failure is a warning: nothing is lost by pruning later.
+fn retain(
+    a: &SyncArgs,
+    mapping: &str,
+    store: &mut dyn Store,
+    sides: [&mut webhook_side::SideProvider; 2],
+) -> crate::sync::retention::Pruned {
+    use crate::sync::retention::SETTLED_DAYS;
+    let mut pruned = match store.retain(mapping, Some(a.retain_sent), SETTLED_DAYS) {
+        Ok(p) => {
+            if p.total() > 0 {
+                tracing::info!(
+                    sent = p.sent,
+                    dead_letters = p.dead_letters,
+                    reviews = p.reviews,
+                    resolutions = p.resolutions,
+                    "pruned settled rows"
+                );
+            }
+            p
+        }
+        Err(e) => {
+            tracing::warn!("pruning the store: {e}");
+            Default::default()
+        }
+    };
+    let Some(days) = a.retain_done else {
+        return pruned;
+    };
+    let before = std::time::SystemTime::now()
+        .checked_sub(Duration::from_secs(u64::from(days) * 86_400))
+        .unwrap_or(std::time::UNIX_EPOCH);
+    for (name, side) in ["left", "right"].into_iter().zip(sides) {
+        let Some(folder) = side.files() else {
+            continue;
+        };
+        match folder.prune_done(before) {
+            Ok(n) => pruned.done_files += n,
+            Err(e) => tracing::warn!("pruning the {name} side's done/: {e}"),
+        }
+    }
+    pruned
+}
+
+/// `--metrics`: the figures, their endpoint, and a connection to the store
+/// for the gauges.
+struct MetricsRun {
+    metrics: Metrics,
+    store: SqliteStore,
+    _server: MetricsServer,
+}
+
+fn start_metrics(addr: std::net::SocketAddr, state: &Path) -> Result<MetricsRun, u8> {
+    let metrics = Metrics::new();
+    let server = MetricsServer::start(addr, metrics.handle()).map_err(|e| {
+        eprintln!("error: --metrics: cannot listen on {addr}: {e}");
+        EXIT_USAGE
+    })?;
+    let store = open_store(state, OpenMode::Existing)?;
+    // The port is printed so `--metrics 127.0.0.1:0` can be scraped.
+    tracing::info!("metrics at http://{}/metrics", server.addr());
+    Ok(MetricsRun {
+        metrics,
+        store,
+        _server: server,
+    })
+}
+
+impl MetricsRun {
+    fn record(&mut self, mapping: &str, result: PassResult, s: &Summary, seconds: f64) {
+        // A report that cannot be read leaves the gauges as they were: the
+        // next pass tries again, and the sync goes on.
+        match self.store.status_report() {
+            Ok(report) => self.metrics.record_status(&report),
+            Err(e) => tracing::warn!("metrics: the store was not read: {e}"),
+        }
+        // The pass's counters last: a scrape that sees this pass counted
+        // sees the store as the pass left it.
+        self.metrics.record_pass(mapping, result, s, seconds);
     }
 }
 

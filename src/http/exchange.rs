@@ -150,6 +150,17 @@ pub struct Stats {
     pub throttled: u64,
     pub breaker_openings: u64,
     pub token_fetches: u64,
+    /// Requests by what came back: an answer of status class 1xx … 5xx
+    /// at 0 … 4, none (a reset, a timeout, a request never sent) at 5.
+    /// For `sync --metrics` (`tether_requests_total{status_class}`); not
+    /// in the summary line.
+    #[serde(skip)]
+    pub by_class: [u64; 6],
+}
+
+impl Stats {
+    /// The `status_class` label of each slot of `by_class`.
+    pub const CLASSES: [&'static str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];
 }
 
 pub struct Exchange<C: Clock> {
@@ -319,6 +330,11 @@ impl<C: Clock> Exchange<C> {
             }
             self.stats.requests += 1;
             let result = self.client.send(&sent);
+            let class = match &result {
+                Ok(r) => usize::from(r.status / 100).clamp(1, 5) - 1,
+                Err(_) => 5,
+            };
+            self.stats.by_class[class] += 1;
             let done = self.clock.now();
             self.budgets.record(done);
             if let Some(g) = options.group.and_then(|g| self.groups.get_mut(g)) {

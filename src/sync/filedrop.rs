@@ -203,6 +203,34 @@ impl FileDrop {
         })
     }
 
+    /// Removes the files in `done/` last modified before `before`
+    /// (`--retain-done`); how many. Only plain files: a link or a folder
+    /// someone put there is left alone (and never followed), as are names
+    /// starting with a dot. A file's age is its modification time, the
+    /// delivery's last write (a move to `done/` keeps it).
+    pub fn prune_done(&self, before: SystemTime) -> std::io::Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(self.root.join("done"))? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            // `symlink_metadata`: the entry itself, a link is not followed.
+            let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            if meta.file_type().is_file() && meta.modified().is_ok_and(|m| m < before) {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    // Removed meanwhile by someone else: what was wanted.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     pub fn outbox_file(&self, batch: i64) -> PathBuf {
         self.root.join("outbox").join(format!("{batch:010}.ndjson"))
     }

@@ -408,6 +408,26 @@ pub trait Store {
     /// Records how a pass of `mapping` ended (its error as the pass
     /// reported it), for `tether status`.
     fn record_pass(&mut self, mapping: &str, outcome: std::result::Result<(), &str>) -> Result<()>;
+    /// Prunes `mapping`'s acknowledged outbox rows sent before
+    /// `sent_days` ago (`None`: kept), and its dead letters, reviews and
+    /// conflict resolutions settled before `settled_days` ago; then
+    /// truncates the write-ahead log (docs/design/14-operations.md).
+    fn retain(
+        &mut self,
+        mapping: &str,
+        sent_days: Option<u32>,
+        settled_days: u32,
+    ) -> Result<super::retention::Pruned>;
+    /// The dead letters made after the one numbered `after` (the log's
+    /// lines about them), and the highest number so far (ids only grow:
+    /// `AUTOINCREMENT`).
+    /// At most `limit` of them are read.
+    fn dead_letters_after(
+        &self,
+        mapping: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<DeadLetter>, i64)>;
 }
 
 /// One step of the store's schema.
@@ -500,6 +520,15 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(
         "CREATE TABLE passes (mapping TEXT PRIMARY KEY, last_ok_at TEXT,
         last_failed_at TEXT, last_error TEXT);",
+    ),
+    // 12 (issue 22, retention): when a dead letter was replayed or
+    // discarded and a review resolved, so settled ones are pruned 30 days
+    // after that, not after they were opened; acknowledged outbox rows are
+    // pruned by when they were sent.
+    Migration::Sql(
+        "ALTER TABLE dead_letters ADD COLUMN settled_at TEXT;
+     ALTER TABLE reviews ADD COLUMN settled_at TEXT;
+     CREATE INDEX outbox_sent ON outbox (mapping, status, sent_at);",
     ),
 ];
 
@@ -1075,6 +1104,17 @@ impl SqliteStore {
         )?)
     }
 
+    /// `tether store compact`: rewrites the file without its free pages
+    /// (`VACUUM`) and truncates the write-ahead log. Takes as long as
+    /// copying the store, and needs as much free disk again; so only on
+    /// request, never after a pass.
+    pub fn compact(&mut self) -> Result<()> {
+        self.conn.execute_batch("VACUUM")?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// A store that lives as long as the value (tests, dry runs).
     pub fn in_memory() -> Result<SqliteStore> {
         Self::init(Connection::open_in_memory()?)
@@ -1115,12 +1155,25 @@ impl SqliteStore {
 
     /// Dead letters, open ones only or all, one by id or every one.
     fn letters(&self, mapping: &str, open_only: bool, id: Option<i64>) -> Result<Vec<DeadLetter>> {
+        self.letters_after(mapping, open_only, id, 0, -1)
+    }
+
+    /// Dead letters, open ones only or all, one or every one, with an id
+    /// over `after`; at most `limit` (-1: all).
+    fn letters_after(
+        &self,
+        mapping: &str,
+        open_only: bool,
+        id: Option<i64>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<DeadLetter>> {
         let mut q = self.conn.prepare(
             "SELECT id, key, side, errors, events, created_at, status, operation FROM dead_letters
              WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR id = ?3)
-             ORDER BY id",
+             AND id > ?4 ORDER BY id LIMIT ?5",
         )?;
-        let rows = q.query_map(params![mapping, open_only, id], |r| {
+        let rows = q.query_map(params![mapping, open_only, id, after, limit], |r| {
             Ok(DeadLetter {
                 id: r.get(0)?,
                 key: r.get(1)?,
@@ -1535,14 +1588,15 @@ impl Store for SqliteStore {
             )?;
         }
         tx.execute(
-            "UPDATE dead_letters SET status = ?2 WHERE id = ?1",
+            "UPDATE dead_letters SET status = ?2, settled_at = ?3 WHERE id = ?1",
             params![
                 id,
                 if replay {
                     LetterStatus::Replayed
                 } else {
                     LetterStatus::Discarded
-                }
+                },
+                now()
             ],
         )?;
         if let Some(key) = &letter.key {
@@ -1590,8 +1644,8 @@ impl Store for SqliteStore {
             record.dirty = true;
             put_record(&tx, mapping, &record)?;
             tx.execute(
-                "UPDATE reviews SET status = 'resolved' WHERE id = ?1",
-                params![review.id],
+                "UPDATE reviews SET status = 'resolved', settled_at = ?2 WHERE id = ?1",
+                params![review.id, now()],
             )?;
             release(&tx, mapping, key)?;
         } else {
@@ -1616,6 +1670,75 @@ impl Store for SqliteStore {
             )?,
         };
         Ok(())
+    }
+
+    fn dead_letters_after(
+        &self,
+        mapping: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<DeadLetter>, i64)> {
+        // The highest id of any mapping, not only this one's: ids are one
+        // sequence, and the next call asks for what comes after it. Read
+        // first, so a letter made meanwhile is left for the next call.
+        let last: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(MAX(id), 0) FROM dead_letters", [], |r| {
+                    r.get(0)
+                })?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut letters = self.letters_after(mapping, false, None, after, limit)?;
+        letters.retain(|d| d.id <= last);
+        Ok((letters, last))
+    }
+
+    fn retain(
+        &mut self,
+        mapping: &str,
+        sent_days: Option<u32>,
+        settled_days: u32,
+    ) -> Result<super::retention::Pruned> {
+        let cutoff = |days: u32| {
+            (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let settled = cutoff(settled_days);
+        let tx = write_tx(&mut self.conn)?;
+        let mut pruned = super::retention::Pruned::default();
+        if let Some(days) = sent_days {
+            // The mapping's highest batch stays: `assign_batch` numbers the
+            // next batch MAX(batch) + 1, and a number used again would
+            // name an outbox file (and a provider's batch) a second time.
+            pruned.sent = tx.execute(
+                "DELETE FROM outbox WHERE mapping = ?1 AND status = 'sent' AND sent_at < ?2
+                 AND batch < (SELECT MAX(batch) FROM outbox WHERE mapping = ?1)",
+                params![mapping, cutoff(days)],
+            )?;
+        }
+        // Stores from before migration 12 have no settled_at: their
+        // settled rows age from when they were opened.
+        pruned.dead_letters = tx.execute(
+            "DELETE FROM dead_letters WHERE mapping = ?1 AND status != ?2
+             AND COALESCE(settled_at, created_at) < ?3",
+            params![mapping, LetterStatus::Open, settled],
+        )?;
+        pruned.reviews = tx.execute(
+            "DELETE FROM reviews WHERE mapping = ?1 AND status = 'resolved'
+             AND COALESCE(settled_at, created_at) < ?2",
+            params![mapping, settled],
+        )?;
+        pruned.resolutions = tx.execute(
+            "DELETE FROM resolutions WHERE mapping = ?1 AND at < ?2",
+            params![mapping, settled],
+        )?;
+        tx.commit()?;
+        // The pages freed are reused by the next writes; the log is
+        // folded into the file and cut to nothing, so it does not keep
+        // the size of the busiest pass. A reader in the middle of a read
+        // (`tether status`) makes it a partial checkpoint, never an error.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(pruned)
     }
 
     fn events_of(&self, mapping: &str, key: &str) -> Result<Vec<(i64, String, String, String)>> {
@@ -1803,6 +1926,100 @@ mod tests {
         assert_eq!(s.breaker("erp").unwrap(), None, "by provider");
         s.set_breaker("crm", None).unwrap();
         assert_eq!(s.breaker("crm").unwrap(), None);
+    }
+
+    /// Retention prunes what is settled and old, keeps what is open or
+    /// recent, and keeps the mapping's highest batch however old (the
+    /// next batch is numbered after it).
+    #[test]
+    fn retain_prunes_settled_and_sent_rows_but_keeps_the_highest_batch() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        let old = "2000-01-01T00:00:00.000Z";
+        let recent = now();
+        for (batch, status, sent_at) in [
+            (1, "sent", old),
+            (2, "sent", old),
+            (3, "sent", recent.as_str()),
+            (4, "pending", old),
+            // The highest, sent long ago.
+            (5, "sent", old),
+        ] {
+            s.conn
+                .execute(
+                    "INSERT INTO outbox (mapping, side, batch, key, idempotency_key, operation,
+                     status, created_at, sent_at) VALUES ('m', 'right', ?1, 'k', 'i', '{}', ?2, ?3, ?3)",
+                    params![batch, status, sent_at],
+                )
+                .unwrap();
+        }
+        // Another mapping's batches are numbered apart and left alone.
+        s.conn
+            .execute(
+                "INSERT INTO outbox (mapping, side, batch, key, idempotency_key, operation,
+                 status, created_at, sent_at) VALUES ('other', 'right', 1, 'k', 'i', '{}', 'sent', ?1, ?1)",
+                params![old],
+            )
+            .unwrap();
+        for (status, settled_at) in [
+            ("open", None),
+            ("replayed", Some(old)),
+            ("discarded", Some(recent.as_str())),
+            // Settled before migration 12: aged by when it was opened.
+            ("discarded", None),
+        ] {
+            s.conn
+                .execute(
+                    "INSERT INTO dead_letters (mapping, key, side, errors, events, created_at,
+                     status, settled_at) VALUES ('m', 'k', 'left', '[]', '[]', ?1, ?2, ?3)",
+                    params![old, status, settled_at],
+                )
+                .unwrap();
+        }
+        for (status, settled_at) in [("open", None), ("resolved", Some(old))] {
+            s.conn
+                .execute(
+                    "INSERT INTO reviews (mapping, key, reason, fields, created_at, status,
+                     settled_at) VALUES ('m', 'k', 'conflict', '[]', ?1, ?2, ?3)",
+                    params![old, status, settled_at],
+                )
+                .unwrap();
+        }
+        let pruned = s.retain("m", Some(7), 30).unwrap();
+        assert_eq!(
+            pruned,
+            crate::sync::retention::Pruned {
+                sent: 2,
+                dead_letters: 2,
+                reviews: 1,
+                resolutions: 0,
+                done_files: 0
+            }
+        );
+        let batches: Vec<(String, i64)> = s
+            .conn
+            .prepare("SELECT mapping, batch FROM outbox ORDER BY mapping, batch")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let want: Vec<(String, i64)> = [("m", 3), ("m", 4), ("m", 5), ("other", 1)]
+            .iter()
+            .map(|(m, b)| (m.to_string(), *b))
+            .collect();
+        assert_eq!(batches, want, "recent, pending and the highest kept");
+        let next = s.assign_batch("m", Side::Right, &[]).unwrap();
+        assert_eq!(next, 6, "numbering goes on after the kept batches");
+        assert_eq!(s.retain("m", None, 30).unwrap().sent, 0, "sent kept");
+        let open: i64 = s
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM dead_letters WHERE status = 'open'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(open, 1, "open work is never pruned");
     }
 
     fn notice(event_id: &str, text: &str) -> InboxNotice {

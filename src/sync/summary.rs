@@ -57,6 +57,9 @@ impl ProviderRequests {
                 throttled: now.throttled.saturating_sub(before.throttled),
                 breaker_openings: now.breaker_openings.saturating_sub(before.breaker_openings),
                 token_fetches: now.token_fetches.saturating_sub(before.token_fetches),
+                by_class: std::array::from_fn(|i| {
+                    now.by_class[i].saturating_sub(before.by_class[i])
+                }),
             },
         }
     }
@@ -68,6 +71,9 @@ impl ProviderRequests {
         c.throttled += o.throttled;
         c.breaker_openings += o.breaker_openings;
         c.token_fetches += o.token_fetches;
+        for (mine, theirs) in c.by_class.iter_mut().zip(o.by_class) {
+            *mine += theirs;
+        }
     }
 }
 
