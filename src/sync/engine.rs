@@ -14,7 +14,8 @@ use super::merge::{self, SideView, WriteKind};
 use super::provider::{Item, Provider, ProviderError, RawEvent, Received, Sent};
 use super::store::{
     Blocked, Changes, Checkpoint, EventOp, EventStatus, NewDeadLetter, NewEvent, OpKind, Operation,
-    OutboxRow, Presence, RecordState, Store, StoreError, StoredEvent,
+    OutboxRow, Presence, RecordState, Rekey, Store, StoreError, StoredEvent, provisional_key,
+    provisional_side,
 };
 pub use super::summary::Summary;
 use crate::base::Side;
@@ -79,6 +80,10 @@ pub struct Engine<'a> {
     pub send_batch: usize,
     /// Called with the running totals while a pass goes on.
     pub progress: Option<&'a mut dyn FnMut(&Summary)>,
+    /// Per side: whether a record read there without the mapping's key
+    /// can be linked ([`Engine::born_links`]); set by each pass from its
+    /// providers.
+    born: [bool; 2],
 }
 
 impl<'a> Engine<'a> {
@@ -96,6 +101,7 @@ impl<'a> Engine<'a> {
             page: PAGE,
             send_batch: SEND_BATCH,
             progress: None,
+            born: [false; 2],
         }
     }
 }
@@ -123,6 +129,10 @@ impl Engine<'_> {
         // the other has nothing new. A store error ends the pass at once.
         let mut down: [Option<ProviderError>; 2] = [None, None];
         let sides = [Side::Left, Side::Right];
+        self.born = [
+            self.born_links(Side::Left, &*left, &*right),
+            self.born_links(Side::Right, &*right, &*left),
+        ];
         // A breaker an earlier run left open still holds: a provider known
         // to be down is not paid for in timeouts again.
         self.restore_health(left)?;
@@ -155,6 +165,22 @@ impl Engine<'_> {
             Some((side, e)) => Err(SyncError::Provider(side, e)),
             None => Ok(summary),
         }
+    }
+
+    /// Whether a record read on `side` without the mapping's key can be
+    /// linked instead of dead-lettered (E1009): it has its own id there
+    /// (`ids`), the other side's creates answer with an id that is that
+    /// side's key (its key is its id: HubSpot's `id`), and `side` can be
+    /// updated by its own id, to write the key back.
+    fn born_links(&self, side: Side, born: &dyn Provider, other: &dyn Provider) -> bool {
+        let (Some(key), Some(ids)) = (&self.spec.key, &self.spec.ids) else {
+            return false;
+        };
+        let keyed_by_id = match side.other() {
+            Side::Left => key.0 == ids.0,
+            Side::Right => key.1 == ids.1,
+        };
+        keyed_by_id && born.linking().updates_by_id && other.linking().answers_ids
     }
 
     /// Gives a provider its breaker as an earlier run left it open.
@@ -272,7 +298,10 @@ impl Engine<'_> {
                 } else {
                     op
                 };
-                let record_key = self.record_key(side, side_key.as_deref(), &record)?;
+                let record_key = match self.record_key(side, side_key.as_deref(), &record)? {
+                    Some(key) => Some(key),
+                    None => self.born_key(side, &record)?,
+                };
                 NewEvent {
                     side,
                     event_id: event_id.unwrap_or_else(|| at.event_id(side, &text)),
@@ -358,6 +387,30 @@ impl Engine<'_> {
             _ => None,
         };
         Ok(Some(key.unwrap_or_else(|| side_key.to_string())))
+    }
+
+    /// The record a keyless record of `side` belongs to, when such records
+    /// are linked there: the one its own id is linked to (a record already
+    /// created on the other side, whose key is not yet written back), else
+    /// its provisional key.
+    fn born_key(&self, side: Side, record: &Json) -> Result<Option<String>, SyncError> {
+        if !self.born[side as usize] {
+            return Ok(None);
+        }
+        let Some(id) = self
+            .spec
+            .native_id(side, record)
+            .filter(|id| !id.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        if let Some(r) = self
+            .store
+            .find_by_native_id(&self.spec.mapping, side, &id)?
+        {
+            return Ok(Some(r.key));
+        }
+        Ok(Some(provisional_key(side, &id)))
     }
 
     /// Merges every received event, page by page in arrival order, then
@@ -496,6 +549,7 @@ impl Engine<'_> {
     ) {
         let mut state = state.unwrap_or_else(|| RecordState {
             key: key.clone(),
+            born: provisional_side(&key).filter(|s| self.born[*s as usize]),
             ..RecordState::default()
         });
         if state.blocked.is_some() {
@@ -532,6 +586,14 @@ impl Engine<'_> {
             let Some(record) = next.side(side).record.as_ref() else {
                 continue;
             };
+            // A record born on the other side, not yet linked here: what
+            // this side holds is only what tether sent it, without the key
+            // the provider will give it (a required field its mapping would
+            // refuse). It cannot have changed since: its events carry a key
+            // this record does not have yet. Nothing flows from it.
+            if next.born == Some(side.other()) {
+                continue;
+            }
             match self.map(side, record) {
                 Ok(m) => mapped[side as usize] = m,
                 Err(errors) => {
@@ -830,6 +892,7 @@ impl Engine<'_> {
                         .into_iter()
                         .take_while(|r| r.batch.is_none())
                         .collect();
+                    let fresh = end_at_born_create(fresh);
                     let seqs: Vec<i64> = fresh.iter().map(|r| r.seq).collect();
                     let b = self.store.assign_batch(&mapping, side, &seqs)?;
                     failpoint("outbox-assigned");
@@ -859,6 +922,7 @@ impl Engine<'_> {
                 }
             };
             let mut changes = Changes::default();
+            let mut rekeyed = false;
             // Rows answered; the provider may give up before the end.
             let mut answered: Vec<i64> = Vec::with_capacity(rows.len());
             let mut gave_up: Option<String> = (sent.len() < ops.len()).then(|| {
@@ -880,8 +944,12 @@ impl Engine<'_> {
                         native_id: Some(id),
                     } => {
                         if let Some(mut r) = self.store.find_record(&mapping, side, &op.key)? {
-                            r.side_mut(side).native_id = Some(id);
-                            changes.records.push(r);
+                            r.side_mut(side).native_id = Some(id.clone());
+                            if r.born == Some(side.other()) {
+                                rekeyed |= self.rekey(side, r, &id, &mut changes, summary)?;
+                            } else {
+                                changes.records.push(r);
+                            }
                         }
                     }
                     Sent::Refused(why) => {
@@ -913,6 +981,11 @@ impl Engine<'_> {
             if !changes.records.is_empty() || !changes.dead_letters.is_empty() {
                 self.store.commit(&mapping, changes)?;
             }
+            if rekeyed {
+                // The crash suite's point between a born record re-keyed
+                // (its key's write-back queued) and anything sent after.
+                failpoint("rekeyed");
+            }
             summary.sent += answered.len() as u64;
             let Some(why) = gave_up else {
                 self.store.mark_sent(&mapping, side, batch)?;
@@ -932,6 +1005,125 @@ impl Engine<'_> {
             ));
         }
     }
+}
+
+impl Engine<'_> {
+    /// A record born on the other side of `made` without the mapping's
+    /// key was created on `made`, which answered with its id `id`: the
+    /// record's key from now on (the caller checked, by
+    /// [`Engine::born_links`], that `made`'s key is its id). Into
+    /// `changes`, committed with the create's acknowledgement in one
+    /// transaction: every reference moved to the new key ([`Rekey`]), the
+    /// link, and the key's write-back, an update of the born side with
+    /// only the key, under an idempotency key of its own (the same
+    /// however often it is queued). Whether it re-keyed.
+    fn rekey(
+        &self,
+        made: Side,
+        mut r: RecordState,
+        id: &str,
+        changes: &mut Changes,
+        summary: &mut Summary,
+    ) -> Result<bool, SyncError> {
+        let born = made.other();
+        let from = r.key.clone();
+        let native = r.side(born).native_id.clone();
+        let path = self.spec.key_path(born).cloned();
+        let taken = self
+            .store
+            .find_record(&self.spec.mapping, Side::Left, id)?
+            .is_some();
+        let (Some(native), Some(path), false) = (native, path, taken) else {
+            // Already known under that key (the made record's own event
+            // came first), or nothing to address the born side by: two
+            // records for one person, which a person must join.
+            summary.dead_lettered += 1;
+            r.blocked = Some(Blocked::DeadLetter);
+            changes.dead_letters.push(NewDeadLetter {
+                key: Some(from.clone()),
+                side: born,
+                errors: vec![letter(
+                    Code::E1009,
+                    "",
+                    &format!(
+                        "the {made} side made `{id}` for the record born on the {born} side as                          `{from}`, but {}; its key was not written back",
+                        if taken {
+                            format!("`{id}` is already a record here")
+                        } else {
+                            "it has no id to be addressed by".to_string()
+                        }
+                    ),
+                )],
+                events: Vec::new(),
+                operation: None,
+            });
+            changes.records.push(r);
+            return Ok(false);
+        };
+        let key = Json::String(id.to_string());
+        r.key = id.to_string();
+        r.right_key = Some(id.to_string());
+        r.born = None;
+        // Both sides' records as tether knows them carry the key (the born
+        // side's once the write-back is applied): its echo changes nothing.
+        for side in [Side::Left, Side::Right] {
+            if let (Some(p), Some(rec)) =
+                (self.spec.key_path(side), r.side_mut(side).record.as_mut())
+            {
+                json::set(rec, p, key.clone());
+            }
+        }
+        let mut record = Json::Object(serde_json::Map::new());
+        json::set(&mut record, &path, key);
+        let mut h = Sha256::new();
+        for part in [self.spec.mapping.as_str(), born.name(), &native, "key", id] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        changes.outbox.push((
+            born,
+            Operation {
+                op: OpKind::Update,
+                key: id.to_string(),
+                idempotency_key: format!("tk_{}", &hex(&h.finalize())[..32]),
+                id: Some(native),
+                record: Some(record),
+                unset: Vec::new(),
+                maybe_sent: false,
+            },
+        ));
+        changes.rekeys.push(Rekey {
+            from,
+            to: id.to_string(),
+            linked: made,
+            native_id: id.to_string(),
+        });
+        changes.records.push(r);
+        Ok(true)
+    }
+}
+
+/// A fresh batch ends at a create for a record born on the other side
+/// when a later row of it names the same record (an update merged before
+/// the create was answered): that row is sent in the next batch, after
+/// the create's answer re-keyed it and gave it the new record's id.
+/// Otherwise it would go out in the same request loop, with neither.
+fn end_at_born_create(mut rows: Vec<OutboxRow>) -> Vec<OutboxRow> {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        last.insert(r.operation.key.as_str(), i);
+    }
+    let cut = rows.iter().enumerate().find_map(|(i, r)| {
+        let op = &r.operation;
+        (op.op == OpKind::Create
+            && provisional_side(&op.key).is_some()
+            && last.get(op.key.as_str()).is_some_and(|l| *l > i))
+        .then_some(i + 1)
+    });
+    if let Some(cut) = cut {
+        rows.truncate(cut);
+    }
+    rows
 }
 
 /// Keeps a provider's error for its side (which then sits out the rest of

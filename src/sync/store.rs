@@ -253,6 +253,46 @@ pub struct RecordState {
     /// so a merge redone after a crash gives the same keys.
     #[serde(default)]
     pub generation: u64,
+    /// Born on this side without the mapping's key: the record is kept
+    /// under a provisional key ([`provisional_key`]) until the other
+    /// side's create answers with one, then re-keyed ([`Rekey`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub born: Option<Side>,
+}
+
+/// The key a record born on `side` without the mapping's key is kept
+/// under until it has one: `~right:<its native id>`. Why `~` and the side:
+/// it names the record by what it has (its own id on its side), and no
+/// two sides' ids can meet. Keys of this shape are reserved: a record
+/// whose real key is `~left:…` or `~right:…` would be taken for one.
+pub fn provisional_key(side: Side, native_id: &str) -> String {
+    format!("~{}:{native_id}", side.name())
+}
+
+/// The side a provisional key ([`provisional_key`]) was born on.
+pub fn provisional_side(key: &str) -> Option<Side> {
+    let rest = key.strip_prefix('~')?;
+    [Side::Left, Side::Right].into_iter().find(|s| {
+        rest.strip_prefix(s.name())
+            .is_some_and(|r| r.starts_with(':'))
+    })
+}
+
+/// A record born without a key gets the one the other side's create
+/// answered with: committed with the create's acknowledgement, in one
+/// transaction (`Changes::rekeys`). The store moves every reference to
+/// `from` (the record's row, received and waiting events, pending
+/// operations, dead letters, reviews, resolutions) to `to`; pending
+/// operations for `linked` (the side that made the record) also get its
+/// id there, `native_id`, so an update queued before the create's answer
+/// can address the record. The record's new state, and the key's
+/// write-back, are in the same `Changes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rekey {
+    pub from: String,
+    pub to: String,
+    pub linked: Side,
+    pub native_id: String,
 }
 
 impl RecordState {
@@ -334,6 +374,8 @@ pub struct Changes {
     pub resolutions: Vec<(String, Resolution)>,
     pub dead_letters: Vec<NewDeadLetter>,
     pub reviews: Vec<(String, String, Vec<Parked>)>,
+    /// Records given their key: applied before everything else here.
+    pub rekeys: Vec<Rekey>,
 }
 
 pub struct NewDeadLetter {
@@ -372,6 +414,11 @@ pub trait Store {
     fn received(&self, mapping: &str, records: usize) -> Result<Vec<StoredEvent>>;
     /// The record a side's key belongs to.
     fn find_record(&self, mapping: &str, side: Side, key: &str) -> Result<Option<RecordState>>;
+    /// The record a side's own id (`ids`) is linked to: how a record born
+    /// without a key finds its state again, before and after it is
+    /// re-keyed.
+    fn find_by_native_id(&self, mapping: &str, side: Side, id: &str)
+    -> Result<Option<RecordState>>;
     /// Records to merge without new events (a review resolved).
     fn dirty_records(&self, mapping: &str) -> Result<Vec<RecordState>>;
     /// Writes one merge group atomically.
@@ -500,6 +547,18 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(
         "CREATE TABLE passes (mapping TEXT PRIMARY KEY, last_ok_at TEXT,
         last_failed_at TEXT, last_error TEXT);",
+    ),
+    // 12: records found by a side's own id (`ids`): a record born without
+    // the mapping's key is found by it until its key is written back
+    // (`Store::find_by_native_id`). Expression indexes: the id lives in
+    // the state's JSON, and a scan per keyless event would make a first
+    // sync of N such records N² (docs/design/10-rest-providers.md, "Records
+    // born on the other side").
+    Migration::Sql(
+        "CREATE INDEX records_left_id ON records
+            (mapping, json_extract(state, '$.left.native_id'));
+     CREATE INDEX records_right_id ON records
+            (mapping, json_extract(state, '$.right.native_id'));",
     ),
 ];
 
@@ -1352,6 +1411,30 @@ impl Store for SqliteStore {
         }
     }
 
+    fn find_by_native_id(
+        &self,
+        mapping: &str,
+        side: Side,
+        id: &str,
+    ) -> Result<Option<RecordState>> {
+        // The expressions are the indexes' (migration 12), word for word:
+        // SQLite uses an expression index only for the same expression.
+        match side {
+            Side::Left => self.record_row(
+                "SELECT state FROM records
+                 WHERE mapping = ?1 AND json_extract(state, '$.left.native_id') = ?2",
+                mapping,
+                id,
+            ),
+            Side::Right => self.record_row(
+                "SELECT state FROM records
+                 WHERE mapping = ?1 AND json_extract(state, '$.right.native_id') = ?2",
+                mapping,
+                id,
+            ),
+        }
+    }
+
     fn dirty_records(&self, mapping: &str) -> Result<Vec<RecordState>> {
         let mut q = self.conn.prepare(
             "SELECT state FROM records WHERE mapping = ?1 AND dirty = 1 AND blocked IS NULL
@@ -1366,6 +1449,9 @@ impl Store for SqliteStore {
     fn commit(&mut self, mapping: &str, changes: Changes) -> Result<()> {
         let tx = write_tx(&mut self.conn)?;
         let at = now();
+        for k in &changes.rekeys {
+            rekey(&tx, mapping, k)?;
+        }
         for r in &changes.records {
             put_record(&tx, mapping, r)?;
         }
@@ -1628,6 +1714,47 @@ impl Store for SqliteStore {
         })?;
         rows.collect::<rusqlite::Result<_>>().map_err(Into::into)
     }
+}
+
+/// Moves every reference to a record's provisional key to its new key
+/// ([`Rekey`]); the record's new row comes with the same `Changes`.
+fn rekey(tx: &Transaction<'_>, mapping: &str, k: &Rekey) -> Result<()> {
+    tx.execute(
+        "DELETE FROM records WHERE mapping = ?1 AND key = ?2",
+        params![mapping, k.from],
+    )?;
+    for sql in [
+        "UPDATE inbox SET record_key = ?3 WHERE mapping = ?1 AND record_key = ?2",
+        "UPDATE dead_letters SET key = ?3 WHERE mapping = ?1 AND key = ?2",
+        "UPDATE reviews SET key = ?3 WHERE mapping = ?1 AND key = ?2",
+        "UPDATE resolutions SET key = ?3 WHERE mapping = ?1 AND key = ?2",
+    ] {
+        tx.execute(sql, params![mapping, k.from, k.to])?;
+    }
+    // Pending operations name the record in their column and in their
+    // stored form; an operation for the side that made the record had no
+    // id to address it by until now.
+    let pending: Vec<(i64, Side, String)> = tx
+        .prepare(
+            "SELECT seq, side, operation FROM outbox
+             WHERE mapping = ?1 AND key = ?2 AND status = 'pending'",
+        )?
+        .query_map(params![mapping, k.from], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, side, text) in pending {
+        let mut op: Operation = from_text(&text)?;
+        op.key = k.to.clone();
+        if side == k.linked && op.id.is_none() {
+            op.id = Some(k.native_id.clone());
+        }
+        tx.execute(
+            "UPDATE outbox SET key = ?2, operation = ?3 WHERE seq = ?1",
+            params![seq, k.to, to_text(&op)?],
+        )?;
+    }
+    Ok(())
 }
 
 /// Unblocks a record: events waiting behind it go back to be merged, in
