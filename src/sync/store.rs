@@ -3,7 +3,7 @@
 //! is the embedded default (WAL, `synchronous=FULL`: a committed
 //! transaction survives a crash or power loss).
 //!
-//! Why one file of about 1700 lines: all of the state store's SQL is here,
+//! Why one file of about 2000 lines: all of the state store's SQL is here,
 //! each statement beside the migrations that made its tables, so a change
 //! to the schema is reviewed in one file; about a sixth of it is the
 //! store's unit tests.
