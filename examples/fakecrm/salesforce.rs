@@ -403,3 +403,21 @@ fn since(q: &str) -> Option<i64> {
     let t = NaiveDateTime::parse_from_str(literal, "%Y-%m-%dT%H:%M:%SZ").ok()?;
     Some(Utc.from_utc_datetime(&t).timestamp_millis())
 }
+
+/// `n` contacts made in Salesforce by hand: no `HubSpot_Id__c`, so tether
+/// creates them in HubSpot and writes HubSpot's id back. The first is the
+/// tour's (Grace Hopper); the rest are generated.
+pub fn seed_born(sf: &mut Salesforce, n: u64) {
+    for i in 0..n {
+        let contact = if i == 0 {
+            json!({"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@navy.example",
+                   "Phone": "+1 202 555 0199", "Status__c": "Qualified"})
+        } else {
+            json!({"FirstName": format!("Born{i}"), "LastName": format!("Sf{i}"),
+                   "Email": format!("born{i}@example.com")})
+        };
+        if let Json::Object(fields) = contact {
+            sf.make(&fields);
+        }
+    }
+}
