@@ -17,7 +17,7 @@ use super::store::{
     OutboxRow, Presence, RecordState, Rekey, Store, StoreError, StoredEvent, provisional_key,
     provisional_side,
 };
-pub use super::summary::Summary;
+pub use super::summary::{SideRead, Summary};
 use crate::base::Side;
 use crate::diag::Code;
 use crate::exec::{Outcome, RecordError, map_record};
@@ -78,8 +78,11 @@ pub struct Engine<'a> {
     pub page: usize,
     /// Operations sent per batch ([`SEND_BATCH`]).
     pub send_batch: usize,
-    /// Called with the running totals while a pass goes on.
-    pub progress: Option<&'a mut dyn FnMut(&Summary)>,
+    /// Called with the running totals, and what each side has read so
+    /// far (pages, records), while a pass goes on.
+    pub progress: Option<&'a mut dyn FnMut(&Summary, &[SideRead; 2])>,
+    /// What each side has read in this pass, for `progress`.
+    read: [SideRead; 2],
     /// Per side: whether a record read there without the mapping's key
     /// can be linked ([`Engine::born_links`]); set by each pass from its
     /// providers.
@@ -101,6 +104,7 @@ impl<'a> Engine<'a> {
             page: PAGE,
             send_batch: SEND_BATCH,
             progress: None,
+            read: [SideRead::default(); 2],
             born: [false; 2],
         }
     }
@@ -123,6 +127,7 @@ impl Engine<'_> {
         right: &mut dyn Provider,
     ) -> Result<Summary, SyncError> {
         let mut summary = Summary::default();
+        self.read = [SideRead::default(); 2];
         // A side whose provider fails sits out the rest of the pass (its
         // outbox rows wait); the other side is still read, merged and
         // written: merging one side's new events is what happens whenever
@@ -219,20 +224,28 @@ impl Engine<'_> {
             // Items' places in the delivery, checkpoints not counted (a
             // plain record's event id depends on it).
             let mut n = 0;
+            let mut paged = false;
             for item in provider.open(&id).map_err(fail)? {
                 match item.map_err(fail)? {
                     Received::Checkpoint(c) => {
+                        self.read[side as usize].pages += 1;
+                        paged = true;
                         self.store_events(side, &mut events, Some(&c), summary)?;
                         failpoint("page-stored");
                     }
                     Received::Item(item) => {
                         events.push(self.event(side, item, &Position(&id, n))?);
+                        self.read[side as usize].records += 1;
                         n += 1;
                         if events.len() >= RECEIVE_CHUNK {
                             self.store_events(side, &mut events, None, summary)?;
                         }
                     }
                 }
+            }
+            if !paged {
+                // A delivery without pages (a folder's file) is one.
+                self.read[side as usize].pages += 1;
             }
             self.store_events(side, &mut events, None, summary)?;
             failpoint("event-stored");
@@ -333,7 +346,7 @@ impl Engine<'_> {
     /// Tells the caller how the pass is going (a progress line).
     fn progress(&mut self, summary: &Summary) {
         if let Some(p) = self.progress.as_mut() {
-            p(summary);
+            p(summary, &self.read);
         }
     }
 
