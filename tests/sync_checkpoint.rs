@@ -362,7 +362,6 @@ fn progress_counts_pages_and_records_per_side() {
     let mut engine = Engine::new(&plans, &mut store);
     engine.progress = Some(&mut progress);
     engine.pass(&mut crm, &mut erp).expect("a pass");
-    drop(engine);
     let left: Vec<(u64, u64)> = seen
         .iter()
         .map(|(_, r)| (r[0].pages, r[0].records))

@@ -66,6 +66,10 @@ impl From<StoreError> for SyncError {
     }
 }
 
+/// What the progress callback is given: the running totals and what each
+/// side has read so far.
+pub type Progress<'a> = dyn FnMut(&Summary, &[SideRead; 2]) + 'a;
+
 pub struct Engine<'a> {
     pub spec: &'a SyncSpec,
     pub forward: Option<&'a Plan>,
@@ -80,7 +84,7 @@ pub struct Engine<'a> {
     pub send_batch: usize,
     /// Called with the running totals, and what each side has read so
     /// far (pages, records), while a pass goes on.
-    pub progress: Option<&'a mut dyn FnMut(&Summary, &[SideRead; 2])>,
+    pub progress: Option<&'a mut Progress<'a>>,
     /// What each side has read in this pass, for `progress`.
     read: [SideRead; 2],
     /// Per side: whether a record read there without the mapping's key
