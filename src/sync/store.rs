@@ -132,6 +132,7 @@ pub struct StoredEvent {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// A new status must join the list `rekey` names (it searches by status).
 pub enum EventStatus {
     Applied,
     Stale,
@@ -1723,8 +1724,16 @@ fn rekey(tx: &Transaction<'_>, mapping: &str, k: &Rekey) -> Result<()> {
         "DELETE FROM records WHERE mapping = ?1 AND key = ?2",
         params![mapping, k.from],
     )?;
+    // Every status named, so the search is one probe of `inbox_record`
+    // (mapping, status, record_key) per status: without it, each re-key
+    // would scan the mapping's whole inbox (a first sync of N born records
+    // would be N × the inbox).
+    tx.execute(
+        "UPDATE inbox SET record_key = ?3 WHERE mapping = ?1 AND record_key = ?2
+         AND status IN ('received', 'waiting', 'applied', 'stale', 'dead', 'discarded')",
+        params![mapping, k.from, k.to],
+    )?;
     for sql in [
-        "UPDATE inbox SET record_key = ?3 WHERE mapping = ?1 AND record_key = ?2",
         "UPDATE dead_letters SET key = ?3 WHERE mapping = ?1 AND key = ?2",
         "UPDATE reviews SET key = ?3 WHERE mapping = ?1 AND key = ?2",
         "UPDATE resolutions SET key = ?3 WHERE mapping = ?1 AND key = ?2",
@@ -1905,6 +1914,123 @@ mod tests {
                  "value": "1.5 million", "message": "not a decimal"},
                 {"code": "E1009", "rule": null, "path": "id", "value": null, "message": "no key"},
             ])
+        );
+    }
+
+    #[test]
+    fn a_rekey_moves_every_reference_and_gives_the_maker_s_operations_the_id() {
+        let mut store = SqliteStore::in_memory().expect("store");
+        let born = provisional_key(Side::Right, "E1");
+        let event = |id: &str| NewEvent {
+            side: Side::Right,
+            event_id: id.into(),
+            op: EventOp::Upsert,
+            version: None,
+            record: "{}".into(),
+            side_key: None,
+            record_key: Some(born.clone()),
+            malformed: None,
+        };
+        store
+            .insert_events("m", &[event("a"), event("b")], None)
+            .expect("events");
+        let op = |side_key: &str, id: Option<&str>| Operation {
+            op: OpKind::Update,
+            key: side_key.into(),
+            id: id.map(String::from),
+            idempotency_key: format!("tk_{side_key}_{id:?}"),
+            record: None,
+            unset: Vec::new(),
+            maybe_sent: false,
+        };
+        let mut state = RecordState {
+            key: born.clone(),
+            born: Some(Side::Right),
+            ..RecordState::default()
+        };
+        state.right.native_id = Some("E1".into());
+        store
+            .commit(
+                "m",
+                Changes {
+                    records: vec![state.clone()],
+                    // One event applied, one still waiting to merge.
+                    statuses: vec![(1, EventStatus::Applied, None)],
+                    outbox: vec![
+                        (Side::Left, op(&born, None)),
+                        (Side::Right, op(&born, Some("E1"))),
+                    ],
+                    ..Changes::default()
+                },
+            )
+            .expect("committed");
+        let mut linked = state;
+        linked.key = "c1".into();
+        linked.right_key = Some("c1".into());
+        linked.born = None;
+        store
+            .commit(
+                "m",
+                Changes {
+                    rekeys: vec![Rekey {
+                        from: born.clone(),
+                        to: "c1".into(),
+                        linked: Side::Left,
+                        native_id: "c1".into(),
+                    }],
+                    records: vec![linked],
+                    ..Changes::default()
+                },
+            )
+            .expect("re-keyed");
+        assert!(
+            store
+                .find_record("m", Side::Left, &born)
+                .expect("read")
+                .is_none()
+        );
+        assert!(
+            store
+                .find_record("m", Side::Right, "c1")
+                .expect("read")
+                .is_some()
+        );
+        let found = store
+            .find_by_native_id("m", Side::Right, "E1")
+            .expect("read")
+            .expect("by its own id");
+        assert_eq!(found.key, "c1");
+        let keys: Vec<(String, String)> = store
+            .conn
+            .prepare("SELECT status, record_key FROM inbox ORDER BY seq")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            keys,
+            [
+                ("applied".into(), "c1".into()),
+                ("received".into(), "c1".into())
+            ]
+        );
+        let left = store.pending("m", Side::Left, 10).expect("pending");
+        assert_eq!(
+            (
+                left[0].operation.key.as_str(),
+                left[0].operation.id.as_deref()
+            ),
+            ("c1", Some("c1"))
+        );
+        let right = store.pending("m", Side::Right, 10).expect("pending");
+        assert_eq!(
+            (
+                right[0].operation.key.as_str(),
+                right[0].operation.id.as_deref()
+            ),
+            ("c1", Some("E1")),
+            "the born side keeps its own id"
         );
     }
 
