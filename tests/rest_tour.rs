@@ -430,6 +430,37 @@ fn the_fake_salesforce_grants_tokens_queries_in_batches_and_upserts_by_external_
         let r = upsert(&mut sf, &key.to_string(), r#"{"LastName":"Lee"}"#);
         assert_eq!(r.status, 201, "{}", r.body);
     }
+    // A contact made in Salesforce: no `HubSpot_Id__c` until one is
+    // written back.
+    let made = sf.answer(
+        "POST",
+        "/services/data/v59.0/sobjects/Contact",
+        auth,
+        None,
+        br#"{"FirstName":"Ada"}"#,
+    );
+    assert_eq!(made.status, 400, "LastName is required: {}", made.body);
+    let made = sf.answer(
+        "POST",
+        "/services/data/v59.0/sobjects/Contact",
+        auth,
+        None,
+        br#"{"LastName":"Lovelace"}"#,
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made: serde_json::Value = serde_json::from_str(&made.body).expect("JSON");
+    let id = made["id"].as_str().expect("an id");
+    let ada = sf.by_id(id).expect("made").clone();
+    assert_eq!(ada["LastName"], "Lovelace");
+    assert!(ada.get("HubSpot_Id__c").is_none(), "{ada}");
+    let r = sf.answer(
+        "DELETE",
+        &format!("/services/data/v59.0/sobjects/Contact/{id}"),
+        auth,
+        None,
+        b"",
+    );
+    assert_eq!(r.status, 204);
     let r = upsert(&mut sf, "1", r#"{"LastName":"Li"}"#);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains(r#""created":false"#), "{}", r.body);
