@@ -551,15 +551,19 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 12: records found by a side's own id (`ids`): a record born without
     // the mapping's key is found by it until its key is written back
-    // (`Store::find_by_native_id`). Expression indexes: the id lives in
-    // the state's JSON, and a scan per keyless event would make a first
-    // sync of N such records N² (docs/design/10-rest-providers.md, "Records
-    // born on the other side").
+    // (`Store::find_by_native_id`). Columns beside the state, as
+    // `right_key` is, written with it by `put_record`: an index on
+    // `json_extract(state, …)` would parse every record's JSON twice on
+    // every write; a scan per keyless event would make a first sync of N
+    // such records N² (docs/design/10-rest-providers.md, "Records born on
+    // the other side").
     Migration::Sql(
-        "CREATE INDEX records_left_id ON records
-            (mapping, json_extract(state, '$.left.native_id'));
-     CREATE INDEX records_right_id ON records
-            (mapping, json_extract(state, '$.right.native_id'));",
+        "ALTER TABLE records ADD COLUMN left_id TEXT;
+     ALTER TABLE records ADD COLUMN right_id TEXT;
+     UPDATE records SET left_id = json_extract(state, '$.left.native_id'),
+                        right_id = json_extract(state, '$.right.native_id');
+     CREATE INDEX records_left_id ON records (mapping, left_id);
+     CREATE INDEX records_right_id ON records (mapping, right_id);",
     ),
 ];
 
@@ -1231,10 +1235,10 @@ impl SqliteStore {
 fn put_record(tx: &Transaction<'_>, mapping: &str, r: &RecordState) -> Result<()> {
     let blocked = r.blocked.as_ref().map(to_text).transpose()?;
     tx.prepare_cached(
-        "INSERT INTO records (mapping, key, right_key, blocked, dirty, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO records (mapping, key, right_key, blocked, dirty, state, left_id, right_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (mapping, key) DO UPDATE SET right_key = ?3, blocked = ?4, dirty = ?5,
-         state = ?6",
+         state = ?6, left_id = ?7, right_id = ?8",
     )?
     .execute(params![
         mapping,
@@ -1242,7 +1246,9 @@ fn put_record(tx: &Transaction<'_>, mapping: &str, r: &RecordState) -> Result<()
         r.right_key,
         blocked,
         r.dirty,
-        to_text(r)?
+        to_text(r)?,
+        r.left.native_id,
+        r.right.native_id
     ])?;
     Ok(())
 }
@@ -1418,18 +1424,14 @@ impl Store for SqliteStore {
         side: Side,
         id: &str,
     ) -> Result<Option<RecordState>> {
-        // The expressions are the indexes' (migration 12), word for word:
-        // SQLite uses an expression index only for the same expression.
         match side {
             Side::Left => self.record_row(
-                "SELECT state FROM records
-                 WHERE mapping = ?1 AND json_extract(state, '$.left.native_id') = ?2",
+                "SELECT state FROM records WHERE mapping = ?1 AND left_id = ?2",
                 mapping,
                 id,
             ),
             Side::Right => self.record_row(
-                "SELECT state FROM records
-                 WHERE mapping = ?1 AND json_extract(state, '$.right.native_id') = ?2",
+                "SELECT state FROM records WHERE mapping = ?1 AND right_id = ?2",
                 mapping,
                 id,
             ),
@@ -1819,6 +1821,47 @@ mod tests {
         let letters = store.dead_letters("m", true).unwrap();
         assert_eq!(letters.len(), 1, "rows written before the migration stay");
         assert_eq!(letters[0].operation, None);
+    }
+
+    /// Records stored before migration 12 are found by their own ids after
+    /// it: the columns are filled from the state.
+    #[test]
+    fn records_stored_before_native_id_columns_are_found_by_their_ids() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.len() - 1;
+        for step in &MIGRATIONS[..before] {
+            match step {
+                Migration::Sql(sql) => conn.execute_batch(sql).unwrap(),
+                Migration::Rewrite(f) => {
+                    let tx = conn.transaction().unwrap();
+                    f(&tx).unwrap();
+                    tx.commit().unwrap();
+                }
+            }
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .unwrap();
+        let mut r = RecordState {
+            key: "c1".into(),
+            ..RecordState::default()
+        };
+        r.left.native_id = Some("c1".into());
+        r.right.native_id = Some("E1".into());
+        conn.execute(
+            "INSERT INTO records (mapping, key, dirty, state) VALUES ('m', 'c1', 0, ?1)",
+            params![to_text(&r).unwrap()],
+        )
+        .unwrap();
+        let store = SqliteStore::init(conn).unwrap();
+        let found = |side, id| {
+            store
+                .find_by_native_id("m", side, id)
+                .unwrap()
+                .map(|r| r.key)
+        };
+        assert_eq!(found(Side::Right, "E1").as_deref(), Some("c1"));
+        assert_eq!(found(Side::Left, "c1").as_deref(), Some("c1"));
+        assert_eq!(found(Side::Left, "E1"), None, "each side's own ids");
     }
 
     /// A stored side or status no variant has is an error naming it, not
