@@ -311,3 +311,36 @@ fn a_new_key_already_known_is_a_dead_letter_not_a_second_record() {
         .expect("the born record, kept");
     assert!(held.blocked.is_some());
 }
+
+#[test]
+fn a_mapping_that_never_maps_the_erp_to_the_crm_leaves_such_a_record_a_dead_letter() {
+    // One way, CRM to ERP: an ERP customer without a key would wait for a
+    // create in the CRM that the mapping never makes. E1009, as before,
+    // not a record waiting for good.
+    let one_way = MAPPING
+        .replace(
+            "crm.Contact <-> erp.Customer",
+            "crm.Contact -> erp.Customer",
+        )
+        .replace("key id <-> crm_id", "key id -> crm_id")
+        .replace("name <-> Name", "name -> Name");
+    assert!(!one_way.contains("Contact <->"), "{one_way}");
+    let compiled = compile_source("m.tether", &one_way, None);
+    let program = compiled.program.unwrap_or_else(|| {
+        panic!("the mapping compiles: {:?}", compiled.diagnostics);
+    });
+    let plans = PlanFile::of_program(&program).mappings.swap_remove(0);
+    let mut store = SqliteStore::in_memory().expect("store");
+    let mut crm = Api::new("c", true);
+    let mut erp = Api::new("E", true);
+    erp.queue.push(json!({"Id": "E1", "Name": "Ana"}));
+    let summary = Engine::new(&plans, &mut store)
+        .pass(&mut crm, &mut erp)
+        .expect("a pass");
+    assert_eq!(
+        (summary.created, summary.dead_lettered),
+        (0, 1),
+        "{summary}"
+    );
+    assert_eq!(keys(&store), Vec::<String>::new());
+}

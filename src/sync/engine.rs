@@ -178,13 +178,18 @@ impl Engine<'_> {
 
     /// Whether a record read on `side` without the mapping's key can be
     /// linked instead of dead-lettered (E1009): it has its own id there
-    /// (`ids`), the other side's creates answer with an id that is that
-    /// side's key (its key is its id: HubSpot's `id`), and `side` can be
-    /// updated by its own id, to write the key back.
+    /// (`ids`), the mapping maps it to the other side (else it would wait
+    /// for a create that never comes), the other side's creates answer
+    /// with an id that is that side's key (its key is its id: HubSpot's
+    /// `id`), and `side` can be updated by its own id, to write the key
+    /// back.
     fn born_links(&self, side: Side, born: &dyn Provider, other: &dyn Provider) -> bool {
         let (Some(key), Some(ids)) = (&self.spec.key, &self.spec.ids) else {
             return false;
         };
+        if self.plan(side).is_none() {
+            return false;
+        }
         let keyed_by_id = match side.other() {
             Side::Left => key.0 == ids.0,
             Side::Right => key.1 == ids.1,
