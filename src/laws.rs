@@ -147,6 +147,11 @@ struct Laws<'p> {
     through: HashMap<(Side, Path), Through>,
     /// The records of the left and right sides.
     sides: (RecordId, RecordId),
+    /// The key's path on each side: always generated. A record without
+    /// its key is one born on its side, which the other provider gives a
+    /// key when it creates it (docs/design/10-rest-providers.md, "Records
+    /// born on the other side"): a create, not a round trip.
+    keys: [Option<Path>; 2],
 }
 
 fn origin_of(r: &DRule) -> &crate::check::RuleOrigin {
@@ -167,6 +172,10 @@ impl<'p> Laws<'p> {
             narrowed: HashSet::new(),
             through: HashMap::new(),
             sides: (m.left, m.right),
+            keys: match &m.key {
+                Some((l, r)) => [Some(join(&[], &l.0, false)), Some(join(&[], &r.0, false))],
+                None => [None, None],
+            },
         };
         laws.walk(&m.forward, &[], &[], Direction::Forward);
         laws.walk(&m.reverse, &[], &[], Direction::Reverse);
@@ -380,6 +389,10 @@ impl<'p> Laws<'p> {
             }
             path.push(Seg::Name(f.name.clone()));
             let value = self.value(reg, &f.ty, side, path, depth);
+            let optional = f.optional
+                && self.keys[side as usize]
+                    .as_ref()
+                    .is_none_or(|k| !k.starts_with(path));
             path.pop();
             let name = f.name.clone();
             let value = if f.ty.nullable {
@@ -388,7 +401,7 @@ impl<'p> Laws<'p> {
                 value
             };
             let member = value.prop_map(move |v| Some((name.clone(), v)));
-            fields.push(if f.optional {
+            fields.push(if optional {
                 prop_oneof![3 => member, 1 => Just(None)].boxed()
             } else {
                 member.boxed()

@@ -183,19 +183,17 @@ fn reverse_omits_lastname_for_a_salesforce_record_without_lastname() {
     );
 }
 
-/// What the mapping cannot do without is still checked on read: HubSpot's
-/// `id` is required and fed by the key `HubSpot_Id__c`, so a Salesforce
-/// record without it is rejected (E1002) with the path.
+/// A Salesforce contact without `HubSpot_Id__c` is one made in Salesforce
+/// (issue 19, "records born on the other side"): it maps to a HubSpot
+/// contact without an `id`, a contact to create; HubSpot gives it one, and
+/// `tether sync` writes it back (tests/rest_born.rs). Before, it was
+/// rejected (E1002 at `HubSpot_Id__c`).
 #[test]
-fn reverse_rejects_a_salesforce_record_without_the_key() {
+fn reverse_maps_a_salesforce_record_without_the_key_to_a_contact_to_create() {
     let input = temp("crm", "no_key.ndjson", "{\"LastName\":\"Ng\"}\n");
-    let rejects = temp("crm", "no_key.rejects", "");
-    let (code, lines, _) = run(&["--reverse", "--input", &input, "--rejects", &rejects]);
-    assert_eq!(code, Some(3));
-    assert!(lines.is_empty(), "{lines:?}");
-    let rejected = std::fs::read_to_string(&rejects).expect("rejects");
-    assert!(rejected.contains(r#""code":"E1002""#), "{rejected}");
-    assert!(rejected.contains(r#""path":"HubSpot_Id__c""#), "{rejected}");
+    let (code, lines, err) = run(&["--reverse", "--input", &input]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(lines, [r#"{"properties":{"lastname":"Ng"}}"#]);
 }
 
 /// Salesforce sets `LastModifiedDate` itself: the schema says `readonly`,

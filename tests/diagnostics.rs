@@ -959,6 +959,16 @@ snap!(
     says "never writes this side"
 );
 
+snap!(
+    e0251_provider_records_born_where_the_other_key_is_not_its_id,
+    "E0251",
+    &format!(
+        "{}schema c {{ record L {{ ref?: string, lid: string }} }}\nmapping m: c.L -> api.Contact {{\n  key ref -> email\n  ids lid <-> id\n  lid -> id\n  unmapped updatedAt, seq, props, archived\n}}\n",
+        provider_case("  base \"https://api.example.com\"\n  auth none\n  resource contacts: api.Contact {\n    read GET \"/contacts\" returns api.Page { records results }\n    create POST \"/contacts\" returns api.One {\n      id at id\n      idempotency header \"Idempotency-Key\"\n    }\n    update PATCH \"/contacts/{id}\"\n  }")
+    ),
+    says "not its own id"
+);
+
 #[test]
 fn a_complete_provider_checks_clean_and_yields_its_spec() {
     let src = provider_case(

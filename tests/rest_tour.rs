@@ -165,6 +165,10 @@ fn the_readme_rest_tour_runs_as_written() {
                     match *flag {
                         "--port" => {}
                         "--throttle" => s.throttle_every = value.parse().expect("a number"),
+                        "--born" => salesforce::seed_born(
+                            &mut s.salesforce,
+                            value.parse().expect("a number"),
+                        ),
                         other => panic!("a flag the tour test does not know: {other}"),
                     }
                 }
@@ -240,9 +244,9 @@ fn the_readme_rest_tour_runs_as_written() {
         }
     }
 
-    // Six passes, as the README has them: four into a folder, two
+    // Seven passes, as the README has them: four into a folder, three
     // between the APIs.
-    assert_eq!(passes.len(), 6, "{passes:?}");
+    assert_eq!(passes.len(), 7, "{passes:?}");
     let demo = PathBuf::from(&vars["demo"]);
 
     // Salesforce's outbox: the four contacts created once each, and the
@@ -263,10 +267,17 @@ fn the_readme_rest_tour_runs_as_written() {
     assert_eq!(keys, ["101", "102", "103", "104"], "{ops:?}");
     assert!(ops.iter().all(|o| o["op"] == "create"), "{ops:?}");
 
-    // The fake: still four contacts, 101 with Salesforce's phone number;
-    // the throttle did answer 429s, and the passes got through them.
+    // The fake: the four contacts, 101 with Salesforce's phone number,
+    // and Grace, made in Salesforce; the throttle did answer 429s, and
+    // the passes got through them.
     let s = store.lock().expect("store");
-    assert_eq!(s.hubspot.contacts().count(), 4);
+    assert_eq!(s.hubspot.contacts().count(), 5);
+    let grace = s
+        .hubspot
+        .by_email("grace@navy.example")
+        .expect("Grace, created in HubSpot");
+    let grace_id = grace["id"].as_str().expect("an id").to_string();
+    assert_eq!(grace["properties"]["lifecyclestage"], "salesqualifiedlead");
     let bryan = s.hubspot.by_id("101").expect("contact 101");
     assert_eq!(bryan["properties"]["phone"], "+1 877 929 0687", "{bryan}");
     assert_eq!(
@@ -276,20 +287,25 @@ fn the_readme_rest_tour_runs_as_written() {
     assert!(s.throttled > 0, "the tour's throttle never answered 429");
 
     // Salesforce: the four HubSpot contacts upserted once each by their
-    // HubSpot id, with HubSpot's values; no token before the passes that
-    // read Salesforce, then one access token per pass (the refresh grant,
-    // from the token file).
+    // HubSpot id, with HubSpot's values, and Grace holding hers, written
+    // back; no token before the passes that read Salesforce, then one
+    // access token per pass (the refresh grant, from the token file).
     let mut external: Vec<&str> = s
         .salesforce
         .contacts()
         .filter_map(|c| c["HubSpot_Id__c"].as_str())
         .collect();
     external.sort_unstable();
-    assert_eq!(external, ["101", "102", "103", "104"]);
+    let mut want = vec!["101", "102", "103", "104", grace_id.as_str()];
+    want.sort_unstable();
+    assert_eq!(external, want);
+    assert_eq!(s.salesforce.contacts().count(), 5, "nothing made twice");
+    let grace_sf = s.salesforce.by_external(&grace_id).expect("Grace");
+    assert_eq!(grace_sf["LastName"], "Hopper", "{grace_sf}");
     let cooper = s.salesforce.by_external("101").expect("101 in Salesforce");
     assert_eq!(cooper["Phone"], "+1 877 929 0687", "{cooper}");
     assert_eq!(cooper["Email"], "bcooper@biglytics.net", "{cooper}");
-    assert_eq!(token_requests, [0, 0, 0, 0, 1, 2], "{token_requests:?}");
+    assert_eq!(token_requests, [0, 0, 0, 0, 1, 2, 3], "{token_requests:?}");
 
     // The throwaway token: in nothing tether printed or wrote.
     let token = env
@@ -414,6 +430,37 @@ fn the_fake_salesforce_grants_tokens_queries_in_batches_and_upserts_by_external_
         let r = upsert(&mut sf, &key.to_string(), r#"{"LastName":"Lee"}"#);
         assert_eq!(r.status, 201, "{}", r.body);
     }
+    // A contact made in Salesforce: no `HubSpot_Id__c` until one is
+    // written back.
+    let made = sf.answer(
+        "POST",
+        "/services/data/v59.0/sobjects/Contact",
+        auth,
+        None,
+        br#"{"FirstName":"Ada"}"#,
+    );
+    assert_eq!(made.status, 400, "LastName is required: {}", made.body);
+    let made = sf.answer(
+        "POST",
+        "/services/data/v59.0/sobjects/Contact",
+        auth,
+        None,
+        br#"{"LastName":"Lovelace"}"#,
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made: serde_json::Value = serde_json::from_str(&made.body).expect("JSON");
+    let id = made["id"].as_str().expect("an id");
+    let ada = sf.by_id(id).expect("made").clone();
+    assert_eq!(ada["LastName"], "Lovelace");
+    assert!(ada.get("HubSpot_Id__c").is_none(), "{ada}");
+    let r = sf.answer(
+        "DELETE",
+        &format!("/services/data/v59.0/sobjects/Contact/{id}"),
+        auth,
+        None,
+        b"",
+    );
+    assert_eq!(r.status, 204);
     let r = upsert(&mut sf, "1", r#"{"LastName":"Li"}"#);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains(r#""created":false"#), "{}", r.body);

@@ -173,6 +173,17 @@ fn clock() -> ManualClock {
 /// breaker that opens after `after` failures for 30 s; backoff waits its
 /// whole ceiling (on the manual clock).
 fn exchange(clock: &ManualClock, attempts: u32, after: u32) -> Exchange<&ManualClock> {
+    classified(clock, attempts, after, StatusClasses::default(), Vec::new())
+}
+
+/// [`exchange`] with declared status classes and `message at` paths.
+fn classified(
+    clock: &ManualClock,
+    attempts: u32,
+    after: u32,
+    classes: StatusClasses,
+    message_at: Vec<Vec<String>>,
+) -> Exchange<&ManualClock> {
     Exchange::new(
         ExchangeSpec {
             name: "crm".into(),
@@ -184,8 +195,8 @@ fn exchange(clock: &ManualClock, attempts: u32, after: u32) -> Exchange<&ManualC
                 open_min: Duration::from_secs(30),
                 open_max: Duration::from_secs(300),
             },
-            classes: StatusClasses::default(),
-            message_at: Vec::new(),
+            classes,
+            message_at,
             retry: RetrySpec {
                 max_attempts: NonZeroU32::new(attempts).expect("nonzero"),
                 ..RetrySpec::default()
@@ -825,4 +836,65 @@ fn an_open_breaker_outlives_the_process_and_is_forgotten_once_closed() {
     assert_eq!(back.sent, 1, "{back}");
     assert_eq!(crm.lock().expect("crm").contacts.len(), 1);
     assert_eq!(store.breaker("crm").expect("read"), None);
+}
+
+/// Salesforce answers an upsert by external id with 300 Multiple Choices
+/// when several records hold the value (its body: their URLs). The
+/// bundled `salesforce.tprovider` declares 300 `refuse`: that operation is
+/// dead-lettered with the provider's answer, and the batch goes on. (By
+/// the default classes a 3xx stops the side instead: the status is not
+/// the record's.)
+#[test]
+fn salesforce_300_on_an_upsert_by_external_id_dead_letters_that_operation_and_the_batch_goes_on() {
+    let compiled =
+        tether::compile::compile_file(Path::new("mappings/crm/salesforce.tprovider"), &[])
+            .expect("the provider file");
+    let declared = compiled
+        .providers
+        .iter()
+        .find(|p| p.name == "salesforce")
+        .expect("the provider")
+        .clone();
+    let (crm, fake) = fake();
+    {
+        let mut c = crm.lock().expect("crm");
+        // A person made the same external id twice.
+        c.seed(json!({"ref": "r1", "email": "ann@example.com"}));
+        c.seed(json!({"ref": "r1", "email": "ann.b@example.com"}));
+    }
+    let clock = clock();
+    let exchange = classified(&clock, 3, 5, declared.status, declared.message_at);
+    let dir = Folder::new("upsert-300");
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let mut left = erp(
+        dir.path(),
+        &[
+            customer("r1", "ann@example.com", "Ann"),
+            customer("r2", "bo@example.com", "Bo"),
+        ],
+    );
+    let mut right = RestProvider::write_only("salesforce", exchange, &fake.url)
+        .with_writes(writes(CreateSafety::Upsert), addressing());
+    let summary = pass(&plans, &mut store, &mut left, &mut right).expect("a pass");
+    assert_eq!((summary.sent, summary.dead_lettered), (2, 1), "{summary}");
+    assert_eq!(
+        requests(&fake),
+        ["PATCH /contacts/ref/r1", "PATCH /contacts/ref/r2"],
+        "refused once, not retried; the next operation sent"
+    );
+    let c = crm.lock().expect("crm");
+    assert_eq!(c.contacts.len(), 3, "r2 made, the two r1 left alone");
+    assert!(c.by_property("ref", "r2").is_some());
+    let letters = store.dead_letters("contact", true).expect("the letters");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].key.as_deref(), Some("r1"));
+    let error = &letters[0].errors[0];
+    assert!(
+        error.message.contains("answered 300")
+            && error.message.contains("/contacts/c1")
+            && error.message.contains("/contacts/c2"),
+        "{}",
+        error.message
+    );
 }

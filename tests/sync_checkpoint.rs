@@ -9,7 +9,7 @@ use std::rc::Rc;
 use tether::base::Side;
 use tether::compile::compile_source;
 use tether::plan::{MappingPlans, PlanFile};
-use tether::sync::engine::Engine;
+use tether::sync::engine::{Engine, SideRead};
 use tether::sync::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
 use tether::sync::store::{Checkpoint, EventOp, Operation, SqliteStore, Store};
 
@@ -339,4 +339,39 @@ fn a_side_that_is_down_does_not_stop_the_other() {
         .pass(&mut crm, &mut erp)
         .expect("a pass");
     assert_eq!(took.borrow().len(), 5);
+}
+
+#[test]
+fn progress_counts_pages_and_records_per_side() {
+    // Five contacts in pages of two: three pages (the last one short),
+    // each followed by its checkpoint; the other side read nothing.
+    let plans = plans();
+    let mut store = SqliteStore::in_memory().expect("store");
+    let mut crm = Poller {
+        contacts: CONTACTS.to_vec(),
+        page: 2,
+        from: 0,
+        fail_on_page: None,
+        requests: Rc::default(),
+    };
+    let mut erp = Sink(Rc::default());
+    let mut seen: Vec<(u64, [SideRead; 2])> = Vec::new();
+    let mut progress = |s: &tether::sync::engine::Summary, read: &[SideRead; 2]| {
+        seen.push((s.read, *read));
+    };
+    let mut engine = Engine::new(&plans, &mut store);
+    engine.progress = Some(&mut progress);
+    engine.pass(&mut crm, &mut erp).expect("a pass");
+    let left: Vec<(u64, u64)> = seen
+        .iter()
+        .map(|(_, r)| (r[0].pages, r[0].records))
+        .collect();
+    // After each page is stored: its page and records, and the summary's
+    // `read` keeps pace.
+    assert_eq!(left[..3], [(1, 2), (2, 4), (3, 5)], "{seen:?}");
+    assert!(seen[..3].iter().map(|(n, _)| *n).eq([2, 4, 5]), "{seen:?}");
+    assert!(
+        seen.iter().all(|(_, r)| r[1] == SideRead::default()),
+        "{seen:?}"
+    );
 }

@@ -3,10 +3,11 @@
 //! the REST sync benchmark (issue 19, step 7; docs/design/10-rest-providers.md,
 //! "The fake providers"):
 //!
-//!     cargo run --example fakecrm -- [--port 8642] [--contacts N] [--throttle N] [--quiet]
+//!     cargo run --example fakecrm -- [--port 8642] [--contacts N] [--born N] [--throttle N] [--quiet]
 //!
 //! It listens on 127.0.0.1 only, holds its contacts in memory (HubSpot: the
-//! four of the tour, plus N generated ones; Salesforce: none at first),
+//! four of the tour, plus N generated ones; Salesforce: none at first, or
+//! `--born N` made there by hand, without a HubSpot id),
 //! prints its address on the first line, then one line per request, and
 //! serves until killed. Any HubSpot bearer token and any Salesforce refresh
 //! token are accepted: the tour's are throwaway ones. `--throttle` is
@@ -29,6 +30,10 @@ struct Args {
     /// Generated contacts besides the tour's four (the benchmark's backlog).
     #[arg(long, default_value_t = 0)]
     contacts: u64,
+    /// Contacts made in Salesforce by hand, without a HubSpot id (the
+    /// tour's one: tether creates it in HubSpot and writes the id back).
+    #[arg(long, default_value_t = 0)]
+    born: u64,
     /// Answer every Nth HubSpot request 429 with `Retry-After: 1` (0: never).
     #[arg(long, default_value_t = 0)]
     throttle: u64,
@@ -42,6 +47,7 @@ fn main() -> std::process::ExitCode {
     let mut store = serve::Crm::default();
     hubspot::seed_tour(&mut store.hubspot);
     hubspot::seed_generated(&mut store.hubspot, args.contacts);
+    salesforce::seed_born(&mut store.salesforce, args.born);
     store.throttle_every = args.throttle;
     let count = store.hubspot.contacts().count();
     let running = match serve::start(

@@ -18,6 +18,10 @@
 //!   upsert by external id, 201 `{"id", "success": true, "errors": [],
 //!   "created": true}` or 200 with `"created": false`; 400
 //!   `REQUIRED_FIELD_MISSING` creating without `LastName`.
+//! * `POST /services/data/v59.0/sobjects/Contact`: a contact made in
+//!   Salesforce (by a person, by another client): 201 `{"id", "success":
+//!   true, "errors": []}`; 400 `REQUIRED_FIELD_MISSING` without `LastName`.
+//!   Such a contact has no `HubSpot_Id__c` until tether writes one back.
 //! * `PATCH`/`DELETE /services/data/v59.0/sobjects/Contact/{Id}`: 204; 404
 //!   `NOT_FOUND`.
 //!
@@ -92,6 +96,24 @@ impl Salesforce {
     pub fn by_external(&self, hubspot_id: &str) -> Option<&Json> {
         let id = self.by_external.get(hubspot_id)?;
         self.index_of(id).and_then(|at| self.contacts.get(&at))
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Json> {
+        self.index_of(id).and_then(|at| self.contacts.get(&at))
+    }
+
+    /// A contact made in Salesforce, as `POST …/sobjects/Contact` makes
+    /// one: modified now, with a new `Id` and no `HubSpot_Id__c` unless
+    /// `fields` has one.
+    pub fn make(&mut self, fields: &Map<String, Json>) -> Json {
+        self.save(None, fields)
+    }
+
+    /// Changes fields of the contact `id` as a person would (modified
+    /// now); `None` if there is no such contact.
+    pub fn edit(&mut self, id: &str, fields: &Map<String, Json>) -> Option<Json> {
+        let at = self.index_of(id)?;
+        Some(self.save(Some(at), fields))
     }
 
     /// The key in `contacts` of the contact `id`.
@@ -222,6 +244,25 @@ impl Salesforce {
                 reply(
                     status,
                     &json!({"id": saved["Id"], "success": true, "errors": [], "created": at.is_none()}),
+                )
+            }
+            ("POST", ["sobjects", "Contact"]) => {
+                let fields = match fields() {
+                    Ok(f) => f,
+                    Err(r) => return r,
+                };
+                if !fields.get("LastName").is_some_and(|v| v.is_string()) {
+                    return error(
+                        400,
+                        "REQUIRED_FIELD_MISSING",
+                        "Required fields are missing: [LastName]",
+                        &["LastName"],
+                    );
+                }
+                let saved = self.save(None, &fields);
+                reply(
+                    201,
+                    &json!({"id": saved["Id"], "success": true, "errors": []}),
                 )
             }
             ("PATCH", ["sobjects", "Contact", id]) => match self.index_of(id) {
@@ -361,4 +402,22 @@ fn since(q: &str) -> Option<i64> {
     let literal = rest.split_whitespace().next()?;
     let t = NaiveDateTime::parse_from_str(literal, "%Y-%m-%dT%H:%M:%SZ").ok()?;
     Some(Utc.from_utc_datetime(&t).timestamp_millis())
+}
+
+/// `n` contacts made in Salesforce by hand: no `HubSpot_Id__c`, so tether
+/// creates them in HubSpot and writes HubSpot's id back. The first is the
+/// tour's (Grace Hopper); the rest are generated.
+pub fn seed_born(sf: &mut Salesforce, n: u64) {
+    for i in 0..n {
+        let contact = if i == 0 {
+            json!({"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@navy.example",
+                   "Phone": "+1 202 555 0199", "Status__c": "Qualified"})
+        } else {
+            json!({"FirstName": format!("Born{i}"), "LastName": format!("Sf{i}"),
+                   "Email": format!("born{i}@example.com")})
+        };
+        if let Json::Object(fields) = contact {
+            sf.make(&fields);
+        }
+    }
 }

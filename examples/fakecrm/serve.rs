@@ -28,6 +28,25 @@ pub struct Crm {
     requests: u64,
     /// Requests answered 429.
     pub throttled: u64,
+    /// Keep every request in `log` (tests; off for the benchmark, whose
+    /// 100,000 requests need no record).
+    pub logging: bool,
+    pub log: Vec<Logged>,
+    /// Answer the next `.2` requests whose method is `.0` and whose path
+    /// starts with `.1` with 403, the status both provider files declare
+    /// `stop`: the side stops at once, its operations left in the outbox
+    /// (a daily quota spent). Tests use it to hold a write back.
+    pub forbid: Vec<(String, String, u32)>,
+}
+
+/// One request as the fake received it, and its answer's status.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    /// With its query.
+    pub url: String,
+    pub body: String,
+    pub status: u16,
 }
 
 impl Crm {
@@ -39,6 +58,47 @@ impl Crm {
         batch_size: Option<&str>,
         body: &[u8],
     ) -> Reply {
+        let reply = self.route(method, url, authorization, batch_size, body);
+        if self.logging {
+            self.log.push(Logged {
+                method: method.to_string(),
+                url: url.to_string(),
+                body: String::from_utf8_lossy(body).into_owned(),
+                status: reply.status,
+            });
+        }
+        reply
+    }
+
+    /// The requests logged whose method is `method` and whose path (no
+    /// query) starts with `prefix`.
+    pub fn logged(&self, method: &str, prefix: &str) -> Vec<&Logged> {
+        self.log
+            .iter()
+            .filter(|l| l.method == method && l.url.starts_with(prefix))
+            .collect()
+    }
+
+    fn route(
+        &mut self,
+        method: &str,
+        url: &str,
+        authorization: Option<&str>,
+        batch_size: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
+        if let Some(f) = self
+            .forbid
+            .iter_mut()
+            .find(|(m, p, n)| *n > 0 && m == method && url.starts_with(p.as_str()))
+        {
+            f.2 -= 1;
+            return Reply {
+                status: 403,
+                body: r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#.into(),
+                retry_after: None,
+            };
+        }
         if url.starts_with("/services/") {
             return self
                 .salesforce

@@ -555,7 +555,13 @@ impl Checker<'_> {
         let mut target_required = false;
         if targets.len() == 1 {
             let (tp, r) = &targets[0];
-            let optional = r.field.as_ref().is_some_and(|f| f.optional);
+            // A key the provider sets itself (read-only: HubSpot's `id`)
+            // may be missing from a record tether writes there: one born
+            // on the other side has none until that provider's create
+            // answers with it (docs/design/10-rest-providers.md, "Records
+            // born on the other side").
+            let provider_set_key = rule.is_key && r.read_only.is_some();
+            let optional = r.field.as_ref().is_some_and(|f| f.optional) || provider_set_key;
             target_required = !optional;
             let ty = target_type(r);
             let check_at_run_time = self.assign(&out, &ty, optional, tp.span, rule)?;

@@ -575,18 +575,11 @@ pub fn sync(a: &SyncArgs) -> u8 {
     let terminal = std::io::stderr().is_terminal() && a.format == ReportFormat::Human;
     let started = Instant::now();
     let mut last = Instant::now();
-    let mut progress = |s: &Summary| {
+    let mut progress = |s: &Summary, read: &[crate::sync::engine::SideRead; 2]| {
         if terminal && last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
-            eprint!(
-                "\rtether: {:.0?} read {}, created {}, updated {}, unchanged {}, sent {}   ",
-                started.elapsed(),
-                s.read,
-                s.created,
-                s.updated,
-                s.unchanged,
-                s.sent
-            );
+            let line = crate::sync::summary::progress_line(started.elapsed(), s, read);
+            eprint!("\r{line}   ");
         }
     };
     // The metrics read the store through a connection of their own: the

@@ -419,6 +419,9 @@ impl Provider for SideProvider {
     fn requests(&self) -> Option<(String, crate::http::exchange::Stats)> {
         self.inner_ref().requests()
     }
+    fn linking(&self) -> crate::sync::provider::Linking {
+        self.inner_ref().linking()
+    }
     fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
         self.inner().pending()
     }

@@ -663,8 +663,11 @@ create POST \"/contacts\" returns api.Contact {
 on that side (the key field is optional: a record made in that system by
 hand has none). Such a record can only be linked to the other side if
 tether writes the key back to it, which needs a writable key field, a
-mapping that writes that side, the resource's `update`, and the mapping's
-`ids` to address the record until it has a key. One of them is missing.
+mapping that writes that side, the resource's `update`, the mapping's
+`ids` to address the record until it has a key, and a key that is the
+other side's own id (`key id <-> HubSpot_Id__c` with `ids id <-> Id`: the
+other side's create answers with its new record's id, which is a key to
+write back only there). One of them is missing.
 
 ```
 mapping contact: crm.Contact -> erp.Customer {   // one way: never writes crm

@@ -3,7 +3,7 @@
 //! before the next; fail points between them let the tests crash the
 //! process at each (docs/design/06-sync-runtime.md).
 //!
-//! Why one file of about 1000 lines: a pass is one protocol (send what is
+//! Why one file of about 1200 lines: a pass is one protocol (send what is
 //! left, receive, store, merge, outbox, send) whose order and fail points
 //! are the crash-safety argument; it stays in one file so that argument
 //! reads from top to bottom.
@@ -14,9 +14,10 @@ use super::merge::{self, SideView, WriteKind};
 use super::provider::{Item, Provider, ProviderError, RawEvent, Received, Sent};
 use super::store::{
     Blocked, Changes, Checkpoint, EventOp, EventStatus, NewDeadLetter, NewEvent, OpKind, Operation,
-    OutboxRow, Presence, RecordState, Store, StoreError, StoredEvent,
+    OutboxRow, Presence, RecordState, Rekey, Store, StoreError, StoredEvent, provisional_key,
+    provisional_side,
 };
-pub use super::summary::Summary;
+pub use super::summary::{SideRead, Summary};
 use crate::base::Side;
 use crate::diag::Code;
 use crate::exec::{Outcome, RecordError, map_record};
@@ -65,6 +66,10 @@ impl From<StoreError> for SyncError {
     }
 }
 
+/// What the progress callback is given: the running totals and what each
+/// side has read so far.
+pub type Progress<'a> = dyn FnMut(&Summary, &[SideRead; 2]) + 'a;
+
 pub struct Engine<'a> {
     pub spec: &'a SyncSpec,
     pub forward: Option<&'a Plan>,
@@ -77,8 +82,15 @@ pub struct Engine<'a> {
     pub page: usize,
     /// Operations sent per batch ([`SEND_BATCH`]).
     pub send_batch: usize,
-    /// Called with the running totals while a pass goes on.
-    pub progress: Option<&'a mut dyn FnMut(&Summary)>,
+    /// Called with the running totals, and what each side has read so
+    /// far (pages, records), while a pass goes on.
+    pub progress: Option<&'a mut Progress<'a>>,
+    /// What each side has read in this pass, for `progress`.
+    read: [SideRead; 2],
+    /// Per side: whether a record read there without the mapping's key
+    /// can be linked ([`Engine::born_links`]); set by each pass from its
+    /// providers.
+    born: [bool; 2],
 }
 
 impl<'a> Engine<'a> {
@@ -96,6 +108,8 @@ impl<'a> Engine<'a> {
             page: PAGE,
             send_batch: SEND_BATCH,
             progress: None,
+            read: [SideRead::default(); 2],
+            born: [false; 2],
         }
     }
 }
@@ -117,12 +131,17 @@ impl Engine<'_> {
         right: &mut dyn Provider,
     ) -> Result<Summary, SyncError> {
         let mut summary = Summary::default();
+        self.read = [SideRead::default(); 2];
         // A side whose provider fails sits out the rest of the pass (its
         // outbox rows wait); the other side is still read, merged and
         // written: merging one side's new events is what happens whenever
         // the other has nothing new. A store error ends the pass at once.
         let mut down: [Option<ProviderError>; 2] = [None, None];
         let sides = [Side::Left, Side::Right];
+        self.born = [
+            self.born_links(Side::Left, &*left, &*right),
+            self.born_links(Side::Right, &*right, &*left),
+        ];
         // A breaker an earlier run left open still holds: a provider known
         // to be down is not paid for in timeouts again.
         self.restore_health(left)?;
@@ -155,6 +174,27 @@ impl Engine<'_> {
             Some((side, e)) => Err(SyncError::Provider(side, e)),
             None => Ok(summary),
         }
+    }
+
+    /// Whether a record read on `side` without the mapping's key can be
+    /// linked instead of dead-lettered (E1009): it has its own id there
+    /// (`ids`), the mapping maps it to the other side (else it would wait
+    /// for a create that never comes), the other side's creates answer
+    /// with an id that is that side's key (its key is its id: HubSpot's
+    /// `id`), and `side` can be updated by its own id, to write the key
+    /// back.
+    fn born_links(&self, side: Side, born: &dyn Provider, other: &dyn Provider) -> bool {
+        let (Some(key), Some(ids)) = (&self.spec.key, &self.spec.ids) else {
+            return false;
+        };
+        if self.plan(side).is_none() {
+            return false;
+        }
+        let keyed_by_id = match side.other() {
+            Side::Left => key.0 == ids.0,
+            Side::Right => key.1 == ids.1,
+        };
+        keyed_by_id && born.linking().updates_by_id && other.linking().answers_ids
     }
 
     /// Gives a provider its breaker as an earlier run left it open.
@@ -193,20 +233,28 @@ impl Engine<'_> {
             // Items' places in the delivery, checkpoints not counted (a
             // plain record's event id depends on it).
             let mut n = 0;
+            let mut paged = false;
             for item in provider.open(&id).map_err(fail)? {
                 match item.map_err(fail)? {
                     Received::Checkpoint(c) => {
+                        self.read[side as usize].pages += 1;
+                        paged = true;
                         self.store_events(side, &mut events, Some(&c), summary)?;
                         failpoint("page-stored");
                     }
                     Received::Item(item) => {
                         events.push(self.event(side, item, &Position(&id, n))?);
+                        self.read[side as usize].records += 1;
                         n += 1;
                         if events.len() >= RECEIVE_CHUNK {
                             self.store_events(side, &mut events, None, summary)?;
                         }
                     }
                 }
+            }
+            if !paged {
+                // A delivery without pages (a folder's file) is one.
+                self.read[side as usize].pages += 1;
             }
             self.store_events(side, &mut events, None, summary)?;
             failpoint("event-stored");
@@ -272,7 +320,10 @@ impl Engine<'_> {
                 } else {
                     op
                 };
-                let record_key = self.record_key(side, side_key.as_deref(), &record)?;
+                let record_key = match self.record_key(side, side_key.as_deref(), &record)? {
+                    Some(key) => Some(key),
+                    None => self.born_key(side, &record)?,
+                };
                 NewEvent {
                     side,
                     event_id: event_id.unwrap_or_else(|| at.event_id(side, &text)),
@@ -304,7 +355,7 @@ impl Engine<'_> {
     /// Tells the caller how the pass is going (a progress line).
     fn progress(&mut self, summary: &Summary) {
         if let Some(p) = self.progress.as_mut() {
-            p(summary);
+            p(summary, &self.read);
         }
     }
 
@@ -358,6 +409,30 @@ impl Engine<'_> {
             _ => None,
         };
         Ok(Some(key.unwrap_or_else(|| side_key.to_string())))
+    }
+
+    /// The record a keyless record of `side` belongs to, when such records
+    /// are linked there: the one its own id is linked to (a record already
+    /// created on the other side, whose key is not yet written back), else
+    /// its provisional key.
+    fn born_key(&self, side: Side, record: &Json) -> Result<Option<String>, SyncError> {
+        if !self.born[side as usize] {
+            return Ok(None);
+        }
+        let Some(id) = self
+            .spec
+            .native_id(side, record)
+            .filter(|id| !id.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        if let Some(r) = self
+            .store
+            .find_by_native_id(&self.spec.mapping, side, &id)?
+        {
+            return Ok(Some(r.key));
+        }
+        Ok(Some(provisional_key(side, &id)))
     }
 
     /// Merges every received event, page by page in arrival order, then
@@ -496,6 +571,7 @@ impl Engine<'_> {
     ) {
         let mut state = state.unwrap_or_else(|| RecordState {
             key: key.clone(),
+            born: provisional_side(&key).filter(|s| self.born[*s as usize]),
             ..RecordState::default()
         });
         if state.blocked.is_some() {
@@ -532,6 +608,14 @@ impl Engine<'_> {
             let Some(record) = next.side(side).record.as_ref() else {
                 continue;
             };
+            // A record born on the other side, not yet linked here: what
+            // this side holds is only what tether sent it, without the key
+            // the provider will give it (a required field its mapping would
+            // refuse). It cannot have changed since: its events carry a key
+            // this record does not have yet. Nothing flows from it.
+            if next.born == Some(side.other()) {
+                continue;
+            }
             match self.map(side, record) {
                 Ok(m) => mapped[side as usize] = m,
                 Err(errors) => {
@@ -830,6 +914,7 @@ impl Engine<'_> {
                         .into_iter()
                         .take_while(|r| r.batch.is_none())
                         .collect();
+                    let fresh = end_at_born_create(fresh);
                     let seqs: Vec<i64> = fresh.iter().map(|r| r.seq).collect();
                     let b = self.store.assign_batch(&mapping, side, &seqs)?;
                     failpoint("outbox-assigned");
@@ -859,6 +944,7 @@ impl Engine<'_> {
                 }
             };
             let mut changes = Changes::default();
+            let mut rekeyed = false;
             // Rows answered; the provider may give up before the end.
             let mut answered: Vec<i64> = Vec::with_capacity(rows.len());
             let mut gave_up: Option<String> = (sent.len() < ops.len()).then(|| {
@@ -880,8 +966,12 @@ impl Engine<'_> {
                         native_id: Some(id),
                     } => {
                         if let Some(mut r) = self.store.find_record(&mapping, side, &op.key)? {
-                            r.side_mut(side).native_id = Some(id);
-                            changes.records.push(r);
+                            r.side_mut(side).native_id = Some(id.clone());
+                            if r.born == Some(side.other()) {
+                                rekeyed |= self.rekey(side, r, &id, &mut changes, summary)?;
+                            } else {
+                                changes.records.push(r);
+                            }
                         }
                     }
                     Sent::Refused(why) => {
@@ -913,6 +1003,11 @@ impl Engine<'_> {
             if !changes.records.is_empty() || !changes.dead_letters.is_empty() {
                 self.store.commit(&mapping, changes)?;
             }
+            if rekeyed {
+                // The crash suite's point between a born record re-keyed
+                // (its key's write-back queued) and anything sent after.
+                failpoint("rekeyed");
+            }
             summary.sent += answered.len() as u64;
             let Some(why) = gave_up else {
                 self.store.mark_sent(&mapping, side, batch)?;
@@ -932,6 +1027,125 @@ impl Engine<'_> {
             ));
         }
     }
+}
+
+impl Engine<'_> {
+    /// A record born on the other side of `made` without the mapping's
+    /// key was created on `made`, which answered with its id `id`: the
+    /// record's key from now on (the caller checked, by
+    /// [`Engine::born_links`], that `made`'s key is its id). Into
+    /// `changes`, committed with the create's acknowledgement in one
+    /// transaction: every reference moved to the new key ([`Rekey`]), the
+    /// link, and the key's write-back, an update of the born side with
+    /// only the key, under an idempotency key of its own (the same
+    /// however often it is queued). Whether it re-keyed.
+    fn rekey(
+        &self,
+        made: Side,
+        mut r: RecordState,
+        id: &str,
+        changes: &mut Changes,
+        summary: &mut Summary,
+    ) -> Result<bool, SyncError> {
+        let born = made.other();
+        let from = r.key.clone();
+        let native = r.side(born).native_id.clone();
+        let path = self.spec.key_path(born).cloned();
+        let taken = self
+            .store
+            .find_record(&self.spec.mapping, Side::Left, id)?
+            .is_some();
+        let (Some(native), Some(path), false) = (native, path, taken) else {
+            // Already known under that key (the made record's own event
+            // came first), or nothing to address the born side by: two
+            // records for one person, which a person must join.
+            summary.dead_lettered += 1;
+            r.blocked = Some(Blocked::DeadLetter);
+            changes.dead_letters.push(NewDeadLetter {
+                key: Some(from.clone()),
+                side: born,
+                errors: vec![letter(
+                    Code::E1009,
+                    "",
+                    &format!(
+                        "the {made} side made `{id}` for the record born on the {born} side as                          `{from}`, but {}; its key was not written back",
+                        if taken {
+                            format!("`{id}` is already a record here")
+                        } else {
+                            "it has no id to be addressed by".to_string()
+                        }
+                    ),
+                )],
+                events: Vec::new(),
+                operation: None,
+            });
+            changes.records.push(r);
+            return Ok(false);
+        };
+        let key = Json::String(id.to_string());
+        r.key = id.to_string();
+        r.right_key = Some(id.to_string());
+        r.born = None;
+        // Both sides' records as tether knows them carry the key (the born
+        // side's once the write-back is applied): its echo changes nothing.
+        for side in [Side::Left, Side::Right] {
+            if let (Some(p), Some(rec)) =
+                (self.spec.key_path(side), r.side_mut(side).record.as_mut())
+            {
+                json::set(rec, p, key.clone());
+            }
+        }
+        let mut record = Json::Object(serde_json::Map::new());
+        json::set(&mut record, &path, key);
+        let mut h = Sha256::new();
+        for part in [self.spec.mapping.as_str(), born.name(), &native, "key", id] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        changes.outbox.push((
+            born,
+            Operation {
+                op: OpKind::Update,
+                key: id.to_string(),
+                idempotency_key: format!("tk_{}", &hex(&h.finalize())[..32]),
+                id: Some(native),
+                record: Some(record),
+                unset: Vec::new(),
+                maybe_sent: false,
+            },
+        ));
+        changes.rekeys.push(Rekey {
+            from,
+            to: id.to_string(),
+            linked: made,
+            native_id: id.to_string(),
+        });
+        changes.records.push(r);
+        Ok(true)
+    }
+}
+
+/// A fresh batch ends at a create for a record born on the other side
+/// when a later row of it names the same record (an update merged before
+/// the create was answered): that row is sent in the next batch, after
+/// the create's answer re-keyed it and gave it the new record's id.
+/// Otherwise it would go out in the same request loop, with neither.
+fn end_at_born_create(mut rows: Vec<OutboxRow>) -> Vec<OutboxRow> {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        last.insert(r.operation.key.as_str(), i);
+    }
+    let cut = rows.iter().enumerate().find_map(|(i, r)| {
+        let op = &r.operation;
+        (op.op == OpKind::Create
+            && provisional_side(&op.key).is_some()
+            && last.get(op.key.as_str()).is_some_and(|l| *l > i))
+        .then_some(i + 1)
+    });
+    if let Some(cut) = cut {
+        rows.truncate(cut);
+    }
+    rows
 }
 
 /// Keeps a provider's error for its side (which then sits out the rest of
@@ -988,5 +1202,65 @@ impl Position<'_> {
         h.update((self.1 as u64).to_le_bytes());
         h.update(text.as_bytes());
         format!("sha256:{}", hex(&h.finalize()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64, op: OpKind, key: &str) -> OutboxRow {
+        OutboxRow {
+            seq,
+            side: Side::Left,
+            batch: None,
+            operation: Operation {
+                op,
+                key: key.into(),
+                idempotency_key: format!("tk_{seq}"),
+                id: None,
+                record: None,
+                unset: Vec::new(),
+                maybe_sent: false,
+            },
+        }
+    }
+
+    fn seqs(rows: &[OutboxRow]) -> Vec<i64> {
+        rows.iter().map(|r| r.seq).collect()
+    }
+
+    #[test]
+    fn a_fresh_batch_ends_at_a_born_create_a_later_row_of_it_follows() {
+        let rows = vec![
+            row(1, OpKind::Update, "7"),
+            row(2, OpKind::Create, "~right:E1"),
+            row(3, OpKind::Create, "8"),
+            row(4, OpKind::Update, "~right:E1"),
+        ];
+        assert_eq!(seqs(&end_at_born_create(rows)), [1, 2]);
+        // Alone, or with nothing of its own after it: the batch is whole.
+        let rows = vec![
+            row(1, OpKind::Create, "~right:E1"),
+            row(2, OpKind::Create, "~right:E2"),
+            row(3, OpKind::Update, "9"),
+        ];
+        assert_eq!(seqs(&end_at_born_create(rows)), [1, 2, 3]);
+        // A real key that merely looks like one is not cut at.
+        let rows = vec![
+            row(1, OpKind::Create, "~x:1"),
+            row(2, OpKind::Update, "~x:1"),
+        ];
+        assert_eq!(seqs(&end_at_born_create(rows)), [1, 2]);
+    }
+
+    #[test]
+    fn provisional_keys_name_their_side() {
+        use crate::sync::store::{provisional_key, provisional_side};
+        assert_eq!(provisional_key(Side::Right, "003A"), "~right:003A");
+        assert_eq!(provisional_side("~right:003A"), Some(Side::Right));
+        assert_eq!(provisional_side("~left:x"), Some(Side::Left));
+        assert_eq!(provisional_side("~rightish"), None);
+        assert_eq!(provisional_side("right:1"), None);
     }
 }

@@ -102,6 +102,17 @@ impl std::fmt::Display for ProviderError {
     }
 }
 
+/// A side's part in linking a record born on one side without the
+/// mapping's key: the other side creates it and answers with its id (the
+/// new key), and the born side is updated, by its own id, with that key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Linking {
+    /// A create answers with the new record's id.
+    pub answers_ids: bool,
+    /// A record can be updated addressed by its own id (`ids`) alone.
+    pub updates_by_id: bool,
+}
+
 pub trait Provider {
     /// Where reading stopped last (the last checkpoint stored), before
     /// anything else is asked of a pass. Providers without checkpoints
@@ -129,6 +140,13 @@ pub trait Provider {
     /// inboxes). A pass's share is the difference from the last call.
     fn requests(&self) -> Option<(String, crate::http::exchange::Stats)> {
         None
+    }
+    /// What this side can do for records born without the mapping's key
+    /// (docs/design/10-rest-providers.md, "Records born on the other
+    /// side"). Nothing, by default: a file drop's creates answer with no
+    /// id, and its records cannot be updated by one.
+    fn linking(&self) -> Linking {
+        Linking::default()
     }
     /// The deliveries waiting, oldest first, by name (nothing read yet).
     fn pending(&mut self) -> Result<Vec<String>, ProviderError>;

@@ -53,7 +53,7 @@
 //! resource share the exchange, the addressing of records and the mapping
 //! of answers to the engine's outcomes; they split when either grows.
 
-use super::provider::{Item, Items, Provider, ProviderError, RawEvent, Received, Sent};
+use super::provider::{Item, Items, Linking, Provider, ProviderError, RawEvent, Received, Sent};
 use super::store::{Checkpoint, EventOp, OpKind, OpenBreaker, Operation};
 use crate::base::Side;
 use crate::http::Clock;
@@ -178,6 +178,19 @@ impl<C: Clock> Provider for RestProvider<C> {
     fn open_breaker(&self) -> Option<OpenBreaker> {
         let (until, cooldown) = self.exchange.breaker().persisted()?;
         Some(OpenBreaker { until, cooldown })
+    }
+
+    /// A create that says where the new id is answers with it; an update
+    /// whose path the `ids` path can fill addresses a record by its id.
+    fn linking(&self) -> Linking {
+        Linking {
+            answers_ids: self
+                .writes
+                .create
+                .as_ref()
+                .is_some_and(|c| c.id_at.is_some()),
+            updates_by_id: self.writes.update.is_some() && self.addressing.id.is_some(),
+        }
     }
 
     fn pending(&mut self) -> Result<Vec<String>, ProviderError> {
@@ -498,7 +511,10 @@ impl<C: Clock> RestProvider<C> {
                 super::json::set(record, path, Json::String(value.clone()));
             }
         };
-        fill(&mut record, &self.addressing.key, Some(&op.key));
+        // A provisional key (a record born on the other side, not yet
+        // created here) is tether's, not a value of this provider's.
+        let key = (super::store::provisional_side(&op.key).is_none()).then_some(&op.key);
+        fill(&mut record, &self.addressing.key, key);
         fill(&mut record, &self.addressing.id, op.id.as_ref());
         record
     }

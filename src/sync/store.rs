@@ -3,7 +3,7 @@
 //! is the embedded default (WAL, `synchronous=FULL`: a committed
 //! transaction survives a crash or power loss).
 //!
-//! Why one file of about 1700 lines: all of the state store's SQL is here,
+//! Why one file of about 2000 lines: all of the state store's SQL is here,
 //! each statement beside the migrations that made its tables, so a change
 //! to the schema is reviewed in one file; about a sixth of it is the
 //! store's unit tests.
@@ -132,6 +132,7 @@ pub struct StoredEvent {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// A new status must join the list `rekey` names (it searches by status).
 pub enum EventStatus {
     Applied,
     Stale,
@@ -253,6 +254,46 @@ pub struct RecordState {
     /// so a merge redone after a crash gives the same keys.
     #[serde(default)]
     pub generation: u64,
+    /// Born on this side without the mapping's key: the record is kept
+    /// under a provisional key ([`provisional_key`]) until the other
+    /// side's create answers with one, then re-keyed ([`Rekey`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub born: Option<Side>,
+}
+
+/// The key a record born on `side` without the mapping's key is kept
+/// under until it has one: `~right:<its native id>`. Why `~` and the side:
+/// it names the record by what it has (its own id on its side), and no
+/// two sides' ids can meet. Keys of this shape are reserved: a record
+/// whose real key is `~left:…` or `~right:…` would be taken for one.
+pub fn provisional_key(side: Side, native_id: &str) -> String {
+    format!("~{}:{native_id}", side.name())
+}
+
+/// The side a provisional key ([`provisional_key`]) was born on.
+pub fn provisional_side(key: &str) -> Option<Side> {
+    let rest = key.strip_prefix('~')?;
+    [Side::Left, Side::Right].into_iter().find(|s| {
+        rest.strip_prefix(s.name())
+            .is_some_and(|r| r.starts_with(':'))
+    })
+}
+
+/// A record born without a key gets the one the other side's create
+/// answered with: committed with the create's acknowledgement, in one
+/// transaction (`Changes::rekeys`). The store moves every reference to
+/// `from` (the record's row, received and waiting events, pending
+/// operations, dead letters, reviews, resolutions) to `to`; pending
+/// operations for `linked` (the side that made the record) also get its
+/// id there, `native_id`, so an update queued before the create's answer
+/// can address the record. The record's new state, and the key's
+/// write-back, are in the same `Changes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rekey {
+    pub from: String,
+    pub to: String,
+    pub linked: Side,
+    pub native_id: String,
 }
 
 impl RecordState {
@@ -334,6 +375,8 @@ pub struct Changes {
     pub resolutions: Vec<(String, Resolution)>,
     pub dead_letters: Vec<NewDeadLetter>,
     pub reviews: Vec<(String, String, Vec<Parked>)>,
+    /// Records given their key: applied before everything else here.
+    pub rekeys: Vec<Rekey>,
 }
 
 pub struct NewDeadLetter {
@@ -372,6 +415,11 @@ pub trait Store {
     fn received(&self, mapping: &str, records: usize) -> Result<Vec<StoredEvent>>;
     /// The record a side's key belongs to.
     fn find_record(&self, mapping: &str, side: Side, key: &str) -> Result<Option<RecordState>>;
+    /// The record a side's own id (`ids`) is linked to: how a record born
+    /// without a key finds its state again, before and after it is
+    /// re-keyed.
+    fn find_by_native_id(&self, mapping: &str, side: Side, id: &str)
+    -> Result<Option<RecordState>>;
     /// Records to merge without new events (a review resolved).
     fn dirty_records(&self, mapping: &str) -> Result<Vec<RecordState>>;
     /// Writes one merge group atomically.
@@ -530,10 +578,24 @@ const MIGRATIONS: &[Migration] = &[
      ALTER TABLE reviews ADD COLUMN settled_at TEXT;
      CREATE INDEX outbox_sent ON outbox (mapping, status, sent_at);",
     ),
+    // 13: records found by a side's own id (`ids`): a record born without
+    // the mapping's key is found by it until its key is written back
+    // (`Store::find_by_native_id`). Columns beside the state, as
+    // `right_key` is, written with it by `put_record`: an index on
+    // `json_extract(state, …)` would parse every record's JSON twice on
+    // every write; a scan per keyless event would make a first sync of N
+    // such records N² (docs/design/10-rest-providers.md, "Records born on
+    // the other side").
+    Migration::Sql(
+        "ALTER TABLE records ADD COLUMN left_id TEXT;
+     ALTER TABLE records ADD COLUMN right_id TEXT;
+     UPDATE records SET left_id = json_extract(state, '$.left.native_id'),
+                        right_id = json_extract(state, '$.right.native_id');
+     CREATE INDEX records_left_id ON records (mapping, left_id);
+     CREATE INDEX records_right_id ON records (mapping, right_id);",
+    ),
 ];
 
-/// Migration 7: rewrites each stored reason a malformed event was kept
-/// with (plain text) as the E1001 error it was reported as.
 /// A transaction that writes. `BEGIN IMMEDIATE` takes the write lock at
 /// the start, waiting under the busy timeout: a deferred one that reads
 /// first is refused at once ("database is locked", no wait) when another
@@ -543,6 +605,8 @@ fn write_tx(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
+/// Migration 7: rewrites each stored reason a malformed event was kept
+/// with (plain text) as the E1001 error it was reported as.
 fn malformed_as_errors(tx: &Transaction<'_>) -> Result<()> {
     let events: Vec<(i64, String)> = tx
         .prepare("SELECT seq, malformed FROM inbox WHERE malformed IS NOT NULL")?
@@ -1224,10 +1288,10 @@ impl SqliteStore {
 fn put_record(tx: &Transaction<'_>, mapping: &str, r: &RecordState) -> Result<()> {
     let blocked = r.blocked.as_ref().map(to_text).transpose()?;
     tx.prepare_cached(
-        "INSERT INTO records (mapping, key, right_key, blocked, dirty, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO records (mapping, key, right_key, blocked, dirty, state, left_id, right_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (mapping, key) DO UPDATE SET right_key = ?3, blocked = ?4, dirty = ?5,
-         state = ?6",
+         state = ?6, left_id = ?7, right_id = ?8",
     )?
     .execute(params![
         mapping,
@@ -1235,7 +1299,9 @@ fn put_record(tx: &Transaction<'_>, mapping: &str, r: &RecordState) -> Result<()
         r.right_key,
         blocked,
         r.dirty,
-        to_text(r)?
+        to_text(r)?,
+        r.left.native_id,
+        r.right.native_id
     ])?;
     Ok(())
 }
@@ -1405,6 +1471,26 @@ impl Store for SqliteStore {
         }
     }
 
+    fn find_by_native_id(
+        &self,
+        mapping: &str,
+        side: Side,
+        id: &str,
+    ) -> Result<Option<RecordState>> {
+        match side {
+            Side::Left => self.record_row(
+                "SELECT state FROM records WHERE mapping = ?1 AND left_id = ?2",
+                mapping,
+                id,
+            ),
+            Side::Right => self.record_row(
+                "SELECT state FROM records WHERE mapping = ?1 AND right_id = ?2",
+                mapping,
+                id,
+            ),
+        }
+    }
+
     fn dirty_records(&self, mapping: &str) -> Result<Vec<RecordState>> {
         let mut q = self.conn.prepare(
             "SELECT state FROM records WHERE mapping = ?1 AND dirty = 1 AND blocked IS NULL
@@ -1419,6 +1505,9 @@ impl Store for SqliteStore {
     fn commit(&mut self, mapping: &str, changes: Changes) -> Result<()> {
         let tx = write_tx(&mut self.conn)?;
         let at = now();
+        for k in &changes.rekeys {
+            rekey(&tx, mapping, k)?;
+        }
         for r in &changes.records {
             put_record(&tx, mapping, r)?;
         }
@@ -1753,6 +1842,55 @@ impl Store for SqliteStore {
     }
 }
 
+/// Moves every reference to a record's provisional key to its new key
+/// ([`Rekey`]); the record's new row comes with the same `Changes`.
+fn rekey(tx: &Transaction<'_>, mapping: &str, k: &Rekey) -> Result<()> {
+    tx.execute(
+        "DELETE FROM records WHERE mapping = ?1 AND key = ?2",
+        params![mapping, k.from],
+    )?;
+    // Every status named, so the search is one probe of `inbox_record`
+    // (mapping, status, record_key) per status: without it, each re-key
+    // would scan the mapping's whole inbox (a first sync of N born records
+    // would be N × the inbox).
+    tx.execute(
+        "UPDATE inbox SET record_key = ?3 WHERE mapping = ?1 AND record_key = ?2
+         AND status IN ('received', 'waiting', 'applied', 'stale', 'dead', 'discarded')",
+        params![mapping, k.from, k.to],
+    )?;
+    for sql in [
+        "UPDATE dead_letters SET key = ?3 WHERE mapping = ?1 AND key = ?2",
+        "UPDATE reviews SET key = ?3 WHERE mapping = ?1 AND key = ?2",
+        "UPDATE resolutions SET key = ?3 WHERE mapping = ?1 AND key = ?2",
+    ] {
+        tx.execute(sql, params![mapping, k.from, k.to])?;
+    }
+    // Pending operations name the record in their column and in their
+    // stored form; an operation for the side that made the record had no
+    // id to address it by until now.
+    let pending: Vec<(i64, Side, String)> = tx
+        .prepare(
+            "SELECT seq, side, operation FROM outbox
+             WHERE mapping = ?1 AND key = ?2 AND status = 'pending'",
+        )?
+        .query_map(params![mapping, k.from], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (seq, side, text) in pending {
+        let mut op: Operation = from_text(&text)?;
+        op.key = k.to.clone();
+        if side == k.linked && op.id.is_none() {
+            op.id = Some(k.native_id.clone());
+        }
+        tx.execute(
+            "UPDATE outbox SET key = ?2, operation = ?3 WHERE seq = ?1",
+            params![seq, k.to, to_text(&op)?],
+        )?;
+    }
+    Ok(())
+}
+
 /// Unblocks a record: events waiting behind it go back to be merged, in
 /// their order; the record is merged on the next pass.
 fn release(tx: &Transaction<'_>, mapping: &str, key: &str) -> Result<()> {
@@ -1806,6 +1944,47 @@ mod tests {
         let letters = store.dead_letters("m", true).unwrap();
         assert_eq!(letters.len(), 1, "rows written before the migration stay");
         assert_eq!(letters[0].operation, None);
+    }
+
+    /// Records stored before migration 13 are found by their own ids after
+    /// it: the columns are filled from the state.
+    #[test]
+    fn records_stored_before_native_id_columns_are_found_by_their_ids() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.len() - 1;
+        for step in &MIGRATIONS[..before] {
+            match step {
+                Migration::Sql(sql) => conn.execute_batch(sql).unwrap(),
+                Migration::Rewrite(f) => {
+                    let tx = conn.transaction().unwrap();
+                    f(&tx).unwrap();
+                    tx.commit().unwrap();
+                }
+            }
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .unwrap();
+        let mut r = RecordState {
+            key: "c1".into(),
+            ..RecordState::default()
+        };
+        r.left.native_id = Some("c1".into());
+        r.right.native_id = Some("E1".into());
+        conn.execute(
+            "INSERT INTO records (mapping, key, dirty, state) VALUES ('m', 'c1', 0, ?1)",
+            params![to_text(&r).unwrap()],
+        )
+        .unwrap();
+        let store = SqliteStore::init(conn).unwrap();
+        let found = |side, id| {
+            store
+                .find_by_native_id("m", side, id)
+                .unwrap()
+                .map(|r| r.key)
+        };
+        assert_eq!(found(Side::Right, "E1").as_deref(), Some("c1"));
+        assert_eq!(found(Side::Left, "c1").as_deref(), Some("c1"));
+        assert_eq!(found(Side::Left, "E1"), None, "each side's own ids");
     }
 
     /// A stored side or status no variant has is an error naming it, not
@@ -1901,6 +2080,123 @@ mod tests {
                  "value": "1.5 million", "message": "not a decimal"},
                 {"code": "E1009", "rule": null, "path": "id", "value": null, "message": "no key"},
             ])
+        );
+    }
+
+    #[test]
+    fn a_rekey_moves_every_reference_and_gives_the_maker_s_operations_the_id() {
+        let mut store = SqliteStore::in_memory().expect("store");
+        let born = provisional_key(Side::Right, "E1");
+        let event = |id: &str| NewEvent {
+            side: Side::Right,
+            event_id: id.into(),
+            op: EventOp::Upsert,
+            version: None,
+            record: "{}".into(),
+            side_key: None,
+            record_key: Some(born.clone()),
+            malformed: None,
+        };
+        store
+            .insert_events("m", &[event("a"), event("b")], None)
+            .expect("events");
+        let op = |side_key: &str, id: Option<&str>| Operation {
+            op: OpKind::Update,
+            key: side_key.into(),
+            id: id.map(String::from),
+            idempotency_key: format!("tk_{side_key}_{id:?}"),
+            record: None,
+            unset: Vec::new(),
+            maybe_sent: false,
+        };
+        let mut state = RecordState {
+            key: born.clone(),
+            born: Some(Side::Right),
+            ..RecordState::default()
+        };
+        state.right.native_id = Some("E1".into());
+        store
+            .commit(
+                "m",
+                Changes {
+                    records: vec![state.clone()],
+                    // One event applied, one still waiting to merge.
+                    statuses: vec![(1, EventStatus::Applied, None)],
+                    outbox: vec![
+                        (Side::Left, op(&born, None)),
+                        (Side::Right, op(&born, Some("E1"))),
+                    ],
+                    ..Changes::default()
+                },
+            )
+            .expect("committed");
+        let mut linked = state;
+        linked.key = "c1".into();
+        linked.right_key = Some("c1".into());
+        linked.born = None;
+        store
+            .commit(
+                "m",
+                Changes {
+                    rekeys: vec![Rekey {
+                        from: born.clone(),
+                        to: "c1".into(),
+                        linked: Side::Left,
+                        native_id: "c1".into(),
+                    }],
+                    records: vec![linked],
+                    ..Changes::default()
+                },
+            )
+            .expect("re-keyed");
+        assert!(
+            store
+                .find_record("m", Side::Left, &born)
+                .expect("read")
+                .is_none()
+        );
+        assert!(
+            store
+                .find_record("m", Side::Right, "c1")
+                .expect("read")
+                .is_some()
+        );
+        let found = store
+            .find_by_native_id("m", Side::Right, "E1")
+            .expect("read")
+            .expect("by its own id");
+        assert_eq!(found.key, "c1");
+        let keys: Vec<(String, String)> = store
+            .conn
+            .prepare("SELECT status, record_key FROM inbox ORDER BY seq")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            keys,
+            [
+                ("applied".into(), "c1".into()),
+                ("received".into(), "c1".into())
+            ]
+        );
+        let left = store.pending("m", Side::Left, 10).expect("pending");
+        assert_eq!(
+            (
+                left[0].operation.key.as_str(),
+                left[0].operation.id.as_deref()
+            ),
+            ("c1", Some("c1"))
+        );
+        let right = store.pending("m", Side::Right, 10).expect("pending");
+        assert_eq!(
+            (
+                right[0].operation.key.as_str(),
+                right[0].operation.id.as_deref()
+            ),
+            ("c1", Some("E1")),
+            "the born side keeps its own id"
         );
     }
 

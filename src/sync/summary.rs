@@ -36,6 +36,43 @@ pub struct Summary {
     pub providers: Vec<ProviderRequests>,
 }
 
+/// What a pass has read from one side so far, for the progress line
+/// (issue 19, item 6): pages (a poller's pages, each ending with its
+/// checkpoint; a delivery without checkpoints, such as a folder's file,
+/// counts as one) and the records in them. Not part of the summary: the
+/// summary's `read` already counts the records of both sides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SideRead {
+    pub pages: u64,
+    pub records: u64,
+}
+
+/// The progress line: time so far, the running counts, and what each
+/// side read, in pages and records (a side that read nothing is left
+/// out).
+pub fn progress_line(elapsed: std::time::Duration, s: &Summary, read: &[SideRead; 2]) -> String {
+    let mut sides = Vec::new();
+    for (side, r) in [Side::Left, Side::Right].into_iter().zip(read) {
+        if r.pages > 0 || r.records > 0 {
+            let plural = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+            sides.push(format!(
+                "{side} {}, {}",
+                plural(r.pages, "page"),
+                plural(r.records, "record")
+            ));
+        }
+    }
+    let sides = if sides.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", sides.join("; "))
+    };
+    format!(
+        "tether: {elapsed:.0?} read {}{sides}, created {}, updated {}, unchanged {}, sent {}",
+        s.read, s.created, s.updated, s.unchanged, s.sent
+    )
+}
+
 /// A REST side's requests in a pass (issue 19, item 6).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProviderRequests {
@@ -270,6 +307,33 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_progress_line_shows_pages_and_records_per_side() {
+        let s = Summary {
+            read: 201,
+            sent: 3,
+            ..Summary::default()
+        };
+        let read = [
+            SideRead {
+                pages: 2,
+                records: 200,
+            },
+            SideRead {
+                pages: 1,
+                records: 1,
+            },
+        ];
+        let line = progress_line(std::time::Duration::from_secs(3), &s, &read);
+        assert_eq!(
+            line,
+            "tether: 3s read 201 (left 2 pages, 200 records; right 1 page, 1 record), \
+             created 0, updated 0, unchanged 0, sent 3"
+        );
+        let idle = progress_line(std::time::Duration::ZERO, &s, &[SideRead::default(); 2]);
+        assert!(idle.starts_with("tether: 0ns read 201, created"), "{idle}");
+    }
 
     /// The human line and the JSON object name every count the same way,
     /// so an operator reading one can grep the other.

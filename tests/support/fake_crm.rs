@@ -12,7 +12,9 @@
 //! * `PATCH /contacts/{id}`, `DELETE /contacts/{id}`: 200 / 204, 404 when
 //!   there is no such contact.
 //! * `PATCH /contacts/ref/{v}`: an upsert by the external key `ref`
-//!   (Salesforce's shape): 201 created or 200 updated.
+//!   (Salesforce's shape): 201 created or 200 updated; 300 Multiple
+//!   Choices when several contacts hold `v`, with Salesforce's body (the
+//!   matching records' URLs), and nothing written.
 //!
 //! A contact whose email has no `@` is refused with 422 and HubSpot's
 //! error shape (on a create, the message echoes the `Authorization`
@@ -279,6 +281,20 @@ fn answer(crm: &mut Crm, r: &Logged) -> Reply {
             let value = decoded(value);
             let mut properties = body.get("properties").cloned().unwrap_or(json!({}));
             properties["ref"] = json!(value);
+            let holding: Vec<Json> = crm
+                .contacts
+                .iter()
+                .filter(|c| c["properties"]["ref"] == value)
+                .map(|c| {
+                    json!(format!(
+                        "/contacts/{}",
+                        c["id"].as_str().unwrap_or_default()
+                    ))
+                })
+                .collect();
+            if holding.len() > 1 {
+                return Reply::json(300, &Json::Array(holding).to_string());
+            }
             match crm
                 .contacts
                 .iter()

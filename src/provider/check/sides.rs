@@ -36,6 +36,20 @@ pub fn check_mapping_sides(
                     .map(|(l, r)| if at == 0 { l.0.clone() } else { r.0.clone() })
             };
             let (key, ids) = (pick(&m.key), pick(&m.ids));
+            // The other side's create answers with its new record's id:
+            // only where that id is the key does the answer carry one to
+            // write back (docs/design/10-rest-providers.md, "Records born
+            // on the other side").
+            let other_keyed_by_id = match (&m.key, &m.ids) {
+                (Some((kl, kr)), Some((il, ir))) => {
+                    if at == 0 {
+                        kr == ir
+                    } else {
+                        kl == il
+                    }
+                }
+                _ => true,
+            };
             if let Some(key) = &key {
                 born_here(
                     file,
@@ -43,7 +57,7 @@ pub fn check_mapping_sides(
                     m,
                     record,
                     key,
-                    ids.is_some(),
+                    (ids.is_some(), other_keyed_by_id),
                     written,
                     program,
                     providers,
@@ -145,8 +159,11 @@ pub fn check_mapping_sides(
 /// E0251: records read from a provider's resource may lack the mapping's
 /// key there (an optional field: a record made in that system by hand),
 /// and tether could not give them one: the key field is read-only, the
-/// mapping never writes the side, the resource has no `update`, or the
-/// mapping has no `ids` to address the record by until it has a key.
+/// mapping never writes the side, the resource has no `update`, the
+/// mapping has no `ids` to address the record by until it has a key, or
+/// the other side's key is not its own id (its create answers with an
+/// id, which is a key only there). `ids`: whether the mapping has `ids`,
+/// and whether the other side's key is its id.
 #[allow(clippy::too_many_arguments)]
 fn born_here(
     file: FileId,
@@ -154,7 +171,7 @@ fn born_here(
     m: &crate::check::Mapping,
     record: RecordId,
     key: &[String],
-    has_ids: bool,
+    (has_ids, other_keyed_by_id): (bool, bool),
     written: bool,
     program: &crate::check::Program,
     providers: &[ProviderSpec],
@@ -197,6 +214,12 @@ fn born_here(
             }
             if !has_ids {
                 why.push("the mapping has no `ids` to address such a record by".to_string());
+            } else if !other_keyed_by_id {
+                why.push(
+                    "the other side's key is not its own id (`ids`): its create answers with \
+                     the id, not a key to write back"
+                        .to_string(),
+                );
             }
             if why.is_empty() {
                 continue;
@@ -214,7 +237,7 @@ fn born_here(
                 )
                 .label(format!("`{type_name}` records born here"))
                 .note(why.join("; "))
-                .help("make the key a field every record has (the provider's own id), or let the mapping write the key back: a writable key field, an `update`, and `ids`"),
+                .help("make the key a field every record has (the provider's own id), or let the mapping write the key back: a writable key field, an `update`, `ids`, and a key that is the other side's own id"),
             );
         }
     }
