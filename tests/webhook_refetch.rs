@@ -766,3 +766,53 @@ fn a_paired_side_that_cannot_work_is_refused_at_start() {
     assert!(fake.log().is_empty(), "nothing was sent");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A plan edited by hand (its body hash recomputed) cannot make a fetch
+/// change the provider (a `DELETE` for every notice) nor read one fixed
+/// record for every notice (no `{id}`): refused on loading, nothing sent.
+#[test]
+fn a_forged_plan_cannot_turn_a_fetch_into_another_request() {
+    let dir = scratch("forged-fetch");
+    let (_crm, fake) = crm();
+    let plan = dir.join("contacts.plan");
+    let built = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["build", "--output"])
+        .arg(&plan)
+        .arg(MAPPING)
+        .output()
+        .expect("tether build");
+    assert!(built.status.success(), "{built:?}");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let (head, body) = text.split_once('\n').expect("header line");
+    let mut header: Json = serde_json::from_str(head).expect("header");
+    let (r, _state, url) = receiver(&dir);
+    deliver(
+        &url,
+        &batch(&[notice(701, "contact.propertyChange", "c1", 10)]),
+    );
+    drop(r);
+    let forgeries: [(&str, Json); 3] = [
+        ("method", json!("DELETE")),
+        ("path", json!("/contacts/me")),
+        ("path", json!("/contacts/{cursor}")),
+    ];
+    for (member, value) in forgeries {
+        let mut forged: Json = serde_json::from_str(body.trim_end()).expect("body");
+        let request = &mut forged["providers"][0]["resources"][0]["fetch"]["request"];
+        assert!(request.get(member).is_some(), "{request}");
+        request[member] = value;
+        let forged_body = forged.to_string();
+        header["body_hash"] = tether::plan::file::body_hash(&forged_body).into();
+        let file = dir.join("forged.plan");
+        std::fs::write(&file, format!("{header}\n{forged_body}\n")).expect("write");
+        let (code, s, err) = once_from(&file, &dir, SIDE, &fake.url);
+        assert_eq!(code, Some(2), "{member}: {s} {err}");
+        assert!(err.contains("a fetch is a GET"), "{member}: {err}");
+    }
+    assert!(
+        fake.log().is_empty(),
+        "nothing sent: {:?}",
+        fake.log().len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
