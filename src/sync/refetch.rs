@@ -38,7 +38,7 @@ use super::rest::{RestProvider, headers_of, http_request, url_of};
 use super::store::{Checkpoint, EventOp, NoticeContent, OpenBreaker, Operation};
 use super::webhook::{FETCH, WebhookProvider};
 use crate::http::Clock;
-use crate::http::exchange::Answer;
+use crate::http::exchange::{Answer, ExchangeError};
 use crate::provider::spec::{FetchSpec, ResourceSpec};
 use crate::provider::template::Vars;
 use serde_json::{Value as Json, json};
@@ -174,6 +174,20 @@ fn fetch<C: Clock>(
         label.clone(),
     );
     match exchange.call(&request) {
+        // Counted before it is parsed, as a read's page is: a record of
+        // a million `0,` would take gigabytes once parsed (the body cap
+        // bounds bytes, not values), and this record is not the only one
+        // a chunk holds. The record, not the provider: a dead letter.
+        Ok(Answer::Done(r))
+            if crate::http::json_values(&r.body, crate::http::MAX_JSON_VALUES)
+                > crate::http::MAX_JSON_VALUES =>
+        {
+            Ok(Fetched::Refused(format!(
+                "{label}: the answer holds more than {} JSON values; tether does not parse a \
+                 record that large",
+                crate::http::MAX_JSON_VALUES
+            )))
+        }
         Ok(Answer::Done(r)) => Ok(match serde_json::from_slice::<Json>(&r.body) {
             Ok(record @ Json::Object(_)) => Fetched::Record(record),
             Ok(_) => Fetched::Refused(format!("{label}: the answer is not a JSON object")),
@@ -186,6 +200,13 @@ fn fetch<C: Clock>(
         Ok(Answer::Refused { status, message }) => Ok(Fetched::Refused(format!(
             "{label} answered {status}: {message}"
         ))),
+        // This record's answer, or this id's request (an id so long the
+        // URL cannot be built: anyone who can post a notice could send
+        // one), every time: waiting would hold the notices behind it for
+        // ever.
+        Err(e @ (ExchangeError::TooLarge { .. } | ExchangeError::Unsendable { .. })) => {
+            Ok(Fetched::Refused(exchange.redact(&e.to_string())))
+        }
         // Down, throttled past a pass, out of attempts: the notice waits
         // in the inbox for the next pass.
         Err(e) => Err(ProviderError {
