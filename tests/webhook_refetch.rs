@@ -966,3 +966,44 @@ fn a_forged_plan_cannot_turn_a_fetch_into_another_request() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The inbox's bound counts a delivery's own notices: one batch larger
+/// than what may wait for a pass is answered 429 and stores nothing, as a
+/// notice arriving at a full inbox is.
+#[test]
+fn one_batch_cannot_overfill_the_inbox() {
+    let dir = scratch("overfill");
+    let state = dir.join("state.db");
+    let store = SqliteStore::open(&state, OpenMode::CreateIfMissing).expect("store");
+    let config = PresetConfig {
+        secrets: vec![tether::http::secret::Secret::new(SECRET)],
+        ..PresetConfig::default()
+    };
+    let endpoint = Endpoint {
+        preset: Preset::HubSpotV3,
+        verifier: Preset::HubSpotV3.verifier(&config).expect("a verifier"),
+        payload: Preset::HubSpotV3.payload(),
+    };
+    let limits = Limits {
+        max_pending: 3,
+        ..Limits::default()
+    };
+    let r = Receiver::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        vec![endpoint],
+        store,
+        limits,
+    )
+    .expect("listening");
+    let url = format!("http://{}/webhooks/hubspot-v3", r.addr());
+    let four: Vec<Json> = (0..4)
+        .map(|i| notice(800 + i, "contact.propertyChange", &format!("c{i}"), 1))
+        .collect();
+    assert_eq!(post(&url, &url, &batch(&four)), 429);
+    assert_eq!(pending(&state), 0, "nothing of it stored");
+    assert_eq!(post(&url, &url, &batch(&four[..3])), 200);
+    assert_eq!(pending(&state), 3);
+    assert_eq!(post(&url, &url, &batch(&four[3..])), 429);
+    drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
