@@ -573,8 +573,9 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
             // record, and a forged `DELETE` (or a body) would make every
             // notice change the provider; a path without `{id}` (or with
             // another name) would read one record for every notice.
+            use super::template::Var;
             let q = &f.request;
-            let is_id = |v: &super::template::Var| matches!(v, super::template::Var::Field(p) if p.len() == 1 && p[0] == "id");
+            let is_id = |v: &Var| matches!(v, Var::Field(p) if p.len() == 1 && p[0] == "id");
             let names_id = q
                 .path
                 .vars()
