@@ -12,6 +12,7 @@ mod fake_http;
 
 use base64::Engine as _;
 use fake_crm::Crm;
+use fake_http::Reply;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value as Json, json};
 use std::io::{BufRead, BufReader};
@@ -764,5 +765,245 @@ fn a_paired_side_that_cannot_work_is_refused_at_start() {
         assert!(err.contains(says), "{side}: {err}");
     }
     assert!(fake.log().is_empty(), "nothing was sent");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `tether dlq list --format json` of the contact mapping: its lines.
+fn dead_letters(state: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "dlq",
+            "list",
+            "--format",
+            "json",
+            "--mapping",
+            "contact",
+            "--state",
+        ])
+        .arg(state)
+        .output()
+        .expect("dlq list");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A misbehaving provider (hostile review): answers larger than the
+/// client reads, with more JSON values than tether parses, not JSON, empty,
+/// or echoing the token in a refusal. Each is that record's dead letter,
+/// fetched once, and none holds up the notice behind it; no dead letter or
+/// store file holds the token or the webhook secret.
+#[test]
+fn a_misbehaving_provider_dead_letters_one_record_and_the_rest_go_on() {
+    let dir = scratch("hostile-answers");
+    let fake = fake_http::Fake::start(|r| {
+        let good = |id: &str| {
+            format!(
+                r#"{{"id":"{id}","properties":{{"ref":"R-{id}","email":"{id}@example.com"}},"updatedAt":5}}"#
+            )
+        };
+        match r.path.as_str() {
+            // More than the client's 16 MiB cap.
+            "/contacts/huge" => Reply {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: format!(r#"{{"id":"huge","pad":"{}"}}"#, "x".repeat(17 << 20)).into_bytes(),
+            },
+            // 2.4 MB, and more than a million values.
+            "/contacts/many" => Reply::json(
+                200,
+                &format!(
+                    r#"{{"id":"many","properties":{{"ref":"R9"}},"pad":[{}0]}}"#,
+                    "0,".repeat(1_200_000)
+                ),
+            ),
+            "/contacts/text" => Reply::json(200, "<html>oops</html>"),
+            "/contacts/empty" => Reply::json(200, ""),
+            "/contacts/echo" => Reply::json(
+                422,
+                &format!(r#"{{"message":"no such contact for token {TOKEN}"}}"#),
+            ),
+            "/contacts/c1" => Reply::json(200, &good("c1")),
+            _ => Reply::json(404, r#"{"message":"not found"}"#),
+        }
+    });
+    let (r, state, url) = receiver(&dir);
+    deliver(
+        &url,
+        &batch(&[
+            notice(601, "contact.propertyChange", "huge", 10),
+            notice(602, "contact.propertyChange", "many", 11),
+            notice(603, "contact.propertyChange", "text", 12),
+            notice(604, "contact.propertyChange", "empty", 13),
+            notice(605, "contact.propertyChange", "echo", 14),
+            // A URL longer than HTTP can carry: never sent, and anyone
+            // who can post a notice could write one.
+            notice(607, "contact.propertyChange", &"7".repeat(70_000), 16),
+            notice(606, "contact.propertyChange", "c1", 15),
+        ]),
+    );
+    // Ids that are each one path segment, whatever they hold.
+    let odd = ["%2e%2e", "a?b=1", "a#b", "\u{e9}\u{202e}x", "a\u{1b}[31m"];
+    let odd: Vec<Json> = odd
+        .iter()
+        .enumerate()
+        .map(|(i, id)| notice(610 + i as u64, "contact.propertyChange", id, 17))
+        .collect();
+    deliver(&url, &batch(&odd));
+    drop(r);
+    let (code, s, err) = once(&dir, SIDE, &fake.url);
+    assert_eq!(
+        (code, n(&s, "dead_lettered"), n(&s, "sent")),
+        (Some(3), 11, 1),
+        "{s} {err}"
+    );
+    let mut paths: Vec<String> = fake
+        .log()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|p| {
+            !["huge", "many", "text", "empty", "echo", "c1"]
+                .iter()
+                .any(|k| p.ends_with(&format!("/{k}")))
+        })
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            "/contacts/%252e%252e",
+            "/contacts/%C3%A9%E2%80%AEx",
+            "/contacts/a%1B%5B31m",
+            "/contacts/a%23b",
+            "/contacts/a%3Fb%3D1",
+        ],
+        "the long id is never sent"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err}"
+    );
+    assert_eq!(pending(&state), 0, "every notice was taken");
+    assert_eq!(fetches(&fake, "huge"), 1, "not retried: {err}");
+    assert_eq!(
+        written(&dir),
+        vec![created("crm:c1", "c1@example.com")],
+        "{err}"
+    );
+    let letters = dead_letters(&state);
+    for why in [
+        "larger than 16777216 bytes",
+        "more than 1000000 JSON values",
+        "the answer is not JSON",
+        "answered 422",
+        "cannot be built",
+    ] {
+        assert!(letters.contains(why), "{why}: {letters}");
+    }
+    assert!(
+        !letters.contains(TOKEN) && !err.contains(TOKEN),
+        "{letters}"
+    );
+    for file in std::fs::read_dir(&dir).expect("dir").flatten() {
+        if file.path().is_file() {
+            let bytes = std::fs::read(file.path()).expect("a file");
+            for secret in [TOKEN, SECRET] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{secret} in {}",
+                    file.path().display()
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A plan edited by hand (its body hash recomputed) cannot make a fetch
+/// change the provider (a `DELETE` for every notice) nor read one fixed
+/// record for every notice (no `{id}`): refused on loading, nothing sent.
+#[test]
+fn a_forged_plan_cannot_turn_a_fetch_into_another_request() {
+    let dir = scratch("forged-fetch");
+    let (_crm, fake) = crm();
+    let plan = dir.join("contacts.plan");
+    let built = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["build", "--output"])
+        .arg(&plan)
+        .arg(MAPPING)
+        .output()
+        .expect("tether build");
+    assert!(built.status.success(), "{built:?}");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let (head, body) = text.split_once('\n').expect("header line");
+    let mut header: Json = serde_json::from_str(head).expect("header");
+    let (r, _state, url) = receiver(&dir);
+    deliver(
+        &url,
+        &batch(&[notice(701, "contact.propertyChange", "c1", 10)]),
+    );
+    drop(r);
+    let forgeries: [(&str, Json); 3] = [
+        ("method", json!("DELETE")),
+        ("path", json!("/contacts/me")),
+        ("path", json!("/contacts/{cursor}")),
+    ];
+    for (member, value) in forgeries {
+        let mut forged: Json = serde_json::from_str(body.trim_end()).expect("body");
+        let request = &mut forged["providers"][0]["resources"][0]["fetch"]["request"];
+        assert!(request.get(member).is_some(), "{request}");
+        request[member] = value;
+        let forged_body = forged.to_string();
+        header["body_hash"] = tether::plan::file::body_hash(&forged_body).into();
+        let file = dir.join("forged.plan");
+        std::fs::write(&file, format!("{header}\n{forged_body}\n")).expect("write");
+        let (code, s, err) = once_from(&file, &dir, SIDE, &fake.url);
+        assert_eq!(code, Some(2), "{member}: {s} {err}");
+        assert!(err.contains("a fetch is a GET"), "{member}: {err}");
+    }
+    assert!(
+        fake.log().is_empty(),
+        "nothing sent: {:?}",
+        fake.log().len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The inbox's bound counts a delivery's own notices: one batch larger
+/// than what may wait for a pass is answered 429 and stores nothing, as a
+/// notice arriving at a full inbox is.
+#[test]
+fn one_batch_cannot_overfill_the_inbox() {
+    let dir = scratch("overfill");
+    let state = dir.join("state.db");
+    let store = SqliteStore::open(&state, OpenMode::CreateIfMissing).expect("store");
+    let config = PresetConfig {
+        secrets: vec![tether::http::secret::Secret::new(SECRET)],
+        ..PresetConfig::default()
+    };
+    let endpoint = Endpoint {
+        preset: Preset::HubSpotV3,
+        verifier: Preset::HubSpotV3.verifier(&config).expect("a verifier"),
+        payload: Preset::HubSpotV3.payload(),
+    };
+    let limits = Limits {
+        max_pending: 3,
+        ..Limits::default()
+    };
+    let r = Receiver::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        vec![endpoint],
+        store,
+        limits,
+    )
+    .expect("listening");
+    let url = format!("http://{}/webhooks/hubspot-v3", r.addr());
+    let four: Vec<Json> = (0..4)
+        .map(|i| notice(800 + i, "contact.propertyChange", &format!("c{i}"), 1))
+        .collect();
+    assert_eq!(post(&url, &url, &batch(&four)), 429);
+    assert_eq!(pending(&state), 0, "nothing of it stored");
+    assert_eq!(post(&url, &url, &batch(&four[..3])), 200);
+    assert_eq!(pending(&state), 3);
+    assert_eq!(post(&url, &url, &batch(&four[3..])), 429);
+    drop(r);
     let _ = std::fs::remove_dir_all(&dir);
 }

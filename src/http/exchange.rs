@@ -140,6 +140,16 @@ pub enum ExchangeError {
         label: String,
         reason: String,
     },
+    /// The answer's body is larger than the client reads: the same
+    /// request would get it again, so it is not retried, and the provider
+    /// did answer, so the breaker does not count it. A refetch makes it
+    /// that record's dead letter instead of stalling its inbox.
+    #[error("{label}: {provider}'s answer is larger than {limit} bytes")]
+    TooLarge {
+        provider: String,
+        label: String,
+        limit: u64,
+    },
 }
 
 /// Counts for the provider's line in the summary.
@@ -346,6 +356,13 @@ impl<C: Clock> Exchange<C> {
                         provider: self.name.clone(),
                         label,
                         reason,
+                    });
+                }
+                Err(Failure::TooLarge { limit, .. }) => {
+                    return Err(ExchangeError::TooLarge {
+                        provider: self.name.clone(),
+                        label,
+                        limit,
                     });
                 }
                 Err(failure) => (failure.to_string(), true),

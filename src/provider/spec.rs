@@ -567,6 +567,34 @@ pub fn validate(spec: &ProviderSpec) -> Result<(), String> {
             .as_ref()
             .and_then(|read| read.cursor.as_ref())
             .map(|c| c.lookback);
+        if let Some(f) = &r.fetch {
+            // What `tether check` guarantees of a fetch (E0240), since
+            // `sync::refetch` sends it as the plan says: a notice names a
+            // record, and a forged `DELETE` (or a body) would make every
+            // notice change the provider; a path without `{id}` (or with
+            // another name) would read one record for every notice.
+            use super::template::Var;
+            let q = &f.request;
+            let is_id = |v: &Var| matches!(v, Var::Field(p) if p.len() == 1 && p[0] == "id");
+            let names_id = q
+                .path
+                .vars()
+                .chain(q.query.iter().flat_map(|(_, t)| t.vars()))
+                .any(is_id);
+            let others = q
+                .path
+                .vars()
+                .chain(q.query.iter().flat_map(|(_, t)| t.vars()))
+                .chain(q.headers.iter().flat_map(|(_, t)| t.vars()))
+                .any(|v| !is_id(v));
+            if q.method != Method::Get || q.body.is_some() || !names_id || others {
+                return Err(format!(
+                    "resource `{}`: a fetch is a GET without a body that names `{{id}}` and \
+                     nothing else",
+                    r.name
+                ));
+            }
+        }
         if lookback.is_some_and(|d| d >= Duration::from_secs(7 * 24 * 3600)) {
             return Err(format!(
                 "resource `{}`: a look-back of 7 days or more",

@@ -57,8 +57,9 @@ pub struct Limits {
     /// Requests handled at once; one more is answered 503 at once rather
     /// than queued.
     pub max_concurrent: usize,
-    /// Notices of one endpoint waiting for a sync pass; at this many the
-    /// receiver answers 429 (the sync is behind or stopped).
+    /// Notices of one endpoint waiting for a sync pass; a delivery that
+    /// would bring them above it is answered 429 (the sync is behind or
+    /// stopped, or the delivery alone holds more).
     pub max_pending: u64,
     /// What `Retry-After` says with a 429 or 503.
     pub retry_after: Duration,
@@ -425,8 +426,13 @@ async fn handle(app: Arc<App>, request: Request<Body>) -> Response<Body> {
         let endpoint = endpoint.name();
         tokio::task::spawn_blocking(move || {
             let mut store = app.store.lock().unwrap_or_else(PoisonError::into_inner);
+            // With the delivery's own notices counted: one batch of 40,000
+            // small notices would otherwise pass an inbox of 10,000.
+            let adding = u64::try_from(notices.len()).unwrap_or(u64::MAX);
             match store.pending_notices(endpoint) {
-                Ok(n) if n >= app.limits.max_pending => return Stored::Saturated,
+                Ok(n) if n.saturating_add(adding) > app.limits.max_pending => {
+                    return Stored::Saturated;
+                }
                 Ok(_) => {}
                 Err(e) => return Stored::Failed(e.to_string()),
             }
@@ -460,7 +466,8 @@ async fn handle(app: Arc<App>, request: Request<Body>) -> Response<Body> {
         Stored::Saturated => {
             app.count(|c| c.saturated += 1);
             app.log(format_args!(
-                "webhook {}: the inbox holds {} notices waiting for a pass; answering 429",
+                "webhook {}: the inbox cannot take the delivery's notices (at most {} wait for \
+                 a pass); answering 429",
                 endpoint.name(),
                 app.limits.max_pending
             ));

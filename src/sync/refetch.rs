@@ -38,7 +38,7 @@ use super::rest::{RestProvider, headers_of, http_request, url_of};
 use super::store::{Checkpoint, EventOp, NoticeContent, OpenBreaker, Operation};
 use super::webhook::{FETCH, WebhookProvider};
 use crate::http::Clock;
-use crate::http::exchange::Answer;
+use crate::http::exchange::{Answer, ExchangeError};
 use crate::provider::spec::{FetchSpec, ResourceSpec};
 use crate::provider::template::Vars;
 use serde_json::{Value as Json, json};
@@ -81,7 +81,7 @@ impl Pairing {
     fn event_id(&self, id: &str, version: Option<&Json>, text: &str) -> String {
         let mut h = Sha256::new();
         let version = match version {
-            Some(v) => format!("v:{v}"),
+            Some(v) => format!("v:{}", version_key(v)),
             None => format!("t:{text}"),
         };
         for part in [self.provider.as_str(), id, version.as_str()] {
@@ -116,6 +116,27 @@ impl Pairing {
             e.event_id = Some(self.event_id(&id, Some(&version), &e.text));
         }
         e
+    }
+}
+
+/// A version as the identity knows it: one version however the two paths
+/// wrote it, as the merge orders it (`json::version_order`): an integer
+/// whether a number or digits in a string (`5`, `"5"`), a date-time as its
+/// instant (`…00Z`, `…00.000Z`, `…00+00:00`); anything else as its JSON
+/// text. A search API and a read by id need not write a stamp alike, and
+/// the poller's event and the fetched one must still be one event.
+fn version_key(v: &Json) -> String {
+    let int = match v {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.parse::<i64>().ok(),
+        _ => None,
+    };
+    if let Some(n) = int {
+        return format!("i{n}");
+    }
+    match v.as_str().and_then(json::datetime) {
+        Some(at) => format!("d{}.{:09}", at.timestamp(), at.timestamp_subsec_nanos()),
+        None => format!("j{v}"),
     }
 }
 
@@ -174,6 +195,20 @@ fn fetch<C: Clock>(
         label.clone(),
     );
     match exchange.call(&request) {
+        // Counted before it is parsed, as a read's page is: a record of
+        // a million `0,` would take gigabytes once parsed (the body cap
+        // bounds bytes, not values), and this record is not the only one
+        // a chunk holds. The record, not the provider: a dead letter.
+        Ok(Answer::Done(r))
+            if crate::http::json_values(&r.body, crate::http::MAX_JSON_VALUES)
+                > crate::http::MAX_JSON_VALUES =>
+        {
+            Ok(Fetched::Refused(format!(
+                "{label}: the answer holds more than {} JSON values; tether does not parse a \
+                 record that large",
+                crate::http::MAX_JSON_VALUES
+            )))
+        }
         Ok(Answer::Done(r)) => Ok(match serde_json::from_slice::<Json>(&r.body) {
             Ok(record @ Json::Object(_)) => Fetched::Record(record),
             Ok(_) => Fetched::Refused(format!("{label}: the answer is not a JSON object")),
@@ -186,6 +221,13 @@ fn fetch<C: Clock>(
         Ok(Answer::Refused { status, message }) => Ok(Fetched::Refused(format!(
             "{label} answered {status}: {message}"
         ))),
+        // This record's answer, or this id's request (an id so long the
+        // URL cannot be built: anyone who can post a notice could send
+        // one), every time: waiting would hold the notices behind it for
+        // ever.
+        Err(e @ (ExchangeError::TooLarge { .. } | ExchangeError::Unsendable { .. })) => {
+            Ok(Fetched::Refused(exchange.redact(&e.to_string())))
+        }
         // Down, throttled past a pass, out of attempts: the notice waits
         // in the inbox for the next pass.
         Err(e) => Err(ProviderError {
@@ -439,6 +481,33 @@ mod tests {
         // Without a version the poller's own identity is kept.
         let bare = p.identify(raw(json!({"id": "c1"})));
         assert_eq!(bare.event_id.as_deref(), Some("rest_polled"));
+    }
+
+    /// The same stamp written two ways by the poller's read and the fetch
+    /// is one version, hence one event; another stamp is another.
+    #[test]
+    fn a_version_written_two_ways_is_one_identity() {
+        let p = pairing();
+        let id = |v: Json| {
+            p.identify(raw(json!({"id": "c1", "updatedAt": v})))
+                .event_id
+                .unwrap_or_default()
+        };
+        assert_eq!(id(json!(5)), id(json!("5")));
+        assert_eq!(
+            id(json!("2024-01-15T10:30:00Z")),
+            id(json!("2024-01-15T10:30:00.000+00:00"))
+        );
+        assert_eq!(
+            id(json!("2024-01-15T10:30:00.000+0000")),
+            id(json!("2024-01-15T11:30:00+01:00"))
+        );
+        assert_ne!(
+            id(json!("2024-01-15T10:30:00Z")),
+            id(json!("2024-01-15T10:30:01Z"))
+        );
+        assert_ne!(id(json!(5)), id(json!(6)));
+        assert_ne!(id(json!("x")), id(json!("y")));
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub const CHUNK: usize = 500;
 /// `PayloadSpec` made of the body; `body` is the body as received, kept
 /// with a notice that cannot be read so its dead letter shows it.
 pub fn inbox_notices(body: &[u8], read: Result<Notices, PayloadError>) -> Vec<InboxNotice> {
+    // Hashed once: a batch of many notices would hash the body for each.
+    let digest = body_digest(body);
     let malformed = |event_id: String, error: String| InboxNotice {
         event_id,
         content: NoticeContent::Malformed {
@@ -49,37 +51,55 @@ pub fn inbox_notices(body: &[u8], read: Result<Notices, PayloadError>) -> Vec<In
     let notices = match (read, duplicate) {
         (_, Some(error)) => {
             let why = format!("{}: {}", error.path, error.message);
-            return vec![malformed(body_id(body, None), why)];
+            return vec![malformed(format!("body:sha256:{digest}"), why)];
         }
-        (Err(e), None) => return vec![malformed(body_id(body, None), e.to_string())],
+        (Err(e), None) => return vec![malformed(format!("body:sha256:{digest}"), e.to_string())],
         (Ok(n), None) => n.notices,
     };
-    notices
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| match n {
+    let mut out = Vec::new();
+    // The notices that cannot be read are one dead letter with the body,
+    // not one each: each keeps the body as received, and a 1 MB batch of
+    // half a million broken elements would otherwise be half a million
+    // copies of it (hostile review). Known by the body and the first one's
+    // place: the same delivery sent again is a replay.
+    let mut unread: Vec<(usize, String)> = Vec::new();
+    for (i, n) in notices.into_iter().enumerate() {
+        match n {
             Ok(notice) => match envelope(&notice) {
-                Ok(text) => InboxNotice {
+                Ok(text) => out.push(InboxNotice {
                     event_id: notice.event_id,
                     content: NoticeContent::Read(text),
-                },
-                Err(why) => malformed(notice.event_id, why),
+                }),
+                Err(why) => unread.push((i, why)),
             },
-            // Without its event id, the notice is known by the body and
-            // its place in it: the same delivery sent again is a replay.
-            Err(e) => malformed(body_id(body, Some(i)), e.to_string()),
-        })
-        .collect()
+            Err(e) => unread.push((i, e.to_string())),
+        }
+    }
+    if let Some((first, why)) = unread.first() {
+        let error = match unread.len() {
+            1 => why.clone(),
+            n => {
+                let places: Vec<String> =
+                    unread.iter().take(10).map(|(i, _)| i.to_string()).collect();
+                let more = if n > 10 { ", …" } else { "" };
+                format!(
+                    "{n} of the delivery's notices cannot be read (elements {}{more}); the \
+                     first: {why}",
+                    places.join(", ")
+                )
+            }
+        };
+        out.push(malformed(format!("body:sha256:{digest}:{first}"), error));
+    }
+    out
 }
 
-/// The id of what has no event id of its own.
-fn body_id(body: &[u8], place: Option<usize>) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    match place {
-        None => format!("body:sha256:{hex}"),
-        Some(i) => format!("body:sha256:{hex}:{i}"),
-    }
+/// The hex SHA-256 of a body: the id of what has no event id of its own.
+fn body_digest(body: &[u8]) -> String {
+    Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A notice as the event envelope a file drop's line could hold, so the
@@ -285,6 +305,42 @@ mod tests {
             read(Preset::Stripe, b"not json")[0].event_id,
             read(Preset::Stripe, b"not json")[0].event_id
         );
+    }
+
+    /// A batch of many broken elements (a HubSpot array of `{}`) is one
+    /// dead letter holding the body once, beside the notices that could be
+    /// read, never a copy of the body per element.
+    #[test]
+    fn a_batch_of_broken_notices_keeps_its_body_once() {
+        let good = |i: u32| format!(r#"{{"eventId":{i},"objectId":"c{i}","occurredAt":1}}"#);
+        let mut elements = vec![good(1), good(2)];
+        elements.extend(std::iter::repeat_n("{}".to_string(), 20_000));
+        elements.push(good(3));
+        let body = format!("[{}]", elements.join(","));
+        let got = read(Preset::HubSpotV3, body.as_bytes());
+        assert_eq!(got.len(), 4, "three notices and one dead letter");
+        let bad: Vec<&InboxNotice> = got
+            .iter()
+            .filter(|n| matches!(n.content, NoticeContent::Malformed { .. }))
+            .collect();
+        assert_eq!(bad.len(), 1);
+        let NoticeContent::Malformed { error, body: kept } = &bad[0].content else {
+            panic!("malformed")
+        };
+        assert_eq!(kept, body.as_bytes());
+        assert!(
+            error.starts_with("20000 of the delivery's notices"),
+            "{error}"
+        );
+        assert!(bad[0].event_id.ends_with(":2"), "{}", bad[0].event_id);
+        // One broken element says only why, as before.
+        let one = format!("[{},{{}}]", good(1));
+        let got = read(Preset::HubSpotV3, one.as_bytes());
+        let NoticeContent::Malformed { error, .. } = &got[1].content else {
+            panic!("malformed: {got:?}")
+        };
+        assert!(error.starts_with("no "), "{error}");
+        assert!(got[1].event_id.ends_with(":1"));
     }
 
     #[test]
