@@ -14,6 +14,7 @@ use super::{
 use crate::base::Side;
 use crate::plan::PlanFile;
 use crate::plan::sync_spec::SyncSpec;
+use crate::sync::alerts::{self, Alerts};
 use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
 use crate::sync::metrics::{Metrics, MetricsServer, PassResult};
@@ -107,6 +108,26 @@ pub struct SyncArgs {
     /// its key: records may hold personal data).
     #[arg(long)]
     log_records: bool,
+    /// While watching, log one line with the pass counts every DURATION
+    /// (`60s`, `5m`, `1h`).
+    #[arg(long, value_name = "DURATION", requires = "watch",
+          value_parser = crate::sync::alerts::parse_duration)]
+    heartbeat: Option<Duration>,
+    /// An alert rule judged after each pass (repeatable):
+    /// `dead-letters-older=1h`, `no-webhooks-for=30m`,
+    /// `breaker-open-longer=10m`, `error-rate=0.2/15m`. Each incident is
+    /// logged and notified once when it fires and once when it resolves.
+    #[arg(long = "alert", value_name = "RULE=VALUE",
+          value_parser = crate::sync::alerts::parse_rule)]
+    alerts: Vec<crate::sync::alerts::Rule>,
+    /// POST each alert to URL as JSON, signed with the Standard Webhooks
+    /// scheme with the secret in `TETHER_ALERT_SECRET` (`whsec_...`).
+    #[arg(long, value_name = "URL", requires = "alerts")]
+    alert_url: Option<String>,
+    /// Run PROGRAM (no shell, no arguments) with each alert as JSON on
+    /// standard input; a non-zero exit is retried after the next pass.
+    #[arg(long, value_name = "PROGRAM", requires = "alerts")]
+    alert_command: Option<PathBuf>,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -599,6 +620,11 @@ pub fn sync(a: &SyncArgs) -> u8 {
         None => None,
     };
     let mapping_name = m.sync.mapping.clone();
+    let mut alerts = match start_alerts(a, &mapping_name) {
+        Ok(al) => al,
+        Err(code) => return code,
+    };
+    let mut beat = Heartbeat::new();
     // Dead letters made before this run are not logged again.
     let mut letters_seen = match store.dead_letters_after(&mapping_name, i64::MAX, 0) {
         Ok((_, last)) => last,
@@ -659,6 +685,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);
                 }
+                beat.passed(Some(&s));
                 total.add(&s);
             }
             // Watching, a failed pass (a provider down, a full disk) is
@@ -672,6 +699,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
                     };
                     m.record(&mapping_name, PassResult::Failed, &s, pass_seconds);
                 }
+                beat.passed(None);
                 // An error, so `--quiet` does not hide it.
                 tracing::error!("pass failed, retrying: {e}");
             }
@@ -708,6 +736,16 @@ pub fn sync(a: &SyncArgs) -> u8 {
             if let Some(m) = &metrics {
                 m.metrics.record_pruned(&pruned);
             }
+        }
+        // After the pass and its pruning: the rules judge the store as
+        // the pass left it.
+        if let Some(al) = &mut alerts
+            && let Err(e) = al.evaluate()
+        {
+            tracing::warn!("alerts: not judged this pass, tried after the next: {e}");
+        }
+        if let Some(every) = a.heartbeat {
+            beat.beat_if_due(every);
         }
         if !a.watch {
             break;
@@ -856,6 +894,97 @@ impl MetricsRun {
         // The pass's counters last: a scrape that sees this pass counted
         // sees the store as the pass left it.
         self.metrics.record_pass(mapping, result, s, seconds);
+    }
+}
+
+/// `--alert`, `--alert-url`, `--alert-command`: the rules with a store
+/// connection of their own (as the metrics have) and the sinks. The
+/// signing secret is read here, from the environment only.
+fn start_alerts(a: &SyncArgs, mapping: &str) -> Result<Option<Alerts>, u8> {
+    if a.alerts.is_empty() {
+        return Ok(None);
+    }
+    let url = match &a.alert_url {
+        None => None,
+        Some(url) => {
+            let Some(secret) = std::env::var(alerts::SECRET_ENV)
+                .ok()
+                .filter(|v| !v.is_empty())
+            else {
+                eprintln!(
+                    "error: --alert-url signs its notifications: set {} (`whsec_` and base64)",
+                    alerts::SECRET_ENV
+                );
+                return Err(EXIT_USAGE);
+            };
+            let secret = crate::http::secret::Secret::new(secret);
+            Some(alerts::UrlSink::new(url, &secret).map_err(|e| {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            })?)
+        }
+    };
+    Ok(Some(Alerts {
+        rules: a.alerts.clone(),
+        mapping: mapping.to_string(),
+        sinks: alerts::Sinks {
+            url,
+            command: a.alert_command.clone(),
+        },
+        store: open_store(&a.state, OpenMode::Existing)?,
+    }))
+}
+
+/// `--heartbeat`: the passes since the last heartbeat line.
+struct Heartbeat {
+    since: Instant,
+    passes: u64,
+    failed: u64,
+    counts: Summary,
+}
+
+impl Heartbeat {
+    fn new() -> Heartbeat {
+        Heartbeat {
+            since: Instant::now(),
+            passes: 0,
+            failed: 0,
+            counts: Summary::default(),
+        }
+    }
+
+    /// A pass ended: its summary, `None` when it failed.
+    fn passed(&mut self, s: Option<&Summary>) {
+        self.passes += 1;
+        match s {
+            Some(s) => self.counts.add(s),
+            None => self.failed += 1,
+        }
+    }
+
+    /// One info line when `every` has passed since the last one (checked
+    /// after each pass: a line comes at the first pass's end after it is
+    /// due), then counting starts again.
+    fn beat_if_due(&mut self, every: Duration) {
+        if self.since.elapsed() < every {
+            return;
+        }
+        let c = &self.counts;
+        tracing::info!(
+            passes = self.passes,
+            failed = self.failed,
+            read = c.read,
+            created = c.created,
+            updated = c.updated,
+            deleted = c.deleted,
+            unchanged = c.unchanged,
+            sent = c.sent,
+            dead_lettered = c.dead_lettered,
+            "heartbeat: {} pass(es), {} failed, since the last heartbeat",
+            self.passes,
+            self.failed
+        );
+        *self = Heartbeat::new();
     }
 }
 
