@@ -9,7 +9,7 @@ mod common;
 use common::tether;
 use rusqlite::Connection;
 use serde_json::Value as Json;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
