@@ -315,6 +315,22 @@ fn error_rate_and_old_dead_letters_fire_once_and_resolve_across_restarts() {
     );
     assert!(seen[1].body["data"]["resolved_at"].is_string());
     no_secret_in_state(&state);
+
+    // Resolved incidents go with retention's 30 days, and nothing is sent
+    // again for them.
+    age_rows(
+        &state,
+        "alerts",
+        "resolved_at",
+        Duration::from_secs(31 * 86_400),
+    );
+    pass(&dir, &flags);
+    let kept: i64 = Connection::open(&state)
+        .expect("open")
+        .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(kept, 0);
+    assert_eq!(receiver.seen().len(), 4);
 }
 
 #[test]

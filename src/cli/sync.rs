@@ -730,7 +730,8 @@ pub fn sync(a: &SyncArgs) -> u8 {
             }
             Err(e) => tracing::warn!("the new dead letters were not read: {e}"),
         }
-        if pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY) {
+        let prune = pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY);
+        if prune {
             pruned_at = Some(Instant::now());
             let pruned = retain(a, &mapping_name, engine.store, [&mut left, &mut right]);
             if let Some(m) = &metrics {
@@ -739,10 +740,19 @@ pub fn sync(a: &SyncArgs) -> u8 {
         }
         // After the pass and its pruning: the rules judge the store as
         // the pass left it.
-        if let Some(al) = &mut alerts
-            && let Err(e) = al.evaluate()
-        {
-            tracing::warn!("alerts: not judged this pass, tried after the next: {e}");
+        if let Some(al) = &mut alerts {
+            if let Err(e) = al.evaluate() {
+                tracing::warn!("alerts: not judged this pass, tried after the next: {e}");
+            }
+            // With retention's other pruning: resolved incidents are kept
+            // as long as settled dead letters.
+            if prune {
+                match al.store.prune_alerts(crate::sync::retention::SETTLED_DAYS) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(alerts = n, "pruned resolved alerts"),
+                    Err(e) => tracing::warn!("pruning resolved alerts: {e}"),
+                }
+            }
         }
         if let Some(every) = a.heartbeat {
             beat.beat_if_due(every);

@@ -1918,6 +1918,17 @@ impl SqliteStore {
         ))
     }
 
+    /// Removes incidents resolved more than `days` ago (retention, with
+    /// the settled dead letters' 30 days); open ones are never removed.
+    pub fn prune_alerts(&mut self, days: u32) -> Result<usize> {
+        let before = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        Ok(self.conn.execute(
+            "DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
+            [before],
+        )?)
+    }
+
     /// Each webhook endpoint's latest stored delivery (RFC 3339).
     pub fn last_deliveries(&mut self) -> Result<Vec<(String, String)>> {
         Ok(self
