@@ -498,7 +498,7 @@ fn alert_flags_are_checked_before_anything_runs() {
             "--mapping",
             "contact",
             "--state",
-            s(&dir.join("state.db")),
+            s(&dir.join("fresh.db")),
             "--left",
             s(&dir.join("hubspot")),
             "--right",
@@ -516,6 +516,8 @@ fn alert_flags_are_checked_before_anything_runs() {
         String::from_utf8_lossy(&out.stderr).contains("set TETHER_ALERT_SECRET"),
         "{out:?}"
     );
+    // Refused before anything was created.
+    assert!(!dir.join("fresh.db").exists());
 }
 
 #[test]

@@ -533,6 +533,12 @@ pub fn sync(a: &SyncArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
+    // The alert sinks (and their secret) are checked before anything is
+    // created too.
+    let mut sinks = match alert_sinks(a) {
+        Ok(sinks) => sinks,
+        Err(code) => return code,
+    };
     // Checked before anything is created: a typo starts nothing.
     let (mut left, mut right) = match webhook_side::sides(
         left,
@@ -620,9 +626,17 @@ pub fn sync(a: &SyncArgs) -> u8 {
         None => None,
     };
     let mapping_name = m.sync.mapping.clone();
-    let mut alerts = match start_alerts(a, &mapping_name) {
-        Ok(al) => al,
-        Err(code) => return code,
+    let mut alerts = match sinks.take() {
+        None => None,
+        Some(sinks) => Some(Alerts {
+            rules: a.alerts.clone(),
+            mapping: mapping_name.clone(),
+            sinks,
+            store: match open_store(&a.state, OpenMode::Existing) {
+                Ok(store) => store,
+                Err(code) => return code,
+            },
+        }),
     };
     let mut beat = Heartbeat::new();
     // Dead letters made before this run are not logged again.
@@ -907,10 +921,10 @@ impl MetricsRun {
     }
 }
 
-/// `--alert`, `--alert-url`, `--alert-command`: the rules with a store
-/// connection of their own (as the metrics have) and the sinks. The
-/// signing secret is read here, from the environment only.
-fn start_alerts(a: &SyncArgs, mapping: &str) -> Result<Option<Alerts>, u8> {
+/// `--alert-url`, `--alert-command`: the sinks, `None` without `--alert`.
+/// The signing secret is read here, from the environment only. The rules
+/// get a store connection of their own later (as the metrics have).
+fn alert_sinks(a: &SyncArgs) -> Result<Option<alerts::Sinks>, u8> {
     if a.alerts.is_empty() {
         return Ok(None);
     }
@@ -934,14 +948,9 @@ fn start_alerts(a: &SyncArgs, mapping: &str) -> Result<Option<Alerts>, u8> {
             })?)
         }
     };
-    Ok(Some(Alerts {
-        rules: a.alerts.clone(),
-        mapping: mapping.to_string(),
-        sinks: alerts::Sinks {
-            url,
-            command: a.alert_command.clone(),
-        },
-        store: open_store(&a.state, OpenMode::Existing)?,
+    Ok(Some(alerts::Sinks {
+        url,
+        command: a.alert_command.clone(),
     }))
 }
 
