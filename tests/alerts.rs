@@ -433,10 +433,16 @@ fn the_command_sink_gets_the_alert_on_stdin_without_the_secret() {
     let out = dir.join("alerts.ndjson");
     let env = dir.join("env.txt");
     let script = dir.join("sink.sh");
+    let mark = dir.join("failed-once");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nenv > '{}'\ncat >> '{}'\necho >> '{}'\n",
+            // The first run fails: the alert is owed, and taken by the
+            // run after the next pass.
+            "#!/bin/sh\nif [ ! -e '{}' ]; then touch '{}'; exit 1; fi\n\
+             env > '{}'\ncat >> '{}'\necho >> '{}'\n",
+            mark.display(),
+            mark.display(),
             env.display(),
             out.display(),
             out.display()
@@ -454,6 +460,9 @@ fn the_command_sink_gets_the_alert_on_stdin_without_the_secret() {
         "--alert-command",
         s(&script),
     ];
+    let (_, first) = pass(&dir, &flags);
+    assert!(first.contains("exited with"), "{first}");
+    assert!(!out.exists());
     pass(&dir, &flags);
     pass(&dir, &flags);
     let text = std::fs::read_to_string(&out).expect("the command ran");
