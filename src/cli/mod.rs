@@ -63,7 +63,7 @@ enum Command {
         output: PathBuf,
     },
     /// Keep two providers' records in sync through a mapping.
-    Sync(sync::SyncArgs),
+    Sync(Box<sync::SyncArgs>),
     /// Records parked for a person by a `review` conflict rule or delete
     /// policy.
     Review {

@@ -14,6 +14,7 @@ use super::{
 use crate::base::Side;
 use crate::plan::PlanFile;
 use crate::plan::sync_spec::SyncSpec;
+use crate::sync::alerts::{self, Alerts};
 use crate::sync::engine::{Engine, Summary};
 use crate::sync::filedrop::FileDrop;
 use crate::sync::metrics::{Metrics, MetricsServer, PassResult};
@@ -107,6 +108,26 @@ pub struct SyncArgs {
     /// its key: records may hold personal data).
     #[arg(long)]
     log_records: bool,
+    /// While watching, log one line with the pass counts every DURATION
+    /// (`60s`, `5m`, `1h`).
+    #[arg(long, value_name = "DURATION", requires = "watch",
+          value_parser = crate::sync::alerts::parse_duration)]
+    heartbeat: Option<Duration>,
+    /// An alert rule judged after each pass (repeatable):
+    /// `dead-letters-older=1h`, `no-webhooks-for=30m`,
+    /// `breaker-open-longer=10m`, `error-rate=0.2/15m`. Each incident is
+    /// logged and notified once when it fires and once when it resolves.
+    #[arg(long = "alert", value_name = "RULE=VALUE",
+          value_parser = crate::sync::alerts::parse_rule)]
+    alerts: Vec<crate::sync::alerts::Rule>,
+    /// POST each alert to URL as JSON, signed with the Standard Webhooks
+    /// scheme with the secret in `TETHER_ALERT_SECRET` (`whsec_...`).
+    #[arg(long, value_name = "URL", requires = "alerts")]
+    alert_url: Option<String>,
+    /// Run PROGRAM (no shell, no arguments) with each alert as JSON on
+    /// standard input; a non-zero exit is retried after the next pass.
+    #[arg(long, value_name = "PROGRAM", requires = "alerts")]
+    alert_command: Option<PathBuf>,
     /// Print what tether knows of one record (link, base, versions,
     /// conflict resolutions, events) instead of syncing.
     #[arg(long, value_name = "KEY")]
@@ -512,6 +533,12 @@ pub fn sync(a: &SyncArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
+    // The alert sinks (and their secret) are checked before anything is
+    // created too.
+    let mut sinks = match alert_sinks(a) {
+        Ok(sinks) => sinks,
+        Err(code) => return code,
+    };
     // Checked before anything is created: a typo starts nothing.
     let (mut left, mut right) = match webhook_side::sides(
         left,
@@ -592,6 +619,19 @@ pub fn sync(a: &SyncArgs) -> u8 {
         None => None,
     };
     let mapping_name = m.sync.mapping.clone();
+    let mut alerts = match sinks.take() {
+        None => None,
+        Some(sinks) => Some(Alerts {
+            rules: a.alerts.clone(),
+            mapping: mapping_name.clone(),
+            sinks,
+            store: match open_store(&a.state, OpenMode::Existing) {
+                Ok(store) => store,
+                Err(code) => return code,
+            },
+        }),
+    };
+    let mut beat = Heartbeat::new();
     // Dead letters made before this run are not logged again.
     let mut letters_seen = match store.dead_letters_after(&mapping_name, i64::MAX, 0) {
         Ok((_, last)) => last,
@@ -652,6 +692,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
                 if a.watch && s != Summary::default() {
                     report(&s, a.format);
                 }
+                beat.passed(Some(&s));
                 total.add(&s);
             }
             // Watching, a failed pass (a provider down, a full disk) is
@@ -665,6 +706,7 @@ pub fn sync(a: &SyncArgs) -> u8 {
                     };
                     m.record(&mapping_name, PassResult::Failed, &s, pass_seconds);
                 }
+                beat.passed(None);
                 // An error, so `--quiet` does not hide it.
                 tracing::error!("pass failed, retrying: {e}");
             }
@@ -695,12 +737,32 @@ pub fn sync(a: &SyncArgs) -> u8 {
             }
             Err(e) => tracing::warn!("the new dead letters were not read: {e}"),
         }
-        if pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY) {
+        let prune = pruned_at.is_none_or(|at| at.elapsed() >= crate::sync::retention::PRUNE_EVERY);
+        if prune {
             pruned_at = Some(Instant::now());
             let pruned = retain(a, &mapping_name, engine.store, [&mut left, &mut right]);
             if let Some(m) = &metrics {
                 m.metrics.record_pruned(&pruned);
             }
+        }
+        // After the pass and its pruning: the rules judge the store as
+        // the pass left it.
+        if let Some(al) = &mut alerts {
+            if let Err(e) = al.evaluate() {
+                tracing::warn!("alerts: not judged this pass, tried after the next: {e}");
+            }
+            // With retention's other pruning: resolved incidents are kept
+            // as long as settled dead letters.
+            if prune {
+                match al.store.prune_alerts(crate::sync::retention::SETTLED_DAYS) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(alerts = n, "pruned resolved alerts"),
+                    Err(e) => tracing::warn!("pruning resolved alerts: {e}"),
+                }
+            }
+        }
+        if let Some(every) = a.heartbeat {
+            beat.beat_if_due(every);
         }
         if !a.watch {
             break;
@@ -849,6 +911,92 @@ impl MetricsRun {
         // The pass's counters last: a scrape that sees this pass counted
         // sees the store as the pass left it.
         self.metrics.record_pass(mapping, result, s, seconds);
+    }
+}
+
+/// `--alert-url`, `--alert-command`: the sinks, `None` without `--alert`.
+/// The signing secret is read here, from the environment only. The rules
+/// get a store connection of their own later (as the metrics have).
+fn alert_sinks(a: &SyncArgs) -> Result<Option<alerts::Sinks>, u8> {
+    if a.alerts.is_empty() {
+        return Ok(None);
+    }
+    let url = match &a.alert_url {
+        None => None,
+        Some(url) => {
+            let Some(secret) = std::env::var(alerts::SECRET_ENV)
+                .ok()
+                .filter(|v| !v.is_empty())
+            else {
+                eprintln!(
+                    "error: --alert-url signs its notifications: set {} (`whsec_` and base64)",
+                    alerts::SECRET_ENV
+                );
+                return Err(EXIT_USAGE);
+            };
+            let secret = crate::http::secret::Secret::new(secret);
+            Some(alerts::UrlSink::new(url, &secret).map_err(|e| {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            })?)
+        }
+    };
+    Ok(Some(alerts::Sinks {
+        url,
+        command: a.alert_command.clone(),
+    }))
+}
+
+/// `--heartbeat`: the passes since the last heartbeat line.
+struct Heartbeat {
+    since: Instant,
+    passes: u64,
+    failed: u64,
+    counts: Summary,
+}
+
+impl Heartbeat {
+    fn new() -> Heartbeat {
+        Heartbeat {
+            since: Instant::now(),
+            passes: 0,
+            failed: 0,
+            counts: Summary::default(),
+        }
+    }
+
+    /// A pass ended: its summary, `None` when it failed.
+    fn passed(&mut self, s: Option<&Summary>) {
+        self.passes += 1;
+        match s {
+            Some(s) => self.counts.add(s),
+            None => self.failed += 1,
+        }
+    }
+
+    /// One info line when `every` has passed since the last one (checked
+    /// after each pass: a line comes at the first pass's end after it is
+    /// due), then counting starts again.
+    fn beat_if_due(&mut self, every: Duration) {
+        if self.since.elapsed() < every {
+            return;
+        }
+        let c = &self.counts;
+        tracing::info!(
+            passes = self.passes,
+            failed = self.failed,
+            read = c.read,
+            created = c.created,
+            updated = c.updated,
+            deleted = c.deleted,
+            unchanged = c.unchanged,
+            sent = c.sent,
+            dead_lettered = c.dead_lettered,
+            "heartbeat: {} pass(es), {} failed, since the last heartbeat",
+            self.passes,
+            self.failed
+        );
+        *self = Heartbeat::new();
     }
 }
 

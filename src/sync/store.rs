@@ -594,6 +594,19 @@ const MIGRATIONS: &[Migration] = &[
      CREATE INDEX records_left_id ON records (mapping, left_id);
      CREATE INDEX records_right_id ON records (mapping, right_id);",
     ),
+    // 14 (issue 22, alerts): each alert incident: `since` when its condition
+    // was first seen, `fired_at` when it was notified (after the rule's
+    // hold), `resolved_at` when it cleared; `*_sent` are bitmasks of the
+    // sinks that have the transition (a failed send is owed, retried at
+    // the next evaluation). At most one unresolved row per rule and
+    // subject: a restart finds it and does not fire again.
+    Migration::Sql(
+        "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT NOT NULL, subject TEXT NOT NULL, since TEXT NOT NULL,
+        fired_at TEXT, resolved_at TEXT, message TEXT NOT NULL,
+        fired_sent INTEGER NOT NULL, resolved_sent INTEGER NOT NULL);
+     CREATE UNIQUE INDEX alerts_unresolved ON alerts (rule, subject) WHERE resolved_at IS NULL;",
+    ),
 ];
 
 /// A transaction that writes. `BEGIN IMMEDIATE` takes the write lock at
@@ -1915,6 +1928,158 @@ fn release(tx: &Transaction<'_>, mapping: &str, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// One alert incident as stored (docs/design/14-operations.md, step 3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRow {
+    pub id: i64,
+    pub rule: String,
+    pub subject: String,
+    pub since: String,
+    pub fired_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub message: String,
+    /// The sinks (bits) that have the fired and the resolved notification.
+    pub fired_sent: u8,
+    pub resolved_sent: u8,
+}
+
+/// A transition of an incident that is notified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertTransition {
+    Fired,
+    Resolved,
+}
+
+/// The alerts' queries (`sync::alerts` holds the rules; all SQL stays
+/// here). Used through a connection of the alerts' own, as the metrics do.
+impl SqliteStore {
+    /// Incidents not resolved, and resolved ones some sink is still owed:
+    /// `all` is the bitmask of every sink.
+    pub fn alerts_unsettled(&mut self, all: u8) -> Result<Vec<AlertRow>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT id, rule, subject, since, fired_at, resolved_at, message,
+                        fired_sent, resolved_sent
+                 FROM alerts
+                 WHERE resolved_at IS NULL
+                    OR (fired_sent & ?1) != ?1 OR (resolved_sent & ?1) != ?1
+                 ORDER BY id",
+            )?
+            .query_map([all], |r| {
+                Ok(AlertRow {
+                    id: r.get(0)?,
+                    rule: r.get(1)?,
+                    subject: r.get(2)?,
+                    since: r.get(3)?,
+                    fired_at: r.get(4)?,
+                    resolved_at: r.get(5)?,
+                    message: r.get(6)?,
+                    fired_sent: r.get(7)?,
+                    resolved_sent: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A condition seen for the first time: a new incident, not fired yet.
+    /// `sent` marks the sinks not configured now as done, so a sink added
+    /// later is not sent incidents that began before it.
+    pub fn alert_begin(
+        &mut self,
+        rule: &str,
+        subject: &str,
+        message: &str,
+        sent: u8,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO alerts (rule, subject, since, message, fired_sent, resolved_sent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![rule, subject, now(), message, sent],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The incident fired now, with the message it fired with.
+    pub fn alert_fire(&mut self, id: i64, message: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE alerts SET fired_at = ?2, message = ?3 WHERE id = ?1 AND fired_at IS NULL",
+            params![id, now(), message],
+        )?;
+        Ok(())
+    }
+
+    /// The condition cleared: a fired incident is resolved now; one that
+    /// never fired (cleared within its hold) is forgotten.
+    pub fn alert_clear(&mut self, id: i64) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM alerts WHERE id = ?1 AND fired_at IS NULL",
+            [id],
+        )?;
+        self.conn.execute(
+            "UPDATE alerts SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
+            params![id, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Sink `bit` has the `transition` of incident `id`.
+    pub fn alert_sent(&mut self, id: i64, transition: AlertTransition, bit: u8) -> Result<()> {
+        let column = match transition {
+            AlertTransition::Fired => "fired_sent",
+            AlertTransition::Resolved => "resolved_sent",
+        };
+        self.conn.execute(
+            &format!("UPDATE alerts SET {column} = {column} | ?2 WHERE id = ?1"),
+            params![id, bit],
+        )?;
+        Ok(())
+    }
+
+    /// Of `mapping`'s events received since `since` (RFC 3339), how many,
+    /// and how many dead letters were made since then: the error rate's
+    /// figures, from the store so a restart keeps the window.
+    pub fn error_counts(&mut self, mapping: &str, since: &str) -> Result<(u64, u64)> {
+        let received: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM inbox WHERE mapping = ?1 AND received_at >= ?2",
+            params![mapping, since],
+            |r| r.get(0),
+        )?;
+        let letters: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM dead_letters WHERE mapping = ?1 AND created_at >= ?2",
+            params![mapping, since],
+            |r| r.get(0),
+        )?;
+        Ok((
+            u64::try_from(received).unwrap_or(0),
+            u64::try_from(letters).unwrap_or(0),
+        ))
+    }
+
+    /// Removes incidents resolved more than `days` ago (retention, with
+    /// the settled dead letters' 30 days); open ones are never removed.
+    pub fn prune_alerts(&mut self, days: u32) -> Result<usize> {
+        let before = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        Ok(self.conn.execute(
+            "DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
+            [before],
+        )?)
+    }
+
+    /// Each webhook endpoint's latest stored delivery (RFC 3339).
+    pub fn last_deliveries(&mut self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT endpoint, MAX(received_at) FROM deliveries
+                 GROUP BY endpoint ORDER BY endpoint",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1951,7 +2116,8 @@ mod tests {
     #[test]
     fn records_stored_before_native_id_columns_are_found_by_their_ids() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let before = MIGRATIONS.len() - 1;
+        // Every migration before 13, the native-id columns.
+        let before = 12;
         for step in &MIGRATIONS[..before] {
             match step {
                 Migration::Sql(sql) => conn.execute_batch(sql).unwrap(),
