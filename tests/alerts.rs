@@ -6,13 +6,16 @@
 
 mod common;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use common::tether;
 use rusqlite::Connection;
+use scratch::Scratch;
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tether::http::secret::Secret;
@@ -25,13 +28,8 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SECRET: &str = "whsec_dGV0aGVyIGFsZXJ0IHRlc3Qga2V5IDAxMjM0NTY3ODk=";
 const SECRET_B64: &str = "dGV0aGVyIGFsZXJ0IHRlc3Qga2V5IDAxMjM0NTY3ODk=";
 
-fn scratch(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("tether-alerts-{}-{n}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("alerts", name)
 }
 
 fn s(p: &Path) -> &str {

@@ -8,7 +8,10 @@
 
 mod common;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use common::tether;
+use scratch::Scratch;
 use serde_json::{Value as Json, json};
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -45,10 +48,8 @@ mapping customer: crm.Contact <-> erp.Customer {
 "#;
 
 /// A fresh folder for one test, with the mapping written into it.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether-hostile-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("scratch dir");
+fn scratch(name: &str) -> Scratch {
+    let dir = Scratch::new("hostile-fs", name);
     fs::write(dir.join("m.tether"), MAPPING).expect("mapping");
     dir
 }

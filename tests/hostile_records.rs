@@ -4,21 +4,17 @@
 
 mod common;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use common::tether;
+use scratch::Scratch;
 use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 /// A fresh folder for one call (tests run in parallel: a counter keeps
 /// two calls of the same name apart).
-fn scratch(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir =
-        std::env::temp_dir().join(format!("tether-hostile-{}-{n}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("hostile", name)
 }
 
 fn s(p: &Path) -> &str {

@@ -13,7 +13,10 @@ mod fake_crm;
 #[path = "support/fake_http.rs"]
 mod fake_http;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use fake_crm::Crm;
+use scratch::Scratch;
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,11 +25,8 @@ use std::sync::{Arc, Mutex};
 const MAPPING: &str = "tests/data/provider_sync/contacts.tether";
 const TOKEN: &str = "pat-fake-7c1d9e";
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether-provider-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("provider", name)
 }
 
 /// `tether sync` with `env` set (and nothing else of the provider's

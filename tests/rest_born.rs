@@ -23,7 +23,6 @@ mod serve;
 use rest_cli::{Run, s, scratch, tether};
 use serde_json::{Map, Value as Json, json};
 use serve::Crm;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 const MAPPING: &str = "mappings/crm/hubspot_salesforce.tether";
@@ -31,7 +30,7 @@ const HUBSPOT_CREATE: &str = "/crm/v3/objects/contacts";
 const SF_CONTACT: &str = "/services/data/v59.0/sobjects/Contact/";
 
 struct World {
-    dir: PathBuf,
+    dir: rest_cli::Scratch,
     crm: Arc<Mutex<Crm>>,
     _fake: serve::Running,
     env: Vec<(String, String)>,

@@ -48,7 +48,7 @@ struct End {
 }
 
 struct World {
-    dir: PathBuf,
+    dir: rest_cli::Scratch,
     crm: Arc<Mutex<Crm>>,
     fake: Faulty,
     mapping: &'static str,

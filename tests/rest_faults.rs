@@ -45,7 +45,7 @@ const CLIENT_SECRET: &str = "client-secret-4410";
 const TOLERANCE: Duration = Duration::from_millis(20);
 
 struct World {
-    dir: PathBuf,
+    dir: rest_cli::Scratch,
     crm: Arc<Mutex<Crm>>,
     fake: Faulty,
     mapping: &'static str,

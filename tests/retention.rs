@@ -7,8 +7,11 @@
 
 mod common;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use common::tether;
 use rusqlite::Connection;
+use scratch::Scratch;
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,7 +25,7 @@ fn s(p: &Path) -> &str {
 }
 
 struct Soak {
-    dir: PathBuf,
+    dir: Scratch,
     state: PathBuf,
     /// Every outbox file name tether wrote, in the order seen.
     outbox_files: Vec<String>,
@@ -30,9 +33,7 @@ struct Soak {
 
 impl Soak {
     fn new(name: &str) -> Soak {
-        let dir =
-            std::env::temp_dir().join(format!("tether-retention-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = Scratch::new("retention", name);
         std::fs::create_dir_all(dir.join("erp/inbox")).expect("inbox");
         Soak {
             state: dir.join("state.db"),
@@ -209,9 +210,7 @@ fn a_soak_run_stays_bounded_and_still_deduplicates_inside_the_window() {
 
 #[test]
 fn an_event_window_under_a_webhook_sides_floor_is_refused() {
-    let dir = std::env::temp_dir().join(format!("tether-retention-{}-floor", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = Scratch::new("retention", "floor");
     let (code, _, err) = tether(&[
         "sync",
         "mappings/stripe/charge_to_ledger.tether",

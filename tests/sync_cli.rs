@@ -4,7 +4,10 @@
 
 mod common;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use common::tether;
+use scratch::Scratch;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,11 +16,8 @@ use std::process::Command;
 const CRM: &str = "mappings/crm/hubspot_salesforce.tether";
 
 /// A fresh folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether-sync-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("sync", name)
 }
 
 fn s(p: &Path) -> &str {

@@ -10,10 +10,13 @@ mod fake_crm;
 #[path = "support/fake_http.rs"]
 mod fake_http;
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use base64::Engine as _;
 use fake_crm::Crm;
 use fake_http::Reply;
 use hmac::{Hmac, KeyInit, Mac};
+use scratch::Scratch;
 use serde_json::{Value as Json, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -29,11 +32,8 @@ const SECRET: &str = "hubspot-app-client-secret-7f3a";
 const TOKEN: &str = "pat-fake-refetch-91b2";
 const SIDE: &str = "webhook:hubspot-v3+provider:fakecrm.contacts";
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether-refetch-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("refetch", name)
 }
 
 /// HubSpot's v3 signature of a POST of `body` to `url`, now.

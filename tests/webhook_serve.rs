@@ -3,8 +3,11 @@
 //! binary for the end to end (`sync --left webhook:stripe --watch`) and
 //! for crashes between the store and the answer.
 
+#[path = "support/scratch.rs"]
+mod scratch;
 use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
+use scratch::Scratch;
 use serde_json::{Value as Json, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,11 +22,8 @@ const SECRET: &str = "whsec_loopback_test_secret";
 const MAPPING: &str = "mappings/stripe/charge_to_ledger.tether";
 
 /// A fresh folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether-serve-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("serve", name)
 }
 
 fn hex(bytes: &[u8]) -> String {

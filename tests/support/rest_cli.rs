@@ -5,9 +5,12 @@
 
 #![allow(dead_code)]
 
+#[path = "scratch.rs"]
+mod scratch;
+pub use scratch::Scratch;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,11 +18,8 @@ use std::time::{Duration, Instant};
 /// run still going then is hung, and is killed.
 pub const RUN_LIMIT: Duration = Duration::from_secs(90);
 
-pub fn scratch(suite: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether-{suite}-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+pub fn scratch(suite: &str, name: &str) -> Scratch {
+    Scratch::new(suite, name)
 }
 
 pub fn s(p: &Path) -> &str {
