@@ -153,6 +153,13 @@ impl Metrics {
                 ] {
                     counter!("tether_webhook_refusals_total", "reason" => reason).increment(n);
                 }
+                // Receipt to the store's commit (issue 20, point 6). The
+                // receiver keeps a sum and a maximum per pass, not each
+                // delivery's time, so a sum counter (in microseconds:
+                // counters are integers) and the pass's longest as a gauge;
+                // the mean is the sum over the stored deliveries.
+                counter!("tether_webhook_store_microseconds_total").increment(w.store_us_total);
+                gauge!("tether_webhook_store_seconds_max").set(w.store_us_max as f64 / 1e6);
             }
         });
     }
@@ -342,7 +349,7 @@ mod tests {
     use super::*;
     use crate::base::Side;
     use crate::sync::status::{BreakerStatus, MappingStatus, Open, SideStatus};
-    use crate::sync::summary::ProviderRequests;
+    use crate::sync::summary::{ProviderRequests, WebhookCounts};
 
     fn line<'a>(text: &'a str, series: &str) -> Option<&'a str> {
         text.lines()
@@ -368,6 +375,14 @@ mod tests {
                     ..Stats::default()
                 },
             }],
+            webhooks: Some(WebhookCounts {
+                accepted: 3,
+                duplicate: 1,
+                refused_signature: 2,
+                store_us_total: 1_500,
+                store_us_max: 900,
+                ..WebhookCounts::default()
+            }),
             ..Summary::default()
         };
         m.record_pass("contact", PassResult::Ok, &s, 0.02);
@@ -432,6 +447,20 @@ mod tests {
             "4"
         );
         assert_eq!(get(r#"tether_throttles_total{provider="crm"}"#), "4");
+        assert_eq!(
+            get(r#"tether_webhook_deliveries_total{outcome="accepted"}"#),
+            "6"
+        );
+        assert_eq!(
+            get(r#"tether_webhook_deliveries_total{outcome="duplicate"}"#),
+            "2"
+        );
+        assert_eq!(
+            get(r#"tether_webhook_refusals_total{reason="signature"}"#),
+            "4"
+        );
+        assert_eq!(get("tether_webhook_store_microseconds_total"), "3000");
+        assert_eq!(get("tether_webhook_store_seconds_max"), "0.0009");
         assert_eq!(
             get(r#"tether_passes_total{mapping="contact",result="ok"}"#),
             "2"
