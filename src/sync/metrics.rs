@@ -276,7 +276,7 @@ impl Drop for MetricsServer {
 async fn serve(
     listener: std::net::TcpListener,
     handle: Arc<PrometheusHandle>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
     use axum::body::Body;
     use axum::http::{Method, Request, Response, StatusCode, header};
@@ -309,39 +309,7 @@ async fn serve(
             r
         }
     });
-    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = tokio::select! {
-            _ = &mut stopped => return,
-            p = Arc::clone(&connections).acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let stream = tokio::select! {
-            _ = &mut stopped => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        tokio::spawn(async move {
-            let _permit = permit;
-            let mut http = hyper::server::conn::http1::Builder::new();
-            // As the webhook receiver: one request per connection, so a
-            // client cannot hold a slot by trickling requests.
-            http.timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .keep_alive(false);
-            let _ = http
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    super::serve::accept_loop(listener, router, MAX_CONNECTIONS, HEADER_TIMEOUT, stopped).await;
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ pub mod receiver;
 pub mod refetch;
 pub mod rest;
 pub mod retention;
+mod serve;
 pub mod spec;
 pub mod status;
 pub mod store;

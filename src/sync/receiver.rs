@@ -144,13 +144,11 @@ impl LogBudget {
     }
 }
 
-/// Accepts connections until `stopped`, each served by hyper's HTTP/1.1
-/// with a header timeout, at most `max_connections` at once. (axum's own
-/// `serve` gives hyper no timer, so a header timeout would not hold.)
+/// Serves the endpoints until `stopped` ([`super::serve::accept_loop`]).
 async fn serve(
     listener: std::net::TcpListener,
     app: Arc<App>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
@@ -164,49 +162,8 @@ async fn serve(
         let app = Arc::clone(&served);
         async move { handle(app, request).await }
     });
-    let connections = Arc::new(tokio::sync::Semaphore::new(
-        app.limits.max_connections.max(1),
-    ));
-    loop {
-        let permit = tokio::select! {
-            _ = &mut stopped => return,
-            p = Arc::clone(&connections).acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let stream = tokio::select! {
-            _ = &mut stopped => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors, or a connection reset before it
-                // was accepted: wait a little rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        let header_timeout = app.limits.header_timeout;
-        tokio::spawn(async move {
-            let _permit = permit;
-            let mut http = hyper::server::conn::http1::Builder::new();
-            // One request per connection: hyper's header timeout starts
-            // again with each request of a kept-alive connection, so a
-            // client trickling small requests could hold a slot for ever.
-            // Closed after its answer, a connection lives at most the
-            // header timeout, the body timeout and the handling.
-            http.timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .keep_alive(false);
-            // A connection's errors (a reset, a timeout, bad HTTP) are the
-            // client's; hyper has already answered what it could.
-            let _ = http
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    let (max, header_timeout) = (app.limits.max_connections, app.limits.header_timeout);
+    super::serve::accept_loop(listener, router, max, header_timeout, stopped).await;
 }
 
 /// A running receiver. Dropping it stops the server.
