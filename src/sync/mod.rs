@@ -40,6 +40,7 @@ macro_rules! stored_as_text {
     };
 }
 
+pub mod console;
 pub mod engine;
 pub mod filedrop;
 pub mod json;
