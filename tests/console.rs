@@ -370,6 +370,20 @@ fn a_review_resolved_each_way_and_a_replay_are_what_the_next_pass_does() {
         .map(|r| (r.field.as_str(), r.outcome.as_str()))
         .collect();
     assert_eq!(by_console, [("Notes", "left"), ("City", "right")]);
+    // `--explain` as a page shows the decisions with who made them.
+    let (code, explained) = get(&addr, "/records?key=1");
+    assert_eq!(code, 200);
+    assert!(
+        explained.contains("<td>decided in the console by local</td>"),
+        "{explained}"
+    );
+    assert!(!explained.contains("<script"), "{explained}");
+    let (code, missing) = get(&addr, "/records?key=%3Cnope%3E");
+    assert_eq!(code, 200);
+    assert!(
+        missing.contains("No record with key &lt;nope&gt;."),
+        "{missing}"
+    );
     // The next pass writes what was chosen: the left Notes to the right,
     // the right City to the left.
     // (An update carries the fields it changes: each side gets only the

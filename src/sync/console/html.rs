@@ -47,7 +47,8 @@ pub fn page(title: &str, mapping: &str, body: &str) -> String {
 <title>{t} · tether console</title><style>{STYLE}</style></head><body>\
 <header><p>tether console · mapping <strong>{m}</strong></p><nav aria-label=\"Pages\"><ul>\
 <li><a href=\"/\">Status</a></li><li><a href=\"/dead-letters\">Dead letters</a></li>\
-<li><a href=\"/reviews\">Reviews</a></li></ul></nav></header><main><h1>{t}</h1>{body}</main>\
+<li><a href=\"/reviews\">Reviews</a></li><li><a href=\"/records\">Explain a record</a></li>\
+</ul></nav></header><main><h1>{t}</h1>{body}</main>\
 </body></html>\n",
         t = esc(title),
         m = esc(mapping),
@@ -390,8 +391,9 @@ pub fn review(r: &Review, record: Option<&RecordState>, csrf: &str, done: Option
     }
     let _ = write!(
         b,
-        "<dl><dt>Record key</dt><dd>{}</dd><dt>Reason</dt><dd>{}</dd><dt>Parked</dt><dd>{}</dd>\
-<dt>Status</dt><dd>{}</dd></dl>",
+        "<dl><dt>Record key</dt><dd><a href=\"/records?key={}\">{}</a></dd><dt>Reason</dt><dd>{}</dd>\
+<dt>Parked</dt><dd>{}</dd><dt>Status</dt><dd>{}</dd></dl>",
+        esc(&super::percent(&r.key)),
         esc(&r.key),
         esc(&r.reason),
         esc(&r.created_at),
@@ -466,6 +468,102 @@ pub fn review(r: &Review, record: Option<&RecordState>, csrf: &str, done: Option
         b.push_str(&json_block("Left", rec.left.record.as_ref()));
         b.push_str(&json_block("Right", rec.right.record.as_ref()));
     }
+    b
+}
+
+/// `--explain KEY` as a page: a form asking for the key, then what the
+/// store knows of the record (link, both sides, the base, conflict
+/// resolutions with who decided, its events).
+pub fn explain(
+    key: Option<&str>,
+    record: Option<&RecordState>,
+    resolutions: &[crate::sync::merge::Resolution],
+    events: &[(i64, String, String, String)],
+) -> String {
+    let mut b = format!(
+        "<form method=\"get\" action=\"/records\"><p><label for=\"key\">Record key</label> \
+<input id=\"key\" name=\"key\" value=\"{}\" required> <button type=\"submit\">Explain</button></p></form>",
+        esc(key.unwrap_or(""))
+    );
+    let (Some(key), Some(r)) = (key, record) else {
+        if let Some(key) = key {
+            let _ = write!(b, "<p role=\"alert\">No record with key {}.</p>", esc(key));
+        }
+        return b;
+    };
+    let _ = write!(b, "<h2>Record {}</h2><dl>", esc(key));
+    for (side, s, k) in [
+        (crate::base::Side::Left, &r.left, Some(r.key.as_str())),
+        (crate::base::Side::Right, &r.right, r.right_key.as_deref()),
+    ] {
+        let _ = write!(
+            b,
+            "<dt>{} side</dt><dd>key {}, {:?}{}</dd>",
+            side.name(),
+            esc(k.unwrap_or("(unknown)")),
+            s.presence,
+            s.native_id
+                .as_deref()
+                .map_or(String::new(), |id| format!(", id {}", esc(id)))
+        );
+    }
+    if let Some(blocked) = &r.blocked {
+        let _ = write!(b, "<dt>Blocked</dt><dd>{blocked:?}</dd>");
+    }
+    b.push_str("</dl>");
+    if let Some(base) = &r.base {
+        b.push_str(
+            "<h3>The base</h3><div class=\"scroll\"><table><thead><tr><th scope=\"col\">Field</th>\
+<th scope=\"col\">Left</th><th scope=\"col\">Right</th></tr></thead><tbody>",
+        );
+        for (field, e) in &base.0 {
+            let _ = write!(
+                b,
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>",
+                esc(field),
+                esc(&e.left.show()),
+                esc(&e.right.show())
+            );
+        }
+        b.push_str("</tbody></table></div>");
+    }
+    if !resolutions.is_empty() {
+        b.push_str(
+            "<h3>Conflict resolutions</h3><div class=\"scroll\"><table><thead><tr>\
+<th scope=\"col\">Field</th><th scope=\"col\">Rule</th><th scope=\"col\">Left</th>\
+<th scope=\"col\">Right</th><th scope=\"col\">Base</th><th scope=\"col\">Outcome</th></tr></thead><tbody>",
+        );
+        for x in resolutions {
+            let _ = write!(
+                b,
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&x.field),
+                esc(&x.rule),
+                esc(&x.left),
+                esc(&x.right),
+                esc(&x.base),
+                esc(&x.outcome)
+            );
+        }
+        b.push_str("</tbody></table></div>");
+    }
+    b.push_str(
+        "<h3>Events, newest first</h3><div class=\"scroll\"><table><thead><tr>\
+<th scope=\"col\">Number</th><th scope=\"col\">Side</th><th scope=\"col\">Event id</th>\
+<th scope=\"col\">Status</th></tr></thead><tbody>",
+    );
+    for (seq, side, id, status) in events {
+        let _ = write!(
+            b,
+            "<tr><th scope=\"row\">{seq}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(side),
+            esc(id),
+            esc(status)
+        );
+    }
+    b.push_str("</tbody></table></div>");
+    b.push_str(&json_block("Left record", r.left.record.as_ref()));
+    b.push_str(&json_block("Right record", r.right.record.as_ref()));
     b
 }
 

@@ -408,6 +408,31 @@ async fn handle(shared: &Shared, request: Request<Body>) -> Response<Body> {
                     refuse(StatusCode::CONFLICT, "that dead letter is not open")
                 }
             }
+            (None, ["records"]) => {
+                let pairs = form_pairs(&query);
+                let key = field(&pairs, "key").filter(|k| !k.is_empty());
+                let (record, resolutions, events) = match key {
+                    Some(k) => {
+                        let record = match store.find_record(m, Side::Left, k)? {
+                            Some(r) => Some(r),
+                            None => store.find_record(m, Side::Right, k)?,
+                        };
+                        match &record {
+                            Some(r) => (
+                                record.clone(),
+                                store.resolutions(m, &r.key)?,
+                                store.events_of(m, &r.key)?,
+                            ),
+                            None => (None, Vec::new(), Vec::new()),
+                        }
+                    }
+                    None => (None, Vec::new(), Vec::new()),
+                };
+                page(
+                    "Explain a record",
+                    html::explain(key, record.as_ref(), &resolutions, &events),
+                )
+            }
             (None, ["reviews"]) => page("Reviews", html::reviews(&store.reviews(m, true)?)),
             (None, ["reviews", n]) => match id(n).map(|n| store.review(m, n)) {
                 Some(Ok(Some(r))) => {
@@ -504,7 +529,7 @@ fn login(shared: &Shared, pairs: &[(String, String)]) -> Response<Body> {
 }
 
 /// A value for a query string.
-fn percent(s: &str) -> String {
+pub(super) fn percent(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
