@@ -6,6 +6,8 @@
 //! field, each way, and the next pass writing what was chosen.
 
 mod common;
+#[path = "support/webdriver.rs"]
+mod webdriver;
 
 use common::tether;
 use serde_json::Value as Json;
@@ -507,4 +509,118 @@ fn page_with_form(addr: &str, cookie: &str, review: i64) -> String {
     );
     assert_eq!(code, 200);
     page
+}
+
+/// Where the browser test's screenshots go: `target/console-screenshots/`
+/// (beside `target/tmp`), a test artifact, not committed.
+fn screenshots() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.parent().unwrap_or(tmp).join("console-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+/// The console in Debian's Chromium over WebDriver: a review opened and
+/// resolved one field each way by clicks, a dead letter replayed by a
+/// click, the next pass writing what was chosen; a screenshot of each
+/// page, and no page logging a JavaScript error. Skipped (said so) where
+/// Chromium or chromedriver is missing, unless `TETHER_REQUIRE_BROWSER=1`
+/// (CI), where that fails.
+#[test]
+fn in_a_real_browser_a_review_is_resolved_each_way_and_a_letter_replayed() {
+    let required = std::env::var("TETHER_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let (Some(chromium), Some(driver)) = (
+        webdriver::find_program("chromium"),
+        webdriver::find_program("chromedriver"),
+    ) else {
+        assert!(
+            !required,
+            "TETHER_REQUIRE_BROWSER=1 but chromium or chromedriver is not on PATH \
+             (apt-get install chromium chromium-driver)"
+        );
+        eprintln!(
+            "skipped: the console's browser test needs chromium and chromedriver on PATH \
+             (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let shots = screenshots();
+    let dir = scratch("browser");
+    scenario(&dir);
+    let (_sync, addr) = watch(&dir, &["--console", "127.0.0.1:0"], &[]);
+    let browser = webdriver::Browser::start(&chromium, &driver).expect("a browser session");
+    let base = format!("http://{addr}");
+    // A screenshot of the page now shown, and its console log free of
+    // errors (a script error, a refused resource, a CSP violation).
+    let page = |name: &str| {
+        browser
+            .screenshot(&shots.join(format!("{name}.png")))
+            .expect("screenshot");
+        let log = browser.log().expect("the browser log");
+        let errors: Vec<_> = log.iter().filter(|(level, _)| level == "SEVERE").collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        browser.source().expect("page source")
+    };
+    browser.go(&format!("{base}/")).expect("status page");
+    assert_eq!(browser.title().expect("title"), "Status · tether console");
+    let status = page("status");
+    assert!(status.contains("Open reviews</a>: 1"), "{status}");
+    browser.go(&format!("{base}/reviews")).expect("reviews");
+    page("reviews");
+    browser
+        .click("//main//table//a[text()='1']")
+        .expect("open the review");
+    let review = page("review");
+    // The hostile value is text in the browser's own DOM, not a script.
+    assert!(
+        review.contains("left &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{review}"
+    );
+    browser
+        .click("//button[text()='Take left for Notes']")
+        .expect("take left");
+    let one = page("review-one-field-decided");
+    assert!(one.contains("Notes: took left."), "{one}");
+    browser
+        .click("//button[text()='Take right for City']")
+        .expect("take right");
+    page("review-resolved");
+    assert!(
+        store(&dir)
+            .reviews("person", true)
+            .expect("reviews")
+            .is_empty()
+    );
+    browser
+        .go(&format!("{base}/dead-letters"))
+        .expect("letters");
+    page("dead-letters");
+    browser
+        .click("//main//table//a[text()='1']")
+        .expect("open letter 1");
+    page("dead-letter");
+    browser.click("//button[text()='Replay']").expect("replay");
+    let replayed = page("dead-letter-replayed");
+    assert!(
+        replayed.contains("Dead letter 1 is now replayed."),
+        "{replayed}"
+    );
+    let d = store(&dir)
+        .dead_letter("person", 1)
+        .expect("read")
+        .expect("letter 1");
+    assert_eq!(d.status, LetterStatus::Replayed);
+    browser
+        .go(&format!("{base}/records?key=1"))
+        .expect("explain");
+    let explained = page("explain");
+    assert!(
+        explained.contains("decided in the console by local"),
+        "{explained}"
+    );
+    // The next pass writes each choice to the other side.
+    let to_right = wait_for(&dir.join("b"), |op| op["op"] == "update");
+    assert_eq!(to_right["record"]["Notes"], HOSTILE, "{to_right}");
+    let to_left = wait_for(&dir.join("a"), |op| op["op"] == "update");
+    assert_eq!(to_left["record"]["city"], "Right City", "{to_left}");
 }
