@@ -99,6 +99,13 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1,
           default_missing_value = "127.0.0.1:9464")]
     metrics: Option<std::net::SocketAddr>,
+    /// Serve the web console at `http://ADDR/` while syncing (status,
+    /// dead letters, reviews; loopback by default: `127.0.0.1:9465`; port
+    /// 0 picks a free one). Any other address needs the token in
+    /// `TETHER_CONSOLE_TOKEN` (`NAME:SECRET` records decisions as NAME).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = "127.0.0.1:9465", requires = "watch")]
+    console: Option<std::net::SocketAddr>,
     /// The runtime log on standard error: `text` lines or `json`, one
     /// object a line (lines about a record carry mapping, side, key and
     /// idempotency key).
@@ -618,6 +625,13 @@ pub fn sync(a: &SyncArgs) -> u8 {
         },
         None => None,
     };
+    let _console = match a.console {
+        Some(addr) => match start_console(addr, &a.state, &m.sync.mapping) {
+            Ok(c) => Some(c),
+            Err(code) => return code,
+        },
+        None => None,
+    };
     let mapping_name = m.sync.mapping.clone();
     let mut alerts = match sinks.take() {
         None => None,
@@ -890,7 +904,11 @@ fn start_metrics(addr: std::net::SocketAddr, state: &Path) -> Result<MetricsRun,
         eprintln!("error: --metrics: cannot listen on {addr}: {e}");
         EXIT_USAGE
     })?;
-    let store = open_store(state, OpenMode::Existing)?;
+    // Beside the sync's own connection (see `SqliteStore::open_again`).
+    let store = SqliteStore::open_again(state).map_err(|e| {
+        eprintln!("error: state store {}: {e}", state.display());
+        EXIT_USAGE
+    })?;
     // The port is printed so `--metrics 127.0.0.1:0` can be scraped.
     tracing::info!("metrics at http://{}/metrics", server.addr());
     Ok(MetricsRun {
@@ -998,6 +1016,38 @@ impl Heartbeat {
         );
         *self = Heartbeat::new();
     }
+/// `--console`: the web console on a connection of its own to the store.
+/// The token is read here, from the environment only, and never printed.
+fn start_console(
+    addr: std::net::SocketAddr,
+    state: &Path,
+    mapping: &str,
+) -> Result<crate::sync::console::ConsoleServer, u8> {
+    use crate::sync::console::{ConsoleServer, Token};
+    let token = std::env::var("TETHER_CONSOLE_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Token::new);
+    if token.is_none() && !addr.ip().is_loopback() {
+        eprintln!(
+            "error: --console {addr} is not a loopback address: set TETHER_CONSOLE_TOKEN \
+             (anyone who reaches it could replay, discard and resolve)"
+        );
+        return Err(EXIT_USAGE);
+    }
+    // The sync's own connection is open: a second one without closing a
+    // descriptor of the file (`open_again`).
+    let store = SqliteStore::open_again(state).map_err(|e| {
+        eprintln!("error: state store {}: {e}", state.display());
+        EXIT_USAGE
+    })?;
+    let server = ConsoleServer::start(addr, store, mapping, token).map_err(|e| {
+        eprintln!("error: --console: cannot listen on {addr}: {e}");
+        EXIT_USAGE
+    })?;
+    // The port is printed so `--console 127.0.0.1:0` can be opened.
+    tracing::info!("console at http://{}/", server.addr());
+    Ok(server)
 }
 
 /// An exclusive advisory lock on `STATE.lock`, held while the process

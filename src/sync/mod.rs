@@ -41,6 +41,7 @@ macro_rules! stored_as_text {
 }
 
 pub mod alerts;
+pub mod console;
 pub mod engine;
 pub mod filedrop;
 pub mod json;

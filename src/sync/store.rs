@@ -828,6 +828,32 @@ impl SqliteStore {
         Ok(Self::init(conn)?)
     }
 
+    /// Another connection to a store this process already opened with
+    /// [`SqliteStore::open`] (the console's, the metrics'). Why not `open`
+    /// again: its header check opens and closes the file outside SQLite,
+    /// and closing any descriptor of a file drops every POSIX lock the
+    /// process holds on it, the other connections' included; another
+    /// process could then take the database for unused and checkpoint and
+    /// remove the write-ahead log under them, and what they commit next
+    /// goes to a log no one else reads. SQLite's own opens share one set
+    /// of locks per file within a process.
+    pub fn open_again(path: &FsPath) -> std::result::Result<SqliteStore, OpenError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if usize::try_from(version).unwrap_or(0) > MIGRATIONS.len() {
+            return Err(OpenError::Newer {
+                found: usize::try_from(version).unwrap_or(0),
+                known: MIGRATIONS.len(),
+            });
+        }
+        Ok(Self::init(conn)?)
+    }
+
     /// Creates a new store at `path` whole: built under a temporary name,
     /// then renamed. A first run killed half-way leaves no file at `path`
     /// (which the next run would refuse as not a store), only a leftover
@@ -1192,6 +1218,71 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The console's page of open dead letters: at most `limit` with an id
+    /// over `after`, in id order. A range scan of the primary key from
+    /// `after` (settled letters are pruned by retention, so few are
+    /// skipped), never a count or an offset over the whole table.
+    pub fn open_letters_page(
+        &self,
+        mapping: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.letters_after(mapping, true, None, after, limit)
+    }
+
+    /// The records of a dead letter's events as delivered (what the
+    /// console shows of a letter without a record state): per event its
+    /// number, the record's JSON text and, for a line that was not JSON,
+    /// the line as read.
+    pub fn event_records(
+        &self,
+        mapping: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<(i64, String, Option<String>)>> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT record, malformed FROM inbox WHERE mapping = ?1 AND seq = ?2",
+        )?;
+        let mut out = Vec::new();
+        for seq in seqs {
+            let row: Option<(String, Option<String>)> = q
+                .query_row(params![mapping, seq], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((record, malformed)) = row {
+                out.push((*seq, record, malformed));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One review by its number, open or resolved (the console's page).
+    pub fn review(&self, mapping: &str, id: i64) -> Result<Option<Review>> {
+        let key: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT key FROM reviews WHERE mapping = ?1 AND id = ?2",
+                params![mapping, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(key) = key else { return Ok(None) };
+        Ok(self
+            .parked(mapping, false, Some(&key))?
+            .into_iter()
+            .find(|r| r.id == id))
+    }
+
+    /// Notes who decided a parked field and when (the console), beside
+    /// the merge's own resolutions, so `--explain` shows it.
+    pub fn note_resolution(&mut self, mapping: &str, key: &str, r: &Resolution) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO resolutions (mapping, key, resolution, at) VALUES (?1, ?2, ?3, ?4)",
+            params![mapping, key, to_text(r)?, now()],
+        )?;
+        Ok(())
+    }
+
     /// A store that lives as long as the value (tests, dry runs).
     pub fn in_memory() -> Result<SqliteStore> {
         Self::init(Connection::open_in_memory()?)
@@ -1237,6 +1328,9 @@ impl SqliteStore {
 
     /// Dead letters, open ones only or all, one or every one, with an id
     /// over `after`; at most `limit` (-1: all).
+    /// The id as a range (not `?3 IS NULL OR id = ?3`), so SQLite seeks
+    /// the primary key for one letter and for a page instead of scanning
+    /// (the console's pages with 100,000 open letters).
     fn letters_after(
         &self,
         mapping: &str,
@@ -1247,8 +1341,9 @@ impl SqliteStore {
     ) -> Result<Vec<DeadLetter>> {
         let mut q = self.conn.prepare(
             "SELECT id, key, side, errors, events, created_at, status, operation FROM dead_letters
-             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open') AND (?3 IS NULL OR id = ?3)
-             AND id > ?4 ORDER BY id LIMIT ?5",
+             WHERE mapping = ?1 AND (?2 = 0 OR status = 'open')
+             AND id > ?4 AND id BETWEEN COALESCE(?3, 0) AND COALESCE(?3, 9223372036854775807)
+             ORDER BY id LIMIT ?5",
         )?;
         let rows = q.query_map(params![mapping, open_only, id, after, limit], |r| {
             Ok(DeadLetter {
