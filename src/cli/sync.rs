@@ -1016,6 +1016,8 @@ impl Heartbeat {
         );
         *self = Heartbeat::new();
     }
+}
+
 /// `--console`: the web console on a connection of its own to the store.
 /// The token is read here, from the environment only, and never printed.
 fn start_console(
