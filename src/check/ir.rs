@@ -150,6 +150,9 @@ pub enum Source {
     /// every element of `array`.
     Gather {
         array: FieldPath,
+        /// `a[].b[].c`: the arrays inside each element of the one before
+        /// (`b`); empty for a gather over one array.
+        deeper: Vec<FieldPath>,
         elem: FieldPath,
     },
 }

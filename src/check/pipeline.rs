@@ -265,6 +265,15 @@ impl Checker<'_> {
                         let known =
                             self.money_currency(c, def.hooks.currency, &consts, &flow, &arg_tys)?;
                         output.kind = Kind::Money(known);
+                        // An aggregate of money in a currency the checker
+                        // knows, with none stated: it is stated for it, so
+                        // an empty array sums to 0 in that currency.
+                        if let (Some(cur), stdlib::hooks::CurrencyRule::Elements { param: Some(i) }) =
+                            (known, def.hooks.currency)
+                            && let Some(arg @ TArg::Const(Value::Null)) = final_args.get_mut(i)
+                        {
+                            *arg = TArg::Const(Value::str(cur.code()));
+                        }
                     }
                     return Some((
                         TStep::Call {

@@ -82,8 +82,31 @@ impl Checker<'_> {
         path: &ast::Path,
         side_label: &str,
     ) -> Option<Resolved> {
+        self.resolve_path(side, path, side_label, false)
+    }
+
+    /// As [`Checker::resolve`], for a rule's source, where a path may cross
+    /// several arrays (`PmtInf[].CdtTrfTxInf[].Amt`): the caller allows it
+    /// only for a gather into a non-iterating target.
+    pub(super) fn resolve_gather(
+        &mut self,
+        side: &ScopeSide,
+        path: &ast::Path,
+        side_label: &str,
+    ) -> Option<Resolved> {
+        self.resolve_path(side, path, side_label, true)
+    }
+
+    fn resolve_path(
+        &mut self,
+        side: &ScopeSide,
+        path: &ast::Path,
+        side_label: &str,
+        many: bool,
+    ) -> Option<Resolved> {
         let mut names = Vec::new();
         let mut iter_at = None;
+        let mut deeper = Vec::new();
         let Some(mut rec) = side.record else {
             let d = Diagnostic::error(
                 Code::E0108,
@@ -113,6 +136,9 @@ impl Checker<'_> {
                         ty = Some(Type::nullable(Kind::Any));
                         field_decl = None;
                         if seg.iter {
+                            if iter_at.is_some() && many {
+                                deeper.push(names.len());
+                            }
                             iter_at = iter_at.or(Some(names.len()));
                         }
                         continue;
@@ -223,6 +249,12 @@ impl Checker<'_> {
                     .label("`[]` iterates over arrays only");
                     return self.fail(d);
                 }
+                if iter_at.is_some() && many {
+                    deeper.push(names.len());
+                    ty = Some(f.ty.clone());
+                    field_decl = Some(f);
+                    continue;
+                }
                 if iter_at.is_some() {
                     let d = Diagnostic::error(
                         Code::E0212,
@@ -242,11 +274,14 @@ impl Checker<'_> {
             field_decl = Some(f);
         }
         // The type: the leaf's, per element past `[]`.
-        let ty = types::path_ty(&self.reg, side, &names, iter_at).leaf_ty();
+        let mut iters: Vec<usize> = iter_at.into_iter().collect();
+        iters.extend(&deeper);
+        let ty = types::path_ty_at(&self.reg, side, &names, &iters).leaf_ty();
         Some(Resolved {
             names,
             ty,
             iter_at,
+            deeper,
             field: field_decl,
             write_only,
             read_only,

@@ -252,6 +252,7 @@ fn run_rules<'a, 'p>(
                         }
                         other => other.clone(),
                     },
+                    PlanSource::GatherDeep { rows, elem } => gather_deep(input, rows, *elem),
                 };
                 let fail = |f: Fail, errors: &mut Vec<RecordError>| {
                     let shown = match source {
@@ -260,7 +261,9 @@ fn run_rules<'a, 'p>(
                             Value::Array(ss.iter().map(|s| input[*s].clone()).collect()).to_json()
                         }
                         PlanSource::Const(c) => c.to_json(),
-                        PlanSource::Gather { .. } => String::from("null"),
+                        PlanSource::Gather { .. } | PlanSource::GatherDeep { .. } => {
+                            String::from("null")
+                        }
                     };
                     errors.push(RecordError {
                         code: f.code,
@@ -581,4 +584,37 @@ fn write_node(node: &WriteNode, frame: &[Value<'_>], buf: &mut String) -> bool {
     }
     buf.push('}');
     true
+}
+
+/// The values of a gather over nested arrays (`a[].b[].c`), flattened in
+/// document order. An absent outer array passes through as it is (an
+/// aggregate counts it empty); an absent inner array gives no elements,
+/// as XPath's `a/b/c` does.
+fn gather_deep<'a>(input: &[Value<'a>], rows: &[usize], elem: usize) -> Value<'a> {
+    let Some((&first, inner)) = rows.split_first() else {
+        return Value::Missing;
+    };
+    match &input[first] {
+        Value::Rows(frames) => {
+            let mut out = Vec::new();
+            for f in frames {
+                collect_deep(f, inner, elem, &mut out);
+            }
+            Value::Array(out)
+        }
+        other => other.clone(),
+    }
+}
+
+fn collect_deep<'a>(frame: &[Value<'a>], rows: &[usize], elem: usize, out: &mut Vec<Value<'a>>) {
+    match rows.split_first() {
+        None => out.push(frame[elem].clone()),
+        Some((&r, inner)) => {
+            if let Value::Rows(frames) = &frame[r] {
+                for f in frames {
+                    collect_deep(f, inner, elem, out);
+                }
+            }
+        }
+    }
 }

@@ -334,7 +334,19 @@ pub enum PlanSource {
     Slot(usize),
     Tuple(Vec<usize>),
     Const(Value<'static>),
-    Gather { rows: usize, elem: usize },
+    Gather {
+        rows: usize,
+        elem: usize,
+    },
+    /// A gather over nested arrays (`a[].b[].c`): `rows[0]` holds the
+    /// outer array's element frames, `rows[i]` the next array's in each
+    /// element frame of level `i - 1`; `elem` is the value's slot in the
+    /// innermost frames. Flattened in document order. Added last: plans
+    /// without it are unchanged.
+    GatherDeep {
+        rows: Vec<usize>,
+        elem: usize,
+    },
 }
 
 impl PlanSource {
@@ -345,6 +357,7 @@ impl PlanSource {
             PlanSource::Tuple(ss) => ss,
             PlanSource::Const(_) => &[],
             PlanSource::Gather { rows, .. } => std::slice::from_ref(rows),
+            PlanSource::GatherDeep { rows, .. } => &rows[..rows.len().min(1)],
         }
     }
 }
@@ -834,10 +847,25 @@ fn lower_rules(
                         PlanSource::Tuple(ps.iter().map(|p| input.slot(reg, p)).collect())
                     }
                     Source::Const(c) => PlanSource::Const(c.clone()),
-                    Source::Gather { array, elem } => {
-                        let (rows, elem_frame) = input.rows(reg, array);
-                        let elem = elem_frame.slot(reg, elem);
-                        PlanSource::Gather { rows, elem }
+                    Source::Gather {
+                        array,
+                        deeper,
+                        elem,
+                    } => {
+                        let (rows, mut frame) = input.rows(reg, array);
+                        if deeper.is_empty() {
+                            let elem = frame.slot(reg, elem);
+                            PlanSource::Gather { rows, elem }
+                        } else {
+                            let mut levels = vec![rows];
+                            for d in deeper {
+                                let (inner, next) = frame.rows(reg, d);
+                                levels.push(inner);
+                                frame = next;
+                            }
+                            let elem = frame.slot(reg, elem);
+                            PlanSource::GatherDeep { rows: levels, elem }
+                        }
                     }
                 };
                 let steps = lower_steps(reg, &v.steps, input);
