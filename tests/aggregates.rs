@@ -69,7 +69,7 @@ mapping m: a.Doc -> b.Out {
 #[test]
 fn a_gather_over_two_and_three_arrays_is_flat_and_in_document_order() {
     let input = r#"{"blocks":[
-      {"name":"x","items":[{"n":1,"d":"18.150","ok":true},{"n":null,"d":8.85}],
+      {"name":"x","items":[{"n":1,"d":18.150,"ok":true},{"n":null,"d":8.85}],
        "deep":[{"rows":[{"n":100}]},{"rows":[{"n":20},{"n":3}]}]},
       {"name":"x"},
       {"name":"y","items":[{"n":5,"ok":false}],"deep":[{}]}
@@ -107,6 +107,16 @@ fn absent_and_empty_arrays_give_the_identity_and_min_max_stay_missing() {
             "{input}: {o}"
         );
     }
+}
+
+#[test]
+fn an_element_that_fails_to_read_is_reported_once_with_its_path() {
+    let input = r#"{"blocks":[{"items":[{"n":1},{"n":"two"}]}]}"#;
+    let (out, rejects) = run(NESTED, input);
+    assert!(out.is_empty(), "{out:?}");
+    let errors = rejects[0]["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "blocks[0].items[1].n");
 }
 
 #[test]

@@ -254,6 +254,16 @@ fn run_rules<'a, 'p>(
                     },
                     PlanSource::GatherDeep { rows, elem } => gather_deep(input, rows, *elem),
                 };
+                // An element that failed to read was reported already, with
+                // its own path: the gather is not computed without it.
+                if let (
+                    PlanSource::Gather { .. } | PlanSource::GatherDeep { .. },
+                    Value::Array(items),
+                ) = (source, &value)
+                    && items.iter().any(|v| matches!(v, Value::Invalid))
+                {
+                    continue;
+                }
                 let fail = |f: Fail, errors: &mut Vec<RecordError>| {
                     let shown = match source {
                         PlanSource::Slot(s) => input[*s].to_json(),
