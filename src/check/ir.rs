@@ -203,6 +203,8 @@ pub enum TStep {
         then: Vec<TStep>,
         otherwise: Vec<TStep>,
     },
+    /// `each { ... }`: the steps applied to every element of an array.
+    Each(Vec<TStep>),
 }
 
 pub enum TArg {

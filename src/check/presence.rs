@@ -150,6 +150,7 @@ fn step_paths(steps: &[TStep], out: &mut Vec<FieldPath>) {
                 step_paths(then, out);
                 step_paths(otherwise, out);
             }
+            TStep::Each(inner) => step_paths(inner, out),
             TStep::Table { .. } | TStep::Const(_) => {}
         }
     }

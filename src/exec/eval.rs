@@ -525,6 +525,7 @@ fn run_steps<'a>(
                     run_steps(plan, otherwise, v, input)?
                 }
             }
+            PlanStep::Each(inner) => each(plan, inner, v, input)?,
         };
     }
     Ok(v)
@@ -626,5 +627,32 @@ fn collect_deep<'a>(frame: &[Value<'a>], rows: &[usize], elem: usize, out: &mut 
                 }
             }
         }
+    }
+}
+
+/// `each { ... }`: `steps` applied to every element, in order. An absent
+/// array passes through (an aggregate after it counts it empty); a step
+/// that fails on an element fails the rule naming the element. Out of line:
+/// the loop over steps stays small for rules that do not use it.
+#[inline(never)]
+fn each<'a>(
+    plan: &Plan,
+    steps: &[PlanStep],
+    v: Value<'a>,
+    input: &[Value<'a>],
+) -> Result<Value<'a>, Fail> {
+    match v {
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                out.push(run_steps(plan, steps, item, input).map_err(|f| Fail {
+                    code: f.code,
+                    message: format!("element [{i}]: {}", f.message),
+                })?);
+            }
+            Ok(Value::Array(out))
+        }
+        Value::Missing | Value::Null => Ok(v),
+        other => Err(Fail::wrong_type("array", &other)),
     }
 }

@@ -433,6 +433,9 @@ pub enum PlanStep {
         then: Vec<PlanStep>,
         otherwise: Vec<PlanStep>,
     },
+    /// `each { ... }`: the steps applied to every element of an array.
+    /// Added last: plans without it are unchanged.
+    Each(Vec<PlanStep>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -556,6 +559,7 @@ impl Plan {
                         steps(then);
                         steps(otherwise);
                     }
+                    PlanStep::Each(inner) => steps(inner),
                     PlanStep::Table(_) | PlanStep::Const(_) | PlanStep::Slot(_) => {}
                 }
             }
@@ -952,6 +956,7 @@ fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<Plan
                     then: lower_steps(reg, then, input),
                     otherwise: lower_steps(reg, otherwise, input),
                 },
+                TStep::Each(inner) => PlanStep::Each(lower_steps(reg, inner, input)),
             })
         })
         .collect()

@@ -290,6 +290,7 @@ fn step_reads(steps: &[TStep], out: &mut Vec<Path>) {
                 step_reads(then, out);
                 step_reads(otherwise, out);
             }
+            TStep::Each(inner) => step_reads(inner, out),
             TStep::Table { .. } | TStep::Const(_) => {}
         }
     }

@@ -322,6 +322,7 @@ impl Validator<'_> {
                     self.steps(then, input, what)?;
                     self.steps(otherwise, input, what)?;
                 }
+                PlanStep::Each(inner) => self.steps(inner, input, what)?,
             }
         }
         Ok(())

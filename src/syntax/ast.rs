@@ -409,6 +409,8 @@ pub enum Step {
     If(IfStep),
     /// `(path)`: the value of another field of the source.
     Path(Path),
+    /// `each { pipeline }`: the pipeline applied to every element.
+    Each(EachStep),
 }
 
 impl Step {
@@ -417,6 +419,7 @@ impl Step {
             Step::Call(c) => c.span,
             Step::Literal(l) => l.span,
             Step::If(i) => i.span,
+            Step::Each(e) => e.span,
             Step::Path(p) => p.span,
         }
     }
@@ -453,6 +456,12 @@ impl Arg {
             },
         }
     }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EachStep {
+    pub pipeline: Pipeline,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -650,6 +650,13 @@ impl Lowerer {
             R::literal_step => Some(Step::Literal(self.literal(p)?)),
             R::path_step => Some(Step::Path(self.path(p.into_inner().next()?)?)),
             R::if_step => Some(Step::If(self.if_step(p)?)),
+            R::each_step => {
+                let span = self.span(&p);
+                let mut it = p.into_inner();
+                it.next()?; // `each`
+                let pipeline = self.pipeline(it.next()?.into_inner().next()?)?;
+                Some(Step::Each(EachStep { pipeline, span }))
+            }
             _ => {
                 self.bug(&p, "a pipeline step");
                 None
