@@ -196,6 +196,50 @@ mapping m: a.L <-> b.R {
     assert!(c.program.is_none());
 }
 
+const EACH: &str = r#"
+schema a {
+  record Order { lines?: [Line], tax_lines?: [Tax] }
+  record Line { price?: string?, qty: int }
+  record Tax { price: string }
+}
+schema b { record Out { total: decimal, taxes: decimal, prices?: [decimal?], n: int } }
+mapping m: a.Order -> b.Out {
+  lines[].price     -> total  : each { parse_decimal } | sum
+  tax_lines[].price -> taxes  : each { parse_decimal | mul(2) } | sum
+  lines[].price     -> prices : each { parse_decimal }
+  lines[].qty       -> n      : each { mul(10) } | sum
+}
+"#;
+
+#[test]
+fn each_applies_its_pipeline_to_every_element_and_passes_nulls_and_absence() {
+    let input = r#"{"lines":[{"price":"49.50","qty":2},{"price":null,"qty":1},{"qty":3}],"tax_lines":[{"price":"0.25"}]}"#;
+    let (out, rejects) = run(EACH, input);
+    assert!(rejects.is_empty(), "{rejects:?}");
+    let o = &out[0];
+    assert_eq!(o["total"].to_string(), "49.50", "{o}");
+    assert_eq!(o["taxes"].to_string(), "0.50", "{o}");
+    assert_eq!(o["prices"].to_string(), "[49.50,null,null]", "{o}");
+    assert_eq!(o["n"], 60);
+    // No tax lines at all: `each` passes the absent array on, `sum` gives 0.
+    let (out, rejects) = run(EACH, r#"{"lines":[]}"#);
+    assert!(rejects.is_empty(), "{rejects:?}");
+    assert_eq!(out[0]["taxes"], 0, "{}", out[0]);
+}
+
+#[test]
+fn a_step_that_fails_inside_each_rejects_the_record_naming_the_element() {
+    let input =
+        r#"{"lines":[{"price":"1.00","qty":1}],"tax_lines":[{"price":"0.25"},{"price":"n/a"}]}"#;
+    let (out, rejects) = run(EACH, input);
+    assert!(out.is_empty(), "{out:?}");
+    let e = &rejects[0]["errors"][0];
+    assert_eq!(e["code"], "E1003", "{e}");
+    assert_eq!(e["path"], "tax_lines[].price", "{e}");
+    let m = e["message"].as_str().unwrap_or_default();
+    assert!(m.starts_with("element [1]:"), "{m}");
+}
+
 fn call(name: &str, v: Value<'static>) -> Result<Value<'static>, stdlib::Fail> {
     let def = stdlib::lookup(name).expect("a stdlib transform");
     (def.apply)(v, &Args::new(&[]))

@@ -435,6 +435,18 @@ snap!(
     says "second `[]`"
 );
 snap!(
+    e0203_each_on_a_value_that_is_not_an_array,
+    "E0203",
+    "mapping m: a.In -> b.Out {\n  email -> Email : each { trim }\n  name -> Name : default(\"x\")\n}",
+    says "`each` takes an array"
+);
+snap!(
+    e0222_each_in_a_two_way_rule,
+    "E0222",
+    "schema c {\n  record L { ids: [int] }\n  record R { ids: [string] }\n}\nmapping m: c.L <-> c.R {\n  ids <-> ids : each { to_string }\n}",
+    says "one-way"
+);
+snap!(
     e0204_max_of_nothing_into_a_required_target,
     "E0204",
     "schema c {\n  record In { ns: [int] }\n  record Out { top: int }\n}\nmapping m: c.In -> c.Out {\n  ns[] -> top : max\n}"
