@@ -240,6 +240,49 @@ fn a_step_that_fails_inside_each_rejects_the_record_naming_the_element() {
     assert!(m.starts_with("element [1]:"), "{m}");
 }
 
+const PICK: &str = r#"
+schema a {
+  record Order { lines?: [Line], notes?: [Note] }
+  record Line { sku?: string?, qty: int }
+  record Note { name: string, value: string }
+}
+schema b { record Out { first?: string?, last?: string?, second_qty?: int, gone?: int, back?: string } }
+mapping m: a.Order -> b.Out {
+  lines[0].sku   -> first
+  lines[-1].sku  -> last
+  lines[1].qty   -> second_qty
+  lines[5].qty   -> gone
+  notes[-2].value -> back
+}
+"#;
+
+#[test]
+fn an_index_picks_from_the_start_or_the_end_and_finds_nothing_past_either() {
+    let input = r#"{"lines":[{"sku":"A","qty":1},{"sku":null,"qty":2},{"sku":"C","qty":3}],"notes":[{"name":"x","value":"1"},{"name":"y","value":"2"}]}"#;
+    let (out, rejects) = run(PICK, input);
+    assert!(rejects.is_empty(), "{rejects:?}");
+    let o = &out[0];
+    assert_eq!(o["first"], "A", "{o}");
+    assert_eq!(o["last"], "C", "{o}");
+    assert_eq!(o["second_qty"], 2, "{o}");
+    assert!(o.get("gone").is_none(), "{o}");
+    assert_eq!(o["back"], "1", "{o}");
+    // An absent or empty array, and one too short from the end.
+    for input in [
+        r#"{}"#,
+        r#"{"lines":[],"notes":[{"name":"x","value":"1"}]}"#,
+    ] {
+        let (out, rejects) = run(PICK, input);
+        assert!(rejects.is_empty(), "{input}: {rejects:?}");
+        assert_eq!(
+            out[0].as_object().map(|m| m.len()),
+            Some(0),
+            "{input}: {}",
+            out[0]
+        );
+    }
+}
+
 fn call(name: &str, v: Value<'static>) -> Result<Value<'static>, stdlib::Fail> {
     let def = stdlib::lookup(name).expect("a stdlib transform");
     (def.apply)(v, &Args::new(&[]))

@@ -418,6 +418,23 @@ snap!(
     "schema c {\n  record In { price: money<USD>, fee: money<EUR> }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  price -> total : add(fee)\n}"
 );
 snap!(
+    e0260_index_on_a_field_that_is_not_an_array,
+    "E0260",
+    "schema c {\n  record In { lines: [Line] }\n  record Line { sku: string }\n  record Out { sku?: string }\n}\nmapping m: c.In -> c.Out {\n  lines[0].sku[1] -> sku\n}",
+    says "not an array"
+);
+snap!(
+    e0260_index_on_a_target,
+    "E0260",
+    "schema c {\n  record In { sku: string }\n  record Out { skus: [string] }\n}\nmapping m: c.In -> c.Out {\n  sku -> skus[0]\n}",
+    says "source path"
+);
+snap!(
+    e0204_a_pick_into_a_required_target,
+    "E0204",
+    "schema c {\n  record In { lines: [Line] }\n  record Line { sku: string }\n  record Out { sku: string }\n}\nmapping m: c.In -> c.Out {\n  lines[0].sku -> sku\n}"
+);
+snap!(
     e0262_sum_of_money_with_per_element_currencies,
     "E0262",
     "schema c {\n  record In { payments: [Pay] }\n  record Pay { amount: money }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  payments[].amount -> total : sum\n}",

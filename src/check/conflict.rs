@@ -74,7 +74,9 @@ impl Links {
                             Source::Path(p) => vec![p.0.clone()],
                             Source::Tuple(ps) => ps.iter().map(|p| p.0.clone()).collect(),
                             Source::Const(_) => Vec::new(),
-                            Source::Gather { array, .. } => vec![array.0.clone()],
+                            Source::Gather { array, .. } | Source::Pick { array, .. } => {
+                                vec![array.0.clone()]
+                            }
                         };
                         let targets = v.targets.iter().map(|t| t.path.0.clone()).collect();
                         (sources, targets, v.origin.span)

@@ -155,6 +155,13 @@ pub enum Source {
         deeper: Vec<FieldPath>,
         elem: FieldPath,
     },
+    /// `tax_lines[0].price`: `elem` of the element of `array` at `index`
+    /// (negative: from the end); missing when there is none.
+    Pick {
+        array: FieldPath,
+        index: i64,
+        elem: FieldPath,
+    },
 }
 
 pub struct EachRule {

@@ -171,6 +171,10 @@ struct Resolved {
     /// after `iter_at` (here Some(2)), [4]. Only [`Checker::resolve_gather`]
     /// gives them; every other path iterates at most once (E0212).
     deeper: Vec<usize>,
+    /// `tax_lines[0].price`: where the picked array ends (here 1) and the
+    /// index. Only [`Checker::resolve_gather`] allows it, on a path that
+    /// does not iterate.
+    pick: Option<(usize, i64)>,
     /// For a path ending in a field: that field's declaration.
     field: Option<Field>,
     /// The first write-only field on the path (never read).

@@ -49,7 +49,7 @@ impl Checker<'_> {
         let sources: Vec<&FieldPath> = match source {
             Source::Path(p) => vec![p],
             Source::Tuple(ps) => ps.iter().collect(),
-            Source::Gather { array, .. } => vec![array],
+            Source::Gather { array, .. } | Source::Pick { array, .. } => vec![array],
             Source::Const(_) => Vec::new(),
         };
         if target_required

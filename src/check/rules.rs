@@ -412,11 +412,17 @@ impl Checker<'_> {
                 let iter = r.iter_at;
                 let ty = r.ty.clone();
                 deeper = r.deeper;
-                (
-                    Source::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))),
-                    Flow::One(ty),
-                    iter.map(|i| (i, r.names)),
-                )
+                let source = match r.pick {
+                    // `tax_lines[0].price`: one value, missing when the
+                    // array has no element there.
+                    Some((at, index)) => Source::Pick {
+                        array: FieldPath(prefixed(&v.source_scope.prefix, &r.names[..at])),
+                        index,
+                        elem: FieldPath(r.names[at..].to_vec()),
+                    },
+                    None => Source::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))),
+                };
+                (source, Flow::One(ty), iter.map(|i| (i, r.names)))
             }
             ast::Endpoint::Tuple(ps, _) => {
                 let mut paths = Vec::new();

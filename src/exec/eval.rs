@@ -253,6 +253,7 @@ fn run_rules<'a, 'p>(
                         other => other.clone(),
                     },
                     PlanSource::GatherDeep { rows, elem } => gather_deep(input, rows, *elem),
+                    PlanSource::Pick { rows, index, elem } => pick(input, *rows, *index, *elem),
                 };
                 // An element that failed to read was reported already, with
                 // its own path: the gather is not computed without it.
@@ -271,9 +272,9 @@ fn run_rules<'a, 'p>(
                             Value::Array(ss.iter().map(|s| input[*s].clone()).collect()).to_json()
                         }
                         PlanSource::Const(c) => c.to_json(),
-                        PlanSource::Gather { .. } | PlanSource::GatherDeep { .. } => {
-                            String::from("null")
-                        }
+                        PlanSource::Gather { .. }
+                        | PlanSource::GatherDeep { .. }
+                        | PlanSource::Pick { .. } => String::from("null"),
                     };
                     errors.push(RecordError {
                         code: f.code,
@@ -655,4 +656,21 @@ fn each<'a>(
         Value::Missing | Value::Null => Ok(v),
         other => Err(Fail::wrong_type("array", &other)),
     }
+}
+
+/// `a[i].b`: slot `elem` of the element at `index` (negative: from the
+/// end); missing past either end, and when the array is absent.
+fn pick<'a>(input: &[Value<'a>], rows: usize, index: i64, elem: usize) -> Value<'a> {
+    let Value::Rows(frames) = &input[rows] else {
+        return Value::Missing;
+    };
+    let at = if index < 0 {
+        usize::try_from(index.unsigned_abs())
+            .ok()
+            .and_then(|back| frames.len().checked_sub(back))
+    } else {
+        usize::try_from(index).ok()
+    };
+    at.and_then(|i| frames.get(i))
+        .map_or(Value::Missing, |f| f[elem].clone())
 }

@@ -347,6 +347,13 @@ pub enum PlanSource {
         rows: Vec<usize>,
         elem: usize,
     },
+    /// `tax_lines[0].price`: slot `elem` of the element frame at `index`
+    /// of the frames in `rows` (negative: from the end). Added last.
+    Pick {
+        rows: usize,
+        index: i64,
+        elem: usize,
+    },
 }
 
 impl PlanSource {
@@ -358,6 +365,7 @@ impl PlanSource {
             PlanSource::Const(_) => &[],
             PlanSource::Gather { rows, .. } => std::slice::from_ref(rows),
             PlanSource::GatherDeep { rows, .. } => &rows[..rows.len().min(1)],
+            PlanSource::Pick { rows, .. } => std::slice::from_ref(rows),
         }
     }
 }
@@ -851,6 +859,15 @@ fn lower_rules(
                         PlanSource::Tuple(ps.iter().map(|p| input.slot(reg, p)).collect())
                     }
                     Source::Const(c) => PlanSource::Const(c.clone()),
+                    Source::Pick { array, index, elem } => {
+                        let (rows, frame) = input.rows(reg, array);
+                        let elem = frame.slot(reg, elem);
+                        PlanSource::Pick {
+                            rows,
+                            index: *index,
+                            elem,
+                        }
+                    }
                     Source::Gather {
                         array,
                         deeper,

@@ -225,6 +225,9 @@ impl Validator<'_> {
                         PlanSource::Gather { rows, elem } => {
                             input.elements(*rows, &what)?.value_slot(*elem, &what)?
                         }
+                        PlanSource::Pick { rows, elem, .. } => {
+                            input.elements(*rows, &what)?.value_slot(*elem, &what)?
+                        }
                         PlanSource::GatherDeep { rows, elem } => {
                             if rows.is_empty() {
                                 return Err(format!("{what} gathers from no array"));

@@ -380,6 +380,9 @@ impl fmt::Display for Path {
             if s.iter {
                 f.write_str("[]")?;
             }
+            if let Some(i) = s.pick {
+                write!(f, "[{i}]")?;
+            }
         }
         Ok(())
     }
@@ -393,6 +396,9 @@ pub struct Segment {
     pub xml: XmlForm,
     /// `name[]`: iterate over the elements of this array.
     pub iter: bool,
+    /// `name[0]`, `name[-1]`: the element at this index (negative: from
+    /// the end). An index too large for `i64` picks nothing.
+    pub pick: Option<i64>,
     pub span: Span,
 }
 

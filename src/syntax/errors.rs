@@ -38,6 +38,8 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::array => "an array `[ ... ]`",
         R::path | R::segment => "a field path such as `properties.email`",
         R::iter_mark => "`[]`",
+        R::pick_mark => "an index `[0]`",
+        R::pick_index => "an index",
         R::path_tuple => "a tuple of paths `(a, b)`",
         R::file | R::single_item => {
             "an item (`import`, `schema`, `table`, `mapping`, `provider` or `test`)"
