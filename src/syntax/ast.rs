@@ -589,6 +589,22 @@ pub enum Strategy {
     Review,
 }
 
+impl Strategy {
+    /// The strategy's keyword, as written in a `conflict` block. (`max` and
+    /// `min` are also aggregates of the stdlib: the words live here, with
+    /// the grammar, so the checker names no transform.)
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Strategy::Prefer { .. } => "prefer",
+            Strategy::Newest { .. } => "newest",
+            Strategy::Max => "max",
+            Strategy::Min => "min",
+            Strategy::Union => "union",
+            Strategy::Review => "review",
+        }
+    }
+}
+
 // ------------------------------------------------------------------ tests
 
 #[derive(Clone, Debug, PartialEq)]
