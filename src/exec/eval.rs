@@ -246,25 +246,15 @@ fn run_rules<'a, 'p>(
                         Value::Array(ss.iter().map(|s| input[*s].clone()).collect())
                     }
                     PlanSource::Const(c) => c.clone(),
-                    PlanSource::Gather { rows, elem } => match &input[*rows] {
-                        Value::Rows(frames) => {
-                            Value::Array(frames.iter().map(|f| f[*elem].clone()).collect())
-                        }
-                        other => other.clone(),
+                    // Out of line: gathers and picks are rare, the loop
+                    // over rules stays small.
+                    selection => match selected(input, selection) {
+                        Some(v) => v,
+                        // An element that failed to read was reported
+                        // already, with its own path.
+                        None => continue,
                     },
-                    PlanSource::GatherDeep { rows, elem } => gather_deep(input, rows, *elem),
-                    PlanSource::Pick { rows, index, elem } => pick(input, *rows, *index, *elem),
                 };
-                // An element that failed to read was reported already, with
-                // its own path: the gather is not computed without it.
-                if let (
-                    PlanSource::Gather { .. } | PlanSource::GatherDeep { .. },
-                    Value::Array(items),
-                ) = (source, &value)
-                    && items.iter().any(|v| matches!(v, Value::Invalid))
-                {
-                    continue;
-                }
                 let fail = |f: Fail, errors: &mut Vec<RecordError>| {
                     let shown = match source {
                         PlanSource::Slot(s) => input[*s].to_json(),
@@ -596,6 +586,29 @@ fn write_node(node: &WriteNode, frame: &[Value<'_>], buf: &mut String) -> bool {
     }
     buf.push('}');
     true
+}
+
+/// The value of a gather or a pick; `None` when an element it takes failed
+/// to read (reported already: the rule is not computed without it).
+#[inline(never)]
+fn selected<'a>(input: &[Value<'a>], source: &PlanSource) -> Option<Value<'a>> {
+    let value = match source {
+        PlanSource::Gather { rows, elem } => match &input[*rows] {
+            Value::Rows(frames) => Value::Array(frames.iter().map(|f| f[*elem].clone()).collect()),
+            other => other.clone(),
+        },
+        PlanSource::GatherDeep { rows, elem } => gather_deep(input, rows, *elem),
+        PlanSource::Pick { rows, index, elem } => pick(input, *rows, *index, *elem),
+        PlanSource::Slot(s) => input[*s].clone(),
+        PlanSource::Tuple(ss) => Value::Array(ss.iter().map(|s| input[*s].clone()).collect()),
+        PlanSource::Const(c) => c.clone(),
+    };
+    let invalid = match &value {
+        Value::Invalid => true,
+        Value::Array(items) => items.iter().any(|v| matches!(v, Value::Invalid)),
+        _ => false,
+    };
+    (!invalid).then_some(value)
 }
 
 /// The values of a gather over nested arrays (`a[].b[].c`), flattened in
