@@ -771,6 +771,7 @@ fn can_fail(step: &TStep) -> bool {
             then,
             otherwise,
         } => condition.iter().chain(then).chain(otherwise).any(can_fail),
+        TStep::Each(inner) => inner.iter().any(can_fail),
         TStep::Const(_) | TStep::Path(_) => false,
     }
 }

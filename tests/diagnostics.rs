@@ -418,6 +418,57 @@ snap!(
     "schema c {\n  record In { price: money<USD>, fee: money<EUR> }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  price -> total : add(fee)\n}"
 );
 snap!(
+    e0260_index_on_a_field_that_is_not_an_array,
+    "E0260",
+    "schema c {\n  record In { lines: [Line] }\n  record Line { sku: string }\n  record Out { sku?: string }\n}\nmapping m: c.In -> c.Out {\n  lines[0].sku[1] -> sku\n}",
+    says "not an array"
+);
+snap!(
+    e0260_index_on_a_target,
+    "E0260",
+    "schema c {\n  record In { sku: string }\n  record Out { skus: [string] }\n}\nmapping m: c.In -> c.Out {\n  sku -> skus[0]\n}",
+    says "source path"
+);
+snap!(
+    e0204_a_pick_into_a_required_target,
+    "E0204",
+    "schema c {\n  record In { lines: [Line] }\n  record Line { sku: string }\n  record Out { sku: string }\n}\nmapping m: c.In -> c.Out {\n  lines[0].sku -> sku\n}"
+);
+snap!(
+    e0262_sum_of_money_with_per_element_currencies,
+    "E0262",
+    "schema c {\n  record In { payments: [Pay] }\n  record Pay { amount: money }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  payments[].amount -> total : sum\n}",
+    says "sum(\"EUR\")"
+);
+snap!(
+    e0219_sum_of_parts_in_known_different_currencies,
+    "E0219",
+    "schema c {\n  record In { subtotal: money<EUR>, shipping: money<USD> }\n  record Out { total: money }\n}\nmapping m: c.In -> c.Out {\n  (subtotal, shipping) -> total : sum\n}"
+);
+snap!(
+    e0212_element_wise_rule_over_two_arrays,
+    "E0212",
+    "schema c {\n  record In { blocks: [Block] }\n  record Block { ids: [string] }\n  record Out { ids: [string] }\n}\nmapping m: c.In -> c.Out {\n  blocks[].ids[] -> ids[]\n}",
+    says "second `[]`"
+);
+snap!(
+    e0203_each_on_a_value_that_is_not_an_array,
+    "E0203",
+    "mapping m: a.In -> b.Out {\n  email -> Email : each { trim }\n  name -> Name : default(\"x\")\n}",
+    says "`each` takes an array"
+);
+snap!(
+    e0222_each_in_a_two_way_rule,
+    "E0222",
+    "schema c {\n  record L { ids: [int] }\n  record R { ids: [string] }\n}\nmapping m: c.L <-> c.R {\n  ids <-> ids : each { to_string }\n}",
+    says "one-way"
+);
+snap!(
+    e0204_max_of_nothing_into_a_required_target,
+    "E0204",
+    "schema c {\n  record In { ns: [int] }\n  record Out { top: int }\n}\nmapping m: c.In -> c.Out {\n  ns[] -> top : max\n}"
+);
+snap!(
     e0220_for_that_does_not_nest,
     "E0220",
     "schema c {\n  record Doc { stmts: [Stmt], notes: [string] }\n  record Stmt { id: string, entries: [Entry] }\n  record Entry { amount: decimal }\n  record Out { id: string, amount: decimal }\n}\nmapping m: c.Doc -> c.Out {\n  for s in stmts[]\n  for e in notes[]\n  s.id -> id\n  e -> amount\n}"

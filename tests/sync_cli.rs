@@ -94,7 +94,7 @@ fn a_plan_runs_like_its_sources_and_an_incompatible_one_is_refused() {
     let text = std::fs::read_to_string(&plan).expect("plan");
     let header: Json = serde_json::from_str(text.lines().next().expect("header")).expect("json");
     assert_eq!(header["format"], "tether-plan");
-    assert_eq!(header["plan_format"], 4);
+    assert_eq!(header["plan_format"], 5);
     assert_eq!(header["tether_version"], env!("CARGO_PKG_VERSION"));
     assert!(
         header["source_hash"]
@@ -144,7 +144,7 @@ fn a_plan_runs_like_its_sources_and_an_incompatible_one_is_refused() {
     assert_eq!(elsewhere.status.code(), from_source.0);
     assert_eq!(String::from_utf8_lossy(&elsewhere.stdout), from_source.1);
 
-    let newer = text.replacen("\"plan_format\":4", "\"plan_format\":99", 1);
+    let newer = text.replacen("\"plan_format\":5", "\"plan_format\":99", 1);
     let newer_path = dir.join("newer.tplan");
     std::fs::write(&newer_path, newer).expect("write");
     let (code, _, err) = tether(&["run", s(&newer_path), "--mapping", "contact"]);
@@ -640,6 +640,7 @@ fn every_bundled_mapping_runs_the_same_from_a_plan() {
         "mappings/orders",
         "mappings/stripe",
         "mappings/bank",
+        "mappings/payments",
         "-o",
         s(&plan),
     ]);
@@ -681,6 +682,11 @@ fn every_bundled_mapping_runs_the_same_from_a_plan() {
             "mappings/bench/contact_bench.tether",
             "contact",
             &["--input", "mappings/bench/contacts.ndjson"],
+        ),
+        (
+            "mappings/payments/batch_totals.tether",
+            "group_header",
+            &["--input", "mappings/payments/batches.ndjson"],
         ),
     ];
     for (source, mapping, args) in runs {

@@ -74,7 +74,9 @@ impl Links {
                             Source::Path(p) => vec![p.0.clone()],
                             Source::Tuple(ps) => ps.iter().map(|p| p.0.clone()).collect(),
                             Source::Const(_) => Vec::new(),
-                            Source::Gather { array, .. } => vec![array.0.clone()],
+                            Source::Gather { array, .. } | Source::Pick { array, .. } => {
+                                vec![array.0.clone()]
+                            }
                         };
                         let targets = v.targets.iter().map(|t| t.path.0.clone()).collect();
                         (sources, targets, v.origin.span)
@@ -207,8 +209,10 @@ fn strategy_word(s: &Strategy) -> &'static str {
     match s {
         Strategy::Prefer { .. } => "prefer",
         Strategy::Newest { .. } => "newest",
-        Strategy::Max => "max",
-        Strategy::Min => "min",
+        // Also the names of aggregates: the words are the syntax's, so the
+        // checker names no transform.
+        Strategy::Max => ast::Strategy::Max.keyword(),
+        Strategy::Min => ast::Strategy::Min.keyword(),
         Strategy::Union => "union",
         Strategy::Review => "review",
     }
@@ -462,7 +466,7 @@ impl Checker<'_> {
         let word = strategy_word(strategy);
         let shown = |cx: &Self, f: &Governed| {
             f.ty.as_ref()
-                .map_or("any".to_string(), |t| cx.reg.display(t))
+                .map_or_else(|| cx.reg.display_kind(&Kind::Any), |t| cx.reg.display(t))
         };
         let d = match misfit {
             Misfit::Type(i, why) => {

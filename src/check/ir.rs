@@ -150,6 +150,16 @@ pub enum Source {
     /// every element of `array`.
     Gather {
         array: FieldPath,
+        /// `a[].b[].c`: the arrays inside each element of the one before
+        /// (`b`); empty for a gather over one array.
+        deeper: Vec<FieldPath>,
+        elem: FieldPath,
+    },
+    /// `tax_lines[0].price`: `elem` of the element of `array` at `index`
+    /// (negative: from the end); missing when there is none.
+    Pick {
+        array: FieldPath,
+        index: i64,
         elem: FieldPath,
     },
 }
@@ -200,6 +210,8 @@ pub enum TStep {
         then: Vec<TStep>,
         otherwise: Vec<TStep>,
     },
+    /// `each { ... }`: the steps applied to every element of an array.
+    Each(Vec<TStep>),
 }
 
 pub enum TArg {

@@ -167,6 +167,14 @@ struct Resolved {
     ty: Ty,
     /// `a.b[].c`: `iter_at` = Some(2) (names[..2] is the array).
     iter_at: Option<usize>,
+    /// `a[].b[].c`, a gather over several arrays: the iteration points
+    /// after `iter_at` (here Some(2)), [4]. Only [`Checker::resolve_gather`]
+    /// gives them; every other path iterates at most once (E0212).
+    deeper: Vec<usize>,
+    /// `tax_lines[0].price`: where the picked array ends (here 1) and the
+    /// index. Only [`Checker::resolve_gather`] allows it, on a path that
+    /// does not iterate.
+    pick: Option<(usize, i64)>,
     /// For a path ending in a field: that field's declaration.
     field: Option<Field>,
     /// The first write-only field on the path (never read).

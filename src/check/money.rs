@@ -27,6 +27,9 @@ impl Checker<'_> {
         if let Some(declared) = declared_currency(rule, consts) {
             return Some(declared);
         }
+        if let CurrencyRule::Elements { .. } = rule {
+            return self.elements_currency(c, rule, flow);
+        }
         let input = match flow {
             Flow::One(t) => match t.kind {
                 Kind::Money(c) => c,
@@ -56,6 +59,73 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// The one currency of the money an aggregate takes (an array's
+    /// elements, or a tuple's parts), when the checker knows it. Parts in
+    /// known, different currencies are E0219; money whose currency may
+    /// differ per element, with none stated, is E0262.
+    fn elements_currency(
+        &mut self,
+        c: &ast::Call,
+        rule: CurrencyRule,
+        flow: &Flow,
+    ) -> Option<Option<Currency>> {
+        let kinds: Vec<&Kind> = match flow {
+            Flow::One(t) => match &t.kind {
+                Kind::Array(e) => vec![&e.kind],
+                other => vec![other],
+            },
+            Flow::Tuple(ts) => ts.iter().map(|t| &t.kind).collect(),
+        };
+        let mut known: Option<Currency> = None;
+        for k in kinds {
+            match k {
+                Kind::Money(Some(b)) => match known {
+                    Some(a) if a != *b => {
+                        let d = Diagnostic::error(
+                            Code::E0219,
+                            self.file,
+                            c.name.span,
+                            format!("`{}` of money in {a} and money in {b}", c.name.name),
+                        )
+                        .label("the values here are in different currencies")
+                        .help(format!(
+                            "convert one first: `convert_currency(\"{a}\", rate)`"
+                        ));
+                        return self.fail(d);
+                    }
+                    _ => known = Some(*b),
+                },
+                _ => {
+                    let shown = flow.display(&self.reg);
+                    let d = Diagnostic::error(
+                        Code::E0262,
+                        self.file,
+                        c.name.span,
+                        format!("`{}` of money whose currencies may differ", c.name.name),
+                    )
+                    .label(format!(
+                        "the value here is `{shown}`: each element carries its own currency"
+                    ))
+                    .help(match rule {
+                        CurrencyRule::Elements { param: Some(_) } => format!(
+                            "state the currency: `{}(\"EUR\")` or `{}(currency)`; an element \
+                             in another one then rejects the record",
+                            c.name.name, c.name.name
+                        ),
+                        _ => String::from(
+                            "amounts in two currencies do not compare: convert them to one \
+                             first, or compare the amounts (`amount_of`)",
+                        ),
+                    });
+                    return self.fail(d);
+                }
+            }
+        }
+        Some(known)
+    }
+}
+
 /// The currency a transform's rule gives its money, from the constant
 /// argument at the position it declares (`money("EUR")`; `None` inside
 /// when the argument is a field). `None` when the money keeps the input's
@@ -69,7 +139,14 @@ fn declared_currency(
             Some(Some(Value::Str(code))) => Currency::parse(code),
             _ => None,
         }),
-        CurrencyRule::Input => None,
+        // An aggregate's stated currency: a constant, or a field (known
+        // per record only); not stated, the elements say (the caller).
+        CurrencyRule::Elements { param: Some(i) } => match consts.get(i) {
+            Some(Some(Value::Str(code))) => Some(Currency::parse(code)),
+            Some(None) => Some(None),
+            _ => None,
+        },
+        CurrencyRule::Input | CurrencyRule::Elements { param: None } => None,
     }
 }
 

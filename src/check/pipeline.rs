@@ -55,6 +55,7 @@ impl Checker<'_> {
                 Some((TStep::Const(val), Flow::One(ty)))
             }
             ast::Step::If(i) => self.if_step(i, flow, v),
+            ast::Step::Each(e) => self.each_step(e, flow, v),
             ast::Step::Path(p) => {
                 let r = self.resolve_one_value(
                     v,
@@ -265,6 +266,15 @@ impl Checker<'_> {
                         let known =
                             self.money_currency(c, def.hooks.currency, &consts, &flow, &arg_tys)?;
                         output.kind = Kind::Money(known);
+                        // An aggregate of money in a currency the checker
+                        // knows, with none stated: it is stated for it, so
+                        // an empty array sums to 0 in that currency.
+                        if let (Some(cur), stdlib::hooks::CurrencyRule::Elements { param: Some(i) }) =
+                            (known, def.hooks.currency)
+                            && let Some(arg @ TArg::Const(Value::Null)) = final_args.get_mut(i)
+                        {
+                            *arg = TArg::Const(Value::str(cur.code()));
+                        }
                     }
                     return Some((
                         TStep::Call {
@@ -346,6 +356,70 @@ impl Checker<'_> {
             .note(format!("signature: {}", sig_list())),
         };
         self.fail(d)
+    }
+}
+
+impl Checker<'_> {
+    /// `each { pipeline }`: the pipeline typed with the element's type as
+    /// its input; the output is the array of its outputs, each as present
+    /// as the pipeline makes it, the array as present as the input array.
+    fn each_step(
+        &mut self,
+        e: &ast::EachStep,
+        flow: Flow,
+        v: &DirView<'_>,
+    ) -> Option<(TStep, Flow)> {
+        let elem = match &flow {
+            Flow::One(t) => match &t.kind {
+                Kind::Array(elem) => Some((t.clone(), elem.clone())),
+                _ => None,
+            },
+            Flow::Tuple(_) => None,
+        };
+        let Some((array, elem)) = elem else {
+            let shown = flow.display(&self.reg);
+            let d = Diagnostic::error(
+                Code::E0203,
+                self.file,
+                e.span,
+                format!("`each` takes an array, not `{shown}`"),
+            )
+            .label(format!("the value here is `{shown}`"))
+            .help(
+                "`each { ... }` follows a gathered path: `lines[].price : each { parse_decimal }`",
+            );
+            return self.fail(d);
+        };
+        let inner_flow = Flow::One(Ty {
+            kind: elem.kind.clone(),
+            nullable: elem.nullable,
+            missing: false,
+            values: None,
+        });
+        let (steps, out) = self.pipeline(Some(&e.pipeline), inner_flow, v)?;
+        let Flow::One(out) = out else {
+            let d = Diagnostic::error(
+                Code::E0203,
+                self.file,
+                e.span,
+                "`each` gives one value per element, not a tuple",
+            )
+            .label("here");
+            return self.fail(d);
+        };
+        let kind = Kind::Array(Box::new(crate::schema::Type {
+            kind: out.kind,
+            nullable: out.nullable || out.missing,
+        }));
+        Some((
+            TStep::Each(steps),
+            Flow::One(Ty {
+                kind,
+                nullable: array.nullable,
+                missing: array.missing,
+                values: None,
+            }),
+        ))
     }
 }
 

@@ -49,7 +49,7 @@ impl Checker<'_> {
         let sources: Vec<&FieldPath> = match source {
             Source::Path(p) => vec![p],
             Source::Tuple(ps) => ps.iter().collect(),
-            Source::Gather { array, .. } => vec![array],
+            Source::Gather { array, .. } | Source::Pick { array, .. } => vec![array],
             Source::Const(_) => Vec::new(),
         };
         if target_required
@@ -150,6 +150,7 @@ fn step_paths(steps: &[TStep], out: &mut Vec<FieldPath>) {
                 step_paths(then, out);
                 step_paths(otherwise, out);
             }
+            TStep::Each(inner) => step_paths(inner, out),
             TStep::Table { .. } | TStep::Const(_) => {}
         }
     }

@@ -82,8 +82,32 @@ impl Checker<'_> {
         path: &ast::Path,
         side_label: &str,
     ) -> Option<Resolved> {
+        self.resolve_path(side, path, side_label, false)
+    }
+
+    /// As [`Checker::resolve`], for a rule's source, where a path may cross
+    /// several arrays (`PmtInf[].CdtTrfTxInf[].Amt`): the caller allows it
+    /// only for a gather into a non-iterating target.
+    pub(super) fn resolve_gather(
+        &mut self,
+        side: &ScopeSide,
+        path: &ast::Path,
+        side_label: &str,
+    ) -> Option<Resolved> {
+        self.resolve_path(side, path, side_label, true)
+    }
+
+    fn resolve_path(
+        &mut self,
+        side: &ScopeSide,
+        path: &ast::Path,
+        side_label: &str,
+        many: bool,
+    ) -> Option<Resolved> {
         let mut names = Vec::new();
         let mut iter_at = None;
+        let mut deeper = Vec::new();
+        let mut pick: Option<(usize, i64)> = None;
         let Some(mut rec) = side.record else {
             let d = Diagnostic::error(
                 Code::E0108,
@@ -102,17 +126,47 @@ impl Checker<'_> {
                 // Step into the previous field's record.
                 let prev = ty.clone().map(|t| t.kind);
                 let elem_kind = match prev {
-                    Some(Kind::Array(e)) if path.segments[i - 1].iter => Some(e.kind.clone()),
+                    Some(Kind::Array(e))
+                        if path.segments[i - 1].iter || path.segments[i - 1].pick.is_some() =>
+                    {
+                        Some(e.kind.clone())
+                    }
                     other => other,
                 };
                 match elem_kind {
                     Some(Kind::Record(r)) => rec = r,
+                    Some(Kind::Any) | Some(Kind::Map(_)) if seg.pick.is_some() => {
+                        // Nothing says there is an array inside `any`.
+                        let d = Diagnostic::error(
+                            Code::E0260,
+                            self.file,
+                            seg.span,
+                            "selector not allowed here",
+                        )
+                        .label("inside a value of type `any` or `map`")
+                        .note("an index picks from a declared array only");
+                        return self.fail(d);
+                    }
                     Some(Kind::Any) | Some(Kind::Map(_)) => {
                         // Inside `any`/`map`: names are not checked.
                         names.push(seg.name.clone());
                         ty = Some(Type::nullable(Kind::Any));
                         field_decl = None;
+                        if seg.iter && pick.is_some() {
+                            let d = Diagnostic::error(
+                                Code::E0260,
+                                self.file,
+                                seg.span,
+                                "selector not allowed here",
+                            )
+                            .label("`[]` after an index")
+                            .note("one selector per path: a path with an index does not iterate");
+                            return self.fail(d);
+                        }
                         if seg.iter {
+                            if iter_at.is_some() && many {
+                                deeper.push(names.len());
+                            }
                             iter_at = iter_at.or(Some(names.len()));
                         }
                         continue;
@@ -211,6 +265,41 @@ impl Checker<'_> {
                 Access::ReadWrite => {}
             }
             names.push(seg.name.clone());
+            if let Some(index) = seg.pick {
+                let why = if !many {
+                    Some("an index picks from an array only in a rule's source path")
+                } else if !matches!(f.ty.kind, Kind::Array(_)) {
+                    Some("an index picks from an array, and this field is not an array")
+                } else if iter_at.is_some() || pick.is_some() {
+                    Some("one selector per path: a path with an index does not iterate")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    let shown = self.reg.display(&f.ty);
+                    let d = Diagnostic::error(
+                        Code::E0260,
+                        self.file,
+                        seg.span,
+                        "selector not allowed here",
+                    )
+                    .label(format!("`{}` is `{shown}`", seg.name))
+                    .note(why);
+                    return self.fail(d);
+                }
+                pick = Some((names.len(), index));
+            }
+            if seg.iter && pick.is_some() {
+                let d = Diagnostic::error(
+                    Code::E0260,
+                    self.file,
+                    seg.span,
+                    "selector not allowed here",
+                )
+                .label("`[]` after an index")
+                .note("one selector per path: a path with an index does not iterate");
+                return self.fail(d);
+            }
             if seg.iter {
                 if !matches!(f.ty.kind, Kind::Array(_)) {
                     let shown = self.reg.display(&f.ty);
@@ -222,6 +311,12 @@ impl Checker<'_> {
                     )
                     .label("`[]` iterates over arrays only");
                     return self.fail(d);
+                }
+                if iter_at.is_some() && many {
+                    deeper.push(names.len());
+                    ty = Some(f.ty.clone());
+                    field_decl = Some(f);
+                    continue;
                 }
                 if iter_at.is_some() {
                     let d = Diagnostic::error(
@@ -242,11 +337,20 @@ impl Checker<'_> {
             field_decl = Some(f);
         }
         // The type: the leaf's, per element past `[]`.
-        let ty = types::path_ty(&self.reg, side, &names, iter_at).leaf_ty();
+        let mut iters: Vec<usize> = iter_at.into_iter().collect();
+        iters.extend(&deeper);
+        iters.extend(pick.map(|(at, _)| at));
+        let mut ty = types::path_ty_at(&self.reg, side, &names, &iters).leaf_ty();
+        // The array may be shorter than the index: nothing there.
+        if pick.is_some() {
+            ty.missing = true;
+        }
         Some(Resolved {
             names,
             ty,
             iter_at,
+            deeper,
+            pick,
             field: field_decl,
             write_only,
             read_only,

@@ -398,21 +398,31 @@ impl Checker<'_> {
         }
         // Resolve the source.
         let origin_text = endpoint_text(v.source);
+        // A source path's iteration points past its first (a gather over
+        // several arrays).
+        let mut deeper: Vec<usize> = Vec::new();
         let (source, flow, src_iter) = match v.source {
             ast::Endpoint::Literal(l) => {
                 let (val, ty) = self.constant(l)?;
                 (Source::Const(val), Flow::One(ty), None)
             }
             ast::Endpoint::Path(p) => {
-                let r = self.resolve(v.source_scope, p, side_word(true))?;
+                let r = self.resolve_gather(v.source_scope, p, side_word(true))?;
                 self.readable(&r, p.span)?;
                 let iter = r.iter_at;
                 let ty = r.ty.clone();
-                (
-                    Source::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))),
-                    Flow::One(ty),
-                    iter.map(|i| (i, r.names)),
-                )
+                deeper = r.deeper;
+                let source = match r.pick {
+                    // `tax_lines[0].price`: one value, missing when the
+                    // array has no element there.
+                    Some((at, index)) => Source::Pick {
+                        array: FieldPath(prefixed(&v.source_scope.prefix, &r.names[..at])),
+                        index,
+                        elem: FieldPath(r.names[at..].to_vec()),
+                    },
+                    None => Source::Path(FieldPath(prefixed(&v.source_scope.prefix, &r.names))),
+                };
+                (source, Flow::One(ty), iter.map(|i| (i, r.names)))
             }
             ast::Endpoint::Tuple(ps, _) => {
                 let mut paths = Vec::new();
@@ -456,6 +466,28 @@ impl Checker<'_> {
             let (tp, tr) = &targets[0];
             let last_iter =
                 tp.segments.last().is_some_and(|s| s.iter) && tr.iter_at == Some(tr.names.len());
+            if !deeper.is_empty() && target_iter {
+                // Element by element, nested arrays are nested blocks: only
+                // a gather may cross several arrays.
+                let span = match v.source {
+                    ast::Endpoint::Path(p) => p
+                        .segments
+                        .iter()
+                        .filter(|s| s.iter)
+                        .nth(1)
+                        .map_or(p.span, |s| s.span),
+                    _ => rule.span,
+                };
+                let d = Diagnostic::error(
+                    Code::E0212,
+                    self.file,
+                    span,
+                    "an element-wise rule iterates its source at most once",
+                )
+                .label("second `[]`")
+                .help("map nested arrays with nested blocks: `a[] -> b[] { c[] -> d[] { ... } }`");
+                return self.fail(d);
+            }
             if targets.len() == 1 && last_iter {
                 let elem_target = Type {
                     kind: tr.ty.kind.clone(),
@@ -516,11 +548,20 @@ impl Checker<'_> {
                 return self.fail(d);
             }
             // Gather: `deals[].id -> Ids : join(",")` gives the pipeline an array.
-            let path = types::path_ty(&self.reg, v.source_scope, &names, Some(iter_at));
+            let mut iters = vec![iter_at];
+            iters.extend(&deeper);
+            let path = types::path_ty_at(&self.reg, v.source_scope, &names, &iters);
             let arr = types::gathered(&path);
+            // `a[].b[].c`: `a`, then `b` in each element of `a`, then `c`
+            // in each element of `b`.
+            let last = iters.last().copied().unwrap_or(iter_at);
             let source = Source::Gather {
                 array: FieldPath(prefixed(&v.source_scope.prefix, &names[..iter_at])),
-                elem: FieldPath(names[iter_at..].to_vec()),
+                deeper: iters
+                    .windows(2)
+                    .map(|w| FieldPath(names[w[0]..w[1]].to_vec()))
+                    .collect(),
+                elem: FieldPath(names[last..].to_vec()),
             };
             return self.finish_value_rule(rule, v, source, Flow::One(arr), targets, origin);
         }

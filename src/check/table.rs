@@ -369,6 +369,7 @@ fn names_called_in_pipeline<'a>(p: &'a ast::Pipeline, out: &mut HashSet<&'a str>
                 out.insert(c.name.name.as_str());
             }
             ast::Step::If(i) => names_called_in_if(i, out),
+            ast::Step::Each(e) => names_called_in_pipeline(&e.pipeline, out),
             ast::Step::Literal(_) | ast::Step::Path(_) => {}
         }
     }

@@ -530,6 +530,14 @@ pub fn path_ty(
     names: &[String],
     iter_at: Option<usize>,
 ) -> PathTy {
+    path_ty_at(reg, side, names, iter_at.as_slice())
+}
+
+/// As [`path_ty`], for a path that may cross several arrays (a gather,
+/// `a[].b[].c`): `iters` are the iteration points in order. `array` is the
+/// outermost array's presence; an inner array that is absent gives no
+/// elements, so past it presence is per element again.
+pub fn path_ty_at(reg: &Registry, side: &ScopeSide, names: &[String], iters: &[usize]) -> PathTy {
     // The scope's own value (`.`) is as present as its block made it; the
     // steps below it start afresh (the block's source was checked there).
     if names.is_empty() {
@@ -562,10 +570,10 @@ pub fn path_ty(
         };
         presence = presence.then(step);
         kind = step_kind;
-        if iter_at == Some(i + 1) {
+        if iters.contains(&(i + 1)) {
             // Past `[]`, presence is per element: the element itself may
             // be null only where the array's element type says so.
-            array = Some(presence);
+            array = array.or(Some(presence));
             (kind, presence) = match kind {
                 Kind::Array(e) => (e.kind.clone(), field_presence(false, &e)),
                 _ => (

@@ -704,6 +704,38 @@ resource contacts: crm.Contact {
 }
 ```";
 
+    // ---------------------------------------------------------------- documents
+    E0260 => "selector not allowed here",
+"An index (`tax_lines[0]`, `tax_lines[-1]`: the element at a position,
+counted from 0, negative from the end) stands where it cannot: on a field
+that is not an array, in a path that is not a rule's source (a target, a
+`key`, an argument, a `(path)` step, a block, a `for`, a tuple), or in a
+path that also iterates or picks twice. A pick gives one value, missing
+when the array has no element there, so a required target needs
+`| default(...)` or `| required`.
+
+```
+tax_lines[0].price  -> FirstTax : default(\"0.00\")   // ok
+tax_lines[].rate[0] -> Rate                          // error: `rate` is not an array
+total -> Lines[0].Amount                             // error: not on a target (yet)
+```";
+
+    E0262 => "sum of money whose currencies may differ",
+"`sum`, `min` or `max` is applied to money whose currency the checker cannot
+know to be one: a `[money]` field read from input, or a gather of money
+values, carries a currency per element, and nothing says which currency the
+result should be in. State it: `sum(\"EUR\")` or `sum(currency)` (an element
+in another currency then rejects the record, E1008, naming the element, and
+an empty array sums to 0 in that currency), or sum plain amounts where a
+total irrespective of currency is meant (pain.001's `CtrlSum` is defined
+so). Money of a schema-declared currency (`[money<EUR>]`) sums without
+being told.
+
+```
+payments[].amount -> Total : sum            // error: each amount has its own currency
+payments[].amount -> Total : sum(\"EUR\")   // ok: another currency rejects the record
+```";
+
     // ---------------------------------------------------------------- warnings
     W0001 => "optional target field not mapped",
 "A target field that may be absent is not written by any rule. This is only a

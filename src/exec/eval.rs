@@ -246,11 +246,13 @@ fn run_rules<'a, 'p>(
                         Value::Array(ss.iter().map(|s| input[*s].clone()).collect())
                     }
                     PlanSource::Const(c) => c.clone(),
-                    PlanSource::Gather { rows, elem } => match &input[*rows] {
-                        Value::Rows(frames) => {
-                            Value::Array(frames.iter().map(|f| f[*elem].clone()).collect())
-                        }
-                        other => other.clone(),
+                    // Out of line: gathers and picks are rare, the loop
+                    // over rules stays small.
+                    selection => match selected(input, selection) {
+                        Some(v) => v,
+                        // An element that failed to read was reported
+                        // already, with its own path.
+                        None => continue,
                     },
                 };
                 let fail = |f: Fail, errors: &mut Vec<RecordError>| {
@@ -260,7 +262,9 @@ fn run_rules<'a, 'p>(
                             Value::Array(ss.iter().map(|s| input[*s].clone()).collect()).to_json()
                         }
                         PlanSource::Const(c) => c.to_json(),
-                        PlanSource::Gather { .. } => String::from("null"),
+                        PlanSource::Gather { .. }
+                        | PlanSource::GatherDeep { .. }
+                        | PlanSource::Pick { .. } => String::from("null"),
                     };
                     errors.push(RecordError {
                         code: f.code,
@@ -512,6 +516,7 @@ fn run_steps<'a>(
                     run_steps(plan, otherwise, v, input)?
                 }
             }
+            PlanStep::Each(inner) => each(plan, inner, v, input)?,
         };
     }
     Ok(v)
@@ -581,4 +586,104 @@ fn write_node(node: &WriteNode, frame: &[Value<'_>], buf: &mut String) -> bool {
     }
     buf.push('}');
     true
+}
+
+/// The value of a gather or a pick; `None` when an element it takes failed
+/// to read (reported already: the rule is not computed without it).
+#[inline(never)]
+fn selected<'a>(input: &[Value<'a>], source: &PlanSource) -> Option<Value<'a>> {
+    let value = match source {
+        PlanSource::Gather { rows, elem } => match &input[*rows] {
+            Value::Rows(frames) => Value::Array(frames.iter().map(|f| f[*elem].clone()).collect()),
+            other => other.clone(),
+        },
+        PlanSource::GatherDeep { rows, elem } => gather_deep(input, rows, *elem),
+        PlanSource::Pick { rows, index, elem } => pick(input, *rows, *index, *elem),
+        PlanSource::Slot(s) => input[*s].clone(),
+        PlanSource::Tuple(ss) => Value::Array(ss.iter().map(|s| input[*s].clone()).collect()),
+        PlanSource::Const(c) => c.clone(),
+    };
+    let invalid = match &value {
+        Value::Invalid => true,
+        Value::Array(items) => items.iter().any(|v| matches!(v, Value::Invalid)),
+        _ => false,
+    };
+    (!invalid).then_some(value)
+}
+
+/// The values of a gather over nested arrays (`a[].b[].c`), flattened in
+/// document order. An absent outer array passes through as it is (an
+/// aggregate counts it empty); an absent inner array gives no elements,
+/// as XPath's `a/b/c` does.
+fn gather_deep<'a>(input: &[Value<'a>], rows: &[usize], elem: usize) -> Value<'a> {
+    let Some((&first, inner)) = rows.split_first() else {
+        return Value::Missing;
+    };
+    match &input[first] {
+        Value::Rows(frames) => {
+            let mut out = Vec::new();
+            for f in frames {
+                collect_deep(f, inner, elem, &mut out);
+            }
+            Value::Array(out)
+        }
+        other => other.clone(),
+    }
+}
+
+fn collect_deep<'a>(frame: &[Value<'a>], rows: &[usize], elem: usize, out: &mut Vec<Value<'a>>) {
+    match rows.split_first() {
+        None => out.push(frame[elem].clone()),
+        Some((&r, inner)) => {
+            if let Value::Rows(frames) = &frame[r] {
+                for f in frames {
+                    collect_deep(f, inner, elem, out);
+                }
+            }
+        }
+    }
+}
+
+/// `each { ... }`: `steps` applied to every element, in order. An absent
+/// array passes through (an aggregate after it counts it empty); a step
+/// that fails on an element fails the rule naming the element. Out of line:
+/// the loop over steps stays small for rules that do not use it.
+#[inline(never)]
+fn each<'a>(
+    plan: &Plan,
+    steps: &[PlanStep],
+    v: Value<'a>,
+    input: &[Value<'a>],
+) -> Result<Value<'a>, Fail> {
+    match v {
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                out.push(run_steps(plan, steps, item, input).map_err(|f| Fail {
+                    code: f.code,
+                    message: format!("element [{i}]: {}", f.message),
+                })?);
+            }
+            Ok(Value::Array(out))
+        }
+        Value::Missing | Value::Null => Ok(v),
+        other => Err(Fail::wrong_type("array", &other)),
+    }
+}
+
+/// `a[i].b`: slot `elem` of the element at `index` (negative: from the
+/// end); missing past either end, and when the array is absent.
+fn pick<'a>(input: &[Value<'a>], rows: usize, index: i64, elem: usize) -> Value<'a> {
+    let Value::Rows(frames) = &input[rows] else {
+        return Value::Missing;
+    };
+    let at = if index < 0 {
+        usize::try_from(index.unsigned_abs())
+            .ok()
+            .and_then(|back| frames.len().checked_sub(back))
+    } else {
+        usize::try_from(index).ok()
+    };
+    at.and_then(|i| frames.get(i))
+        .map_or(Value::Missing, |f| f[elem].clone())
 }

@@ -18,7 +18,7 @@ use std::path::{Component, Path, PathBuf};
 /// The shape of the serialised plan. Bump it whenever a serialised type
 /// changes; a tether reads plans of its own format only.
 /// Format 4: a resource may carry a `fetch` (issue 20, refetch).
-pub const PLAN_FORMAT: u32 = 4;
+pub const PLAN_FORMAT: u32 = 5;
 const MAGIC: &str = "tether-plan";
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

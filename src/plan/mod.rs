@@ -334,7 +334,26 @@ pub enum PlanSource {
     Slot(usize),
     Tuple(Vec<usize>),
     Const(Value<'static>),
-    Gather { rows: usize, elem: usize },
+    Gather {
+        rows: usize,
+        elem: usize,
+    },
+    /// A gather over nested arrays (`a[].b[].c`): `rows[0]` holds the
+    /// outer array's element frames, `rows[i]` the next array's in each
+    /// element frame of level `i - 1`; `elem` is the value's slot in the
+    /// innermost frames. Flattened in document order. Added last: plans
+    /// without it are unchanged.
+    GatherDeep {
+        rows: Vec<usize>,
+        elem: usize,
+    },
+    /// `tax_lines[0].price`: slot `elem` of the element frame at `index`
+    /// of the frames in `rows` (negative: from the end). Added last.
+    Pick {
+        rows: usize,
+        index: i64,
+        elem: usize,
+    },
 }
 
 impl PlanSource {
@@ -345,6 +364,8 @@ impl PlanSource {
             PlanSource::Tuple(ss) => ss,
             PlanSource::Const(_) => &[],
             PlanSource::Gather { rows, .. } => std::slice::from_ref(rows),
+            PlanSource::GatherDeep { rows, .. } => &rows[..rows.len().min(1)],
+            PlanSource::Pick { rows, .. } => std::slice::from_ref(rows),
         }
     }
 }
@@ -420,6 +441,9 @@ pub enum PlanStep {
         then: Vec<PlanStep>,
         otherwise: Vec<PlanStep>,
     },
+    /// `each { ... }`: the steps applied to every element of an array.
+    /// Added last: plans without it are unchanged.
+    Each(Vec<PlanStep>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -543,6 +567,7 @@ impl Plan {
                         steps(then);
                         steps(otherwise);
                     }
+                    PlanStep::Each(inner) => steps(inner),
                     PlanStep::Table(_) | PlanStep::Const(_) | PlanStep::Slot(_) => {}
                 }
             }
@@ -834,10 +859,34 @@ fn lower_rules(
                         PlanSource::Tuple(ps.iter().map(|p| input.slot(reg, p)).collect())
                     }
                     Source::Const(c) => PlanSource::Const(c.clone()),
-                    Source::Gather { array, elem } => {
-                        let (rows, elem_frame) = input.rows(reg, array);
-                        let elem = elem_frame.slot(reg, elem);
-                        PlanSource::Gather { rows, elem }
+                    Source::Pick { array, index, elem } => {
+                        let (rows, frame) = input.rows(reg, array);
+                        let elem = frame.slot(reg, elem);
+                        PlanSource::Pick {
+                            rows,
+                            index: *index,
+                            elem,
+                        }
+                    }
+                    Source::Gather {
+                        array,
+                        deeper,
+                        elem,
+                    } => {
+                        let (rows, mut frame) = input.rows(reg, array);
+                        if deeper.is_empty() {
+                            let elem = frame.slot(reg, elem);
+                            PlanSource::Gather { rows, elem }
+                        } else {
+                            let mut levels = vec![rows];
+                            for d in deeper {
+                                let (inner, next) = frame.rows(reg, d);
+                                levels.push(inner);
+                                frame = next;
+                            }
+                            let elem = frame.slot(reg, elem);
+                            PlanSource::GatherDeep { rows: levels, elem }
+                        }
                     }
                 };
                 let steps = lower_steps(reg, &v.steps, input);
@@ -924,6 +973,7 @@ fn lower_steps(reg: &Registry, steps: &[TStep], input: &mut InFrame) -> Vec<Plan
                     then: lower_steps(reg, then, input),
                     otherwise: lower_steps(reg, otherwise, input),
                 },
+                TStep::Each(inner) => PlanStep::Each(lower_steps(reg, inner, input)),
             })
         })
         .collect()

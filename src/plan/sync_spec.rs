@@ -246,7 +246,9 @@ fn flows(rules: &[DRule]) -> Vec<Flow> {
                     Source::Path(p) => vec![p.0.clone()],
                     Source::Tuple(ps) => ps.iter().map(|p| p.0.clone()).collect(),
                     Source::Const(_) => Vec::new(),
-                    Source::Gather { array, .. } => vec![array.0.clone()],
+                    Source::Gather { array, .. } | Source::Pick { array, .. } => {
+                        vec![array.0.clone()]
+                    }
                 };
                 let mut reads = sources.clone();
                 step_reads(&v.steps, &mut reads);
@@ -290,6 +292,7 @@ fn step_reads(steps: &[TStep], out: &mut Vec<Path>) {
                 step_reads(then, out);
                 step_reads(otherwise, out);
             }
+            TStep::Each(inner) => step_reads(inner, out),
             TStep::Table { .. } | TStep::Const(_) => {}
         }
     }

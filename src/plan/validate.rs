@@ -225,6 +225,19 @@ impl Validator<'_> {
                         PlanSource::Gather { rows, elem } => {
                             input.elements(*rows, &what)?.value_slot(*elem, &what)?
                         }
+                        PlanSource::Pick { rows, elem, .. } => {
+                            input.elements(*rows, &what)?.value_slot(*elem, &what)?
+                        }
+                        PlanSource::GatherDeep { rows, elem } => {
+                            if rows.is_empty() {
+                                return Err(format!("{what} gathers from no array"));
+                            }
+                            let mut frame = input;
+                            for r in rows {
+                                frame = frame.elements(*r, &what)?;
+                            }
+                            frame.value_slot(*elem, &what)?
+                        }
                     }
                     self.steps(steps, input, &what)?;
                     for t in targets {
@@ -312,6 +325,7 @@ impl Validator<'_> {
                     self.steps(then, input, what)?;
                     self.steps(otherwise, input, what)?;
                 }
+                PlanStep::Each(inner) => self.steps(inner, input, what)?,
             }
         }
         Ok(())

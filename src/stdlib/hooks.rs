@@ -104,6 +104,11 @@ pub enum CurrencyRule {
     /// The currency argument at this position (`money("EUR")`,
     /// `convert_currency("USD", rate)`), known when it is a constant.
     Param(usize),
+    /// The currency of an array's elements, for an aggregate (`sum`,
+    /// `min`): the constant currency argument at `param` when one is given
+    /// (`sum("EUR")`), else the elements' own when the checker knows it is
+    /// one; money whose currency may differ per element is E0262.
+    Elements { param: Option<usize> },
 }
 
 /// The arguments the inverse of a call is given on the way back.

@@ -8,6 +8,7 @@
 //! `docs/stdlib.md` is generated from these definitions (`tether stdlib
 //! --markdown`; a test fails when the file is stale).
 
+mod aggregate;
 mod convert;
 pub mod datefmt;
 pub mod hooks;
@@ -219,6 +220,7 @@ pub enum Category {
     Dates,
     Money,
     Logic,
+    Aggregates,
 }
 
 impl Category {
@@ -231,6 +233,7 @@ impl Category {
             Category::Dates => "Dates, times and time zones",
             Category::Money => "Money and currencies",
             Category::Logic => "Comparisons and logic",
+            Category::Aggregates => "Aggregates over arrays",
         }
     }
 }
@@ -314,6 +317,7 @@ fn all_defs() -> Vec<&'static TransformDef> {
         temporal::DEFS,
         money::DEFS,
         logic::DEFS,
+        aggregate::DEFS,
     ] {
         v.extend(family.iter());
     }
@@ -497,6 +501,17 @@ mod tests {
                         sig::SigTy::Scalar(Scalar::Money),
                         "`{s}` gives no money"
                     );
+                    assert_eq!(
+                        s.params.get(i).map(|p| &p.ty),
+                        Some(&sig::SigTy::Scalar(Scalar::Currency)),
+                        "`{s}`: parameter {i} is not its currency"
+                    );
+                }
+                // An aggregate's stated currency: on its money overloads
+                // only, and there always the declared parameter.
+                if let hooks::CurrencyRule::Elements { param: Some(i) } = d.hooks.currency
+                    && s.output == sig::SigTy::Scalar(Scalar::Money)
+                {
                     assert_eq!(
                         s.params.get(i).map(|p| &p.ty),
                         Some(&sig::SigTy::Scalar(Scalar::Currency)),

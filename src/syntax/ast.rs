@@ -380,6 +380,9 @@ impl fmt::Display for Path {
             if s.iter {
                 f.write_str("[]")?;
             }
+            if let Some(i) = s.pick {
+                write!(f, "[{i}]")?;
+            }
         }
         Ok(())
     }
@@ -393,6 +396,9 @@ pub struct Segment {
     pub xml: XmlForm,
     /// `name[]`: iterate over the elements of this array.
     pub iter: bool,
+    /// `name[0]`, `name[-1]`: the element at this index (negative: from
+    /// the end). An index too large for `i64` picks nothing.
+    pub pick: Option<i64>,
     pub span: Span,
 }
 
@@ -409,6 +415,8 @@ pub enum Step {
     If(IfStep),
     /// `(path)`: the value of another field of the source.
     Path(Path),
+    /// `each { pipeline }`: the pipeline applied to every element.
+    Each(EachStep),
 }
 
 impl Step {
@@ -417,6 +425,7 @@ impl Step {
             Step::Call(c) => c.span,
             Step::Literal(l) => l.span,
             Step::If(i) => i.span,
+            Step::Each(e) => e.span,
             Step::Path(p) => p.span,
         }
     }
@@ -453,6 +462,12 @@ impl Arg {
             },
         }
     }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EachStep {
+    pub pipeline: Pipeline,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -572,6 +587,22 @@ pub enum Strategy {
     Min,
     Union,
     Review,
+}
+
+impl Strategy {
+    /// The strategy's keyword, as written in a `conflict` block. (`max` and
+    /// `min` are also aggregates of the stdlib: the words live here, with
+    /// the grammar, so the checker names no transform.)
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Strategy::Prefer { .. } => "prefer",
+            Strategy::Newest { .. } => "newest",
+            Strategy::Max => "max",
+            Strategy::Min => "min",
+            Strategy::Union => "union",
+            Strategy::Review => "review",
+        }
+    }
 }
 
 // ------------------------------------------------------------------ tests

@@ -19,6 +19,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::kw_null => "`null`",
         R::kw_else => "`else`",
         R::kw_if => "`if`",
+        R::kw_each => "`each`",
         R::kw_key => "`key`",
         R::kw_for => "`for`",
         R::kw_at => "`at`",
@@ -37,6 +38,8 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::array => "an array `[ ... ]`",
         R::path | R::segment => "a field path such as `properties.email`",
         R::iter_mark => "`[]`",
+        R::pick_mark => "an index `[0]`",
+        R::pick_index => "an index",
         R::path_tuple => "a tuple of paths `(a, b)`",
         R::file | R::single_item => {
             "an item (`import`, `schema`, `table`, `mapping`, `provider` or `test`)"
@@ -71,6 +74,7 @@ pub(super) fn describe(expected: Rule) -> &'static str {
         R::call_args => "arguments `( ... )`",
         R::arg => "an argument (a literal, a field path, or `field ?? literal`)",
         R::if_step => "an `if` step",
+        R::each_step => "an `each { ... }` step",
         R::path_step => "a field in parentheses `(path)`",
         R::branch => "a branch `{ ... }`",
         R::conflict_block => "a `conflict { ... }` block",

@@ -591,11 +591,27 @@ impl Lowerer {
                 it.next();
             }
             let name = self.name(it.next()?)?;
-            let iter = it.next().is_some();
+            let (mut iter, mut pick) = (false, None);
+            if let Some(mark) = it.next() {
+                match mark.as_rule() {
+                    R::pick_mark => {
+                        let text = mark.into_inner().next()?.as_str();
+                        // Beyond i64 no array reaches: an index past the end.
+                        let far = if text.starts_with('-') {
+                            i64::MIN
+                        } else {
+                            i64::MAX
+                        };
+                        pick = Some(text.parse::<i64>().unwrap_or(far));
+                    }
+                    _ => iter = true,
+                }
+            }
             segments.push(Segment {
                 name: name.name,
                 xml,
                 iter,
+                pick,
                 span: sspan,
             });
         }
@@ -650,6 +666,13 @@ impl Lowerer {
             R::literal_step => Some(Step::Literal(self.literal(p)?)),
             R::path_step => Some(Step::Path(self.path(p.into_inner().next()?)?)),
             R::if_step => Some(Step::If(self.if_step(p)?)),
+            R::each_step => {
+                let span = self.span(&p);
+                let mut it = p.into_inner();
+                it.next()?; // `each`
+                let pipeline = self.pipeline(it.next()?.into_inner().next()?)?;
+                Some(Step::Each(EachStep { pipeline, span }))
+            }
             _ => {
                 self.bug(&p, "a pipeline step");
                 None
