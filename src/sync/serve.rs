@@ -1,5 +1,5 @@
 //! The accept loop of tether's HTTP servers (the webhook receiver, the
-//! metrics endpoint): hyper's HTTP/1.1 with a timer, so a header timeout
+//! metrics endpoint, the console): hyper's HTTP/1.1 with a timer, so a header timeout
 //! holds (axum's own `serve` gives hyper none), at most `max_connections`
 //! at once, and one request per connection.
 
