@@ -226,8 +226,7 @@ impl Default for Metrics {
 /// no receiver, and a scrape must not take a delivery's slot).
 pub struct MetricsServer {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::serve::ServerThread,
 }
 
 /// A scraper is one client; a few at once is plenty.
@@ -239,21 +238,17 @@ impl MetricsServer {
     /// Binds `listen` here (a taken port is an error now, not in the
     /// thread) and answers `GET /metrics` until dropped.
     pub fn start(listen: SocketAddr, handle: PrometheusHandle) -> std::io::Result<MetricsServer> {
-        let listener = std::net::TcpListener::bind(listen)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("tether-metrics".into())
-            .spawn(move || runtime.block_on(serve(listener, Arc::new(handle), stopped)))?;
+        let (listener, addr) = super::serve::bind(listen)?;
+        let server = super::serve::ServerThread::start(
+            "metrics",
+            listener,
+            router(Arc::new(handle)),
+            MAX_CONNECTIONS,
+            HEADER_TIMEOUT,
+        )?;
         Ok(MetricsServer {
             addr,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         })
     }
 
@@ -262,32 +257,11 @@ impl MetricsServer {
     }
 }
 
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    handle: Arc<PrometheusHandle>,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) {
+/// `GET /metrics` answered from `handle`; anything else is 404.
+fn router(handle: Arc<PrometheusHandle>) -> axum::Router {
     use axum::body::Body;
     use axum::http::{Method, Request, Response, StatusCode, header};
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: metrics endpoint: {e}");
-            return;
-        }
-    };
-    let router = axum::Router::new().fallback(move |request: Request<Body>| {
+    axum::Router::new().fallback(move |request: Request<Body>| {
         let handle = Arc::clone(&handle);
         async move {
             let mut r = if request.method() == Method::GET && request.uri().path() == "/metrics" {
@@ -308,8 +282,7 @@ async fn serve(
             );
             r
         }
-    });
-    super::serve::accept_loop(listener, router, MAX_CONNECTIONS, HEADER_TIMEOUT, stopped).await;
+    })
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ pub mod receiver;
 pub mod refetch;
 pub mod rest;
 pub mod retention;
-mod serve;
+pub(crate) mod serve;
 pub mod spec;
 pub mod status;
 pub mod store;

@@ -16,6 +16,7 @@
 //! its kind ([`Refusal`](crate::webhook::Refusal)'s text names configured places only), the path
 //! of an unknown endpoint is not logged at all.
 
+use super::serve::ServerThread;
 use super::store::SqliteStore;
 use super::summary::WebhookCounts;
 use crate::webhook::payload::PayloadSpec;
@@ -144,34 +145,11 @@ impl LogBudget {
     }
 }
 
-/// Serves the endpoints until `stopped` ([`super::serve::accept_loop`]).
-async fn serve(
-    listener: std::net::TcpListener,
-    app: Arc<App>,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: webhook receiver: {e}");
-            return;
-        }
-    };
-    let served = Arc::clone(&app);
-    let router = axum::Router::new().fallback(move |request: Request<Body>| {
-        let app = Arc::clone(&served);
-        async move { handle(app, request).await }
-    });
-    let (max, header_timeout) = (app.limits.max_connections, app.limits.header_timeout);
-    super::serve::accept_loop(listener, router, max, header_timeout, stopped).await;
-}
-
 /// A running receiver. Dropping it stops the server.
 pub struct Receiver {
     addr: SocketAddr,
     app: Arc<App>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
 }
 
 impl Receiver {
@@ -198,13 +176,7 @@ impl Receiver {
         store: SqliteStore,
         limits: Limits,
     ) -> std::io::Result<Receiver> {
-        let listener = std::net::TcpListener::bind(listen)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
+        let (listener, addr) = super::serve::bind(listen)?;
         let app = Arc::new(App {
             endpoints,
             public_base: public_base.unwrap_or_else(|| format!("http://{addr}")),
@@ -214,18 +186,17 @@ impl Receiver {
             counts: Mutex::new(WebhookCounts::default()),
             log: Mutex::new(LogBudget::default()),
         });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&app);
-        let thread = std::thread::Builder::new()
-            .name("tether-webhooks".into())
-            .spawn(move || {
-                runtime.block_on(serve(listener, served, stopped));
-            })?;
+        let router = axum::Router::new().fallback(move |request: Request<Body>| {
+            let app = Arc::clone(&served);
+            async move { handle(app, request).await }
+        });
+        let (max, header_timeout) = (app.limits.max_connections, app.limits.header_timeout);
+        let server = ServerThread::start("webhooks", listener, router, max, header_timeout)?;
         Ok(Receiver {
             addr,
             app,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         })
     }
 
@@ -243,17 +214,6 @@ impl Receiver {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         )
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// requests could hold a slot for ever. Closed after its answer, a
 /// connection lives at most the header timeout plus what the router
 /// allows a request.
-pub(crate) async fn accept_loop(
+async fn accept_loop(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     max_connections: usize,
@@ -54,5 +54,71 @@ pub(crate) async fn accept_loop(
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// Binds `listen` now, so a taken port is an error for the caller rather
+/// than in the server's thread; the listener and the address bound (the
+/// port chosen when `listen` said 0).
+pub(crate) fn bind(
+    listen: std::net::SocketAddr,
+) -> std::io::Result<(std::net::TcpListener, std::net::SocketAddr)> {
+    let listener = std::net::TcpListener::bind(listen)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+/// A server on a thread of its own, with a current-thread tokio runtime,
+/// serving `router` through [`accept_loop`]; stopped and joined when
+/// dropped.
+pub(crate) struct ServerThread {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    /// `name` names the thread (`tether-NAME`) and the server in the one
+    /// error that can only happen inside it.
+    pub(crate) fn start(
+        name: &'static str,
+        listener: std::net::TcpListener,
+        router: axum::Router,
+        max_connections: usize,
+        header_timeout: Duration,
+    ) -> std::io::Result<ServerThread> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("tether-{name}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            accept_loop(listener, router, max_connections, header_timeout, stopped)
+                                .await
+                        }
+                        Err(e) => eprintln!("error: {name}: {e}"),
+                    }
+                })
+            })?;
+        Ok(ServerThread {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod html;
 
 use crate::base::Side;
 use crate::sync::merge::Resolution;
+use crate::sync::serve::ServerThread;
 use crate::sync::store::{SqliteStore, Store};
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -84,8 +85,7 @@ fn same(a: &str, b: &str) -> bool {
 
 pub struct ConsoleServer {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
 }
 
 impl ConsoleServer {
@@ -97,9 +97,7 @@ impl ConsoleServer {
         mapping: &str,
         token: Option<Token>,
     ) -> std::io::Result<ConsoleServer> {
-        let listener = std::net::TcpListener::bind(listen)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = crate::sync::serve::bind(listen)?;
         let hosts = if addr.ip().is_unspecified() {
             None
         } else {
@@ -117,55 +115,21 @@ impl ConsoleServer {
             session: random_hex(),
             hosts,
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("tether-console".into())
-            .spawn(move || runtime.block_on(serve(listener, shared, stopped)))?;
+        let router = axum::Router::new().fallback(move |request: Request<Body>| {
+            let shared = Arc::clone(&shared);
+            async move { handle(&shared, request).await }
+        });
+        let server =
+            ServerThread::start("console", listener, router, MAX_CONNECTIONS, HEADER_TIMEOUT)?;
         Ok(ConsoleServer {
             addr,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
-}
-
-impl Drop for ConsoleServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    shared: Arc<Shared>,
-    stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: console: {e}");
-            return;
-        }
-    };
-    let router = axum::Router::new().fallback(move |request: Request<Body>| {
-        let shared = Arc::clone(&shared);
-        async move { handle(&shared, request).await }
-    });
-    crate::sync::serve::accept_loop(listener, router, MAX_CONNECTIONS, HEADER_TIMEOUT, stopped)
-        .await;
 }
 
 /// The answer with the headers every answer carries.
